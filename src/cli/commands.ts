@@ -1,0 +1,25 @@
+/**
+ * The command table. Each command lives in its own file and exports a `Command` and its help.
+ *
+ * @module
+ */
+
+import type { Command } from "./io.ts";
+import { recordCommand } from "./record.ts";
+import { replayCommand } from "./replay.ts";
+
+/** A registered command. */
+export interface CommandEntry {
+  /** One line for the command list. */
+  summary: string;
+  /** Full help text (usage, options, exit codes). */
+  help: string;
+  /** The implementation. */
+  run: Command;
+}
+
+/** Every command, in the order `help` lists them. */
+export const COMMANDS: Record<string, CommandEntry> = {
+  replay: replayCommand,
+  record: recordCommand,
+};

@@ -1,0 +1,454 @@
+/**
+ * `import bpftrace FILE` and `import p2m-dump FILE`: runtime recordings into traces. Both write
+ * a new trace, or — with `--trace TRACE` — a copy of an existing trace with the new events
+ * appended (sequence numbers continue; the user's trace is never modified in place). The
+ * shared output helpers ({@link traceText}, {@link writeTrace}) are also used by `record`.
+ *
+ * @module
+ */
+
+import { EXIT, InputError, TraceError, UsageError } from "../errors.ts";
+import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
+import type { GuestFacts, GuestType, TraceEvent, TraceHeader } from "../trace/event.ts";
+import { FRAME_LIMIT, hex, parseUint } from "../trace/hex.ts";
+import { inputReason } from "../trace/lines.ts";
+import { TraceReader } from "../trace/read.ts";
+import { endLine, eventLine, type HeaderInit, headerLine } from "../trace/write.ts";
+import { dumpLines, parseP2mDump } from "../p2m/debugfs_parse.ts";
+import { importBpftraceOutput } from "../import/bpftrace/importer.ts";
+import { operands, type OptionSpec, parseArgs } from "./args.ts";
+import type { CommandEntry } from "./commands.ts";
+import type { Io } from "./io.ts";
+
+/**
+ * An output file cannot be written (exit 74).
+ *
+ * @example
+ * ```ts
+ * import { OutputError } from "./import_runtime.ts";
+ * import assert from "node:assert/strict";
+ * const e = new OutputError("out.jsonl", "permission denied");
+ * assert.equal(e.message, "out.jsonl: cannot write: permission denied");
+ * assert.equal(e.exitCode, 74);
+ * ```
+ */
+export class OutputError extends Error {
+  /** Exit code the CLI uses for this error. */
+  readonly exitCode: number = EXIT.ioError;
+  /** Builds the message `file: cannot write: reason`. */
+  constructor(file: string, reason: string) {
+    super(`${file}: cannot write: ${reason}`);
+    this.name = "OutputError";
+  }
+}
+
+/**
+ * A whole trace as text: header line, one line per event, the `end` record.
+ *
+ * @example
+ * ```ts
+ * import { traceText } from "./import_runtime.ts";
+ * import assert from "node:assert/strict";
+ * const text = traceText({ producer: "hand", description: "d",
+ *   guest: { type: "pv", domain: "domU", arch: "x86_64", pageSize: 4096 } },
+ *   [{ seq: 1, line: 0, kind: "mark", text: "hi" }]);
+ * assert.equal(text.split("\n").length, 4);
+ * assert.ok(text.endsWith('{"kind":"end","events":1}\n'));
+ * ```
+ */
+export function traceText(header: HeaderInit | TraceHeader, events: readonly TraceEvent[]): string {
+  const out = [headerLine(header)];
+  for (const e of events) out.push(eventLine(e));
+  out.push(endLine(events.length));
+  return out.join("\n") + "\n";
+}
+
+/**
+ * Reads the produced trace back with {@link TraceReader}; a failure is a bug in p2mtrace (the
+ * CLI reports it as an internal error) rather than a corrupt file left for the user.
+ *
+ * @example
+ * ```ts
+ * import { selfCheck } from "./import_runtime.ts";
+ * import assert from "node:assert/strict";
+ * await assert.rejects(() => selfCheck('{"format":"p2mtrace"}\n'), /field "version"/);
+ * ```
+ */
+export async function selfCheck(text: string): Promise<void> {
+  const r = TraceReader.fromText("(output)", text);
+  await r.header();
+  for await (const _ of r.batches()) { /* validate every event */ }
+  if (r.end === undefined) throw new Error("produced trace has no end record");
+}
+
+/** Where a command writes its trace. */
+export interface OutputSpec {
+  /** `-o FILE`; undefined for stdout. */
+  output?: string;
+  /** `--force`: overwrite an existing file. */
+  force: boolean;
+  /** Input paths that must not be overwritten (the user's trace). */
+  inputs: readonly string[];
+  /** The command name for messages. */
+  command: string;
+}
+
+async function samePath(a: string, b: string): Promise<boolean> {
+  try {
+    return (await Deno.realPath(a)) === (await Deno.realPath(b));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes `text` to stdout, or to `-o FILE` (refusing to overwrite an existing file without
+ * `--force`, and refusing ever to overwrite an input).
+ *
+ * @example
+ * ```ts
+ * import { writeTrace } from "./import_runtime.ts";
+ * import { memoryIo } from "./io.ts";
+ * import assert from "node:assert/strict";
+ * const io = memoryIo();
+ * await writeTrace("x\n", { force: false, inputs: [], command: "record" }, io);
+ * assert.equal(io.out(), "x\n");
+ * ```
+ */
+export async function writeTrace(text: string, spec: OutputSpec, io: Io): Promise<void> {
+  if (spec.output === undefined || spec.output === "-") {
+    io.stdout(text);
+    return;
+  }
+  const path = spec.output;
+  for (const input of spec.inputs) {
+    if (input !== "-" && (input === path || await samePath(input, path))) {
+      throw new UsageError(
+        `${spec.command}: -o ${path} is the input trace; p2mtrace never modifies a trace in ` +
+          "place (write a copy elsewhere)",
+      );
+    }
+  }
+  let exists = false;
+  try {
+    await Deno.lstat(path);
+    exists = true;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      if (e instanceof Deno.errors.NotCapable) {
+        throw new OutputError(path, "not allowed (run with --allow-write for this file)");
+      }
+    }
+  }
+  if (exists && !spec.force) {
+    throw new UsageError(`${spec.command}: ${path} exists; use --force to overwrite it`);
+  }
+  try {
+    await Deno.writeTextFile(path, text);
+  } catch (e) {
+    const reason = e instanceof Deno.errors.NotCapable
+      ? "not allowed (run with --allow-write for this file)"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : e instanceof Error
+      ? e.message
+      : String(e);
+    throw new OutputError(path, reason);
+  }
+}
+
+/** Reads a whole input file, or stdin for `-`. */
+export async function readInputText(path: string, io: Io): Promise<string> {
+  if (path === "-") return await new Response(io.stdin).text();
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    throw new InputError(path, inputReason(e));
+  }
+}
+
+/** sha256 of the texts, as `sha256:<hex>`. */
+export async function sha256Id(...parts: string[]): Promise<string> {
+  const bytes = new TextEncoder().encode(parts.join("\0"));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return "sha256:" + [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Options shared by both runtime imports. */
+export const IMPORT_OPTIONS: Record<string, OptionSpec> = {
+  trace: { type: "string" },
+  output: { type: "string", short: "o" },
+  force: { type: "boolean" },
+  type: { type: "string" },
+  domain: { type: "string" },
+  kernel: { type: "string" },
+  xen: { type: "string" },
+  "nr-pages": { type: "string" },
+  description: { type: "string" },
+};
+
+/** A trace read whole, to append to. */
+interface BaseTrace {
+  header: TraceHeader;
+  events: TraceEvent[];
+}
+
+async function readBaseTrace(path: string, io: Io): Promise<BaseTrace> {
+  const r = await TraceReader.open(path, io.stdin);
+  const header = await r.header();
+  const events: TraceEvent[] = [];
+  for await (const batch of r.batches()) events.push(...batch);
+  return { header, events };
+}
+
+function guestFromOptions(
+  command: string,
+  values: Record<string, unknown>,
+  domainDefault: { value: "dom0" | "domU"; why: string },
+  notes: string[],
+): GuestFacts {
+  const type = (values.type as string | undefined) ?? "pv";
+  if (!["pv", "hvm", "pvh"].includes(type)) {
+    throw new UsageError(`${command}: --type must be pv, hvm or pvh, got ${JSON.stringify(type)}`);
+  }
+  let domain = values.domain as string | undefined;
+  if (domain === undefined) {
+    domain = domainDefault.value;
+    notes.push(`no --domain: ${domain} (${domainDefault.why})`);
+  } else if (domain !== "dom0" && domain !== "domU") {
+    throw new UsageError(
+      `${command}: --domain must be dom0 or domU, got ${JSON.stringify(domain)}`,
+    );
+  }
+  const guest: GuestFacts = {
+    type: type as GuestType,
+    domain: domain as "dom0" | "domU",
+    arch: "x86_64",
+    pageSize: 4096,
+  };
+  if (values.kernel !== undefined) guest.kernel = values.kernel as string;
+  if (values.xen !== undefined) guest.xen = values.xen as string;
+  const nr = values["nr-pages"] as string | undefined;
+  if (nr !== undefined) {
+    const n = parseUint(/^\d+$/.test(nr) ? Number(nr) : nr, FRAME_LIMIT);
+    if (n === undefined) {
+      throw new UsageError(`${command}: --nr-pages must be a page count ("0x..." or decimal)`);
+    }
+    guest.nrPages = n;
+  } else if (guest.type === "pv") {
+    notes.push("no --nr-pages: the header has no nr_pages (use --trace with a recorded trace)");
+  }
+  return guest;
+}
+
+const HEADER_ONLY = ["type", "domain", "kernel", "xen", "nr-pages", "description"];
+
+/** Shared flow: new trace or copy of `--trace`, then write. */
+async function emit(
+  command: string,
+  values: Record<string, unknown>,
+  input: { name: string; text: string; what: string },
+  events: TraceEvent[],
+  domainDefault: { value: "dom0" | "domU"; why: string },
+  notes: string[],
+  io: Io,
+): Promise<void> {
+  const tracePath = values.trace as string | undefined;
+  let header: HeaderInit | TraceHeader;
+  let all: TraceEvent[];
+  const base = input.name.split("/").pop() ?? input.name;
+  if (tracePath !== undefined) {
+    const given = HEADER_ONLY.filter((k) => values[k] !== undefined);
+    if (given.length > 0) {
+      throw new UsageError(
+        `${command}: --${given[0]} describes a new trace; with --trace the header is copied`,
+      );
+    }
+    const t = await readBaseTrace(tracePath, io);
+    let seq = t.events.length === 0 ? 0 : t.events[t.events.length - 1].seq;
+    all = [...t.events, ...events.map((e) => ({ ...e, seq: ++seq }))];
+    const raw: Record<string, unknown> = {
+      ...t.header.raw,
+      id: await sha256Id(t.header.id ?? "", input.text),
+      description: `${t.header.description} + ${input.what} from ${base}`,
+    };
+    header = { ...t.header, raw };
+  } else {
+    const guest = guestFromOptions(command, values, domainDefault, notes);
+    all = events.map((e, i) => ({ ...e, seq: i + 1 }));
+    header = {
+      producer: `${TOOL_NAME} ${TOOL_VERSION} ${command}`,
+      id: await sha256Id(input.text),
+      guest,
+      description: (values.description as string | undefined) ?? `${input.what} from ${base}`,
+    };
+  }
+  const text = traceText(header, all);
+  await selfCheck(text);
+  for (const n of notes) io.stderr(`${TOOL_NAME} ${command}: note: ${n}\n`);
+  const inputs = tracePath === undefined ? [input.name] : [input.name, tracePath];
+  await writeTrace(
+    text,
+    { output: values.output as string | undefined, force: values.force === true, inputs, command },
+    io,
+  );
+}
+
+/** FILE and --trace cannot both be standard input. */
+function checkStdin(command: string, file: string, values: Record<string, unknown>): void {
+  if (file === "-" && values.trace === "-") {
+    throw new UsageError(`${command}: FILE and --trace cannot both be - (standard input)`);
+  }
+}
+
+/** Help text of `import p2m-dump`. */
+export const IMPORT_P2M_DUMP_HELP =
+  `usage: ${TOOL_NAME} import p2m-dump FILE [--trace TRACE] [-o OUT] [--force]
+       [--type pv|hvm|pvh] [--domain dom0|domU] [--kernel REL] [--xen VER] [--nr-pages N]
+
+Turns a saved /sys/kernel/debug/xen/mmu/p2m (FILE, or - for stdin) into a p2m_dump event.
+The dump is parsed first (tree format with level lines, v3.10-3.18, or list format, v3.19+);
+a line that is not the kernel's is an error naming the line.
+
+  --trace TRACE  append the event to a copy of TRACE (written to -o or stdout; TRACE itself is
+                 never modified); otherwise a new trace is written with a header from:
+  --type, --domain, --kernel, --xen, --nr-pages, --description
+  -o, --output   write to this file instead of stdout; --force overwrites an existing file
+
+exit codes: 0 ok, 64 usage, 65 malformed dump or trace, 66 unreadable input, 74 unwritable output
+`;
+
+/**
+ * `import p2m-dump FILE [--trace TRACE]`.
+ *
+ * @example
+ * ```ts
+ * import { importP2mDump } from "./import_runtime.ts";
+ * import { memoryIo } from "./io.ts";
+ * import assert from "node:assert/strict";
+ * const io = memoryIo(" [0x0->0x80000] pfn\n [0x80000->0x80200] missing\n");
+ * assert.equal(await importP2mDump(["-", "--domain", "domU", "--nr-pages", "0x80000"], io), 0);
+ * assert.match(io.out(), /"kind":"p2m_dump","format":"list"/);
+ * ```
+ */
+export async function importP2mDump(args: string[], io: Io): Promise<number> {
+  const command = "import p2m-dump";
+  const { values, positionals } = parseArgs(command, args, IMPORT_OPTIONS);
+  const [file] = operands(command, positionals, ["FILE"]);
+  checkStdin(command, file, values);
+  const text = await readInputText(file, io);
+  const lines = dumpLines(text).filter((l) => l.trim() !== "");
+  const dump = parseP2mDump(lines, { file });
+  if (dump.ranges.length === 0) {
+    throw new TraceError({ file, line: 1 }, undefined, "a non-empty p2m dump", "no lines");
+  }
+  const notes: string[] = [];
+  if (dump.inferredTail) {
+    notes.push(
+      `${file}: no type line covers [${hex(dump.inferredTail.pfn)}, ` +
+        `${hex(dump.inferredTail.endPfn)}): the kernel's final flush leaves an abnormal tail`,
+    );
+  }
+  const event: TraceEvent = { seq: 0, line: 0, kind: "p2m_dump", format: dump.format, lines };
+  await emit(
+    command,
+    values,
+    { name: file, text, what: `p2m dump (${dump.format} format)` },
+    [event],
+    { value: "domU", why: "a dump alone does not say" },
+    notes,
+    io,
+  );
+  return EXIT.ok;
+}
+
+/** Help text of `import bpftrace`. */
+export const IMPORT_BPFTRACE_HELP =
+  `usage: ${TOOL_NAME} import bpftrace FILE [--trace TRACE] [-o OUT] [--force]
+       [--type pv|hvm|pvh] [--domain dom0|domU] [--kernel REL] [--xen VER] [--nr-pages N]
+
+Turns the output of tools/p2mtrace.bt (FILE, or - for stdin; see docs/runtime-tracing.md)
+into trace events: balloon decrease/increase_reservation, other P2M writes as set_p2m,
+xen_add_device / xen_remove_device, pci_resource_assign, memory_hotplug, and marks.
+Lines that are not p2mtrace lines are skipped; a malformed p2mtrace line is an error naming
+the line and the field.
+
+  --trace TRACE  append the events to a copy of TRACE (e.g. what 'record' wrote at the start);
+                 TRACE itself is never modified. Otherwise a new trace is written with:
+  --type (default pv), --domain (default: dom0 if the notifier fired, else domU), --kernel,
+  --xen, --nr-pages, --description
+  -o, --output   write to this file instead of stdout; --force overwrites an existing file
+
+exit codes: 0 ok, 64 usage, 65 malformed output or trace, 66 unreadable input, 74 unwritable output
+`;
+
+/**
+ * `import bpftrace FILE [--trace TRACE]`.
+ *
+ * @example
+ * ```ts
+ * import { importBpftrace } from "./import_runtime.ts";
+ * import { memoryIo } from "./io.ts";
+ * import assert from "node:assert/strict";
+ * const io = memoryIo([
+ *   "p2mtrace1 100 begin script=1",
+ *   "p2mtrace1 200 pci_notify action=del dev=0000:03:00.0",
+ *   "p2mtrace1 300 end",
+ * ].join("\n"));
+ * assert.equal(await importBpftrace(["-", "--nr-pages", "0x80000"], io), 0);
+ * assert.match(io.out(), /"kind":"xen_remove_device","time":0,"device":"0000:03:00.0"/);
+ * ```
+ */
+export async function importBpftrace(args: string[], io: Io): Promise<number> {
+  const command = "import bpftrace";
+  const { values, positionals } = parseArgs(command, args, IMPORT_OPTIONS);
+  const [file] = operands(command, positionals, ["FILE"]);
+  checkStdin(command, file, values);
+  const text = await readInputText(file, io);
+  const result = importBpftraceOutput(text, file);
+  const domainDefault = result.sawPciNotify
+    ? { value: "dom0" as const, why: "the Xen PCI notifier fired, which it does only in dom0" }
+    : { value: "domU" as const, why: "the Xen PCI notifier never fired" };
+  await emit(
+    command,
+    values,
+    { name: file, text, what: "runtime events (tools/p2mtrace.bt)" },
+    result.events,
+    domainDefault,
+    [...result.notes],
+    io,
+  );
+  return EXIT.ok;
+}
+
+/**
+ * `import bpftrace` as a command-table entry (for `IMPORT_FORMATS` in src/cli/import.ts).
+ *
+ * @example
+ * ```ts
+ * import { importBpftraceCommand } from "./import_runtime.ts";
+ * import assert from "node:assert/strict";
+ * assert.match(importBpftraceCommand.help, /^usage: p2mtrace import bpftrace FILE/);
+ * ```
+ */
+export const importBpftraceCommand: CommandEntry = {
+  summary: "output of tools/p2mtrace.bt (runtime P2M, balloon, PCI events) to trace events",
+  help: IMPORT_BPFTRACE_HELP,
+  run: importBpftrace,
+};
+
+/**
+ * `import p2m-dump` as a command-table entry (for `IMPORT_FORMATS` in src/cli/import.ts).
+ *
+ * @example
+ * ```ts
+ * import { importP2mDumpCommand } from "./import_runtime.ts";
+ * import assert from "node:assert/strict";
+ * assert.match(importP2mDumpCommand.help, /^usage: p2mtrace import p2m-dump FILE/);
+ * ```
+ */
+export const importP2mDumpCommand: CommandEntry = {
+  summary: "a saved /sys/kernel/debug/xen/mmu/p2m to a p2m_dump event",
+  help: IMPORT_P2M_DUMP_HELP,
+  run: importP2mDump,
+};

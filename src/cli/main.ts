@@ -1,0 +1,87 @@
+/**
+ * The command dispatcher: argv to a command to an exit code. Errors a user can cause become a
+ * one-line message on stderr and the exit code of their class; anything else is reported as an
+ * internal error (exit 70) without a stack trace unless `P2MTRACE_DEBUG=1`.
+ *
+ * @module
+ */
+
+import { EXIT } from "../errors.ts";
+import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
+import { COMMANDS } from "./commands.ts";
+import type { Io } from "./io.ts";
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) =>
+    `  ${name.padEnd(width)}  ${c.summary}`
+  );
+  return `usage: ${TOOL_NAME} <command> [options]\n\ncommands:\n${lines.join("\n")}\n\n` +
+    `'${TOOL_NAME} help <command>' shows a command's options.\n`;
+}
+
+/**
+ * Runs one command line and returns its exit code.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./main.ts";
+ * import { memoryIo } from "./io.ts";
+ * import assert from "node:assert/strict";
+ * const io = memoryIo();
+ * assert.equal(await main(["version"], io), 0);
+ * assert.match(io.out(), /^p2mtrace \d+\.\d+\.\d+\n$/);
+ * ```
+ */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "-h" || name === "--help") {
+    io.stdout(usage());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === "version" || name === "--version") {
+    io.stdout(`${TOOL_NAME} ${TOOL_VERSION}\n`);
+    return EXIT.ok;
+  }
+  if (name === "help") {
+    const topic = rest[0];
+    if (topic === undefined) {
+      io.stdout(usage());
+      return EXIT.ok;
+    }
+    const c = COMMANDS[topic];
+    if (!c) {
+      io.stderr(`${TOOL_NAME}: no command '${topic}'\n`);
+      return EXIT.usage;
+    }
+    io.stdout(c.help);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`${TOOL_NAME}: no command '${name}'\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  if (rest.includes("-h") || rest.includes("--help")) {
+    io.stdout(command.help);
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+/** Prints an error the way every command does and returns its exit code. */
+export function reportError(e: unknown, io: Io): number {
+  const code = (e as { exitCode?: unknown })?.exitCode;
+  if (e instanceof Error && typeof code === "number") {
+    io.stderr(`${TOOL_NAME}: ${e.message}\n`);
+    return code;
+  }
+  const text = e instanceof Error ? e.message : String(e);
+  io.stderr(`${TOOL_NAME}: internal error: ${text}\n`);
+  if (io.env("P2MTRACE_DEBUG") === "1" && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
+  return EXIT.internal;
+}

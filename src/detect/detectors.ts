@@ -1,0 +1,640 @@
+/**
+ * The detectors: each turns what a step did (its changes, the table's notes, verifications,
+ * policy rule walks) into findings. They read the state after the step and never change it.
+ * Ids are stable: scripts and `check --detector` use them.
+ *
+ * @module
+ */
+
+import type { PfnRange, TraceEvent } from "../trace/event.ts";
+import { K } from "../p2m/leaf_runs.ts";
+import { KIND_NAME } from "../p2m/lookup.ts";
+import { E820_TYPE } from "../trace/event.ts";
+import { isMmio, resourceName, resourcePfns } from "../kernel/pci_resource.ts";
+import { pfnDown, pfnUp } from "../kernel/memory_setup.ts";
+import type { ModelDraft } from "../replay/state.ts";
+import type { StepOutcome } from "../replay/step.ts";
+import { type Finding, fmtPfns, type Severity } from "./finding.ts";
+import { hex } from "../trace/hex.ts";
+
+/** What a detector sees of one step. */
+export interface DetectContext {
+  /** The event. */
+  event: TraceEvent;
+  /** The state after the step (read only). */
+  state: ModelDraft;
+  /** What the step did. */
+  outcome: StepOutcome;
+  /** brk pages used before the step. */
+  brkBefore: number;
+}
+
+/** A detector. */
+export interface Detector {
+  /** Stable id. */
+  id: string;
+  /** Severity of its findings. */
+  severity: Severity;
+  /** One line. */
+  description: string;
+  /** Finds problems in one step. */
+  run(ctx: DetectContext): Finding[];
+}
+
+function finding(
+  d: Pick<Detector, "id" | "severity">,
+  ctx: DetectContext,
+  key: string,
+  message: string,
+  evidence: [string, string][],
+  range?: PfnRange,
+): Finding {
+  const f: Finding = {
+    detector: d.id,
+    severity: d.severity,
+    seq: ctx.event.seq,
+    line: ctx.event.line,
+    kind: ctx.event.kind,
+    message,
+    evidence: [
+      ["event", `${ctx.event.kind} (seq ${ctx.event.seq}, line ${ctx.event.line})`],
+      ...evidence,
+    ],
+    key: `${d.id}:${key}`,
+  };
+  if (range) f.range = range;
+  return f;
+}
+
+/** The kind a lookup answers, after the policy's invalid-is-identity override. */
+function effective(ctx: DetectContext, kind: number): number {
+  return kind === K.INVALID && ctx.state.ctx.invalidIsIdentity ? K.IDENTITY : kind;
+}
+
+/** Describes an entry for evidence. */
+export function describeEntry(kind: number, mfn: number): string {
+  switch (kind) {
+    case K.INVALID:
+      return "INVALID (raw 0xffffffffffffffff; a PTE built from it is 0)";
+    case K.IDENTITY:
+      return "identity (1:1, raw IDENTITY_FRAME(pfn))";
+    case K.MFN_UNKNOWN:
+      return "mfn (a valid frame, not recorded)";
+    case K.SCRATCH:
+      return mfn < 0
+        ? "the balloon scratch page's mfn"
+        : `the balloon scratch page's mfn ${hex(mfn)}`;
+    case K.FOREIGN:
+      return `foreign mfn ${hex(mfn)}`;
+    default:
+      return `mfn ${hex(mfn)}`;
+  }
+}
+
+/** Runs of `[a, b)` whose effective kind is `kind`. */
+function runsOfKind(ctx: DetectContext, a: number, b: number, kind: number): PfnRange[] {
+  const out: PfnRange[] = [];
+  ctx.state.p2m.forEachRun(a, b, (p, e, k) => {
+    if (effective(ctx, k) !== kind) return;
+    const last = out[out.length - 1];
+    if (last && last.endPfn === p) last.endPfn = e;
+    else out.push({ pfn: p, endPfn: e });
+  }, true);
+  return out;
+}
+
+function span(rs: PfnRange[]): PfnRange {
+  return { pfn: rs[0].pfn, endPfn: rs[rs.length - 1].endPfn };
+}
+
+function pages(rs: PfnRange[]): number {
+  return rs.reduce((n, r) => n + r.endPfn - r.pfn, 0);
+}
+
+function rangeList(rs: PfnRange[], max = 4): string {
+  const shown = rs.slice(0, max).map(fmtPfns).join(", ");
+  return rs.length > max ? `${shown}, and ${rs.length - max} more range(s)` : shown;
+}
+
+function intersect(a: PfnRange, b: PfnRange): PfnRange | undefined {
+  const pfn = Math.max(a.pfn, b.pfn), endPfn = Math.min(a.endPfn, b.endPfn);
+  return pfn < endPfn ? { pfn, endPfn } : undefined;
+}
+
+/** Ranges newly put on the balloon list / in extra memory / hot-added by this event. */
+function membershipAdded(ctx: DetectContext): { range: PfnRange; what: string }[] {
+  const e = ctx.event;
+  switch (e.kind) {
+    case "balloon_append":
+      return e.ranges.map((range) => ({ range, what: "appended to the balloon list" }));
+    case "decrease_reservation":
+      return e.ranges.map((range) => ({ range, what: "ballooned out" }));
+    case "memory_hotplug": {
+      const range = { pfn: pfnDown(e.start), endPfn: pfnDown(e.start + e.size) };
+      return [{ range, what: "hot-added memory" }];
+    }
+    case "memory_setup":
+      return (ctx.state.boot?.extra ?? []).map((range) => ({
+        range,
+        what: "extra memory (balloon space)",
+      }));
+    default:
+      return [];
+  }
+}
+
+const lookupZero: Detector = {
+  id: "lookup-zero",
+  severity: "error",
+  description: "a device MMIO PFN or a recorded lookup gives bus address 0 (the entry is INVALID)",
+  run(ctx) {
+    if (ctx.state.ctx.autoTranslated) return [];
+    const out: Finding[] = [];
+    const e = ctx.event;
+    const check = (device: string, r: import("../trace/event.ts").Resource, why: string) => {
+      if (!isMmio(r)) return;
+      const sp = resourcePfns(r);
+      const bad = runsOfKind(ctx, sp.pfn, sp.endPfn, K.INVALID);
+      if (bad.length === 0) return;
+      const where = ctx.state.p2m.structureAt(bad[0].pfn);
+      out.push(finding(
+        this,
+        ctx,
+        `${device}:${r.index}:${r.start}`,
+        `${device} ${resourceName(r.index)} [mem ${hex(r.start)}-${hex(r.end)}]: ` +
+          `${pages(bad)} of ${sp.endPfn - sp.pfn} PFN(s) look up INVALID, so a PTE for them is 0 ` +
+          `(bus address 0)`,
+        [
+          ["device", device],
+          [
+            "resource",
+            `${resourceName(r.index)} [mem ${hex(r.start)}-${hex(r.end)}] flags ${hex(r.flags)}`,
+          ],
+          ["INVALID PFNs", rangeList(bad)],
+          ["entry", describeEntry(K.INVALID, 0)],
+          ["answered by", where],
+          ["why", why],
+        ],
+        span(bad),
+      ));
+    };
+    if (e.kind === "xen_add_device") {
+      for (const r of e.resources) check(e.device, r, "checked when the device was added");
+    } else if (
+      e.kind === "pci_resource_assign" && e.action !== "released" && e.action !== "failed"
+    ) {
+      check(e.device, e.resource, `the resource was ${e.action}`);
+    } else if (e.kind === "lookup") {
+      const [k] = ctx.state.p2m.entry(e.pfn);
+      const bypass = e.iomap && ctx.state.ctx.pageIomap && (ctx.state.ctx.dom0 || e.pfn >= 0x100);
+      if (effective(ctx, k) === K.INVALID && !bypass) {
+        const r = { pfn: e.pfn, endPfn: e.pfn + 1 };
+        const value = e.via === "pte"
+          ? "a PTE of 0 (bus address 0)"
+          : e.via === "phys_to_machine"
+          ? "machine address 0xfffffffffffff000 | offset"
+          : "INVALID_P2M_ENTRY";
+        out.push(finding(
+          this,
+          ctx,
+          `lookup:${e.pfn}:${e.via}`,
+          `recorded lookup of pfn ${hex(e.pfn)} via ${e.via}${
+            e.by ? ` by ${e.by}` : ""
+          } gets ${value}`,
+          [
+            ["entry", describeEntry(K.INVALID, 0)],
+            ["answered by", ctx.state.p2m.structureAt(e.pfn)],
+          ],
+          r,
+        ));
+      }
+    }
+    // A change that turns PFNs of an added device's MMIO resource INVALID.
+    for (const c of ctx.outcome.changes) {
+      if (effective(ctx, c.afterKind) !== K.INVALID || effective(ctx, c.beforeKind) === K.INVALID) {
+        continue;
+      }
+      for (const dev of ctx.state.devices.values()) {
+        for (const r of dev.resources) {
+          if (!isMmio(r)) continue;
+          const hit = intersect(c, resourcePfns(r));
+          if (!hit) continue;
+          out.push(finding(
+            this,
+            ctx,
+            `${dev.device}:${r.index}:${r.start}:${hit.pfn}`,
+            `${dev.device} ${resourceName(r.index)}: PFNs ${
+              fmtPfns(hit)
+            } became INVALID (bus address 0)`,
+            [
+              ["device", dev.device],
+              ["before", describeEntry(c.beforeKind, c.beforeMfn)],
+              ["after", describeEntry(K.INVALID, 0)],
+            ],
+            hit,
+          ));
+        }
+      }
+    }
+    return out;
+  },
+};
+
+const balloonIdentity: Detector = {
+  id: "balloon-identity",
+  severity: "error",
+  description:
+    "a ballooned or extra-memory page becomes identity (its PTE would map machine frame == pfn)",
+  run(ctx) {
+    if (ctx.state.ctx.autoTranslated) return [];
+    const out: Finding[] = [];
+    for (const c of ctx.outcome.changes) {
+      if (
+        effective(ctx, c.afterKind) !== K.IDENTITY || effective(ctx, c.beforeKind) === K.IDENTITY
+      ) continue;
+      const hits: PfnRange[] = [];
+      const add = (a: number, b: number) => hits.push({ pfn: a, endPfn: b });
+      ctx.state.balloon.forEachIn(c.pfn, c.endPfn, add);
+      ctx.state.extra.forEachIn(c.pfn, c.endPfn, add);
+      if (hits.length === 0) continue;
+      hits.sort((x, y) => x.pfn - y.pfn);
+      const merged: PfnRange[] = [];
+      for (const h of hits) {
+        const last = merged[merged.length - 1];
+        if (last && h.pfn <= last.endPfn) last.endPfn = Math.max(last.endPfn, h.endPfn);
+        else merged.push({ ...h });
+      }
+      out.push(finding(
+        this,
+        ctx,
+        `${merged[0].pfn}`,
+        `${pages(merged)} ballooned/extra-memory PFN(s) became identity: ${rangeList(merged, 2)}`,
+        [
+          ["PFNs", rangeList(merged)],
+          ["before", describeEntry(c.beforeKind, c.beforeMfn)],
+          ["after", describeEntry(K.IDENTITY, 0)],
+        ],
+        span(merged),
+      ));
+    }
+    return out;
+  },
+};
+
+const identityOverlap: Detector = {
+  id: "identity-overlap",
+  severity: "warning",
+  description: "PFNs that are identity are ballooned, extra memory or hot-added memory",
+  run(ctx) {
+    if (ctx.state.ctx.autoTranslated) return [];
+    const out: Finding[] = [];
+    for (const { range, what } of membershipAdded(ctx)) {
+      const ident = runsOfKind(ctx, range.pfn, range.endPfn, K.IDENTITY);
+      if (ident.length === 0) continue;
+      out.push(finding(
+        this,
+        ctx,
+        `${what}:${ident[0].pfn}`,
+        `${pages(ident)} PFN(s) ${what} are identity: ${rangeList(ident, 2)}`,
+        [["PFNs", rangeList(ident)], ["entry", describeEntry(K.IDENTITY, 0)], [
+          "answered by",
+          ctx.state.p2m.structureAt(ident[0].pfn),
+        ]],
+        span(ident),
+      ));
+    }
+    return out;
+  },
+};
+
+const ramIdentity: Detector = {
+  id: "ram-identity",
+  severity: "error",
+  description: "a PFN entirely inside E820 RAM, below max_pfn, becomes identity",
+  run(ctx) {
+    if (ctx.state.ctx.autoTranslated) return [];
+    const out: Finding[] = [];
+    const ram = ctx.state.e820.filter((e) => e.type === E820_TYPE.ram);
+    for (const c of ctx.outcome.changes) {
+      if (c.afterKind !== K.IDENTITY || c.beforeKind === K.IDENTITY) continue;
+      for (const e of ram) {
+        const r = intersect(c, {
+          pfn: pfnUp(e.start),
+          endPfn: Math.min(pfnDown(e.start + e.size), ctx.state.maxPfn),
+        });
+        if (!r) continue;
+        out.push(finding(
+          this,
+          ctx,
+          `${r.pfn}`,
+          `RAM PFNs ${fmtPfns(r)} became identity`,
+          [
+            [
+              "E820 RAM entry",
+              `[mem ${hex(e.start)}-${hex(e.start + e.size - 1)}] (line ${e.line})`,
+            ],
+            ["before", describeEntry(c.beforeKind, c.beforeMfn)],
+            ["after", describeEntry(K.IDENTITY, 0)],
+          ],
+          r,
+        ));
+      }
+    }
+    return out;
+  },
+};
+
+/** Notes of one type in one step, merged where their ranges touch. */
+interface NoteGroup {
+  /** The first note. */
+  first: Record<string, number | string>;
+  /** The last note. */
+  last: Record<string, number | string>;
+  /** Merged range (pfn/endPfn of the notes). */
+  range: PfnRange;
+  /** Merged granted range (overreach). */
+  granted?: PfnRange;
+  /** How many notes. */
+  count: number;
+}
+
+function groupNotes(ctx: DetectContext, type: string): NoteGroup[] {
+  const notes = ctx.outcome.notes
+    .filter((n) => n.type === type)
+    .map((n) => n as unknown as Record<string, number | string>)
+    .sort((a, b) => (a.pfn as number) - (b.pfn as number));
+  const out: NoteGroup[] = [];
+  for (const n of notes) {
+    const r = { pfn: n.pfn as number, endPfn: n.endPfn as number };
+    const g = n.grantedPfn === undefined
+      ? undefined
+      : { pfn: n.grantedPfn as number, endPfn: n.grantedEndPfn as number };
+    const last = out[out.length - 1];
+    const touches = last && r.pfn <= (last.granted ?? last.range).endPfn &&
+      last.first.kind === n.kind &&
+      last.first.level === n.level;
+    if (touches) {
+      last.last = n;
+      last.range.endPfn = Math.max(last.range.endPfn, r.endPfn);
+      if (g && last.granted) last.granted.endPfn = Math.max(last.granted.endPfn, g.endPfn);
+      last.count++;
+    } else out.push({ first: n, last: n, range: r, granted: g, count: 1 });
+  }
+  return out;
+}
+
+function noteDetector(
+  id: string,
+  severity: Severity,
+  description: string,
+  type: string,
+  make: (g: NoteGroup) => { message: string; evidence: [string, string][]; range?: PfnRange },
+): Detector {
+  return {
+    id,
+    severity,
+    description,
+    run(ctx) {
+      return groupNotes(ctx, type).map((g) => {
+        const m = make(g);
+        return finding(
+          this,
+          ctx,
+          `${g.range.pfn}:${g.range.endPfn}`,
+          m.message,
+          m.evidence,
+          m.range,
+        );
+      });
+    },
+  };
+}
+
+const lostWrite = noteDetector(
+  "lost-write",
+  "error",
+  "a write stored into the shared identity page: reported as success, lookups still say identity",
+  "lost-write",
+  (g) => ({
+    message:
+      `write of ${KIND_NAME[g.first.kind as number]} to ${fmtPfns(g.range)} landed in the shared ` +
+      `identity page and is lost`,
+    evidence: [
+      ["written", KIND_NAME[g.first.kind as number]],
+      ["lookups still answer", describeEntry(K.IDENTITY, 0)],
+    ],
+    range: g.range,
+  }),
+);
+
+const alias = noteDetector(
+  "alias",
+  "error",
+  "an identity write swapped slots of the shared mid-missing page: that 2 MiB turns identity in every missing GiB",
+  "alias",
+  (g) => {
+    const slots = g.count === 1 ? `slot ${g.first.slot}` : `slots ${g.first.slot}-${g.last.slot}`;
+    return {
+      message:
+        `identity at ${
+          fmtPfns(g.range)
+        } went into ${slots} of the shared mid-missing page: the same ` +
+        `${g.count * 2} MiB per GiB is now identity in the ${g.last.gibs} GiB(s) that share it`,
+      evidence: [
+        ["slots", slots],
+        ["GiBs sharing the page", String(g.last.gibs)],
+        ["PFNs made identity", `${g.count * 512 * (g.last.gibs as number)} pages`],
+      ],
+      range: g.range,
+    };
+  },
+);
+
+const overreach = noteDetector(
+  "overreach",
+  "warning",
+  "identity was granted to more PFNs than asked for (a whole leaf or GiB)",
+  "overreach",
+  (g) => {
+    const granted = g.granted ?? g.range;
+    return {
+      message:
+        `identity asked for ${fmtPfns(g.range)}, granted to whole ${
+          g.first.level === "gib" ? "GiB(s)" : "leaf page(s)"
+        } ` +
+        `${fmtPfns(granted)}`,
+      evidence: [["asked", fmtPfns(g.range)], ["granted", fmtPfns(granted)], [
+        "swaps",
+        String(g.count),
+      ]],
+      range: granted,
+    };
+  },
+);
+
+const bugOutOfRange = noteDetector(
+  "bug-out-of-range",
+  "error",
+  "a non-INVALID write at or beyond the structure's limit (MAX_P2M_PFN): a kernel BUG",
+  "bug-out-of-range",
+  (g) => ({
+    message:
+      `write of ${KIND_NAME[g.first.kind as number]} to ${fmtPfns(g.range)}, beyond the P2M: ` +
+      `BUG_ON in __set_phys_to_machine`,
+    evidence: [
+      ["written", KIND_NAME[g.first.kind as number]],
+      ["limit", "MAX_P2M_PFN 0x8000000 (tree) / xen_p2m_size (list)"],
+    ],
+    range: g.range,
+  }),
+);
+
+const brkBudget: Detector = {
+  id: "brk-budget",
+  severity: "error",
+  description: "the P2M needed more boot pages (brk) than the kernel reserves: a boot-time BUG",
+  run(ctx) {
+    const a = ctx.state.p2m.accounting;
+    if (a.brkReserved === 0 || a.brkUsed <= a.brkReserved || ctx.brkBefore > a.brkReserved) {
+      return [];
+    }
+    return [finding(
+      this,
+      ctx,
+      "brk",
+      `P2M boot allocations need ${a.brkUsed} brk pages, ${a.brkReserved} are reserved (extend_brk BUG)`,
+      [["used", String(a.brkUsed)], ["reserved", String(a.brkReserved)], [
+        "before this step",
+        String(ctx.brkBefore),
+      ]],
+    )];
+  },
+};
+
+const staleIdentity: Detector = {
+  id: "stale-identity",
+  severity: "warning",
+  description:
+    "identity granted for a BAR or window stays behind after it moved or the device went away",
+  run(ctx) {
+    const out: Finding[] = [];
+    const current: PfnRange[] = [];
+    for (const dev of ctx.state.devices.values()) {
+      for (const r of dev.resources) if (isMmio(r)) current.push(resourcePfns(r));
+    }
+    for (const b of ctx.state.bridges.values()) for (const r of b) current.push(resourcePfns(r));
+    const covered = (r: PfnRange) => current.some((c) => c.pfn <= r.pfn && r.endPfn <= c.endPfn);
+    const stale = (device: string, index: number | undefined, why: string) => {
+      for (const g of ctx.state.grants) {
+        if (g.device !== device || (index !== undefined && g.index !== index) || covered(g.range)) {
+          continue;
+        }
+        const still = runsOfKind(ctx, g.range.pfn, g.range.endPfn, K.IDENTITY);
+        if (still.length === 0) continue;
+        out.push(finding(
+          this,
+          ctx,
+          `${g.source}:${g.range.pfn}`,
+          `identity granted at step ${g.seq} for ${g.source} stays at ${
+            rangeList(still, 1)
+          } after ${why}`,
+          [["granted", `${fmtPfns(g.range)} at step ${g.seq}`], [
+            "still identity",
+            rangeList(still),
+          ]],
+          span(still),
+        ));
+      }
+    };
+    for (const m of ctx.outcome.moved) {
+      stale(
+        m.device,
+        m.before.index,
+        `${resourceName(m.before.index)} moved to [mem ${hex(m.after.start)}-${hex(m.after.end)}]`,
+      );
+    }
+    if (ctx.outcome.removed) stale(ctx.outcome.removed.device, undefined, "the device was removed");
+    return out;
+  },
+};
+
+const divergence: Detector = {
+  id: "divergence",
+  severity: "error",
+  description:
+    "a recorded lookup, p2m dump or boot count disagrees with the model (replaying vs recorded)",
+  run(ctx) {
+    return ctx.outcome.verifications.filter((v) => !v.ok).map((v) =>
+      finding(
+        this,
+        ctx,
+        `${ctx.event.seq}:${v.what}`,
+        `${v.what}: replaying gives ${v.model}, recorded ${v.recorded}`,
+        [["recorded", v.recorded], ["replaying", v.model]],
+        v.range,
+      )
+    );
+  },
+};
+
+const ioAsMemory: Detector = {
+  id: "io-as-memory",
+  severity: "warning",
+  description:
+    "an I/O port resource was walked as a memory range (flags == IORESOURCE_IO misses 0x40101)",
+  run(ctx) {
+    return ctx.outcome.rules.filter((r) => r.ioAsMemory).map((r) =>
+      finding(
+        this,
+        ctx,
+        r.source,
+        `${r.source} [io ${hex(r.resource.start)}-${hex(r.resource.end)}] flags ${
+          hex(r.resource.flags)
+        } was walked ` +
+          `as memory: port numbers read as addresses, PFNs ${fmtPfns(r.span)}` +
+          (r.written.length > 0 ? `; ${pages(r.written)} PFN(s) written identity` : ""),
+        [
+          ["flags", `${hex(r.resource.flags)} != IORESOURCE_IO 0x100`],
+          ["PFNs walked", fmtPfns(r.span)],
+          [
+            "written identity",
+            r.written.length > 0 ? rangeList(r.written) : "none (RAM or already mapped)",
+          ],
+        ],
+        r.span,
+      )
+    );
+  },
+};
+
+const traceAnomaly: Detector = {
+  id: "trace-anomaly",
+  severity: "warning",
+  description:
+    "the trace asks for something the modelled kernel would not do (a retrieve of a page not ballooned, a second boot pass)",
+  run(ctx) {
+    return ctx.outcome.anomalies.map((a, i) =>
+      finding(this, ctx, `${ctx.event.seq}:${i}`, a.message, [], a.range)
+    );
+  },
+};
+
+/** Every detector, in report order. */
+export const DETECTORS: readonly Detector[] = [
+  lookupZero,
+  balloonIdentity,
+  ramIdentity,
+  identityOverlap,
+  lostWrite,
+  alias,
+  overreach,
+  bugOutOfRange,
+  brkBudget,
+  staleIdentity,
+  divergence,
+  ioAsMemory,
+  traceAnomaly,
+];
+
+/** Detector ids. */
+export const DETECTOR_IDS: readonly string[] = DETECTORS.map((d) => d.id);

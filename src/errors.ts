@@ -1,0 +1,167 @@
+/**
+ * Typed errors with user-facing messages. Every error a user can cause names where it happened
+ * (file, line, field) and what was expected; the CLI prints `message` and exits with `exitCode`.
+ *
+ * @module
+ */
+
+/** Exit codes used by every command; the README's exit-code table is generated from this. */
+export const EXIT = {
+  /** Success: the command ran and found nothing to report (or reporting is not an error). */
+  ok: 0,
+  /** `check` found problems, `diff` found differences, `bisect` found nothing bad. */
+  found: 1,
+  /** The recording was cut off: output covers every event before the truncated last line. */
+  cutOff: 3,
+  /** `check --bisect-exit`: the trace cannot test this revision (git bisect "skip"). */
+  cannotTest: 125,
+  /** The command line is wrong (unknown flag, missing argument). */
+  usage: 64,
+  /** The trace or log is malformed or unusable. */
+  dataError: 65,
+  /** An input file does not exist or cannot be read. */
+  noInput: 66,
+  /** A bug in p2mtrace itself. */
+  internal: 70,
+  /** An output file cannot be written. */
+  ioError: 74,
+} as const;
+
+/** Where in a trace or log something was found. */
+export interface SourcePosition {
+  /** The file name as the user gave it, or `-` for stdin. */
+  file: string;
+  /** 1-based line number. */
+  line: number;
+}
+
+/**
+ * Base class of every error about input data: a trace line that is not JSON, a field with the
+ * wrong type, an unknown event kind, a value out of range.
+ *
+ * @example
+ * ```ts
+ * import { TraceError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * const e = new TraceError({ file: "t.jsonl", line: 3 }, "seq", "an integer", "\"x\"");
+ * assert.equal(e.message, 't.jsonl:3: field "seq": expected an integer, got "x"');
+ * ```
+ */
+export class TraceError extends SyntaxError {
+  /** Exit code the CLI uses for this error. */
+  readonly exitCode: number = EXIT.dataError;
+  /** File and line. */
+  readonly position: SourcePosition;
+  /** The field at fault (`seq`, `resources[1].flags`), or undefined for a whole-line problem. */
+  readonly field?: string;
+  /** What was expected, in words. */
+  readonly expected: string;
+
+  /** Builds the message `file:line: field "f": expected X, got Y`. */
+  constructor(position: SourcePosition, field: string | undefined, expected: string, got?: string) {
+    const where = `${position.file}:${position.line}: `;
+    const what = field === undefined ? "" : `field "${field}": `;
+    const tail = got === undefined ? "" : `, got ${got}`;
+    super(`${where}${what}expected ${expected}${tail}`);
+    this.name = "TraceError";
+    this.position = position;
+    this.field = field;
+    this.expected = expected;
+  }
+}
+
+/**
+ * The last line of a recording has no newline and is not valid JSON: the recorder was cut off.
+ * Replay stops cleanly before that line and the CLI exits with {@link EXIT.cutOff}.
+ *
+ * @example
+ * ```ts
+ * import { CutOffError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * const e = new CutOffError({ file: "t.jsonl", line: 9 }, 8);
+ * assert.equal(e.exitCode, 3);
+ * assert.match(e.message, /cut off/);
+ * ```
+ */
+export class CutOffError extends SyntaxError {
+  /** Exit code the CLI uses for this error. */
+  readonly exitCode: number = EXIT.cutOff;
+  /** Position of the truncated line. */
+  readonly position: SourcePosition;
+  /** Number of complete event records read before the cut. */
+  readonly eventsRead: number;
+
+  /** Builds the message naming the truncated line. */
+  constructor(position: SourcePosition, eventsRead: number) {
+    super(
+      `${position.file}:${position.line}: the recording was cut off: the last line has no ` +
+        `newline and is not complete JSON; ${eventsRead} complete event(s) before it were used`,
+    );
+    this.name = "CutOffError";
+    this.position = position;
+    this.eventsRead = eventsRead;
+  }
+}
+
+/**
+ * A command-line mistake: unknown flag, missing operand, bad option value.
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(new UsageError("unknown flag --x").exitCode, 64);
+ * ```
+ */
+export class UsageError extends TypeError {
+  /** Exit code the CLI uses for this error. */
+  readonly exitCode: number = EXIT.usage;
+  /** Builds a usage error with the given message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * An input file cannot be opened or read.
+ *
+ * @example
+ * ```ts
+ * import { InputError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(new InputError("x.jsonl", "not found").message, "x.jsonl: cannot read: not found");
+ * ```
+ */
+export class InputError extends Error {
+  /** Exit code the CLI uses for this error. */
+  readonly exitCode: number = EXIT.noInput;
+  /** Builds the message `file: cannot read: reason`. */
+  constructor(file: string, reason: string) {
+    super(`${file}: cannot read: ${reason}`);
+    this.name = "InputError";
+  }
+}
+
+/**
+ * An output file cannot be written, or exists and `--force` was not given (nothing a user has
+ * is overwritten silently).
+ *
+ * @example
+ * ```ts
+ * import { OutputError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * const e = new OutputError("t.jsonl", "it exists (use --force to overwrite it)");
+ * assert.equal(e.exitCode, 74);
+ * assert.equal(e.message, "t.jsonl: cannot write: it exists (use --force to overwrite it)");
+ * ```
+ */
+export class OutputError extends Error {
+  /** Exit code the CLI uses for this error. */
+  readonly exitCode: number = EXIT.ioError;
+  /** Builds the message `file: cannot write: reason`. */
+  constructor(file: string, reason: string) {
+    super(`${file}: cannot write: ${reason}`);
+    this.name = "OutputError";
+  }
+}

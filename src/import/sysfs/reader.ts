@@ -1,0 +1,146 @@
+/**
+ * The only file I/O `record` does: reading text files, listing directories and reading symlinks
+ * of a Linux guest's `/sys` and `/proc`, or of a captured copy under a root directory. Every
+ * failure comes back as a value (`{ ok: false, reason }`) so the assembler can degrade with a
+ * note instead of crashing. {@link memoryReader} serves the same interface from a map, for
+ * tests and examples.
+ *
+ * @module
+ */
+
+/** A read that worked, or why it did not. */
+export type ReadResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** Read-only access to a guest's files by absolute guest path (`/proc/iomem`). */
+export interface SysfsReader {
+  /** Reads a whole text file. */
+  read(path: string): Promise<ReadResult<string>>;
+  /** Lists the names in a directory, sorted by code point (deterministic). */
+  list(path: string): Promise<ReadResult<string[]>>;
+  /** The target of a symbolic link (e.g. a VF's `physfn`). */
+  link(path: string): Promise<ReadResult<string>>;
+}
+
+/**
+ * A short reason for a failed read, without a stack trace.
+ *
+ * @example
+ * ```ts
+ * import { failureReason } from "./reader.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(failureReason(new Deno.errors.NotFound("x")), "no such file");
+ * ```
+ */
+export function failureReason(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "no such file";
+  if (e instanceof Deno.errors.NotCapable) return "not allowed (run with --allow-read)";
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied (not root?)";
+  if (e instanceof Deno.errors.IsADirectory) return "is a directory";
+  if (e instanceof Deno.errors.NotADirectory) return "not a directory";
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Joins a root directory and an absolute guest path. */
+function under(root: string, path: string): string {
+  const r = root.endsWith("/") ? root.slice(0, -1) : root;
+  return r + (path.startsWith("/") ? path : "/" + path);
+}
+
+/**
+ * Reads the guest's files under `root` (`/` for the live system, or a captured copy). Needs
+ * only read permission.
+ *
+ * @example
+ * ```ts ignore
+ * import { directoryReader } from "./reader.ts";
+ * const r = await directoryReader("/").read("/proc/sys/kernel/osrelease");
+ * ```
+ */
+export function directoryReader(root: string): SysfsReader {
+  return {
+    async read(path) {
+      try {
+        return { ok: true, value: await Deno.readTextFile(under(root, path)) };
+      } catch (e) {
+        return { ok: false, reason: failureReason(e) };
+      }
+    },
+    async list(path) {
+      try {
+        const names: string[] = [];
+        for await (const entry of Deno.readDir(under(root, path))) names.push(entry.name);
+        return { ok: true, value: names.sort() };
+      } catch (e) {
+        return { ok: false, reason: failureReason(e) };
+      }
+    },
+    async link(path) {
+      try {
+        return { ok: true, value: await Deno.readLink(under(root, path)) };
+      } catch (e) {
+        return { ok: false, reason: failureReason(e) };
+      }
+    },
+  };
+}
+
+/** What a {@link memoryReader} path holds: file text, a symlink, or a failure to simulate. */
+export type MemoryEntry = string | { link: string } | { error: string };
+
+/**
+ * A reader over an in-memory map of guest paths. Directories are implied by the paths below
+ * them. An `{ error }` entry makes reading that path fail with that reason (permissions).
+ *
+ * @example
+ * ```ts
+ * import { memoryReader } from "./reader.ts";
+ * import assert from "node:assert/strict";
+ * const r = memoryReader({
+ *   "/sys/firmware/memmap/1/type": "Reserved\n",
+ *   "/sys/firmware/memmap/0/type": "System RAM\n",
+ *   "/sys/kernel/debug/xen/mmu/p2m": { error: "permission denied (not root?)" },
+ * });
+ * assert.deepEqual(await r.list("/sys/firmware/memmap"), { ok: true, value: ["0", "1"] });
+ * assert.deepEqual(await r.read("/sys/firmware/memmap/0/type"), { ok: true, value: "System RAM\n" });
+ * assert.equal((await r.read("/sys/kernel/debug/xen/mmu/p2m")).ok, false);
+ * assert.deepEqual(await r.read("/proc/iomem"), { ok: false, reason: "no such file" });
+ * ```
+ */
+export function memoryReader(files: Record<string, MemoryEntry>): SysfsReader {
+  const entries = new Map(Object.entries(files));
+  return {
+    read(path) {
+      const e = entries.get(path);
+      if (e === undefined) {
+        const isDir = [...entries.keys()].some((k) => k.startsWith(path + "/"));
+        return Promise.resolve({ ok: false, reason: isDir ? "is a directory" : "no such file" });
+      }
+      if (typeof e === "string") return Promise.resolve({ ok: true, value: e });
+      if ("error" in e) return Promise.resolve({ ok: false, reason: e.error });
+      return Promise.resolve({ ok: false, reason: "is a symbolic link" });
+    },
+    list(path) {
+      const own = entries.get(path);
+      if (own !== undefined && typeof own !== "string" && "error" in own) {
+        return Promise.resolve({ ok: false, reason: own.error });
+      }
+      const prefix = path.endsWith("/") ? path : path + "/";
+      const names = new Set<string>();
+      for (const k of entries.keys()) {
+        if (k.startsWith(prefix)) names.add(k.slice(prefix.length).split("/")[0]);
+      }
+      if (names.size === 0) return Promise.resolve({ ok: false, reason: "no such file" });
+      return Promise.resolve({ ok: true, value: [...names].sort() });
+    },
+    link(path) {
+      const e = entries.get(path);
+      if (e !== undefined && typeof e !== "string" && "link" in e) {
+        return Promise.resolve({ ok: true, value: e.link });
+      }
+      return Promise.resolve({
+        ok: false,
+        reason: e === undefined ? "no such file" : "not a link",
+      });
+    },
+  };
+}

@@ -1,0 +1,935 @@
+/**
+ * The P2M table of one kernel era, modelled structurally: a top level of mid pointers (one per
+ * GiB of PFN space), mid pages of 512 leaf pointers, and leaves of 512 entries, with the shared
+ * pages the kernel uses — the missing leaf, the identity leaf, the mid-missing page and (v3.16+)
+ * the mid-identity page. Lookups follow pointers exactly as `get_phys_to_machine` does, so a
+ * write into a shared page, a whole-leaf or whole-GiB identity swap, an alias through the shared
+ * mid-missing page, "outside the tree" and the boot-page (brk) budget all fall out of the
+ * structure instead of being approximated.
+ *
+ * Invariants: every top slot holds a private mid or one of the shared mids; every mid slot holds
+ * a private leaf or a shared leaf; a private leaf's entries are coalesced runs
+ * (`leaf_runs.ts`). Memory is O(private mids + private leaves + runs): a range of any length
+ * that lands on shared pages costs O(1) per GiB or leaf touched, never O(pages).
+ *
+ * Persistence: a table is immutable. {@link P2m.draft} returns a mutable copy that shares every
+ * page with its origin and copies a page the first time it writes it (copy-on-write by owner
+ * token, like Clojure transients); {@link P2mDraft.finish} freezes it. Old tables stay valid.
+ *
+ * | operation | cost |
+ * | --- | --- |
+ * | `entry(pfn)` | O(log runs in a leaf) |
+ * | `forEachRun(a, b)` | O(GiBs + leaves + runs in range) |
+ * | write of a range | O(GiBs + leaves touched + runs), plus one page copy per page first written in a draft |
+ *
+ * @module
+ */
+
+import {
+  BRK_RESERVED,
+  MAX_DOMAIN_PAGES,
+  MAX_P2M_PFN,
+  P2M_MID_PER_PAGE,
+  P2M_PER_PAGE,
+  PFNS_PER_MID,
+} from "./constants.ts";
+import {
+  continues,
+  entryAt,
+  increments,
+  K,
+  LEAF,
+  runAt,
+  runEnd,
+  uniformRuns,
+  writeRuns,
+} from "./leaf_runs.ts";
+import { PfnSet } from "./pfn_set.ts";
+
+/** Kernel era of the P2M code: 3-level tree v3.10-3.15, tree after 3.16, linear list 3.19+. */
+export type Era = "T12" | "T16" | "L19";
+
+/** Which structure answered a lookup. */
+export type Structure =
+  | "private-leaf"
+  | "identity-leaf"
+  | "missing-leaf"
+  | "mid-missing"
+  | "mid-identity"
+  | "outside-tree"
+  | "beyond-list";
+
+const SHARED_NONE = 0;
+const SHARED_MISSING = 1;
+const SHARED_IDENTITY = 2;
+
+type Owner = object;
+
+/** A leaf page. Shared leaves are singletons compared by identity, as the kernel compares pointers. */
+class Leaf {
+  constructor(public owner: Owner | null, public runs: number[], readonly shared: number) {}
+}
+
+/** A mid page (tree eras) or PTE page of the linear list (v3.19+). */
+class Mid {
+  constructor(public owner: Owner | null, public slots: Leaf[], readonly shared: number) {}
+}
+
+const MISSING_LEAF = new Leaf(null, uniformRuns(K.INVALID), SHARED_MISSING);
+// The kernel fills the identity page with INVALID; identity is its address, not its contents.
+const IDENTITY_LEAF = new Leaf(null, uniformRuns(K.INVALID), SHARED_IDENTITY);
+/** Placeholder in top slots for the (per-table, writable in v3.12) shared mid-missing page. */
+const MID_MISSING = new Mid(null, [], SHARED_MISSING);
+const MID_IDENTITY = new Mid(
+  null,
+  new Array<Leaf>(P2M_MID_PER_PAGE).fill(IDENTITY_LEAF),
+  SHARED_IDENTITY,
+);
+
+/** A value to write over a range: `base` is the frame at `startPfn` for incrementing kinds. */
+export interface WriteValue {
+  /** Entry kind ({@link K}). */
+  kind: number;
+  /** Frame of the first written PFN (MFN, FOREIGN), the scratch frame (-1 unknown), else 0. */
+  base: number;
+  /** The PFN `base` belongs to. */
+  startPfn: number;
+}
+
+/** What a table write noticed: the raw material for findings. */
+export type P2mNote =
+  | { type: "bug-out-of-range"; pfn: number; endPfn: number; kind: number }
+  | { type: "lost-write"; pfn: number; endPfn: number; kind: number }
+  | { type: "alias"; slot: number; gibs: number; pfn: number; endPfn: number }
+  | {
+    type: "overreach";
+    level: "leaf" | "gib";
+    pfn: number;
+    endPfn: number;
+    grantedPfn: number;
+    grantedEndPfn: number;
+  }
+  | { type: "identity-skipped"; pfn: number; endPfn: number }
+  | { type: "identity-leaf-warn"; pfn: number }
+  | { type: "brk"; pages: number; what: string }
+  | { type: "alloc"; pages: number; what: string }
+  | { type: "reuse"; leafPfn: number; forPfn: number };
+
+/**
+ * Collects what one step is about to change and what it noticed. Before a table write
+ * modifies a range it calls {@link WriteLog.capture}, which records the range's lookup-level
+ * runs as they were (once per PFN per step), so the step's changes are an exact before/after
+ * diff even when a replay mutates one draft in place across many steps.
+ */
+export class WriteLog {
+  /** Captured runs, flat `[pfn, endPfn, kind, base, ...]`, non-overlapping. */
+  before: number[] = [];
+  /** Notes, in order. */
+  notes: P2mNote[] = [];
+  #covered: PfnSet = PfnSet.empty().thaw();
+  /** Records the current view of `[a, b)` (the parts not captured yet this step). */
+  capture(table: P2m, a: number, b: number): void {
+    const bf = this.before;
+    const push = (p: number, e: number, k: number, bs: number) => {
+      bf.push(p, e, k, bs);
+    };
+    let from = a;
+    this.#covered.forEachIn(a, b, (s, e) => {
+      if (s > from) table.forEachRun(from, s, push, true);
+      from = e;
+    });
+    if (from < b) table.forEachRun(from, b, push, true);
+    this.#covered.add(a, b);
+  }
+  /** Empties the log for the next step. */
+  clear(): void {
+    this.before.length = 0;
+    this.notes.length = 0;
+    if (this.#covered.pages > 0) this.#covered = PfnSet.empty().thaw();
+  }
+}
+
+/** Callback of {@link P2m.forEachRun}: a maximal run with one kind and one structure. */
+export type RunCallback = (
+  pfn: number,
+  endPfn: number,
+  kind: number,
+  base: number,
+  structure: Structure,
+) => void;
+
+function sameRuns(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Allocation counters. */
+export interface P2mAccounting {
+  /** brk pages the p2m code used at boot (tree eras). */
+  brkUsed: number;
+  /** brk pages reserved for it (tree eras; 0 for the linear list). */
+  brkReserved: number;
+  /** Pages allocated at runtime (or from memblock in v3.19+) for mids/PTE pages and leaves. */
+  runtimePages: number;
+}
+
+/**
+ * An immutable P2M table. Build one with {@link P2m.build}; change it through a draft.
+ *
+ * @example
+ * ```ts
+ * import { P2m } from "./table.ts";
+ * import { K } from "./leaf_runs.ts";
+ * import assert from "node:assert/strict";
+ * const t = P2m.build("T12", 0x40000);           // 1 GiB domain
+ * assert.equal(t.entry(0x1000)[0], K.MFN_UNKNOWN); // RAM from the hypervisor
+ * assert.equal(t.entry(0x80000)[0], K.INVALID);    // above RAM: missing
+ * const d = t.draft();
+ * d.setIdentityRange(0x80000, 0x80010);
+ * const t2 = d.finish();
+ * assert.equal(t2.entry(0x80000)[0], K.IDENTITY);
+ * assert.equal(t.entry(0x80000)[0], K.INVALID);    // the old table is unchanged
+ * ```
+ */
+export class P2m {
+  /** Kernel era. */
+  readonly era: Era;
+  /** @ignore Top slots (GiBs); for v3.19+ the PMD-level view of the linear list. */
+  protected top: Mid[];
+  /** @ignore The shared mid-missing page (writable in v3.12 through aliasing). */
+  protected midMissing: Mid;
+  /** @ignore First PFN outside the structure: MAX_P2M_PFN (tree) or xen_p2m_size (list). */
+  protected limit: number;
+  /** @ignore v3.19+: PFNs below this and at/above `limit` are checked against extra memory. */
+  protected maxPfn: number;
+  /** @ignore Extra-memory ranges (flat pairs) for the v3.19+ early lookup rule. */
+  protected extra: number[];
+  /** @ignore Allocation counters. */
+  protected acct: P2mAccounting;
+
+  /** @ignore Use {@link P2m.build}. */
+  constructor(
+    era: Era,
+    top: Mid[],
+    midMissing: Mid,
+    limit: number,
+    maxPfn: number,
+    extra: number[],
+    acct: P2mAccounting,
+  ) {
+    this.era = era;
+    this.top = top;
+    this.midMissing = midMissing;
+    this.limit = limit;
+    this.maxPfn = maxPfn;
+    this.extra = extra;
+    this.acct = acct;
+  }
+
+  /**
+   * The table `xen_build_dynamic_phys_to_machine` (tree eras) or the hypervisor-provided list
+   * (v3.19+) gives a PV guest started with `nrPages` pages: PFNs below min(nrPages,
+   * MAX_DOMAIN_PAGES) map to (unrecorded) machine frames, the tail of the last leaf is INVALID,
+   * everything else is missing.
+   */
+  static build(era: Era, nrPages: number): P2m {
+    const nr = Math.min(nrPages, MAX_DOMAIN_PAGES);
+    const owner = {};
+    const leafCount = Math.ceil(nr / P2M_PER_PAGE);
+    const limit = era === "L19" ? leafCount * P2M_PER_PAGE : MAX_P2M_PFN;
+    const topLen = era === "L19" ? Math.max(1, Math.ceil(limit / PFNS_PER_MID)) : 512;
+    const top = new Array<Mid>(topLen).fill(MID_MISSING);
+    const midMissing = new Mid(
+      null,
+      new Array<Leaf>(P2M_MID_PER_PAGE).fill(MISSING_LEAF),
+      SHARED_MISSING,
+    );
+    let mids = 0;
+    for (let l = 0; l < leafCount; l++) {
+      const g = Math.floor(l / P2M_MID_PER_PAGE);
+      if (top[g] === MID_MISSING) {
+        top[g] = new Mid(owner, new Array<Leaf>(P2M_MID_PER_PAGE).fill(MISSING_LEAF), SHARED_NONE);
+        mids++;
+      }
+      const end = Math.min(LEAF, nr - l * P2M_PER_PAGE);
+      const runs = end === LEAF
+        ? uniformRuns(K.MFN_UNKNOWN)
+        : [0, K.MFN_UNKNOWN, 0, end, K.INVALID, 0];
+      top[g].slots[l % P2M_MID_PER_PAGE] = new Leaf(owner, runs, SHARED_NONE);
+    }
+    const acct: P2mAccounting = era === "L19" ? { brkUsed: 0, brkReserved: 0, runtimePages: 0 } : {
+      // shared pages and top arrays, plus a mid and a mid-mfn page per GiB of RAM.
+      brkUsed: (era === "T12" ? 7 : 9) + 2 * mids,
+      brkReserved: BRK_RESERVED[era],
+      runtimePages: 0,
+    };
+    return new P2m(era, top, midMissing, limit, limit, [], acct);
+  }
+
+  /** Allocation counters. */
+  get accounting(): Readonly<P2mAccounting> {
+    return this.acct;
+  }
+
+  /** First PFN outside the structure (MAX_P2M_PFN for the tree, xen_p2m_size for the list). */
+  get structureLimit(): number {
+    return this.limit;
+  }
+
+  /**
+   * The raw entry of `pfn` as `get_phys_to_machine` returns it: `[kind, frame]` where frame is
+   * the MFN (or -1 for an unrecorded one) for mapped kinds and 0 otherwise.
+   */
+  entry(pfn: number): [number, number] {
+    const [k, b] = this.#lookup(pfn);
+    return [k, b];
+  }
+
+  /** Which structure answers a lookup of `pfn`. */
+  structureAt(pfn: number): Structure {
+    return this.#lookup(pfn)[2];
+  }
+
+  #lookup(pfn: number): [number, number, Structure] {
+    if (pfn >= this.limit) {
+      if (this.era === "T12") return [K.INVALID, 0, "outside-tree"];
+      if (this.era === "T16") return [K.IDENTITY, 0, "outside-tree"];
+      return [this.#beyondList(pfn), 0, "beyond-list"];
+    }
+    const g = Math.floor(pfn / PFNS_PER_MID);
+    let mid = this.top[g];
+    const midShared = mid.shared;
+    if (mid === MID_MISSING) mid = this.midMissing;
+    const leaf = mid.slots[Math.floor(pfn / P2M_PER_PAGE) % P2M_MID_PER_PAGE];
+    if (leaf === IDENTITY_LEAF) {
+      return [K.IDENTITY, 0, midShared === SHARED_IDENTITY ? "mid-identity" : "identity-leaf"];
+    }
+    if (leaf === MISSING_LEAF) {
+      return [K.INVALID, 0, midShared === SHARED_MISSING ? "mid-missing" : "missing-leaf"];
+    }
+    const [k, b] = entryAt(leaf.runs, pfn % P2M_PER_PAGE);
+    return [k, b, "private-leaf"];
+  }
+
+  /** v3.19+ rule beyond xen_p2m_size: INVALID inside extra memory below xen_max_p2m_pfn. */
+  #beyondList(pfn: number): number {
+    if (pfn < this.maxPfn) {
+      const x = this.extra;
+      for (let i = 0; i < x.length; i += 2) if (pfn >= x[i] && pfn < x[i + 1]) return K.INVALID;
+    }
+    return K.IDENTITY;
+  }
+
+  /**
+   * Calls `cb` for each maximal run of `[a, b)` with one kind, continuing frames and (unless
+   * `ignoreStructure`) one structure, in PFN order. Cost is O(GiBs + leaves + runs), never
+   * O(pages).
+   */
+  forEachRun(a: number, b: number, cb: RunCallback, ignoreStructure = false): void {
+    let pend = false;
+    let pP = 0, pE = 0, pK = 0, pB = 0;
+    let pS: Structure = "private-leaf";
+    const emit = (p: number, e: number, k: number, bs: number, s: Structure) => {
+      if (
+        pend && pE === p && (ignoreStructure || pS === s) && continues(pK, pB, pE - pP, k, bs)
+      ) {
+        pE = e;
+        return;
+      }
+      if (pend) cb(pP, pE, pK, pB, pS);
+      pend = true;
+      pP = p;
+      pE = e;
+      pK = k;
+      pB = bs;
+      pS = s;
+    };
+    let pfn = a;
+    const inside = Math.min(b, this.limit);
+    while (pfn < inside) {
+      const g = Math.floor(pfn / PFNS_PER_MID);
+      const gEnd = Math.min(inside, (g + 1) * PFNS_PER_MID);
+      let mid = this.top[g];
+      if (mid === MID_IDENTITY) {
+        emit(pfn, gEnd, K.IDENTITY, 0, "mid-identity");
+        pfn = gEnd;
+        continue;
+      }
+      const isMissingMid = mid === MID_MISSING;
+      if (isMissingMid) mid = this.midMissing;
+      while (pfn < gEnd) {
+        const l = Math.floor(pfn / P2M_PER_PAGE);
+        const lEnd = Math.min(gEnd, (l + 1) * P2M_PER_PAGE);
+        const leaf = mid.slots[l % P2M_MID_PER_PAGE];
+        if (leaf === IDENTITY_LEAF) {
+          emit(pfn, lEnd, K.IDENTITY, 0, "identity-leaf");
+        } else if (leaf === MISSING_LEAF) {
+          emit(pfn, lEnd, K.INVALID, 0, isMissingMid ? "mid-missing" : "missing-leaf");
+        } else {
+          const runs = leaf.runs;
+          const lb = l * P2M_PER_PAGE;
+          let i = runAt(runs, pfn - lb);
+          while (pfn < lEnd) {
+            const e = Math.min(lEnd, lb + runEnd(runs, i));
+            const k = runs[i + 1];
+            const bs = increments(k) ? runs[i + 2] + (pfn - lb - runs[i]) : runs[i + 2];
+            emit(pfn, e, k, bs, "private-leaf");
+            pfn = e;
+            i += 3;
+          }
+        }
+        pfn = lEnd;
+      }
+    }
+    if (pfn < b) {
+      if (this.era === "L19") {
+        // beyond the list: extra-memory ranges below maxPfn are INVALID, the rest identity.
+        const cuts = [pfn, b];
+        if (pfn < this.maxPfn) {
+          for (let i = 0; i < this.extra.length; i += 2) {
+            cuts.push(this.extra[i], this.extra[i + 1]);
+          }
+        }
+        const points = [...new Set(cuts.filter((c) => c >= pfn && c <= b))].sort((x, y) => x - y);
+        for (let i = 0; i + 1 < points.length; i++) {
+          emit(points[i], points[i + 1], this.#beyondList(points[i]), 0, "beyond-list");
+        }
+      } else {
+        emit(pfn, b, this.era === "T12" ? K.INVALID : K.IDENTITY, 0, "outside-tree");
+      }
+    }
+    if (pend) cb(pP, pE, pK, pB, pS);
+  }
+
+  /** Starts a draft: a mutable copy sharing every page with this table. */
+  draft(log: WriteLog = new WriteLog()): P2mDraft {
+    return new P2mDraft(this, log);
+  }
+
+  /**
+   * Private leaves in PFN order (first PFN of each), for structural reports and debugfs.
+   * `cb(leafPfn, shared)` where shared is 0 private, 1 missing, 2 identity, and `midShared` is
+   * the sharing of the mid above it.
+   */
+  forEachLeaf(
+    a: number,
+    b: number,
+    cb: (leafPfn: number, leafShared: number, midShared: number) => void,
+  ): void {
+    const inside = Math.min(b, this.limit);
+    let pfn = Math.floor(a / P2M_PER_PAGE) * P2M_PER_PAGE;
+    while (pfn < inside) {
+      const g = Math.floor(pfn / PFNS_PER_MID);
+      let mid = this.top[g];
+      const midShared = mid.shared;
+      if (mid === MID_MISSING) mid = this.midMissing;
+      const leaf = mid.slots[Math.floor(pfn / P2M_PER_PAGE) % P2M_MID_PER_PAGE];
+      cb(pfn, leaf.shared, midShared);
+      pfn += P2M_PER_PAGE;
+    }
+  }
+}
+
+/**
+ * A mutable draft of a {@link P2m}: the kernel's write primitives, era by era. Writes record
+ * the PFN ranges they touched and notes (lost writes, aliasing, overreach, BUG, brk use) in
+ * the draft's {@link WriteLog}.
+ */
+export class P2mDraft extends P2m {
+  /** What this draft touched and noticed. */
+  readonly log: WriteLog;
+  #owner: Owner | null = {};
+  #topOwned = false;
+  #origin: P2m;
+  #changed = false;
+
+  /** @ignore Use {@link P2m.draft}. */
+  constructor(origin: P2m, log: WriteLog) {
+    const o = origin as unknown as {
+      top: Mid[];
+      midMissing: Mid;
+      limit: number;
+      maxPfn: number;
+      extra: number[];
+      acct: P2mAccounting;
+    };
+    super(origin.era, o.top, o.midMissing, o.limit, o.maxPfn, o.extra, { ...o.acct });
+    this.#origin = origin;
+    this.log = log;
+  }
+
+  /** Freezes the draft; returns the origin itself when nothing changed. */
+  finish(): P2m {
+    this.#owner = null;
+    if (!this.#changed) return this.#origin;
+    return new P2m(
+      this.era,
+      this.top,
+      this.midMissing,
+      this.limit,
+      this.maxPfn,
+      this.extra,
+      this.acct,
+    );
+  }
+
+  #assertLive(): Owner {
+    if (this.#owner === null) throw new Error("P2mDraft used after finish()");
+    return this.#owner;
+  }
+
+  /** Marks the draft changed (every real mutation goes through here). */
+  #mutating(): Owner {
+    this.#changed = true;
+    return this.#assertLive();
+  }
+
+  #ownTop(): Mid[] {
+    this.#mutating();
+    if (!this.#topOwned) {
+      this.top = this.top.slice();
+      this.#topOwned = true;
+    }
+    return this.top;
+  }
+
+  /** The writable mid for GiB `g` (`MID_MISSING` resolves to the shared mid-missing page). */
+  #ownMid(g: number): Mid {
+    const owner = this.#mutating();
+    const mid = this.top[g];
+    if (mid === MID_MISSING) {
+      if (this.midMissing.owner !== owner) {
+        this.midMissing = new Mid(owner, this.midMissing.slots.slice(), SHARED_MISSING);
+      }
+      return this.midMissing;
+    }
+    if (mid.shared !== SHARED_NONE) throw new Error("internal: writing a read-only shared mid");
+    if (mid.owner === owner) return mid;
+    const copy = new Mid(owner, mid.slots.slice(), SHARED_NONE);
+    this.#ownTop()[g] = copy;
+    return copy;
+  }
+
+  #setLeafRuns(g: number, slot: number, runs: number[]): void {
+    const owner = this.#mutating();
+    if (this.top[g].shared !== SHARED_NONE) {
+      throw new Error("internal: private leaf in a shared mid");
+    }
+    const mid = this.#ownMid(g);
+    const leaf = mid.slots[slot];
+    if (leaf.shared === SHARED_NONE && leaf.owner === owner) leaf.runs = runs;
+    else mid.slots[slot] = new Leaf(owner, runs, SHARED_NONE);
+  }
+
+  // ---- accounting ------------------------------------------------------------------------
+
+  #brk(pages: number, what: string): void {
+    this.#mutating();
+    this.acct.brkUsed += pages;
+    this.log.notes.push({ type: "brk", pages, what });
+  }
+
+  #alloc(pages: number, what: string): void {
+    this.#mutating();
+    this.acct.runtimePages += pages;
+    this.log.notes.push({ type: "alloc", pages, what });
+  }
+
+  // ---- __set_phys_to_machine -------------------------------------------------------------
+
+  /**
+   * `__set_phys_to_machine` over `[a, b)` in PFN order, without allocating. Returns the first
+   * PFN it could not set (a missing leaf and a value other than INVALID; in v3.19+ also an
+   * identity leaf and a value other than identity), or `b` when every PFN was handled.
+   */
+  rawSet(a: number, b: number, v: WriteValue): number {
+    const era = this.era;
+    const identity = v.kind === K.IDENTITY;
+    const invalid = v.kind === K.INVALID;
+    let pfn = a;
+    while (pfn < b) {
+      if (pfn >= this.limit) {
+        if (!invalid) {
+          this.log.notes.push({ type: "bug-out-of-range", pfn, endPfn: b, kind: v.kind });
+        }
+        return b;
+      }
+      const g = Math.floor(pfn / PFNS_PER_MID);
+      const gStart = g * PFNS_PER_MID;
+      const gEnd = Math.min(b, gStart + PFNS_PER_MID, this.limit);
+      const topMid = this.top[g];
+      if (era === "T16" && identity) {
+        if (topMid === MID_IDENTITY) {
+          pfn = gEnd;
+          continue;
+        }
+        if (topMid === MID_MISSING) {
+          this.#swapTop(g, MID_IDENTITY, pfn, gEnd);
+          pfn = gEnd;
+          continue;
+        }
+      }
+      while (pfn < gEnd) {
+        const l = Math.floor(pfn / P2M_PER_PAGE);
+        const slot = l % P2M_MID_PER_PAGE;
+        const lStart = l * P2M_PER_PAGE;
+        const lEnd = Math.min(gEnd, lStart + P2M_PER_PAGE);
+        const leaf = (this.top[g] === MID_MISSING ? this.midMissing : this.top[g]).slots[slot];
+        if (era === "L19") {
+          if (leaf === MISSING_LEAF) {
+            if (!invalid) return pfn;
+            pfn = lEnd;
+            continue;
+          }
+          if (leaf === IDENTITY_LEAF) {
+            if (!identity) return pfn;
+            pfn = lEnd;
+            continue;
+          }
+        } else {
+          if (identity && leaf === IDENTITY_LEAF) {
+            pfn = lEnd;
+            continue;
+          }
+          if (identity && leaf === MISSING_LEAF) {
+            this.#swapSlot(g, topMid, slot, IDENTITY_LEAF, pfn, lEnd);
+            pfn = lEnd;
+            continue;
+          }
+          if (leaf === MISSING_LEAF) {
+            if (!invalid) return pfn;
+            pfn = lEnd;
+            continue;
+          }
+          if (leaf === IDENTITY_LEAF) {
+            // Stored into the shared identity page: success reported, lookups unchanged.
+            this.log.notes.push({ type: "lost-write", pfn, endPfn: lEnd, kind: v.kind });
+            pfn = lEnd;
+            continue;
+          }
+        }
+        const base = increments(v.kind) ? v.base + (pfn - v.startPfn) : v.base;
+        const runs = writeRuns(leaf.runs, pfn - lStart, lEnd - lStart, v.kind, base);
+        if (!sameRuns(runs, leaf.runs)) {
+          this.log.capture(this, pfn, lEnd);
+          this.#setLeafRuns(g, slot, runs);
+        }
+        pfn = lEnd;
+      }
+    }
+    return b;
+  }
+
+  /** Swaps a missing leaf slot to the identity leaf (the v3.10-3.18 `cmpxchg` in step 3). */
+  #swapSlot(g: number, topMid: Mid, slot: number, to: Leaf, pfn: number, endPfn: number): void {
+    const lStart = g * PFNS_PER_MID + slot * P2M_PER_PAGE;
+    const lEnd = lStart + P2M_PER_PAGE;
+    if (topMid === MID_MISSING) {
+      // The slot lives in the shared mid-missing page: it changes in every GiB that shares it.
+      let gibs = 0;
+      for (let h = 0; h < this.top.length; h++) {
+        if (this.top[h] !== MID_MISSING) continue;
+        gibs++;
+        const s = h * PFNS_PER_MID + slot * P2M_PER_PAGE;
+        this.log.capture(this, s, s + P2M_PER_PAGE);
+      }
+      this.log.notes.push({ type: "alias", slot, gibs, pfn: lStart, endPfn: lEnd });
+    } else {
+      this.log.capture(this, lStart, lEnd);
+    }
+    this.#ownMid(g).slots[slot] = to;
+    if (pfn > lStart || endPfn < lEnd) {
+      this.log.notes.push({
+        type: "overreach",
+        level: "leaf",
+        pfn,
+        endPfn,
+        grantedPfn: lStart,
+        grantedEndPfn: lEnd,
+      });
+    }
+  }
+
+  /** Swaps a GiB's top slot (v3.16-3.18: mid-missing to mid-identity). */
+  #swapTop(g: number, to: Mid, pfn: number, endPfn: number): void {
+    const gStart = g * PFNS_PER_MID;
+    const gEnd = Math.min(gStart + PFNS_PER_MID, this.limit);
+    this.log.capture(this, gStart, gEnd);
+    this.#ownTop()[g] = to;
+    if (pfn > gStart || endPfn < gEnd) {
+      this.log.notes.push({
+        type: "overreach",
+        level: "gib",
+        pfn,
+        endPfn,
+        grantedPfn: gStart,
+        grantedEndPfn: gEnd,
+      });
+    }
+  }
+
+  // ---- allocation ------------------------------------------------------------------------
+
+  /** A fresh private mid for GiB `g` whose slots copy `from` (missing or identity). */
+  #newMid(g: number, from: Mid): void {
+    const owner = this.#assertLive();
+    const before = this.top[g] === MID_MISSING ? this.midMissing : this.top[g];
+    const fill = from === MID_IDENTITY ? IDENTITY_LEAF : MISSING_LEAF;
+    // In v3.12 the shared mid-missing page may carry aliased identity slots: they vanish here.
+    for (let s = 0; s < P2M_MID_PER_PAGE; s++) {
+      if (before.slots[s] !== fill) {
+        const p = g * PFNS_PER_MID + s * P2M_PER_PAGE;
+        this.log.capture(this, p, p + P2M_PER_PAGE);
+      }
+    }
+    this.#ownTop()[g] = new Mid(owner, new Array<Leaf>(P2M_MID_PER_PAGE).fill(fill), SHARED_NONE);
+  }
+
+  /** A fresh private leaf at leaf index `l`: INVALID-filled, or (v3.19+) identity-filled. */
+  #newLeaf(l: number, kind: number): void {
+    const g = Math.floor(l / P2M_MID_PER_PAGE);
+    this.log.capture(this, l * P2M_PER_PAGE, (l + 1) * P2M_PER_PAGE);
+    this.#setLeafRuns(g, l % P2M_MID_PER_PAGE, uniformRuns(kind));
+  }
+
+  /** `alloc_p2m(pfn)` of the era: make the mid and the leaf holding `pfn` private. */
+  #allocRuntime(pfn: number): void {
+    const g = Math.floor(pfn / PFNS_PER_MID);
+    const l = Math.floor(pfn / P2M_PER_PAGE);
+    const topMid = this.top[g];
+    if (this.era === "L19") {
+      if (topMid.shared !== SHARED_NONE) {
+        this.#newMid(g, topMid);
+        this.#alloc(1, "p2m PTE page");
+      }
+      const leaf = this.top[g].slots[l % P2M_MID_PER_PAGE];
+      if (leaf.shared !== SHARED_NONE) {
+        this.#newLeaf(l, leaf === IDENTITY_LEAF ? K.IDENTITY : K.INVALID);
+        this.#alloc(1, "p2m leaf");
+      }
+      return;
+    }
+    if (topMid === MID_MISSING) {
+      this.#newMid(g, MID_MISSING);
+      this.#alloc(2, "p2m mid + mid_mfn");
+    }
+    const leaf = this.top[g].slots[l % P2M_MID_PER_PAGE];
+    if (leaf === MISSING_LEAF || leaf === IDENTITY_LEAF) {
+      this.#newLeaf(l, K.INVALID);
+      this.#alloc(1, "p2m leaf");
+    }
+  }
+
+  /** `early_alloc_p2m(pfn)` (T12 naming): a private mid + mid-mfn page from brk. */
+  #earlyMid(pfn: number): void {
+    const g = Math.floor(pfn / PFNS_PER_MID);
+    const topMid = this.top[g];
+    if (topMid === MID_MISSING || topMid === MID_IDENTITY) {
+      this.#newMid(g, topMid === MID_IDENTITY ? MID_IDENTITY : MID_MISSING);
+      this.#brk(2, "p2m mid + mid_mfn");
+    }
+  }
+
+  /** A leaf page from brk for the leaf holding `pfn`, when it is still shared. */
+  #earlyLeaf(pfn: number): boolean {
+    const g = Math.floor(pfn / PFNS_PER_MID);
+    const l = Math.floor(pfn / P2M_PER_PAGE);
+    const leaf = this.top[g].slots[l % P2M_MID_PER_PAGE];
+    if (leaf === IDENTITY_LEAF && this.era === "T12") {
+      this.log.notes.push({ type: "identity-leaf-warn", pfn });
+      return false;
+    }
+    if (leaf.shared === SHARED_NONE) return false;
+    this.#newLeaf(l, leaf === IDENTITY_LEAF ? K.IDENTITY : K.INVALID);
+    this.#brk(1, "p2m leaf");
+    return true;
+  }
+
+  /**
+   * `early_can_reuse_p2m_middle`: for a leaf-aligned `pfn`, find the first private leaf (in PFN
+   * order, below MAX_DOMAIN_PAGES) that is entirely identity or entirely INVALID, put the shared
+   * page in its place, and use its page for `pfn`. Saves a brk page.
+   */
+  #earlyReuse(pfn: number): boolean {
+    if (pfn % P2M_PER_PAGE !== 0) return false;
+    const limit = Math.min(MAX_DOMAIN_PAGES, this.limit);
+    for (let g = 0; g * PFNS_PER_MID < limit; g++) {
+      const mid = this.top[g];
+      if (mid.shared !== SHARED_NONE) continue;
+      for (let s = 0; s < P2M_MID_PER_PAGE; s++) {
+        const leaf = mid.slots[s];
+        if (leaf.shared !== SHARED_NONE || leaf.runs.length !== 3) continue;
+        const k = leaf.runs[1];
+        if (k !== K.IDENTITY && k !== K.INVALID) continue;
+        const own = this.#ownMid(g);
+        own.slots[s] = k === K.IDENTITY ? IDENTITY_LEAF : MISSING_LEAF;
+        const leafPfn = g * PFNS_PER_MID + s * P2M_PER_PAGE;
+        this.log.notes.push({ type: "reuse", leafPfn, forPfn: pfn });
+        this.#newLeaf(pfn / P2M_PER_PAGE, K.INVALID);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Writes `v` over `[a, b)` with one of the kernel's primitives:
+   * `__set_phys_to_machine` (never allocates: PFNs it cannot set are returned as a count of
+   * failures), `set_phys_to_machine` (allocates at runtime and retries) or
+   * `early_set_phys_to_machine` (boot: allocates from brk, reusing an all-identity or
+   * all-INVALID leaf when it can). Returns the number of PFNs that could not be set.
+   */
+  write(
+    a: number,
+    b: number,
+    v: WriteValue,
+    primitive: "__set_phys_to_machine" | "set_phys_to_machine" | "early_set_phys_to_machine",
+  ): number {
+    this.#assertLive();
+    let failed = 0;
+    let pfn = a;
+    while (pfn < b) {
+      const stop = this.rawSet(pfn, b, v);
+      if (stop >= b) break;
+      if (primitive === "__set_phys_to_machine") {
+        // the caller's loop would move on; count the leaf's PFNs as failed
+        const lEnd = Math.min(b, (Math.floor(stop / P2M_PER_PAGE) + 1) * P2M_PER_PAGE);
+        failed += lEnd - stop;
+        pfn = lEnd;
+        continue;
+      }
+      if (primitive === "set_phys_to_machine" || this.era === "L19") {
+        this.#allocRuntime(stop);
+      } else {
+        this.#earlyMid(stop);
+        if (!this.#earlyReuse(stop)) this.#earlyLeaf(stop);
+      }
+      pfn = stop;
+    }
+    return failed;
+  }
+
+  /**
+   * An idealised write: every PFN of `[a, b)` gets `v` in a private leaf (allocating mids and
+   * leaves at runtime first), so nothing outside the range changes — no leaf or GiB swap, no
+   * aliasing. PFNs outside the structure behave as in {@link P2mDraft.rawSet}.
+   */
+  writePrivate(a: number, b: number, v: WriteValue): void {
+    this.#assertLive();
+    const end = Math.min(b, this.limit);
+    for (let l = Math.floor(a / P2M_PER_PAGE); l * P2M_PER_PAGE < end; l++) {
+      const g = Math.floor(l / P2M_MID_PER_PAGE);
+      const topMid = this.top[g];
+      const leaf = (topMid === MID_MISSING ? this.midMissing : topMid).slots[l % P2M_MID_PER_PAGE];
+      if (topMid.shared !== SHARED_NONE || leaf.shared !== SHARED_NONE) {
+        this.#allocPrivate(l * P2M_PER_PAGE);
+      }
+    }
+    this.rawSet(a, b, v);
+  }
+
+  /** Makes the mid and leaf holding `pfn` private, keeping what lookups answer. */
+  #allocPrivate(pfn: number): void {
+    const g = Math.floor(pfn / PFNS_PER_MID);
+    const l = Math.floor(pfn / P2M_PER_PAGE);
+    const topMid = this.top[g];
+    if (topMid.shared !== SHARED_NONE) {
+      this.#newMid(g, topMid === MID_IDENTITY ? MID_IDENTITY : MID_MISSING);
+      this.#alloc(2, "p2m mid + mid_mfn");
+    }
+    const leaf = this.top[g].slots[l % P2M_MID_PER_PAGE];
+    if (leaf.shared !== SHARED_NONE) {
+      this.#newLeaf(l, leaf === IDENTITY_LEAF ? K.IDENTITY : K.INVALID);
+      this.#alloc(1, "p2m leaf");
+    }
+  }
+
+  // ---- set_phys_range_identity -----------------------------------------------------------
+
+  /**
+   * `set_phys_range_identity(s, e)` of the era; returns the number of PFNs set (the value the
+   * kernel sums into "Set N page(s) to 1-1 mapping").
+   */
+  setIdentityRange(s: number, e: number): number {
+    this.#assertLive();
+    const id: WriteValue = { kind: K.IDENTITY, base: 0, startPfn: s };
+    if (this.era === "T12") {
+      if (s >= MAX_P2M_PFN || e >= MAX_P2M_PFN) {
+        this.log.notes.push({ type: "identity-skipped", pfn: s, endPfn: e });
+        return 0;
+      }
+      if (s > e) return 0;
+      const gFirst = Math.floor(s / PFNS_PER_MID);
+      const gEnd = Math.ceil(e / PFNS_PER_MID);
+      for (let g = gFirst; g < gEnd; g++) this.#earlyMid(g * PFNS_PER_MID);
+      if (s % P2M_PER_PAGE !== 0) this.#earlyLeaf(s);
+      if (e % P2M_PER_PAGE !== 0) this.#earlyLeaf(e);
+      const stop = this.rawSet(s, e, id);
+      return stop - s;
+    }
+    if (this.era === "T16") {
+      if (s >= MAX_P2M_PFN) {
+        this.log.notes.push({ type: "identity-skipped", pfn: s, endPfn: e });
+        return 0;
+      }
+      const end = Math.min(e, MAX_P2M_PFN);
+      if (s > end) return 0;
+      for (const p of [s, end]) {
+        if (p % P2M_PER_PAGE !== 0 && p < MAX_P2M_PFN) {
+          this.#earlyMid(p);
+          this.#earlyLeaf(p);
+        }
+      }
+      const stop = this.rawSet(s, end, id);
+      return stop - s;
+    }
+    if (s >= this.limit) return 0;
+    const end = Math.min(e, this.limit);
+    if (s > end) return 0;
+    this.write(s, end, id, "set_phys_to_machine");
+    return end - s;
+  }
+
+  // ---- v3.19+ list management ------------------------------------------------------------
+
+  /**
+   * `xen_vmalloc_p2m_tree` + `xen_rebuild_p2m_list` (v3.19+): the list grows to `newSize`
+   * PFNs (xen_max_p2m_pfn); entries beyond the old size become identity (shared pages for
+   * whole leaves and GiBs); `extra` (flat `[pfn, endPfn, ...]`) is the extra memory the early
+   * lookup rule treats as INVALID until `xen_inv_extra_mem` writes it.
+   */
+  growList(newSize: number, extra: number[]): void {
+    this.#mutating();
+    if (this.era !== "L19") throw new Error("growList is for the v3.19+ linear list");
+    const oldSize = this.limit;
+    const size = Math.max(oldSize, Math.ceil(newSize / P2M_PER_PAGE) * P2M_PER_PAGE);
+    const topLen = Math.ceil(size / PFNS_PER_MID);
+    this.log.capture(this, 0, size);
+    const top = this.#ownTop();
+    for (let g = 0; g < topLen; g++) {
+      const gStart = g * PFNS_PER_MID;
+      if (gStart >= oldSize) {
+        top[g] = MID_IDENTITY;
+        continue;
+      }
+      // Rebuild: uniform leaves become the shared pages, uniform GiBs the shared PTE pages.
+      const slots = new Array<Leaf>(P2M_MID_PER_PAGE);
+      const old = top[g] === MID_MISSING ? this.midMissing : top[g];
+      for (let s = 0; s < P2M_MID_PER_PAGE; s++) {
+        const leaf = old.slots[s];
+        if (gStart + s * P2M_PER_PAGE >= oldSize) slots[s] = IDENTITY_LEAF;
+        else if (leaf.shared !== SHARED_NONE || leaf.runs.length !== 3) slots[s] = leaf;
+        else if (leaf.runs[1] === K.INVALID) slots[s] = MISSING_LEAF;
+        else if (leaf.runs[1] === K.IDENTITY) slots[s] = IDENTITY_LEAF;
+        else slots[s] = leaf;
+      }
+      if (slots.every((l) => l === MISSING_LEAF)) top[g] = MID_MISSING;
+      else if (slots.every((l) => l === IDENTITY_LEAF)) top[g] = MID_IDENTITY;
+      else top[g] = new Mid(this.#assertLive(), slots, SHARED_NONE);
+    }
+    this.limit = size;
+    this.maxPfn = size;
+    this.extra = extra.slice();
+  }
+}

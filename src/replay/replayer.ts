@@ -1,0 +1,166 @@
+/**
+ * The replay engine: folds events into the model one at a time, runs the detectors on each
+ * step and reports each finding once (at the first step that shows it). It keeps one draft
+ * across steps — the fast path — and freezes it only when asked for a snapshot, so memory is
+ * constant in trace length.
+ *
+ * @module
+ */
+
+import type { TraceEvent, TraceHeader } from "../trace/event.ts";
+import { WriteLog } from "../p2m/table.ts";
+import { resolvePolicy } from "../policy/policy.ts";
+import { POLICIES, policyForKernel } from "../policy/policies.ts";
+import type { Policy } from "../policy/policy.ts";
+import { type Detector, DETECTORS } from "../detect/detectors.ts";
+import type { Finding } from "../detect/finding.ts";
+import { UsageError } from "../errors.ts";
+import { initialState, ModelDraft, type ModelState } from "./state.ts";
+import { applyEvent, type StepOutcome } from "./step.ts";
+
+/** One replayed step. */
+export interface StepRecord {
+  /** The event. */
+  event: TraceEvent;
+  /** What it did. */
+  outcome: StepOutcome;
+  /** New findings at this step. */
+  findings: Finding[];
+}
+
+/** Where the policy came from. */
+export type PolicySource = "option" | "header" | "kernel" | "default";
+
+/**
+ * The policy for a trace: `--policy` if given, else the header's suggestion, else the one
+ * matching the header's kernel version, else `linux-3.12`.
+ *
+ * @example
+ * ```ts
+ * import { choosePolicy } from "./replayer.ts";
+ * import assert from "node:assert/strict";
+ * const h = { guest: { kernel: "3.17.1" } } as Parameters<typeof choosePolicy>[0];
+ * assert.equal(choosePolicy(h, undefined).policy.name, "linux-3.16");
+ * assert.equal(choosePolicy(h, "seed-v1").source, "option");
+ * ```
+ */
+export function choosePolicy(
+  header: Pick<TraceHeader, "policy" | "guest">,
+  option: string | undefined,
+): { policy: Policy; source: PolicySource } {
+  if (option !== undefined) return { policy: resolvePolicy(POLICIES, option), source: "option" };
+  if (header.policy !== undefined) {
+    try {
+      return { policy: resolvePolicy(POLICIES, header.policy), source: "header" };
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      throw new UsageError(`the trace header suggests ${e.message}; pass --policy to choose one`);
+    }
+  }
+  const byKernel = header.guest.kernel ? policyForKernel(header.guest.kernel) : undefined;
+  if (byKernel) return { policy: resolvePolicy(POLICIES, byKernel), source: "kernel" };
+  return { policy: resolvePolicy(POLICIES, "linux-3.12"), source: "default" };
+}
+
+/**
+ * Selects detectors by id; all of them when `ids` is empty.
+ *
+ * @example
+ * ```ts
+ * import { selectDetectors } from "./replayer.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(selectDetectors(["lookup-zero"]).map((d) => d.id), ["lookup-zero"]);
+ * assert.throws(() => selectDetectors(["nope"]), /unknown detector 'nope'/);
+ * ```
+ */
+export function selectDetectors(ids: readonly string[]): readonly Detector[] {
+  if (ids.length === 0) return DETECTORS;
+  return ids.map((id) => {
+    const d = DETECTORS.find((x) => x.id === id);
+    if (!d) {
+      throw new UsageError(
+        `unknown detector '${id}'; known: ${DETECTORS.map((x) => x.id).join(", ")}`,
+      );
+    }
+    return d;
+  });
+}
+
+/**
+ * Replays events one at a time.
+ *
+ * @example
+ * ```ts
+ * import { Replayer } from "./replayer.ts";
+ * import { initialState } from "./state.ts";
+ * import { resolvePolicy } from "../policy/policy.ts";
+ * import { POLICIES } from "../policy/policies.ts";
+ * import assert from "node:assert/strict";
+ * const s0 = initialState(
+ *   { type: "pv", domain: "dom0", arch: "x86_64", pageSize: 4096, nrPages: 0x40000 },
+ *   resolvePolicy(POLICIES, "linux-3.12"),
+ * );
+ * const r = new Replayer(s0);
+ * const rec = r.apply({ seq: 1, line: 2, kind: "xen_add_device", device: "0000:01:00.0",
+ *   resources: [{ index: 0, start: 0x80000000, end: 0x80003fff, flags: 0x40200 }] });
+ * assert.equal(rec.findings[0].detector, "lookup-zero");
+ * ```
+ */
+export class Replayer {
+  /** Every finding so far, in order. */
+  readonly findings: Finding[] = [];
+  /** Events replayed, by kind. */
+  readonly counts: Map<string, number> = new Map();
+  /** Number of events replayed. */
+  steps = 0;
+  /** Seq of the last event replayed (0 before the first). */
+  lastSeq = 0;
+  #log = new WriteLog();
+  #draft: ModelDraft;
+  #detectors: readonly Detector[];
+  #seen = new Set<string>();
+
+  /** Starts from `initial` with the given detectors (all by default). */
+  constructor(initial: ModelState, detectors: readonly Detector[] = DETECTORS) {
+    this.#draft = new ModelDraft(initial, this.#log);
+    this.#detectors = detectors;
+  }
+
+  /** A replayer at the start of a trace with this header under `policy`. */
+  static forHeader(header: TraceHeader, policy: Policy, detectors?: readonly Detector[]): Replayer {
+    return new Replayer(initialState(header.guest, policy), detectors);
+  }
+
+  /** The current state, frozen (replay continues on a fresh draft). */
+  snapshot(): ModelState {
+    const s = this.#draft.finish();
+    this.#draft = new ModelDraft(s, this.#log);
+    return s;
+  }
+
+  /** The live draft (read it, do not write it). */
+  get current(): ModelDraft {
+    return this.#draft;
+  }
+
+  /** Applies one event; returns the step with its new findings. */
+  apply(e: TraceEvent): StepRecord {
+    this.#log.clear();
+    const brkBefore = this.#draft.p2m.accounting.brkUsed;
+    const outcome = applyEvent(this.#draft, e);
+    this.steps++;
+    this.lastSeq = e.seq;
+    this.counts.set(e.kind, (this.counts.get(e.kind) ?? 0) + 1);
+    const findings: Finding[] = [];
+    const ctx = { event: e, state: this.#draft, outcome, brkBefore };
+    for (const d of this.#detectors) {
+      for (const f of d.run(ctx)) {
+        if (this.#seen.has(f.key)) continue;
+        this.#seen.add(f.key);
+        findings.push(f);
+        this.findings.push(f);
+      }
+    }
+    return { event: e, outcome, findings };
+  }
+}

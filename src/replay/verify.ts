@@ -1,0 +1,122 @@
+/**
+ * Replaying vs recorded: checks of what the real guest printed or observed against the model
+ * (rr's divergence check). The boot pass's counts and ranges, recorded lookups, and recorded
+ * debugfs dumps each give a {@link Verification}: agreement, or the first difference with
+ * both values.
+ *
+ * @module
+ */
+
+import type { BootExpectations, LookupEvent, P2mDumpEvent, PfnRange } from "../trace/event.ts";
+import { expectedObservation, lookup } from "../p2m/lookup.ts";
+import { hex } from "../trace/hex.ts";
+import type { BootReport, ModelDraft } from "./state.ts";
+import { compareDump } from "../p2m/debugfs.ts";
+
+/** One check of a recorded observation against the model. */
+export interface Verification {
+  /** What was checked, e.g. `Set N page(s) to 1-1 mapping`. */
+  what: string;
+  /** What the real guest printed or observed. */
+  recorded: string;
+  /** What the model computed. */
+  model: string;
+  /** True when they agree. */
+  ok: boolean;
+  /** The PFNs concerned, when any. */
+  range?: PfnRange;
+}
+
+function fmtRange(r: PfnRange | undefined): string {
+  return r === undefined ? "(none)" : `${r.pfn.toString(16)}->${r.endPfn.toString(16)}`;
+}
+
+function compareRanges(
+  what: string,
+  recorded: readonly PfnRange[],
+  model: readonly PfnRange[],
+): Verification {
+  const n = Math.max(recorded.length, model.length);
+  for (let i = 0; i < n; i++) {
+    const a = recorded[i], b = model[i];
+    if (a?.pfn !== b?.pfn || a?.endPfn !== b?.endPfn) {
+      return {
+        what: `${what} #${i + 1} of ${recorded.length}`,
+        recorded: fmtRange(a),
+        model: fmtRange(b),
+        ok: false,
+        range: a ?? b,
+      };
+    }
+  }
+  return { what: `${what} (${recorded.length} ranges)`, recorded: "same", model: "same", ok: true };
+}
+
+/**
+ * Compares the kernel's printed boot-pass numbers with the model's.
+ *
+ * @example
+ * ```ts
+ * import { verifyBoot } from "./verify.ts";
+ * import assert from "node:assert/strict";
+ * const model = { identity: 98, released: 98, populated: 0, remapped: 0, identityRanges: [],
+ *   releasedRanges: [], populatedRanges: [], extra: [], maxPfn: 0, messages: [] };
+ * const [v] = verifyBoot({ identity: 98 }, model);
+ * assert.equal(v.ok, true);
+ * ```
+ */
+export function verifyBoot(expect: BootExpectations, report: BootReport): Verification[] {
+  const out: Verification[] = [];
+  const count = (what: string, rec: number | undefined, mod: number) => {
+    if (rec !== undefined) {
+      out.push({ what, recorded: String(rec), model: String(mod), ok: rec === mod });
+    }
+  };
+  count("Set N page(s) to 1-1 mapping", expect.identity, report.identity);
+  count("Released N pages", expect.released, report.released);
+  count("Remapped N page(s)", expect.remapped, report.remapped);
+  count("Populating: pages added", expect.populated, report.populated);
+  if (expect.identityRanges) {
+    out.push(compareRanges("1-1 mapping on", expect.identityRanges, report.identityRanges));
+  }
+  if (expect.releasedRanges) {
+    out.push(compareRanges("Freeing pfn range", expect.releasedRanges, report.releasedRanges));
+  }
+  if (expect.populatedRanges) {
+    out.push(compareRanges("Populating pfn range", expect.populatedRanges, report.populatedRanges));
+  }
+  return out;
+}
+
+/** Checks a recorded lookup's observed value against the model. */
+export function verifyLookup(d: ModelDraft, e: LookupEvent): Verification[] {
+  if (e.observed === undefined) return [];
+  const r = lookup(d.p2m, e.pfn, d.ctx);
+  const bypass = d.ctx.pageIomap && (d.ctx.dom0 || e.pfn >= 0x100);
+  const expected = expectedObservation(r, e.via, e.offset, e.iomap, bypass);
+  const what = `lookup of pfn ${hex(e.pfn)} via ${e.via}${e.by ? ` by ${e.by}` : ""}`;
+  const range = { pfn: e.pfn, endPfn: e.pfn + 1 };
+  if (expected === undefined) {
+    // The model knows the PFN maps a real frame but not which one.
+    const bad = e.observed === 0xffffffffffffffffn || (e.via === "pte" && e.observed === 0n);
+    return [{
+      what,
+      recorded: hex(e.observed),
+      model: "a valid frame (not recorded)",
+      ok: !bad,
+      range,
+    }];
+  }
+  return [{
+    what,
+    recorded: hex(e.observed),
+    model: hex(expected),
+    ok: expected === e.observed,
+    range,
+  }];
+}
+
+/** Checks a recorded debugfs dump against the model's table. */
+export function verifyDump(d: ModelDraft, e: P2mDumpEvent): Verification[] {
+  return [compareDump(d.p2m, e.format, e.lines)];
+}

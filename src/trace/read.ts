@@ -1,0 +1,239 @@
+/**
+ * The streaming trace reader: header first, then events in batches, in constant memory. It
+ * checks what one record cannot check alone: `seq` strictly increasing, raw E820 entries not
+ * overlapping, the `end` record last with the right count, and a truncated last line (a cut-off
+ * recording), which it reports with {@link CutOffError} after yielding every complete event.
+ *
+ * @module
+ */
+
+import { CutOffError, TraceError } from "../errors.ts";
+import type { E820Event, TraceEnd, TraceEvent, TraceHeader } from "./event.ts";
+import { type LineBatch, maybeGunzip, openInput, readLineBatches } from "./lines.ts";
+import { validateEnd, validateEvent, validateHeader } from "./validate.ts";
+
+/** Most raw E820 entries accepted (the kernel's E820_X_MAX is 128 + 3 x MAX_NUMNODES). */
+export const MAX_E820_ENTRIES = 1024;
+
+/**
+ * Reads one trace. Create it with {@link TraceReader.open} (a path or `-`) or
+ * {@link TraceReader.fromText}, read {@link TraceReader.header}, then iterate
+ * {@link TraceReader.batches}.
+ *
+ * @example
+ * ```ts
+ * import { TraceReader } from "./read.ts";
+ * import assert from "node:assert/strict";
+ * const r = TraceReader.fromText("t.jsonl", [
+ *   '{"format":"p2mtrace","version":1,"producer":"hand","description":"x",' +
+ *     '"guest":{"type":"pv","domain":"domU"}}',
+ *   '{"seq":1,"kind":"mark","text":"hello"}',
+ *   '{"kind":"end","events":1}',
+ * ].join("\n") + "\n");
+ * const header = await r.header();
+ * assert.equal(header.producer, "hand");
+ * const kinds = [];
+ * for await (const batch of r.batches()) for (const e of batch) kinds.push(e.kind);
+ * assert.deepEqual(kinds, ["mark"]);
+ * assert.equal(r.end?.events, 1);
+ * ```
+ */
+export class TraceReader {
+  /** The file name as given (`-` for stdin). */
+  readonly name: string;
+  #lines: AsyncGenerator<LineBatch>;
+  #pending: LineBatch | undefined;
+  #pendingIndex = 0;
+  #header: TraceHeader | undefined;
+  #end: TraceEnd | undefined;
+  #lastSeq = -1;
+  #events = 0;
+  #raw: E820Event[] = [];
+
+  private constructor(name: string, lines: AsyncGenerator<LineBatch>) {
+    this.name = name;
+    this.#lines = lines;
+  }
+
+  /** Opens `path` (or `-` for `stdin`), transparently gunzipping. */
+  static async open(
+    path: string,
+    stdin?: ReadableStream<Uint8Array>,
+  ): Promise<TraceReader> {
+    const stream = await maybeGunzip(await openInput(path, stdin));
+    return new TraceReader(path, readLineBatches(path, stream));
+  }
+
+  /** Reads a trace held in memory (tests, the library API). */
+  static fromText(name: string, text: string): TraceReader {
+    const bytes = new TextEncoder().encode(text);
+    return new TraceReader(name, readLineBatches(name, ReadableStream.from([bytes])));
+  }
+
+  /** The `end` record, once {@link TraceReader.batches} has finished; undefined if absent. */
+  get end(): TraceEnd | undefined {
+    return this.#end;
+  }
+
+  /** Number of events read so far. */
+  get eventsRead(): number {
+    return this.#events;
+  }
+
+  /** Reads and validates the header (the first non-blank line). */
+  async header(): Promise<TraceHeader> {
+    if (this.#header) return this.#header;
+    for (;;) {
+      const next = await this.#nextLine();
+      if (next === undefined) {
+        throw new TraceError(
+          { file: this.name, line: 1 },
+          undefined,
+          "a trace header",
+          "an empty file",
+        );
+      }
+      const [text, line, terminated] = next;
+      if (text.trim() === "") continue;
+      const obj = this.#parse(text, line, terminated);
+      this.#header = validateHeader({ file: this.name, line }, obj);
+      return this.#header;
+    }
+  }
+
+  /**
+   * Yields validated events in batches. Throws {@link TraceError} on the first bad line and
+   * {@link CutOffError} (after every complete event) when the last line is truncated.
+   */
+  async *batches(): AsyncGenerator<TraceEvent[]> {
+    await this.header();
+    const name = this.name;
+    for (;;) {
+      let batch: LineBatch | undefined;
+      let from = 0;
+      if (this.#pending) {
+        batch = this.#pending;
+        from = this.#pendingIndex;
+        this.#pending = undefined;
+      } else {
+        const r = await this.#lines.next();
+        if (r.done) return;
+        batch = r.value;
+      }
+      const out: TraceEvent[] = [];
+      const { lines, firstLine } = batch;
+      for (let i = from; i < lines.length; i++) {
+        const text = lines[i];
+        const line = firstLine + i;
+        if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === "")) continue;
+        if (this.#end) {
+          throw new TraceError(
+            { file: name, line },
+            undefined,
+            "nothing after the end record",
+            "another record",
+          );
+        }
+        let obj: unknown;
+        try {
+          obj = JSON.parse(text);
+        } catch {
+          if (!batch.terminated) {
+            if (out.length > 0) yield out;
+            throw new CutOffError({ file: name, line }, this.#events);
+          }
+          throw new TraceError(
+            { file: name, line },
+            undefined,
+            "one JSON object per line",
+            jsonProblem(text),
+          );
+        }
+        if ((obj as Record<string, unknown>)?.kind === "end") {
+          this.#end = validateEnd({ file: name, line }, obj as Record<string, unknown>);
+          if (this.#end.events !== this.#events) {
+            throw new TraceError(
+              { file: name, line },
+              "events",
+              `${this.#events} (the number of event records before it)`,
+              String(this.#end.events),
+            );
+          }
+          continue;
+        }
+        const e = validateEvent({ file: name, line }, obj);
+        if (e.seq <= this.#lastSeq) {
+          throw new TraceError(
+            { file: name, line },
+            "seq",
+            `a value greater than the previous event's ${this.#lastSeq}`,
+            String(e.seq),
+          );
+        }
+        this.#lastSeq = e.seq;
+        if (e.kind === "e820" && e.map === "raw") this.#checkRawE820(e);
+        this.#events++;
+        out.push(e);
+      }
+      if (out.length > 0) yield out;
+    }
+  }
+
+  #checkRawE820(e: E820Event): void {
+    const pos = { file: this.name, line: e.line };
+    if (this.#raw.length >= MAX_E820_ENTRIES) {
+      throw new TraceError(pos, undefined, `at most ${MAX_E820_ENTRIES} raw E820 entries`, "more");
+    }
+    for (const o of this.#raw) {
+      if (e.start < o.start + o.size && o.start < e.start + e.size) {
+        throw new TraceError(
+          pos,
+          "start",
+          `a raw E820 entry that does not overlap line ${o.line} ` +
+            `[0x${o.start.toString(16)}-0x${(o.start + o.size - 1).toString(16)}]`,
+          `[0x${e.start.toString(16)}-0x${(e.start + e.size - 1).toString(16)}]`,
+        );
+      }
+    }
+    this.#raw.push(e);
+  }
+
+  async #nextLine(): Promise<[string, number, boolean] | undefined> {
+    for (;;) {
+      if (!this.#pending) {
+        const r = await this.#lines.next();
+        if (r.done) return undefined;
+        this.#pending = r.value;
+        this.#pendingIndex = 0;
+      }
+      const b = this.#pending;
+      if (this.#pendingIndex < b.lines.length) {
+        const i = this.#pendingIndex++;
+        const terminated = b.terminated || i < b.lines.length - 1;
+        if (this.#pendingIndex >= b.lines.length) this.#pending = undefined;
+        return [b.lines[i], b.firstLine + i, terminated];
+      }
+      this.#pending = undefined;
+    }
+  }
+
+  #parse(text: string, line: number, terminated: boolean): unknown {
+    try {
+      return JSON.parse(text);
+    } catch {
+      if (!terminated) throw new CutOffError({ file: this.name, line }, 0);
+      throw new TraceError(
+        { file: this.name, line },
+        undefined,
+        "one JSON object per line",
+        jsonProblem(text),
+      );
+    }
+  }
+}
+
+/** A short description of why `text` is not JSON, with a snippet. */
+function jsonProblem(text: string): string {
+  const snippet = text.length > 40 ? text.slice(0, 37) + "..." : text;
+  return `invalid JSON ${JSON.stringify(snippet)}`;
+}

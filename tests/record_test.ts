@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { recordCommand } from "../src/cli/record.ts";
+import { memoryIo } from "../src/cli/io.ts";
+import { UsageError } from "../src/errors.ts";
+import { TraceReader } from "../src/trace/read.ts";
+import type { TraceEvent, TraceHeader } from "../src/trace/event.ts";
+import { dumpRangeAt, parseP2mDump } from "../src/p2m/debugfs_parse.ts";
+import { assertGolden } from "./golden.ts";
+
+const fixture = (name: string) => new URL(`./fixtures/sysfs/${name}`, import.meta.url).pathname;
+
+/** Reads a whole trace text with the real reader; throws on anything invalid. */
+async function roundTrip(text: string): Promise<{ header: TraceHeader; events: TraceEvent[] }> {
+  const r = TraceReader.fromText("out.jsonl", text);
+  const header = await r.header();
+  const events: TraceEvent[] = [];
+  for await (const b of r.batches()) events.push(...b);
+  assert.equal(r.end?.events, events.length);
+  return { header, events };
+}
+
+async function record(name: string): Promise<{ out: string; err: string }> {
+  const io = memoryIo();
+  assert.equal(await recordCommand.run(["--root", fixture(name)], io), 0);
+  return { out: io.out(), err: io.err() };
+}
+
+Deno.test("record --root of a v3.16 dom0 writes the golden trace", async () => {
+  const { out, err } = await record("dom0-3.16-bar-above-ram");
+  await assertGolden("record/dom0-3.16-bar-above-ram.jsonl", out);
+  await assertGolden("record/dom0-3.16-bar-above-ram.stderr.txt", err);
+});
+
+Deno.test("record --root of a v3.16 dom0 round-trips through TraceReader", async () => {
+  const { out } = await record("dom0-3.16-bar-above-ram");
+  const { header, events } = await roundTrip(out);
+  assert.deepEqual(
+    { ...header.guest },
+    {
+      type: "pv",
+      domain: "dom0",
+      arch: "x86_64",
+      pageSize: 4096,
+      kernel: "3.16.0-4-amd64",
+      xen: "4.4.1",
+      nrPages: 0x80000,
+    },
+  );
+  const kinds = events.map((e) => e.kind);
+  assert.equal(kinds.filter((k) => k === "xen_add_device").length, 4);
+  assert.equal(kinds.filter((k) => k === "p2m_dump").length, 1);
+  assert.equal(kinds.indexOf("memory_setup") < kinds.indexOf("pci_host_bridge"), true);
+  assert.equal(kinds.indexOf("xen_add_device") < kinds.indexOf("balloon_init"), true);
+});
+
+Deno.test("the dom0 fixture's dump agrees with its E820 map and BARs as a v3.16 kernel's", async () => {
+  const { out } = await record("dom0-3.16-bar-above-ram");
+  const { header, events } = await roundTrip(out);
+  const raw = events.filter((e) => e.kind === "e820" && e.map === "raw");
+  const dumpEvent = events.find((e) => e.kind === "p2m_dump");
+  assert.ok(dumpEvent?.kind === "p2m_dump");
+  const dump = parseP2mDump(dumpEvent.lines, { file: "out.jsonl", eventLine: dumpEvent.line });
+  const type = (pfn: number) => dumpRangeAt(dump, pfn)?.type;
+
+  // v3.16 sets everything from the end of the last raw E820 entry to MAX_P2M_PFN 1:1.
+  const last = raw[raw.length - 1];
+  assert.ok(last.kind === "e820");
+  const aboveMap = Math.ceil((last.start + last.size) / 4096);
+  assert.equal(aboveMap, 0x240000);
+  assert.deepEqual(dumpRangeAt(dump, aboveMap), {
+    pfn: aboveMap,
+    endPfn: 0x7cfffff,
+    type: "identity",
+    level: "middle",
+  });
+  // Every memory BAR, ROM and bridge window of dom0's devices reads identity.
+  for (const e of events) {
+    const resources = e.kind === "xen_add_device"
+      ? e.resources
+      : e.kind === "pci_resource_assign"
+      ? [e.resource]
+      : [];
+    for (const r of resources) {
+      if ((r.flags & 0x200) === 0) continue;
+      for (const pfn of [Math.floor(r.start / 4096), Math.floor(r.end / 4096)]) {
+        assert.equal(type(pfn), "identity", `${hexs(pfn)} of ${JSON.stringify(r)}`);
+      }
+    }
+  }
+  // Non-RAM below the last entry is identity (rounded outward), RAM below nr_pages is mapped,
+  // and the 98 pages released at 0x9e-0x100 were populated back at nr_pages.
+  assert.equal(type(0x9d), "pfn");
+  assert.equal(type(0x9e), "identity");
+  assert.equal(type(0xff), "identity");
+  assert.equal(type(0x100), "pfn");
+  assert.equal(header.guest.nrPages, 0x80000);
+  assert.equal(type(0x80061), "pfn");
+  assert.equal(type(0x80062), "missing");
+  assert.equal(type(0xbf77f), "missing");
+  assert.equal(type(0xbf780), "identity");
+  assert.equal(type(0xfffff), "identity");
+  // RAM above nr_pages that became unusable (no extra memory: max_reservation = nr_pages).
+  assert.equal(type(0x100000), "missing");
+  assert.equal(type(0x23ffff), "missing");
+});
+
+function hexs(n: number): string {
+  return "0x" + n.toString(16);
+}
+
+Deno.test("record --root with missing files and an unprivileged view writes notes, not errors", async () => {
+  const { out, err } = await record("domU-4.19-missing-files");
+  await assertGolden("record/domU-4.19-missing-files.jsonl", out);
+  await assertGolden("record/domU-4.19-missing-files.stderr.txt", err);
+  const { header, events } = await roundTrip(out);
+  assert.equal(header.guest.domain, "domU");
+  assert.equal(events.some((e) => e.kind === "xen_add_device"), false);
+  assert.equal(events.some((e) => e.kind === "p2m_dump"), false);
+  const marks = events.filter((e) => e.kind === "mark").map((e) => e.kind === "mark" && e.text);
+  assert.ok(marks.includes(
+    "record: /sys/firmware/memmap/3/type: no such file: entry skipped",
+  ));
+});
+
+Deno.test("record --root of an empty directory still writes a valid trace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const io = memoryIo();
+    assert.equal(await recordCommand.run(["--root", dir], io), 0);
+    const { header, events } = await roundTrip(io.out());
+    assert.equal(header.guest.type, "pv");
+    assert.equal(header.guest.domain, "domU");
+    assert.equal(events.every((e) => e.kind === "mark"), true);
+    assert.match(io.err(), /note: guest type: assumed pv/);
+    assert.match(io.err(), /note: domain: assumed domU/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("record -o writes the file, refuses to overwrite it, and --force does", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/t.jsonl`;
+    const args = ["--root", fixture("dom0-3.16-bar-above-ram"), "-o", path];
+    const io = memoryIo();
+    assert.equal(await recordCommand.run(args, io), 0);
+    assert.equal(io.out(), "");
+    const written = await Deno.readTextFile(path);
+    await roundTrip(written);
+    await assert.rejects(
+      () => recordCommand.run(args, memoryIo()),
+      (e: unknown) => e instanceof UsageError && /exists; use --force/.test(e.message),
+    );
+    await Deno.writeTextFile(path, "old\n");
+    assert.equal(await recordCommand.run([...args, "--force"], memoryIo()), 0);
+    assert.equal(await Deno.readTextFile(path), written);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("record rejects operands and unknown flags as usage errors", async () => {
+  await assert.rejects(() => recordCommand.run(["/"], memoryIo()), UsageError);
+  await assert.rejects(() => recordCommand.run(["--rot", "/"], memoryIo()), UsageError);
+});
