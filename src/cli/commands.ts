@@ -5,6 +5,8 @@
  */
 
 import type { Command } from "./io.ts";
+import { checkCommand } from "./check.ts";
+import { compareCommand } from "./compare.ts";
 import { recordCommand } from "./record.ts";
 import { replayCommand } from "./replay.ts";
 
@@ -21,5 +23,7 @@ export interface CommandEntry {
 /** Every command, in the order `help` lists them. */
 export const COMMANDS: Record<string, CommandEntry> = {
   replay: replayCommand,
+  check: checkCommand,
+  compare: compareCommand,
   record: recordCommand,
 };

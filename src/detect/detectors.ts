@@ -103,6 +103,13 @@ function runsOfKind(ctx: DetectContext, a: number, b: number, kind: number): Pfn
   return out;
 }
 
+/** True when `r` overlaps a raw E820 RAM entry. */
+function overlapsRam(ctx: DetectContext, r: PfnRange): boolean {
+  return ctx.state.e820.some((e) =>
+    e.type === E820_TYPE.ram && r.pfn < pfnUp(e.start + e.size) && pfnDown(e.start) < r.endPfn
+  );
+}
+
 function span(rs: PfnRange[]): PfnRange {
   return { pfn: rs[0].pfn, endPfn: rs[rs.length - 1].endPfn };
 }
@@ -152,8 +159,11 @@ const lookupZero: Detector = {
     const out: Finding[] = [];
     const e = ctx.event;
     const check = (device: string, r: import("../trace/event.ts").Resource, why: string) => {
-      if (!isMmio(r)) return;
+      // Drivers map BARs, ROMs and IOV BARs; bridge windows (13-16) only route addresses.
+      if (!isMmio(r) || r.index > 12) return;
       const sp = resourcePfns(r);
+      // A firmware value that conflicts with E820 RAM is never claimed: no driver maps it.
+      if (overlapsRam(ctx, sp)) return;
       const bad = runsOfKind(ctx, sp.pfn, sp.endPfn, K.INVALID);
       if (bad.length === 0) return;
       const where = ctx.state.p2m.structureAt(bad[0].pfn);
@@ -216,7 +226,7 @@ const lookupZero: Detector = {
       }
       for (const dev of ctx.state.devices.values()) {
         for (const r of dev.resources) {
-          if (!isMmio(r)) continue;
+          if (!isMmio(r) || r.index > 12) continue;
           const hit = intersect(c, resourcePfns(r));
           if (!hit) continue;
           out.push(finding(
@@ -244,19 +254,42 @@ const balloonIdentity: Detector = {
   id: "balloon-identity",
   severity: "error",
   description:
-    "a ballooned or extra-memory page becomes identity (its PTE would map machine frame == pfn)",
+    "a ballooned or extra-memory page is identity (its PTE would map machine frame == pfn)",
   run(ctx) {
     if (ctx.state.ctx.autoTranslated) return [];
     const out: Finding[] = [];
+    for (const { range, what } of membershipAdded(ctx)) {
+      if (ctx.event.kind === "memory_hotplug") continue; // identity-overlap reports hot-added memory
+      const ident = runsOfKind(ctx, range.pfn, range.endPfn, K.IDENTITY);
+      if (ident.length === 0) continue;
+      const read = ctx.state.ctx.invalidIsIdentity ? " (INVALID read as 1:1)" : "";
+      out.push(finding(
+        this,
+        ctx,
+        `${ident[0].pfn}`,
+        `${pages(ident)} PFN(s) ${what} are identity: ${rangeList(ident, 2)}`,
+        [
+          ["PFNs", rangeList(ident)],
+          ["entry", describeEntry(K.IDENTITY, 0) + read],
+          ["answered by", ctx.state.p2m.structureAt(ident[0].pfn)],
+        ],
+        span(ident),
+      ));
+    }
+    const hits: PfnRange[] = [];
+    let first: import("../replay/step.ts").Change | undefined;
     for (const c of ctx.outcome.changes) {
       if (
         effective(ctx, c.afterKind) !== K.IDENTITY || effective(ctx, c.beforeKind) === K.IDENTITY
       ) continue;
-      const hits: PfnRange[] = [];
-      const add = (a: number, b: number) => hits.push({ pfn: a, endPfn: b });
+      const add = (a: number, b: number) => {
+        first ??= c;
+        hits.push({ pfn: a, endPfn: b });
+      };
       ctx.state.balloon.forEachIn(c.pfn, c.endPfn, add);
       ctx.state.extra.forEachIn(c.pfn, c.endPfn, add);
-      if (hits.length === 0) continue;
+    }
+    if (hits.length > 0 && first) {
       hits.sort((x, y) => x.pfn - y.pfn);
       const merged: PfnRange[] = [];
       for (const h of hits) {
@@ -271,7 +304,7 @@ const balloonIdentity: Detector = {
         `${pages(merged)} ballooned/extra-memory PFN(s) became identity: ${rangeList(merged, 2)}`,
         [
           ["PFNs", rangeList(merged)],
-          ["before", describeEntry(c.beforeKind, c.beforeMfn)],
+          ["before", describeEntry(first.beforeKind, first.beforeMfn)],
           ["after", describeEntry(K.IDENTITY, 0)],
         ],
         span(merged),
@@ -284,9 +317,9 @@ const balloonIdentity: Detector = {
 const identityOverlap: Detector = {
   id: "identity-overlap",
   severity: "warning",
-  description: "PFNs that are identity are ballooned, extra memory or hot-added memory",
+  description: "memory is hot-added where the P2M is identity",
   run(ctx) {
-    if (ctx.state.ctx.autoTranslated) return [];
+    if (ctx.state.ctx.autoTranslated || ctx.event.kind !== "memory_hotplug") return [];
     const out: Finding[] = [];
     for (const { range, what } of membershipAdded(ctx)) {
       const ident = runsOfKind(ctx, range.pfn, range.endPfn, K.IDENTITY);
@@ -518,11 +551,11 @@ const staleIdentity: Detector = {
     "identity granted for a BAR or window stays behind after it moved or the device went away",
   run(ctx) {
     const out: Finding[] = [];
+    // A BAR's identity is justified only by a device resource that still covers it.
     const current: PfnRange[] = [];
     for (const dev of ctx.state.devices.values()) {
       for (const r of dev.resources) if (isMmio(r)) current.push(resourcePfns(r));
     }
-    for (const b of ctx.state.bridges.values()) for (const r of b) current.push(resourcePfns(r));
     const covered = (r: PfnRange) => current.some((c) => c.pfn <= r.pfn && r.endPfn <= c.endPfn);
     const stale = (device: string, index: number | undefined, why: string) => {
       for (const g of ctx.state.grants) {

@@ -875,11 +875,12 @@ export class P2mDraft extends P2m {
       }
       const end = Math.min(e, MAX_P2M_PFN);
       if (s > end) return 0;
+      // early_split_p2m: a private mid when the end is inside a GiB, a private leaf when it is
+      // inside a leaf.
       for (const p of [s, end]) {
-        if (p % P2M_PER_PAGE !== 0 && p < MAX_P2M_PFN) {
-          this.#earlyMid(p);
-          this.#earlyLeaf(p);
-        }
+        if (p >= MAX_P2M_PFN) continue;
+        if (p % PFNS_PER_MID !== 0) this.#earlyMid(p);
+        if (p % P2M_PER_PAGE !== 0) this.#earlyLeaf(p);
       }
       const stop = this.rawSet(s, end, id);
       return stop - s;

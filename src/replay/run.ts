@@ -9,7 +9,8 @@
 import { CutOffError } from "../errors.ts";
 import type { TraceHeader } from "../trace/event.ts";
 import type { TraceReader } from "../trace/read.ts";
-import type { Policy } from "../policy/policy.ts";
+import { type Policy, resolvePolicy } from "../policy/policy.ts";
+import { POLICIES } from "../policy/policies.ts";
 import {
   choosePolicy,
   type PolicySource,
@@ -70,9 +71,12 @@ export interface RunResult {
  * ```
  */
 export async function runTrace(reader: TraceReader, opts: RunOptions = {}): Promise<RunResult> {
+  // Usage mistakes are reported before any input is read.
+  const detectors = selectDetectors(opts.detectors ?? []);
+  if (opts.policy !== undefined) resolvePolicy(POLICIES, opts.policy);
   const header = await reader.header();
   const { policy, source } = choosePolicy(header, opts.policy);
-  const replayer = Replayer.forHeader(header, policy, selectDetectors(opts.detectors ?? []));
+  const replayer = Replayer.forHeader(header, policy, detectors);
   let ending: RunResult["ending"] = "no-end-record";
   let cutOff: CutOffError | undefined;
   let agree = 0, total = 0;

@@ -1,0 +1,146 @@
+/**
+ * `check` and `compare` output: findings with their evidence, and the policy x detector
+ * matrix that fits 100 columns.
+ *
+ * @module
+ */
+
+import type { Finding } from "../detect/finding.ts";
+import { DETECTORS } from "../detect/detectors.ts";
+import type { Comparison } from "../replay/compare.ts";
+import { findingJson } from "./replay_report.ts";
+
+/** Width every text report fits in. */
+export const REPORT_WIDTH = 100;
+
+function clip(s: string, width = REPORT_WIDTH): string {
+  return s.length <= width ? s : s.slice(0, width - 3) + "...";
+}
+
+/**
+ * A finding as a text block: a headline and its evidence, aligned.
+ *
+ * @example
+ * ```ts
+ * import { findingText } from "./check_report.ts";
+ * import assert from "node:assert/strict";
+ * const text = findingText({
+ *   detector: "lost-write", severity: "error", seq: 9, line: 10, kind: "increase_reservation",
+ *   message: "write lost", evidence: [["event", "increase_reservation (seq 9, line 10)"]], key: "k",
+ * }, 1);
+ * assert.equal(text, "[1] lost-write (error) at step 9, line 10: write lost\n" +
+ *   "      event  increase_reservation (seq 9, line 10)\n");
+ * ```
+ */
+export function findingText(f: Finding, n: number): string {
+  const lines = [
+    `[${n}] ${f.detector} (${f.severity}) at step ${f.seq}, line ${f.line}: ${f.message}`,
+  ];
+  const width = Math.max(...f.evidence.map(([k]) => k.length));
+  for (const [k, v] of f.evidence) lines.push(`      ${k.padEnd(width)}  ${v}`);
+  return lines.join("\n") + "\n";
+}
+
+/** The `check` text report. */
+export function checkText(
+  file: string,
+  policy: string,
+  findings: readonly Finding[],
+  events: number,
+): string {
+  const errors = findings.filter((f) => f.severity === "error").length;
+  const head = findings.length === 0
+    ? `check: ${file} under ${policy}: clean (${events} event(s), no findings)\n`
+    : `check: ${file} under ${policy}: ${findings.length} finding(s) ` +
+      `(${errors} error(s), ${findings.length - errors} warning(s)) in ${events} event(s)\n`;
+  return head + findings.map((f, i) => "\n" + findingText(f, i + 1)).join("");
+}
+
+/** The `check --json` object. */
+export function checkJson(
+  file: string,
+  policy: string,
+  findings: readonly Finding[],
+  events: number,
+  ending: string,
+): Record<string, unknown> {
+  return {
+    trace: file,
+    policy,
+    events,
+    ending,
+    clean: findings.length === 0,
+    findings: findings.map(findingJson),
+  };
+}
+
+function verdict(findings: readonly Finding[]): [string, string] {
+  if (findings.length === 0) return ["clean", "no findings"];
+  const worst = findings.find((f) => f.severity === "error") ?? findings[0];
+  const errors = findings.filter((f) => f.severity === "error").length;
+  const tag = errors > 0 ? "BAD" : "warn";
+  return [tag, `${worst.detector} at step ${worst.seq}: ${worst.message}`];
+}
+
+/**
+ * The `compare` text: rows = policies, columns = detectors that fired under some policy (a dot
+ * when clean), each cell the first step it fired at; then a verdict per policy. Fits
+ * {@link REPORT_WIDTH} columns; detectors use short codes with a legend when their names do
+ * not fit.
+ */
+export function compareText(file: string, c: Comparison): string {
+  const fired = DETECTORS.map((d) => d.id).filter((id) => c.results.some((r) => r.first.has(id)));
+  const out: string[] = [];
+  out.push(clip(`compare: ${file}: ${c.events} event(s) under ${c.results.length} policies`));
+  if (c.cutOff) out.push(clip(`note: the recording was cut off at line ${c.cutOff.position.line}`));
+  out.push("cells: the step at which a detector first fired ('.' = never)");
+  out.push("");
+  const polW = Math.max(6, ...c.results.map((r) => r.policy.name.length));
+  const full =
+    polW + 2 + fired.reduce((n, id) => n + Math.max(id.length, 5) + 2, 0) <= REPORT_WIDTH;
+  const codes = fired.map((id, i) => full ? id : `D${i + 1}`);
+  const widths = codes.map((code, i) =>
+    Math.max(code.length, 5, ...c.results.map((r) => String(r.first.get(fired[i]) ?? ".").length))
+  );
+  const row = (name: string, cells: string[]) =>
+    (name.padEnd(polW) + "  " + cells.map((x, i) => x.padEnd(widths[i])).join("  ")).trimEnd();
+  out.push(row("policy", codes));
+  for (const r of c.results) {
+    out.push(row(r.policy.name, fired.map((id) => String(r.first.get(id) ?? "."))));
+  }
+  if (fired.length === 0) out.push("(no detector fired under any policy)");
+  if (!full) {
+    out.push("");
+    for (let i = 0; i < fired.length; i++) out.push(`  ${codes[i].padEnd(4)} ${fired[i]}`);
+  }
+  out.push("");
+  out.push("verdicts:");
+  for (const r of c.results) {
+    const [tag, text] = verdict(r.findings);
+    out.push(clip(`  ${r.policy.name.padEnd(polW)}  ${tag.padEnd(5)}  ${text}`));
+  }
+  return out.join("\n") + "\n";
+}
+
+/** The `compare --json` object. */
+export function compareJson(file: string, c: Comparison): Record<string, unknown> {
+  return {
+    trace: file,
+    events: c.events,
+    cut_off: c.cutOff !== undefined,
+    detectors: DETECTORS.map((d) => d.id),
+    policies: c.results.map((r) => {
+      const [tag] = verdict(r.findings);
+      const errors = r.findings.filter((f) => f.severity === "error").length;
+      return {
+        policy: r.policy.name,
+        summary: r.policy.summary,
+        verdict: tag === "BAD" ? "bad" : tag,
+        errors,
+        warnings: r.findings.length - errors,
+        first: Object.fromEntries([...r.first.entries()]),
+        findings: r.findings.map(findingJson),
+      };
+    }),
+  };
+}
