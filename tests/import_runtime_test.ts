@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { OutputError } from "../src/errors.ts";
 import { importBpftrace, importP2mDump } from "../src/cli/import_runtime.ts";
 import { memoryIo } from "../src/cli/io.ts";
 import { TraceError, UsageError } from "../src/errors.ts";
@@ -185,13 +186,16 @@ Deno.test("imports never write over the trace they append to", async () => {
           [fixture("debugfs/domU-4.19-list.p2m"), "--trace", trace, "-o", trace, "--force"],
           memoryIo(),
         ),
-      (e: unknown) => e instanceof UsageError && /never modifies a trace in place/.test(e.message),
+      (e: unknown) => e instanceof OutputError && /never modifies its input/.test(e.message),
     );
     const out = `${dir}/out.jsonl`;
     const args = [fixture("debugfs/domU-4.19-list.p2m"), "--trace", trace, "-o", out];
     assert.equal(await importP2mDump(args, memoryIo()), 0);
     await roundTrip(await Deno.readTextFile(out));
-    await assert.rejects(() => importP2mDump(args, memoryIo()), /exists; use --force/);
+    await assert.rejects(
+      () => importP2mDump(args, memoryIo()),
+      /exists \(use --force to overwrite it\)/,
+    );
     assert.equal(await Deno.readTextFile(trace), await Deno.readTextFile(BASE_TRACE));
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { OutputError } from "../src/errors.ts";
 import { recordCommand } from "../src/cli/record.ts";
 import { memoryIo } from "../src/cli/io.ts";
 import { UsageError } from "../src/errors.ts";
@@ -150,7 +151,8 @@ Deno.test("record -o writes the file, refuses to overwrite it, and --force does"
     await roundTrip(written);
     await assert.rejects(
       () => recordCommand.run(args, memoryIo()),
-      (e: unknown) => e instanceof UsageError && /exists; use --force/.test(e.message),
+      (e: unknown) =>
+        e instanceof OutputError && /exists \(use --force to overwrite it\)/.test(e.message),
     );
     await Deno.writeTextFile(path, "old\n");
     assert.equal(await recordCommand.run([...args, "--force"], memoryIo()), 0);

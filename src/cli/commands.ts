@@ -7,8 +7,12 @@
 import type { Command } from "./io.ts";
 import { checkCommand } from "./check.ts";
 import { compareCommand } from "./compare.ts";
+import { importCommand } from "./import.ts";
+import { minimizeCommand } from "./minimize.ts";
 import { recordCommand } from "./record.ts";
 import { replayCommand } from "./replay.ts";
+import { summarizeCommand } from "./summarize.ts";
+import { validateCommand } from "./validate.ts";
 
 /** A registered command. */
 export interface CommandEntry {
@@ -25,5 +29,9 @@ export const COMMANDS: Record<string, CommandEntry> = {
   replay: replayCommand,
   check: checkCommand,
   compare: compareCommand,
+  validate: validateCommand,
+  minimize: minimizeCommand,
+  summarize: summarizeCommand,
+  import: importCommand,
   record: recordCommand,
 };

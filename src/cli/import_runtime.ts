@@ -13,149 +13,14 @@ import type { GuestFacts, GuestType, TraceEvent, TraceHeader } from "../trace/ev
 import { FRAME_LIMIT, hex, parseUint } from "../trace/hex.ts";
 import { inputReason } from "../trace/lines.ts";
 import { TraceReader } from "../trace/read.ts";
-import { endLine, eventLine, type HeaderInit, headerLine } from "../trace/write.ts";
+import { type HeaderInit, traceText } from "../trace/write.ts";
+import { sha256Id } from "../trace/sha.ts";
+import { selfCheck, writeOutput } from "./output.ts";
 import { dumpLines, parseP2mDump } from "../p2m/debugfs_parse.ts";
 import { importBpftraceOutput } from "../import/bpftrace/importer.ts";
 import { operands, type OptionSpec, parseArgs } from "./args.ts";
 import type { CommandEntry } from "./commands.ts";
 import type { Io } from "./io.ts";
-
-/**
- * An output file cannot be written (exit 74).
- *
- * @example
- * ```ts
- * import { OutputError } from "./import_runtime.ts";
- * import assert from "node:assert/strict";
- * const e = new OutputError("out.jsonl", "permission denied");
- * assert.equal(e.message, "out.jsonl: cannot write: permission denied");
- * assert.equal(e.exitCode, 74);
- * ```
- */
-export class OutputError extends Error {
-  /** Exit code the CLI uses for this error. */
-  readonly exitCode: number = EXIT.ioError;
-  /** Builds the message `file: cannot write: reason`. */
-  constructor(file: string, reason: string) {
-    super(`${file}: cannot write: ${reason}`);
-    this.name = "OutputError";
-  }
-}
-
-/**
- * A whole trace as text: header line, one line per event, the `end` record.
- *
- * @example
- * ```ts
- * import { traceText } from "./import_runtime.ts";
- * import assert from "node:assert/strict";
- * const text = traceText({ producer: "hand", description: "d",
- *   guest: { type: "pv", domain: "domU", arch: "x86_64", pageSize: 4096 } },
- *   [{ seq: 1, line: 0, kind: "mark", text: "hi" }]);
- * assert.equal(text.split("\n").length, 4);
- * assert.ok(text.endsWith('{"kind":"end","events":1}\n'));
- * ```
- */
-export function traceText(header: HeaderInit | TraceHeader, events: readonly TraceEvent[]): string {
-  const out = [headerLine(header)];
-  for (const e of events) out.push(eventLine(e));
-  out.push(endLine(events.length));
-  return out.join("\n") + "\n";
-}
-
-/**
- * Reads the produced trace back with {@link TraceReader}; a failure is a bug in p2mtrace (the
- * CLI reports it as an internal error) rather than a corrupt file left for the user.
- *
- * @example
- * ```ts
- * import { selfCheck } from "./import_runtime.ts";
- * import assert from "node:assert/strict";
- * await assert.rejects(() => selfCheck('{"format":"p2mtrace"}\n'), /field "version"/);
- * ```
- */
-export async function selfCheck(text: string): Promise<void> {
-  const r = TraceReader.fromText("(output)", text);
-  await r.header();
-  for await (const _ of r.batches()) { /* validate every event */ }
-  if (r.end === undefined) throw new Error("produced trace has no end record");
-}
-
-/** Where a command writes its trace. */
-export interface OutputSpec {
-  /** `-o FILE`; undefined for stdout. */
-  output?: string;
-  /** `--force`: overwrite an existing file. */
-  force: boolean;
-  /** Input paths that must not be overwritten (the user's trace). */
-  inputs: readonly string[];
-  /** The command name for messages. */
-  command: string;
-}
-
-async function samePath(a: string, b: string): Promise<boolean> {
-  try {
-    return (await Deno.realPath(a)) === (await Deno.realPath(b));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Writes `text` to stdout, or to `-o FILE` (refusing to overwrite an existing file without
- * `--force`, and refusing ever to overwrite an input).
- *
- * @example
- * ```ts
- * import { writeTrace } from "./import_runtime.ts";
- * import { memoryIo } from "./io.ts";
- * import assert from "node:assert/strict";
- * const io = memoryIo();
- * await writeTrace("x\n", { force: false, inputs: [], command: "record" }, io);
- * assert.equal(io.out(), "x\n");
- * ```
- */
-export async function writeTrace(text: string, spec: OutputSpec, io: Io): Promise<void> {
-  if (spec.output === undefined || spec.output === "-") {
-    io.stdout(text);
-    return;
-  }
-  const path = spec.output;
-  for (const input of spec.inputs) {
-    if (input !== "-" && (input === path || await samePath(input, path))) {
-      throw new UsageError(
-        `${spec.command}: -o ${path} is the input trace; p2mtrace never modifies a trace in ` +
-          "place (write a copy elsewhere)",
-      );
-    }
-  }
-  let exists = false;
-  try {
-    await Deno.lstat(path);
-    exists = true;
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      if (e instanceof Deno.errors.NotCapable) {
-        throw new OutputError(path, "not allowed (run with --allow-write for this file)");
-      }
-    }
-  }
-  if (exists && !spec.force) {
-    throw new UsageError(`${spec.command}: ${path} exists; use --force to overwrite it`);
-  }
-  try {
-    await Deno.writeTextFile(path, text);
-  } catch (e) {
-    const reason = e instanceof Deno.errors.NotCapable
-      ? "not allowed (run with --allow-write for this file)"
-      : e instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : e instanceof Error
-      ? e.message
-      : String(e);
-    throw new OutputError(path, reason);
-  }
-}
 
 /** Reads a whole input file, or stdin for `-`. */
 export async function readInputText(path: string, io: Io): Promise<string> {
@@ -165,13 +30,6 @@ export async function readInputText(path: string, io: Io): Promise<string> {
   } catch (e) {
     throw new InputError(path, inputReason(e));
   }
-}
-
-/** sha256 of the texts, as `sha256:<hex>`. */
-export async function sha256Id(...parts: string[]): Promise<string> {
-  const bytes = new TextEncoder().encode(parts.join("\0"));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return "sha256:" + [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Options shared by both runtime imports. */
@@ -269,7 +127,7 @@ async function emit(
     all = [...t.events, ...events.map((e) => ({ ...e, seq: ++seq }))];
     const raw: Record<string, unknown> = {
       ...t.header.raw,
-      id: await sha256Id(t.header.id ?? "", input.text),
+      id: sha256Id(t.header.id ?? "", input.text),
       description: `${t.header.description} + ${input.what} from ${base}`,
     };
     header = { ...t.header, raw };
@@ -278,7 +136,7 @@ async function emit(
     all = events.map((e, i) => ({ ...e, seq: i + 1 }));
     header = {
       producer: `${TOOL_NAME} ${TOOL_VERSION} ${command}`,
-      id: await sha256Id(input.text),
+      id: sha256Id(input.text),
       guest,
       description: (values.description as string | undefined) ?? `${input.what} from ${base}`,
     };
@@ -287,11 +145,11 @@ async function emit(
   await selfCheck(text);
   for (const n of notes) io.stderr(`${TOOL_NAME} ${command}: note: ${n}\n`);
   const inputs = tracePath === undefined ? [input.name] : [input.name, tracePath];
-  await writeTrace(
-    text,
-    { output: values.output as string | undefined, force: values.force === true, inputs, command },
-    io,
-  );
+  await writeOutput(io, text, {
+    output: values.output as string | undefined,
+    force: values.force === true,
+    inputs,
+  });
 }
 
 /** FILE and --trace cannot both be standard input. */

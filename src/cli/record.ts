@@ -13,7 +13,8 @@ import { recordGuest } from "../import/sysfs/assemble.ts";
 import { directoryReader } from "../import/sysfs/reader.ts";
 import { parseArgs } from "./args.ts";
 import type { CommandEntry } from "./commands.ts";
-import { selfCheck, traceText, writeTrace } from "./import_runtime.ts";
+import { traceText } from "../trace/write.ts";
+import { selfCheck, writeOutput } from "./output.ts";
 import type { Io } from "./io.ts";
 import { UsageError } from "../errors.ts";
 
@@ -52,16 +53,10 @@ async function run(args: string[], io: Io): Promise<number> {
   const text = traceText(rec.header, rec.events);
   await selfCheck(text);
   for (const n of rec.notes) io.stderr(`${TOOL_NAME} record: note: ${n}\n`);
-  await writeTrace(
-    text,
-    {
-      output: values.output as string | undefined,
-      force: values.force === true,
-      inputs: [],
-      command: "record",
-    },
-    io,
-  );
+  await writeOutput(io, text, {
+    output: values.output as string | undefined,
+    force: values.force === true,
+  });
   return EXIT.ok;
 }
 

@@ -13,7 +13,7 @@ import { E820_TYPE } from "../trace/event.ts";
 import { isMmio, resourceName, resourcePfns } from "../kernel/pci_resource.ts";
 import { pfnDown, pfnUp } from "../kernel/memory_setup.ts";
 import type { ModelDraft } from "../replay/state.ts";
-import type { StepOutcome } from "../replay/step.ts";
+import type { Change, StepOutcome } from "../replay/step.ts";
 import { type Finding, fmtPfns, type Severity } from "./finding.ts";
 import { hex } from "../trace/hex.ts";
 
@@ -101,6 +101,11 @@ function runsOfKind(ctx: DetectContext, a: number, b: number, kind: number): Pfn
     else out.push({ pfn: p, endPfn: e });
   }, true);
   return out;
+}
+
+/** True when a change made PFNs identity that were not (ram-identity's first test). */
+function becameIdentity(c: Change): boolean {
+  return c.afterKind === K.IDENTITY && c.beforeKind !== K.IDENTITY;
 }
 
 /** True when `r` overlaps a raw E820 RAM entry. */
@@ -345,7 +350,7 @@ const ramIdentity: Detector = {
   severity: "error",
   description: "a PFN entirely inside E820 RAM, below max_pfn, becomes identity",
   run(ctx) {
-    if (ctx.state.ctx.autoTranslated) return [];
+    if (ctx.state.ctx.autoTranslated || !ctx.outcome.changes.some(becameIdentity)) return [];
     const out: Finding[] = [];
     const ram = ctx.state.e820.filter((e) => e.type === E820_TYPE.ram);
     for (const c of ctx.outcome.changes) {
@@ -428,6 +433,7 @@ function noteDetector(
     severity,
     description,
     run(ctx) {
+      if (ctx.outcome.notes.length === 0) return [];
       return groupNotes(ctx, type).map((g) => {
         const m = make(g);
         return finding(
@@ -550,6 +556,7 @@ const staleIdentity: Detector = {
   description:
     "identity granted for a BAR or window stays behind after it moved or the device went away",
   run(ctx) {
+    if (ctx.outcome.moved.length === 0 && !ctx.outcome.removed) return [];
     const out: Finding[] = [];
     // A BAR's identity is justified only by a device resource that still covers it.
     const current: PfnRange[] = [];
@@ -580,11 +587,12 @@ const staleIdentity: Detector = {
       }
     };
     for (const m of ctx.outcome.moved) {
-      stale(
-        m.device,
-        m.before.index,
-        `${resourceName(m.before.index)} moved to [mem ${hex(m.after.start)}-${hex(m.after.end)}]`,
-      );
+      const where = m.action === "released" || m.action === "failed"
+        ? `${resourceName(m.before.index)} was ${m.action}`
+        : `${resourceName(m.before.index)} moved to [mem ${hex(m.after.start)}-${
+          hex(m.after.end)
+        }]`;
+      stale(m.device, m.before.index, where);
     }
     if (ctx.outcome.removed) stale(ctx.outcome.removed.device, undefined, "the device was removed");
     return out;
@@ -597,6 +605,7 @@ const divergence: Detector = {
   description:
     "a recorded lookup, p2m dump or boot count disagrees with the model (replaying vs recorded)",
   run(ctx) {
+    if (ctx.outcome.verifications.length === 0) return [];
     return ctx.outcome.verifications.filter((v) => !v.ok).map((v) =>
       finding(
         this,
@@ -616,6 +625,7 @@ const ioAsMemory: Detector = {
   description:
     "an I/O port resource was walked as a memory range (flags == IORESOURCE_IO misses 0x40101)",
   run(ctx) {
+    if (ctx.outcome.rules.length === 0) return [];
     return ctx.outcome.rules.filter((r) => r.ioAsMemory).map((r) =>
       finding(
         this,
@@ -646,6 +656,7 @@ const traceAnomaly: Detector = {
   description:
     "the trace asks for something the modelled kernel would not do (a retrieve of a page not ballooned, a second boot pass)",
   run(ctx) {
+    if (ctx.outcome.anomalies.length === 0) return [];
     return ctx.outcome.anomalies.map((a, i) =>
       finding(this, ctx, `${ctx.event.seq}:${i}`, a.message, [], a.range)
     );

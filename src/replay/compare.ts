@@ -7,7 +7,7 @@
  */
 
 import { CutOffError } from "../errors.ts";
-import type { TraceHeader } from "../trace/event.ts";
+import type { TraceEvent, TraceHeader } from "../trace/event.ts";
 import type { TraceReader } from "../trace/read.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { type Policy, resolvePolicy } from "../policy/policy.ts";
@@ -37,7 +37,8 @@ export interface Comparison {
 }
 
 /**
- * Replays `reader` under each of `policies` (default: every shipped policy, in order).
+ * Replays `reader` under each of `policies` (default: every shipped policy, in order), calling
+ * `onEvent` with each event once.
  *
  * @example
  * ```ts
@@ -58,6 +59,7 @@ export async function comparePolicies(
   reader: TraceReader,
   policies: readonly string[] = [...POLICIES.keys()],
   detectors: readonly string[] = [],
+  onEvent?: (e: TraceEvent) => void,
 ): Promise<Comparison> {
   const selected = selectDetectors(detectors);
   const resolved = policies.map((p) => resolvePolicy(POLICIES, p));
@@ -74,6 +76,7 @@ export async function comparePolicies(
     for await (const batch of reader.batches()) {
       for (const e of batch) {
         events++;
+        onEvent?.(e);
         for (let i = 0; i < replayers.length; i++) {
           const rec = replayers[i].apply(e);
           const res = results[i];

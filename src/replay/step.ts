@@ -74,7 +74,7 @@ export interface StepOutcome {
   /** Identity-rule walks (seed, host-bridge policies). */
   rules: RuleApplication[];
   /** A device resource that changed: the old and new values (stale-identity evidence). */
-  moved: { device: string; before: Resource; after: Resource }[];
+  moved: { device: string; before: Resource; after: Resource; action: string }[];
   /** A device that was removed, as it was. */
   removed?: DeviceState;
 }
@@ -293,7 +293,7 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
         (before.start !== e.resource.start || before.end !== e.resource.end ||
           e.action === "released")
       ) {
-        out.moved.push({ device: e.device, before, after: e.resource });
+        out.moved.push({ device: e.device, before, after: e.resource, action: e.action });
       }
       const rule = d.policy.bridgeRule;
       if (
@@ -353,6 +353,7 @@ function diffChanges(d: ModelDraft): Change[] {
       });
     }, true);
   }
+  if (raw.length < 2) return raw;
   raw.sort((x, y) => x.pfn - y.pfn);
   const out: Change[] = [];
   for (const c of raw) {

@@ -230,3 +230,25 @@ export function eventLine(e: TraceEvent): string {
 export function endLine(events: number): string {
   return JSON.stringify({ kind: "end", events });
 }
+
+/**
+ * A whole trace as text: the header line, one line per event, the `end` record, each line
+ * ending with a newline.
+ *
+ * @example
+ * ```ts
+ * import { traceText } from "./write.ts";
+ * import assert from "node:assert/strict";
+ * const text = traceText({ producer: "hand", description: "d",
+ *   guest: { type: "pv", domain: "domU", arch: "x86_64", pageSize: 4096 } },
+ *   [{ seq: 1, line: 0, kind: "mark", text: "hi" }]);
+ * assert.equal(text.split("\n").length, 4);
+ * assert.ok(text.endsWith('{"kind":"end","events":1}\n'));
+ * ```
+ */
+export function traceText(header: HeaderInit | TraceHeader, events: readonly TraceEvent[]): string {
+  const out = [headerLine(header)];
+  for (const e of events) out.push(eventLine(e));
+  out.push(endLine(events.length));
+  return out.join("\n") + "\n";
+}

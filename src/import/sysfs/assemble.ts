@@ -18,6 +18,7 @@
 import { TOOL_NAME, TOOL_VERSION } from "../../version.ts";
 import type { E820Event, GuestType, Resource, TraceEvent } from "../../trace/event.ts";
 import { E820_TYPE } from "../../trace/event.ts";
+import { sha256Id } from "../../trace/sha.ts";
 import { hex } from "../../trace/hex.ts";
 import type { HeaderInit } from "../../trace/write.ts";
 import { dumpLines, P2M_DUMP_PATH, parseP2mDump } from "../../p2m/debugfs_parse.ts";
@@ -114,10 +115,8 @@ class Source {
     }
   }
 
-  async id(): Promise<string> {
-    const bytes = new TextEncoder().encode(this.#seen.join("\0\0"));
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-    return "sha256:" + [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+  id(): string {
+    return sha256Id(this.#seen.join("\0\0"));
   }
 }
 
@@ -510,7 +509,7 @@ export async function recordGuest(reader: SysfsReader): Promise<Recording> {
   const xenText = hv.xen ? `Xen ${hv.xen}` : "unknown Xen";
   const header: HeaderInit = {
     producer: `${TOOL_NAME} ${TOOL_VERSION} record`,
-    id: await src.id(),
+    id: src.id(),
     guest: {
       type: guestType.value as GuestType,
       domain: domain.value,

@@ -1,0 +1,103 @@
+/**
+ * `p2mtrace minimize TRACE [--detector ID] [--policy P] [-o OUT] [--force]`
+ *
+ * @module
+ */
+
+import { EXIT, UsageError } from "../errors.ts";
+import { TraceReader } from "../trace/read.ts";
+import { endLine, eventLine } from "../trace/write.ts";
+import { choosePolicy, selectDetectors } from "../replay/replayer.ts";
+import { runTrace } from "../replay/run.ts";
+import { minimizeEvents, prefixToFinding } from "../share/minimize.ts";
+import { resolvePolicy } from "../policy/policy.ts";
+import { POLICIES } from "../policy/policies.ts";
+import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
+import type { CommandEntry } from "./commands.ts";
+import { operands, parseArgs } from "./args.ts";
+import type { Io } from "./io.ts";
+import { checkOutput, writeOutput } from "./output.ts";
+
+const HELP = `usage: p2mtrace minimize TRACE [options]
+
+Shrinks TRACE to the fewest events that still make a detector fire, for a bug report: events
+after the first step where the finding appears are dropped, then delta debugging removes every
+event the finding does not need. Kept events are copied verbatim (original seq, unknown fields
+and all); the header is kept and gains a "minimized" object saying what was done.
+
+options:
+  --detector ID   the finding to keep (default: the first finding of a replay)
+  --policy P      kernel behaviour (as for replay)
+  -o, --output F  write the trace to F (default: stdout); an existing F needs --force
+  --force         overwrite F
+
+exit: 0 written, 1 the detector never fires (nothing to minimize), 3 cut off, 64 usage,
+65 malformed trace, 66 unreadable, 74 cannot write.
+`;
+
+async function run(args: string[], io: Io): Promise<number> {
+  const p = parseArgs("minimize", args, {
+    detector: { type: "string" },
+    policy: { type: "string" },
+    output: { type: "string", short: "o" },
+    force: { type: "boolean" },
+  });
+  const [file] = operands("minimize", p.positionals, ["TRACE"]);
+  if (file === "-") throw new UsageError("minimize: TRACE must be a file (it is read twice)");
+  const output = {
+    output: p.values.output as string | undefined,
+    force: p.values.force === true,
+    inputs: [file],
+  };
+  await checkOutput(output);
+  let detector = p.values.detector as string | undefined;
+  if (detector !== undefined) selectDetectors([detector]);
+  if (p.values.policy !== undefined) resolvePolicy(POLICIES, p.values.policy as string);
+  if (detector === undefined) {
+    const res = await runTrace(await TraceReader.open(file), {
+      policy: p.values.policy as string | undefined,
+    });
+    detector = res.replayer.findings[0]?.detector;
+    if (detector === undefined) {
+      io.stderr(
+        `${TOOL_NAME}: minimize: ${file} has no finding under ${res.policy.name}: nothing to minimize\n`,
+      );
+      return EXIT.found;
+    }
+  }
+  const reader = await TraceReader.open(file);
+  const header = await reader.header();
+  const { policy } = choosePolicy(header, p.values.policy as string | undefined);
+  const prefix = await prefixToFinding(reader, policy, detector);
+  if (!prefix) {
+    io.stderr(`${TOOL_NAME}: minimize: ${detector} never fires in ${file} under ${policy.name}\n`);
+    return EXIT.found;
+  }
+  const r = minimizeEvents(prefix.header, prefix.events, policy, detector);
+  const h = {
+    ...header.raw,
+    minimized: {
+      from: file,
+      by: `${TOOL_NAME} ${TOOL_VERSION}`,
+      policy: policy.name,
+      detector,
+      events_up_to_finding: prefix.events.length,
+      events_kept: r.events.length,
+    },
+  };
+  const text =
+    [JSON.stringify(h), ...r.events.map(eventLine), endLine(r.events.length)].join("\n") + "\n";
+  await writeOutput(io, text, output);
+  io.stderr(
+    `${TOOL_NAME}: minimized ${file} from ${prefix.events.length} event(s) (up to the first ${detector} ` +
+      `finding) to ${r.events.length} in ${r.tests} replay(s): ${r.message}\n`,
+  );
+  return EXIT.ok;
+}
+
+/** The `minimize` command. */
+export const minimizeCommand: CommandEntry = {
+  summary: "shrink a trace to the fewest events that still show a finding",
+  help: HELP,
+  run,
+};

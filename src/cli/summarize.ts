@@ -1,0 +1,88 @@
+/**
+ * `p2mtrace summarize TRACE [--policy P] [--json]`
+ *
+ * @module
+ */
+
+import { EXIT, UsageError } from "../errors.ts";
+import { TraceReader } from "../trace/read.ts";
+import { hex } from "../trace/hex.ts";
+import { sha256File } from "../trace/sha.ts";
+import { summarizeTrace, summaryMarkdown } from "../share/summarize.ts";
+import { findingJson } from "../report/replay_report.ts";
+import { resolvePolicy } from "../policy/policy.ts";
+import { POLICIES } from "../policy/policies.ts";
+import type { CommandEntry } from "./commands.ts";
+import { operands, parseArgs } from "./args.ts";
+import type { Io } from "./io.ts";
+
+const HELP = `usage: p2mtrace summarize TRACE [--policy P] [--json]
+
+A paste-ready Markdown summary for a bug report: the trace's sha256, the guest, the E820 map,
+PCI devices and the BARs above the E820 map, balloon and hotplug activity, event counts, the
+findings under one policy (default: as for replay) and every policy's verdict.
+
+  --json   the same facts as one object (see README)
+
+exit: 0, 3 cut off, 64 usage, 65 malformed trace, 66 unreadable.
+`;
+
+async function run(args: string[], io: Io): Promise<number> {
+  const p = parseArgs("summarize", args, { policy: { type: "string" }, json: { type: "boolean" } });
+  const [file] = operands("summarize", p.positionals, ["TRACE"]);
+  if (file === "-") {
+    throw new UsageError("summarize: TRACE must be a file (its sha256 is part of the summary)");
+  }
+  if (p.values.policy !== undefined) resolvePolicy(POLICIES, p.values.policy as string);
+  const sha = await sha256File(file);
+  const s = await summarizeTrace(
+    file,
+    sha,
+    await TraceReader.open(file),
+    p.values.policy as string | undefined,
+  );
+  if (p.values.json === true) {
+    const f = s.facts;
+    io.stdout(
+      JSON.stringify({
+        trace: file,
+        sha256: sha,
+        events: s.comparison.events,
+        cut_off: s.comparison.cutOff !== undefined,
+        guest: s.header.raw.guest,
+        counts: Object.fromEntries([...f.counts.entries()].sort((a, b) => a[0] < b[0] ? -1 : 1)),
+        e820: { entries: f.e820.entries, ram_bytes: hex(f.e820.ramBytes), end: hex(f.e820.end) },
+        bars_above_e820: f.barsAbove.map((b) => ({
+          device: b.device,
+          resource: b.name,
+          start: hex(b.resource.start),
+          end: hex(b.resource.end),
+        })),
+        policy: s.policy,
+        findings: s.comparison.results[s.policyIndex].findings.map(findingJson),
+        verdicts: Object.fromEntries(s.comparison.results.map((r) => [
+          r.policy.name,
+          r.findings.length === 0
+            ? "clean"
+            : r.findings.some((x) => x.severity === "error")
+            ? "bad"
+            : "warn",
+        ])),
+      }) + "\n",
+    );
+  } else {
+    io.stdout(summaryMarkdown(s));
+  }
+  if (s.comparison.cutOff) {
+    io.stderr(`p2mtrace: ${s.comparison.cutOff.message}\n`);
+    return EXIT.cutOff;
+  }
+  return EXIT.ok;
+}
+
+/** The `summarize` command. */
+export const summarizeCommand: CommandEntry = {
+  summary: "a paste-ready Markdown summary of a trace for a bug report",
+  help: HELP,
+  run,
+};

@@ -1,0 +1,446 @@
+/**
+ * From what the importer collected to the trace: decide the guest's type and domain, pick or
+ * rebuild the raw E820 map, infer nr_pages, resolve the items that depended on the domain
+ * (`xen_add_device` exists only in dom0), number the events, and write the header.
+ *
+ * @module
+ */
+
+import { E820_TYPE, type MemorySetupEvent, type TraceEvent } from "../../trace/event.ts";
+import { hex } from "../../trace/hex.ts";
+import type { HeaderInit } from "../../trace/write.ts";
+import { TOOL_NAME, TOOL_VERSION } from "../../version.ts";
+import { DmesgImportError } from "./errors.ts";
+import { decideGuest, type GuestDecision, inferNrPages, policyForKernel } from "./guest_facts.ts";
+import type { Collected } from "./importer.ts";
+import { type MapEntry, reconstructRawMap, sanitizeRawMap } from "./raw_map.ts";
+import type { UnrecognisedLines } from "./unrecognised.ts";
+
+/** The producer string of imported traces. */
+export const PRODUCER = `${TOOL_NAME} ${TOOL_VERSION} import dmesg`;
+
+/** The result of an import. */
+export interface ImportResult {
+  /** The trace header. */
+  header: HeaderInit;
+  /** The events, numbered from 1. */
+  events: TraceEvent[];
+  /** Relevant lines that were not understood. */
+  unrecognised: UnrecognisedLines;
+  /** Things the user should know (boots skipped, estimates), one sentence each. */
+  warnings: string[];
+  /** Lines read. */
+  lines: number;
+}
+
+const PCI_DEVICE = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/;
+const PCI_BUS = /^[0-9a-f]{4}:[0-9a-f]{2}$/;
+
+/**
+ * Builds the trace from the collected state; throws {@link DmesgImportError} when the log is
+ * empty, binary, holds nothing usable, or lacks the requested boot.
+ */
+export function assembleTrace(
+  c: Collected,
+  options: { nrPages?: number; digest?: string },
+): ImportResult {
+  checkInput(c);
+  const guest = decideGuest(c.evidence, c.sawBanner);
+  const pv = guest.type === "pv";
+  const warnings: string[] = [];
+  const notes = [...c.notes];
+
+  const raw = rawMap(c, guest);
+  if (raw.dropped > 0) {
+    notes.push(`raw E820 entries dropped (empty or overlapping an earlier one): ${raw.dropped}`);
+  }
+
+  let nrPages: number | undefined;
+  let nrSource: string;
+  let nrCertain = true;
+  if (!pv) {
+    nrSource = `not needed: ${guest.type.toUpperCase()} guests are auto-translated`;
+  } else if (options.nrPages !== undefined) {
+    nrPages = options.nrPages;
+    nrSource = "given with --nr-pages";
+  } else {
+    const inferred = inferNrPages(guest.domain, {
+      ...c.nr,
+      printedRamEndPfn: ramEndPfn(c.printed),
+      rawRamEndPfn: ramEndPfn(raw.entries),
+    });
+    nrPages = inferred.nrPages;
+    nrSource = inferred.source;
+    nrCertain = inferred.certain;
+    if (inferred.conflict) notes.push(`nr_pages sources disagree: ${inferred.conflict}`);
+  }
+
+  const leading: TraceEvent[] = [];
+  const mark = (text: string) => leading.push({ seq: 0, line: 0, kind: "mark", text });
+  if (guest.assumed) {
+    mark(`guest ${guest.type} ${guest.domain} is not certain: ${guest.because.join("; ")}`);
+    warnings.push(
+      `the guest type or domain is not certain (${guest.type} ${guest.domain}): ` +
+        guest.because.join("; "),
+    );
+  }
+  if (pv && nrPages === undefined) {
+    mark(
+      "nr_pages is unknown: the log shows nothing it can be inferred from; " +
+        "pass --nr-pages to set it",
+    );
+    warnings.push("nr_pages is unknown (pass --nr-pages)");
+  } else if (pv && !nrCertain) {
+    mark(
+      `nr_pages 0x${nrPages!.toString(16)} is an estimate from ${nrSource}; ` +
+        "pass --nr-pages to set it",
+    );
+    warnings.push(`nr_pages 0x${nrPages!.toString(16)} is an estimate (pass --nr-pages to set it)`);
+  }
+
+  const events = resolveItems(c, guest, raw, leading, notes);
+  if (c.truncatedAt !== undefined) {
+    const text = `the event limit was reached at line ${c.truncatedAt}: ` +
+      "later events are missing (the rest of the log was still read for facts)";
+    events.push({ seq: 0, line: 0, kind: "mark", text });
+    warnings.push(text);
+  }
+  if (!usable(events)) failNothingUsable(c);
+  events.forEach((e, i) => e.seq = i + 1);
+
+  const boots = c.boots;
+  if (boots > 1) {
+    warnings.push(
+      `the log holds ${boots} boots; boot ${c.selectedBoot} (lines ` +
+        `${c.bootRange[0]}-${c.bootRange[1]}) was imported (choose another with --boot)`,
+    );
+  }
+  const header = buildHeader(c, guest, {
+    nrPages: pv ? nrPages : undefined,
+    nrSource,
+    rawSource: raw.source,
+    rawLabel: raw.label,
+    notes,
+    events,
+    digest: options.digest,
+  });
+  return { header, events, unrecognised: c.unrecognised, warnings, lines: c.lines };
+}
+
+function checkInput(c: Collected): void {
+  const expected = "a Linux boot log (dmesg, dmesg -T, journalctl -k or a serial console capture)";
+  if (c.lines === 0) throw new DmesgImportError(c.file, "empty", "the log is empty", expected);
+  if (c.nonBlank === 0) {
+    throw new DmesgImportError(
+      c.file,
+      "empty",
+      `the log holds only ${c.lines} blank line(s)`,
+      expected,
+    );
+  }
+  const boots = c.boots;
+  if (c.selectedBoot > boots) {
+    throw new DmesgImportError(
+      c.file,
+      "no-such-boot",
+      `the log holds ${boots} boot(s), so there is no boot ${c.selectedBoot}`,
+      `--boot between 1 and ${boots}`,
+    );
+  }
+  if (c.garbled > 0 && c.garbled * 10 >= c.nonBlank && c.recognised === 0) {
+    throw new DmesgImportError(
+      c.file,
+      "binary",
+      `the input looks like binary data, not text: ${c.garbled} of ${c.nonBlank} line(s) hold ` +
+        "NUL bytes or invalid UTF-8",
+      expected,
+      c.firstGarbledLine,
+    );
+  }
+}
+
+function failNothingUsable(c: Collected): never {
+  const seen = c.kernelRelease ? ` (it does show 'Linux version ${c.kernelRelease}')` : "";
+  const boots = c.boots > 1 ? `; the log holds ${c.boots} boots, choose one with --boot` : "";
+  throw new DmesgImportError(
+    c.file,
+    "nothing-usable",
+    `no E820 map, Xen boot-pass count, PCI device or balloon line in boot ` +
+      `${c.selectedBoot} (${c.nonBlank} non-blank line(s))${seen}${boots}`,
+    "lines such as 'Xen: [mem 0x...-0x...] usable', 'Released N page(s)', " +
+      "'pci 0000:00:01.0: [8086:1234] type 00 class 0x...' (see docs/import-dmesg.md)",
+  );
+}
+
+function usable(events: TraceEvent[]): boolean {
+  return events.some((e) =>
+    e.kind === "e820" || e.kind === "pci_host_bridge" || e.kind === "xen_add_device" ||
+    e.kind === "pci_resource_assign" || e.kind === "balloon_init" ||
+    (e.kind === "memory_setup" && e.expect !== undefined && Object.keys(e.expect).length > 0)
+  );
+}
+
+interface RawChoice {
+  entries: MapEntry[];
+  /** Where the map came from, in a few words (for the description). */
+  label: string;
+  /** Where the map came from and how, in full (for the header). */
+  source: string;
+  dropped: number;
+  /** The printed map is the raw map itself (HVM/PVH): it is not repeated as map "kernel". */
+  printedIsRaw: boolean;
+}
+
+function rawMap(c: Collected, guest: GuestDecision): RawChoice {
+  const table = pickXenTable(c.xenTables);
+  let entries: MapEntry[] = [];
+  let source = "none: the log shows no E820 map";
+  let label = "none";
+  let printedIsRaw = false;
+  if (guest.domain === "dom0" && guest.type === "pv" && table) {
+    entries = table.entries;
+    label = `the hypervisor's ${table.name} table`;
+    source = `the hypervisor's (XEN) ${table.name} table (the machine map dom0's pass reads)`;
+  } else if (c.printed.length > 0 && guest.type === "pv") {
+    const r = reconstructRawMap(c.printed, guest.domain, c.expect.identity);
+    entries = r.entries;
+    label = "rebuilt from the kernel's printed map";
+    source = `reconstructed from ${r.how}`;
+  } else if (c.printed.length > 0) {
+    entries = c.printed;
+    printedIsRaw = true;
+    label = "the kernel's printed map";
+    source = `the kernel's printed map (an ${guest.type.toUpperCase()} guest's map is not ` +
+      "rewritten)";
+  } else if (table) {
+    entries = table.entries;
+    label = `the hypervisor's ${table.name} table`;
+    source = `the hypervisor's (XEN) ${table.name} table`;
+  }
+  const s = sanitizeRawMap(entries);
+  return { entries: s.entries, label, source, dropped: s.dropped, printedIsRaw };
+}
+
+function pickXenTable(
+  tables: Map<string, MapEntry[]>,
+): { name: string; entries: MapEntry[] } | undefined {
+  const xen = tables.get("Xen-e820");
+  if (xen && xen.length > 0) return { name: "Xen-e820", entries: xen };
+  let last: { name: string; entries: MapEntry[] } | undefined;
+  for (const [name, entries] of tables) if (entries.length > 0) last = { name, entries };
+  return last;
+}
+
+function ramEndPfn(map: readonly MapEntry[]): number | undefined {
+  let end: number | undefined;
+  for (const e of map) {
+    if (e.type !== E820_TYPE.ram) continue;
+    const pfn = Math.floor((e.start + e.size) / 4096);
+    if (end === undefined || pfn > end) end = pfn;
+  }
+  return end;
+}
+
+function rawEvents(raw: MapEntry[]): TraceEvent[] {
+  return raw.map((e) => ({
+    seq: 0,
+    line: 0,
+    kind: "e820",
+    ...(e.time === undefined ? {} : { time: e.time }),
+    start: e.start,
+    size: e.size,
+    type: e.type,
+    map: "raw",
+  }));
+}
+
+/** The final event list: raw map in its slot, domain-dependent items resolved. */
+function resolveItems(
+  c: Collected,
+  guest: GuestDecision,
+  rawChoice: RawChoice,
+  leading: TraceEvent[],
+  notes: string[],
+): TraceEvent[] {
+  const raw = rawChoice.entries;
+  const dom0 = guest.domain === "dom0";
+  const pv = guest.type === "pv";
+  const out: TraceEvent[] = [...leading];
+  const hasSlot = c.items.some((i) => i.kind === "raw_slot");
+  if (!hasSlot && raw.length > 0) {
+    out.push(...rawEvents(raw));
+    if (pv) out.push(memorySetup(c, guest, undefined));
+  }
+  let invalidNames = 0;
+  for (const item of c.items) {
+    switch (item.kind) {
+      case "raw_slot":
+        out.push(...rawEvents(raw));
+        break;
+      case "device_added":
+        if (!dom0) break;
+        if (!PCI_DEVICE.test(item.device)) {
+          invalidNames++;
+          break;
+        }
+        out.push({
+          seq: 0,
+          line: 0,
+          kind: "xen_add_device",
+          ...(item.item.time === undefined ? {} : { time: item.item.time }),
+          device: item.device,
+          resources: item.item.resources,
+        });
+        break;
+      case "device_removed":
+        if (!dom0) break;
+        if (!PCI_DEVICE.test(item.device)) {
+          invalidNames++;
+          break;
+        }
+        out.push({
+          seq: 0,
+          line: 0,
+          kind: "xen_remove_device",
+          ...(item.time === undefined ? {} : { time: item.time }),
+          device: item.device,
+        });
+        break;
+      case "event": {
+        const e = item.event;
+        if (e.kind === "memory_setup") {
+          if (pv) out.push(memorySetup(c, guest, e.time));
+          break;
+        }
+        if (e.kind === "e820" && e.map === "kernel" && rawChoice.printedIsRaw) break;
+        if (
+          (e.kind === "pci_resource_assign" && !PCI_DEVICE.test(e.device)) ||
+          (e.kind === "pci_host_bridge" && !PCI_BUS.test(e.bus))
+        ) {
+          invalidNames++;
+          break;
+        }
+        out.push(e);
+        break;
+      }
+    }
+  }
+  if (invalidNames > 0) {
+    notes.push(
+      `${invalidNames} PCI event(s) were dropped: their device or bus name ` +
+        "(a PCI domain above ffff) cannot be written in a trace",
+    );
+  }
+  return out;
+}
+
+function memorySetup(c: Collected, guest: GuestDecision, time?: number): MemorySetupEvent {
+  const e: MemorySetupEvent = { seq: 0, line: 0, kind: "memory_setup" };
+  if (time !== undefined) e.time = time;
+  if (guest.domain === "dom0" && c.dom0MaxPages !== undefined) e.maxReservation = c.dom0MaxPages;
+  const x = c.expect;
+  const expect: MemorySetupEvent["expect"] = {};
+  if (x.identity !== undefined) expect.identity = x.identity;
+  if (x.released !== undefined) expect.released = x.released;
+  if (x.remapped !== undefined) expect.remapped = x.remapped;
+  if (x.populated !== undefined) expect.populated = x.populated;
+  if (x.identityRanges?.length) expect.identityRanges = x.identityRanges;
+  if (x.releasedRanges?.length) expect.releasedRanges = x.releasedRanges;
+  if (x.populatedRanges?.length) expect.populatedRanges = x.populatedRanges;
+  if (Object.keys(expect).length > 0) e.expect = expect;
+  return e;
+}
+
+function buildHeader(
+  c: Collected,
+  guest: GuestDecision,
+  d: {
+    nrPages?: number;
+    nrSource: string;
+    rawSource: string;
+    rawLabel: string;
+    notes: string[];
+    events: TraceEvent[];
+    /** Hex SHA-256 of the input log. */
+    digest?: string;
+  },
+): HeaderInit {
+  const xen = c.xenVersionFromXen ?? c.xenVersion;
+  const policy = c.kernelRelease ? policyForKernel(c.kernelRelease) : undefined;
+  const notes = [...d.notes];
+  if (!c.kernelRelease) notes.push("no 'Linux version' line: no policy is suggested");
+  else if (!policy) notes.push(`kernel release '${c.kernelRelease}' is not a version number`);
+  if (c.kernelRelease && /(?:^|[-.])(?:i[3-6]86|686|pae)(?:$|[-.])/i.test(c.kernelRelease)) {
+    notes.push("the kernel release looks 32-bit; the model is x86_64 only");
+  }
+  if (c.xenVersion && c.xenVersionFromXen && c.xenVersion !== c.xenVersionFromXen) {
+    notes.push(`the kernel says Xen ${c.xenVersion}, the hypervisor says ${c.xenVersionFromXen}`);
+  }
+  const count = (k: TraceEvent["kind"]) => d.events.filter((e) => e.kind === k).length;
+  const raw = d.events.filter((e) => e.kind === "e820" && e.map === "raw").length;
+  const ms = d.events.find((e) => e.kind === "memory_setup") as MemorySetupEvent | undefined;
+  const parts = [
+    `${c.kernelRelease ? `Linux ${c.kernelRelease}` : "A Linux"} ${guest.type.toUpperCase()} ` +
+    `${guest.domain}${xen ? ` on Xen ${xen}` : ""}, imported from a boot log`,
+    `${raw} raw E820 entr${raw === 1 ? "y" : "ies"} (${d.rawLabel})`,
+  ];
+  if (ms) {
+    const x = ms.expect;
+    const counts = x
+      ? [
+        x.identity !== undefined ? `identity ${x.identity}` : "",
+        x.released !== undefined ? `released ${x.released}` : "",
+        x.remapped !== undefined ? `remapped ${x.remapped}` : "",
+        x.populated !== undefined ? `populated ${x.populated}` : "",
+      ].filter((s) => s !== "")
+      : [];
+    parts.push(
+      counts.length > 0
+        ? `the boot pass with the kernel's own counts (${counts.join(", ")})`
+        : "the boot pass (the log printed no counts for it)",
+    );
+  }
+  parts.push(
+    `${count("pci_host_bridge")} root bus(es), ${count("xen_add_device")} xen_add_device, ` +
+      `${count("pci_resource_assign")} resource assignment(s)`,
+  );
+  if (count("balloon_init") > 0) parts.push("the balloon driver's start");
+  const extra: Record<string, unknown> = {};
+  extra.nr_pages_source = d.nrSource;
+  extra.raw_e820_source = d.rawSource;
+  extra.guest_source = guest.because;
+  const source: Record<string, unknown> = { format: "dmesg" };
+  if (d.digest) source.sha256 = d.digest;
+  source.lines = c.lines;
+  source.boot = c.selectedBoot;
+  source.boots = c.boots;
+  source.timestamps = timestampKind(c);
+  extra.source = source;
+  if (c.cmdlineMem !== undefined) extra.kernel_mem_option = hex(c.cmdlineMem);
+  extra.unrecognised_lines = c.unrecognised.total;
+  if (notes.length > 0) extra.notes = notes;
+  const header: HeaderInit = {
+    producer: PRODUCER,
+    guest: {
+      type: guest.type,
+      domain: guest.domain,
+      arch: "x86_64",
+      pageSize: 4096,
+      ...(c.kernelRelease ? { kernel: c.kernelRelease } : {}),
+      ...(xen ? { xen } : {}),
+      ...(d.nrPages !== undefined ? { nrPages: d.nrPages } : {}),
+    },
+    description: parts.join("; ") + ".",
+    extra,
+  };
+  if (policy) header.policy = policy;
+  if (d.digest) header.id = `sha256:${d.digest}`;
+  return header;
+}
+
+function timestampKind(c: Collected): string {
+  const t = c.timestamps;
+  if (t.monotonic > 0) return "seconds since boot (event times)";
+  if (t.wallClock > 0) return "wall clock only (dmesg -T, journalctl): events carry no time";
+  return "none: events carry no time";
+}

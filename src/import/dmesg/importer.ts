@@ -1,0 +1,618 @@
+/**
+ * The `import dmesg` state machine: feed it a boot log one line at a time with
+ * {@link DmesgImporter.push}, then call {@link DmesgImporter.finish} for the trace. Memory is
+ * bounded by the events the log yields (capped at {@link MAX_EVENTS}), never by its length, so
+ * a log of any size can be streamed through it.
+ *
+ * Each line is stripped of its prefixes (`prefix.ts`), then routed: `(XEN)` lines to the
+ * hypervisor patterns, PCI lines to the PCI tracker, the rest to the kernel patterns. Lines
+ * nobody understood but that look relevant go to the unrecognised-line report. A log may hold
+ * several boots (a new `Linux version` banner, a new `(XEN) Xen version` banner after kernel
+ * lines, a journalctl `-- Boot ... --` separator, or dmesg time going back to zero); one boot is
+ * imported, the first unless `boot` says otherwise.
+ *
+ * @module
+ */
+
+import type { BootExpectations, PfnRange, TraceEvent } from "../../trace/event.ts";
+import { FRAME_LIMIT } from "../../trace/hex.ts";
+import { assembleTrace, type ImportResult } from "./assemble.ts";
+import { looksLikeE820 } from "./e820_text.ts";
+import type { EvidenceMap, NrPagesFacts } from "./guest_facts.ts";
+import { classifyKernelLine, type KernelLine, memOption } from "./kernel_lines.ts";
+import { type PciItem, PciTracker } from "./pci_state.ts";
+import { classifyPciLine, mayBePci } from "./pci_text.ts";
+import { type StrippedLine, stripPrefix } from "./prefix.ts";
+import type { MapEntry } from "./raw_map.ts";
+import { looksRelevant, UnrecognisedLines } from "./unrecognised.ts";
+import { classifyXenLine } from "./xen_lines.ts";
+
+/** Most events one import produces; the rest of the log is still scanned for facts. */
+export const MAX_EVENTS = 100_000;
+/** Most PFN ranges kept per `expect` list. */
+export const MAX_EXPECT_RANGES = 4096;
+/** Most `(XEN) ... RAM map:` tables kept. */
+export const MAX_XEN_TABLES = 16;
+/** Longest mark text. */
+export const MAX_MARK_TEXT = 500;
+
+/** Options of one import. */
+export interface ImportOptions {
+  /** Which boot of the log to import (1-based; default 1). */
+  boot?: number;
+  /** `start_info->nr_pages`, when the user knows it (overrides inference). */
+  nrPages?: number;
+  /** Event cap (default {@link MAX_EVENTS}). */
+  maxEvents?: number;
+}
+
+/** An item of the event list before the guest's type and domain are known. */
+export type PendingItem =
+  | { kind: "event"; event: TraceEvent }
+  | { kind: "raw_slot" }
+  | { kind: "device_added"; device: string; item: PciItem & { kind: "device_added" } }
+  | { kind: "device_removed"; device: string; time?: number };
+
+/** Everything the state machine collected; {@link assembleTrace} turns it into the trace. */
+export interface Collected {
+  /** The log's name as the user gave it. */
+  file: string;
+  /** Lines read (all boots). */
+  lines: number;
+  /** Lines of the imported boot that produced or informed something. */
+  recognised: number;
+  /** Lines that held binary noise, and the first one. */
+  garbled: number;
+  /** First garbled line. */
+  firstGarbledLine?: number;
+  /** Non-blank lines. */
+  nonBlank: number;
+  /** Boots seen in the log. */
+  boots: number;
+  /** The boot imported (1-based). */
+  selectedBoot: number;
+  /** Line numbers the imported boot spans. */
+  bootRange: [number, number];
+  /** `Linux version` release. */
+  kernelRelease?: string;
+  /** Hypervisor version from the kernel (`Xen version:`). */
+  xenVersion?: string;
+  /** Hypervisor version from `(XEN) Xen version`. */
+  xenVersionFromXen?: string;
+  /** Guest evidence. */
+  evidence: EvidenceMap;
+  /** A `Linux version` banner was seen in the imported boot. */
+  sawBanner: boolean;
+  /** `(XEN)` E820 tables by name, in print order. */
+  xenTables: Map<string, MapEntry[]>;
+  /** The kernel's printed BIOS-provided map. */
+  printed: MapEntry[];
+  /** Its `who` word (`Xen`, `BIOS-e820`...). */
+  printedWho?: string;
+  /** The event list. */
+  items: PendingItem[];
+  /** The memory_setup event, once its place is known. */
+  memorySetupIndex?: number;
+  /** What the kernel printed about its boot pass. */
+  expect: BootExpectations;
+  /** Facts for nr_pages. */
+  nr: NrPagesFacts;
+  /** `dom0_mem=max:` in pages. */
+  dom0MaxPages?: number;
+  /** `mem=` on the kernel command line, in bytes. */
+  cmdlineMem?: number;
+  /** Lines with a seconds-since-boot time / a wall-clock time / neither. */
+  timestamps: { monotonic: number; wallClock: number; none: number };
+  /** Decisions and oddities worth telling the user. */
+  notes: string[];
+  /** Unrecognised relevant lines. */
+  unrecognised: UnrecognisedLines;
+  /** Line at which the event cap was reached. */
+  truncatedAt?: number;
+  /** A balloon_init event was produced. */
+  balloon: boolean;
+}
+
+type PrintedMapState = "none" | "open" | "closed";
+
+/**
+ * The line-at-a-time importer.
+ *
+ * @example
+ * ```ts
+ * import { DmesgImporter } from "./importer.ts";
+ * import assert from "node:assert/strict";
+ * const imp = new DmesgImporter("boot.log");
+ * for (const line of [
+ *   "[    0.000000] Linux version 3.12.0 (gcc) #1 SMP",
+ *   "[    0.000000] ACPI in unprivileged domain disabled",
+ *   "[    0.000000] Released 0 pages of unused memory",
+ *   "[    0.000000] Set 0 page(s) to 1-1 mapping",
+ *   "[    0.000000] e820: BIOS-provided physical RAM map:",
+ *   "[    0.000000] Xen: [mem 0x0000000000000000-0x000000000009ffff] usable",
+ *   "[    0.000000] Xen: [mem 0x00000000000a0000-0x00000000000fffff] reserved",
+ *   "[    0.000000] Xen: [mem 0x0000000000100000-0x000000003fffffff] usable",
+ *   "[    0.000000] Booting paravirtualized kernel on Xen",
+ * ]) imp.push(line);
+ * const result = imp.finish();
+ * assert.equal(result.header.guest.domain, "domU");
+ * assert.equal(result.header.policy, "linux-3.12");
+ * assert.deepEqual(result.events.map((e) => e.kind),
+ *   ["mark", "mark", "e820", "memory_setup", "e820", "e820", "e820"]);
+ * ```
+ */
+export class DmesgImporter {
+  #c: Collected;
+  #options: ImportOptions;
+  #maxEvents: number;
+  #pci: PciTracker;
+  #boot = 1;
+  #bootHasContent = false;
+  #bootHasKernel = false;
+  #bootHasXenBanner = false;
+  #bootSawBanner = false;
+  #lastTime: number | undefined;
+  #xenTable: string | undefined;
+  #xenSection: "physical" | "virtual" | undefined;
+  #printedState: PrintedMapState = "none";
+  #anchored = false;
+  #finished = false;
+
+  /** Starts an import of the log named `file` (used in messages only). */
+  constructor(file: string, options: ImportOptions = {}) {
+    this.#options = options;
+    this.#maxEvents = options.maxEvents ?? MAX_EVENTS;
+    this.#c = {
+      file,
+      lines: 0,
+      recognised: 0,
+      garbled: 0,
+      nonBlank: 0,
+      boots: 1,
+      selectedBoot: options.boot ?? 1,
+      bootRange: [1, 0],
+      evidence: new Map(),
+      sawBanner: false,
+      xenTables: new Map(),
+      printed: [],
+      items: [],
+      expect: {},
+      nr: {},
+      timestamps: { monotonic: 0, wallClock: 0, none: 0 },
+      notes: [],
+      unrecognised: new UnrecognisedLines(),
+      balloon: false,
+    };
+    this.#pci = new PciTracker((item) => this.#pciItem(item));
+  }
+
+  /** Relevant lines not understood so far (for a report even when the import fails). */
+  get unrecognised(): UnrecognisedLines {
+    return this.#c.unrecognised;
+  }
+
+  /** The line number of the last line pushed. */
+  get lineNumber(): number {
+    return this.#c.lines;
+  }
+
+  /** Feeds one line (without its terminator; a trailing CR is fine). */
+  push(raw: string): void {
+    const c = this.#c;
+    c.lines++;
+    if (raw.length === 0 || (raw.charCodeAt(0) <= 32 && raw.trim() === "")) return;
+    c.nonBlank++;
+    if (raw.startsWith("-- ")) {
+      if (/^-- (?:Boot [0-9a-f]+|Reboot) --/.test(raw)) this.#maybeNewBoot(true);
+      if (this.#selected()) c.recognised++;
+      return;
+    }
+    const s = stripPrefix(raw);
+    if (s.garbled) {
+      c.garbled++;
+      c.firstGarbledLine ??= c.lines;
+    }
+    if (s.text.length === 0) return;
+    if (s.text.startsWith("#") && s.time === undefined && !s.wallClock) return;
+    this.#detectBoot(s);
+    this.#bootHasContent = true;
+    if (!this.#selected()) return;
+    c.bootRange[1] = c.lines;
+    if (s.source === "xen") this.#xen(s);
+    else if (s.source === "kernel") this.#kernel(s);
+  }
+
+  /** Ends the import and builds the trace. Throws DmesgImportError when nothing is usable. */
+  finish(input: { digest?: string } = {}): ImportResult {
+    if (!this.#finished && this.#boot === this.#c.selectedBoot) this.#pci.finish();
+    this.#finished = true;
+    for (const n of this.#pci.notes) this.#note(n);
+    return assembleTrace(this.#c, { nrPages: this.#options.nrPages, digest: input.digest });
+  }
+
+  #selected(): boolean {
+    return this.#boot === this.#c.selectedBoot;
+  }
+
+  #detectBoot(s: StrippedLine): void {
+    if (s.source === "kernel") {
+      if (s.text.startsWith("Linux version ")) {
+        if (this.#bootSawBanner) this.#maybeNewBoot(false);
+        this.#bootSawBanner = true;
+      } else if (
+        s.time !== undefined && this.#lastTime !== undefined && s.time < 1 &&
+        s.time + 1 < this.#lastTime
+      ) {
+        this.#maybeNewBoot(false);
+      }
+      if (s.time !== undefined) this.#lastTime = s.time;
+      // Untimestamped text before a banner (Xen's ASCII art, shell prompts) is not a boot.
+      if (this.#bootSawBanner || s.time !== undefined || s.wallClock) this.#bootHasKernel = true;
+    } else if (s.source === "xen" && /^Xen version \d/.test(s.text)) {
+      if (this.#bootHasKernel || this.#bootHasXenBanner) this.#maybeNewBoot(false);
+      this.#bootHasXenBanner = true;
+    }
+  }
+
+  #maybeNewBoot(separator: boolean): void {
+    if (separator && !this.#bootHasContent) return;
+    if (this.#selected()) {
+      this.#pci.finish();
+      this.#closePrintedMap();
+    }
+    this.#boot++;
+    this.#c.boots++;
+    if (this.#selected()) this.#c.bootRange = [this.#c.lines, this.#c.lines];
+    this.#bootHasContent = false;
+    this.#bootHasKernel = false;
+    this.#bootHasXenBanner = false;
+    this.#bootSawBanner = false;
+    this.#lastTime = undefined;
+  }
+
+  #xen(s: StrippedLine): void {
+    const c = this.#c;
+    if (!c.evidence.has("xen_console")) {
+      c.evidence.set("xen_console", "(XEN) hypervisor console lines");
+    }
+    const x = classifyXenLine(s.text);
+    const inTable = this.#xenTable !== undefined;
+    if (x.kind !== "e820_row" && x.kind !== "table_header") this.#xenTable = undefined;
+    switch (x.kind) {
+      case "xen_version":
+        c.xenVersionFromXen ??= x.version;
+        break;
+      case "table_header":
+        if (!c.xenTables.has(x.name) && c.xenTables.size >= MAX_XEN_TABLES) break;
+        this.#xenTable = x.name;
+        c.xenTables.delete(x.name);
+        c.xenTables.set(x.name, []);
+        break;
+      case "e820_row": {
+        const name = this.#xenTable ?? "(no header)";
+        let table = c.xenTables.get(name);
+        if (!table && c.xenTables.size >= MAX_XEN_TABLES) break;
+        if (!table) c.xenTables.set(name, table = []);
+        if (table.length < 1024) {
+          table.push({ start: x.entry.start, size: x.entry.size, type: x.entry.type });
+        }
+        this.#xenTable = name;
+        break;
+      }
+      case "cmdline":
+        if (x.dom0Pages !== undefined) c.nr.dom0MemPages = x.dom0Pages;
+        if (x.dom0MaxPages !== undefined) c.dom0MaxPages = x.dom0MaxPages;
+        break;
+      case "building_dom0":
+        c.evidence.set("dom0", `(XEN) ${s.text}`);
+        if (!c.evidence.has(x.type)) c.evidence.set(x.type, `(XEN) ${s.text}`);
+        break;
+      case "section":
+        this.#xenSection = x.section;
+        break;
+      case "dom0_alloc":
+        c.nr.dom0Alloc ??= { allocPages: x.allocPages, toAllocate: x.toAllocate };
+        break;
+      case "ramdisk":
+        // Printed twice: machine addresses under PHYSICAL, virtual ones under VIRTUAL.
+        if (this.#xenSection === "physical" && c.nr.ramdiskPages === undefined) {
+          c.nr.ramdiskPages = x.pages;
+        }
+        break;
+      case "pci_add":
+        this.#pci.xenPciAdd(x.device);
+        break;
+      case "pci_remove":
+      case "known":
+        break;
+      case "mark":
+        this.#mark(`(XEN) ${s.text}`, undefined);
+        break;
+      case "other":
+        // A row of a table that did not parse is reported, not dropped.
+        if (looksRelevant(s.text, "xen") || (inTable && /^\[?[0-9a-f]{8}/i.test(s.text))) {
+          c.unrecognised.add(`(XEN) ${s.text}`, c.lines);
+        }
+        return;
+    }
+    c.recognised++;
+  }
+
+  #kernel(s: StrippedLine): void {
+    const c = this.#c;
+    if (s.time !== undefined) c.timestamps.monotonic++;
+    else if (s.wallClock) c.timestamps.wallClock++;
+    else c.timestamps.none++;
+    const text = s.text;
+    if (mayBePci(text)) {
+      const p = classifyPciLine(text);
+      if (p) {
+        this.#closePrintedMap();
+        if (this.#pci.line(p, s.time)) c.recognised++;
+        else this.#unrecognised(text);
+        return;
+      }
+    }
+    const k = classifyKernelLine(text);
+    if (!k) {
+      // Unrecognised (perhaps garbled) lines do not end the printed map: only known ones do.
+      this.#unrecognised(text);
+      return;
+    }
+    if (k.kind === "irrelevant") return;
+    if (k.kind !== "e820") this.#closePrintedMap();
+    c.recognised++;
+    this.#fact(k, s);
+  }
+
+  #unrecognised(text: string): void {
+    if (looksLikeE820(text) || looksRelevant(text, "kernel")) {
+      this.#c.unrecognised.add(text, this.#c.lines);
+    }
+  }
+
+  #fact(k: KernelLine, s: StrippedLine): void {
+    const c = this.#c;
+    const x = c.expect;
+    const time = s.time;
+    if (PASS_KINDS.has(k.kind) && !c.evidence.has("pv")) {
+      c.evidence.set("pv", `the PV boot pass of xen_memory_setup ('${s.text.slice(0, 60)}')`);
+    }
+    switch (k.kind) {
+      case "linux_version":
+        c.kernelRelease ??= k.release;
+        c.sawBanner = true;
+        this.#mark(s.text, time);
+        return;
+      case "identity_count":
+        this.#anchor(time);
+        x.identity = (x.identity ?? 0) + k.pages;
+        return;
+      case "released":
+        this.#anchor(time);
+        x.released = (x.released ?? 0) + k.pages;
+        return;
+      case "remapped":
+        this.#anchor(time);
+        x.remapped = (x.remapped ?? 0) + k.pages;
+        c.nr.remapped = x.remapped;
+        return;
+      case "populating":
+        this.#anchor(time);
+        x.populated = (x.populated ?? 0) + k.pages;
+        c.nr.populateStartPfn ??= k.pfn;
+        this.#range(x.populatedRanges ??= [], k.pfn, k.endPfn, "Populating", "-");
+        return;
+      case "freeing":
+        this.#anchor(time);
+        this.#range(x.releasedRanges ??= [], k.pfn, k.endPfn, "Freeing", "-");
+        return;
+      case "identity_range":
+        this.#anchor(time);
+        this.#range(x.identityRanges ??= [], k.pfn, k.endPfn, "1-1 mapping on", "->");
+        return;
+      case "map_header":
+        if (k.map === "bios") this.#anchor(time);
+        return;
+      case "e820":
+        this.#e820(k.entry, time);
+        return;
+      case "evidence":
+        if (!c.evidence.has(k.evidence)) c.evidence.set(k.evidence, k.why);
+        if (k.evidence === "pv" || k.evidence === "hvm" || k.evidence === "pvh") {
+          c.sawBanner ||= /^Booting/.test(s.text);
+        }
+        return;
+      case "xen_version":
+        c.xenVersion ??= k.version;
+        return;
+      case "balloon_init":
+        if (!c.balloon) {
+          c.balloon = true;
+          this.#push({
+            kind: "event",
+            event: { seq: 0, line: 0, kind: "balloon_init", ...t(time) },
+          });
+        }
+        return;
+      case "memory_total":
+        c.nr.memoryTotalPages ??= Math.floor(k.totalKiB / 4);
+        return;
+      case "last_pfn":
+        return;
+      case "cmdline": {
+        const mem = memOption(k.text);
+        if (mem !== undefined) c.cmdlineMem = mem;
+        return;
+      }
+      case "gsi":
+        c.evidence.set("dom0", "xen: registering gsi (dom0 ACPI interrupt routing)");
+        c.evidence.delete("pirq_without_gsi");
+        return;
+      case "pirq":
+        if (!c.evidence.has("dom0") && !c.evidence.has("pirq_without_gsi")) {
+          c.evidence.set("pirq_without_gsi", "xen: --> pirq without dom0's 'registering gsi'");
+        }
+        return;
+      case "mark":
+        this.#mark(k.text, time);
+        return;
+      case "known":
+      case "irrelevant":
+        return;
+    }
+  }
+
+  #e820(entry: { who: string; start: number; size: number; type: number }, time?: number): void {
+    const c = this.#c;
+    const e: MapEntry = { start: entry.start, size: entry.size, type: entry.type };
+    if (time !== undefined) e.time = time;
+    if (entry.who === "user") {
+      this.#push({
+        kind: "event",
+        event: {
+          seq: 0,
+          line: 0,
+          kind: "e820",
+          ...t(time),
+          start: e.start,
+          size: e.size,
+          type: e.type,
+          map: "user",
+        },
+      });
+      return;
+    }
+    if (entry.who !== "Xen" && entry.who !== "BIOS-e820" && entry.who !== "e820") return;
+    if (entry.who === "Xen" && !c.evidence.has("pv")) {
+      c.evidence.set("pv", "the E820 map printed by xen_memory_setup ('Xen: ...')");
+    }
+    if (this.#printedState === "closed") {
+      this.#note(`a second printed E820 map (line ${c.lines}) was ignored`);
+      return;
+    }
+    this.#anchor(time);
+    this.#printedState = "open";
+    c.printedWho ??= entry.who;
+    if (c.printed.length < 1024) c.printed.push(e);
+    this.#push({
+      kind: "event",
+      event: {
+        seq: 0,
+        line: 0,
+        kind: "e820",
+        ...t(time),
+        start: e.start,
+        size: e.size,
+        type: e.type,
+        map: "kernel",
+      },
+    });
+  }
+
+  #closePrintedMap(): void {
+    if (this.#printedState === "open") this.#printedState = "closed";
+  }
+
+  /** Places the raw map and memory_setup where the kernel did its pass (once). */
+  #anchor(time: number | undefined): void {
+    if (this.#anchored) return;
+    this.#anchored = true;
+    this.#push({ kind: "raw_slot" });
+    this.#c.memorySetupIndex = this.#c.items.length;
+    this.#push({ kind: "event", event: { seq: 0, line: 0, kind: "memory_setup", ...t(time) } });
+  }
+
+  #range(list: PfnRange[], pfn: number, endPfn: number, what: string, sep: string): void {
+    if (endPfn <= pfn || endPfn > FRAME_LIMIT) {
+      this.#note(
+        `'${what} ${pfn.toString(16)}${sep}${endPfn.toString(16)}' (line ${this.#c.lines}) ` +
+          "is not a valid PFN range and was left out of memory_setup.expect",
+      );
+      return;
+    }
+    if (list.length >= MAX_EXPECT_RANGES) return;
+    list.push({ pfn, endPfn });
+  }
+
+  #mark(text: string, time: number | undefined): void {
+    this.#push({
+      kind: "event",
+      event: { seq: 0, line: 0, kind: "mark", ...t(time), text: text.slice(0, MAX_MARK_TEXT) },
+    });
+  }
+
+  #pciItem(item: PciItem): void {
+    switch (item.kind) {
+      case "host_bridge":
+        this.#push({
+          kind: "event",
+          event: {
+            seq: 0,
+            line: 0,
+            kind: "pci_host_bridge",
+            ...t(item.time),
+            bus: item.bus,
+            resources: item.resources,
+          },
+        });
+        return;
+      case "device_added":
+        this.#push({ kind: "device_added", device: item.device, item });
+        return;
+      case "device_removed":
+        this.#push({ kind: "device_removed", device: item.device, time: item.time });
+        return;
+      case "assign":
+        this.#push({
+          kind: "event",
+          event: {
+            seq: 0,
+            line: 0,
+            kind: "pci_resource_assign",
+            ...t(item.time),
+            device: item.device,
+            resource: item.resource,
+            action: item.action,
+          },
+        });
+        return;
+      case "mark":
+        this.#mark(item.text, item.time);
+        return;
+    }
+  }
+
+  #push(item: PendingItem): void {
+    const c = this.#c;
+    if (item.kind !== "device_added" && item.kind !== "device_removed") this.#flushPci(item);
+    if (c.items.length >= this.#maxEvents) {
+      c.truncatedAt ??= c.lines;
+      return;
+    }
+    c.items.push(item);
+  }
+
+  /** A held-back pcifront claim goes out before any event that is not its own. */
+  #flushPci(item: PendingItem): void {
+    if (item.kind === "event" && item.event.kind === "pci_resource_assign") return;
+    this.#pci.flushPending();
+  }
+
+  #note(text: string): void {
+    if (!this.#c.notes.includes(text) && this.#c.notes.length < 100) this.#c.notes.push(text);
+  }
+}
+
+const PASS_KINDS: ReadonlySet<KernelLine["kind"]> = new Set([
+  "identity_count",
+  "released",
+  "remapped",
+  "populating",
+  "freeing",
+  "identity_range",
+]);
+
+function t(time: number | undefined): { time?: number } {
+  return time === undefined ? {} : { time };
+}

@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { DmesgImportError } from "./errors.ts";
+import { DmesgImporter, type ImportOptions } from "./importer.ts";
+
+function run(lines: string[], options: ImportOptions = {}) {
+  const imp = new DmesgImporter("t.log", options);
+  for (const l of lines) imp.push(l);
+  return imp.finish();
+}
+
+function kinds(lines: string[], options: ImportOptions = {}): string[] {
+  return run(lines, options).events.map((e) =>
+    e.kind === "e820" ? `e820:${e.map}` : e.kind === "mark" ? "mark" : e.kind
+  );
+}
+
+const T = (m: string) => `[    0.000000] ${m}`;
+const PV_DOMU = [
+  T("Linux version 3.14.0 (gcc) #1"),
+  T("ACPI in unprivileged domain disabled"),
+  T("Released 0 pages of unused memory"),
+  T("Set 0 page(s) to 1-1 mapping"),
+  T("e820: BIOS-provided physical RAM map:"),
+  T("Xen: [mem 0x0000000000000000-0x000000000009ffff] usable"),
+  T("Xen: [mem 0x00000000000a0000-0x00000000000fffff] reserved"),
+  T("Xen: [mem 0x0000000000100000-0x000000003fffffff] usable"),
+  T("Booting paravirtualized kernel on Xen"),
+];
+const XEN_TABLE = [
+  "(XEN) Xen version 4.4.0 (x@y) (gcc) debug=n",
+  "(XEN) Xen-e820 RAM map:",
+  "(XEN)  0000000000000000 - 000000000009f000 (usable)",
+  "(XEN)  0000000000100000 - 0000000080000000 (usable)",
+  "(XEN) *** LOADING DOMAIN 0 ***",
+];
+
+Deno.test("the raw map and memory_setup sit where the kernel did its pass", () => {
+  assert.deepEqual(kinds(PV_DOMU), [
+    "mark",
+    "mark",
+    "e820:raw",
+    "memory_setup",
+    "e820:kernel",
+    "e820:kernel",
+    "e820:kernel",
+  ]);
+});
+
+Deno.test("dom0 takes the (XEN) table as raw map, a domU its own printed map", () => {
+  const dom0 = run([...XEN_TABLE, ...PV_DOMU.filter((l) => !l.includes("unprivileged"))]);
+  assert.equal(dom0.header.guest.domain, "dom0");
+  const raw = dom0.events.filter((e) => e.kind === "e820" && e.map === "raw");
+  assert.deepEqual(raw.map((e) => e.kind === "e820" && e.size), [0x9f000, 0x7ff00000]);
+  const domU = run([...XEN_TABLE, ...PV_DOMU]);
+  assert.equal(domU.header.guest.domain, "domU");
+  const rawU = domU.events.filter((e) => e.kind === "e820" && e.map === "raw");
+  assert.deepEqual(rawU.map((e) => e.kind === "e820" && e.size), [0x40000000]);
+});
+
+Deno.test("counts printed after the map still reach memory_setup.expect", () => {
+  const r = run([...PV_DOMU, T("Remapped 96 page(s)")]);
+  const ms = r.events.find((e) => e.kind === "memory_setup");
+  assert.deepEqual(ms?.kind === "memory_setup" && ms.expect, {
+    identity: 0,
+    released: 0,
+    remapped: 96,
+  });
+});
+
+Deno.test("HVM guests get no memory_setup and no nr_pages", () => {
+  const r = run([
+    T("Linux version 5.4.0 (gcc) #1"),
+    T("BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable"),
+    T("Hypervisor detected: Xen HVM"),
+  ]);
+  assert.equal(r.header.guest.type, "hvm");
+  assert.equal(r.header.guest.nrPages, undefined);
+  assert.deepEqual(r.events.map((e) => e.kind), ["mark", "e820"]);
+});
+
+Deno.test("xen_add_device exists only in dom0", () => {
+  const pci = [
+    T("pci 0000:00:02.0: [8086:0412] type 00 class 0x030000"),
+    T("pci 0000:00:02.0: reg 0x10: [mem 0xf7800000-0xf7bfffff 64bit]"),
+  ];
+  const dom0 = run([...XEN_TABLE, ...PV_DOMU.slice(2), ...pci]);
+  assert.ok(dom0.events.some((e) => e.kind === "xen_add_device"));
+  const domU = run([...PV_DOMU, ...pci]);
+  assert.ok(!domU.events.some((e) => e.kind === "xen_add_device"));
+});
+
+Deno.test("--nr-pages overrides the inference and drops the estimate mark", () => {
+  const r = run(PV_DOMU, { nrPages: 0x40000 });
+  assert.equal(r.header.guest.nrPages, 0x40000);
+  assert.equal(r.header.extra?.nr_pages_source, "given with --nr-pages");
+  assert.equal(r.events.filter((e) => e.kind === "mark").length, 1);
+});
+
+Deno.test("a second Linux banner starts a second boot", () => {
+  const two = [...PV_DOMU, ...PV_DOMU.map((l) => l.replace("3.14.0", "3.15.0"))];
+  assert.equal(run(two).header.guest.kernel, "3.14.0");
+  const second = run(two, { boot: 2 });
+  assert.equal(second.header.guest.kernel, "3.15.0");
+  assert.match(second.warnings.join("\n"), /holds 2 boots; boot 2 \(lines 10-18\)/);
+  assert.throws(
+    () => run(two, { boot: 3 }),
+    (e) =>
+      e instanceof DmesgImportError && e.problem === "no-such-boot" &&
+      /holds 2 boot\(s\), so there is no boot 3; expected --boot between 1 and 2/.test(e.message),
+  );
+});
+
+Deno.test("a journal separator starts a boot even when the first boot is skipped", () => {
+  const lines = [
+    ...PV_DOMU.slice(1),
+    "-- Boot 0123abcd --",
+    ...PV_DOMU.slice(1),
+    "-- Reboot --",
+    "x",
+  ];
+  const third = (() => {
+    try {
+      return run(lines, { boot: 3 });
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(third instanceof DmesgImportError && third.problem === "nothing-usable");
+  assert.equal(
+    run(lines, { boot: 2 }).warnings.at(-1),
+    "the log holds 3 boots; boot 2 " +
+      "(lines 9-17) was imported (choose another with --boot)",
+  );
+});
+
+Deno.test("journal separators and a clock going back to zero start boots", () => {
+  assert.equal(
+    run([...PV_DOMU, "-- Boot 0123abcd --", ...PV_DOMU]).warnings.some((w) => /2 boots/.test(w)),
+    true,
+  );
+  const reset = [...PV_DOMU, "[   55.000000] random: crng init done", "[    0.000000] Xen: x"];
+  assert.ok(run(reset).warnings.some((w) => /2 boots/.test(w)));
+});
+
+Deno.test("Xen's banner after kernel lines starts a new boot, ASCII art does not", () => {
+  const r = run([" __  __", "/ /", ...XEN_TABLE, ...PV_DOMU, ...XEN_TABLE]);
+  assert.ok(r.warnings.some((w) => /2 boots; boot 1 \(lines 1-/.test(w)));
+});
+
+Deno.test("the event cap stops events, not reading, and says so", () => {
+  const r = run([...PV_DOMU, T("xen:balloon: Initialising balloon driver")], { maxEvents: 4 });
+  // 4 items (banner mark, raw slot, memory_setup, one kernel e820) plus the estimate mark
+  // in front and the limit mark at the end.
+  assert.equal(r.events.length, 6);
+  assert.equal(r.events.at(-1)?.kind, "mark");
+  assert.ok(!r.events.some((e) => e.kind === "balloon_init"));
+  assert.ok(r.warnings.some((w) => /event limit was reached at line 7/.test(w)));
+  assert.equal(r.header.policy, "linux-3.12");
+});
+
+Deno.test("a second printed map is ignored with a note", () => {
+  const r = run([...PV_DOMU, ...PV_DOMU.slice(4, 8)]);
+  const notes = (r.header.extra as Record<string, unknown>).notes as string[];
+  assert.ok(notes.some((n) => /a second printed E820 map \(line 11\) was ignored/.test(n)));
+});
+
+Deno.test("empty, blank, binary and useless logs are data errors", () => {
+  const problem = (lines: string[]) => {
+    try {
+      run(lines);
+    } catch (e) {
+      assert.ok(e instanceof DmesgImportError);
+      assert.equal(e.exitCode, 65);
+      return e.problem;
+    }
+    return "no error";
+  };
+  assert.equal(problem([]), "empty");
+  assert.equal(problem(["", "  ", "\r"]), "empty");
+  assert.equal(problem(["\u0000\u0001PK\u0003\u0004", "\ufffd\ufffd\u0000"]), "binary");
+  assert.equal(problem(["hello", T("Linux version 5.10.0 (gcc)")]), "nothing-usable");
+});
+
+Deno.test("the same lines always give the same trace", () => {
+  assert.deepEqual(run(PV_DOMU), run(PV_DOMU));
+});
+
+Deno.test("a long log streams: 300,000 lines of chatter add no events", () => {
+  const imp = new DmesgImporter("long.log");
+  for (const l of PV_DOMU) imp.push(l);
+  for (let i = 0; i < 300_000; i++) {
+    imp.push(`[${(1 + i / 1000).toFixed(6).padStart(12)}] usb 1-1: new device number ${i}`);
+  }
+  const r = imp.finish();
+  assert.equal(r.lines, PV_DOMU.length + 300_000);
+  assert.equal(r.events.length, 7);
+  assert.equal(r.unrecognised.total, 0);
+});

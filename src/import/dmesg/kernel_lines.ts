@@ -1,0 +1,344 @@
+/**
+ * Patterns for the Linux printk lines (other than PCI) that carry P2M facts: the boot pass of
+ * `xen_memory_setup` (arch/x86/xen/setup.c, v2.6.39 to v6.x wordings), the banner and version
+ * lines that say which kernel, hypervisor and guest type produced the log, the printed E820
+ * maps, the balloon driver's start, and lines worth a mark (crashes, P2M warnings).
+ *
+ * Every function is pure: text in (prefixes already stripped), a typed fact out.
+ *
+ * @module
+ */
+
+import { type E820Text, parseKernelE820 } from "./e820_text.ts";
+
+/** Guest evidence: what a line says about the guest's type or domain. */
+export type Evidence =
+  | "pv"
+  | "hvm"
+  | "pvh"
+  | "dom0"
+  | "domU"
+  | "not_xen"
+  | "hvm_weak"
+  | "acpi_tables";
+
+/** A recognised kernel line. */
+export type KernelLine =
+  | { kind: "linux_version"; release: string }
+  | { kind: "identity_count"; pages: number }
+  | { kind: "released"; pages: number }
+  | { kind: "remapped"; pages: number }
+  | { kind: "populating"; pfn: number; endPfn: number; pages: number }
+  | { kind: "freeing"; pfn: number; endPfn: number; pages: number }
+  | { kind: "identity_range"; pfn: number; endPfn: number }
+  | { kind: "map_header"; map: "bios" | "user" | "other" }
+  | { kind: "e820"; entry: E820Text }
+  | { kind: "evidence"; evidence: Evidence; why: string }
+  | { kind: "xen_version"; version: string }
+  | { kind: "balloon_init"; sysfs: boolean }
+  | { kind: "memory_total"; totalKiB: number; physpages: boolean }
+  | { kind: "last_pfn"; pfn: number }
+  | { kind: "cmdline"; text: string }
+  | { kind: "gsi" }
+  | { kind: "pirq" }
+  | { kind: "mark"; text: string }
+  | { kind: "known" }
+  | { kind: "irrelevant" };
+
+const HEX = "([0-9a-f]{1,13})";
+const SET_IDENTITY = /^(?:xen: ?)?Set (\d{1,15}) page\(s\) to 1-1 mapping\.?$/;
+const RELEASED = /^(?:xen: ?)?[Rr]eleased (\d{1,15}) (?:page\(s\)|pages of unused memory)\.?$/;
+const REMAPPED = /^(?:xen: ?)?Remapped (\d{1,15}) page\(s\)(?:, last_pfn=\d+)?$/;
+const POPULATING = new RegExp(
+  `^(?:xen: ?)?Populating ${HEX}-${HEX} pfn range: (\\d{1,15}) pages? added$`,
+);
+const FREEING = new RegExp(
+  `^(?:xen: ?)?(?:Freeing ${HEX}-${HEX} pfn range|xen_release_chunk: looking at area pfn ` +
+    `${HEX}-${HEX}): (\\d{1,15}) pages? freed$`,
+);
+const IDENTITY_RANGE = new RegExp(`^(?:xen: ?)?1-1 mapping on ${HEX}->${HEX}$`);
+const LINUX_VERSION = /^Linux version (\S+)/;
+const BOOTING_ON = /^Booting (?:paravirtualized )?kernel on (.+?)\s*$/;
+const HYPERVISOR = /^Hypervisor detected: (.+?)\s*$/;
+const XEN_VERSION = /^Xen version:? (\d+\.\d+[^\s(]*?)\.?(?: \(.*\))?$/;
+const BALLOON = /^xen[/:_-]?balloon: Initiali[sz]ing balloon driver\.?$/i;
+const MEMORY = /^Memory: (\d{1,15})[kK]\/(\d{1,15})([kK]) available/;
+const LAST_PFN = /^(?:e820: )?last_pfn = 0x([0-9a-f]{1,13}) max_arch_pfn = /;
+const CMDLINE = /^(?:Kernel )?[Cc]ommand line: (.*)$/;
+
+const MARKS: RegExp[] = [
+  /^Kernel panic/,
+  /^BUG: /,
+  /^kernel BUG at /,
+  /^Oops/,
+  /general protection fault/,
+  /^WARNING: (?:CPU: \d+ PID|at )/,
+  /Identity mapping failed/,
+  /Trying to over-write 1-1 mapping/,
+  /^Trying to remove [0-9a-f]+ which has [0-9a-f]+ mfn/,
+  /^P2M\[\d+\]\[\d+\] == IDENTITY/,
+  /set_phys_to_machine\(\) failed/,
+  /^Failed to release pfn/,
+  /^unable to handle (?:kernel )?paging request/i,
+];
+
+/** Lines that mention Xen, memory or resources but carry nothing the trace needs. */
+const KNOWN: RegExp[] = [
+  /^xen[:/_-]?(?:grant_table|events|netfront|blkfront|mcelog|acpi_processor|cpu_hotplug|pciback|swiotlb|platform|evtchn|gntdev|pvcalls|scsiback|xenbus|hvc|time|pcifront|privcmd)\b/i,
+  /^Grant tables? /,
+  /^Grant table initialized/,
+  /^Xen: (?:using vcpuop timer interface|initializing cpu\d+)/,
+  /^installing Xen timer for CPU/,
+  /^Xen PV: Detected \d+ vCPUS/,
+  /^xen_netfront:/,
+  /^(?:xen-)?blkfront:/,
+  /^Initialising Xen virtual ethernet driver/,
+  /^clocksource: xen/,
+  /^software IO TLB/,
+  /^init_memory_mapping:/,
+  /^\[mem 0x[0-9a-f]+-0x[0-9a-f]+\] page (?:4k|2M|1G)/,
+  /^\[mem 0x[0-9a-f]+-0x[0-9a-f]+\] available for PCI devices/,
+  /^e820: \[mem 0x[0-9a-f]+-0x[0-9a-f]+\] available for PCI devices/,
+  /^e820: (?:update|remove|reserve RAM buffer) \[mem /,
+  /^e820: update .* ==> /,
+  /^BRK \[/,
+  /^RAMDISK: /,
+  /^\s*NODE_DATA/,
+  /^node +\d+: \[mem /,
+  /^(?:DMA|DMA32|Normal|Movable|Device|HighMem)\s+(?:\[mem|empty|0x)/,
+  /^Initmem setup node/,
+  /^PM: (?:hibernation: )?Registered nosave memory/,
+  /^Allocating PCI resources starting at/,
+  /^PCI: System does not support PCI/,
+  /^p2m virtual area at /,
+  /^Remapped \d+ non-RAM page\(s\)/,
+  /^Zone ranges:/,
+  /^Early memory node ranges/,
+  /^Movable zone start/,
+  /^reserving inaccessible SNB gfx pages/,
+  /^x86\/PAT:/,
+  /^MTRR/,
+  /^Xen HVM callback vector/,
+  /^xen: (?:--> pirq|registering gsi|PV spinlocks|Enabling|Disabling)/,
+  /^Xen Platform PCI:/,
+  /^bootconsole \[/,
+  /^Zone PFN ranges/,
+  /^early_node_map\[\d+\] active PFN ranges/,
+  /^Movable zone start (?:PFN )?for each node/,
+  /^\d+: 0x[0-9a-f]+ -> 0x[0-9a-f]+$/,
+  /^Kernel\/User page tables isolation/,
+  /^PCI: MMCONFIG /,
+  /^Faking a node at /,
+  /^NUMA turned off/,
+  /^PCI: Using host bridge windows from ACPI/,
+  /^PCI: Ignoring host bridge windows/,
+];
+
+/**
+ * Classifies one kernel message. Returns `irrelevant` for a line that mentions nothing the
+ * importer or its report cares about, and undefined for a line it does not know that may be
+ * relevant (the caller decides).
+ *
+ * @example
+ * ```ts
+ * import { classifyKernelLine } from "./kernel_lines.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(classifyKernelLine("Set 283999 page(s) to 1-1 mapping"),
+ *   { kind: "identity_count", pages: 283999 });
+ * assert.deepEqual(classifyKernelLine("Populating 1acb65-1f20c4 pfn range: 283999 pages added"),
+ *   { kind: "populating", pfn: 0x1acb65, endPfn: 0x1f20c4, pages: 283999 });
+ * assert.deepEqual(classifyKernelLine("1-1 mapping on 9e->100"),
+ *   { kind: "identity_range", pfn: 0x9e, endPfn: 0x100 });
+ * assert.deepEqual(classifyKernelLine("xen:balloon: Initialising balloon driver"),
+ *   { kind: "balloon_init", sysfs: false });
+ * assert.deepEqual(classifyKernelLine("random noise"), { kind: "irrelevant" });
+ * assert.equal(classifyKernelLine("e820: lacanning 1 areas"), undefined);
+ * ```
+ */
+export function classifyKernelLine(text: string): KernelLine | undefined {
+  let m: RegExpExecArray | null;
+  if (text.length === 0) return undefined;
+  switch (text.charCodeAt(0)) {
+    case 0x31: // "1"
+      if ((m = IDENTITY_RANGE.exec(text)) !== null) {
+        return { kind: "identity_range", pfn: hex(m[1]), endPfn: hex(m[2]) };
+      }
+      break;
+    case 0x42: // "B"
+      if ((m = BOOTING_ON.exec(text)) !== null) return booting(m[1]);
+      if (text.startsWith("BIOS-provided physical RAM map")) {
+        return { kind: "map_header", map: "bios" };
+      }
+      break;
+    case 0x46: // "F"
+      if ((m = FREEING.exec(text)) !== null) return freeing(m);
+      break;
+    case 0x4c: // "L"
+      if ((m = LINUX_VERSION.exec(text)) !== null) {
+        return { kind: "linux_version", release: m[1] };
+      }
+      break;
+    case 0x4d: // "M"
+      if ((m = MEMORY.exec(text)) !== null) {
+        // v3.11+ prints "K" and the total is physpages; earlier x86 printed "k" and max_pfn.
+        return { kind: "memory_total", totalKiB: Number(m[2]), physpages: m[3] === "K" };
+      }
+      break;
+    case 0x50: // "P"
+      if ((m = POPULATING.exec(text)) !== null) {
+        return {
+          kind: "populating",
+          pfn: hex(m[1]),
+          endPfn: hex(m[2]),
+          pages: Number(m[3]),
+        };
+      }
+      if (text.startsWith("PCI: setting up Xen PCI frontend stub")) {
+        return { kind: "evidence", evidence: "domU", why: "PCI: setting up Xen PCI frontend stub" };
+      }
+      break;
+    case 0x52: // "R"
+      if ((m = RELEASED.exec(text)) !== null) return { kind: "released", pages: Number(m[1]) };
+      if ((m = REMAPPED.exec(text)) !== null) return { kind: "remapped", pages: Number(m[1]) };
+      break;
+    case 0x53: // "S"
+      if ((m = SET_IDENTITY.exec(text)) !== null) {
+        return { kind: "identity_count", pages: Number(m[1]) };
+      }
+      break;
+  }
+  return classifySlow(text);
+}
+
+/**
+ * Every line the slow patterns below can match, and every line the unrecognised-line report
+ * would want (`RELEVANT_KERNEL` in unrecognised.ts, in the spellings kernels print), mentions
+ * one of these words; the rest are skipped with one case-sensitive regex test.
+ */
+const SLOW_GATE = new RegExp(
+  [
+    "e820|E820|p2m|P2M|1-1 mapping|1:1|[Bb]alloon|BAR|bridge window|[Xx]en|XEN|pfn|PFN|mfn|MFN|[Ii]dentity",
+    "\\[mem |\\[io |pcifront|root bus|host bridge|Populating|Freeing|[Rr]eleased|Remapped",
+    "page\\(s\\)|RAM map|Hypervisor|Memory:|last_pfn|ommand line|ACPI|pciback|acpi_processor",
+    "Booting|panic|BUG|Oops|protection fault|WARNING|Trying to|Failed to|unable to handle",
+  ].join("|"),
+);
+
+function classifySlow(text: string): KernelLine | undefined {
+  if (!SLOW_GATE.test(text)) return { kind: "irrelevant" };
+  let m: RegExpExecArray | null;
+  if ((m = RELEASED.exec(text)) !== null) return { kind: "released", pages: Number(m[1]) };
+  if (text.startsWith("xen: ")) {
+    if ((m = SET_IDENTITY.exec(text)) !== null) {
+      return { kind: "identity_count", pages: Number(m[1]) };
+    }
+    if ((m = REMAPPED.exec(text)) !== null) return { kind: "remapped", pages: Number(m[1]) };
+    if ((m = POPULATING.exec(text)) !== null) {
+      return { kind: "populating", pfn: hex(m[1]), endPfn: hex(m[2]), pages: Number(m[3]) };
+    }
+    if ((m = FREEING.exec(text)) !== null) return freeing(m);
+    if ((m = IDENTITY_RANGE.exec(text)) !== null) {
+      return { kind: "identity_range", pfn: hex(m[1]), endPfn: hex(m[2]) };
+    }
+  }
+  if ((m = FREEING.exec(text)) !== null) return freeing(m);
+  const e820 = parseKernelE820(text);
+  if (e820) return { kind: "e820", entry: e820 };
+  if (/physical RAM map:?$/.test(text)) {
+    if (/^(?:e820: )?BIOS-provided/.test(text)) return { kind: "map_header", map: "bios" };
+    if (/^(?:e820: )?user-defined/.test(text)) return { kind: "map_header", map: "user" };
+    return { kind: "map_header", map: "other" };
+  }
+  if ((m = HYPERVISOR.exec(text)) !== null) return hypervisor(m[1]);
+  if ((m = XEN_VERSION.exec(text)) !== null) return { kind: "xen_version", version: m[1] };
+  if ((m = BALLOON.exec(text)) !== null) {
+    return { kind: "balloon_init", sysfs: text.toLowerCase().startsWith("xen-balloon") };
+  }
+  if ((m = LAST_PFN.exec(text)) !== null) return { kind: "last_pfn", pfn: hex(m[1]) };
+  if ((m = CMDLINE.exec(text)) !== null) return { kind: "cmdline", text: m[1] };
+  if (text.startsWith("ACPI in unprivileged domain disabled")) {
+    return { kind: "evidence", evidence: "domU", why: "ACPI in unprivileged domain disabled" };
+  }
+  if (/^ACPI: RSDP /.test(text)) {
+    return {
+      kind: "evidence",
+      evidence: "acpi_tables",
+      why: "ACPI tables in a PV guest (ACPI: RSDP)",
+    };
+  }
+  if (text.startsWith("xen: registering gsi")) return { kind: "gsi" };
+  if (text.startsWith("xen: --> pirq=")) return { kind: "pirq" };
+  if (/^(?:xen[-_:]?pciback|pciback|xen_acpi_processor)\b/i.test(text)) {
+    return { kind: "evidence", evidence: "dom0", why: "dom0-only driver (pciback/acpi-processor)" };
+  }
+  if (
+    /^Xen HVM callback vector/.test(text) || /^Xen Platform PCI:/.test(text) ||
+    /^(?:Netfront|Blkfront) and the Xen platform PCI driver/.test(text)
+  ) {
+    return { kind: "evidence", evidence: "hvm", why: text.slice(0, 40) };
+  }
+  for (const re of MARKS) if (re.test(text)) return { kind: "mark", text };
+  for (const re of KNOWN) if (re.test(text)) return { kind: "known" };
+  return undefined;
+}
+
+function freeing(m: RegExpExecArray): KernelLine {
+  const pfn = hex(m[1] ?? m[3]);
+  const endPfn = hex(m[2] ?? m[4]);
+  return { kind: "freeing", pfn, endPfn, pages: Number(m[5]) };
+}
+
+function booting(what: string): KernelLine {
+  const why = `Booting ... kernel on ${what}`;
+  if (/^Xen HVM\b/i.test(what)) return { kind: "evidence", evidence: "hvm", why };
+  if (/^Xen PVH\b/i.test(what)) return { kind: "evidence", evidence: "pvh", why };
+  if (/^Xen\b/i.test(what)) return { kind: "evidence", evidence: "pv", why };
+  return { kind: "evidence", evidence: "not_xen", why };
+}
+
+function hypervisor(name: string): KernelLine {
+  const why = `Hypervisor detected: ${name}`;
+  if (/^Xen PV$/i.test(name)) return { kind: "evidence", evidence: "pv", why };
+  if (/^Xen HVM$/i.test(name)) return { kind: "evidence", evidence: "hvm", why };
+  if (/^Xen PVH$/i.test(name)) return { kind: "evidence", evidence: "pvh", why };
+  if (/^Xen/i.test(name)) return { kind: "evidence", evidence: "hvm_weak", why };
+  return { kind: "evidence", evidence: "not_xen", why };
+}
+
+function hex(text: string): number {
+  return parseInt(text, 16);
+}
+
+/**
+ * The value of the last `mem=` option of a kernel command line, in bytes.
+ *
+ * @example
+ * ```ts
+ * import { memOption } from "./kernel_lines.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(memOption("root=/dev/xvda1 mem=4G quiet"), 4 * 2 ** 30);
+ * assert.equal(memOption("root=/dev/xvda1 dom0_mem=4G"), undefined);
+ * ```
+ */
+export function memOption(cmdline: string): number | undefined {
+  let bytes: number | undefined;
+  for (const m of cmdline.matchAll(/(?:^|\s)mem=(\d{1,15})([KMGT]?)(?=\s|$)/gi)) {
+    bytes = sizeValue(m[1], m[2]);
+  }
+  return bytes;
+}
+
+/**
+ * A size with an optional K/M/G/T suffix (the kernel's `memparse`), in bytes.
+ *
+ * @example
+ * ```ts
+ * import { sizeValue } from "./kernel_lines.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(sizeValue("768", "M"), 768 * 2 ** 20);
+ * ```
+ */
+export function sizeValue(digits: string, suffix: string): number {
+  const scale: Record<string, number> = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+  return Number(digits) * (scale[suffix.toUpperCase()] ?? 1);
+}

@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { classifyKernelLine, memOption } from "./kernel_lines.ts";
+
+Deno.test("classifyKernelLine reads the boot pass in every wording", () => {
+  const cases: [string, unknown][] = [
+    ["Set 283999 page(s) to 1-1 mapping", { kind: "identity_count", pages: 283999 }],
+    ["Set 131538 page(s) to 1-1 mapping.", { kind: "identity_count", pages: 131538 }],
+    ["Released 283999 pages of unused memory", { kind: "released", pages: 283999 }],
+    ["released 98 pages of unused memory", { kind: "released", pages: 98 }],
+    ["Released 0 page(s)", { kind: "released", pages: 0 }],
+    ["Remapped 553565 page(s)", { kind: "remapped", pages: 553565 }],
+    ["Remapped 130 page(s), last_pfn=524418", { kind: "remapped", pages: 130 }],
+    ["Freeing 9e-100 pfn range: 98 pages freed", {
+      kind: "freeing",
+      pfn: 0x9e,
+      endPfn: 0x100,
+      pages: 98,
+    }],
+    ["xen_release_chunk: looking at area pfn 9e-100: 98 pages freed", {
+      kind: "freeing",
+      pfn: 0x9e,
+      endPfn: 0x100,
+      pages: 98,
+    }],
+    ["1-1 mapping on 40800->8000000", { kind: "identity_range", pfn: 0x40800, endPfn: 0x8000000 }],
+    ["xen: Set 0 page(s) to 1-1 mapping", { kind: "identity_count", pages: 0 }],
+  ];
+  for (const [text, want] of cases) assert.deepEqual(classifyKernelLine(text), want, text);
+});
+
+Deno.test("classifyKernelLine does not take the non-RAM remap count for Remapped", () => {
+  assert.deepEqual(classifyKernelLine("Remapped 0 non-RAM page(s)"), { kind: "known" });
+});
+
+Deno.test("classifyKernelLine reads versions and guest evidence", () => {
+  assert.deepEqual(classifyKernelLine("Linux version 6.12.21-gentoo-generic (root@san1) (gcc)"), {
+    kind: "linux_version",
+    release: "6.12.21-gentoo-generic",
+  });
+  assert.deepEqual(classifyKernelLine("Xen version: 4.18.4-pre (preserve-AD)"), {
+    kind: "xen_version",
+    version: "4.18.4-pre",
+  });
+  assert.deepEqual(classifyKernelLine("Xen version 4.16."), {
+    kind: "xen_version",
+    version: "4.16",
+  });
+  const ev = (t: string) => {
+    const k = classifyKernelLine(t);
+    return k?.kind === "evidence" ? k.evidence : k?.kind;
+  };
+  assert.equal(ev("Booting paravirtualized kernel on Xen"), "pv");
+  assert.equal(ev("Booting kernel on Xen"), "pv");
+  assert.equal(ev("Booting paravirtualized kernel on Xen HVM"), "hvm");
+  assert.equal(ev("Booting paravirtualized kernel on Xen PVH"), "pvh");
+  assert.equal(ev("Booting paravirtualized kernel on bare hardware"), "not_xen");
+  assert.equal(ev("Hypervisor detected: Xen PV"), "pv");
+  assert.equal(ev("Hypervisor detected: Xen HVM"), "hvm");
+  assert.equal(ev("Hypervisor detected: KVM"), "not_xen");
+  assert.equal(ev("ACPI in unprivileged domain disabled"), "domU");
+  assert.equal(ev("PCI: setting up Xen PCI frontend stub"), "domU");
+  assert.equal(ev("ACPI: RSDP 0x00000000000F05B0 000024 (v02 ALASKA)"), "acpi_tables");
+  assert.equal(ev("Xen HVM callback vector for event delivery is enabled"), "hvm");
+});
+
+Deno.test("classifyKernelLine reads the three balloon driver wordings", () => {
+  for (
+    const t of [
+      "xen/balloon: Initialising balloon driver.",
+      "xen:balloon: Initialising balloon driver",
+      "xen-balloon: Initialising balloon driver.",
+      "xen_balloon: Initialising balloon driver",
+    ]
+  ) assert.equal(classifyKernelLine(t)?.kind, "balloon_init", t);
+});
+
+Deno.test("classifyKernelLine reads map headers, E820 lines and memory facts", () => {
+  assert.deepEqual(classifyKernelLine("e820: BIOS-provided physical RAM map:"), {
+    kind: "map_header",
+    map: "bios",
+  });
+  assert.deepEqual(classifyKernelLine("user-defined physical RAM map:"), {
+    kind: "map_header",
+    map: "user",
+  });
+  assert.equal(
+    classifyKernelLine("Xen: [mem 0x0000000000000000-0x000000000009ffff] usable")?.kind,
+    "e820",
+  );
+  assert.deepEqual(
+    classifyKernelLine("Memory: 98485732K/100662908K available (12288K kernel code)"),
+    { kind: "memory_total", totalKiB: 100662908, physpages: true },
+  );
+  assert.deepEqual(classifyKernelLine("Memory: 1997192k/2105344k available (6565k kernel code)"), {
+    kind: "memory_total",
+    totalKiB: 2105344,
+    physpages: false,
+  });
+  assert.deepEqual(classifyKernelLine("e820: last_pfn = 0x23fe00 max_arch_pfn = 0x400000000"), {
+    kind: "last_pfn",
+    pfn: 0x23fe00,
+  });
+});
+
+Deno.test("classifyKernelLine marks crashes and P2M warnings", () => {
+  for (
+    const t of [
+      "Kernel panic - not syncing: Attempted to kill init!",
+      "BUG: unable to handle kernel paging request at ffffea000005b2d0",
+      "WARNING: CPU: 0 PID: 1 at arch/x86/xen/p2m.c:747 set_phys_to_machine+0x3d/0x50",
+      "general protection fault: 0000 [#1] SMP",
+      "Identity mapping failed. We are 12 short of 1-1 mappings!",
+    ]
+  ) assert.equal(classifyKernelLine(t)?.kind, "mark", t);
+});
+
+Deno.test("classifyKernelLine tells irrelevant lines from unknown relevant ones", () => {
+  assert.deepEqual(classifyKernelLine("NET: Registered protocol family 16"), {
+    kind: "irrelevant",
+  });
+  assert.equal(classifyKernelLine("e820: lacanning 1 areas for low memory corruption"), undefined);
+  assert.deepEqual(classifyKernelLine("xen:grant_table: Grant tables using version 1 layout"), {
+    kind: "known",
+  });
+});
+
+Deno.test("memOption reads the last mem= of a command line", () => {
+  assert.equal(memOption("mem=2G ro mem=1536M"), 1536 * 2 ** 20);
+  assert.equal(memOption("ro quiet"), undefined);
+  assert.equal(memOption("memmap=1G$4G"), undefined);
+});

@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import {
+  identityPagesOfPass,
+  type MapEntry,
+  reconstructRawMap,
+  sanitizeRawMap,
+} from "./raw_map.ts";
+
+/** The machine map of Konrad's 2013 dom0 log (the (XEN) Xen-e820 table), end exclusive. */
+const KONRAD: [number, number, number][] = [
+  [0x0, 0x9ec00, 1],
+  [0x9ec00, 0xa0000, 2],
+  [0xe0000, 0x100000, 2],
+  [0x100000, 0x20000000, 1],
+  [0x20000000, 0x20200000, 2],
+  [0x20200000, 0x40000000, 1],
+  [0x40000000, 0x40200000, 2],
+  [0x40200000, 0xbad80000, 1],
+  [0xbad80000, 0xbadc9000, 4],
+  [0xbadc9000, 0xbadd1000, 3],
+  [0xbadd1000, 0xbadf4000, 2],
+  [0xbadf4000, 0xbadf6000, 1],
+  [0xbadf6000, 0xbae06000, 2],
+  [0xbae06000, 0xbae14000, 4],
+  [0xbae14000, 0xbae3c000, 2],
+  [0xbae3c000, 0xbae7f000, 4],
+  [0xbae7f000, 0xbb000000, 1],
+  [0xbb800000, 0xbfa00000, 2],
+  [0xfed1c000, 0xfed40000, 2],
+  [0xff000000, 0x100000000, 2],
+  [0x100000000, 0x23fe00000, 1],
+];
+
+const map = (rows: [number, number, number][]): MapEntry[] =>
+  rows.map(([start, end, type]) => ({ start, size: end - start, type }));
+
+Deno.test("the identity pass over Konrad's machine map gives the printed 283999 pages", () => {
+  assert.equal(identityPagesOfPass(map(KONRAD), true), 283999);
+});
+
+Deno.test("a final non-RAM entry is part of the last chunk", () => {
+  assert.equal(
+    identityPagesOfPass(map([[0, 0x100000, 1], [0x100000, 0x101000, 2]]), false),
+    1,
+  );
+});
+
+Deno.test("dom0 treats unusable as RAM, a domU does not", () => {
+  const m = map([[0, 0x100000, 1], [0x100000, 0x200000, 5], [0x200000, 0x300000, 1]]);
+  assert.equal(identityPagesOfPass(m, true), 0);
+  assert.equal(identityPagesOfPass(m, false), 0x100);
+});
+
+Deno.test("reconstructing dom0's raw map turns unusable back into RAM", () => {
+  const printed = map([[0, 0x9e000, 1], [0x9ec00, 0x100000, 2], [0x100000, 0x80000000, 1], [
+    0x80000000,
+    0x100000000,
+    5,
+  ]]);
+  const r = reconstructRawMap(printed, "dom0");
+  assert.deepEqual(r.entries.map((e) => [e.start, e.size, e.type]), [
+    [0, 0x9e000, 1],
+    [0x9ec00, 0x61400, 2],
+    [0x100000, 0xfff00000, 1],
+  ]);
+  assert.match(r.how, /unusable entries as RAM/);
+});
+
+Deno.test("a domU's ISA hole is merged back unless the printed count says otherwise", () => {
+  const printed = map([[0, 0xa0000, 1], [0xa0000, 0x100000, 2], [0x100000, 0x40800000, 1]]);
+  assert.deepEqual(reconstructRawMap(printed, "domU").entries, [{
+    start: 0,
+    size: 0x40800000,
+    type: 1,
+  }]);
+  const kept = reconstructRawMap(printed, "domU", 96);
+  assert.equal(kept.entries.length, 3);
+  assert.match(kept.how, /ISA hole kept; its identity pass gives the printed 96/);
+  const mismatch = reconstructRawMap(printed, "domU", 5);
+  assert.match(mismatch.how, /gives 0 page\(s\), the log printed 5/);
+});
+
+Deno.test("sanitizeRawMap sorts and drops overlaps and empty entries", () => {
+  const r = sanitizeRawMap([
+    { start: 0x100000000, size: 0x30000000, type: 1 },
+    { start: 0x120000000, size: 0x8000000, type: 2 },
+    { start: 0, size: 0, type: 1 },
+    { start: 0, size: 0x9f000, type: 1 },
+  ]);
+  assert.deepEqual(r.entries.map((e) => e.start), [0, 0x100000000]);
+  assert.equal(r.dropped, 2);
+});

@@ -1,0 +1,125 @@
+/**
+ * `minimize`: the smallest set of events that still makes a detector fire, for a bug report.
+ * Events after the first step at which the finding appears are dropped first (only that prefix
+ * is held in memory); then delta debugging (Zeller's ddmin, removing complements of ever
+ * smaller chunks) shrinks the prefix, and a last pass tries removing each remaining event. The
+ * kept events are written back exactly as they were read, with their original `seq`.
+ *
+ * @module
+ */
+
+import type { TraceEvent, TraceHeader } from "../trace/event.ts";
+import type { TraceReader } from "../trace/read.ts";
+import type { Policy } from "../policy/policy.ts";
+import { selectDetectors } from "../replay/replayer.ts";
+import { Replayer } from "../replay/replayer.ts";
+import { initialState } from "../replay/state.ts";
+
+/** What minimize did. */
+export interface MinimizeResult {
+  /** The events kept, in order. */
+  events: TraceEvent[];
+  /** Events in the prefix that was minimized. */
+  prefix: number;
+  /** Replays run. */
+  tests: number;
+  /** The finding's message in the minimized trace. */
+  message: string;
+}
+
+/** Replays `events`; returns the first message of `detector`, or undefined. */
+function fires(
+  header: TraceHeader,
+  policy: Policy,
+  detector: string,
+  events: readonly TraceEvent[],
+): string | undefined {
+  const r = new Replayer(initialState(header.guest, policy), selectDetectors([detector]));
+  for (const e of events) {
+    const rec = r.apply(e);
+    if (rec.findings.length > 0) return rec.findings[0].message;
+  }
+  return undefined;
+}
+
+/**
+ * Reads `reader` up to the first step at which `detector` fires under `policy`; returns that
+ * prefix, or undefined when it never fires.
+ */
+export async function prefixToFinding(
+  reader: TraceReader,
+  policy: Policy,
+  detector: string,
+): Promise<{ header: TraceHeader; events: TraceEvent[] } | undefined> {
+  const header = await reader.header();
+  const r = new Replayer(initialState(header.guest, policy), selectDetectors([detector]));
+  const events: TraceEvent[] = [];
+  for await (const batch of reader.batches()) {
+    for (const e of batch) {
+      events.push(e);
+      if (r.apply(e).findings.length > 0) return { header, events };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Shrinks `events` (which make `detector` fire) to a 1-minimal subset: removing any single
+ * kept event makes the finding disappear.
+ *
+ * @example
+ * ```ts
+ * import { minimizeEvents } from "./minimize.ts";
+ * import { resolvePolicy } from "../policy/policy.ts";
+ * import { POLICIES } from "../policy/policies.ts";
+ * import assert from "node:assert/strict";
+ * const header = { format: "p2mtrace", version: 1, producer: "t", description: "", raw: {},
+ *   guest: { type: "pv", domain: "dom0", arch: "x86_64", pageSize: 4096, nrPages: 0x1000 } } as const;
+ * const events = [
+ *   { seq: 1, line: 2, kind: "mark", text: "noise" },
+ *   { seq: 2, line: 3, kind: "lookup", pfn: 0x9000, offset: 0, via: "pte", iomap: false },
+ *   { seq: 3, line: 4, kind: "mark", text: "noise" },
+ * ] as const;
+ * const r = minimizeEvents(header, [...events], resolvePolicy(POLICIES, "linux-3.12"), "lookup-zero");
+ * assert.deepEqual(r.events.map((e) => e.seq), [2]);
+ * ```
+ */
+export function minimizeEvents(
+  header: TraceHeader,
+  events: TraceEvent[],
+  policy: Policy,
+  detector: string,
+): MinimizeResult {
+  let tests = 0;
+  const test = (list: readonly TraceEvent[]) => {
+    tests++;
+    return fires(header, policy, detector, list) !== undefined;
+  };
+  let list = events;
+  let n = 2;
+  while (list.length >= 2) {
+    const size = Math.ceil(list.length / n);
+    let reduced = false;
+    for (let start = 0; start < list.length; start += size) {
+      const complement = list.slice(0, start).concat(list.slice(start + size));
+      if (complement.length > 0 && test(complement)) {
+        list = complement;
+        n = Math.max(n - 1, 2);
+        reduced = true;
+        break;
+      }
+    }
+    if (!reduced) {
+      if (n >= list.length) break;
+      n = Math.min(list.length, n * 2);
+    }
+  }
+  // 1-minimal: no single event can go.
+  for (let i = list.length - 1; i >= 0 && list.length > 1; i--) {
+    const without = list.slice(0, i).concat(list.slice(i + 1));
+    if (test(without)) list = without;
+  }
+  tests++;
+  const message = fires(header, policy, detector, list) ?? "";
+  return { events: list, prefix: events.length, tests, message };
+}

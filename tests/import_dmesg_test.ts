@@ -1,0 +1,383 @@
+import { createHash } from "node:crypto";
+/**
+ * `p2mtrace import dmesg` end to end, in-process: every fixture log against its golden trace
+ * and stderr report, every produced trace through the trace reader, the -o/--force rules, the
+ * data errors, and the public logs in /work/shared/real-logs when that folder exists.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { importCommand } from "../src/cli/import.ts";
+import { memoryIo } from "../src/cli/io.ts";
+import { reportError } from "../src/cli/main.ts";
+import type { E820Event, MemorySetupEvent, TraceEvent, TraceHeader } from "../src/trace/event.ts";
+import { TraceReader } from "../src/trace/read.ts";
+import { assertGolden } from "./golden.ts";
+
+const FIXTURES = new URL("./fixtures/dmesg/", import.meta.url);
+const GOLDEN = new URL("./golden/", import.meta.url);
+
+/**
+ * assertGolden when the environment may be read (it checks UPDATE_GOLDEN); without
+ * --allow-env the same comparison, read-only, so the tests also pass with --allow-read only.
+ */
+async function golden(name: string, actual: string): Promise<void> {
+  const env = await Deno.permissions.query({ name: "env", variable: "UPDATE_GOLDEN" });
+  if (env.state === "granted") return assertGolden(name, actual);
+  const expected = await Deno.readTextFile(new URL(name, GOLDEN));
+  assert.equal(actual, expected, `output differs from tests/golden/${name}`);
+}
+const REAL_LOGS = "/work/shared/real-logs";
+
+const fixture = (name: string) => decodeURIComponent(new URL(name, FIXTURES).pathname);
+
+/** Runs the command as main() would: errors become a message and an exit code. */
+async function run(args: string[], stdin = "") {
+  const io = memoryIo(stdin);
+  let code: number;
+  try {
+    code = await importCommand.run(args, io);
+  } catch (e) {
+    code = reportError(e, io);
+  }
+  return { code, out: io.out(), err: io.err() };
+}
+
+/** Reads a trace back with the project's own reader; fails on any error. */
+async function readBack(text: string): Promise<{ header: TraceHeader; events: TraceEvent[] }> {
+  const r = TraceReader.fromText("t.jsonl", text);
+  const header = await r.header();
+  const events: TraceEvent[] = [];
+  for await (const batch of r.batches()) events.push(...batch);
+  assert.equal(r.end?.events, events.length, "the end record counts the events");
+  return { header, events };
+}
+
+const GOLDEN_FIXTURES = [
+  "dom0-3.12-serial",
+  "dom0-3.0-mail-quoted",
+  "dom0-5.10-journalctl",
+  "dom0-6.8-xen-timestamps",
+  "domU-3.16-pcifront",
+  "domU-4.19-syslog",
+  "domU-6.1-dmesg-T",
+  "hvm-3.2-crlf",
+  "truncated",
+  "garbled",
+];
+
+for (const name of GOLDEN_FIXTURES) {
+  Deno.test(`import dmesg ${name}.log matches its golden trace and report`, async () => {
+    const path = fixture(`${name}.log`);
+    const r = await run(["dmesg", path]);
+    assert.equal(r.code, 0, r.err);
+    await golden(`import/dmesg-${name}.jsonl`, r.out);
+    await golden(`import/dmesg-${name}.stderr`, r.err.replaceAll(path, "<LOG>"));
+    const { events } = await readBack(r.out);
+    assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1));
+    const again = await run(["dmesg", path]);
+    assert.equal(again.out, r.out, "the same log gives a byte-identical trace");
+  });
+}
+
+Deno.test("import dmesg 3.12 dom0: the BAR above the last E820 entry reaches xen_add_device", async () => {
+  const { header, events } = await readBack(
+    (await run(["dmesg", fixture("dom0-3.12-serial.log")])).out,
+  );
+  assert.equal(header.guest.nrPages, 0x100000);
+  assert.equal(
+    header.raw.nr_pages_source,
+    "(XEN) Dom0 alloc.: 1025492 pages to be allocated + 16384 pages of the allocated chunk " +
+      "+ 6700 initrd pages",
+  );
+  const lastRaw = events.filter((e): e is E820Event => e.kind === "e820" && e.map === "raw").at(
+    -1,
+  )!;
+  const gpu = events.find((e) => e.kind === "xen_add_device" && e.device === "0000:01:00.0");
+  assert.ok(gpu?.kind === "xen_add_device");
+  const bar = gpu.resources.find((r) => r.index === 1)!;
+  assert.ok(bar.start >= lastRaw.start + lastRaw.size, "BAR 1 lies above the last raw entry");
+  assert.equal(bar.flags, 0x14220c);
+  const ms = events.find((e): e is MemorySetupEvent => e.kind === "memory_setup")!;
+  assert.equal(ms.maxReservation, 0x100000);
+  assert.deepEqual(ms.expect?.populatedRanges, [{ pfn: 0x100000, endPfn: 0x1408e9 }]);
+});
+
+Deno.test("import dmesg reads stdin and gzip like a file", async () => {
+  const path = fixture("domU-3.16-pcifront.log");
+  const text = await Deno.readTextFile(path);
+  const fromFile = await run(["dmesg", path]);
+  const fromStdin = await run(["dmesg", "-"], text);
+  assert.equal(fromStdin.code, 0);
+  assert.equal(fromStdin.out, fromFile.out);
+  assert.equal((await run(["dmesg", "-", "-o", "-"], text)).out, fromFile.out);
+  const dir = await Deno.makeTempDir();
+  try {
+    const gz = `${dir}/log.gz`;
+    const bytes = new Response(
+      new Blob([text]).stream().pipeThrough(new CompressionStream("gzip")),
+    );
+    await Deno.writeFile(gz, new Uint8Array(await bytes.arrayBuffer()));
+    assert.equal((await run(["dmesg", gz])).out, fromFile.out);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("import dmesg -o never overwrites without --force", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const log = fixture("domU-4.19-syslog.log");
+    const out = `${dir}/trace.jsonl`;
+    const first = await run(["dmesg", log, "-o", out]);
+    assert.equal(first.code, 0);
+    assert.equal(first.out, "");
+    const written = await Deno.readTextFile(out);
+    await readBack(written);
+    await Deno.writeTextFile(out, "precious\n");
+    const refused = await run(["dmesg", log, "-o", out]);
+    assert.equal(refused.code, 74);
+    assert.equal(
+      refused.err,
+      `p2mtrace: ${out}: cannot write: it exists (use --force to overwrite it)\n`,
+    );
+    assert.equal(await Deno.readTextFile(out), "precious\n");
+    const forced = await run(["dmesg", log, "--output", out, "--force"]);
+    assert.equal(forced.code, 0);
+    assert.equal(await Deno.readTextFile(out), written);
+    const self = await run(["dmesg", out, "-o", out, "--force"]);
+    assert.equal(self.code, 74);
+    assert.match(self.err, /it is an input of this command \(p2mtrace never modifies its input\)/);
+    assert.equal(await Deno.readTextFile(out), written);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("import dmesg creates no output file when the log is unusable", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/trace.jsonl`;
+    const r = await run(["dmesg", fixture("empty.log"), "-o", out]);
+    assert.equal(r.code, 65);
+    await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("import dmesg: empty, binary and unrelated input are data errors (65)", async () => {
+  for (const name of ["empty", "binary-garbage", "no-kernel-lines"]) {
+    const path = fixture(`${name}.log`);
+    const r = await run(["dmesg", path]);
+    assert.equal(r.code, 65, name);
+    assert.equal(r.out, "", name);
+    await golden(`import/dmesg-${name}.stderr`, r.err.replaceAll(path, "<LOG>"));
+  }
+});
+
+Deno.test("import dmesg --boot picks a boot of a multi-boot journal", async () => {
+  const path = fixture("dom0-5.10-journalctl.log");
+  const second = await run(["dmesg", path, "--boot", "2"]);
+  assert.equal(second.code, 0, second.err);
+  const { header } = await readBack(second.out);
+  assert.equal(header.guest.kernel, "5.10.0-21-amd64");
+  const none = await run(["dmesg", path, "--boot", "3"]);
+  assert.equal(none.code, 65);
+  assert.match(none.err, /holds 2 boot\(s\), so there is no boot 3/);
+});
+
+Deno.test("import dmesg --nr-pages sets nr_pages and removes the estimate mark", async () => {
+  const r = await run(["dmesg", fixture("domU-6.1-dmesg-T.log"), "--nr-pages", "0x80000"]);
+  const { header, events } = await readBack(r.out);
+  assert.equal(header.guest.nrPages, 0x80000);
+  assert.equal(header.raw.nr_pages_source, "given with --nr-pages");
+  assert.ok(!events.some((e) => e.kind === "mark" && /estimate/.test(e.text)));
+  assert.doesNotMatch(r.err, /estimate/);
+});
+
+Deno.test("import usage errors exit 64 and name the problem", async () => {
+  const cases: [string[], RegExp][] = [
+    [[], /import: expected a format \(dmesg, bpftrace, p2m-dump\)/],
+    [["sysfs"], /import: no format 'sysfs'; known: dmesg, bpftrace, p2m-dump/],
+    [["dmesg"], /import dmesg: expected LOG, got 0 operand\(s\)/],
+    [["dmesg", "a", "b"], /expected LOG, got 2 operand\(s\)/],
+    [["dmesg", "a", "--frobnicate"], /import dmesg: Unknown option '--frobnicate'/],
+    [["dmesg", "a", "--boot", "0"], /--boot expects a positive integer, got '0'/],
+    [["dmesg", "a", "--nr-pages", "lots"], /--nr-pages expects a page count/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await run(args);
+    assert.equal(r.code, 64, args.join(" "));
+    assert.match(r.err, re);
+  }
+});
+
+Deno.test("import dmesg of a missing file exits 66", async () => {
+  const r = await run(["dmesg", fixture("no-such.log")]);
+  assert.equal(r.code, 66);
+  assert.match(r.err, /no-such\.log: cannot read: no such file/);
+});
+
+Deno.test("import --help and import dmesg --help print help", async () => {
+  const top = memoryIo();
+  assert.equal(await importCommand.run(["dmesg", "--help"], top), 0);
+  assert.match(top.out(), /^usage: p2mtrace import dmesg LOG/);
+  assert.match(importCommand.help, /formats:\n {2}dmesg {2}/);
+  assert.match(importCommand.help, /--nr-pages N/, "main() shows this for 'import dmesg --help'");
+});
+
+// ---- the public logs, when present -------------------------------------------------------
+
+const realLogs = (() => {
+  try {
+    return [...Deno.readDirSync(REAL_LOGS)].filter((e) => e.name.endsWith(".log")).map((e) =>
+      e.name
+    ).sort();
+  } catch {
+    return [];
+  }
+})();
+
+async function realTrace(prefix: string) {
+  const name = realLogs.find((n) => n.startsWith(prefix));
+  assert.ok(name, `${prefix} is in ${REAL_LOGS}`);
+  const r = await run(["dmesg", `${REAL_LOGS}/${name}`]);
+  assert.equal(r.code, 0, r.err);
+  return { ...(await readBack(r.out)), err: r.err };
+}
+
+Deno.test({
+  name: "real log 01 (Konrad, dom0 3.8): counts 283999, nr_pages 0x1acb65, raw map from (XEN)",
+  ignore: !realLogs.some((n) => n.startsWith("01-")),
+  fn: async () => {
+    const { header, events, err } = await realTrace("01-");
+    assert.deepEqual([header.guest.type, header.guest.domain, header.guest.nrPages], [
+      "pv",
+      "dom0",
+      0x1acb65,
+    ]);
+    assert.deepEqual([header.guest.kernel, header.guest.xen, header.policy], [
+      "3.8.0upstream-06471-g2ef14f4-dirty",
+      "4.1.5-pre",
+      "linux-3.12",
+    ]);
+    const raw = events.filter((e): e is E820Event => e.kind === "e820" && e.map === "raw");
+    assert.equal(raw.length, 21);
+    assert.deepEqual([raw[0].start, raw[0].size], [0, 0x9ec00]);
+    assert.equal(raw.at(-1)!.start + raw.at(-1)!.size, 0x23fe00000);
+    const ms = events.find((e): e is MemorySetupEvent => e.kind === "memory_setup")!;
+    assert.deepEqual([ms.expect?.identity, ms.expect?.released, ms.expect?.populated], [
+      283999,
+      283999,
+      283999,
+    ]);
+    assert.equal(ms.expect?.identityRanges?.length, 6);
+    assert.deepEqual(ms.expect?.releasedRanges?.[5], { pfn: 0xbb000, endPfn: 0x100000 });
+    assert.ok(events.indexOf(ms) > events.indexOf(raw.at(-1)!), "raw map before memory_setup");
+    assert.equal(events.filter((e) => e.kind === "e820" && e.map === "kernel").length, 22);
+    assert.ok(events.some((e) => e.kind === "mark" && /Domain 0 \(vcpu#0\) crashed/.test(e.text)));
+    assert.match(err, /lacanning/, "the garbled line is reported, not dropped");
+  },
+});
+
+Deno.test({
+  name: "real log 02 (3.2 PV domU): old Xen map format, zero counts, balloon",
+  ignore: !realLogs.some((n) => n.startsWith("02-")),
+  fn: async () => {
+    const { header, events } = await realTrace("02-");
+    assert.deepEqual([header.guest.type, header.guest.domain, header.guest.xen], [
+      "pv",
+      "domU",
+      "4.1.2",
+    ]);
+    const kernel = events.filter((e) => e.kind === "e820" && e.map === "kernel");
+    assert.equal(kernel.length, 3);
+    const raw = events.filter((e): e is E820Event => e.kind === "e820" && e.map === "raw");
+    assert.deepEqual(raw.map((e) => [e.start, e.size, e.type]), [[0, 0x80800000, 1]]);
+    const ms = events.find((e): e is MemorySetupEvent => e.kind === "memory_setup")!;
+    assert.deepEqual(ms.expect, { identity: 0, released: 0 });
+    assert.equal(events.filter((e) => e.kind === "balloon_init").length, 1);
+    assert.equal(header.guest.nrPages, 0x80800);
+    assert.ok(events.some((e) => e.kind === "mark" && /estimate/.test(e.text)));
+  },
+});
+
+Deno.test({
+  name: "real log 04 (6.12 PV domU, pcifront): remapped 553565, claimed BARs, 4 root buses",
+  ignore: !realLogs.some((n) => n.startsWith("04-")),
+  fn: async () => {
+    const { header, events } = await realTrace("04-");
+    assert.deepEqual([header.guest.type, header.guest.domain, header.policy], [
+      "pv",
+      "domU",
+      "linux-3.19",
+    ]);
+    assert.equal(header.guest.xen, "4.18.4-pre");
+    const ms = events.find((e): e is MemorySetupEvent => e.kind === "memory_setup")!;
+    assert.deepEqual(ms.expect, { released: 0, remapped: 553565 });
+    assert.equal(header.guest.nrPages, 0x1800000);
+    const bridges = events.filter((e) => e.kind === "pci_host_bridge");
+    assert.deepEqual(bridges.map((e) => e.kind === "pci_host_bridge" && e.bus), [
+      "0000:83",
+      "0000:84",
+      "0000:86",
+      "0000:87",
+    ]);
+    const claims = events.filter((e) => e.kind === "pci_resource_assign");
+    assert.equal(claims.length, 10);
+    assert.ok(claims.every((e) => e.kind === "pci_resource_assign" && e.action === "claimed"));
+    const rom = claims.find((e) =>
+      e.kind === "pci_resource_assign" && e.device === "0000:87:00.0" && e.resource.index === 6
+    );
+    assert.deepEqual(rom?.kind === "pci_resource_assign" && rom.resource, {
+      index: 6,
+      start: 0xfb700000,
+      end: 0xfb7fffff,
+      flags: 0x4e200,
+    });
+    assert.ok(!events.some((e) => e.kind === "xen_add_device"), "no notifier in a domU");
+    assert.ok(events.every((e) => e.time === undefined), "the log has no timestamps");
+  },
+});
+
+Deno.test({
+  name: "real log 12 (5.18 HVM hot-plug fragment): one BAR assignment, no memory_setup",
+  ignore: !realLogs.some((n) => n.startsWith("12-")),
+  fn: async () => {
+    const { header, events } = await realTrace("12-");
+    assert.deepEqual([header.guest.type, header.guest.domain], ["hvm", "domU"]);
+    assert.ok(!events.some((e) => e.kind === "memory_setup"));
+    const a = events.find((e) => e.kind === "pci_resource_assign");
+    assert.deepEqual(a?.kind === "pci_resource_assign" && [a.device, a.resource, a.time], [
+      "0000:00:04.0",
+      { index: 0, start: 0xf1800000, end: 0xf1803fff, flags: 0x140204 },
+      94.502161,
+    ]);
+  },
+});
+
+Deno.test({
+  name: "every real log imports and reads back",
+  ignore: realLogs.length === 0,
+  fn: async () => {
+    for (const name of realLogs) {
+      const r = await run(["dmesg", `${REAL_LOGS}/${name}`]);
+      assert.equal(r.code, 0, `${name}: ${r.err}`);
+      await readBack(r.out);
+    }
+  },
+});
+
+Deno.test("import dmesg hashes a large input exactly, in bounded memory", async () => {
+  const head = await Deno.readTextFile(fixture("domU-4.19-syslog.log"));
+  const filler = "Nov 24 10:00:03 guest1 kernel: [    5.000000] random: crng init done\n";
+  const text = head + filler.repeat(Math.ceil((16 * 2 ** 20) / filler.length));
+  const r = await run(["dmesg", "-"], text);
+  assert.equal(r.code, 0, r.err);
+  const { header } = await readBack(r.out);
+  const expected = createHash("sha256").update(text).digest("hex");
+  assert.equal(header.id, `sha256:${expected}`);
+  assert.equal((header.raw.source as Record<string, unknown>).sha256, expected);
+});
