@@ -11,6 +11,8 @@ export const EXIT = {
   ok: 0,
   /** `check` found problems, `diff` found differences, `bisect` found nothing bad. */
   found: 1,
+  /** `bisect run` stopped: the command aborted (128+ or a signal) or an endpoint was wrong. */
+  bisectStopped: 2,
   /** The recording was cut off: output covers every event before the truncated last line. */
   cutOff: 3,
   /** `check --bisect-exit`: the trace cannot test this revision (git bisect "skip"). */

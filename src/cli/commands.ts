@@ -5,12 +5,16 @@
  */
 
 import type { Command } from "./io.ts";
+import { bisectCommand } from "./bisect.ts";
 import { checkCommand } from "./check.ts";
 import { compareCommand } from "./compare.ts";
+import { diffCommand } from "./diff.ts";
 import { importCommand } from "./import.ts";
+import { lookupCommand } from "./lookup.ts";
 import { minimizeCommand } from "./minimize.ts";
 import { recordCommand } from "./record.ts";
 import { replayCommand } from "./replay.ts";
+import { snapshotCommand } from "./snapshot.ts";
 import { summarizeCommand } from "./summarize.ts";
 import { validateCommand } from "./validate.ts";
 
@@ -29,6 +33,10 @@ export const COMMANDS: Record<string, CommandEntry> = {
   replay: replayCommand,
   check: checkCommand,
   compare: compareCommand,
+  snapshot: snapshotCommand,
+  lookup: lookupCommand,
+  diff: diffCommand,
+  bisect: bisectCommand,
   validate: validateCommand,
   minimize: minimizeCommand,
   summarize: summarizeCommand,

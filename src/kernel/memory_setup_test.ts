@@ -4,31 +4,7 @@ import { initialState, ModelDraft } from "../replay/state.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { K } from "../p2m/leaf_runs.ts";
-
-/** The Xen-e820 map of the 3.8 dom0 boot log in LKML (Konrad Wilk, 2013-02-22). */
-const KONRAD_E820: [number, number, number][] = [
-  [0x0, 0x9ec00, 1],
-  [0x9ec00, 0xa0000, 2],
-  [0xe0000, 0x100000, 2],
-  [0x100000, 0x20000000, 1],
-  [0x20000000, 0x20200000, 2],
-  [0x20200000, 0x40000000, 1],
-  [0x40000000, 0x40200000, 2],
-  [0x40200000, 0xbad80000, 1],
-  [0xbad80000, 0xbadc9000, 4],
-  [0xbadc9000, 0xbadd1000, 3],
-  [0xbadd1000, 0xbadf4000, 2],
-  [0xbadf4000, 0xbadf6000, 1],
-  [0xbadf6000, 0xbae06000, 2],
-  [0xbae06000, 0xbae14000, 4],
-  [0xbae14000, 0xbae3c000, 2],
-  [0xbae3c000, 0xbae7f000, 4],
-  [0xbae7f000, 0xbb000000, 1],
-  [0xbb800000, 0xbfa00000, 2],
-  [0xfed1c000, 0xfed40000, 2],
-  [0xff000000, 0x100000000, 2],
-  [0x100000000, 0x23fe00000, 1],
-];
+import { KONRAD_2013_DOM0_E820 } from "../../tests/support/real_maps.ts";
 
 function konradDraft(policy: string): ModelDraft {
   const s = initialState(
@@ -36,7 +12,9 @@ function konradDraft(policy: string): ModelDraft {
     resolvePolicy(POLICIES, policy),
   );
   const d = new ModelDraft(s);
-  KONRAD_E820.forEach(([a, b, t], i) => d.addE820({ start: a, size: b - a, type: t, line: i + 1 }));
+  KONRAD_2013_DOM0_E820.forEach(([a, b, t], i) =>
+    d.addE820({ start: a, size: b - a, type: t, line: i + 1 })
+  );
   return d;
 }
 

@@ -5,33 +5,11 @@ import {
   reconstructRawMap,
   sanitizeRawMap,
 } from "./raw_map.ts";
+import { KONRAD_2013_DOM0_E820 } from "../../../tests/support/real_maps.ts";
 
-/** The machine map of Konrad's 2013 dom0 log (the (XEN) Xen-e820 table), end exclusive. */
-const KONRAD: [number, number, number][] = [
-  [0x0, 0x9ec00, 1],
-  [0x9ec00, 0xa0000, 2],
-  [0xe0000, 0x100000, 2],
-  [0x100000, 0x20000000, 1],
-  [0x20000000, 0x20200000, 2],
-  [0x20200000, 0x40000000, 1],
-  [0x40000000, 0x40200000, 2],
-  [0x40200000, 0xbad80000, 1],
-  [0xbad80000, 0xbadc9000, 4],
-  [0xbadc9000, 0xbadd1000, 3],
-  [0xbadd1000, 0xbadf4000, 2],
-  [0xbadf4000, 0xbadf6000, 1],
-  [0xbadf6000, 0xbae06000, 2],
-  [0xbae06000, 0xbae14000, 4],
-  [0xbae14000, 0xbae3c000, 2],
-  [0xbae3c000, 0xbae7f000, 4],
-  [0xbae7f000, 0xbb000000, 1],
-  [0xbb800000, 0xbfa00000, 2],
-  [0xfed1c000, 0xfed40000, 2],
-  [0xff000000, 0x100000000, 2],
-  [0x100000000, 0x23fe00000, 1],
-];
+const KONRAD = KONRAD_2013_DOM0_E820;
 
-const map = (rows: [number, number, number][]): MapEntry[] =>
+const map = (rows: readonly (readonly [number, number, number])[]): MapEntry[] =>
   rows.map(([start, end, type]) => ({ start, size: end - start, type }));
 
 Deno.test("the identity pass over Konrad's machine map gives the printed 283999 pages", () => {

@@ -1,0 +1,104 @@
+/**
+ * `p2mtrace lookup TRACE PFN|--addr ADDR [--at STEP] [--history] [--json] [--policy P]`
+ *
+ * @module
+ */
+
+import { EXIT, UsageError } from "../errors.ts";
+import { TraceReader } from "../trace/read.ts";
+import { ForwardPass } from "../replay/forward.ts";
+import { PfnHistory } from "../replay/blame.ts";
+import { type LookupInput, lookupJson, lookupText } from "../report/lookup_report.ts";
+import { policyListText } from "../report/policy_list.ts";
+import type { CommandEntry } from "./commands.ts";
+import { parseArgs } from "./args.ts";
+import type { Io } from "./io.ts";
+import { parseAddrArg, parsePfnArg, parseStepName } from "./step_arg.ts";
+
+const HELP = `usage: p2mtrace lookup TRACE PFN [options]
+       p2mtrace lookup TRACE --addr ADDR [options]
+
+Looks one PFN up at one step of a trace (a path, a .jsonl.gz, or - for stdin) and says where
+the answer comes from: the raw entry (get_phys_to_machine), pfn_to_mfn, the PTE a mapping
+gets (pfn_pte, and with _PAGE_IOMAP), the bus address (phys_to_machine), which structure
+answered (a private leaf, a shared identity or missing leaf, the shared mid-missing page,
+outside the tree, ...), what the PFN is (E820 entry, balloon, device BAR, bridge window), and
+the event that last changed it.
+
+PFN is a frame number ("0x..." hex or decimal); --addr takes a byte address instead.
+
+options:
+  --addr ADDR       look up the page holding this byte address (the bus address keeps the
+                    offset)
+  --at STEP         0 (before the first event), N (after every event with seq <= N) or end
+                    (default: end)
+  --history         also list every step that changed this PFN, with before and after
+  --json            one JSON object (see docs/bisect.md)
+  --policy P        kernel behaviour, as for replay ('--policy list' lists them)
+
+exit: 0 printed, 3 the recording was cut off before STEP, 64 usage (also a STEP past the last
+event), 65 malformed trace, 66 unreadable file.
+`;
+
+async function run(args: string[], io: Io): Promise<number> {
+  const p = parseArgs("lookup", args, {
+    addr: { type: "string" },
+    at: { type: "string" },
+    history: { type: "boolean" },
+    json: { type: "boolean" },
+    policy: { type: "string" },
+  });
+  if (p.values.policy === "list") {
+    io.stdout(policyListText());
+    return EXIT.ok;
+  }
+  const addrArg = p.values.addr as string | undefined;
+  const want = addrArg === undefined ? 2 : 1;
+  if (p.positionals.length !== want) {
+    throw new UsageError(
+      `lookup: expected ${
+        want === 2 ? "TRACE PFN (or TRACE --addr ADDR)" : "TRACE with --addr ADDR, and no PFN"
+      }, got ${p.positionals.length} operand(s) (see 'p2mtrace help lookup')`,
+    );
+  }
+  const file = p.positionals[0];
+  let pfn: number, offset = 0;
+  if (addrArg !== undefined) {
+    const addr = parseAddrArg("lookup", "--addr", addrArg);
+    pfn = Math.floor(addr / 4096);
+    offset = addr % 4096;
+  } else pfn = parsePfnArg("lookup", "PFN", p.positionals[1]);
+  const at = typeof p.values.at === "string" ? parseStepName("lookup", "--at", p.values.at) : "end";
+  const pass = await ForwardPass.open(await TraceReader.open(file, io.stdin), {
+    policy: p.values.policy as string | undefined,
+  });
+  const initial = pass.state().p2m.entry(pfn);
+  const history = new PfnHistory(pfn);
+  const point = await pass.walkTo(at, (rec) => history.add(rec));
+  const input: LookupInput = {
+    trace: file,
+    point,
+    event: pass.lastEvent,
+    state: pass.state(),
+    initial,
+    policySource: pass.policySource,
+    pfn,
+    offset,
+    byAddr: addrArg !== undefined,
+    history,
+    showHistory: p.values.history === true,
+  };
+  io.stdout(p.values.json === true ? JSON.stringify(lookupJson(input)) + "\n" : lookupText(input));
+  if (pass.cutOff) {
+    io.stderr(`p2mtrace: ${pass.cutOff.message}\n`);
+    return EXIT.cutOff;
+  }
+  return EXIT.ok;
+}
+
+/** The `lookup` command. */
+export const lookupCommand: CommandEntry = {
+  summary: "one PFN at one step: entry, pfn_to_mfn, PTE, bus address, structure, blame, history",
+  help: HELP,
+  run,
+};

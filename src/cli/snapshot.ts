@@ -1,0 +1,86 @@
+/**
+ * `p2mtrace snapshot TRACE [--at STEP] [--format text|json|debugfs] [--policy P]`
+ *
+ * @module
+ */
+
+import { EXIT, UsageError } from "../errors.ts";
+import { TraceReader } from "../trace/read.ts";
+import { ForwardPass } from "../replay/forward.ts";
+import {
+  snapshotDebugfs,
+  type SnapshotInput,
+  snapshotJson,
+  snapshotText,
+} from "../report/snapshot_report.ts";
+import { policyListText } from "../report/policy_list.ts";
+import type { CommandEntry } from "./commands.ts";
+import { operands, parseArgs } from "./args.ts";
+import type { Io } from "./io.ts";
+import { parseStepName } from "./step_arg.ts";
+
+const HELP = `usage: p2mtrace snapshot TRACE [options]
+
+Prints the P2M and the guest state at one step of a trace (a path, a .jsonl.gz, or - for
+stdin): every PFN range from 0 to the structure's limit with its entry, its class (mapped,
+identity, invalid, foreign) and the structure that answers it (a private leaf, or one of the
+kernel's shared pages), plus the balloon, extra memory and devices.
+
+options:
+  --at STEP         0 (before the first event), N (after every event with seq <= N) or end
+                    (default: end)
+  --format F        text (default), json (the snapshot document of docs/bisect.md, one line),
+                    or debugfs: the exact text of /sys/kernel/debug/xen/mmu/p2m for the
+                    policy's kernel era, to compare line by line with a real guest's dump
+  --policy P        kernel behaviour, as for replay ('--policy list' lists them)
+
+exit: 0 printed, 3 the recording was cut off before STEP (the state after the last complete
+event is printed), 64 usage (also a STEP past the last event), 65 malformed trace, 66
+unreadable file.
+`;
+
+async function run(args: string[], io: Io): Promise<number> {
+  const p = parseArgs("snapshot", args, {
+    at: { type: "string" },
+    format: { type: "string" },
+    policy: { type: "string" },
+  });
+  if (p.values.policy === "list") {
+    io.stdout(policyListText());
+    return EXIT.ok;
+  }
+  const [file] = operands("snapshot", p.positionals, ["TRACE"]);
+  const format = (p.values.format as string | undefined) ?? "text";
+  if (format !== "text" && format !== "json" && format !== "debugfs") {
+    throw new UsageError(`snapshot: --format takes text, json or debugfs, got '${format}'`);
+  }
+  const at = typeof p.values.at === "string"
+    ? parseStepName("snapshot", "--at", p.values.at)
+    : "end";
+  const pass = await ForwardPass.open(await TraceReader.open(file, io.stdin), {
+    policy: p.values.policy as string | undefined,
+  });
+  const point = await pass.walkTo(at);
+  const input: SnapshotInput = {
+    trace: file,
+    point,
+    event: pass.lastEvent,
+    state: pass.state(),
+    policySource: pass.policySource,
+  };
+  if (format === "debugfs") io.stdout(snapshotDebugfs(input.state.p2m));
+  else if (format === "json") io.stdout(JSON.stringify(snapshotJson(input)) + "\n");
+  else io.stdout(snapshotText(input));
+  if (pass.cutOff) {
+    io.stderr(`p2mtrace: ${pass.cutOff.message}\n`);
+    return EXIT.cutOff;
+  }
+  return EXIT.ok;
+}
+
+/** The `snapshot` command. */
+export const snapshotCommand: CommandEntry = {
+  summary: "the P2M at one step: coalesced ranges, JSON, or the kernel's debugfs text",
+  help: HELP,
+  run,
+};
