@@ -5,7 +5,7 @@
  * @module
  */
 
-/** Exit codes used by every command; the README's exit-code table is generated from this. */
+/** Exit codes used by every command; the README's exit-code table lists each (a test checks it). */
 export const EXIT = {
   /** Success: the command ran and found nothing to report (or reporting is not an error). */
   ok: 0,

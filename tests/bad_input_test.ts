@@ -177,10 +177,13 @@ Deno.test("a gzipped trace replays exactly like the plain one", async () => {
   }
 });
 
-Deno.test("a missing file exits 66; usage errors exit 64", async () => {
+Deno.test("a missing file or a directory exits 66; usage errors exit 64", async () => {
   let r = await cli(["replay", "no/such/trace.jsonl"]);
   assert.equal(r.code, 66);
   assert.equal(r.err, "p2mtrace: no/such/trace.jsonl: cannot read: no such file\n");
+  r = await cli(["replay", "traces"]);
+  assert.equal(r.code, 66);
+  assert.equal(r.err, "p2mtrace: traces: cannot read: is a directory\n");
   r = await cli(["replay", "traces/pcie-bar-above-e820.jsonl", "--bogus"]);
   assert.equal(r.code, 64);
   assert.match(r.err, /replay: Unknown option '--bogus'/);

@@ -9,6 +9,7 @@ import { bisectCommand } from "./bisect.ts";
 import { checkCommand } from "./check.ts";
 import { compareCommand } from "./compare.ts";
 import { diffCommand } from "./diff.ts";
+import { generateCommand } from "./generate.ts";
 import { importCommand } from "./import.ts";
 import { lookupCommand } from "./lookup.ts";
 import { minimizeCommand } from "./minimize.ts";
@@ -40,6 +41,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   validate: validateCommand,
   minimize: minimizeCommand,
   summarize: summarizeCommand,
+  generate: generateCommand,
   import: importCommand,
   record: recordCommand,
 };

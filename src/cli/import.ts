@@ -131,7 +131,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     ...(nrPages !== undefined ? { nrPages } : {}),
   });
   // The id hashes the log as text, so a log and its .gz give the same trace.
-  const input = hashedStream(await maybeGunzip(await openInput(log, io.stdin)));
+  const input = hashedStream(await maybeGunzip(await openInput(log, io.stdin), log));
   const splitter = new LogLineSplitter();
   const reader = input.stream.getReader();
   for (;;) {

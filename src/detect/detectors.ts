@@ -133,6 +133,20 @@ function intersect(a: PfnRange, b: PfnRange): PfnRange | undefined {
   return pfn < endPfn ? { pfn, endPfn } : undefined;
 }
 
+/**
+ * True for the bulk of a long trace, pages ballooned out one at a time that do not look up
+ * identity: {@link membershipAdded} then holds nothing identity, without building its list.
+ */
+function notIdentityPages(ctx: DetectContext): boolean {
+  const e = ctx.event;
+  if (e.kind !== "decrease_reservation") return false;
+  for (const r of e.ranges) {
+    if (r.endPfn - r.pfn !== 1) return false;
+    if (effective(ctx, ctx.state.p2m.entry(r.pfn)[0]) === K.IDENTITY) return false;
+  }
+  return true;
+}
+
 /** Ranges newly put on the balloon list / in extra memory / hot-added by this event. */
 function membershipAdded(ctx: DetectContext): { range: PfnRange; what: string }[] {
   const e = ctx.event;
@@ -263,7 +277,7 @@ const balloonIdentity: Detector = {
   run(ctx) {
     if (ctx.state.ctx.autoTranslated) return [];
     const out: Finding[] = [];
-    for (const { range, what } of membershipAdded(ctx)) {
+    for (const { range, what } of notIdentityPages(ctx) ? [] : membershipAdded(ctx)) {
       if (ctx.event.kind === "memory_hotplug") continue; // identity-overlap reports hot-added memory
       const ident = runsOfKind(ctx, range.pfn, range.endPfn, K.IDENTITY);
       if (ident.length === 0) continue;

@@ -4,12 +4,14 @@
  * with `off0 == 0`, offsets strictly increasing, run i spanning `[off_i, off_{i+1})` (the last
  * one to 512), and no two adjacent runs that continue each other. For incrementing kinds
  * (`MFN`, `FOREIGN`) `base` is the frame of the run's first entry; the entry at offset `o` holds
- * `base + (o - off_i)`. Run arrays are never mutated: writes return a new array.
+ * `base + (o - off_i)`. {@link writeRuns} returns a new array; {@link writeRunsInPlace} edits an
+ * array its caller owns (a leaf private to one table draft).
  *
  * | operation | cost |
  * | --- | --- |
- * | `runAt` | O(log r) |
- * | `writeRuns` | O(r) |
+ * | `runAt`, `holds` | O(log r) |
+ * | `writeRuns` | O(r) (a copy) |
+ * | `writeRunsInPlace` | O(log r), plus O(r) moved when the number of runs changes |
  *
  * @module
  */
@@ -102,8 +104,35 @@ export function runEnd(runs: readonly number[], i: number): number {
 }
 
 /**
+ * True when offsets `[a, b)` already hold `kind` with `base` at `a` (incrementing kinds
+ * continuing from there), so a write of that value changes nothing. O(log r).
+ *
+ * @example
+ * ```ts
+ * import { holds, K } from "./leaf_runs.ts";
+ * import assert from "node:assert/strict";
+ * const runs = [0, K.MFN, 1000, 5, K.INVALID, 0];
+ * assert.equal(holds(runs, 2, 5, K.MFN, 1002), true);
+ * assert.equal(holds(runs, 2, 6, K.MFN, 1002), false);
+ * assert.equal(holds(runs, 5, 512, K.INVALID, 0), true);
+ * ```
+ */
+export function holds(
+  runs: readonly number[],
+  a: number,
+  b: number,
+  kind: number,
+  base: number,
+): boolean {
+  const i = runAt(runs, a);
+  // Runs are coalesced, so an unchanged range lies inside one run.
+  return runEnd(runs, i) >= b && continues(runs[i + 1], runs[i + 2], a - runs[i], kind, base);
+}
+
+/**
  * Returns new runs with offsets `[a, b)` set to `kind`, the entry at `a` holding `base`
- * (incrementing kinds continue from there). Coalesces with the neighbours.
+ * (incrementing kinds continue from there). Coalesces with the neighbours. Returns `runs` itself
+ * when the range already holds that value ({@link holds}).
  *
  * @example
  * ```ts
@@ -113,6 +142,7 @@ export function runEnd(runs: readonly number[], i: number): number {
  * const one = writeRuns(ram, 5, 6, K.INVALID, 0);
  * assert.deepEqual(one, [0, K.MFN, 1000, 5, K.INVALID, 0, 6, K.MFN, 1006]);
  * assert.deepEqual(writeRuns(one, 5, 6, K.MFN, 1005), ram);
+ * assert.equal(writeRuns(ram, 5, 6, K.MFN, 1005), ram);
  * ```
  */
 export function writeRuns(
@@ -122,28 +152,97 @@ export function writeRuns(
   kind: number,
   base: number,
 ): number[] {
-  const out: number[] = [];
-  const push = (off: number, k: number, bs: number) => {
-    const n = out.length;
-    if (n > 0) {
-      const po = out[n - 3], pk = out[n - 2], pb = out[n - 1];
-      if (continues(pk, pb, off - po, k, bs)) return;
-    }
-    out.push(off, k, bs);
-  };
+  if (holds(runs, a, b, kind, base)) return runs as number[];
+  const out = runs.slice();
+  writeRunsInPlace(out, a, b, kind, base);
+  return out;
+}
+
+/**
+ * {@link writeRuns} on a run array the caller owns: edits `runs` in place (O(r) at worst for
+ * the move of the runs after the write, no allocation when the number of runs is unchanged).
+ * Only the runs around `a` and `b` are examined: the others are already coalesced.
+ *
+ * @example
+ * ```ts
+ * import { writeRunsInPlace, K } from "./leaf_runs.ts";
+ * import assert from "node:assert/strict";
+ * const runs = [0, K.MFN, 1000];
+ * writeRunsInPlace(runs, 5, 6, K.SCRATCH, 77);
+ * assert.deepEqual(runs, [0, K.MFN, 1000, 5, K.SCRATCH, 77, 6, K.MFN, 1006]);
+ * writeRunsInPlace(runs, 5, 6, K.MFN, 1005);
+ * assert.deepEqual(runs, [0, K.MFN, 1000]);
+ * ```
+ */
+export function writeRunsInPlace(
+  runs: number[],
+  a: number,
+  b: number,
+  kind: number,
+  base: number,
+): void {
   const ia = runAt(runs, a);
-  for (let i = 0; i < ia; i += 3) push(runs[i], runs[i + 1], runs[i + 2]);
-  // Head of the run cut at a.
-  if (runs[ia] < a) push(runs[ia], runs[ia + 1], runs[ia + 2]);
-  push(a, kind, base);
+  // The run that goes on after the write: the part of the run holding b from b on.
+  let cut = runs.length;
+  let tk = 0, tb = 0;
   if (b < LEAF) {
     const ib = runAt(runs, b);
-    const k = runs[ib + 1];
-    const bs = increments(k) ? runs[ib + 2] + (b - runs[ib]) : runs[ib + 2];
-    push(b, k, bs);
-    for (let i = ib + 3; i < runs.length; i += 3) push(runs[i], runs[i + 1], runs[i + 2]);
+    tk = runs[ib + 1];
+    tb = increments(tk) ? runs[ib + 2] + (b - runs[ib]) : runs[ib + 2];
+    cut = ib + 3;
   }
-  return out;
+  // Runs [start, cut) are replaced by at most two: the written one and the tail, each dropped
+  // when it continues the run before it.
+  let start = ia;
+  let lo = -1, lk = 0, lb = 0; // the run before the replaced ones, if any
+  if (runs[ia] < a) {
+    start = ia + 3;
+    lo = runs[ia];
+    lk = runs[ia + 1];
+    lb = runs[ia + 2];
+  } else if (ia > 0) {
+    lo = runs[ia - 3];
+    lk = runs[ia - 2];
+    lb = runs[ia - 1];
+  }
+  let n = 0;
+  let o1 = 0, k1 = 0, b1 = 0, o2 = 0, k2 = 0, b2 = 0;
+  if (lo < 0 || !continues(lk, lb, a - lo, kind, base)) {
+    n = 1;
+    o1 = a;
+    k1 = kind;
+    b1 = base;
+    lo = a;
+    lk = kind;
+    lb = base;
+  }
+  if (b < LEAF && !continues(lk, lb, b - lo, tk, tb)) {
+    if (n === 0) {
+      o1 = b;
+      k1 = tk;
+      b1 = tb;
+    } else {
+      o2 = b;
+      k2 = tk;
+      b2 = tb;
+    }
+    n++;
+  }
+  const removed = cut - start;
+  if (removed === 3 * n) {
+    if (n > 0) {
+      runs[start] = o1;
+      runs[start + 1] = k1;
+      runs[start + 2] = b1;
+    }
+    if (n > 1) {
+      runs[start + 3] = o2;
+      runs[start + 4] = k2;
+      runs[start + 5] = b2;
+    }
+  } else if (n === 0) runs.splice(start, removed);
+  else if (n === 1) runs.splice(start, removed, o1, k1, b1);
+  else runs.splice(start, removed, o1, k1, b1, o2, k2, b2);
 }
 
 /**

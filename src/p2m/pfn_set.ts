@@ -36,6 +36,7 @@ export class PfnSet {
   #frozen: boolean;
   #shared: boolean;
   #pages: number;
+  #hint = 0;
 
   private constructor(r: number[], frozen: boolean, shared: boolean, pages: number) {
     this.#r = r;
@@ -84,6 +85,16 @@ export class PfnSet {
     return new PfnSet(this.#r, false, true, this.#pages);
   }
 
+  /** Removes every member (a thawed set only). */
+  clear(): void {
+    if (this.#frozen) throw new Error("PfnSet is frozen; thaw() it first");
+    if (this.#shared) {
+      this.#r = [];
+      this.#shared = false;
+    } else this.#r.length = 0;
+    this.#pages = 0;
+  }
+
   /** The flat ranges (a copy). */
   toArray(): number[] {
     return this.#r.slice();
@@ -91,6 +102,17 @@ export class PfnSet {
 
   /** Index of the first range whose end is > pfn (pairs index * 2). */
   #firstEndAfter(pfn: number): number {
+    const r = this.#r;
+    // Replays touch the balloon list near where they touched it last: try that index first.
+    const h = this.#hint;
+    if (h <= r.length && (h === r.length || r[h + 1] > pfn) && (h === 0 || r[h - 1] <= pfn)) {
+      return h;
+    }
+    this.#hint = this.#search(pfn);
+    return this.#hint;
+  }
+
+  #search(pfn: number): number {
     const r = this.#r;
     let lo = 0, hi = r.length / 2;
     while (lo < hi) {
@@ -146,7 +168,11 @@ export class PfnSet {
       j += 2;
     }
     const added = b - a - covered;
-    r.splice(i, j - i, s, e);
+    if (j - i === 2) {
+      // Grows one range (the common case): no splice.
+      r[i] = s;
+      r[i + 1] = e;
+    } else r.splice(i, j - i, s, e);
     this.#pages += added;
     return added;
   }
@@ -157,6 +183,16 @@ export class PfnSet {
     const r = this.#writable();
     const i = this.#firstEndAfter(a);
     let j = i;
+    const s0 = r[i], e0 = r[i + 1];
+    if (e0 >= b && (s0 >= a || e0 === b)) {
+      // Trims one range at an end (the common case): no splice.
+      if (s0 >= a && e0 === b) r.splice(i, 2);
+      else if (s0 >= a) r[i] = b;
+      else r[i + 1] = a;
+      const removed = Math.min(b, e0) - Math.max(a, s0);
+      this.#pages -= removed;
+      return removed;
+    }
     const keep: number[] = [];
     let removed = 0;
     while (j < r.length && r[j] < b) {

@@ -36,13 +36,14 @@ import {
 import {
   continues,
   entryAt,
+  holds,
   increments,
   K,
-  LEAF,
   runAt,
   runEnd,
   uniformRuns,
   writeRuns,
+  writeRunsInPlace,
 } from "./leaf_runs.ts";
 import { PfnSet } from "./pfn_set.ts";
 
@@ -80,6 +81,10 @@ const MISSING_LEAF = new Leaf(null, uniformRuns(K.INVALID), SHARED_MISSING);
 const IDENTITY_LEAF = new Leaf(null, uniformRuns(K.INVALID), SHARED_IDENTITY);
 /** Placeholder in top slots for the (per-table, writable in v3.12) shared mid-missing page. */
 const MID_MISSING = new Mid(null, [], SHARED_MISSING);
+/** A private leaf of boot RAM (frames from the hypervisor), shared until written. */
+const RAM_LEAF = new Leaf(null, uniformRuns(K.MFN_UNKNOWN), SHARED_NONE);
+/** A private mid whose 512 leaves are all boot RAM, shared until written. */
+const RAM_MID = new Mid(null, new Array<Leaf>(P2M_MID_PER_PAGE).fill(RAM_LEAF), SHARED_NONE);
 const MID_IDENTITY = new Mid(
   null,
   new Array<Leaf>(P2M_MID_PER_PAGE).fill(IDENTITY_LEAF),
@@ -127,12 +132,17 @@ export class WriteLog {
   /** Notes, in order. */
   notes: P2mNote[] = [];
   #covered: PfnSet = PfnSet.empty().thaw();
+  #push = (p: number, e: number, k: number, bs: number): void => {
+    this.before.push(p, e, k, bs);
+  };
   /** Records the current view of `[a, b)` (the parts not captured yet this step). */
   capture(table: P2m, a: number, b: number): void {
-    const bf = this.before;
-    const push = (p: number, e: number, k: number, bs: number) => {
-      bf.push(p, e, k, bs);
-    };
+    const push = this.#push;
+    if (!this.#covered.overlaps(a, b)) {
+      table.forEachRun(a, b, push, true);
+      this.#covered.add(a, b);
+      return;
+    }
     let from = a;
     this.#covered.forEachIn(a, b, (s, e) => {
       if (s > from) table.forEachRun(from, s, push, true);
@@ -145,7 +155,7 @@ export class WriteLog {
   clear(): void {
     this.before.length = 0;
     this.notes.length = 0;
-    if (this.#covered.pages > 0) this.#covered = PfnSet.empty().thaw();
+    if (this.#covered.pages > 0) this.#covered.clear();
   }
 }
 
@@ -157,12 +167,6 @@ export type RunCallback = (
   base: number,
   structure: Structure,
 ) => void;
-
-function sameRuns(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** Allocation counters. */
 export interface P2mAccounting {
@@ -234,8 +238,8 @@ export class P2m {
    * everything else is missing.
    */
   static build(era: Era, nrPages: number): P2m {
-    const nr = Math.min(nrPages, MAX_DOMAIN_PAGES);
-    const owner = {};
+    // The tree holds min(nr_pages, MAX_DOMAIN_PAGES); the v3.19 list all of nr_pages.
+    const nr = era === "L19" ? nrPages : Math.min(nrPages, MAX_DOMAIN_PAGES);
     const leafCount = Math.ceil(nr / P2M_PER_PAGE);
     const limit = era === "L19" ? leafCount * P2M_PER_PAGE : MAX_P2M_PFN;
     const topLen = era === "L19" ? Math.max(1, Math.ceil(limit / PFNS_PER_MID)) : 512;
@@ -245,19 +249,22 @@ export class P2m {
       new Array<Leaf>(P2M_MID_PER_PAGE).fill(MISSING_LEAF),
       SHARED_MISSING,
     );
-    let mids = 0;
-    for (let l = 0; l < leafCount; l++) {
-      const g = Math.floor(l / P2M_MID_PER_PAGE);
-      if (top[g] === MID_MISSING) {
-        top[g] = new Mid(owner, new Array<Leaf>(P2M_MID_PER_PAGE).fill(MISSING_LEAF), SHARED_NONE);
-        mids++;
+    // Full RAM leaves and GiBs share one frozen page object each (copied on first write), so
+    // building a table costs O(1) per GiB whatever nr_pages is.
+    const fullGibs = Math.floor(nr / PFNS_PER_MID);
+    for (let g = 0; g < fullGibs; g++) top[g] = RAM_MID;
+    const rest = nr - fullGibs * PFNS_PER_MID;
+    if (rest > 0) {
+      const slots = new Array<Leaf>(P2M_MID_PER_PAGE).fill(MISSING_LEAF);
+      const full = Math.floor(rest / P2M_PER_PAGE);
+      for (let s = 0; s < full; s++) slots[s] = RAM_LEAF;
+      const tail = rest - full * P2M_PER_PAGE;
+      if (tail > 0) {
+        slots[full] = new Leaf(null, [0, K.MFN_UNKNOWN, 0, tail, K.INVALID, 0], SHARED_NONE);
       }
-      const end = Math.min(LEAF, nr - l * P2M_PER_PAGE);
-      const runs = end === LEAF
-        ? uniformRuns(K.MFN_UNKNOWN)
-        : [0, K.MFN_UNKNOWN, 0, end, K.INVALID, 0];
-      top[g].slots[l % P2M_MID_PER_PAGE] = new Leaf(owner, runs, SHARED_NONE);
+      top[fullGibs] = new Mid(null, slots, SHARED_NONE);
     }
+    const mids = fullGibs + (rest > 0 ? 1 : 0);
     const acct: P2mAccounting = era === "L19" ? { brkUsed: 0, brkReserved: 0, runtimePages: 0 } : {
       // shared pages and top arrays, plus a mid and a mid-mfn page per GiB of RAM.
       brkUsed: (era === "T12" ? 7 : 9) + 2 * mids,
@@ -327,6 +334,31 @@ export class P2m {
    * O(pages).
    */
   forEachRun(a: number, b: number, cb: RunCallback, ignoreStructure = false): void {
+    // Fast path, the common case of a replay step: [a, b) inside one private leaf, whose runs
+    // are already maximal (coalesced), so they are reported as they are.
+    const l0 = Math.floor(a / P2M_PER_PAGE);
+    if (a < b && b <= this.limit && Math.floor((b - 1) / P2M_PER_PAGE) === l0) {
+      const mid = this.top[Math.floor(a / PFNS_PER_MID)];
+      const leaf = mid.shared === SHARED_NONE ? mid.slots[l0 % P2M_MID_PER_PAGE] : undefined;
+      if (leaf !== undefined && leaf.shared === SHARED_NONE) {
+        const runs = leaf.runs;
+        const lb = l0 * P2M_PER_PAGE;
+        let pfn = a;
+        for (let i = runAt(runs, a - lb); pfn < b; i += 3) {
+          const e = Math.min(b, lb + runEnd(runs, i));
+          const k = runs[i + 1];
+          cb(
+            pfn,
+            e,
+            k,
+            increments(k) ? runs[i + 2] + (pfn - lb - runs[i]) : runs[i + 2],
+            "private-leaf",
+          );
+          pfn = e;
+        }
+        return;
+      }
+    }
     let pend = false;
     let pP = 0, pE = 0, pK = 0, pB = 0;
     let pS: Structure = "private-leaf";
@@ -610,10 +642,14 @@ export class P2mDraft extends P2m {
           }
         }
         const base = increments(v.kind) ? v.base + (pfn - v.startPfn) : v.base;
-        const runs = writeRuns(leaf.runs, pfn - lStart, lEnd - lStart, v.kind, base);
-        if (!sameRuns(runs, leaf.runs)) {
+        const a0 = pfn - lStart, b0 = lEnd - lStart;
+        if (!holds(leaf.runs, a0, b0, v.kind, base)) {
           this.log.capture(this, pfn, lEnd);
-          this.#setLeafRuns(g, slot, runs);
+          // A leaf this draft already owns is edited in place; any other is copied first.
+          if (leaf.owner === this.#owner) {
+            writeRunsInPlace(leaf.runs, a0, b0, v.kind, base);
+            this.#mutating();
+          } else this.#setLeafRuns(g, slot, writeRuns(leaf.runs, a0, b0, v.kind, base));
         }
         pfn = lEnd;
       }
@@ -671,10 +707,18 @@ export class P2mDraft extends P2m {
 
   // ---- allocation ------------------------------------------------------------------------
 
-  /** A fresh private mid for GiB `g` whose slots copy `from` (missing or identity). */
-  #newMid(g: number, from: Mid): void {
+  /**
+   * A fresh private mid for GiB `g` whose slots are all `from`'s leaf (missing or identity), as
+   * the kernel initialises a new mid page. With `keep`, the slots copy what the GiB shows now
+   * (an aliased identity slot of the v3.12 mid-missing page survives).
+   */
+  #newMid(g: number, from: Mid, keep = false): void {
     const owner = this.#assertLive();
     const before = this.top[g] === MID_MISSING ? this.midMissing : this.top[g];
+    if (keep) {
+      this.#ownTop()[g] = new Mid(owner, before.slots.slice(), SHARED_NONE);
+      return;
+    }
     const fill = from === MID_IDENTITY ? IDENTITY_LEAF : MISSING_LEAF;
     // In v3.12 the shared mid-missing page may carry aliased identity slots: they vanish here.
     for (let s = 0; s < P2M_MID_PER_PAGE; s++) {
@@ -817,6 +861,7 @@ export class P2mDraft extends P2m {
    */
   writePrivate(a: number, b: number, v: WriteValue): void {
     this.#assertLive();
+    if (a >= b) return;
     const end = Math.min(b, this.limit);
     for (let l = Math.floor(a / P2M_PER_PAGE); l * P2M_PER_PAGE < end; l++) {
       const g = Math.floor(l / P2M_MID_PER_PAGE);
@@ -835,7 +880,7 @@ export class P2mDraft extends P2m {
     const l = Math.floor(pfn / P2M_PER_PAGE);
     const topMid = this.top[g];
     if (topMid.shared !== SHARED_NONE) {
-      this.#newMid(g, topMid === MID_IDENTITY ? MID_IDENTITY : MID_MISSING);
+      this.#newMid(g, topMid === MID_IDENTITY ? MID_IDENTITY : MID_MISSING, true);
       this.#alloc(2, "p2m mid + mid_mfn");
     }
     const leaf = this.top[g].slots[l % P2M_MID_PER_PAGE];
@@ -904,7 +949,8 @@ export class P2mDraft extends P2m {
     this.#mutating();
     if (this.era !== "L19") throw new Error("growList is for the v3.19+ linear list");
     const oldSize = this.limit;
-    const size = Math.max(oldSize, Math.ceil(newSize / P2M_PER_PAGE) * P2M_PER_PAGE);
+    // xen_vmalloc_p2m_tree: the VA area, so the list, is a whole number of GiBs of PFNs.
+    const size = Math.max(oldSize, Math.ceil(newSize / PFNS_PER_MID) * PFNS_PER_MID);
     const topLen = Math.ceil(size / PFNS_PER_MID);
     this.log.capture(this, 0, size);
     const top = this.#ownTop();
@@ -917,6 +963,7 @@ export class P2mDraft extends P2m {
       // Rebuild: uniform leaves become the shared pages, uniform GiBs the shared PTE pages.
       const slots = new Array<Leaf>(P2M_MID_PER_PAGE);
       const old = top[g] === MID_MISSING ? this.midMissing : top[g];
+      let same = true;
       for (let s = 0; s < P2M_MID_PER_PAGE; s++) {
         const leaf = old.slots[s];
         if (gStart + s * P2M_PER_PAGE >= oldSize) slots[s] = IDENTITY_LEAF;
@@ -924,10 +971,13 @@ export class P2mDraft extends P2m {
         else if (leaf.runs[1] === K.INVALID) slots[s] = MISSING_LEAF;
         else if (leaf.runs[1] === K.IDENTITY) slots[s] = IDENTITY_LEAF;
         else slots[s] = leaf;
+        if (slots[s] !== leaf) same = false;
       }
       if (slots.every((l) => l === MISSING_LEAF)) top[g] = MID_MISSING;
       else if (slots.every((l) => l === IDENTITY_LEAF)) top[g] = MID_IDENTITY;
-      else top[g] = new Mid(this.#assertLive(), slots, SHARED_NONE);
+      else if (!same || old.shared !== SHARED_NONE) {
+        top[g] = new Mid(this.#assertLive(), slots, SHARED_NONE);
+      }
     }
     this.limit = size;
     this.maxPfn = size;

@@ -109,7 +109,7 @@ export async function validateStream(
   const v: Validation = { events: 0, counts: new Map(), problems: [] };
   const checks = new RecordChecks(name);
   let sawHeader = false;
-  for await (const batch of readLineBatches(name, await maybeGunzip(stream))) {
+  for await (const batch of readLineBatches(name, await maybeGunzip(stream, name))) {
     for (let i = 0; i < batch.lines.length; i++) {
       const text = batch.lines[i];
       const line = batch.firstLine + i;

@@ -58,9 +58,15 @@ export function inputReason(e: unknown): string {
 /** Wraps `stream` in a gzip decompressor when its first two bytes are the gzip magic. */
 export async function maybeGunzip(
   stream: ReadableStream<Uint8Array>,
+  name = "-",
 ): Promise<ReadableStream<Uint8Array>> {
   const reader = stream.getReader();
-  const first = await reader.read();
+  let first: ReadableStreamReadResult<Uint8Array>;
+  try {
+    first = await reader.read();
+  } catch (e) {
+    throw new InputError(name, inputReason(e));
+  }
   const head = first.done ? new Uint8Array(0) : first.value;
   const rest = new ReadableStream<Uint8Array>({
     start(controller) {

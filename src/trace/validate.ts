@@ -63,6 +63,29 @@ export function describe(value: unknown): string {
   return s.length > 40 ? s.slice(0, 37) + "..." : s;
 }
 
+/**
+ * {@link parseUint} with a fast path for the common `"0x..."` string of at most 13 digits
+ * (below 2^52, so exact): the trace's hot fields are parsed without a regular expression.
+ */
+function parseHex(v: unknown, limit: number): number | undefined {
+  if (typeof v !== "string") return parseUint(v, limit);
+  const len = v.length;
+  if (len < 3 || len > 15 || v.charCodeAt(0) !== 48 || (v.charCodeAt(1) | 0x20) !== 120) {
+    return parseUint(v, limit);
+  }
+  let n = 0;
+  for (let i = 2; i < len; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 48 && c <= 57) n = n * 16 + (c - 48);
+    else {
+      const l = c | 0x20;
+      if (l < 97 || l > 102) return undefined;
+      n = n * 16 + (l - 87);
+    }
+  }
+  return n < limit ? n : undefined;
+}
+
 /** Field accessors bound to one record's position, so every error names file, line and field. */
 class Fields {
   constructor(readonly pos: SourcePosition, readonly obj: Obj, readonly prefix = "") {}
@@ -77,7 +100,7 @@ class Fields {
 
   uint(field: string, limit: number, what: string): number {
     const v = this.obj[field];
-    const n = parseUint(v, limit);
+    const n = parseHex(v, limit);
     if (n === undefined) this.fail(field, what, v);
     return n;
   }
@@ -183,7 +206,12 @@ export function validateHeader(pos: SourcePosition, obj: unknown): TraceHeader {
   if (kernel !== undefined) guest.kernel = kernel;
   const xen = g.optString("xen");
   if (xen !== undefined) guest.xen = xen;
-  const nrPages = g.optUint("nr_pages", FRAME_LIMIT, "a page count below 2^40");
+  // x86_64 kernels of every modelled era address at most 2^46 bytes (MAX_PHYSMEM_BITS).
+  const nrPages = g.optUint(
+    "nr_pages",
+    2 ** 34,
+    "a page count below 2^34 (64 TiB, x86_64's MAX_PHYSMEM_BITS)",
+  );
   if (nrPages !== undefined) guest.nrPages = nrPages;
   const header: TraceHeader = {
     format: TRACE_FORMAT,
@@ -226,7 +254,7 @@ function pfnRanges(f: Fields): PfnRange[] {
   const ranges: PfnRange[] = [];
   const seen = new Set<number>();
   for (let i = 0; i < list.length; i++) {
-    const pfn = parseUint(list[i], FRAME_LIMIT);
+    const pfn = parseHex(list[i], FRAME_LIMIT);
     if (pfn === undefined) f.fail(`pfns[${i}]`, "a frame number below 2^40", list[i]);
     if (seen.has(pfn)) f.fail(`pfns[${i}]`, "each PFN once per event", list[i]);
     seen.add(pfn);
@@ -310,6 +338,125 @@ const DEVICE_WHAT = 'a PCI device "segment:bus:dev.fn" in lower-case hex, e.g. "
  * ```
  */
 export function validateEvent(pos: SourcePosition, obj: unknown): TraceEvent {
+  return fastEvent(pos.line, obj) ?? checkEvent(pos, obj);
+}
+
+/**
+ * The hot kinds of a long trace (ballooning, lookups, marks) validated without the
+ * {@link Fields} machinery. Returns the same record {@link checkEvent} builds, or undefined for
+ * anything it does not take (another kind, a field it would reject, an unusual form): the
+ * full check then runs and gives the error with its position and field.
+ */
+function fastEvent(line: number, obj: unknown): TraceEvent | undefined {
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) return undefined;
+  const o = obj as Obj;
+  const seq = o.seq;
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) return undefined;
+  const time = o.time;
+  if (time !== undefined && (typeof time !== "number" || !Number.isFinite(time) || time < 0)) {
+    return undefined;
+  }
+  switch (o.kind) {
+    case "decrease_reservation": {
+      const ranges = fastRanges(o);
+      if (ranges === undefined) return undefined;
+      const e: DecreaseReservationEvent = time === undefined
+        ? { seq, line, raw: o, kind: "decrease_reservation", ranges }
+        : { seq, line, raw: o, time, kind: "decrease_reservation", ranges };
+      if (o.scratch_mfn !== undefined) {
+        const m = parseHex(o.scratch_mfn, FRAME_LIMIT);
+        if (m === undefined) return undefined;
+        e.scratchMfn = m;
+      }
+      return e;
+    }
+    case "increase_reservation":
+    case "balloon_retrieve": {
+      const ranges = fastRanges(o);
+      if (ranges === undefined) return undefined;
+      const kind = o.kind as "balloon_retrieve";
+      const e: BalloonRetrieveEvent = time === undefined
+        ? { seq, line, raw: o, kind, ranges }
+        : { seq, line, raw: o, time, kind, ranges };
+      if (o.mfn !== undefined) {
+        const m = parseHex(o.mfn, FRAME_LIMIT);
+        if (m === undefined) return undefined;
+        e.mfn = m;
+      }
+      return e;
+    }
+    case "balloon_append": {
+      const ranges = fastRanges(o);
+      if (ranges === undefined) return undefined;
+      return time === undefined
+        ? { seq, line, raw: o, kind: "balloon_append", ranges }
+        : { seq, line, raw: o, time, kind: "balloon_append", ranges };
+    }
+    case "lookup": {
+      if (o.addr !== undefined) return undefined;
+      const pfn = parseHex(o.pfn, FRAME_LIMIT);
+      if (pfn === undefined) return undefined;
+      const v = o.via;
+      if (
+        v !== undefined && v !== "pte" && v !== "pfn_to_mfn" && v !== "get_phys_to_machine" &&
+        v !== "phys_to_machine"
+      ) return undefined;
+      const via = (v ?? "pte") as LookupVia;
+      const iomap = o.iomap === undefined ? false : o.iomap;
+      if (typeof iomap !== "boolean") return undefined;
+      const e: LookupEvent = time === undefined
+        ? { seq, line, raw: o, kind: "lookup", pfn, offset: 0, via, iomap }
+        : { seq, line, raw: o, time, kind: "lookup", pfn, offset: 0, via, iomap };
+      if (o.observed !== undefined) {
+        const observed = parseU64(o.observed);
+        if (observed === undefined) return undefined;
+        e.observed = observed;
+      }
+      const by = o.by;
+      if (by !== undefined) {
+        if (typeof by !== "string" || by.length > MAX_TEXT) return undefined;
+        e.by = by;
+      }
+      return e;
+    }
+    case "mark": {
+      const text = o.text;
+      if (typeof text !== "string" || text.length > MAX_TEXT) return undefined;
+      return time === undefined
+        ? { seq, line, raw: o, kind: "mark", text }
+        : { seq, line, raw: o, time, kind: "mark", text };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** {@link pfnRanges} for the forms it accepts, or undefined where it would look closer. */
+function fastRanges(o: Obj): PfnRange[] | undefined {
+  const list = o.pfns;
+  if (list === undefined) {
+    if (o.end_pfn !== undefined || o.pages !== undefined) return undefined;
+    const pfn = parseHex(o.pfn, FRAME_LIMIT);
+    return pfn === undefined ? undefined : [{ pfn, endPfn: pfn + 1 }];
+  }
+  if (o.pfn !== undefined || !Array.isArray(list) || list.length === 0 || list.length > 64) {
+    return undefined;
+  }
+  const ranges: PfnRange[] = [];
+  const seen: number[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const pfn = parseHex(list[i], FRAME_LIMIT);
+    if (pfn === undefined || seen.includes(pfn)) return undefined;
+    seen.push(pfn);
+    const last = ranges[ranges.length - 1];
+    if (last !== undefined && last.endPfn === pfn) last.endPfn++;
+    else ranges.push({ pfn, endPfn: pfn + 1 });
+  }
+  return ranges;
+}
+
+/** The full check of one event record, with an error naming the field. */
+function checkEvent(pos: SourcePosition, obj: unknown): TraceEvent {
   if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
     throw new TraceError(pos, undefined, "an event object", describe(obj));
   }

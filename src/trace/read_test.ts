@@ -1,0 +1,101 @@
+import fc from "fast-check";
+import assert from "node:assert/strict";
+import { parseRecord } from "./read.ts";
+
+/** parseRecord(text) must return what JSON.parse returns, or throw what it throws. */
+function sameAsJsonParse(text: string): void {
+  let want: unknown, wantError: unknown;
+  try {
+    want = JSON.parse(text);
+  } catch (e) {
+    wantError = e;
+  }
+  if (wantError !== undefined) {
+    assert.throws(() => parseRecord(text), (e: unknown) => {
+      assert.ok(e instanceof SyntaxError);
+      assert.equal(e.message, (wantError as Error).message);
+      return true;
+    });
+    return;
+  }
+  const got = parseRecord(text);
+  assert.deepStrictEqual(got, want);
+  if (got !== null && typeof got === "object") {
+    assert.deepEqual(Object.keys(got), Object.keys(want as object), "key order");
+    assert.equal(Object.getPrototypeOf(got), Object.getPrototypeOf(want));
+  }
+}
+
+const flat = fc.dictionary(
+  fc.oneof(fc.constantFrom("seq", "kind", "pfn", "pfns", "__proto__", "a\\b", "é"), fc.string()),
+  fc.oneof(
+    fc.string(),
+    fc.double(),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.oneof(fc.string(), fc.integer(), fc.double()), { maxLength: 4 }),
+    fc.jsonValue({ maxDepth: 2 }),
+  ),
+  { maxKeys: 6 },
+);
+
+Deno.test("parseRecord() equals JSON.parse on flat records, escapes and odd keys", () => {
+  fc.assert(fc.property(flat, (o) => sameAsJsonParse(JSON.stringify(o))), {
+    seed: 11,
+    numRuns: 3000,
+  });
+});
+
+Deno.test("parseRecord() equals JSON.parse, result or error, on damaged lines", () => {
+  const damaged = fc.tuple(flat, fc.nat(), fc.string({ maxLength: 3 }), fc.nat(3)).map(
+    ([o, at, s, mode]) => {
+      const t = JSON.stringify(o);
+      const i = at % (t.length + 1);
+      return mode === 0
+        ? t.slice(0, i)
+        : mode === 1
+        ? t.slice(0, i) + s + t.slice(i)
+        : mode === 2
+        ? t.slice(0, i) + t.slice(i + 1)
+        : t + s;
+    },
+  );
+  fc.assert(fc.property(damaged, sameAsJsonParse), { seed: 12, numRuns: 5000 });
+});
+
+Deno.test("parseRecord() takes JSON's number grammar exactly", () => {
+  for (
+    const n of [
+      "0",
+      "-0",
+      "01",
+      "-01",
+      "1.",
+      ".5",
+      "-.5",
+      "1e5",
+      "1E+5",
+      "1e-5",
+      "1e",
+      "1e+",
+      "+1",
+      "1.5e300",
+      "1e400",
+      "123456789012345678901234567890",
+      "0x10",
+      "Infinity",
+      "NaN",
+      "- 1",
+      "1-2",
+    ]
+  ) {
+    sameAsJsonParse(`{"v":${n}}`);
+    sameAsJsonParse(`{"v":[${n},1]}`);
+  }
+  for (
+    const t of ['{"a":"\u0001"}', '{"a":"\t"}', '{"a":tru}', '{"a":nul}', "{}", "{", '{"a":1}x']
+  ) {
+    sameAsJsonParse(t);
+  }
+});
