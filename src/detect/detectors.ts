@@ -37,9 +37,12 @@ export interface Detector {
   severity: Severity;
   /** One line. */
   description: string;
-  /** Finds problems in one step. */
-  run(ctx: DetectContext): Finding[];
+  /** Finds problems in one step (the shared empty {@link NONE} when there are none). */
+  run(ctx: DetectContext): readonly Finding[];
 }
+
+/** The empty result, shared: a step without problems allocates nothing. */
+export const NONE: readonly Finding[] = Object.freeze([]);
 
 function finding(
   d: Pick<Detector, "id" | "severity">,
@@ -174,7 +177,7 @@ const lookupZero: Detector = {
   severity: "error",
   description: "a device MMIO PFN or a recorded lookup gives bus address 0 (the entry is INVALID)",
   run(ctx) {
-    if (ctx.state.ctx.autoTranslated) return [];
+    if (ctx.state.ctx.autoTranslated) return NONE;
     const out: Finding[] = [];
     const e = ctx.event;
     const check = (device: string, r: import("../trace/event.ts").Resource, why: string) => {
@@ -275,9 +278,11 @@ const balloonIdentity: Detector = {
   description:
     "a ballooned or extra-memory page is identity (its PTE would map machine frame == pfn)",
   run(ctx) {
-    if (ctx.state.ctx.autoTranslated) return [];
+    if (ctx.state.ctx.autoTranslated) return NONE;
+    const quiet = notIdentityPages(ctx);
+    if (quiet && !ctx.outcome.changes.some(becameIdentity)) return NONE;
     const out: Finding[] = [];
-    for (const { range, what } of notIdentityPages(ctx) ? [] : membershipAdded(ctx)) {
+    for (const { range, what } of quiet ? [] : membershipAdded(ctx)) {
       if (ctx.event.kind === "memory_hotplug") continue; // identity-overlap reports hot-added memory
       const ident = runsOfKind(ctx, range.pfn, range.endPfn, K.IDENTITY);
       if (ident.length === 0) continue;
@@ -338,7 +343,7 @@ const identityOverlap: Detector = {
   severity: "warning",
   description: "memory is hot-added where the P2M is identity",
   run(ctx) {
-    if (ctx.state.ctx.autoTranslated || ctx.event.kind !== "memory_hotplug") return [];
+    if (ctx.state.ctx.autoTranslated || ctx.event.kind !== "memory_hotplug") return NONE;
     const out: Finding[] = [];
     for (const { range, what } of membershipAdded(ctx)) {
       const ident = runsOfKind(ctx, range.pfn, range.endPfn, K.IDENTITY);
@@ -364,7 +369,7 @@ const ramIdentity: Detector = {
   severity: "error",
   description: "a PFN entirely inside E820 RAM, below max_pfn, becomes identity",
   run(ctx) {
-    if (ctx.state.ctx.autoTranslated || !ctx.outcome.changes.some(becameIdentity)) return [];
+    if (ctx.state.ctx.autoTranslated || !ctx.outcome.changes.some(becameIdentity)) return NONE;
     const out: Finding[] = [];
     const ram = ctx.state.e820.filter((e) => e.type === E820_TYPE.ram);
     for (const c of ctx.outcome.changes) {
@@ -447,7 +452,7 @@ function noteDetector(
     severity,
     description,
     run(ctx) {
-      if (ctx.outcome.notes.length === 0) return [];
+      if (ctx.outcome.notes.length === 0) return NONE;
       return groupNotes(ctx, type).map((g) => {
         const m = make(g);
         return finding(
@@ -549,7 +554,7 @@ const brkBudget: Detector = {
   run(ctx) {
     const a = ctx.state.p2m.accounting;
     if (a.brkReserved === 0 || a.brkUsed <= a.brkReserved || ctx.brkBefore > a.brkReserved) {
-      return [];
+      return NONE;
     }
     return [finding(
       this,
@@ -570,7 +575,7 @@ const staleIdentity: Detector = {
   description:
     "identity granted for a BAR or window stays behind after it moved or the device went away",
   run(ctx) {
-    if (ctx.outcome.moved.length === 0 && !ctx.outcome.removed) return [];
+    if (ctx.outcome.moved.length === 0 && !ctx.outcome.removed) return NONE;
     const out: Finding[] = [];
     // A BAR's identity is justified only by a device resource that still covers it.
     const current: PfnRange[] = [];
@@ -619,7 +624,7 @@ const divergence: Detector = {
   description:
     "a recorded lookup, p2m dump or boot count disagrees with the model (replaying vs recorded)",
   run(ctx) {
-    if (ctx.outcome.verifications.length === 0) return [];
+    if (ctx.outcome.verifications.length === 0) return NONE;
     return ctx.outcome.verifications.filter((v) => !v.ok).map((v) =>
       finding(
         this,
@@ -639,7 +644,7 @@ const ioAsMemory: Detector = {
   description:
     "an I/O port resource was walked as a memory range (flags == IORESOURCE_IO misses 0x40101)",
   run(ctx) {
-    if (ctx.outcome.rules.length === 0) return [];
+    if (ctx.outcome.rules.length === 0) return NONE;
     return ctx.outcome.rules.filter((r) => r.ioAsMemory).map((r) =>
       finding(
         this,
@@ -670,7 +675,7 @@ const traceAnomaly: Detector = {
   description:
     "the trace asks for something the modelled kernel would not do (a retrieve of a page not ballooned, a second boot pass)",
   run(ctx) {
-    if (ctx.outcome.anomalies.length === 0) return [];
+    if (ctx.outcome.anomalies.length === 0) return NONE;
     return ctx.outcome.anomalies.map((a, i) =>
       finding(this, ctx, `${ctx.event.seq}:${i}`, a.message, [], a.range)
     );

@@ -129,33 +129,114 @@ export type P2mNote =
 export class WriteLog {
   /** Captured runs, flat `[pfn, endPfn, kind, base, ...]`, non-overlapping. */
   before: number[] = [];
+  /**
+   * For each captured run, `[kind, base]` of what the step wrote over all of it, when a single
+   * store into a private leaf did and nothing touched it again this step; `[-1, 0]` otherwise
+   * (then the after-view must be read from the table).
+   */
+  after: number[] = [];
   /** Notes, in order. */
   notes: P2mNote[] = [];
-  #covered: PfnSet = PfnSet.empty().thaw();
+  // Ranges captured this step: a short flat list (one range in most steps), a PfnSet past that.
+  #few: number[] = [];
+  #many: PfnSet | undefined;
+  /** Indices (into `after`) of captured runs that still have a known after-value. */
+  #known: number[] = [];
   #push = (p: number, e: number, k: number, bs: number): void => {
     this.before.push(p, e, k, bs);
+    this.after.push(-1, 0);
   };
+
+  /** Forgets the known after-values of captured runs overlapping `[a, b)`. */
+  #unknownAfter(a: number, b: number): void {
+    // Only runs captured by captureLeaf (at most 16 ranges' worth) can be known: scan those.
+    const known = this.#known, bf = this.before, af = this.after;
+    for (let n = 0; n < known.length; n++) {
+      const j = known[n];
+      if (af[j] >= 0 && bf[j * 2] < b && a < bf[j * 2 + 1]) af[j] = -1;
+    }
+  }
+
   /** Records the current view of `[a, b)` (the parts not captured yet this step). */
   capture(table: P2m, a: number, b: number): void {
-    const push = this.#push;
-    if (!this.#covered.overlaps(a, b)) {
-      table.forEachRun(a, b, push, true);
-      this.#covered.add(a, b);
-      return;
+    const few = this.#few;
+    if (this.#many === undefined) {
+      let overlap = false;
+      for (let i = 0; i < few.length; i += 2) {
+        if (few[i] < b && a < few[i + 1]) {
+          overlap = true;
+          break;
+        }
+      }
+      if (!overlap) {
+        table.forEachRun(a, b, this.#push, true);
+        if (few.length < 16) {
+          few.push(a, b);
+          return;
+        }
+        this.#many = PfnSet.empty().thaw();
+        for (let i = 0; i < few.length; i += 2) this.#many.add(few[i], few[i + 1]);
+        this.#many.add(a, b);
+        return;
+      }
+      this.#many = PfnSet.empty().thaw();
+      for (let i = 0; i < few.length; i += 2) this.#many.add(few[i], few[i + 1]);
     }
+    this.#unknownAfter(a, b);
+    const covered = this.#many;
     let from = a;
-    this.#covered.forEachIn(a, b, (s, e) => {
-      if (s > from) table.forEachRun(from, s, push, true);
+    covered.forEachIn(a, b, (s, e) => {
+      if (s > from) table.forEachRun(from, s, this.#push, true);
       from = e;
     });
-    if (from < b) table.forEachRun(from, b, push, true);
-    this.#covered.add(a, b);
+    if (from < b) table.forEachRun(from, b, this.#push, true);
+    covered.add(a, b);
   }
+
+  /**
+   * {@link WriteLog.capture} for a store of `kind` (frame `base` at `a`) over `[a, b)` inside one
+   * private leaf whose first PFN is `lStart`: the runs are read straight from the leaf and the
+   * after-value is remembered, so the step's change needs no second walk. The common case of a
+   * replay step.
+   */
+  captureLeaf(
+    table: P2m,
+    runs: readonly number[],
+    lStart: number,
+    a: number,
+    b: number,
+    kind: number,
+    base: number,
+  ): void {
+    const few = this.#few;
+    let clash = this.#many !== undefined || few.length >= 16;
+    for (let i = 0; !clash && i < few.length; i += 2) clash = few[i] < b && a < few[i + 1];
+    if (clash) return this.capture(table, a, b);
+    const bf = this.before, af = this.after;
+    const inc = increments(kind);
+    let p = a;
+    for (let i = runAt(runs, a - lStart); p < b; i += 3) {
+      const end = i + 3 < runs.length ? lStart + runs[i + 3] : lStart + 512;
+      const e = end < b ? end : b;
+      const k = runs[i + 1];
+      bf.push(p, e, k, increments(k) ? runs[i + 2] + (p - lStart - runs[i]) : runs[i + 2]);
+      this.#known.push(af.length);
+      af.push(kind, inc ? base + (p - a) : base);
+      p = e;
+    }
+    few.push(a, b);
+  }
+
   /** Empties the log for the next step. */
   clear(): void {
-    this.before.length = 0;
-    this.notes.length = 0;
-    if (this.#covered.pages > 0) this.#covered.clear();
+    if (this.before.length > 0) {
+      this.before.length = 0;
+      this.after.length = 0;
+    }
+    if (this.notes.length > 0) this.notes.length = 0;
+    if (this.#few.length > 0) this.#few.length = 0;
+    this.#many = undefined;
+    if (this.#known.length > 0) this.#known.length = 0;
   }
 }
 
@@ -644,7 +725,7 @@ export class P2mDraft extends P2m {
         const base = increments(v.kind) ? v.base + (pfn - v.startPfn) : v.base;
         const a0 = pfn - lStart, b0 = lEnd - lStart;
         if (!holds(leaf.runs, a0, b0, v.kind, base)) {
-          this.log.capture(this, pfn, lEnd);
+          this.log.captureLeaf(this, leaf.runs, lStart, pfn, lEnd, v.kind, base);
           // A leaf this draft already owns is edited in place; any other is copied first.
           if (leaf.owner === this.#owner) {
             writeRunsInPlace(leaf.runs, a0, b0, v.kind, base);

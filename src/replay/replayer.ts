@@ -18,6 +18,9 @@ import { UsageError } from "../errors.ts";
 import { initialState, ModelDraft, type ModelState } from "./state.ts";
 import { applyEvent, type StepOutcome } from "./step.ts";
 
+// A step without new findings shares this empty list (never pushed to).
+const NO_FINDINGS: Finding[] = [];
+
 /** One replayed step. */
 export interface StepRecord {
   /** The event. */
@@ -151,12 +154,16 @@ export class Replayer {
     this.steps++;
     this.lastSeq = e.seq;
     this.counts.set(e.kind, (this.counts.get(e.kind) ?? 0) + 1);
-    const findings: Finding[] = [];
+    let findings: Finding[] = NO_FINDINGS;
     const ctx = { event: e, state: this.#draft, outcome, brkBefore };
-    for (const d of this.#detectors) {
-      for (const f of d.run(ctx)) {
+    const detectors = this.#detectors;
+    for (let i = 0; i < detectors.length; i++) {
+      const found = detectors[i].run(ctx);
+      for (let j = 0; j < found.length; j++) {
+        const f = found[j];
         if (this.#seen.has(f.key)) continue;
         this.#seen.add(f.key);
+        if (findings === NO_FINDINGS) findings = [];
         findings.push(f);
         this.findings.push(f);
       }

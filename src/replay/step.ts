@@ -79,16 +79,34 @@ export interface StepOutcome {
   removed?: DeviceState;
 }
 
+// Lists of an outcome start as this shared, frozen empty array; `add` allocates on first use,
+// so a step that reports nothing allocates no lists.
+const NONE = Object.freeze([]) as never[];
+
 function emptyOutcome(): StepOutcome {
   return {
-    changes: [],
-    notes: [],
-    messages: [],
-    verifications: [],
-    anomalies: [],
-    rules: [],
-    moved: [],
+    changes: NONE,
+    notes: NONE,
+    messages: NONE,
+    verifications: NONE,
+    anomalies: NONE,
+    rules: NONE,
+    moved: NONE,
   };
+}
+
+type ListKey = "messages" | "verifications" | "anomalies" | "rules" | "moved";
+
+/** Appends `items` to one of `out`'s lists. */
+function add<Key extends ListKey>(
+  out: StepOutcome,
+  key: Key,
+  ...items: StepOutcome[Key][number][]
+): void {
+  if (items.length === 0) return;
+  const list = out[key] as unknown[];
+  if (list === NONE) (out as unknown as Record<Key, unknown[]>)[key] = items;
+  else list.push(...items);
 }
 
 const INVALID_VALUE = (pfn: number): WriteValue => ({ kind: K.INVALID, base: 0, startPfn: pfn });
@@ -103,7 +121,7 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
     case "e820":
       if (e.map !== "raw") break;
       if (d.boot) {
-        out.anomalies.push({
+        add(out, "anomalies", {
           message: "raw E820 entry after the boot pass: it is recorded but the pass already ran",
         });
       }
@@ -111,24 +129,28 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
       break;
     case "memory_setup": {
       if (d.guest.type !== "pv") {
-        out.messages.push(
+        add(
+          out,
+          "messages",
           "auto-translated guest: xen_memory_setup does no identity or release work",
         );
         break;
       }
       if (d.boot) {
-        out.anomalies.push({ message: "second memory_setup: the boot pass runs once; ignored" });
+        add(out, "anomalies", { message: "second memory_setup: the boot pass runs once; ignored" });
         break;
       }
       try {
         const report = memorySetup(d, { maxReservation: e.maxReservation });
-        out.messages.push(...report.messages);
+        add(out, "messages", ...report.messages);
         if (e.expect) {
           const recorded = recordedBootPass(d.guest.kernel);
           if (recorded === undefined || recorded === d.policy.bootPass) {
-            out.verifications.push(...verifyBoot(e.expect, report));
+            add(out, "verifications", ...verifyBoot(e.expect, report));
           } else {
-            out.messages.push(
+            add(
+              out,
+              "messages",
               `boot counts not compared: the recording's kernel ${d.guest.kernel} does the ` +
                 `${recorded} pass, policy ${d.policy.name} the ${d.policy.bootPass} pass`,
             );
@@ -136,7 +158,7 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
         }
       } catch (err) {
         if (!(err instanceof MemorySetupError)) throw err;
-        out.anomalies.push({ message: err.message });
+        add(out, "anomalies", { message: err.message });
       }
       break;
     }
@@ -144,10 +166,14 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
       if (d.guest.type !== "pv") break;
       const n = d.p2m.setIdentityRange(e.range.pfn, e.range.endPfn);
       if (n > 0) {
-        out.messages.push(
+        add(
+          out,
+          "messages",
           `1-1 mapping on ${e.range.pfn.toString(16)}->${(e.range.pfn + n).toString(16)}`,
         );
-      } else {out.messages.push(
+      } else {add(
+          out,
+          "messages",
           `set_phys_range_identity(${e.range.pfn.toString(16)}, ${
             e.range.endPfn.toString(16)
           }) returned 0`,
@@ -164,20 +190,22 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
         startPfn: e.range.pfn,
       }, e.primitive);
       if (failed > 0) {
-        out.messages.push(`${e.primitive} failed for ${failed} PFN(s): the leaf is missing`);
+        add(out, "messages", `${e.primitive} failed for ${failed} PFN(s): the leaf is missing`);
       }
       break;
     }
     case "balloon_init":
       if (d.balloonStarted) {
-        out.anomalies.push({ message: "balloon driver initialised twice; ignored" });
+        add(out, "anomalies", { message: "balloon driver initialised twice; ignored" });
         break;
       }
       d.startBalloon();
       d.extra.forEachIn(0, Number.MAX_SAFE_INTEGER, (a, b) => {
         d.balloonAdd(a, b);
       });
-      out.messages.push(
+      add(
+        out,
+        "messages",
         `xen/balloon: Initialising balloon driver (${d.extra.pages} extra page(s) ballooned)`,
       );
       break;
@@ -190,7 +218,7 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
       for (const r of e.ranges) {
         const had = d.balloonDelete(r.pfn, r.endPfn);
         if (had < r.endPfn - r.pfn) {
-          out.anomalies.push({
+          add(out, "anomalies", {
             message: `${r.endPfn - r.pfn - had} PFN(s) taken off the balloon list were not on it`,
             range: r,
           });
@@ -215,7 +243,7 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
         }
         const added = d.balloonAdd(r.pfn, r.endPfn);
         if (added < r.endPfn - r.pfn) {
-          out.anomalies.push({
+          add(out, "anomalies", {
             message: `${r.endPfn - r.pfn - added} PFN(s) were already ballooned`,
             range: r,
           });
@@ -243,7 +271,7 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
           const source = `bus ${e.bus} window [mem 0x${w.start.toString(16)}-0x${
             w.end.toString(16)
           }]`;
-          out.rules.push({ source, resource: w, span, written, ioAsMemory: false });
+          add(out, "rules", { source, resource: w, span, written, ioAsMemory: false });
           for (const r of written) d.addGrant({ range: r, source, seq: e.seq });
         }
       }
@@ -262,7 +290,7 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
           const span = resourcePfns(r);
           const written = applyIdentityRule(d, span);
           const source = `${e.device} ${resourceName(r.index)}`;
-          out.rules.push({ source, resource: r, span, written, ioAsMemory: io });
+          add(out, "rules", { source, resource: r, span, written, ioAsMemory: io });
           for (const w of written) {
             d.addGrant({ range: w, source, device: e.device, index: r.index, seq: e.seq });
           }
@@ -273,7 +301,7 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
     case "xen_remove_device": {
       const removed = d.removeDevice(e.device);
       if (removed) out.removed = removed;
-      else {out.anomalies.push({
+      else {add(out, "anomalies", {
           message: `xen_remove_device of ${e.device}, which was never added`,
         });}
       break;
@@ -293,7 +321,7 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
         (before.start !== e.resource.start || before.end !== e.resource.end ||
           e.action === "released")
       ) {
-        out.moved.push({ device: e.device, before, after: e.resource, action: e.action });
+        add(out, "moved", { device: e.device, before, after: e.resource, action: e.action });
       }
       const rule = d.policy.bridgeRule;
       if (
@@ -303,7 +331,7 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
         const span = resourcePfns(e.resource);
         const written = applyIdentityRule(d, span);
         const source = `${e.device} ${resourceName(e.resource.index)}`;
-        out.rules.push({ source, resource: e.resource, span, written, ioAsMemory: false });
+        add(out, "rules", { source, resource: e.resource, span, written, ioAsMemory: false });
         for (const w of written) {
           d.addGrant({ range: w, source, device: e.device, index: e.resource.index, seq: e.seq });
         }
@@ -311,15 +339,15 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
       break;
     }
     case "lookup":
-      out.verifications.push(...verifyLookup(d, e));
+      add(out, "verifications", ...verifyLookup(d, e));
       break;
     case "p2m_dump":
-      out.verifications.push(...verifyDump(d, e));
+      add(out, "verifications", ...verifyDump(d, e));
       break;
     case "mark":
       break;
   }
-  out.notes = d.log.notes.slice();
+  if (d.log.notes.length > 0) out.notes = d.log.notes.slice();
   out.changes = diffChanges(d);
   return out;
 }
@@ -330,13 +358,28 @@ function recordedBootPass(kernel: string | undefined): string | undefined {
   return name === undefined ? undefined : POLICIES.get(name)?.base.bootPass;
 }
 
+/** True when two entries (kind, frame at the same PFN) read the same to a lookup. */
+function sameEntry(k0: number, b0: number, k1: number, b1: number): boolean {
+  return k1 === k0 && (k0 === K.INVALID || k0 === K.IDENTITY || k0 === K.MFN_UNKNOWN || b1 === b0);
+}
+
 /** Lookup-level changes of the step, from the write log's before-captures. */
 function diffChanges(d: ModelDraft): Change[] {
   const bf = d.log.before;
-  if (bf.length === 0) return [];
+  if (bf.length === 0) return NONE;
+  const af = d.log.after;
   const raw: Change[] = [];
-  for (let i = 0; i < bf.length; i += 4) {
+  for (let i = 0, j = 0; i < bf.length; i += 4, j += 2) {
     const p = bf[i], e = bf[i + 1], k0 = bf[i + 2], b0 = bf[i + 3];
+    const k1 = af[j];
+    if (k1 >= 0) {
+      // one store wrote all of it: the after-value is known without reading the table
+      const b1 = af[j + 1];
+      if (!sameEntry(k0, b0, k1, b1)) {
+        raw.push({ pfn: p, endPfn: e, beforeKind: k0, beforeMfn: b0, afterKind: k1, afterMfn: b1 });
+      }
+      continue;
+    }
     d.p2m.forEachRun(p, e, (ap, ae, k1, b1) => {
       const before0 = increments(k0) ? b0 + (ap - p) : b0;
       if (
