@@ -20,6 +20,7 @@
 import type { PfnRange, TraceEvent } from "../trace/event.ts";
 import { hex } from "../trace/hex.ts";
 import { K } from "../p2m/leaf_runs.ts";
+import { PfnSet } from "../p2m/pfn_set.ts";
 import { lookup } from "../p2m/lookup.ts";
 import type { Detector } from "../detect/detectors.ts";
 import type { Finding } from "../detect/finding.ts";
@@ -39,7 +40,10 @@ export interface StepView {
   point: StepPoint;
   /** The event that ends it (undefined at step 0). */
   event: TraceEvent | undefined;
-  /** The state after it. */
+  /**
+   * The state after it: frozen for {@link BisectPredicate.isBad}, `why` and `affected`; the
+   * replay's live draft for a {@link LiveCheck} (read it during the call, never keep it).
+   */
   state: ModelState;
   /** What the step did (undefined at step 0). */
   rec: StepRecord | undefined;
@@ -65,7 +69,24 @@ export interface BisectPredicate {
   why(before: StepView | undefined, after: StepView): string[];
   /** The PFN ranges the verdict is about at `after` (for before/after tables). */
   affected(after: StepView): PfnRange[];
+  /**
+   * A fresh {@link LiveCheck} for one scan, when the predicate has one: the scan then reads the
+   * live replay and freezes no state per step. Without it the scan freezes the state after
+   * every step for {@link BisectPredicate.isBad} (and skips unchanged states when `stateOnly`).
+   */
+  live?(): LiveCheck;
 }
+
+/**
+ * A predicate evaluated step after step on a scan's live replay: called for step 0 (`rec`
+ * undefined, or the record of an event with seq 0), then once after every event, in order,
+ * with the live draft as `view.state` — read it during the call, never keep it or write it.
+ * It may keep what it learnt at earlier steps (a count, a set of PFNs) so that a step costs
+ * what the step changed, not what the state holds. Its answer at every step must equal
+ * {@link BisectPredicate.isBad} on the frozen state (`tests/bisect_scan_test.ts` checks the
+ * built-in ones against fresh replays).
+ */
+export type LiveCheck = (view: StepView) => boolean;
 
 /**
  * Bad once detector `id` has reported a finding.
@@ -90,6 +111,16 @@ export function detectorPredicate(id: string): BisectPredicate {
     sticky: true,
     stateOnly: false,
     isBad: (v) => v.findings.some((f) => f.detector === id),
+    live() {
+      // Findings only accumulate: look at the ones reported since the previous step.
+      let seen = 0, bad = false;
+      return (v) => {
+        const fs = v.findings;
+        for (; !bad && seen < fs.length; seen++) bad = fs[seen].detector === id;
+        seen = fs.length;
+        return bad;
+      };
+    },
     why(_before, after) {
       const out: string[] = [];
       for (const f of own(after.rec?.findings ?? [])) {
@@ -115,6 +146,27 @@ function pfnLine(v: StepView, pfn: number): string {
 
 function stepName(v: StepView): string {
   return `step ${v.point.step}`;
+}
+
+/**
+ * The live form of a one-PFN predicate. A lookup's kind, frame and PTE are functions of the
+ * PFN's entry (`P2m.entry`: kind and frame) and the lookup context, which a replay never
+ * changes; the structure that answers only names the answer. So the verdict is computed again
+ * (with `isBad`) only at a step where the entry differs from the previous step's.
+ */
+function entryLive(pfn: number, isBad: (v: StepView) => boolean): () => LiveCheck {
+  return () => {
+    let kind = -1, mfn = 0, bad = false;
+    return (v) => {
+      const [k, m] = v.state.p2m.entry(pfn);
+      if (k !== kind || m !== mfn) {
+        kind = k;
+        mfn = m;
+        bad = isBad(v);
+      }
+      return bad;
+    };
+  };
 }
 
 /** The PFN at the step before, when there is one. */
@@ -149,6 +201,7 @@ export function returnsZeroPredicate(pfn: number): BisectPredicate {
     sticky: false,
     stateOnly: true,
     isBad: (v) => lookup(v.state.p2m, pfn, v.state.ctx).pteZero,
+    live: entryLive(pfn, (v) => lookup(v.state.p2m, pfn, v.state.ctx).pteZero),
     why: (before, after) => [
       ...beforeLine(before, pfn),
       `pfn ${hex(pfn)} at ${stepName(after)}: ${pfnLine(after, pfn)}: a PTE built for it is 0`,
@@ -182,6 +235,7 @@ export function pfnIsPredicate(pfn: number, cls: PfnClass): BisectPredicate {
     sticky: false,
     stateOnly: true,
     isBad: is,
+    live: entryLive(pfn, is),
     why: (before, after) => [
       ...beforeLine(before, pfn),
       `pfn ${hex(pfn)} at ${stepName(after)}: ${pfnLine(after, pfn)}: it is ${cls}`,
@@ -215,14 +269,9 @@ export function pfnIsPredicate(pfn: number, cls: PfnClass): BisectPredicate {
 export function balloonIdentityRanges(state: ModelState): PfnRange[] {
   if (state.ctx.autoTranslated) return [];
   const hits: PfnRange[] = [];
-  const invalidToo = state.ctx.invalidIsIdentity;
-  const scan = (a: number, b: number) => {
-    state.p2m.forEachRun(a, b, (p, e, k) => {
-      if (k === K.IDENTITY || (invalidToo && k === K.INVALID)) hits.push({ pfn: p, endPfn: e });
-    }, true);
-  };
-  state.balloon.forEachIn(0, Number.MAX_SAFE_INTEGER, scan);
-  state.extra.forEachIn(0, Number.MAX_SAFE_INTEGER, scan);
+  forEachBalloonIdentity(state, 0, Number.MAX_SAFE_INTEGER, (p, e) => {
+    hits.push({ pfn: p, endPfn: e });
+  });
   hits.sort((x, y) => x.pfn - y.pfn);
   const merged: PfnRange[] = [];
   for (const h of hits) {
@@ -231,6 +280,96 @@ export function balloonIdentityRanges(state: ModelState): PfnRange[] {
     else merged.push({ ...h });
   }
   return merged;
+}
+
+/**
+ * Calls `hit` for each run of `[a, b)` on the balloon list or in extra memory that looks up
+ * identity (INVALID too under `invalid-is-identity`); a PFN in both is reported twice.
+ */
+function forEachBalloonIdentity(
+  state: ModelState,
+  a: number,
+  b: number,
+  hit: (pfn: number, endPfn: number) => void,
+): void {
+  const invalidToo = state.ctx.invalidIsIdentity;
+  const scan = (x: number, y: number) => {
+    state.p2m.forEachRun(x, y, (p, e, k) => {
+      if (k === K.IDENTITY || (invalidToo && k === K.INVALID)) hit(p, e);
+    }, true);
+  };
+  state.balloon.forEachIn(a, b, scan);
+  state.extra.forEachIn(a, b, scan);
+}
+
+/** No membership change. */
+const NO_RANGES: readonly PfnRange[] = [];
+
+/**
+ * Where event `e` can change balloon-list or extra-memory membership: its `ranges` for the
+ * balloon calls, none for the kinds that never touch it (their P2M writes are in the step's
+ * changes), undefined — anywhere — for `memory_setup`, `balloon_init`, `memory_hotplug` and
+ * any kind added later.
+ */
+function membershipRanges(e: TraceEvent): readonly PfnRange[] | undefined {
+  switch (e.kind) {
+    case "balloon_append":
+    case "balloon_retrieve":
+    case "increase_reservation":
+    case "decrease_reservation":
+      return e.ranges;
+    case "e820":
+    case "set_identity":
+    case "set_p2m":
+    case "pci_host_bridge":
+    case "xen_add_device":
+    case "xen_remove_device":
+    case "pci_resource_assign":
+    case "lookup":
+    case "p2m_dump":
+    case "mark":
+      return NO_RANGES;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The live `--balloon-identity` check. It keeps the set of member PFNs that look up identity
+ * and, after a step, looks again only where the step could have changed the answer: the P2M
+ * ranges of the step's changes (lookup-level and exact: the write log captures every write)
+ * and the ranges whose membership the event changes ({@link membershipRanges}; the whole set
+ * again when that is unknown). A step costs what it touched, not the thousands of ranges a
+ * balloon list holds.
+ */
+function balloonIdentityLive(): LiveCheck {
+  const bad = PfnSet.empty().thaw();
+  let state: ModelState | undefined;
+  let started = false;
+  const add = (p: number, e: number) => {
+    bad.add(p, e);
+  };
+  const again = (a: number, b: number) => {
+    bad.delete(a, b);
+    forEachBalloonIdentity(state!, a, b, add);
+  };
+  return (v) => {
+    if (v.state.ctx.autoTranslated) return false;
+    state = v.state;
+    const rec = v.rec;
+    const ranges = started && rec ? membershipRanges(rec.event) : undefined;
+    if (ranges === undefined || rec === undefined) {
+      bad.clear();
+      forEachBalloonIdentity(state, 0, Number.MAX_SAFE_INTEGER, add);
+      started = true;
+    } else {
+      for (let i = 0; i < ranges.length; i++) again(ranges[i].pfn, ranges[i].endPfn);
+      const changes = rec.outcome.changes;
+      for (let i = 0; i < changes.length; i++) again(changes[i].pfn, changes[i].endPfn);
+    }
+    state = undefined;
+    return bad.pages > 0;
+  };
 }
 
 function rangesText(rs: readonly PfnRange[], max = 3): string {
@@ -257,6 +396,7 @@ export function balloonIdentityPredicate(): BisectPredicate {
     sticky: false,
     stateOnly: true,
     isBad: (v) => balloonIdentityRanges(v.state).length > 0,
+    live: balloonIdentityLive,
     why(_before, after) {
       const rs = balloonIdentityRanges(after.state);
       const pages = rs.reduce((n, r) => n + r.endPfn - r.pfn, 0);

@@ -4,20 +4,33 @@
  * a device removed), and a binary search over a non-monotonic property can name any of its
  * transitions; a scan costs one replay and names the first. It also records every run of
  * good and bad steps, so the report can say whether the property holds again later.
- * Memory is constant: the states before and after the first bad step, and the current one.
+ *
+ * The scan freezes no state per step. A predicate with a live form
+ * ({@link BisectPredicate.live}: every built-in one) reads the replay's live draft after each
+ * step, and what it costs is what the step touched. Only the first bad step's states are
+ * kept, frozen: the state after it is the live one, frozen once, then; the state before it
+ * is rebuilt exactly from a checkpoint — the state frozen every `checkpointEvery` (1024)
+ * steps while no bad step has been seen — by replaying the at most 1023 events since it,
+ * without detectors. A checkpoint costs what a frozen state costs the next steps (their
+ * first writes copy the pages they touch), once per 1024 steps instead of once per step. (A
+ * "before" rebuilt from the step's changes alone could not say which structure answered —
+ * a leaf may be allocated without changing an entry — nor serve a predicate's `why`.)
+ * Memory is constant: the checkpoint, the events since it, the states before and after the
+ * first bad step, the verdict runs, and the current draft.
  *
  * @module
  */
 
-import type { TraceHeader } from "../trace/event.ts";
+import type { TraceEvent, TraceHeader } from "../trace/event.ts";
 import type { TraceReader } from "../trace/read.ts";
 import type { CutOffError } from "../errors.ts";
 import type { Policy } from "../policy/policy.ts";
 import type { Finding } from "../detect/finding.ts";
-import type { PolicySource, StepRecord } from "../replay/replayer.ts";
+import { type PolicySource, Replayer, type StepRecord } from "../replay/replayer.ts";
+import type { ModelState } from "../replay/state.ts";
 import { ForwardPass, type PassEnding } from "../replay/forward.ts";
 import type { StepPoint } from "../replay/steps.ts";
-import type { BisectPredicate, BisectVerdict, StepView } from "./predicate.ts";
+import type { BisectPredicate, BisectVerdict, LiveCheck, StepView } from "./predicate.ts";
 
 /** A run of consecutive steps with one verdict. */
 export interface VerdictRun {
@@ -49,6 +62,20 @@ export interface BisectScanResult {
   findings: readonly Finding[];
 }
 
+/** Options of {@link bisectScan}. */
+export interface BisectScanOptions {
+  /** `--policy` value (name with options); default as `choosePolicy`. */
+  policy?: string;
+  /**
+   * Steps between the checkpoints the state before the first bad step is rebuilt from
+   * (default 1024): at most this many minus one events are replayed again, once.
+   */
+  checkpointEvery?: number;
+}
+
+/** Default {@link BisectScanOptions.checkpointEvery}. */
+const CHECKPOINT_EVERY = 1024;
+
 /**
  * Scans every step of `reader` with `predicate`.
  *
@@ -67,6 +94,7 @@ export interface BisectScanResult {
  * ].join("\n") + "\n");
  * const r = await bisectScan(reader, detectorPredicate("lookup-zero"), { policy: "linux-3.12" });
  * assert.equal(r.firstBad?.after.point.step, 2);
+ * assert.equal(r.firstBad?.before?.point.step, 1);
  * assert.deepEqual(r.runs.map((x) => [x.verdict, x.from.point.step, x.to.step]),
  *   [["good", 0, 1], ["bad", 2, 2]]);
  * ```
@@ -74,50 +102,83 @@ export interface BisectScanResult {
 export async function bisectScan(
   reader: TraceReader,
   predicate: BisectPredicate,
-  opts: { policy?: string } = {},
+  opts: BisectScanOptions = {},
 ): Promise<BisectScanResult> {
+  const every = opts.checkpointEvery ?? CHECKPOINT_EVERY;
+  if (!Number.isInteger(every) || every < 1) {
+    throw new RangeError(`checkpointEvery must be a positive integer, not ${every}`);
+  }
   const pass = await ForwardPass.open(reader, {
     policy: opts.policy,
     detectors: predicate.detectors,
   });
-  const findings = pass.replayer.findings;
+  const replayer = pass.replayer;
+  const findings = replayer.findings;
+  const check = predicate.live?.() ?? frozenCheck(predicate, pass);
   // Step 0 includes any event with seq 0 (step N = after every event with seq <= N).
   let last: StepRecord | undefined;
-  for await (const rec of pass.steps(0)) last = rec;
-  let prev: StepView = {
-    point: pass.point,
-    event: pass.lastEvent,
-    state: pass.state(),
-    rec: last,
-    findings,
-  };
-  let verdict: BisectVerdict = predicate.isBad(prev) ? "bad" : "good";
-  let firstBad: BisectScanResult["firstBad"] = verdict === "bad"
-    ? { before: undefined, after: { ...prev, findings: findings.slice() } }
-    : undefined;
-  const runs: VerdictRun[] = [{
-    verdict,
-    from: { point: prev.point, event: prev.event },
-    to: prev.point,
-  }];
-  for await (const rec of pass.steps()) {
-    const state = pass.state();
-    const cur: StepView = { point: pass.point, event: rec.event, state, rec, findings };
-    if (!(predicate.stateOnly && state === prev.state)) {
-      verdict = predicate.isBad(cur) ? "bad" : "good";
+  await pass.forEachStep((rec) => {
+    last = rec;
+  }, 0);
+  const point0 = pass.point;
+  const event0 = pass.lastEvent;
+  let verdict: BisectVerdict =
+    check({ point: point0, event: event0, state: replayer.current, rec: last, findings })
+      ? "bad"
+      : "good";
+  const runs: VerdictRun[] = [{ verdict, from: { point: point0, event: event0 }, to: point0 }];
+  let firstBad: BisectScanResult["firstBad"];
+  // The last good step, and what its state is rebuilt from: a checkpoint and the events since.
+  let prev = { point: point0, event: event0, rec: last };
+  let checkpoint: ModelState | undefined;
+  const since: TraceEvent[] = [];
+  if (verdict === "bad") {
+    firstBad = {
+      before: undefined,
+      after: {
+        point: point0,
+        event: event0,
+        state: pass.state(),
+        rec: last,
+        findings: findings.slice(),
+      },
+    };
+  } else checkpoint = pass.state();
+  let run = runs[0];
+  await pass.forEachStep((rec) => {
+    const index = replayer.steps;
+    const step = replayer.lastSeq;
+    const point = { step, index };
+    const bad = check({ point, event: rec.event, state: replayer.current, rec, findings });
+    verdict = bad ? "bad" : "good";
+    if (firstBad === undefined) {
+      if (bad) {
+        firstBad = {
+          before: {
+            point: prev.point,
+            event: prev.event,
+            state: rebuild(checkpoint!, since),
+            rec: prev.rec,
+            findings: findings.slice(0, findings.length - rec.findings.length),
+          },
+          after: { point, event: rec.event, state: pass.state(), rec, findings: findings.slice() },
+        };
+        checkpoint = undefined;
+        since.length = 0;
+      } else {
+        prev = { point, event: rec.event, rec };
+        if (since.length + 1 >= every) {
+          checkpoint = pass.state();
+          since.length = 0;
+        } else since.push(rec.event);
+      }
     }
-    if (verdict === "bad" && !firstBad) {
-      const before = findings.slice(0, findings.length - rec.findings.length);
-      firstBad = {
-        before: { ...prev, findings: before },
-        after: { ...cur, findings: findings.slice() },
-      };
+    if (run.verdict === verdict) run.to = point;
+    else {
+      run = { verdict, from: { point, event: rec.event }, to: point };
+      runs.push(run);
     }
-    const run = runs[runs.length - 1];
-    if (run.verdict === verdict) run.to = cur.point;
-    else runs.push({ verdict, from: { point: cur.point, event: cur.event }, to: cur.point });
-    prev = cur;
-  }
+  });
   return {
     header: pass.header,
     policy: pass.policy,
@@ -128,4 +189,27 @@ export async function bisectScan(
     runs,
     findings: findings.slice(),
   };
+}
+
+/**
+ * The check of a predicate without a live form: it sees the state frozen after every step, as
+ * {@link BisectPredicate.isBad} expects, and keeps its verdict over a step that changed
+ * nothing when the predicate is `stateOnly`.
+ */
+function frozenCheck(predicate: BisectPredicate, pass: ForwardPass): LiveCheck {
+  let prev: ModelState | undefined;
+  let bad = false;
+  return (v) => {
+    const state = pass.state();
+    if (!(predicate.stateOnly && state === prev)) bad = predicate.isBad({ ...v, state });
+    prev = state;
+    return bad;
+  };
+}
+
+/** The state `events` lead to from `from`, frozen (no detectors run). */
+function rebuild(from: ModelState, events: readonly TraceEvent[]): ModelState {
+  const r = new Replayer(from, []);
+  for (const e of events) r.apply(e);
+  return r.snapshot();
 }

@@ -160,6 +160,56 @@ export class ForwardPass {
   }
 
   /**
+   * Applies the remaining events (with `atSeq`, those whose seq is at most `atSeq`) and calls
+   * `onStep` after each one: {@link ForwardPass.steps} without an await per event — it awaits
+   * once per batch of parsed lines, the loop of a whole-trace scan. The live draft
+   * (`replayer.current`) holds the state after the step during the call. `onStep` returning
+   * `false` stops the pass after that step (the next event stays unread).
+   *
+   * @example
+   * ```ts
+   * import { ForwardPass } from "./forward.ts";
+   * import { TraceReader } from "../trace/read.ts";
+   * import assert from "node:assert/strict";
+   * const reader = TraceReader.fromText("t", [
+   *   '{"format":"p2mtrace","version":1,"producer":"hand","description":"x",' +
+   *     '"guest":{"type":"pv","domain":"dom0","nr_pages":"0x40000"}}',
+   *   '{"seq":1,"kind":"mark","text":"a"}',
+   *   '{"seq":2,"kind":"mark","text":"b"}',
+   *   '{"seq":3,"kind":"mark","text":"c"}',
+   * ].join("\n") + "\n");
+   * const pass = await ForwardPass.open(reader, { policy: "linux-3.12" });
+   * const seen: number[] = [];
+   * await pass.forEachStep((rec) => {
+   *   seen.push(rec.event.seq);
+   * }, 2);
+   * assert.deepEqual(seen, [1, 2]);
+   * await pass.forEachStep((rec) => {
+   *   seen.push(rec.event.seq);
+   * });
+   * assert.deepEqual(seen, [1, 2, 3]);
+   * assert.equal(pass.ending, "no-end-record");
+   * ```
+   */
+  async forEachStep(
+    onStep: (rec: StepRecord) => boolean | void,
+    atSeq?: number,
+  ): Promise<void> {
+    const replayer = this.replayer;
+    for (;;) {
+      if (await this.#peek() === undefined) return;
+      const buffer = this.#buffer;
+      while (this.#pos < buffer.length) {
+        const e = buffer[this.#pos];
+        if (atSeq !== undefined && e.seq > atSeq) return;
+        this.#pos++;
+        this.#last = e;
+        if (onStep(replayer.apply(e)) === false) return;
+      }
+    }
+  }
+
+  /**
    * Replays up to a named step (calling `onStep` for each event applied) and returns it. A
    * step past the last event is a `UsageError` (after the whole trace was read).
    */
