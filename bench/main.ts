@@ -338,6 +338,16 @@ const ENTRIES: readonly Entry[] = [
     floor: "none",
   },
   {
+    name: "stage: read+validate",
+    events: (n) => n,
+    argv: (i) => [i.deno, "run", "--allow-read", `${HERE}stages.ts`, i.trace, "read"],
+  },
+  {
+    name: "stage: +model, no detector",
+    events: (n) => n,
+    argv: (i) => [i.deno, "run", "--allow-read", `${HERE}stages.ts`, i.trace, "model"],
+  },
+  {
     name: "replay --quiet",
     command: "replay",
     events: (n) => n,

@@ -11,6 +11,8 @@ import { COLUMNS } from "./main.ts";
 
 const NAMES = [
   "floor: read+split+JSON.parse",
+  "stage: read+validate",
+  "stage: +model, no detector",
   "replay --quiet",
   "check",
   "bisect --detector lookup-zero",

@@ -8,12 +8,10 @@
  */
 
 import { CutOffError, TraceError } from "../errors.ts";
-import type { E820Event, TraceEnd, TraceEvent, TraceHeader } from "./event.ts";
+import type { TraceEnd, TraceEvent, TraceHeader } from "./event.ts";
 import { type LineBatch, maybeGunzip, openInput, readLineBatches } from "./lines.ts";
 import { validateEnd, validateEvent, validateHeader } from "./validate.ts";
-
-/** Most raw E820 entries accepted (the kernel's E820_X_MAX is 128 + 3 x MAX_NUMNODES). */
-export const MAX_E820_ENTRIES = 1024;
+import { RecordChecks } from "./checks.ts";
 
 /**
  * Reads one trace. Create it with {@link TraceReader.open} (a path or `-`) or
@@ -46,13 +44,12 @@ export class TraceReader {
   #pendingIndex = 0;
   #header: TraceHeader | undefined;
   #end: TraceEnd | undefined;
-  #lastSeq = -1;
-  #events = 0;
-  #raw: E820Event[] = [];
+  #checks: RecordChecks;
 
   private constructor(name: string, lines: AsyncGenerator<LineBatch>) {
     this.name = name;
     this.#lines = lines;
+    this.#checks = new RecordChecks(name);
   }
 
   /** Opens `path` (or `-` for `stdin`), transparently gunzipping. */
@@ -77,7 +74,7 @@ export class TraceReader {
 
   /** Number of events read so far. */
   get eventsRead(): number {
-    return this.#events;
+    return this.#checks.events;
   }
 
   /** Reads and validates the header (the first non-blank line). */
@@ -108,6 +105,7 @@ export class TraceReader {
   async *batches(): AsyncGenerator<TraceEvent[]> {
     await this.header();
     const name = this.name;
+    const checks = this.#checks;
     for (;;) {
       let batch: LineBatch | undefined;
       let from = 0;
@@ -126,21 +124,14 @@ export class TraceReader {
         const text = lines[i];
         const line = firstLine + i;
         if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === "")) continue;
-        if (this.#end) {
-          throw new TraceError(
-            { file: name, line },
-            undefined,
-            "nothing after the end record",
-            "another record",
-          );
-        }
+        if (this.#end) checks.record(line);
         let obj: unknown;
         try {
           obj = parseRecord(text);
         } catch {
           if (!batch.terminated) {
             if (out.length > 0) yield out;
-            throw new CutOffError({ file: name, line }, this.#events);
+            throw new CutOffError({ file: name, line }, checks.events);
           }
           throw new TraceError(
             { file: name, line },
@@ -151,51 +142,15 @@ export class TraceReader {
         }
         if ((obj as Record<string, unknown>)?.kind === "end") {
           this.#end = validateEnd({ file: name, line }, obj as Record<string, unknown>);
-          if (this.#end.events !== this.#events) {
-            throw new TraceError(
-              { file: name, line },
-              "events",
-              `${this.#events} (the number of event records before it)`,
-              String(this.#end.events),
-            );
-          }
+          checks.end(line, this.#end.events);
           continue;
         }
         const e = validateEvent({ file: name, line }, obj);
-        if (e.seq <= this.#lastSeq) {
-          throw new TraceError(
-            { file: name, line },
-            "seq",
-            `a value greater than the previous event's ${this.#lastSeq}`,
-            String(e.seq),
-          );
-        }
-        this.#lastSeq = e.seq;
-        if (e.kind === "e820" && e.map === "raw") this.#checkRawE820(e);
-        this.#events++;
+        checks.event(e);
         out.push(e);
       }
       if (out.length > 0) yield out;
     }
-  }
-
-  #checkRawE820(e: E820Event): void {
-    const pos = { file: this.name, line: e.line };
-    if (this.#raw.length >= MAX_E820_ENTRIES) {
-      throw new TraceError(pos, undefined, `at most ${MAX_E820_ENTRIES} raw E820 entries`, "more");
-    }
-    for (const o of this.#raw) {
-      if (e.start < o.start + o.size && o.start < e.start + e.size) {
-        throw new TraceError(
-          pos,
-          "start",
-          `a raw E820 entry that does not overlap line ${o.line} ` +
-            `[0x${o.start.toString(16)}-0x${(o.start + o.size - 1).toString(16)}]`,
-          `[0x${e.start.toString(16)}-0x${(e.start + e.size - 1).toString(16)}]`,
-        );
-      }
-    }
-    this.#raw.push(e);
   }
 
   async #nextLine(): Promise<[string, number, boolean] | undefined> {

@@ -24,7 +24,7 @@
  */
 
 import { E820_TYPE } from "../../trace/event.ts";
-import { MAX_E820_ENTRIES } from "../../trace/read.ts";
+import { MAX_E820_ENTRIES } from "../../trace/checks.ts";
 
 /** One E820 entry (bytes), with the time of the line it came from. */
 export interface MapEntry {
