@@ -17,6 +17,11 @@ export const EXIT = {
   cutOff: 3,
   /** `check --bisect-exit`: the trace cannot test this revision (git bisect "skip"). */
   cannotTest: 125,
+  /**
+   * `check --bisect-exit`: the check itself failed (usage mistake, a bug in p2mtrace), so it
+   * says nothing about the revision; `git bisect run` stops on 128 and above.
+   */
+  abortBisect: 128,
   /** The command line is wrong (unknown flag, missing argument). */
   usage: 64,
   /** The trace or log is malformed or unusable. */
@@ -102,6 +107,33 @@ export class CutOffError extends SyntaxError {
     this.name = "CutOffError";
     this.position = position;
     this.eventsRead = eventsRead;
+  }
+}
+
+/**
+ * A data structure of the model broke one of its invariants: a bug in p2mtrace, never in the
+ * user's input. `validate()` walkers throw it (`replay --paranoid` runs them after every step);
+ * the CLI prints the message and exits with {@link EXIT.internal}.
+ *
+ * @example
+ * ```ts
+ * import { InvariantError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * const e = new InvariantError("P2M leaf of PFN 0x200: offsets not increasing at run 2");
+ * assert.equal(e.exitCode, 70);
+ * assert.match(e.message, /^internal error: P2M leaf/);
+ * ```
+ */
+export class InvariantError extends Error {
+  /** Exit code the CLI uses for this error. */
+  readonly exitCode: number = EXIT.internal;
+  /** What is broken, without the "internal error" prefix. */
+  readonly detail: string;
+  /** Builds the message `internal error: <detail>`. */
+  constructor(detail: string) {
+    super(`internal error: ${detail}`);
+    this.name = "InvariantError";
+    this.detail = detail;
   }
 }
 

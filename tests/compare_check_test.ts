@@ -85,6 +85,14 @@ Deno.test("check exit codes for unusable traces, and --bisect-exit maps them to 
   assert.equal((await cli(["check", "-", "--policy", "nope"])).code, 64);
 });
 
+Deno.test("check --bisect-exit stops git bisect (exit 128) on a usage mistake, never counting it bad", async () => {
+  const typo = await cli(["check", "-", "--detector", "lookup-zer0", "--bisect-exit"], CUT_FOUND);
+  assert.equal(typo.code, 128);
+  assert.match(typo.err, /unknown detector 'lookup-zer0'/);
+  assert.match(typo.err, /the check failed with exit 64 \(git bisect run stops: exit 128\)\n$/);
+  assert.equal((await cli(["check", "-", "--detector", "lookup-zer0"], CUT_FOUND)).code, 64);
+});
+
 Deno.test("check under host-bridge:primitive=ideal is clean where the faithful primitive aliases", async () => {
   const ideal = await cli([
     "check",

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import assert from "node:assert/strict";
 import { importCommand } from "../src/cli/import.ts";
 import { memoryIo } from "../src/cli/io.ts";
-import { reportError } from "../src/cli/main.ts";
+import { reportError } from "../src/cli/report_error.ts";
 import type { E820Event, MemorySetupEvent, TraceEvent, TraceHeader } from "../src/trace/event.ts";
 import { TraceReader } from "../src/trace/read.ts";
 import { assertGolden } from "./golden.ts";

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { assertGolden } from "./golden.ts";
 import { bundledTraces, cli } from "./cli_helpers.ts";
+import { P2m } from "../src/p2m/table.ts";
+import { K } from "../src/p2m/leaf_runs.ts";
+import { POLICIES } from "../src/policy/policies.ts";
 
 for (const name of bundledTraces()) {
   const base = name.replace(/\.jsonl$/, "");
@@ -101,5 +104,43 @@ Deno.test("replay --policy list describes every policy", async () => {
     ]
   ) {
     assert.match(r.out, new RegExp(`^${p}: `, "m"));
+  }
+});
+
+Deno.test("replay --paranoid: every bundled trace keeps every invariant under every policy", async () => {
+  for (const name of bundledTraces()) {
+    for (const policy of POLICIES.keys()) {
+      const plain = await cli(["replay", `traces/${name}`, "--policy", policy]);
+      const paranoid = await cli(["replay", `traces/${name}`, "--policy", policy, "--paranoid"]);
+      assert.equal(paranoid.code, plain.code, `${name} ${policy}: ${paranoid.err}`);
+      assert.equal(paranoid.out, plain.out, `${name} ${policy}`);
+    }
+  }
+});
+
+Deno.test("replay --paranoid stops with exit 70 naming what broke and when", async () => {
+  // Break the shared missing leaf page (one object for every table), as a model bug would.
+  const missing =
+    (P2m.build("T12", 0) as unknown as { midMissing: { slots: { runs: number[] }[] } })
+      .midMissing.slots[0];
+  missing.runs[1] = K.IDENTITY;
+  try {
+    const r = await cli([
+      "replay",
+      "traces/pcie-bar-above-e820.jsonl",
+      "--policy",
+      "linux-3.16",
+      "--paranoid",
+    ]);
+    assert.equal(r.code, 70);
+    assert.equal(r.out, "");
+    assert.equal(
+      r.err,
+      "p2mtrace: internal error: P2M (T16) shared missing leaf page: was written (runs 0,1,0) " +
+        "in the initial state under linux-3.16; this is a bug in p2mtrace: please report it " +
+        "with the trace\n",
+    );
+  } finally {
+    missing.runs[1] = K.INVALID;
   }
 });

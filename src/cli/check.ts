@@ -11,6 +11,7 @@ import { checkJson, checkText } from "../report/check_report.ts";
 import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
+import { reportError } from "./report_error.ts";
 
 const HELP = `usage: p2mtrace check TRACE [options]
 
@@ -23,9 +24,11 @@ options:
   --json           {"trace","policy","events","ending","clean","findings":[...]}
   --bisect-exit    exit 125 ("cannot test") instead of 65/66/3 when the trace is unusable,
                    so that 'git bisect run p2mtrace check --bisect-exit ...' skips that kernel
+  --paranoid       check every model invariant after each step (slow; exit 70 names the step)
 
 exit: 0 clean, 1 findings, 3 the recording was cut off and nothing was found before the cut,
-65 malformed trace, 66 unreadable file, 64 usage; with --bisect-exit 125 replaces 3, 65, 66.
+65 malformed trace, 66 unreadable file, 64 usage, 70 internal error; with --bisect-exit 125
+replaces 3, 65, 66, and 128 (git bisect run stops) replaces 64 and 70 found after the options.
 
 As a git bisect predicate (bisecting kernels): at each revision boot the guest, record its boot
 log, then
@@ -40,6 +43,7 @@ async function run(args: string[], io: Io): Promise<number> {
     detector: { type: "string", multiple: true },
     json: { type: "boolean" },
     "bisect-exit": { type: "boolean" },
+    paranoid: { type: "boolean" },
   });
   const [file] = operands("check", p.positionals, ["TRACE"]);
   const bisect = p.values["bisect-exit"] === true;
@@ -48,6 +52,7 @@ async function run(args: string[], io: Io): Promise<number> {
     const res = await runTrace(reader, {
       policy: p.values.policy as string | undefined,
       detectors: (p.values.detector as string[] | undefined) ?? [],
+      paranoid: p.values.paranoid === true,
     });
     const findings = res.replayer.findings;
     const name = res.policy.name;
@@ -73,6 +78,13 @@ async function run(args: string[], io: Io): Promise<number> {
     ) {
       io.stderr(`p2mtrace: ${e.message} (cannot test: exit 125)\n`);
       return EXIT.cannotTest;
+    }
+    if (bisect) {
+      // A usage mistake or a p2mtrace bug says nothing about the revision: stop git bisect
+      // instead of letting it count the exit as "bad".
+      const code = reportError(e, io);
+      io.stderr(`p2mtrace: the check failed with exit ${code} (git bisect run stops: exit 128)\n`);
+      return EXIT.abortBisect;
     }
     throw e;
   }

@@ -10,6 +10,7 @@ import { EXIT } from "../errors.ts";
 import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
 import { COMMANDS } from "./commands.ts";
 import type { Io } from "./io.ts";
+import { reportError } from "./report_error.ts";
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
@@ -71,17 +72,4 @@ export async function main(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     return reportError(e, io);
   }
-}
-
-/** Prints an error the way every command does and returns its exit code. */
-export function reportError(e: unknown, io: Io): number {
-  const code = (e as { exitCode?: unknown })?.exitCode;
-  if (e instanceof Error && typeof code === "number") {
-    io.stderr(`${TOOL_NAME}: ${e.message}\n`);
-    return code;
-  }
-  const text = e instanceof Error ? e.message : String(e);
-  io.stderr(`${TOOL_NAME}: internal error: ${text}\n`);
-  if (io.env("P2MTRACE_DEBUG") === "1" && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
-  return EXIT.internal;
 }

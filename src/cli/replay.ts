@@ -1,5 +1,5 @@
 /**
- * `p2mtrace replay TRACE [--policy P] [--json] [--quiet] [--at N] [--detector ID]...`
+ * `p2mtrace replay TRACE [--policy P] [--json] [--quiet] [--at N] [--detector ID]... [--paranoid]`
  *
  * @module
  */
@@ -27,9 +27,13 @@ options:
   --quiet           the summary only
   --at N            stop after step N (the last event with seq <= N)
   --detector ID     run only this detector (repeatable; default: all)
+  --paranoid        walk every model structure before the first step and after each one, and
+                    stop at the first broken invariant (a p2mtrace bug: exit 70 names the step);
+                    slow, O(private P2M pages) per step
 
 exit: 0 replayed (findings do not change it), 3 the recording was cut off (output covers the
-events before the truncated line), 64 usage, 65 malformed trace, 66 unreadable file.
+events before the truncated line), 64 usage, 65 malformed trace, 66 unreadable file, 70 internal
+error.
 `;
 
 /** Parses a non-negative step number. */
@@ -49,6 +53,7 @@ async function run(args: string[], io: Io): Promise<number> {
     quiet: { type: "boolean" },
     at: { type: "string" },
     detector: { type: "string", multiple: true },
+    paranoid: { type: "boolean" },
   });
   if (p.values.policy === "list") {
     io.stdout(policyListText());
@@ -65,6 +70,7 @@ async function run(args: string[], io: Io): Promise<number> {
     policy: p.values.policy as string | undefined,
     detectors: (p.values.detector as string[] | undefined) ?? [],
     atSeq,
+    paranoid: p.values.paranoid === true,
     onStep: quiet
       ? undefined
       : (rec) => io.stdout(json ? JSON.stringify(stepJson(rec)) + "\n" : stepText(rec)),

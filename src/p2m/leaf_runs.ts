@@ -98,6 +98,44 @@ export function runAt(runs: readonly number[], off: number): number {
   return lo * 3;
 }
 
+/**
+ * What breaks the run-array invariants of this module in `runs` (offsets from 0, strictly
+ * increasing below 512; known kinds; bases that fit the kind; adjacent runs not continuing
+ * each other), or `undefined` when it keeps them all. O(r). For `validate()` walkers.
+ *
+ * @example
+ * ```ts
+ * import { K, runsProblem } from "./leaf_runs.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(runsProblem([0, K.MFN, 100, 4, K.INVALID, 0]), undefined);
+ * assert.match(runsProblem([0, K.MFN, 100, 4, K.MFN, 104])!, /continues/);
+ * ```
+ */
+export function runsProblem(runs: readonly number[]): string | undefined {
+  if (runs.length < 3 || runs.length % 3 !== 0) {
+    return `${runs.length} numbers, not a positive multiple of 3`;
+  }
+  if (runs[0] !== 0) return `first run starts at offset ${runs[0]}, not 0`;
+  for (let i = 0; i < runs.length; i += 3) {
+    const [off, kind, base] = [runs[i], runs[i + 1], runs[i + 2]];
+    const run = `run ${i / 3} (offset ${off})`;
+    if (!Number.isInteger(off) || off < 0 || off >= LEAF) return `${run}: offset out of 0..511`;
+    if (i > 0 && off <= runs[i - 3]) return `${run}: offset not above the previous run's`;
+    if (!Number.isInteger(kind) || kind < K.INVALID || kind > K.FOREIGN) {
+      return `${run}: unknown kind ${kind}`;
+    }
+    if (!Number.isSafeInteger(base)) return `${run}: base ${base} is not an integer`;
+    const lowest = increments(kind) ? 0 : kind === K.SCRATCH ? -1 : undefined;
+    if (lowest === undefined ? base !== 0 : base < lowest) {
+      return `${run}: base ${base} does not fit kind ${kind}`;
+    }
+    if (i > 0 && continues(runs[i - 2], runs[i - 1], off - runs[i - 3], kind, base)) {
+      return `${run}: continues the previous run (not coalesced)`;
+    }
+  }
+  return undefined;
+}
+
 /** End offset (exclusive) of the run at index `i`. */
 export function runEnd(runs: readonly number[], i: number): number {
   return i + 3 < runs.length ? runs[i + 3] : LEAF;

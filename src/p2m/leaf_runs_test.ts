@@ -6,6 +6,7 @@ import {
   K,
   LEAF,
   runAt,
+  runsProblem,
   uniformRuns,
   writeRuns,
   writeRunsInPlace,
@@ -70,6 +71,7 @@ Deno.test("writeRuns and writeRunsInPlace agree with a per-offset oracle and sta
           assert.equal(next === copy, unchanged);
           assert.deepEqual(inPlace, next);
           assertCoalesced(next);
+          assert.equal(runsProblem(next), undefined);
           copy = next;
           oracle = want;
         }
@@ -77,4 +79,25 @@ Deno.test("writeRuns and writeRunsInPlace agree with a per-offset oracle and sta
     ),
     { seed: 7, numRuns: 400 },
   );
+});
+
+Deno.test("runsProblem names each broken run-array invariant", () => {
+  const cases: [number[], RegExp][] = [
+    [[], /not a positive multiple of 3/],
+    [[0, K.MFN, 1, 4], /not a positive multiple of 3/],
+    [[1, K.INVALID, 0], /starts at offset 1/],
+    [[0, K.INVALID, 0, 512, K.MFN, 0], /run 1 \(offset 512\): offset out of 0..511/],
+    [[0, K.INVALID, 0, 8, K.MFN, 3, 8, K.IDENTITY, 0], /run 2 .*not above the previous/],
+    [[0, 9, 0], /unknown kind 9/],
+    [[0, K.MFN, 0.5], /base 0.5 is not an integer/],
+    [[0, K.IDENTITY, 7], /base 7 does not fit kind 1/],
+    [[0, K.MFN, -1], /base -1 does not fit kind 2/],
+    [[0, K.SCRATCH, -2], /base -2 does not fit kind 4/],
+    [[0, K.MFN, 100, 4, K.MFN, 104], /run 1 .*continues the previous run/],
+    [[0, K.SCRATCH, 5, 4, K.SCRATCH, 5], /continues the previous run/],
+    [[0, K.INVALID, 0, 4, K.INVALID, 0], /continues the previous run/],
+  ];
+  for (const [runs, want] of cases) assert.match(runsProblem(runs) ?? "ok", want, `${runs}`);
+  assert.equal(runsProblem([0, K.SCRATCH, -1, 4, K.SCRATCH, 5, 9, K.FOREIGN, 3]), undefined);
+  assert.equal(runsProblem([0, K.MFN, 100, 4, K.MFN, 105]), undefined);
 });

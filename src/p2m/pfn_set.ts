@@ -15,6 +15,8 @@
  * @module
  */
 
+import { InvariantError } from "../errors.ts";
+
 /**
  * A PFN set.
  *
@@ -93,6 +95,37 @@ export class PfnSet {
       this.#shared = false;
     } else this.#r.length = 0;
     this.#pages = 0;
+  }
+
+  /**
+   * Throws {@link InvariantError} naming `name` when the ranges are not sorted, disjoint,
+   * non-adjacent, non-empty whole PFNs or the page count disagrees with them. O(r).
+   *
+   * @example
+   * ```ts
+   * import { PfnSet } from "./pfn_set.ts";
+   * PfnSet.of([5, 9, 1, 3]).validate("balloon list"); // no throw
+   * ```
+   */
+  validate(name: string): void {
+    const r = this.#r;
+    let pages = 0;
+    if (r.length % 2 !== 0) throw new InvariantError(`${name}: odd number of range ends`);
+    for (let i = 0; i < r.length; i += 2) {
+      const [s, e] = [r[i], r[i + 1]];
+      if (!Number.isSafeInteger(s) || !Number.isSafeInteger(e) || s < 0 || s >= e) {
+        throw new InvariantError(`${name}: range ${i / 2} [${s}, ${e}) is not a PFN range`);
+      }
+      if (i > 0 && s <= r[i - 1]) {
+        throw new InvariantError(
+          `${name}: range ${i / 2} starts at ${s}, not after the previous end ${r[i - 1]}`,
+        );
+      }
+      pages += e - s;
+    }
+    if (pages !== this.#pages) {
+      throw new InvariantError(`${name}: counts ${this.#pages} pages, its ranges hold ${pages}`);
+    }
   }
 
   /** The flat ranges (a copy). */

@@ -17,6 +17,7 @@ Deno.test("PfnSet agrees with a naive Set<number> under random adds and deletes"
           }
           assert.equal(add ? s.add(a, b) : s.delete(a, b), cnt);
           assert.equal(s.pages, n.size);
+          s.validate("s");
           for (let p = 0; p < 80; p++) {
             assert.equal(s.has(p), n.has(p));
           }

@@ -41,11 +41,13 @@ import {
   K,
   runAt,
   runEnd,
+  runsProblem,
   uniformRuns,
   writeRuns,
   writeRunsInPlace,
 } from "./leaf_runs.ts";
 import { PfnSet } from "./pfn_set.ts";
+import { InvariantError } from "../errors.ts";
 
 /** Kernel era of the P2M code: 3-level tree v3.10-3.15, tree after 3.16, linear list 3.19+. */
 export type Era = "T12" | "T16" | "L19";
@@ -540,6 +542,98 @@ export class P2m {
       const leaf = mid.slots[Math.floor(pfn / P2M_PER_PAGE) % P2M_MID_PER_PAGE];
       cb(pfn, leaf.shared, midShared);
       pfn += P2M_PER_PAGE;
+    }
+  }
+
+  /**
+   * Walks the whole structure and throws {@link InvariantError} naming the first broken
+   * invariant: the shared pages hold what the kernel put in them; the top level has one slot
+   * per GiB of the structure, each a private mid of 512 leaf pages or a shared mid the era has
+   * (mid-missing; mid-identity from v3.16); the shared mid-missing page holds only missing
+   * leaves (v3.12 also aliased identity leaves); every private leaf's runs keep the
+   * `leaf_runs.ts` invariants; extra memory is sorted, disjoint ranges; counters are whole
+   * numbers. O(private mids × 512 + runs). `replay --paranoid` runs it after every step.
+   *
+   * @example
+   * ```ts
+   * import { P2m } from "./table.ts";
+   * const d = P2m.build("T16", 0x40000).draft();
+   * d.setIdentityRange(0x80000, 0x100000);
+   * d.finish().validate(); // throws InvariantError when the model is broken
+   * ```
+   */
+  validate(): void {
+    const fail = (where: string, what: string): never => {
+      throw new InvariantError(`P2M (${this.era}) ${where}: ${what}`);
+    };
+    const hex = (n: number) => "0x" + n.toString(16);
+    const uniform = (leaf: Leaf, kind: number, name: string) => {
+      const r = leaf.runs;
+      if (r.length !== 3 || r[0] !== 0 || r[1] !== kind || r[2] !== 0) {
+        fail(`shared ${name} page`, `was written (runs ${r.join(",")})`);
+      }
+    };
+    uniform(MISSING_LEAF, K.INVALID, "missing leaf");
+    uniform(IDENTITY_LEAF, K.INVALID, "identity leaf");
+    uniform(RAM_LEAF, K.MFN_UNKNOWN, "boot RAM leaf");
+    if (MID_MISSING.slots.length !== 0) fail("mid-missing placeholder", "holds slots");
+    if (MID_IDENTITY.slots.some((l) => l !== IDENTITY_LEAF)) {
+      fail("shared mid-identity page", "holds a leaf other than the identity leaf");
+    }
+    if (RAM_MID.slots.some((l) => l !== RAM_LEAF)) {
+      fail("shared boot RAM mid", "holds a leaf other than the boot RAM leaf");
+    }
+    const era = this.era;
+    const limit = this.limit;
+    if (era !== "L19" && limit !== MAX_P2M_PFN) {
+      fail("top", `structure limit ${hex(limit)} is not MAX_P2M_PFN ${hex(MAX_P2M_PFN)}`);
+    }
+    if (era === "L19" && (!Number.isSafeInteger(limit) || limit < 0 || limit % P2M_PER_PAGE)) {
+      fail("top", `list size ${hex(limit)} is not a whole number of leaves`);
+    }
+    const topLen = era === "L19" ? Math.max(1, Math.ceil(limit / PFNS_PER_MID)) : 512;
+    if (this.top.length !== topLen) {
+      fail("top", `${this.top.length} slots for ${topLen} GiB(s) of structure`);
+    }
+    const mm = this.midMissing;
+    if (mm.shared !== SHARED_MISSING || mm.slots.length !== P2M_MID_PER_PAGE) {
+      fail("mid-missing page", "is not a shared mid of 512 slots");
+    }
+    for (let s = 0; s < P2M_MID_PER_PAGE; s++) {
+      const leaf = mm.slots[s];
+      if (leaf !== MISSING_LEAF && !(era === "T12" && leaf === IDENTITY_LEAF)) {
+        fail(`mid-missing page slot ${s}`, "holds a leaf other than the shared missing leaf");
+      }
+    }
+    for (let g = 0; g < topLen; g++) {
+      const mid = this.top[g];
+      const where = `GiB ${g} (PFN ${hex(g * PFNS_PER_MID)})`;
+      if (!(mid instanceof Mid)) fail(where, "top slot holds no mid page");
+      if (mid === MID_MISSING || mid === RAM_MID) continue;
+      if (mid === MID_IDENTITY) {
+        if (era === "T12") fail(where, "points to the mid-identity page, which v3.12 lacks");
+        continue;
+      }
+      if (mid.shared !== SHARED_NONE) fail(where, "points to an unknown shared mid page");
+      if (mid.slots.length !== P2M_MID_PER_PAGE) fail(where, `mid has ${mid.slots.length} slots`);
+      for (let s = 0; s < P2M_MID_PER_PAGE; s++) {
+        const leaf = mid.slots[s];
+        const at = `leaf of PFN ${hex(g * PFNS_PER_MID + s * P2M_PER_PAGE)} (GiB ${g} slot ${s})`;
+        if (!(leaf instanceof Leaf)) fail(at, "mid slot holds no leaf page");
+        if (leaf === MISSING_LEAF || leaf === IDENTITY_LEAF || leaf === RAM_LEAF) continue;
+        if (leaf.shared !== SHARED_NONE) fail(at, "points to an unknown shared leaf page");
+        const problem = runsProblem(leaf.runs);
+        if (problem !== undefined) fail(at, problem);
+      }
+    }
+    const x = this.extra;
+    for (let i = 0; i < x.length; i += 2) {
+      if (!(x[i] < x[i + 1]) || (i > 0 && x[i] <= x[i - 1])) {
+        fail("extra memory", `range ${i / 2} is empty, unsorted or overlapping`);
+      }
+    }
+    for (const [name, n] of Object.entries(this.acct)) {
+      if (!Number.isSafeInteger(n) || n < 0) fail("accounting", `${name} is ${n}`);
     }
   }
 }

@@ -9,7 +9,8 @@
  * the oracle must agree on `entry` and `structureAt` at probe PFNs (range ends ±1, leaf and GiB
  * boundaries, the same offset in other GiBs, random PFNs inside, every earlier range end), on
  * `forEachRun` over windows, on every leaf of the GiBs touched, on the returned counts and on
- * the accounting; a committed table must not change while a draft of it is written.
+ * the accounting; every structural invariant holds (`P2m.validate`) after every command; a
+ * committed table must not change while a draft of it is written.
  *
  * Randomness is seeded, so a failure reproduces. With `--allow-env`: `P2M_MODEL_RUNS` (runs
  * per property, default 50), `P2M_MODEL_SEED` (added to each seed) and `P2M_MODEL_SHRINK=1`
@@ -581,6 +582,7 @@ function runScenario(era: Era, high: boolean, nr: number, cmds: Cmd[]): void {
     for (const p of probes) if (p >= 0) compareAt(draft, o, p, ctx);
     for (const p of cumulative) compareAt(draft, o, p, ctx);
     compareAccounting(draft, o, ctx);
+    draft.validate();
 
     // Runs over windows at both ends, with and without structure.
     compareRuns(draft, o, lo - 700, Math.min(hi, lo + 3000) + 700, true, ctx);
@@ -609,6 +611,7 @@ function runScenario(era: Era, high: boolean, nr: number, cmds: Cmd[]): void {
   const g = Math.floor(lastLo / G);
   compareRuns(draft, o, g * G, (g + 1) * G, true, ctx);
   const fin = draft.finish();
+  fin.validate();
   for (const p of cumulative) compareAt(fin, o, p, ctx);
   compareAccounting(fin, o, ctx);
 }

@@ -407,3 +407,58 @@ Deno.test({
     expectPages(d, 11, 0);
   },
 });
+
+/** The table's pages, reached through the protected fields (a test corrupts them on purpose). */
+interface Pages {
+  top: { slots: { runs: number[] }[]; shared: number }[];
+  midMissing: { slots: unknown[] };
+}
+
+Deno.test("validate passes on built and written tables of every era", () => {
+  for (const era of ["T12", "T16", "L19"] as const) {
+    const d = P2m.build(era, 0x140123).draft();
+    d.setIdentityRange(0x9f, 0x100);
+    d.setIdentityRange(0x150000, 0x1c0000);
+    d.write(0x1000, 0x1010, { kind: K.MFN, base: 0x500, startPfn: 0x1000 }, "set_phys_to_machine");
+    if (era === "L19") d.growList(0x200000, [0x140123, 0x180000]);
+    d.validate();
+    d.finish().validate();
+  }
+});
+
+Deno.test("validate names the leaf whose runs are broken, and catches written shared pages", () => {
+  const d = P2m.build("T12", 0x40000).draft();
+  d.write(0x1000, 0x1010, { kind: K.MFN, base: 0x500, startPfn: 0x1000 }, "set_phys_to_machine");
+  const pages = d as unknown as Pages;
+  const runs = pages.top[0].slots[8].runs;
+  const saved = runs.slice();
+  runs.splice(3, 0, 4, K.MFN, 0x504); // splits a run that continues: not coalesced
+  assert.throws(
+    () => d.validate(),
+    (e: Error) =>
+      e.name === "InvariantError" &&
+      /^internal error: P2M \(T12\) leaf of PFN 0x1000 \(GiB 0 slot 8\): run 1 \(offset 4\): continues/
+        .test(e.message),
+  );
+  runs.splice(0, runs.length, ...saved);
+  d.validate();
+
+  // The shared missing leaf is one page for every table: a write into it breaks them all.
+  const missing = P2m.build("T16", 0x40000) as unknown as Pages;
+  const shared = missing.midMissing.slots[0] as { runs: number[] };
+  shared.runs[1] = K.MFN;
+  try {
+    assert.throws(() => P2m.build("L19", 0x10).validate(), /shared missing leaf page: was written/);
+  } finally {
+    shared.runs[1] = K.INVALID;
+  }
+});
+
+Deno.test("validate rejects a v3.12 table pointing at the mid-identity page", () => {
+  const t16 = P2m.build("T16", 0x40000).draft();
+  t16.setIdentityRange(0x80000, 0xc0000); // GiB 2 becomes the shared mid-identity page
+  const t12 = P2m.build("T12", 0x40000).draft();
+  const top = (t12 as unknown as Pages).top;
+  top[2] = (t16 as unknown as Pages).top[2];
+  assert.throws(() => t12.validate(), /GiB 2 \(PFN 0x80000\): points to the mid-identity page/);
+});

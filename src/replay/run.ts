@@ -6,7 +6,7 @@
  * @module
  */
 
-import { CutOffError } from "../errors.ts";
+import { CutOffError, InvariantError } from "../errors.ts";
 import type { TraceHeader } from "../trace/event.ts";
 import type { TraceReader } from "../trace/read.ts";
 import { type Policy, resolvePolicy } from "../policy/policy.ts";
@@ -18,7 +18,8 @@ import {
   selectDetectors,
   type StepRecord,
 } from "./replayer.ts";
-import type { ModelState } from "./state.ts";
+import { type ModelDraft, type ModelState, validateState } from "./state.ts";
+import type { TraceEvent } from "../trace/event.ts";
 
 /** Options of {@link runTrace}. */
 export interface RunOptions {
@@ -30,6 +31,12 @@ export interface RunOptions {
   atSeq?: number;
   /** Called after each step (for per-step output). */
   onStep?: (rec: StepRecord) => void;
+  /**
+   * Walk every model structure before the first step and after each one ({@link validateState})
+   * and stop with an `InvariantError` naming the step at the first broken invariant. Slow:
+   * O(private P2M pages) per step.
+   */
+  paranoid?: boolean;
 }
 
 /** What a replay produced. */
@@ -81,6 +88,8 @@ export async function runTrace(reader: TraceReader, opts: RunOptions = {}): Prom
   let cutOff: CutOffError | undefined;
   let agree = 0, total = 0;
   const at = opts.atSeq;
+  const paranoid = opts.paranoid === true;
+  if (paranoid) checkInvariants(replayer.current, reader.name, undefined);
   try {
     outer: for await (const batch of reader.batches()) {
       for (const e of batch) {
@@ -89,6 +98,7 @@ export async function runTrace(reader: TraceReader, opts: RunOptions = {}): Prom
           break outer;
         }
         const rec = replayer.apply(e);
+        if (paranoid) checkInvariants(replayer.current, reader.name, e);
         for (const v of rec.outcome.verifications) {
           total++;
           if (v.ok) agree++;
@@ -112,4 +122,20 @@ export async function runTrace(reader: TraceReader, opts: RunOptions = {}): Prom
     cutOff,
     verified: [agree, total],
   };
+}
+
+/** {@link validateState}, with the step that broke an invariant named in the error. */
+function checkInvariants(state: ModelDraft, file: string, e: TraceEvent | undefined): void {
+  try {
+    validateState(state);
+  } catch (err) {
+    if (!(err instanceof InvariantError)) throw err;
+    const when = e === undefined
+      ? "in the initial state"
+      : `after seq ${e.seq} (${file}:${e.line}, ${e.kind})`;
+    throw new InvariantError(
+      `${err.detail} ${when} under ${state.policy.name}; this is a bug in p2mtrace: ` +
+        `please report it with the trace`,
+    );
+  }
 }

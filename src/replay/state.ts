@@ -13,6 +13,7 @@ import type { Policy } from "../policy/policy.ts";
 import type { LookupContext } from "../p2m/lookup.ts";
 import { P2m, type P2mDraft, WriteLog } from "../p2m/table.ts";
 import { PfnSet } from "../p2m/pfn_set.ts";
+import { InvariantError } from "../errors.ts";
 
 /** One raw E820 entry. */
 export interface E820Entry {
@@ -362,5 +363,31 @@ export class ModelDraft {
       bridges: this.#bridges ?? o.bridges,
       grants: this.#grants ?? o.grants,
     };
+  }
+}
+
+/**
+ * Walks every structure of a state — the P2M ({@link P2m.validate}), extra memory, the balloon
+ * list, hot-added memory — and throws `InvariantError` naming the first broken invariant.
+ * Costs O(private P2M pages + ranges): a debugging aid (`replay --paranoid`), not for every run.
+ *
+ * @example
+ * ```ts
+ * import { initialState, validateState } from "./state.ts";
+ * import { POLICIES } from "../policy/policies.ts";
+ * import { resolvePolicy } from "../policy/policy.ts";
+ * validateState(initialState(
+ *   { type: "pv", domain: "dom0", arch: "x86_64", pageSize: 4096, nrPages: 0x40000 },
+ *   resolvePolicy(POLICIES, "linux-3.16"),
+ * ));
+ * ```
+ */
+export function validateState(s: ModelState | ModelDraft): void {
+  s.p2m.validate();
+  s.extra.validate("extra memory");
+  s.balloon.validate("balloon list");
+  s.hotplug.validate("hot-added memory");
+  if (!Number.isSafeInteger(s.maxPfn) || s.maxPfn < 0) {
+    throw new InvariantError(`max_pfn is ${s.maxPfn}`);
   }
 }

@@ -8,7 +8,7 @@
 
 import type { CommandEntry } from "../../src/cli/commands.ts";
 import { memoryIo } from "../../src/cli/io.ts";
-import { reportError } from "../../src/cli/main.ts";
+import { reportError } from "../../src/cli/report_error.ts";
 
 /** What one run produced. */
 export interface EntryRun {
