@@ -84,6 +84,26 @@ Deno.test("truncated last line: replay stops before it, prints the summary, exit
   );
 });
 
+Deno.test("a recording cut off inside its header is unusable (65), for replay and validate", async () => {
+  const cut = '{"format":"p2mtrace","version":1,"produc';
+  const r = await replayStdin(cut);
+  assert.equal(r.code, 65);
+  assert.equal(r.out, "");
+  assert.equal(
+    r.err,
+    "p2mtrace: -:1: expected a complete trace header, got a cut-off line (no newline, not " +
+      'complete JSON): invalid JSON "{\\"format\\":\\"p2mtrace\\",\\"version\\":1,\\"produc"\n',
+  );
+  assert.equal((await cli(["check", "-", "--bisect-exit"], cut)).code, 125);
+  const v = await cli(["validate", "-"], cut);
+  assert.equal(v.code, 65);
+  assert.match(
+    v.out,
+    /^bad-header +error +1 +1 +the header line is cut off: no newline, not JSON$/m,
+  );
+  assert.doesNotMatch(v.out, /no-end-record/);
+});
+
 Deno.test("a last line without newline that is complete JSON is accepted", async () => {
   const text = trace('{"seq":1,"kind":"mark","text":"one"}') + '{"kind":"end","events":1}';
   const r = await replayStdin(text);
@@ -181,9 +201,25 @@ Deno.test("a missing file or a directory exits 66; usage errors exit 64", async 
   let r = await cli(["replay", "no/such/trace.jsonl"]);
   assert.equal(r.code, 66);
   assert.equal(r.err, "p2mtrace: no/such/trace.jsonl: cannot read: no such file\n");
-  r = await cli(["replay", "traces"]);
-  assert.equal(r.code, 66);
-  assert.equal(r.err, "p2mtrace: traces: cannot read: is a directory\n");
+  for (
+    const argv of [
+      ["replay", "traces"],
+      ["check", "traces"],
+      ["compare", "traces"],
+      ["validate", "traces"],
+      ["summarize", "traces"],
+      ["minimize", "traces"],
+      ["snapshot", "traces"],
+      ["lookup", "traces", "0x10"],
+      ["diff", "traces", "0", "1"],
+      ["bisect", "traces", "--detector", "lookup-zero"],
+      ["import", "dmesg", "traces"],
+    ]
+  ) {
+    r = await cli(argv);
+    assert.equal(r.code, 66, argv.join(" "));
+    assert.equal(r.err, "p2mtrace: traces: cannot read: is a directory\n", argv.join(" "));
+  }
   r = await cli(["replay", "traces/pcie-bar-above-e820.jsonl", "--bogus"]);
   assert.equal(r.code, 64);
   assert.match(r.err, /replay: Unknown option '--bogus'/);

@@ -118,7 +118,9 @@ export async function validateStream(
       try {
         obj = JSON.parse(text);
       } catch {
-        if (!batch.terminated) {
+        if (!batch.terminated && !sawHeader) {
+          note("bad-header", "error", line, "the header line is cut off: no newline, not JSON");
+        } else if (!batch.terminated) {
           note("cut-off", "warning", line, "the last line has no newline and is not complete JSON");
         } else {
           note("not-json", "error", line, `line ${line} is not JSON`);
@@ -162,7 +164,7 @@ export async function validateStream(
     }
   }
   if (!sawHeader) note("empty", "error", 1, "no header: the file is empty");
-  else if (checks.endLine === undefined && !problems.has("cut-off")) {
+  else if (v.header && checks.endLine === undefined && !problems.has("cut-off")) {
     note("no-end-record", "warning", 0, "no end record: the recording may be incomplete");
   }
   if (sawHeader && v.events === 0) note("no-events", "warning", 0, "the trace has no events");

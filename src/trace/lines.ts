@@ -111,21 +111,32 @@ export async function* readLineBatches(
   stream: ReadableStream<Uint8Array>,
 ): AsyncGenerator<LineBatch> {
   const decoder = new TextDecoder();
-  let carry = "";
+  // The unterminated tail, in pieces: joined once when its newline arrives, so a long line
+  // costs O(its length), not a copy per chunk.
+  const tail: string[] = [];
+  let tailLength = 0;
   let lineNo = 1;
   try {
     for await (const chunk of stream) {
-      const text = carry + decoder.decode(chunk, { stream: true });
+      const text = decoder.decode(chunk, { stream: true });
       const lastNl = text.lastIndexOf("\n");
       if (lastNl < 0) {
-        if (text.length > MAX_LINE_BYTES) {
+        tail.push(text);
+        tailLength += text.length;
+        if (tailLength > MAX_LINE_BYTES) {
           throw new InputError(name, `line ${lineNo} is longer than ${MAX_LINE_BYTES} bytes`);
         }
-        carry = text;
         continue;
       }
-      carry = text.slice(lastNl + 1);
-      const lines = text.slice(0, lastNl).split("\n");
+      let head = text.slice(0, lastNl);
+      if (tail.length > 0) {
+        tail.push(head);
+        head = tail.join("");
+        tail.length = 0;
+      }
+      tailLength = text.length - lastNl - 1;
+      if (tailLength > 0) tail.push(text.slice(lastNl + 1));
+      const lines = head.split("\n");
       for (let i = 0; i < lines.length; i++) {
         const l = lines[i];
         if (l.length > 0 && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1);
@@ -137,9 +148,10 @@ export async function* readLineBatches(
     if (e instanceof InputError) throw e;
     throw new InputError(name, `read failed at line ${lineNo}: ${errorText(e)}`);
   }
-  carry += decoder.decode();
-  if (carry.length > 0) {
-    const l = carry.charCodeAt(carry.length - 1) === 13 ? carry.slice(0, -1) : carry;
+  tail.push(decoder.decode());
+  const last = tail.join("");
+  if (last.length > 0) {
+    const l = last.charCodeAt(last.length - 1) === 13 ? last.slice(0, -1) : last;
     yield { lines: [l], firstLine: lineNo, terminated: false };
   }
 }

@@ -176,7 +176,16 @@ export class TraceReader {
     try {
       return JSON.parse(text);
     } catch {
-      if (!terminated) throw new CutOffError({ file: this.name, line }, 0);
+      // A recording cut off inside its header has nothing to replay: that is unusable data,
+      // not a cut-off recording whose complete events can still be used.
+      if (!terminated) {
+        throw new TraceError(
+          { file: this.name, line },
+          undefined,
+          "a complete trace header",
+          `a cut-off line (no newline, not complete JSON): ${jsonProblem(text)}`,
+        );
+      }
       throw new TraceError(
         { file: this.name, line },
         undefined,

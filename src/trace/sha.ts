@@ -44,7 +44,11 @@ export async function sha256File(path: string): Promise<string> {
     throw new InputError(path, inputReason(e));
   }
   const h = createHash("sha256");
-  for await (const chunk of file.readable) h.update(chunk);
+  try {
+    for await (const chunk of file.readable) h.update(chunk);
+  } catch (e) {
+    throw new InputError(path, inputReason(e));
+  }
   return h.digest("hex");
 }
 
