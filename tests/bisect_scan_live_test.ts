@@ -3,27 +3,10 @@ import fc from "fast-check";
 import { TraceReader } from "../src/trace/read.ts";
 import { runTrace } from "../src/replay/run.ts";
 import type { ModelState } from "../src/replay/state.ts";
-import { DETECTOR_IDS } from "../src/detect/detectors.ts";
-import {
-  balloonIdentityPredicate,
-  type BisectPredicate,
-  detectorPredicate,
-  PFN_CLASSES,
-  pfnIsPredicate,
-  returnsZeroPredicate,
-} from "../src/bisect/predicate.ts";
+import { balloonIdentityPredicate, type BisectPredicate } from "../src/bisect/predicate.ts";
 import { bisectScan, type BisectScanResult } from "../src/bisect/scan.ts";
 import { snapshotJson } from "../src/report/snapshot_report.ts";
-import { GEN_POLICIES, traceArb, traceText } from "./support/bisect_trace_gen.ts";
-
-const pfnArb = fc.constantFrom(0x9c, 0x100, 0x3ff80, 0x40000, 0x40100, 0x100000, 0x3800000);
-
-const predicateArb: fc.Arbitrary<BisectPredicate> = fc.oneof(
-  fc.constantFrom(...DETECTOR_IDS).map(detectorPredicate),
-  pfnArb.map(returnsZeroPredicate),
-  fc.tuple(pfnArb, fc.constantFrom(...PFN_CLASSES)).map(([p, c]) => pfnIsPredicate(p, c)),
-  fc.constant(balloonIdentityPredicate()),
-);
+import { GEN_POLICIES, predicateArb, traceArb, traceText } from "./support/bisect_trace_gen.ts";
 
 /** The same predicate without its live form: the scan freezes the state after every step. */
 function frozenOnly(p: BisectPredicate): BisectPredicate {

@@ -9,6 +9,15 @@
  */
 
 import fc from "fast-check";
+import { DETECTOR_IDS } from "../../src/detect/detectors.ts";
+import {
+  balloonIdentityPredicate,
+  type BisectPredicate,
+  detectorPredicate,
+  PFN_CLASSES,
+  pfnIsPredicate,
+  returnsZeroPredicate,
+} from "../../src/bisect/predicate.ts";
 
 const MIB = 0x100000;
 const GIB = 0x40000000;
@@ -262,3 +271,22 @@ export function longTraceText(events: number, seed = 1): string {
   }
   return traceText(gen);
 }
+
+/** PFNs the generated traces touch in interesting ways (RAM, boundaries, BARs above the map). */
+export const probePfnArb: fc.Arbitrary<number> = fc.constantFrom(
+  0x9c,
+  0x100,
+  0x3ff80,
+  0x40000,
+  0x40100,
+  0x100000,
+  0x3800000,
+);
+
+/** Any built-in bisect predicate over {@link probePfnArb}. */
+export const predicateArb: fc.Arbitrary<BisectPredicate> = fc.oneof(
+  fc.constantFrom(...DETECTOR_IDS).map(detectorPredicate),
+  probePfnArb.map(returnsZeroPredicate),
+  fc.tuple(probePfnArb, fc.constantFrom(...PFN_CLASSES)).map(([p, c]) => pfnIsPredicate(p, c)),
+  fc.constant(balloonIdentityPredicate()),
+);

@@ -468,19 +468,7 @@ export class DmesgImporter {
     const e: MapEntry = { start: entry.start, size: entry.size, type: entry.type };
     if (time !== undefined) e.time = time;
     if (entry.who === "user") {
-      this.#push({
-        kind: "event",
-        event: {
-          seq: 0,
-          line: 0,
-          kind: "e820",
-          ...t(time),
-          start: e.start,
-          size: e.size,
-          type: e.type,
-          map: "user",
-        },
-      });
+      this.#pushE820(e, time, "user");
       return;
     }
     if (entry.who !== "Xen" && entry.who !== "BIOS-e820" && entry.who !== "e820") return;
@@ -495,6 +483,11 @@ export class DmesgImporter {
     this.#printedState = "open";
     c.printedWho ??= entry.who;
     if (c.printed.length < 1024) c.printed.push(e);
+    this.#pushE820(e, time, "kernel");
+  }
+
+  /** An `e820` event of the printed (`kernel`) or user-defined (`mem=`, `user`) map. */
+  #pushE820(e: MapEntry, time: number | undefined, map: "kernel" | "user"): void {
     this.#push({
       kind: "event",
       event: {
@@ -505,7 +498,7 @@ export class DmesgImporter {
         start: e.start,
         size: e.size,
         type: e.type,
-        map: "kernel",
+        map,
       },
     });
   }
