@@ -32,7 +32,7 @@ const SEED = 1;
 const MINIMIZE_EVENTS = 100_000;
 /** Logs for `import dmesg` are capped at this many lines (a boot log is not 10M lines). */
 const DMESG_MAX_LINES = 1_000_000;
-/** Random access builds an index holding every event: measured up to this size. */
+/** Random access builds an index holding every event line: measured up to this size. */
 const RANDOM_ACCESS_MAX = 1_000_000;
 
 /** One measured run. */

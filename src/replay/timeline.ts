@@ -2,8 +2,9 @@
  * Random access to every step of a trace without holding every snapshot. Steps are named as
  * in `steps.ts`: `0`, `N` (after every event with seq <= N), `end`.
  *
- * **Design.** {@link Timeline.build} replays the trace once, keeping the parsed events and a
- * frozen {@link ModelState} every `K` events (a checkpoint). The state at index `i` is
+ * **Design.** {@link Timeline.build} replays the trace once, keeping each event's line (its
+ * text, about a fifth of the memory of the parsed record) and a frozen {@link ModelState} every
+ * `K` events (a checkpoint). The state at index `i` is
  * checkpoint `floor(i / K)` plus a replay of at most `K - 1` events on a copy-on-write draft of
  * it. Frozen states share every page they did not write (tables are persistent), so a
  * checkpoint costs only the leaves and mids written since the previous one, never a whole
@@ -13,8 +14,8 @@
  *
  * | operation | time | memory |
  * | --- | --- | --- |
- * | `build` | one replay: O(n) event applications | O(n) events + at most `maxCheckpoints` checkpoints, each O(pages written in its K events) |
- * | `stateAt(i)` | at most K - 1 event applications (0 at a checkpoint, 1 moving forward by one) | one draft |
+ * | `build` | one replay: O(n) event applications | O(n) event lines + at most `maxCheckpoints` checkpoints, each O(pages written in its K events) |
+ * | `stateAt(i)` | at most K - 1 event parses and applications (0 at a checkpoint, 1 moving forward by one) | one draft |
  * | `resolve(step)` | O(log n) | - |
  *
  * Measured with `tests/support/timeline_memory.ts` (Deno 2.9.6, linux-3.12, a generated trace
@@ -23,24 +24,27 @@
  *
  * | events (trace size) | configuration | checkpoints | heap held | random access |
  * | --- | --- | --- | --- | --- |
- * | 20,006 (1.9 MB) | default: K 64 -> 128 | 157 | 21.3 MB | 1.4 ms |
- * | 20,006 | events only, no checkpoints | 1 | 7.4 MB | 25 ms |
- * | 20,006 | a snapshot per step (K = 1) | 20,007 | 279 MB | 0 ms |
- * | 100,006 (9.3 MB) | default: K 64 -> 512 | 196 | 109 MB | 1.9 ms |
- * | 100,006 | events only | 1 | 33 MB | 87 ms |
+ * | 20,006 (1.9 MB) | default: K 64 -> 128 | 157 | 18.6 MB | 0.45 ms |
+ * | 20,006 | events only, no checkpoints | 1 | 3.8 MB | 19 ms |
+ * | 20,006 | a snapshot per step (K = 1) | 20,007 | 277 MB | 0 ms |
+ * | 100,006 (9.3 MB) | default: K 64 -> 512 | 196 | 96 MB | 2.6 ms |
+ * | 100,006 | events only | 1 | 16 MB | 83 ms |
  * | 100,006 | a snapshot per step | - | out of memory at 4 GB | - |
+ *
+ * Keeping event lines instead of parsed events halved the "events only" heap (7.9 to 3.8 MB at
+ * 20k events; 571 to about 180 MB on the 1M-event bench trace) for about twice the access time.
  *
  * Forward-only commands (`snapshot`, `lookup`, `diff`, the `bisect` scan) never build a
  * timeline: they stream the trace once ({@link ForwardPass}), holding one state, so they work
  * on stdin for traces of any length. `bisect run` needs random access and builds one; over
- * stdin it works the same because the timeline keeps the parsed events, never the input text.
+ * stdin it works the same because the timeline keeps the event lines it read, never seeks.
  *
  * @module
  */
 
-import type { CutOffError } from "../errors.ts";
+import { type CutOffError, InvariantError } from "../errors.ts";
 import type { TraceEvent, TraceHeader } from "../trace/event.ts";
-import type { TraceReader } from "../trace/read.ts";
+import { parseEventLine, type TraceReader } from "../trace/read.ts";
 import type { Policy } from "../policy/policy.ts";
 import type { Finding } from "../detect/finding.ts";
 import { type PolicySource, Replayer, selectDetectors } from "./replayer.ts";
@@ -113,14 +117,19 @@ export class Timeline {
   readonly index: StepIndex;
   /** The trace name as given. */
   readonly name: string;
-  #events: readonly TraceEvent[];
+  // Each event's line as read, and its line number: the text is about a fifth of the memory
+  // of the parsed record, and the at most 2K events an access replays are parsed again.
+  #texts: readonly string[];
+  #lines: readonly number[];
   #checkpoints: readonly ModelState[];
   #cache: { index: number; state: ModelState } | undefined;
 
   private constructor(
     pass: ForwardPass,
     interval: number,
-    events: TraceEvent[],
+    seqs: number[],
+    texts: string[],
+    lines: number[],
     checkpoints: ModelState[],
   ) {
     this.header = pass.header;
@@ -131,12 +140,13 @@ export class Timeline {
     this.interval = interval;
     this.findings = pass.replayer.findings;
     this.name = pass.name;
-    this.index = new StepIndex(events.map((e) => e.seq));
-    this.#events = events;
+    this.index = new StepIndex(seqs);
+    this.#texts = texts;
+    this.#lines = lines;
     this.#checkpoints = checkpoints;
   }
 
-  /** Replays `reader` once, keeping the events and a checkpoint every `interval` events. */
+  /** Replays `reader` once, keeping the event lines and a checkpoint every `interval` events. */
   static async build(reader: TraceReader, opts: TimelineOptions = {}): Promise<Timeline> {
     const interval = opts.interval ?? DEFAULT_INTERVAL;
     if (!Number.isSafeInteger(interval) || interval < 1) {
@@ -150,10 +160,12 @@ export class Timeline {
     }
     let k = interval;
     let checkpoints = [pass.state()];
-    const events: TraceEvent[] = [];
+    const seqs: number[] = [], texts: string[] = [], lines: number[] = [];
+    reader.keepEventText((text) => texts.push(text));
     for await (const rec of pass.steps()) {
-      events.push(rec.event);
-      if (events.length % k !== 0) continue;
+      seqs.push(rec.event.seq);
+      lines.push(rec.event.line);
+      if (seqs.length % k !== 0) continue;
       checkpoints.push(pass.state());
       if (checkpoints.length > max) {
         // Thin out: keep every other checkpoint and double the interval, so the count stays
@@ -162,12 +174,17 @@ export class Timeline {
         k *= 2;
       }
     }
-    return new Timeline(pass, k, events, checkpoints);
+    if (texts.length !== seqs.length) {
+      throw new InvariantError(
+        `timeline kept ${texts.length} event lines for ${seqs.length} steps`,
+      );
+    }
+    return new Timeline(pass, k, seqs, texts, lines, checkpoints);
   }
 
   /** Number of events. */
   get events(): number {
-    return this.#events.length;
+    return this.#lines.length;
   }
 
   /** Number of checkpoints held (including step 0). */
@@ -177,7 +194,7 @@ export class Timeline {
 
   /** The event applied last to reach `index` (undefined at index 0). */
   eventAt(index: number): TraceEvent | undefined {
-    return index > 0 ? this.#events[index - 1] : undefined;
+    return index > 0 ? this.#event(index - 1) : undefined;
   }
 
   /** Resolves a step name ({@link StepIndex.resolve}). */
@@ -198,10 +215,15 @@ export class Timeline {
     }
     if (from === index) return state;
     const r = new Replayer(state, []);
-    for (let i = from; i < index; i++) r.apply(this.#events[i]);
+    for (let i = from; i < index; i++) r.apply(this.#event(i));
     state = r.snapshot();
     this.#cache = { index, state };
     return state;
+  }
+
+  /** The `i`-th event (0-based), parsed again from its line. */
+  #event(i: number): TraceEvent {
+    return parseEventLine(this.name, this.#lines[i], this.#texts[i]);
   }
 
   /** The state at a named step, with the resolved point and the event that ends it. */

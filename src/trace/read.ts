@@ -45,6 +45,7 @@ export class TraceReader {
   #header: TraceHeader | undefined;
   #end: TraceEnd | undefined;
   #checks: RecordChecks;
+  #textSink: ((text: string) => void) | undefined;
 
   private constructor(name: string, lines: AsyncGenerator<LineBatch>) {
     this.name = name;
@@ -65,6 +66,15 @@ export class TraceReader {
   static fromText(name: string, text: string): TraceReader {
     const bytes = new TextEncoder().encode(text);
     return new TraceReader(name, readLineBatches(name, ReadableStream.from([bytes])));
+  }
+
+  /**
+   * Hands `sink` the line of every event {@link TraceReader.batches} validates, in order, so a
+   * caller can keep the compact text and re-parse it later ({@link parseEventLine}) instead of
+   * holding parsed events. Set it before reading events.
+   */
+  keepEventText(sink: (text: string) => void): void {
+    this.#textSink = sink;
   }
 
   /** The `end` record, once {@link TraceReader.batches} has finished; undefined if absent. */
@@ -148,6 +158,7 @@ export class TraceReader {
         const e = validateEvent({ file: name, line }, obj);
         checks.event(e);
         out.push(e);
+        if (this.#textSink !== undefined) this.#textSink(text);
       }
       if (out.length > 0) yield out;
     }
@@ -345,4 +356,21 @@ function isDigit(c: number): boolean {
 function jsonProblem(text: string): string {
   const snippet = text.length > 40 ? text.slice(0, 37) + "..." : text;
   return `invalid JSON ${JSON.stringify(snippet)}`;
+}
+
+/**
+ * Parses and validates one event line exactly as {@link TraceReader.batches} did when it
+ * first read it (the checks across lines, such as seq order, were made then).
+ *
+ * @example
+ * ```ts
+ * import { parseEventLine } from "./read.ts";
+ * import assert from "node:assert/strict";
+ * const e = parseEventLine("t.jsonl", 7, '{"seq":6,"kind":"lookup","pfn":"0x80000"}');
+ * assert.equal(e.line, 7);
+ * assert.equal(e.kind, "lookup");
+ * ```
+ */
+export function parseEventLine(file: string, line: number, text: string): TraceEvent {
+  return validateEvent({ file, line }, parseRecord(text));
 }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { parseRecord } from "./read.ts";
+import { parseEventLine, parseRecord, TraceReader } from "./read.ts";
 
 /** parseRecord(text) must return what JSON.parse returns, or throw what it throws. */
 function sameAsJsonParse(text: string): void {
@@ -97,5 +97,20 @@ Deno.test("parseRecord() takes JSON's number grammar exactly", () => {
     const t of ['{"a":"\u0001"}', '{"a":"\t"}', '{"a":tru}', '{"a":nul}', "{}", "{", '{"a":1}x']
   ) {
     sameAsJsonParse(t);
+  }
+});
+
+Deno.test("keepEventText hands over each event's line, and parseEventLine gives the event back", async () => {
+  for (const e of Deno.readDirSync("traces")) {
+    if (!e.name.endsWith(".jsonl")) continue;
+    const reader = await TraceReader.open(`traces/${e.name}`);
+    const texts: string[] = [];
+    reader.keepEventText((t) => texts.push(t));
+    const events = [];
+    for await (const b of reader.batches()) events.push(...b);
+    assert.equal(texts.length, events.length, e.name);
+    events.forEach((ev, i) =>
+      assert.deepEqual(parseEventLine(reader.name, ev.line, texts[i]), ev, `${e.name}:${ev.line}`)
+    );
   }
 });
