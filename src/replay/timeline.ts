@@ -3,7 +3,7 @@
  * in `steps.ts`: `0`, `N` (after every event with seq <= N), `end`.
  *
  * **Design.** {@link Timeline.build} replays the trace once, keeping each event's line (its
- * text, about a fifth of the memory of the parsed record) and a frozen {@link ModelState} every
+ * text, about a third of the memory of the parsed record) and a frozen {@link ModelState} every
  * `K` events (a checkpoint). The state at index `i` is
  * checkpoint `floor(i / K)` plus a replay of at most `K - 1` events on a copy-on-write draft of
  * it. Frozen states share every page they did not write (tables are persistent), so a
@@ -117,7 +117,7 @@ export class Timeline {
   readonly index: StepIndex;
   /** The trace name as given. */
   readonly name: string;
-  // Each event's line as read, and its line number: the text is about a fifth of the memory
+  // Each event's line as read, and its line number: the text is about a third of the memory
   // of the parsed record, and the at most 2K events an access replays are parsed again.
   #texts: readonly string[];
   #lines: readonly number[];
