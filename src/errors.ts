@@ -30,6 +30,8 @@ export const EXIT = {
   noInput: 66,
   /** A bug in p2mtrace itself. */
   internal: 70,
+  /** `record`: Deno or the kernel refused every read that mattered (a flag or root is missing). */
+  noPermission: 77,
   /** An output file cannot be written. */
   ioError: 74,
 } as const;
@@ -174,6 +176,27 @@ export class InputError extends Error {
   constructor(file: string, reason: string) {
     super(`${file}: cannot read: ${reason}`);
     this.name = "InputError";
+  }
+}
+
+/**
+ * A recording read nothing usable because Deno or the kernel refused it: the message names the
+ * Deno flag (`--allow-all`) or the privilege (root) that is missing.
+ *
+ * @example
+ * ```ts
+ * import { NoPermissionError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(new NoPermissionError("record: run it as root").exitCode, 77);
+ * ```
+ */
+export class NoPermissionError extends Error {
+  /** Exit code the CLI uses for this error. */
+  readonly exitCode: number = EXIT.noPermission;
+  /** Builds the error with the given message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "NoPermissionError";
   }
 }
 

@@ -7,6 +7,7 @@ import { TraceReader } from "../src/trace/read.ts";
 import type { TraceEvent, TraceHeader } from "../src/trace/event.ts";
 import { dumpRangeAt, parseP2mDump } from "../src/p2m/debugfs_parse.ts";
 import { assertGolden } from "./golden.ts";
+import { runEntry } from "./support/command_run.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/sysfs/${name}`, import.meta.url).pathname;
 
@@ -123,20 +124,78 @@ Deno.test("record --root with missing files and an unprivileged view writes note
   ));
 });
 
-Deno.test("record --root of an empty directory still writes a valid trace", async () => {
+Deno.test("record --root of a directory without an E820 map writes nothing and exits 66", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const io = memoryIo();
-    assert.equal(await recordCommand.run(["--root", dir], io), 0);
-    const { header, events } = await roundTrip(io.out());
-    assert.equal(header.guest.type, "pv");
-    assert.equal(header.guest.domain, "domU");
-    assert.equal(events.every((e) => e.kind === "mark"), true);
-    assert.match(io.err(), /note: guest type: assumed pv/);
-    assert.match(io.err(), /note: domain: assumed domU/);
+    const r = await runEntry(recordCommand, ["--root", dir]);
+    assert.equal(r.code, 66);
+    assert.equal(r.out, "");
+    assert.match(r.err, /note: \/sys\/firmware\/memmap: no such file/);
+    assert.match(r.err, /cannot read: no \/sys\/firmware\/memmap or \/proc\/iomem there/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("record --root on a missing directory exits 66 naming it", async () => {
+  const r = await runEntry(recordCommand, ["--root", "/nonexistent-p2mtrace-root"]);
+  assert.equal(r.code, 66);
+  assert.equal(r.err, "p2mtrace: /nonexistent-p2mtrace-root: cannot read: --root: no such file\n");
+});
+
+/** Runs the real CLI under Deno with the given permission flags (Deno's refusals are real). */
+async function recordUnder(perms: string[], args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      ...perms,
+      new URL("../cli.ts", import.meta.url).pathname,
+      "record",
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    out: new TextDecoder().decode(out.stdout),
+    err: new TextDecoder().decode(out.stderr),
+  };
+}
+
+// Deno >= 1.43 treats /proc and /sys as privileged: --allow-read (with or without paths) is
+// refused there, so a live record with it reads nothing. It must say so and fail, not write a
+// trace of notes with exit 0.
+Deno.test("record on the live system with --allow-read only exits 77 and asks for --allow-all", async () => {
+  for (const perms of [["--allow-read"], ["--allow-read=/proc,/sys"]]) {
+    const r = await recordUnder(perms, []);
+    assert.equal(r.code, 77, `${perms}: ${r.err}`);
+    assert.equal(r.out, "");
+    assert.match(
+      r.err,
+      /\/proc\/iomem: refused by Deno \(it grants \/proc, \/sys, \/dev and \/etc only to --allow-all\)/,
+    );
+    assert.match(
+      r.err,
+      /no E820 map could be read .*Deno refused the reads: run it with --allow-all/,
+    );
+  }
+});
+
+Deno.test("record --root with read access elsewhere only exits 77 and asks for --allow-read", async () => {
+  const r = await recordUnder(["--allow-read=/nonexistent-p2mtrace"], [
+    "--root",
+    "tests/fixtures/sysfs/dom0-3.16-bar-above-ram",
+  ]);
+  assert.equal(r.code, 77, r.err);
+  assert.match(r.err, /Deno refused to read --root .*: add --allow-read/);
+  const ok = await recordUnder(["--allow-read=tests/fixtures/sysfs"], [
+    "--root",
+    "tests/fixtures/sysfs/dom0-3.16-bar-above-ram",
+  ]);
+  assert.equal(ok.code, 0, ok.err);
+  assert.match(ok.out, /"kind":"e820"/);
 });
 
 Deno.test("record -o writes the file, refuses to overwrite it, and --force does", async () => {

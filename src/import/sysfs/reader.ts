@@ -22,19 +22,33 @@ export interface SysfsReader {
 }
 
 /**
- * A short reason for a failed read, without a stack trace.
+ * Why a live read failed when Deno refused it: since Deno 1.43 `/proc`, `/sys`, `/dev` and `/etc`
+ * are privileged paths that `--allow-read` never reaches, whatever paths it names.
+ */
+export const REFUSED_BY_DENO =
+  "refused by Deno (it grants /proc, /sys, /dev and /etc only to --allow-all)";
+/** Why a read under `--root DIR` failed when Deno refused it. */
+export const NOT_ALLOWED = "not allowed (run with --allow-read)";
+/** Why a read failed when the kernel refused it (EACCES/EPERM: debugfs, root-only files). */
+export const PERMISSION_DENIED = "permission denied (not root?)";
+
+/**
+ * A short reason for a failed read, without a stack trace. Deno's own refusal (`NotCapable`) is
+ * told apart from the kernel's (`PermissionDenied`), and on the live system (`live`) it names
+ * the flag Deno wants for `/proc` and `/sys`.
  *
  * @example
  * ```ts
- * import { failureReason } from "./reader.ts";
+ * import { failureReason, REFUSED_BY_DENO } from "./reader.ts";
  * import assert from "node:assert/strict";
  * assert.equal(failureReason(new Deno.errors.NotFound("x")), "no such file");
+ * assert.equal(failureReason(new Deno.errors.NotCapable("x"), true), REFUSED_BY_DENO);
  * ```
  */
-export function failureReason(e: unknown): string {
+export function failureReason(e: unknown, live = false): string {
   if (e instanceof Deno.errors.NotFound) return "no such file";
-  if (e instanceof Deno.errors.NotCapable) return "not allowed (run with --allow-read)";
-  if (e instanceof Deno.errors.PermissionDenied) return "permission denied (not root?)";
+  if (e instanceof Deno.errors.NotCapable) return live ? REFUSED_BY_DENO : NOT_ALLOWED;
+  if (e instanceof Deno.errors.PermissionDenied) return PERMISSION_DENIED;
   if (e instanceof Deno.errors.IsADirectory) return "is a directory";
   if (e instanceof Deno.errors.NotADirectory) return "not a directory";
   return e instanceof Error ? e.message : String(e);
@@ -57,12 +71,14 @@ function under(root: string, path: string): string {
  * ```
  */
 export function directoryReader(root: string): SysfsReader {
+  const live = root.replace(/\/+$/, "") === "";
+  const reason = (e: unknown) => failureReason(e, live);
   return {
     async read(path) {
       try {
         return { ok: true, value: await Deno.readTextFile(under(root, path)) };
       } catch (e) {
-        return { ok: false, reason: failureReason(e) };
+        return { ok: false, reason: reason(e) };
       }
     },
     async list(path) {
@@ -71,14 +87,14 @@ export function directoryReader(root: string): SysfsReader {
         for await (const entry of Deno.readDir(under(root, path))) names.push(entry.name);
         return { ok: true, value: names.sort() };
       } catch (e) {
-        return { ok: false, reason: failureReason(e) };
+        return { ok: false, reason: reason(e) };
       }
     },
     async link(path) {
       try {
         return { ok: true, value: await Deno.readLink(under(root, path)) };
       } catch (e) {
-        return { ok: false, reason: failureReason(e) };
+        return { ok: false, reason: reason(e) };
       }
     },
   };
