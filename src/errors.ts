@@ -15,11 +15,11 @@ export const EXIT = {
   bisectStopped: 2,
   /** The recording was cut off: output covers every event before the truncated last line. */
   cutOff: 3,
-  /** `check --bisect-exit`: the trace cannot test this revision (git bisect "skip"). */
+  /** `--bisect-exit`: the input cannot test this revision (git bisect "skip"). */
   cannotTest: 125,
   /**
-   * `check --bisect-exit`: the check itself failed (usage mistake, a bug in p2mtrace), so it
-   * says nothing about the revision; `git bisect run` stops on 128 and above.
+   * `--bisect-exit`: the command itself failed (usage mistake, a bug in p2mtrace), so it says
+   * nothing about the revision; `git bisect run` stops on 128 and above.
    */
   abortBisect: 128,
   /** The command line is wrong (unknown flag, missing argument). */

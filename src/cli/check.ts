@@ -4,14 +4,13 @@
  * @module
  */
 
-import { CutOffError, EXIT, InputError, TraceError } from "../errors.ts";
+import { EXIT } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { runTrace } from "../replay/run.ts";
 import { checkJson, checkText } from "../report/check_report.ts";
 import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
-import { reportError } from "./report_error.ts";
 
 const HELP = `usage: p2mtrace check TRACE [options]
 
@@ -22,17 +21,18 @@ options:
   --policy P       kernel behaviour (as for replay; '--policy list' in replay lists them)
   --detector ID    run only this detector (repeatable; default: all)
   --json           {"trace","policy","events","ending","clean","findings":[...]}
-  --bisect-exit    exit 125 ("cannot test") instead of 65/66/3 when the trace is unusable,
-                   so that 'git bisect run p2mtrace check --bisect-exit ...' skips that kernel
+  --bisect-exit    for 'git bisect run': 0 good, 1 bad, 125 (skip) when the trace cannot
+                   test the revision (3, 65, 66), 128 (git bisect stops) for anything else
   --paranoid       check every model invariant after each step (slow; exit 70 names the step)
 
 exit: 0 clean, 1 findings, 3 the recording was cut off and nothing was found before the cut,
-65 malformed trace, 66 unreadable file, 64 usage, 70 internal error; with --bisect-exit 125
-replaces 3, 65, 66, and 128 (git bisect run stops) replaces 64 and 70 found after the options.
+65 malformed trace, 66 unreadable file, 64 usage, 70 internal error. With --bisect-exit
+anywhere on the command line, 125 replaces 3, 65 and 66, and 128 replaces every other failure
+(a typo in a flag or value, an internal error), so git bisect run stops instead of counting it.
 
 As a git bisect predicate (bisecting kernels): at each revision boot the guest, record its boot
 log, then
-  p2mtrace import dmesg boot.log -o t.jsonl --force &&
+  p2mtrace import dmesg boot.log -o t.jsonl --force --bisect-exit &&
   p2mtrace check t.jsonl --bisect-exit --detector lookup-zero
 exits 0 (good), 1 (bad) or 125 (skip: the log could not be turned into a usable trace).
 `;
@@ -46,48 +46,25 @@ async function run(args: string[], io: Io): Promise<number> {
     paranoid: { type: "boolean" },
   });
   const [file] = operands("check", p.positionals, ["TRACE"]);
-  const bisect = p.values["bisect-exit"] === true;
-  try {
-    const reader = await TraceReader.open(file, io.stdin);
-    const res = await runTrace(reader, {
-      policy: p.values.policy as string | undefined,
-      detectors: (p.values.detector as string[] | undefined) ?? [],
-      paranoid: p.values.paranoid === true,
-    });
-    const findings = res.replayer.findings;
-    const name = res.policy.name;
-    if (p.values.json === true) {
-      io.stdout(
-        JSON.stringify(checkJson(file, name, findings, res.replayer.steps, res.ending)) + "\n",
-      );
-    } else {
-      io.stdout(checkText(file, name, findings, res.replayer.steps));
-    }
-    if (findings.length > 0) {
-      if (res.cutOff) io.stderr(`p2mtrace: ${res.cutOff.message}\n`);
-      return EXIT.found;
-    }
-    if (res.cutOff) {
-      io.stderr(`p2mtrace: ${res.cutOff.message}\n`);
-      return bisect ? EXIT.cannotTest : EXIT.cutOff;
-    }
-    return EXIT.ok;
-  } catch (e) {
-    if (
-      bisect && (e instanceof TraceError || e instanceof InputError || e instanceof CutOffError)
-    ) {
-      io.stderr(`p2mtrace: ${e.message} (cannot test: exit 125)\n`);
-      return EXIT.cannotTest;
-    }
-    if (bisect) {
-      // A usage mistake or a p2mtrace bug says nothing about the revision: stop git bisect
-      // instead of letting it count the exit as "bad".
-      const code = reportError(e, io);
-      io.stderr(`p2mtrace: the check failed with exit ${code} (git bisect run stops: exit 128)\n`);
-      return EXIT.abortBisect;
-    }
-    throw e;
+  // --bisect-exit is applied by main() to every exit, usage mistakes included (main.ts).
+  const reader = await TraceReader.open(file, io.stdin);
+  const res = await runTrace(reader, {
+    policy: p.values.policy as string | undefined,
+    detectors: (p.values.detector as string[] | undefined) ?? [],
+    paranoid: p.values.paranoid === true,
+  });
+  const findings = res.replayer.findings;
+  const name = res.policy.name;
+  if (p.values.json === true) {
+    io.stdout(
+      JSON.stringify(checkJson(file, name, findings, res.replayer.steps, res.ending)) + "\n",
+    );
+  } else {
+    io.stdout(checkText(file, name, findings, res.replayer.steps));
   }
+  if (res.cutOff) io.stderr(`p2mtrace: ${res.cutOff.message}\n`);
+  if (findings.length > 0) return EXIT.found;
+  return res.cutOff ? EXIT.cutOff : EXIT.ok;
 }
 
 /** The `check` command. */

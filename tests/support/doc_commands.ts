@@ -186,12 +186,13 @@ function applyMarkers(
  * ```ts
  * import { markdownCommands } from "./doc_commands.ts";
  * import assert from "node:assert/strict";
+ * const fence = "`".repeat(3);
  * const md = [
  *   "Run `p2mtrace check t.jsonl` or `p2mtrace help <cmd>`.",
- *   "```console",
+ *   fence + "console",
  *   "$ echo hi",
  *   "hi",
- *   "```",
+ *   fence,
  * ].join("\n");
  * const { commands } = markdownCommands("a.md", md);
  * assert.deepEqual(commands.map((c) => [c.line, c.text, c.stdout]), [
