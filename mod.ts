@@ -16,6 +16,62 @@
  * assert.equal(result.replayer.findings[0].detector, "lookup-zero");
  * ```
  *
+ * The entry points behind `import`, `record`, `validate`, `minimize` and `summarize`:
+ *
+ * ```ts
+ * import {
+ *   DmesgImporter,
+ *   importBpftraceOutput,
+ *   memoryReader,
+ *   minimizeEvents,
+ *   POLICIES,
+ *   recordGuest,
+ *   resolvePolicy,
+ *   summarizeTrace,
+ *   summaryMarkdown,
+ *   traceText,
+ *   TraceReader,
+ *   validateStream,
+ * } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // import dmesg: push a boot log line by line, then assemble the trace.
+ * const dmesg = new DmesgImporter("boot.log");
+ * for (const line of [
+ *   "[    0.000000] Linux version 3.12.0 (gcc)",
+ *   "[    0.000000] Xen: [mem 0x0000000000000000-0x000000000009ffff] usable",
+ *   "[    0.000000] Xen: [mem 0x0000000000100000-0x000000003fffffff] usable",
+ * ]) dmesg.push(line);
+ * const boot = dmesg.finish();
+ * assert.ok(boot.events.some((e) => e.kind === "e820"));
+ *
+ * // import bpftrace: the runtime script's output (here: nothing but its banner).
+ * assert.equal(importBpftraceOutput("", "run.txt").events.length, 0);
+ *
+ * // record: a guest's /sys and /proc, here from memory instead of a directory.
+ * const rec = await recordGuest(memoryReader({
+ *   "/sys/firmware/memmap/0/start": "0x0\n",
+ *   "/sys/firmware/memmap/0/end": "0x3fffffff\n",
+ *   "/sys/firmware/memmap/0/type": "System RAM\n",
+ * }));
+ * assert.ok(rec.events.some((e) => e.kind === "e820"));
+ *
+ * // validate: every problem of a trace text, by name.
+ * const text = traceText(boot.header, boot.events);
+ * const v = await validateStream("boot.jsonl", ReadableStream.from([new TextEncoder().encode(text)]));
+ * assert.deepEqual(v.problems.filter((p) => p.severity === "error"), []);
+ *
+ * // minimize: the fewest events that still show the finding.
+ * const header = await TraceReader.fromText("t", text).header();
+ * const lookup = { seq: 99, line: 99, kind: "lookup", pfn: 0x90000, offset: 0, via: "pte", iomap: false } as const;
+ * const small = minimizeEvents(header, [...boot.events, lookup], resolvePolicy(POLICIES, "linux-3.12"), "lookup-zero");
+ * assert.ok(small.events.length <= boot.events.length + 1);
+ *
+ * // summarize: facts and every policy's verdict, as Markdown.
+ * const summary = await summarizeTrace("boot.jsonl", "0".repeat(64), TraceReader.fromText("boot.jsonl", text), undefined);
+ * assert.match(summaryMarkdown(summary), /boot\.jsonl/);
+ * ```
+ *
  * @module
  */
 
@@ -56,5 +112,29 @@ export * from "./src/report/diff_report.ts";
 export * from "./src/report/bisect_report.ts";
 export * from "./src/detect/finding.ts";
 export * from "./src/detect/detectors.ts";
+export { DmesgImporter, type ImportOptions } from "./src/import/dmesg/importer.ts";
+export { type ImportResult } from "./src/import/dmesg/assemble.ts";
+export { type BpftraceImport, importBpftraceOutput } from "./src/import/bpftrace/importer.ts";
+export { recordGuest, type Recording } from "./src/import/sysfs/assemble.ts";
+export {
+  directoryReader,
+  type MemoryEntry,
+  memoryReader,
+  type ReadResult,
+  type SysfsReader,
+} from "./src/import/sysfs/reader.ts";
+export { minimizeEvents, type MinimizeResult, prefixToFinding } from "./src/share/minimize.ts";
+export {
+  summarizeTrace,
+  type Summary,
+  summaryMarkdown,
+  type TraceFacts,
+} from "./src/share/summarize.ts";
+export {
+  type Problem,
+  type ProblemSeverity,
+  validateStream,
+  type Validation,
+} from "./src/share/validate.ts";
 export { main } from "./src/cli/main.ts";
 export { type Io, memoryIo } from "./src/cli/io.ts";
