@@ -133,7 +133,7 @@ Deno.test("snapshot rejects an unknown format and a bad step", async () => {
   assert.equal(r.code, 64);
   assert.equal(
     r.err,
-    "p2mtrace: snapshot: --at takes a step number (a non-negative integer) or 'end', got 'last'\n",
+    "p2mtrace: snapshot: --at takes a step: 0, N (after every event with seq <= N), end, or -N (N events before the end), got 'last'\n",
   );
 });
 

@@ -36,6 +36,8 @@ export interface ParsedArgs {
  * const p = parseArgs("replay", ["t.jsonl", "--quiet"], { quiet: { type: "boolean" } });
  * assert.deepEqual(p.positionals, ["t.jsonl"]);
  * assert.equal(p.values.quiet, true);
+ * const q = parseArgs("diff", ["t.jsonl", "-2", "--at", "-1"], { at: { type: "string" } });
+ * assert.deepEqual([q.positionals, q.values.at], [["t.jsonl", "-2"], "-1"]);
  * ```
  */
 export function parseArgs(
@@ -43,9 +45,20 @@ export function parseArgs(
   args: string[],
   options: Record<string, OptionSpec>,
 ): ParsedArgs {
+  // `-N` (a step N events before the end) is a value, never a flag: hide its dash from
+  // node's parser, which would take it for a short option, and give it back afterwards.
+  const NEG = "\u0000";
+  const hidden = args.map((a) => /^-\d+$/.test(a) ? NEG + a : a);
+  const shown = <T>(v: T): T =>
+    (typeof v === "string" && v.startsWith(NEG)
+      ? v.slice(1)
+      : Array.isArray(v)
+      ? v.map(shown)
+      : v) as T;
   try {
-    const r = nodeParseArgs({ args, options, allowPositionals: true, strict: true });
-    return { values: r.values as ParsedArgs["values"], positionals: r.positionals };
+    const r = nodeParseArgs({ args: hidden, options, allowPositionals: true, strict: true });
+    const values = Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, shown(v)]));
+    return { values: values as ParsedArgs["values"], positionals: r.positionals.map(shown) };
   } catch (e) {
     const msg = e instanceof Error ? e.message.replace(/\. To specify.*$/s, "") : String(e);
     throw new UsageError(`${command}: ${msg} (see 'p2mtrace help ${command}')`);

@@ -15,7 +15,7 @@ import { policyListText } from "../report/policy_list.ts";
 import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
-import { parseStepName } from "./step_arg.ts";
+import { parseStepName, resolveFromEnd } from "./step_arg.ts";
 
 const HELP = `usage: p2mtrace diff TRACE A B [options]
 
@@ -44,9 +44,11 @@ async function run(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const [file, aArg, bArg] = operands("diff", p.positionals, ["TRACE", "A", "B"]);
-  const a = parseStepName("diff", "A", aArg);
-  const b = parseStepName("diff", "B", bArg);
-  const pass = await ForwardPass.open(await TraceReader.open(file, io.stdin), {
+  const { names: [a, b], stdin } = await resolveFromEnd(file, io.stdin, [
+    parseStepName("diff", "A", aArg),
+    parseStepName("diff", "B", bArg),
+  ]);
+  const pass = await ForwardPass.open(await TraceReader.open(file, stdin), {
     policy: p.values.policy as string | undefined,
   });
   const [first, second] = order(a) <= order(b) ? [a, b] : [b, a];

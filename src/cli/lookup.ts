@@ -13,7 +13,7 @@ import { policyListText } from "../report/policy_list.ts";
 import type { CommandEntry } from "./commands.ts";
 import { parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
-import { parseAddrArg, parsePfnArg, parseStepName } from "./step_arg.ts";
+import { parseAddrArg, parsePfnArg, parseStepName, resolveFromEnd } from "./step_arg.ts";
 
 const HELP = `usage: p2mtrace lookup TRACE PFN [options]
        p2mtrace lookup TRACE --addr ADDR [options]
@@ -30,7 +30,8 @@ PFN is a frame number ("0x..." hex or decimal); --addr takes a byte address inst
 options:
   --addr ADDR       look up the page holding this byte address (the bus address keeps the
                     offset)
-  --at STEP         0 (before the first event), N (after every event with seq <= N) or end
+  --at STEP         0 (before the first event), N (after every event with seq <= N), end, or
+                    -N (N events before the end); past the end is an error, as in every command
                     (default: end)
   --history         also list every step that changed this PFN, with before and after
   --json            one JSON object (see docs/bisect.md)
@@ -68,8 +69,11 @@ async function run(args: string[], io: Io): Promise<number> {
     pfn = Math.floor(addr / 4096);
     offset = addr % 4096;
   } else pfn = parsePfnArg("lookup", "PFN", p.positionals[1]);
-  const at = typeof p.values.at === "string" ? parseStepName("lookup", "--at", p.values.at) : "end";
-  const pass = await ForwardPass.open(await TraceReader.open(file, io.stdin), {
+  const named = typeof p.values.at === "string"
+    ? parseStepName("lookup", "--at", p.values.at)
+    : "end";
+  const { names: [at], stdin } = await resolveFromEnd(file, io.stdin, [named]);
+  const pass = await ForwardPass.open(await TraceReader.open(file, stdin), {
     policy: p.values.policy as string | undefined,
   });
   const initial = pass.state().p2m.entry(pfn);

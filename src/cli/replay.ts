@@ -4,7 +4,7 @@
  * @module
  */
 
-import { EXIT, UsageError } from "../errors.ts";
+import { EXIT } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { runTrace } from "../replay/run.ts";
 import { stepJson, stepText, summaryJson, summaryText } from "../report/replay_report.ts";
@@ -12,6 +12,8 @@ import { policyListText } from "../report/policy_list.ts";
 import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
+import { parseStepName, resolveFromEnd } from "./step_arg.ts";
+import { pastEndError } from "../replay/steps.ts";
 
 const HELP = `usage: p2mtrace replay TRACE [options]
 
@@ -25,7 +27,8 @@ options:
                     options as NAME:opt=value,opt=value
   --json            one JSON object per step, then {"summary": ...} (see README)
   --quiet           the summary only
-  --at N            stop after step N (the last event with seq <= N)
+  --at STEP         0 (before the first event), N (after every event with seq <= N), end, or
+                    -N (N events before the end); past the end is an error, as in every command
   --detector ID     run only this detector (repeatable; default: all)
   --paranoid        walk every model structure before the first step and after each one, and
                     stop at the first broken invariant (a p2mtrace bug: exit 70 names the step);
@@ -35,16 +38,6 @@ exit: 0 replayed (findings do not change it), 3 the recording was cut off (outpu
 events before the truncated line), 64 usage, 65 malformed trace, 66 unreadable file, 70 internal
 error.
 `;
-
-/** Parses a non-negative step number. */
-export function parseStep(command: string, flag: string, v: string): number {
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
-    throw new UsageError(
-      `${command}: ${flag} takes a step number (a non-negative integer), got '${v}'`,
-    );
-  }
-  return Number(v);
-}
 
 async function run(args: string[], io: Io): Promise<number> {
   const p = parseArgs("replay", args, {
@@ -62,10 +55,12 @@ async function run(args: string[], io: Io): Promise<number> {
   const [file] = operands("replay", p.positionals, ["TRACE"]);
   const json = p.values.json === true;
   const quiet = p.values.quiet === true;
-  const atSeq = typeof p.values.at === "string"
-    ? parseStep("replay", "--at", p.values.at)
-    : undefined;
-  const reader = await TraceReader.open(file, io.stdin);
+  const named = typeof p.values.at === "string"
+    ? parseStepName("replay", "--at", p.values.at)
+    : "end";
+  const { names: [at], stdin } = await resolveFromEnd(file, io.stdin, [named]);
+  const atSeq = at === "end" ? undefined : at as number;
+  const reader = await TraceReader.open(file, stdin);
   const res = await runTrace(reader, {
     policy: p.values.policy as string | undefined,
     detectors: (p.values.detector as string[] | undefined) ?? [],
@@ -87,6 +82,12 @@ async function run(args: string[], io: Io): Promise<number> {
     findings: res.replayer.findings,
     verified: res.verified,
   };
+  // A step past the end is the same error as in snapshot, lookup, diff and bisect.
+  if (atSeq !== undefined && atSeq > 0 && res.ending !== "stopped" && !res.cutOff) {
+    if (res.replayer.steps === 0 || res.replayer.lastSeq < atSeq) {
+      throw pastEndError(atSeq, res.replayer.steps === 0 ? undefined : res.replayer.lastSeq);
+    }
+  }
   if (json) io.stdout(JSON.stringify(summaryJson(summary)) + "\n");
   else io.stdout((quiet ? "" : "\n") + summaryText(summary));
   if (res.cutOff) {

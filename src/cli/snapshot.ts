@@ -17,7 +17,7 @@ import { policyListText } from "../report/policy_list.ts";
 import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
-import { parseStepName } from "./step_arg.ts";
+import { parseStepName, resolveFromEnd } from "./step_arg.ts";
 
 const HELP = `usage: p2mtrace snapshot TRACE [options]
 
@@ -27,7 +27,8 @@ identity, invalid, foreign) and the structure that answers it (a private leaf, o
 kernel's shared pages), plus the balloon, extra memory and devices.
 
 options:
-  --at STEP         0 (before the first event), N (after every event with seq <= N) or end
+  --at STEP         0 (before the first event), N (after every event with seq <= N), end, or
+                    -N (N events before the end); past the end is an error, as in every command
                     (default: end)
   --format F        text (default), json (the snapshot document of docs/bisect.md, one line),
                     or debugfs: the exact text of /sys/kernel/debug/xen/mmu/p2m for the
@@ -54,10 +55,11 @@ async function run(args: string[], io: Io): Promise<number> {
   if (format !== "text" && format !== "json" && format !== "debugfs") {
     throw new UsageError(`snapshot: --format takes text, json or debugfs, got '${format}'`);
   }
-  const at = typeof p.values.at === "string"
+  const named = typeof p.values.at === "string"
     ? parseStepName("snapshot", "--at", p.values.at)
     : "end";
-  const pass = await ForwardPass.open(await TraceReader.open(file, io.stdin), {
+  const { names: [at], stdin } = await resolveFromEnd(file, io.stdin, [named]);
+  const pass = await ForwardPass.open(await TraceReader.open(file, stdin), {
     policy: p.values.policy as string | undefined,
   });
   const point = await pass.walkTo(at);

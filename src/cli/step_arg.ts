@@ -1,18 +1,23 @@
 /**
- * Command-line values of the time-travel commands: step names (`0`, `N`, `end`, as `replay
- * --at` takes them plus `end`), PFNs and byte addresses, and shell quoting for the exact
+ * Command-line values of the time-travel commands: step names (`0`, `N`, `end`, `-N`, one
+ * grammar for every command), PFNs and byte addresses, and shell quoting for the exact
  * command a bug report repeats.
  *
  * @module
  */
 
-import { UsageError } from "../errors.ts";
+import { CutOffError, UsageError } from "../errors.ts";
 import { ADDR_LIMIT, FRAME_LIMIT, parseUint } from "../trace/hex.ts";
-import type { StepName } from "../replay/steps.ts";
-import { parseStep } from "./replay.ts";
+import { StepIndex, type StepName } from "../replay/steps.ts";
+import { TraceReader } from "../trace/read.ts";
+
+/** The one message for a step name that is not one (every time-travel command uses it). */
+const STEP_GRAMMAR = "a step: 0, N (after every event with seq <= N), end, or -N (N events " +
+  "before the end)";
 
 /**
- * Parses a step name: `end`, or a step number as `replay --at` takes it.
+ * Parses a step name, the same for `replay --at`, `snapshot --at`, `lookup --at`, `diff A B`
+ * and `bisect run --good/--bad`: `0`, `N`, `end`, or `-N` (N events before the end).
  *
  * @example
  * ```ts
@@ -20,19 +25,54 @@ import { parseStep } from "./replay.ts";
  * import assert from "node:assert/strict";
  * assert.equal(parseStepName("snapshot", "--at", "end"), "end");
  * assert.equal(parseStepName("snapshot", "--at", "16"), 16);
- * assert.throws(() => parseStepName("snapshot", "--at", "-1"), /takes a step number/);
+ * assert.equal(parseStepName("snapshot", "--at", "-1"), -1);
+ * assert.throws(() => parseStepName("snapshot", "--at", "x"),
+ *   /snapshot: --at takes a step: 0, N \(after every event with seq <= N\), end, or -N/);
  * ```
  */
 export function parseStepName(command: string, flag: string, v: string): StepName {
   if (v === "end") return "end";
-  try {
-    return parseStep(command, flag, v);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    throw new UsageError(
-      `${command}: ${flag} takes a step number (a non-negative integer) or 'end', got '${v}'`,
-    );
+  const m = /^(-?)(\d+)$/.exec(v);
+  const n = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isSafeInteger(n) || (m[1] === "-" && n === 0)) {
+    throw new UsageError(`${command}: ${flag} takes ${STEP_GRAMMAR}, got '${v}'`);
   }
+  return m[1] === "-" ? -n : n;
+}
+
+/**
+ * Turns `-N` step names into step numbers, which needs the trace's length: one extra read of
+ * the trace (stdin is kept in memory so the command can read it again). Other names pass
+ * through; the returned `stdin` is what the command reads next.
+ *
+ * @example
+ * ```ts
+ * import { resolveFromEnd } from "./step_arg.ts";
+ * import assert from "node:assert/strict";
+ * const r = await resolveFromEnd("traces/pcie-bar-above-e820.jsonl", new ReadableStream(), [-1, "end", 3]);
+ * assert.deepEqual(r.names, [20, "end", 3]);
+ * ```
+ */
+export async function resolveFromEnd(
+  file: string,
+  stdin: ReadableStream<Uint8Array>,
+  names: StepName[],
+): Promise<{ names: StepName[]; stdin: ReadableStream<Uint8Array> }> {
+  if (!names.some((n) => typeof n === "number" && n < 0)) return { names, stdin };
+  let bytes: Uint8Array | undefined;
+  if (file === "-") bytes = new Uint8Array(await new Response(stdin).arrayBuffer());
+  const again = () => bytes ? ReadableStream.from([bytes]) : stdin;
+  const reader = await TraceReader.open(file, again());
+  await reader.header();
+  const seqs: number[] = [];
+  try {
+    for await (const batch of reader.batches()) for (const e of batch) seqs.push(e.seq);
+  } catch (e) {
+    if (!(e instanceof CutOffError)) throw e; // the command itself reports the cut
+  }
+  const index = new StepIndex(seqs);
+  const resolved = names.map((n) => typeof n === "number" && n < 0 ? index.resolve(n).step : n);
+  return { names: resolved, stdin: again() };
 }
 
 function parseNumber(v: string, limit: number): number | undefined {

@@ -2,8 +2,9 @@
  * Step names, as rr names points of a recording. Step `N` is the state after every event with
  * `seq <= N` (seqs may have gaps in a minimized trace: step 7 of a trace with events 5 and 9
  * is the state after event 5); `0` is the state before the first event (after it, if the
- * first event has seq 0, which the format allows); `end` is the state after the last event. A
- * step past the last event is an error naming the last seq. Internally a step is an
+ * first event has seq 0, which the format allows); `end` is the state after the last event;
+ * `-N` is the state N events before the end (`-1`: before the last event). A step past the last
+ * event, or before the first, is an error naming the trace's bounds. Internally a step is an
  * **index**: the number of events applied to reach it.
  *
  * @module
@@ -11,7 +12,7 @@
 
 import { UsageError } from "../errors.ts";
 
-/** A step name: a step number (a seq, or 0 for the start) or `end`. */
+/** A step name: a step number (a seq, or 0 for the start), `end`, or -N (N events before the end). */
 export type StepName = number | "end";
 
 /** A step resolved against a trace. */
@@ -59,6 +60,24 @@ export function pastEndError(step: number, lastSeq: number | undefined): UsageEr
 }
 
 /**
+ * The error for `-N` beyond the first event.
+ *
+ * @example
+ * ```ts
+ * import { beforeStartError } from "./steps.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(beforeStartError(-30, 21).message,
+ *   "step -30 is before the start of the trace: it has 21 event(s) ('0' names the state before them)");
+ * ```
+ */
+export function beforeStartError(step: number, events: number): UsageError {
+  return new UsageError(
+    `step ${step} is before the start of the trace: it has ${events} event(s) ` +
+      "('0' names the state before them)",
+  );
+}
+
+/**
  * Resolves step names against the seqs of a trace's events, in order.
  *
  * @example
@@ -70,6 +89,8 @@ export function pastEndError(step: number, lastSeq: number | undefined): UsageEr
  * assert.deepEqual(ix.resolve(7), { step: 7, index: 3 }); // after every event with seq <= 7
  * assert.deepEqual(ix.resolve("end"), { step: 9, index: 4 });
  * assert.throws(() => ix.resolve(10), /past the end/);
+ * assert.deepEqual(ix.resolve(-1), { step: 5, index: 3 }); // one event before the end
+ * assert.throws(() => ix.resolve(-5), /before the start/);
  * assert.deepEqual(ix.points().map((p) => p.step), [0, 1, 2, 5, 9]);
  * ```
  */
@@ -102,6 +123,11 @@ export class StepIndex {
   /** Resolves a step name; a step past the last event is a {@link UsageError}. */
   resolve(name: StepName): StepPoint {
     if (name === "end") return this.point(this.#seqs.length);
+    if (name < 0) {
+      const index = this.#seqs.length + name;
+      if (index < 0) throw beforeStartError(name, this.#seqs.length);
+      return this.point(index);
+    }
     const last = this.lastSeq;
     if (name > 0 && (last === undefined || name > last)) throw pastEndError(name, last);
     // Events with seq <= name: binary search for the first seq > name.
