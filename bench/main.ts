@@ -575,6 +575,9 @@ async function measureMinimize(o: Options, deno: string, log: (s: string) => voi
     "cli.ts",
     "minimize",
     trace,
+    // The shrink itself: the default also keeps every policy's verdict, which replays all
+    // eight policies per candidate (README, Performance).
+    "--strict-minimal",
     "--detector",
     "lookup-zero",
     "-o",

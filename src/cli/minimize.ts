@@ -1,5 +1,5 @@
 /**
- * `p2mtrace minimize TRACE [--detector ID] [--policy P] [-o OUT] [--force]`
+ * `p2mtrace minimize TRACE [--detector ID] [--policy P] [--strict-minimal] [-o OUT] [--force]`
  *
  * @module
  */
@@ -10,6 +10,9 @@ import { endLine, eventLine } from "../trace/write.ts";
 import { choosePolicy, selectDetectors } from "../replay/replayer.ts";
 import { runTrace } from "../replay/run.ts";
 import { minimizeEvents, prefixToFinding } from "../share/minimize.ts";
+import { type FindingSignature, minimizeKeepingMeaning } from "../share/minimize_meaning.ts";
+import { sha256File } from "../trace/sha.ts";
+import type { TraceEvent } from "../trace/event.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
@@ -20,25 +23,37 @@ import { checkOutput, writeOutput } from "./output.ts";
 
 const HELP = `usage: p2mtrace minimize TRACE [options]
 
-Shrinks TRACE to the fewest events that still make a detector fire, for a bug report: events
-after the first step where the finding appears are dropped, then delta debugging removes every
-event the finding does not need. Kept events are copied verbatim (original seq, unknown fields
-and all); the header is kept and gains a "minimized" object saying what was done.
+Shrinks TRACE for a bug report while keeping what it means: the result keeps the events the
+finding's evidence rests on (the E820 map, the boot pass, the finding's device) and only
+those other events without which the finding's signature (detector, PFN range, event kind)
+or any policy's verdict in 'compare' would change; delta debugging drops the rest (1-minimal:
+no single dropped-able event is left). Kept events are copied verbatim (original seq, unknown
+fields and all); the header's description says it was minimized from the original's sha256
+and what was kept, and a "minimized" object records the same.
 
 options:
-  --detector ID   the finding to keep (default: the first finding of a replay)
-  --policy P      kernel behaviour (as for replay)
-  -o, --output F  write the trace to F (default: stdout); an existing F needs --force
-  --force         overwrite F
+  --detector ID     the finding to keep (default: the first finding of a replay)
+  --policy P        kernel behaviour (as for replay)
+  --strict-minimal  keep only what makes the detector fire at all (no map, boot pass or
+                    device unless needed; other policies' verdicts may change)
+  -o, --output F    write the trace to F (default: stdout); an existing F needs --force
+  --force           overwrite F
 
 exit: 0 written, 1 the detector never fires (nothing to minimize), 3 cut off, 64 usage,
 65 malformed trace, 66 unreadable, 74 cannot write.
 `;
 
+function rangeText(sig: FindingSignature): string {
+  return sig.pfn === undefined
+    ? "no PFN range"
+    : `PFNs 0x${sig.pfn.toString(16)}-0x${((sig.endPfn ?? sig.pfn + 1) - 1).toString(16)}`;
+}
+
 async function run(args: string[], io: Io): Promise<number> {
   const p = parseArgs("minimize", args, {
     detector: { type: "string" },
     policy: { type: "string" },
+    "strict-minimal": { type: "boolean" },
     output: { type: "string", short: "o" },
     force: { type: "boolean" },
   });
@@ -68,31 +83,57 @@ async function run(args: string[], io: Io): Promise<number> {
   const reader = await TraceReader.open(file);
   const header = await reader.header();
   const { policy } = choosePolicy(header, p.values.policy as string | undefined);
-  const prefix = await prefixToFinding(reader, policy, detector);
-  if (!prefix) {
-    io.stderr(`${TOOL_NAME}: minimize: ${detector} never fires in ${file} under ${policy.name}\n`);
-    return EXIT.found;
+  const sha256 = await sha256File(file);
+  const strict = p.values["strict-minimal"] === true;
+  let events: TraceEvent[];
+  let total: number;
+  let tests: number;
+  let what: string;
+  if (strict) {
+    const prefix = await prefixToFinding(reader, policy, detector);
+    if (!prefix) return neverFires(io, detector, file, policy.name);
+    const r = minimizeEvents(prefix.header, prefix.events, policy, detector);
+    [events, total, tests] = [r.events, prefix.events.length, r.tests];
+    what = `only what makes ${detector} fire under ${policy.name} (--strict-minimal: other ` +
+      "policies' verdicts may differ from the original's)";
+  } else {
+    const all: TraceEvent[] = [];
+    for await (const batch of reader.batches()) all.push(...batch);
+    const r = minimizeKeepingMeaning(header, all, policy, detector);
+    if (!r) return neverFires(io, detector, file, policy.name);
+    [events, total, tests] = [r.events, all.length, r.tests];
+    what = `${r.kept}, and what keeps ${detector} at ${rangeText(r.signature)} ` +
+      `(${r.signature.kind}) under ${policy.name} and every policy's verdict as in the original`;
   }
-  const r = minimizeEvents(prefix.header, prefix.events, policy, detector);
+  const description = `minimized from ${sha256} (${file}): kept ${events.length} of ${total} ` +
+    `event(s): ${what}. Original description: ${header.description}`;
   const h = {
     ...header.raw,
+    description,
     minimized: {
       from: file,
+      sha256,
       by: `${TOOL_NAME} ${TOOL_VERSION}`,
       policy: policy.name,
       detector,
-      events_up_to_finding: prefix.events.length,
-      events_kept: r.events.length,
+      strict,
+      events_in: total,
+      events_kept: events.length,
     },
   };
-  const text =
-    [JSON.stringify(h), ...r.events.map(eventLine), endLine(r.events.length)].join("\n") + "\n";
+  const text = [JSON.stringify(h), ...events.map(eventLine), endLine(events.length)].join("\n") +
+    "\n";
   await writeOutput(io, text, output);
   io.stderr(
-    `${TOOL_NAME}: minimized ${file} from ${prefix.events.length} event(s) (up to the first ${detector} ` +
-      `finding) to ${r.events.length} in ${r.tests} replay(s): ${r.message}\n`,
+    `${TOOL_NAME}: minimized ${file} from ${total} event(s) to ${events.length} in ${tests} ` +
+      `replay(s): ${what}\n`,
   );
   return EXIT.ok;
+}
+
+function neverFires(io: Io, detector: string, file: string, policy: string): number {
+  io.stderr(`${TOOL_NAME}: minimize: ${detector} never fires in ${file} under ${policy}\n`);
+  return EXIT.found;
 }
 
 /** The `minimize` command. */
