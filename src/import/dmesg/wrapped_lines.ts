@@ -10,7 +10,8 @@
  *   exactly an E820 type name.
  *
  * Logs without timestamps are passed through as they are: there a short line cannot be told from
- * a wrapped one. Line numbers are kept: the joined line takes the first line's number and an empty
+ * a wrapped one. Neither is a quoted-printable soft break (`=` ending the line) undone: it cuts a
+ * word, so joining with a space would make a wrong line. Line numbers are kept: the joined line takes the first line's number and an empty
  * line (which the importer counts and skips) takes the continuation's.
  *
  * @module
@@ -35,9 +36,13 @@ function count(text: string, ch: string): number {
 
 /** Whether a timestamped line's message is unfinished, and how. Cheap on ordinary lines. */
 function openness(raw: string): Open | undefined {
-  const end = raw.trimEnd();
-  const maybeBracket = end.lastIndexOf("[") > end.lastIndexOf("]");
-  const maybeE820 = end.endsWith("]") && end.includes("[mem 0x");
+  let e = raw.length;
+  while (e > 0 && raw.charCodeAt(e - 1) <= 32) e--;
+  const last = e > 0 ? raw[e - 1] : "";
+  // A quoted-printable soft break (`=` at the end) cut a word: that is undecoded mail, not a wrap.
+  if (last === "" || last === "=") return undefined;
+  const maybeBracket = raw.lastIndexOf("[", e - 1) > raw.lastIndexOf("]", e - 1);
+  const maybeE820 = last === "]" && raw.includes("[mem 0x");
   if (!maybeBracket && !maybeE820) return undefined;
   const s = stripPrefix(raw);
   if (s.source !== "kernel" || (s.time === undefined && !s.wallClock)) return undefined;

@@ -56,6 +56,14 @@ Deno.test("lines are left alone when the next line has its own timestamp or does
   assert.deepEqual(run(lines), lines);
 });
 
+Deno.test("a quoted-printable soft break is not taken for a wrap", () => {
+  const lines = [
+    "[    0.210000] pci 0000:00:03.0: BAR 0: assigned [mem 0xfebd0000-0xfebd=",
+    "0fff]",
+  ];
+  assert.deepEqual(run(lines), lines);
+});
+
 Deno.test("logs without timestamps pass through: a short line is not taken for a continuation", () => {
   const lines = [
     "Xen: [mem 0x0000000000000000-0x000000000009ffff]",
