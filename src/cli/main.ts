@@ -38,7 +38,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   if (!bisectExitWanted(argv)) return await dispatch(argv, io);
   // A global option: every command takes it, so a predicate's first step (import) can too.
   const end = argv.includes("--") ? argv.indexOf("--") : argv.length;
-  const own = argv.slice(0, end).filter((a) => a !== "--bisect-exit");
+  // `check` declares it itself (it refuses it with several traces); others never see it.
+  const own = argv[0] === "check"
+    ? argv.slice(0, end)
+    : argv.slice(0, end).filter((a) => a !== "--bisect-exit");
   const code = await dispatch([...own, ...argv.slice(end)], io);
   return bisectExitCode(argv, code, io);
 }
