@@ -115,6 +115,8 @@ export * from "./src/detect/finding.ts";
 export * from "./src/detect/detectors.ts";
 export { DmesgImporter, type ImportOptions } from "./src/import/dmesg/importer.ts";
 export { type ImportResult } from "./src/import/dmesg/assemble.ts";
+export { UnrecognisedLines, type UnrecognisedPattern } from "./src/import/dmesg/unrecognised.ts";
+export type { Comparison, PolicyResult } from "./src/replay/compare.ts";
 export { type BpftraceImport, importBpftraceOutput } from "./src/import/bpftrace/importer.ts";
 export { recordGuest, type Recording } from "./src/import/sysfs/assemble.ts";
 export {

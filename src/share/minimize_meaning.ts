@@ -14,7 +14,7 @@ import type { Policy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { Replayer, selectDetectors } from "../replay/replayer.ts";
-import { initialState } from "../replay/state.ts";
+import { initialState } from "../model/state.ts";
 import { DETECTORS } from "../detect/detectors.ts";
 import type { Finding } from "../detect/finding.ts";
 
