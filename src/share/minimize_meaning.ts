@@ -36,9 +36,11 @@ export interface FindingSignature {
  * @example
  * ```ts
  * import { signatureOf } from "./minimize_meaning.ts";
+ * import type { Finding } from "../detect/finding.ts";
  * import assert from "node:assert/strict";
- * const f = { detector: "lookup-zero", severity: "error", seq: 16, line: 17, kind: "xen_add_device",
- *   message: "m", range: { pfn: 0x3800000, endPfn: 0x3c00000 }, evidence: {} } as const;
+ * const f: Finding = { detector: "lookup-zero", severity: "error", seq: 16, line: 17,
+ *   kind: "xen_add_device", message: "m", range: { pfn: 0x3800000, endPfn: 0x3c00000 },
+ *   evidence: [], key: "k" };
  * assert.deepEqual(signatureOf(f), { detector: "lookup-zero", pfn: 0x3800000, endPfn: 0x3c00000,
  *   kind: "xen_add_device" });
  * ```
