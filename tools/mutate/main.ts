@@ -140,13 +140,27 @@ async function main(argv: string[]): Promise<number> {
   const results: { id: string; file: string; verdict: Verdict; by?: string }[] = [];
   try {
     const run = chosen.filter((m) => !m.equivalent);
-    const baseline = [...new Set([...run.flatMap((m) => m.tests), ...FALLBACK_TESTS])].sort();
+    // A mutant is judged only by tests that pass without it. The fallback set's own baseline
+    // runs the first time a mutant survives its tests (rarely), not up front.
+    const baseline = [...new Set(run.flatMap((m) => m.tests))].sort();
     const t0 = Date.now();
     if (run.length > 0 && !(await testsPass(dir, baseline))) {
       console.log(`the unmutated copy fails its own tests: deno test ${baseline.join(" ")}`);
       return 2;
     }
     console.log(`baseline: ${baseline.length} test file(s) pass (${secs(t0)})`);
+    let fallbackChecked = false;
+    const fallbackKills = async (path: string, source: string, mutated: string) => {
+      if (!fallbackChecked) {
+        await Deno.writeTextFile(path, source);
+        if (!(await testsPass(dir, FALLBACK_TESTS))) {
+          throw new BaselineError(`deno test ${FALLBACK_TESTS.join(" ")}`);
+        }
+        fallbackChecked = true;
+        await Deno.writeTextFile(path, mutated);
+      }
+      return !(await testsPass(dir, FALLBACK_TESTS));
+    };
     for (const m of chosen) {
       const t = Date.now();
       let verdict: Verdict;
@@ -161,7 +175,7 @@ async function main(argv: string[]): Promise<number> {
           await Deno.writeTextFile(path, applied.text);
           try {
             if (!(await testsPass(dir, m.tests))) [verdict, by] = ["killed", "its tests"];
-            else if (!(await testsPass(dir, FALLBACK_TESTS))) {
+            else if (await fallbackKills(path, source, applied.text)) {
               [verdict, by] = ["killed", "fallback"];
             } else verdict = "survived";
           } finally {
@@ -204,6 +218,15 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/** The unmutated copy fails a test set, so no mutant can be judged by it. */
+class BaselineError extends Error {
+  /** `what` is the failing command. */
+  constructor(what: string) {
+    super(`the unmutated copy fails its own tests: ${what}`);
+    this.name = "BaselineError";
+  }
 }
 
 function secs(t: number): string {
