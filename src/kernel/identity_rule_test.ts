@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { applyIdentityRule } from "./identity_rule.ts";
 import { isMmio, isUnassigned, resourcePfns } from "./pci_resource.ts";
-import { initialState, ModelDraft } from "../replay/state.ts";
+import { initialState, ModelDraft } from "../model/state.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { MAX_P2M_PFN } from "../p2m/constants.ts";

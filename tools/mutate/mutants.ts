@@ -117,25 +117,25 @@ export const MUTANTS: readonly Mutant[] = [
   // ---- src/replay/: the reducer and its verifications ------------------------------------
   {
     id: "step-seed-walk-in-domU",
-    file: "src/replay/step.ts",
-    original: 'if (walk && d.guest.type === "pv" && d.guest.domain === "dom0") {',
-    replacement: 'if (walk && d.guest.type === "pv") {',
+    file: "src/kernel/events/pci.ts",
+    original: 'if (!walk || d.guest.type !== "pv" || d.guest.domain !== "dom0") return;',
+    replacement: 'if (!walk || d.guest.type !== "pv") return;',
     breaks:
       "xen_add_device is a dom0 hypercall notifier: the seed patch's BAR walk never runs in a domU",
     tests: REDUCER,
   },
   {
     id: "step-seed-io-skip-and",
-    file: "src/replay/step.ts",
-    original: "? r.flags === IORESOURCE.IO",
-    replacement: "? (r.flags & IORESOURCE.IO) !== 0",
+    file: "src/kernel/events/pci.ts",
+    original: 'walk.skip === "eq" ? r.flags === IORESOURCE.IO :',
+    replacement: 'walk.skip === "eq" ? (r.flags & IORESOURCE.IO) !== 0 :',
     breaks:
       "seed patch: `flags == IORESOURCE_IO` skips only 0x100, so an I/O BAR (0x40101) is walked",
     tests: REDUCER,
   },
   {
     id: "step-retrieve-mfn-offset",
-    file: "src/replay/step.ts",
+    file: "src/kernel/events/balloon.ts",
     original: "base: e.mfn + offset, startPfn: r.pfn",
     replacement: "base: e.mfn, startPfn: r.pfn",
     breaks: "a multi-range retrieve maps consecutive MFNs across its ranges (the second range " +
@@ -144,16 +144,16 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "step-scratch-mfn-lost",
-    file: "src/replay/step.ts",
-    original: "? { kind: K.SCRATCH, base: e.scratchMfn ?? -1, startPfn: r.pfn }",
-    replacement: "? { kind: K.SCRATCH, base: -1, startPfn: r.pfn }",
+    file: "src/kernel/eras/linux_3_12.ts",
+    original: "base: scratchMfn ?? -1,",
+    replacement: "base: -1,",
     breaks:
       "v3.12 balloon: a ballooned-out PFN maps the scratch page's MFN (every PFN the same frame)",
     tests: REDUCER,
   },
   {
     id: "step-hotplug-end-rounds-up",
-    file: "src/replay/step.ts",
+    file: "src/kernel/events/balloon.ts",
     original: "const r = { pfn: pfnDown(e.start), endPfn: pfnDown(e.start + e.size) };",
     replacement: "const r = { pfn: pfnDown(e.start), endPfn: pfnDown(e.start + e.size) + 1 };",
     breaks: "hot-added memory covers [PFN_DOWN(start), PFN_DOWN(start + size)) exactly",
@@ -161,7 +161,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "step-window-rule-on-vf-bar",
-    file: "src/replay/step.ts",
+    file: "src/kernel/events/pci.ts",
     original: "e.resource.index >= 13 &&",
     replacement: "e.resource.index >= 7 &&",
     breaks:
@@ -170,7 +170,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "step-retrieve-not-ballooned-by-one",
-    file: "src/replay/step.ts",
+    file: "src/kernel/events/balloon.ts",
     original: "if (had < r.endPfn - r.pfn) {",
     replacement: "if (had < r.endPfn - r.pfn - 1) {",
     breaks: "every PFN taken off the balloon list must be on it (one missing page is an anomaly)",
@@ -178,7 +178,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "step-decrease-twice-silent",
-    file: "src/replay/step.ts",
+    file: "src/kernel/events/balloon.ts",
     original: "if (added < r.endPfn - r.pfn) {",
     replacement: "if (added < 0) {",
     breaks: "a PFN ballooned out twice without a retrieve is a trace anomaly",
@@ -186,7 +186,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "step-failed-assign-keeps-bar",
-    file: "src/replay/step.ts",
+    file: "src/kernel/events/pci.ts",
     original: 'if (e.action === "released" || e.action === "failed") {',
     replacement: 'if (e.action === "released") {',
     breaks: "a failed BAR assignment leaves the resource unassigned (the device no longer has it)",
@@ -195,16 +195,16 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "step-boot-counts-any-pass",
     file: "src/replay/step.ts",
-    original: "if (recorded === undefined || recorded === d.policy.bootPass) {",
+    original: "if (recorded === undefined || recorded === pass) {",
     replacement: "if (recorded === undefined || recorded !== undefined) {",
     breaks: "boot counts of a release/populate kernel say nothing about a remap policy's pass",
     tests: REDUCER,
   },
   {
     id: "step-second-boot-pass-runs",
-    file: "src/replay/step.ts",
-    original: 'if (d.boot) {\n        add(out, "anomalies", { message: "second memory_setup',
-    replacement: 'if (false) {\n        add(out, "anomalies", { message: "second memory_setup',
+    file: "src/kernel/events/boot.ts",
+    original: 'if (d.boot) {\n    add(out, "anomalies", { message: "second memory_setup',
+    replacement: 'if (false) {\n    add(out, "anomalies", { message: "second memory_setup',
     breaks: "xen_memory_setup runs once per boot: a second memory_setup is an anomaly, ignored",
     tests: REDUCER,
   },
@@ -301,7 +301,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "boot-populate-uncapped",
-    file: "src/kernel/memory_setup.ts",
+    file: "src/kernel/release_populate.ts",
     original: "const capacity = Math.min(ePfn - dest, credits);",
     replacement: "const capacity = ePfn - dest;",
     breaks: "xen_populate_chunk: populates at most the pages released",
