@@ -28,12 +28,13 @@ import type { CutOffError } from "../errors.ts";
 import { pastEndError, type StepName } from "../replay/steps.ts";
 import { type Axis, axisX, type CutPriority } from "./axis.ts";
 import { FACT_LANES, type LaneName, type LaneRange, laneRanges, LANES } from "./lanes.ts";
+import { shortLabel } from "./draw.ts";
 
 /** Default most frames kept. */
-export const DEFAULT_MAX_FRAMES = 400;
+export const DEFAULT_MAX_FRAMES = 250;
 
 /** A lane with more ranges than this is coarsened to the picture's resolution. */
-export const MAX_LANE_RANGES = 600;
+export const MAX_LANE_RANGES = 300;
 
 /** Most findings kept per policy (the rest are counted). */
 export const MAX_FINDINGS = 500;
@@ -111,6 +112,28 @@ class StateTable {
   states: LaneRange[][] = [];
   #ids = new Map<string, number>();
 
+  /** Forgets every state no frame of `frames` refers to (renumbering the frames' ids). */
+  retain(frames: PendingFrame[]): void {
+    const renumber = new Map<number, number>();
+    const states: LaneRange[][] = [];
+    this.#ids.clear();
+    for (const f of frames) {
+      f.frame.lanes = f.frame.lanes.map((ids) =>
+        ids.map((id) => {
+          let n = renumber.get(id);
+          if (n === undefined) {
+            n = states.length;
+            renumber.set(id, n);
+            states.push(this.states[id]);
+            this.#ids.set(JSON.stringify(this.states[id]), n);
+          }
+          return n;
+        })
+      );
+    }
+    this.states = states;
+  }
+
   id(ranges: LaneRange[]): number {
     const key = JSON.stringify(ranges);
     let id = this.#ids.get(key);
@@ -163,7 +186,7 @@ export async function collectMap(
       if (cache[i]?.state !== s) {
         cache[i] = {
           state: s,
-          ids: LANES.map((lane) => table.id(laneRanges(s, lane, FRAME_LIMIT))),
+          ids: LANES.map((lane) => table.id(boundRanges(laneRanges(s, lane, FRAME_LIMIT)))),
         };
       }
       return cache[i].ids;
@@ -247,6 +270,8 @@ export async function collectMap(
         let k = 0;
         thin(frames, () => k++ % 2 === 0);
       }
+      table.retain(frames);
+      cache.length = 0; // its ids were renumbered
     }
   }
   if (at !== "end" && at > 0) {
@@ -383,7 +408,10 @@ export function axisCuts(m: MapModel): Map<number, CutPriority> {
 
 /**
  * Coarsens every lane with more than {@link MAX_LANE_RANGES} ranges at the resolution of `ax`
- * (see the module header). Returns the states to draw.
+ * (see the module header): ranges narrower than a pixel, with the gaps between them, merge
+ * into groups at most two pixels wide; a group keeps its class when all its ranges share one
+ * (`mixed` otherwise) and its label says how many ranges it stands for. Returns the states to
+ * draw.
  *
  * @example
  * ```ts
@@ -392,42 +420,90 @@ export function axisCuts(m: MapModel): Map<number, CutPriority> {
  * import assert from "node:assert/strict";
  * const ax = buildAxis(new Map(), 0x10000, { width: 10, minWidth: 1 });
  * const many = Array.from({ length: 1000 }, (_, i) =>
- *   ({ pfn: i * 2, endPfn: i * 2 + 2, cls: i % 2 ? "mapped" : "invalid", label: "", row: 0 }));
+ *   ({ pfn: i * 3, endPfn: i * 3 + 2, cls: i % 2 ? "mapped" : "invalid", label: "", row: 0 }));
  * const [c] = coarsen([many], ax);
- * assert.ok(c.length < 10);
+ * assert.ok(c.length <= 10);
  * assert.equal(c[0].cls, "mixed");
+ * assert.match(c[0].label, /^\d+ ranges too small to draw one by one/);
  * ```
  */
 export function coarsen(states: LaneRange[][], ax: Axis): LaneRange[][] {
-  return states.map((rs) => {
-    if (rs.length <= MAX_LANE_RANGES) return rs;
-    const out: LaneRange[] = [];
-    let group: LaneRange[] = [];
-    const flush = () => {
-      if (group.length === 1) out.push(group[0]);
-      else if (group.length > 1) {
-        const classes = [...new Set(group.map((r) => r.cls))].sort();
-        out.push({
-          pfn: group[0].pfn,
-          endPfn: group[group.length - 1].endPfn,
-          cls: "mixed",
-          label: `${group.length} ranges too small to draw (${classes.join(", ")})`,
-          row: group[0].row,
-        });
-      }
-      group = [];
-    };
-    for (const r of rs) {
-      const wide = axisX(ax, r.endPfn) - axisX(ax, r.pfn) >= 1;
-      const last = group[group.length - 1];
-      if (wide || (last && (last.endPfn !== r.pfn || last.row !== r.row))) flush();
-      if (wide) out.push(r);
-      else {
-        group.push(r);
-        if (axisX(ax, r.endPfn) - axisX(ax, group[0].pfn) >= 1) flush();
-      }
+  return states.map((rs) =>
+    rs.length <= MAX_LANE_RANGES ? rs : mergeSmall(
+      rs,
+      (r) => axisX(ax, r.endPfn) - axisX(ax, r.pfn) >= 1,
+      (first, r) => axisX(ax, r.endPfn) - axisX(ax, first.pfn) > 2,
+    )
+  );
+}
+
+/**
+ * Merges runs of ranges that are not `wide` into groups; a group ends when `full(first, r)`.
+ * A group keeps its class when all its ranges share one (`mixed` otherwise) and its label
+ * says how many ranges it stands for.
+ */
+function mergeSmall(
+  rs: LaneRange[],
+  wide: (r: LaneRange) => boolean,
+  full: (first: LaneRange, r: LaneRange) => boolean,
+): LaneRange[] {
+  const out: LaneRange[] = [];
+  let group: LaneRange[] = [];
+  const flush = () => {
+    if (group.length === 1) out.push(group[0]);
+    else if (group.length > 1) {
+      const classes = [...new Set(group.map((r) => r.cls))].sort();
+      const labels = [...new Set(group.map((r) => shortLabel(r.label)))].sort();
+      out.push({
+        pfn: group[0].pfn,
+        endPfn: group[group.length - 1].endPfn,
+        cls: classes.length === 1 ? classes[0] : "mixed",
+        label: `${group.length} ranges too small to draw one by one (${labels.join(", ")})`,
+        row: group[0].row,
+      });
     }
-    flush();
-    return out;
-  });
+    group = [];
+  };
+  for (const r of rs) {
+    const w = wide(r);
+    const first = group[0];
+    if (w || (first && (first.row !== r.row || full(first, r)))) flush();
+    if (w) out.push(r);
+    else group.push(r);
+  }
+  flush();
+  return out;
+}
+
+/** Most ranges a lane keeps when captured (before the picture's resolution is known). */
+export const CAPTURE_RANGES = 2048;
+
+/**
+ * Bounds a lane as it is captured: past {@link CAPTURE_RANGES} ranges, ranges shorter than
+ * `g` pages merge with their neighbours in the same `g`-aligned block of PFNs, for the
+ * smallest power of two `g` that brings the lane under the bound. A picture a few thousand
+ * pixels wide loses nothing it could show; what the groups hide, `snapshot --at` prints.
+ *
+ * @example
+ * ```ts
+ * import { boundRanges } from "./collect.ts";
+ * import assert from "node:assert/strict";
+ * const holes = Array.from({ length: 10000 }, (_, i) =>
+ *   ({ pfn: i * 2, endPfn: i * 2 + 1, cls: "balloon", label: "on the balloon list", row: 0 }));
+ * const b = boundRanges(holes);
+ * assert.ok(b.length <= 2048);
+ * assert.equal(b[0].cls, "balloon");
+ * assert.equal(b[b.length - 1].endPfn, 19999);
+ * ```
+ */
+export function boundRanges(rs: LaneRange[]): LaneRange[] {
+  if (rs.length <= CAPTURE_RANGES) return rs;
+  for (let g = 2;; g *= 2) {
+    const out = mergeSmall(
+      rs,
+      (r) => r.endPfn - r.pfn >= g,
+      (first, r) => Math.floor(first.pfn / g) !== Math.floor((r.endPfn - 1) / g),
+    );
+    if (out.length <= CAPTURE_RANGES || g > 2 ** 40) return out;
+  }
 }

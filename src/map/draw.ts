@@ -97,10 +97,10 @@ function fmt(v: number): string {
  * import { drawLane } from "./draw.ts";
  * import { buildAxis } from "./axis.ts";
  * import assert from "node:assert/strict";
- * const ax = buildAxis(new Map(), 0x100, { width: 100, minWidth: 1 });
+ * const ax = buildAxis(new Map(), 0x100, { width: 200, minWidth: 1 });
  * const svg = drawLane([0, 0x80, 0, 1, 0], ["ram", "E820 ram [mem 0x0-0x7ffff]"], ax, 20, 1, "e820");
- * assert.match(svg, /<rect class="r c-ram" x="0" y="0" width="50" height="20" data-pfn="0x0"/);
- * assert.match(svg, /<text class="t" x="25" y="14">E820 ram<\/text>/);
+ * assert.match(svg, /<rect class="r c-ram" x="0" y="0" width="100" height="20" data-pfn="0x0"/);
+ * assert.match(svg, /<text class="t" x="50" y="14">E820 ram<\/text>/);
  * ```
  */
 export function drawLane(
@@ -139,7 +139,7 @@ export function drawLane(
           escapeXml(name) + "</text>",
       );
     } else if (below) {
-      const left = x0 + tw + 2 <= ax.width ? x0 : Math.max(0, ax.width - tw - 2);
+      const left = x0 + 3 + tw <= ax.width ? x0 + 3 : Math.max(0, ax.width - tw - 2);
       for (let k = 0; k < 2; k++) {
         if (left < lineEnd[k] + 8) continue;
         lineEnd[k] = left + tw;
@@ -191,10 +191,11 @@ export interface DrawnFinding {
  */
 export function drawFindings(fs: DrawnFinding[], ax: Axis, h: number, bandH: number): string {
   const out: string[] = [];
-  const texts: string[] = [];
+  const spans: [number, number, string][] = [];
   for (const f of fs) {
     const x0 = axisX(ax, f.pfn), x1 = axisX(ax, f.end);
     const w = Math.max(x1 - x0, 4);
+    spans.push([x0, x0 + w, f.detector]);
     const title = escapeXml(f.detector + ": " + f.message + "\n" + pfnRangeText(f.pfn, f.end));
     out.push(
       '<rect class="band sev-' + f.severity + '" x="' + fmt(x0) + '" y="' + fmt(-bandH) +
@@ -206,12 +207,32 @@ export function drawFindings(fs: DrawnFinding[], ax: Axis, h: number, bandH: num
         f.pfn.toString(16) + '" data-end="0x' + f.end.toString(16) + '"><title>' + title +
         "</title></rect>",
     );
-    if (w >= f.detector.length * CHAR_PX + 6) {
+  }
+  // One name per cluster of touching markers of one detector: inside the cluster when it
+  // fits, else after it (or before it at the plot's end), never over another name.
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const texts: string[] = [];
+  let nameEnd = -Infinity;
+  for (let k = 0; k < spans.length;) {
+    let end = spans[k][1];
+    let n = k + 1;
+    while (n < spans.length && spans[n][2] === spans[k][2] && spans[n][0] <= end + 1) {
+      end = Math.max(end, spans[n][1]);
+      n++;
+    }
+    const x0 = spans[k][0];
+    const name = spans[k][2];
+    const tw = name.length * CHAR_PX;
+    let tx = end - x0 >= tw + 6 ? x0 + (end - x0 - tw) / 2 : end + 4;
+    if (tx + tw > ax.width) tx = x0 - 4 - tw;
+    if (tx >= nameEnd + 6 && tx >= 0) {
+      nameEnd = tx + tw;
       texts.push(
-        '<text class="t ft" x="' + fmt(x0 + w / 2) + '" y="' + fmt(h / 2 + 4) + '">' +
-          escapeXml(f.detector) + "</text>",
+        '<text class="t ft" x="' + fmt(tx + tw / 2) + '" y="' + fmt(h / 2 + 4) + '">' +
+          escapeXml(name) + "</text>",
       );
     }
+    k = n;
   }
   return out.join("") + texts.join("");
 }

@@ -41,9 +41,56 @@ ul.fl li.future{color:#999}
 .sel{outline:2px solid #111}
 `;
 
+/**
+ * A flattened lane state (`[pfn, endPfn, class, label, row, ...]`) as a compact string: per
+ * range, base-36 numbers for the gap since the previous range's end, the length, the class,
+ * the label and the row, comma-separated. About half the size of the JSON array.
+ *
+ * @example
+ * ```ts
+ * import { decodeState, encodeState } from "./html.ts";
+ * import assert from "node:assert/strict";
+ * const flat = [0, 0x9c, 0, 1, 0, 0x3800000, 0x3c00000, 2, 3, 1];
+ * assert.equal(encodeState(flat), "0,4c,0,1,0,yykpw,2hwcg,2,3,1");
+ * assert.deepEqual(decodeState(encodeState(flat)), flat);
+ * assert.deepEqual(decodeState(""), []);
+ * ```
+ */
+export function encodeState(flat: number[]): string {
+  const out: string[] = [];
+  let prev = 0;
+  for (let i = 0; i < flat.length; i += 5) {
+    out.push(
+      (flat[i] - prev).toString(36),
+      (flat[i + 1] - flat[i]).toString(36),
+      flat[i + 2].toString(36),
+      flat[i + 3].toString(36),
+      flat[i + 4].toString(36),
+    );
+    prev = flat[i + 1];
+  }
+  return out.join(",");
+}
+
+/** The inverse of {@link encodeState} (it runs in the page). */
+export function decodeState(text: string): number[] {
+  if (!text) return [];
+  const t = text.split(",");
+  const out: number[] = [];
+  let prev = 0;
+  for (let i = 0; i < t.length; i += 5) {
+    const pfn = prev + parseInt(t[i], 36);
+    const end = pfn + parseInt(t[i + 1], 36);
+    out.push(pfn, end, parseInt(t[i + 2], 36), parseInt(t[i + 3], 36), parseInt(t[i + 4], 36));
+    prev = end;
+  }
+  return out;
+}
+
 function clientScript(): string {
   const fns = CLIENT_FUNCTIONS.concat([
     axisPfn,
+    decodeState,
     visibleFindings,
     policyVerdict,
     frameHeading,
@@ -52,6 +99,7 @@ function clientScript(): string {
 const CHAR_PX = ${CHAR_PX};
 ${fns}
 const D = JSON.parse(document.getElementById("map-data").textContent);
+D.flat = D.states.map(decodeState);
 const ax = D.axis;
 const drawn = {};
 const slider = document.getElementById("slider");
@@ -167,7 +215,7 @@ export function renderHtml(pic: MapPicture): string {
     trace: m.trace,
     axis: pic.axis,
     strings: pic.strings,
-    flat: pic.flat,
+    states: pic.flat.map(encodeState),
     lanes: LANES,
     frames: m.frames,
     boxes: pic.boxes.map((b) => ({

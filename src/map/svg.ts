@@ -20,7 +20,7 @@ export const SVG_WIDTH = 1280;
 /** Left edge of the plot (lane names sit left of it). */
 export const PLOT_X = 190;
 /** Width of the plot. */
-export const PLOT_WIDTH = SVG_WIDTH - PLOT_X - 20;
+export const PLOT_WIDTH = SVG_WIDTH - PLOT_X - 64;
 
 const LANE_TITLE: Record<LaneName | "findings", string> = {
   e820: "E820 map",
@@ -153,9 +153,10 @@ export function layoutMap(model: MapModel): MapPicture {
  * @example
  * ```ts
  * import { visibleFindings } from "./svg.ts";
+ * import type { Finding } from "../detect/finding.ts";
  * import assert from "node:assert/strict";
- * const f = { detector: "d", severity: "error", seq: 5, line: 6, kind: "k", message: "m",
- *   evidence: [], key: "k", range: { pfn: 1, endPfn: 2 } } as const;
+ * const f: Finding = { detector: "d", severity: "error", seq: 5, line: 6, kind: "k",
+ *   message: "m", evidence: [], key: "k", range: { pfn: 1, endPfn: 2 } };
  * assert.equal(visibleFindings([f], 4).length, 0);
  * assert.equal(visibleFindings([f], 5)[0].pfn, 1);
  * ```
@@ -389,7 +390,7 @@ export function renderSvg(pic: MapPicture, f: number, opts: SvgOptions): string 
       escapeXml(
         `${m.trace}: ${guest.type} ${guest.domain}${
           guest.kernel ? `, kernel ${guest.kernel}` : ""
-        } - guest PFN space`,
+        } — the guest's PFN space`,
       )
     }</text>`,
   );

@@ -170,7 +170,7 @@ export function renderText(m: MapModel, f: number, opts: TextOptions): string {
   let n = 0;
   ax.starts.forEach((s, i) => {
     const x = ax.x[i];
-    if (tickRow.length <= x && n < letters.length) {
+    if (tickRow.length <= x && x < plotW - 1 && n < letters.length) {
       tickRow = tickRow.padEnd(x) + letters[n];
       ticks.push(`${letters[n]} ${hex(s)}`);
       n++;
@@ -180,7 +180,7 @@ export function renderText(m: MapModel, f: number, opts: TextOptions): string {
     }
   });
   ticks.push(`| ${hex(ax.endPfn)} (end, ${sizeText(ax.endPfn)})`);
-  out.push("PFN".padEnd(LABEL_W) + tickRow.padEnd(plotW - 1) + "|");
+  out.push("PFN".padEnd(LABEL_W) + tickRow.padEnd(plotW).slice(0, plotW - 1) + "|");
   out.push("".padEnd(LABEL_W) + brkRow);
   const state = (p: number, lane: LaneName) => m.states[frame.lanes[p][LANES.indexOf(lane)]];
   for (const lane of FACT_LANES) {
