@@ -21,7 +21,7 @@ import type { TraceHeader } from "../trace/event.ts";
 import { FRAME_LIMIT } from "../trace/hex.ts";
 import { ForwardPass } from "../replay/forward.ts";
 import { selectDetectors, type StepRecord } from "../replay/replayer.ts";
-import type { ModelState } from "../replay/state.ts";
+import type { ModelState } from "../model/state.ts";
 import { describeEvent } from "../report/describe.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import type { CutOffError } from "../errors.ts";

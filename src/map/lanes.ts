@@ -16,7 +16,7 @@ import { hex } from "../trace/hex.ts";
 import { E820_TYPE_NAME } from "../trace/validate.ts";
 import { isMmio, resourceName, resourcePfns } from "../kernel/pci_resource.ts";
 import { IORESOURCE } from "../kernel/ioresource.ts";
-import type { ModelState } from "../replay/state.ts";
+import type { ModelState } from "../model/state.ts";
 import type { PfnSet } from "../p2m/pfn_set.ts";
 import type { Structure } from "../p2m/table.ts";
 import { entryClass } from "../report/snapshot_report.ts";
@@ -173,7 +173,7 @@ function p2mLane(state: ModelState, endPfn: number, byStructure: boolean): LaneR
  * @example
  * ```ts
  * import { laneRanges } from "./lanes.ts";
- * import { initialState } from "../replay/state.ts";
+ * import { initialState } from "../model/state.ts";
  * import { resolvePolicy } from "../policy/policy.ts";
  * import { POLICIES } from "../policy/policies.ts";
  * import assert from "node:assert/strict";
@@ -214,7 +214,7 @@ export function laneRanges(state: ModelState, lane: LaneName, endPfn: number): L
  * @example
  * ```ts
  * import { factsEnd } from "./lanes.ts";
- * import { initialState } from "../replay/state.ts";
+ * import { initialState } from "../model/state.ts";
  * import { resolvePolicy } from "../policy/policy.ts";
  * import { POLICIES } from "../policy/policies.ts";
  * import assert from "node:assert/strict";
