@@ -10,7 +10,6 @@
 import type { PolicyDefinition, PolicyOption } from "./policy.ts";
 import { LINUX_3_12 } from "../kernel/eras/linux_3_12.ts";
 import { LINUX_3_16 } from "../kernel/eras/linux_3_16.ts";
-import { LINUX_3_17 } from "../kernel/eras/linux_3_17.ts";
 import { LINUX_3_18 } from "../kernel/eras/linux_3_18.ts";
 import { LINUX_3_19 } from "../kernel/eras/linux_3_19.ts";
 import { LINUX_4_3 } from "../kernel/eras/linux_4_3.ts";
@@ -168,8 +167,8 @@ export const POLICIES: ReadonlyMap<string, PolicyDefinition> = new Map<string, P
       ...BASE_312,
       name: "linux-3.16",
       kernel: LINUX_3_16,
-      summary: "what landed in v3.16: identity above the last E820 entry and beyond the tree",
-      description: "The v3.16 tree (p2m-semantics.md 3.3-3.4, 8): a shared mid-identity " +
+      summary: "v3.16-3.17: identity above the last E820 entry and beyond the tree",
+      description: "The v3.16-3.17 tree (p2m-semantics.md 3.3-3.4, 8): a shared mid-identity " +
         "page; set_phys_range_identity from the end of the last E820 entry to MAX_P2M_PFN at " +
         "boot (whole GiBs become identity at O(1) cost); lookups at or above MAX_P2M_PFN " +
         "answer identity; ballooned-out pages are INVALID again. The boot pass still releases " +
@@ -178,32 +177,21 @@ export const POLICIES: ReadonlyMap<string, PolicyDefinition> = new Map<string, P
     },
     options: [IOMAP],
   }],
-  ["linux-3.17", {
-    base: {
-      ...BASE_312,
-      name: "linux-3.17",
-      kernel: LINUX_3_17,
-      summary: "v3.17: the v3.16 tree with the remap boot pass; _PAGE_IOMAP still honoured",
-      description: "linux-3.16 with xen_set_identity_and_remap (docs/kernel-versions.md): the " +
-        "RAM behind identity ranges is moved above nr_pages during the pass, in " +
-        "P2M_PER_PAGE-aligned blocks written with early_set_phys_to_machine, instead of being " +
-        "released and populated back; last_pfn raises max_pfn and only released pages add to " +
-        "extra memory. Prints 'Set N page(s) to 1-1 mapping', 'Remapped N page(s), " +
-        "last_pfn=M', 'Released N page(s)'. brk adds the p2m_identity_remap reservation. " +
-        "Hot-added memory is not invalidated.",
-    },
-    options: [IOMAP],
-  }],
   ["linux-3.18", {
     base: {
       ...BASE_312,
       name: "linux-3.18",
       kernel: LINUX_3_18,
-      summary: "v3.18: linux-3.17 without _PAGE_IOMAP, with hot-plug invalidation",
-      description: "linux-3.17 except: _PAGE_IOMAP is gone, so ioremap and PCI mmap consult " +
-        "the P2M like every other mapping; hot-added PFNs are set INVALID before add_memory " +
-        "(lost where they sit in a shared identity leaf or GiB); set_phys_range_identity no " +
-        "longer prints its '1-1 mapping on' line.",
+      summary: "v3.18: the v3.16 tree with the remap boot pass, no _PAGE_IOMAP",
+      description: "linux-3.16 with xen_set_identity_and_remap (docs/kernel-versions.md): the " +
+        "RAM behind identity ranges is moved above nr_pages during the pass, in " +
+        "P2M_PER_PAGE-aligned blocks written with early_set_phys_to_machine, instead of being " +
+        "released and populated back; last_pfn raises max_pfn and only released pages add to " +
+        "extra memory. Prints 'Set N page(s) to 1-1 mapping', 'Remapped N page(s), " +
+        "last_pfn=M', 'Released N page(s)', no '1-1 mapping on' lines. _PAGE_IOMAP is gone: " +
+        "ioremap and PCI mmap consult the P2M. Hot-added PFNs are set INVALID before " +
+        "add_memory (lost where they sit in a shared identity leaf or GiB). brk adds the " +
+        "p2m_identity_remap reservation.",
     },
     options: [],
   }],
@@ -242,8 +230,8 @@ export const POLICIES: ReadonlyMap<string, PolicyDefinition> = new Map<string, P
 
 /**
  * The policy matching a kernel release string, following docs/kernel-versions.md: `linux-3.12`
- * up to 3.15 (older kernels included: 3.12 is the nearest era modelled), `linux-3.16`,
- * `linux-3.17`, `linux-3.18`, `linux-3.19` for 3.19-4.2, `linux-4.3` from 4.3 on; undefined when
+ * up to 3.15 (older kernels included: 3.12 is the nearest era modelled), `linux-3.16` for
+ * 3.16-3.17, `linux-3.18`, `linux-3.19` for 3.19-4.2, `linux-4.3` from 4.3 on; undefined when
  * the version cannot be read.
  *
  * @example
@@ -251,7 +239,7 @@ export const POLICIES: ReadonlyMap<string, PolicyDefinition> = new Map<string, P
  * import { policyForKernel } from "./policies.ts";
  * import assert from "node:assert/strict";
  * assert.equal(policyForKernel("3.8.0upstream-06471"), "linux-3.12");
- * assert.equal(policyForKernel("3.17.4"), "linux-3.17");
+ * assert.equal(policyForKernel("3.17.4"), "linux-3.16");
  * assert.equal(policyForKernel("6.12.21-gentoo"), "linux-4.3");
  * ```
  */
@@ -260,8 +248,7 @@ export function policyForKernel(release: string): string | undefined {
   if (!m) return undefined;
   const v = Number(m[1]) * 1000 + Number(m[2]);
   if (v < 3016) return "linux-3.12";
-  if (v < 3017) return "linux-3.16";
-  if (v < 3018) return "linux-3.17";
+  if (v < 3018) return "linux-3.16";
   if (v < 3019) return "linux-3.18";
   if (v < 4003) return "linux-3.19";
   return "linux-4.3";
