@@ -1,5 +1,5 @@
 /**
- * v3.16-3.18: the P2M tree gains a shared mid-identity page; at boot everything from the end of
+ * v3.16-3.17: the P2M tree gains a shared mid-identity page; at boot everything from the end of
  * the last E820 entry to MAX_P2M_PFN is set 1:1, lookups beyond the tree answer identity, and
  * ballooned-out pages are INVALID again (p2m-semantics.md 3.3-3.4, 8). The boot pass still
  * releases and populates back.
