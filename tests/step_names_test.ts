@@ -1,7 +1,7 @@
 /**
  * Step names, one grammar: `0`, `N`, `end`, `-N` (N events before the end), a step past the end
  * and a name that is not a step mean the same in `replay --at`, `snapshot --at`, `lookup --at`,
- * `diff A B` and `bisect run --good/--bad`. The bundled trace has events seq 1..21.
+ * `diff A B`, `map --at` and `bisect run --good/--bad`. The bundled trace has events seq 1..21.
  */
 import assert from "node:assert/strict";
 import { cli } from "./cli_helpers.ts";
@@ -15,6 +15,7 @@ const USES: [string, (s: string) => string[]][] = [
   ["lookup --at", (s) => ["lookup", T, "0x3800000", "--at", s]],
   ["diff A", (s) => ["diff", T, s, "end"]],
   ["diff B", (s) => ["diff", T, "0", s]],
+  ["map --at", (s) => ["map", T, "--format", "text", "--at", s]],
 ];
 
 for (const [use, argv] of USES) {

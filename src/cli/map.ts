@@ -15,7 +15,7 @@ import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { checkOutput, writeOutput } from "./output.ts";
-import { parseStepName } from "./step_arg.ts";
+import { parseStepName, resolveFromEnd } from "./step_arg.ts";
 
 const HELP = `usage: p2mtrace map TRACE [options]
 
@@ -102,7 +102,8 @@ async function run(args: string[], io: Io): Promise<number> {
       throw new UsageError(`map: --width takes a number of columns from 40 to 1000, got '${w}'`);
     }
   }
-  const at = typeof p.values.at === "string" ? parseStepName("map", "--at", p.values.at) : "end";
+  const named = typeof p.values.at === "string" ? parseStepName("map", "--at", p.values.at) : "end";
+  const { names: [at], stdin } = await resolveFromEnd(file, io.stdin, [named]);
   const policies = policiesOf(p.values);
   const spec = {
     output: p.values.output as string | undefined,
@@ -110,7 +111,7 @@ async function run(args: string[], io: Io): Promise<number> {
     inputs: [file],
   };
   await checkOutput(spec);
-  const rs = await readers(file, policies.length, io);
+  const rs = await readers(file, policies.length, { ...io, stdin });
   const model = await collectMap(rs.map((reader, i) => ({ reader, policy: policies[i] })), { at });
   let text: string;
   if (format === "text") {
