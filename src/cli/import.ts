@@ -150,7 +150,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     result = importer.finish({ digest: input.digest() });
   } catch (e) {
     // Show what was not understood: it often says why nothing was usable.
-    io.stderr(formatUnrecognised(importer.unrecognised, log));
+    io.stderr(formatUnrecognised(importer.unrecognised, log, importer.relevantLines));
     throw e;
   }
   await writeOutput(io, traceText(result.header, result.events), out);
@@ -167,7 +167,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
       `${result.header.policy ? `, policy ${result.header.policy}` : ""}\n`,
   );
   for (const w of result.warnings) io.stderr(`${TOOL_NAME}: warning: ${w}\n`);
-  io.stderr(formatUnrecognised(result.unrecognised, log));
+  io.stderr(formatUnrecognised(result.unrecognised, log, result.relevantLines));
   return EXIT.ok;
 }
 

@@ -14,7 +14,7 @@ import { DmesgImportError } from "./errors.ts";
 import { decideGuest, type GuestDecision, inferNrPages, policyForKernel } from "./guest_facts.ts";
 import type { Collected } from "./importer.ts";
 import { type MapEntry, reconstructRawMap, sanitizeRawMap } from "./raw_map.ts";
-import type { UnrecognisedLines } from "./unrecognised.ts";
+import { mostNotUnderstood, type UnrecognisedLines } from "./unrecognised.ts";
 
 /** The producer string of imported traces. */
 export const PRODUCER = `${TOOL_NAME} ${TOOL_VERSION} import dmesg`;
@@ -31,6 +31,8 @@ export interface ImportResult {
   warnings: string[];
   /** Lines read. */
   lines: number;
+  /** Relevant lines of the imported boot: understood plus not understood. */
+  relevantLines: number;
 }
 
 const PCI_DEVICE = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/;
@@ -49,6 +51,19 @@ export function assembleTrace(
   const pv = guest.type === "pv";
   const warnings: string[] = [];
   const notes = [...c.notes];
+  const u = c.unknownPrefix;
+  if (u.first) {
+    notes.push(
+      `${u.count} line(s) carry a prefix the importer does not know (first at line ` +
+        `${u.first.line}: '${u.first.prefix.slice(0, 60)}'); their messages were read after it`,
+    );
+  }
+  if (mostNotUnderstood(c.unrecognised.total, relevantLines(c))) {
+    warnings.push(
+      `most relevant lines were not understood (${c.unrecognised.total} of ${relevantLines(c)}): ` +
+        "the trace holds only what the others proved",
+    );
+  }
 
   const raw = rawMap(c, guest);
   if (raw.dropped > 0) {
@@ -105,7 +120,7 @@ export function assembleTrace(
     events.push({ seq: 0, line: 0, kind: "mark", text });
     warnings.push(text);
   }
-  if (!usable(events)) failNothingUsable(c);
+  if (!usable(c, events)) failNothingUsable(c, events);
   events.forEach((e, i) => e.seq = i + 1);
 
   const boots = c.boots;
@@ -124,7 +139,18 @@ export function assembleTrace(
     events,
     digest: options.digest,
   });
-  return { header, events, unrecognised: c.unrecognised, warnings, lines: c.lines };
+  return {
+    header,
+    events,
+    unrecognised: c.unrecognised,
+    warnings,
+    lines: c.lines,
+    relevantLines: relevantLines(c),
+  };
+}
+
+function relevantLines(c: Collected): number {
+  return c.recognised + c.unrecognised.total;
 }
 
 function checkInput(c: Collected): void {
@@ -159,25 +185,45 @@ function checkInput(c: Collected): void {
   }
 }
 
-function failNothingUsable(c: Collected): never {
-  const seen = c.kernelRelease ? ` (it does show 'Linux version ${c.kernelRelease}')` : "";
+/**
+ * Neither an E820 map nor a line of the boot pass: the trace would replay nothing the kernel
+ * did to the P2M. The message says what was missing, what was found instead, and quotes the
+ * log's first relevant lines (or its first lines when none was relevant).
+ */
+function failNothingUsable(c: Collected, events: TraceEvent[]): never {
+  const found: string[] = [];
+  if (c.kernelRelease) found.push(`'Linux version ${c.kernelRelease}'`);
+  const pci = events.filter((e) =>
+    e.kind === "pci_host_bridge" || e.kind === "xen_add_device" ||
+    e.kind === "pci_resource_assign"
+  ).length;
+  if (pci > 0) found.push(`${pci} PCI event(s)`);
+  if (c.balloon) found.push("the balloon driver's start");
+  if (c.recognised > 0) found.push(`${c.recognised} line(s) understood`);
+  if (c.unrecognised.total > 0) {
+    found.push(`${c.unrecognised.total} relevant line(s) not understood`);
+  }
   const boots = c.boots > 1 ? `; the log holds ${c.boots} boots, choose one with --boot` : "";
+  const shown = c.firstRelevant.length > 0 ? c.firstRelevant : c.firstLines;
+  const detail = `  its first ${c.firstRelevant.length > 0 ? "relevant " : ""}line(s):\n` +
+    shown.map((l) => `    ${String(l.line).padStart(6)}: ${l.text}`).join("\n");
   throw new DmesgImportError(
     c.file,
     "nothing-usable",
-    `no E820 map, Xen boot-pass count, PCI device or balloon line in boot ` +
-      `${c.selectedBoot} (${c.nonBlank} non-blank line(s))${seen}${boots}`,
-    "lines such as 'Xen: [mem 0x...-0x...] usable', 'Released N page(s)', " +
-      "'pci 0000:00:01.0: [8086:1234] type 00 class 0x...' (see docs/import-dmesg.md)",
+    `no E820 map and no line of the Xen boot pass in boot ${c.selectedBoot} ` +
+      `(${c.nonBlank} non-blank line(s)${found.length > 0 ? `; found ${found.join(", ")}` : ""})` +
+      boots,
+    "an E820 map ('Xen: [mem 0x...-0x...] usable', 'BIOS-e820: ...', '(XEN)  [0x..., 0x...] " +
+      "(usable)') or a boot-pass line ('Released N page(s)', 'Set N page(s) to 1-1 mapping', " +
+      "'Populating ...', '1-1 mapping on ...'); see docs/import-dmesg.md",
+    undefined,
+    detail,
   );
 }
 
-function usable(events: TraceEvent[]): boolean {
-  return events.some((e) =>
-    e.kind === "e820" || e.kind === "pci_host_bridge" || e.kind === "xen_add_device" ||
-    e.kind === "pci_resource_assign" || e.kind === "balloon_init" ||
-    (e.kind === "memory_setup" && e.expect !== undefined && Object.keys(e.expect).length > 0)
-  );
+/** An E820 map (of any source) or a line of the boot pass was recovered. */
+function usable(c: Collected, events: TraceEvent[]): boolean {
+  return events.some((e) => e.kind === "e820") || Object.keys(c.expect).length > 0;
 }
 
 interface RawChoice {
@@ -417,6 +463,7 @@ function buildHeader(
   source.timestamps = timestampKind(c);
   extra.source = source;
   if (c.cmdlineMem !== undefined) extra.kernel_mem_option = hex(c.cmdlineMem);
+  extra.relevant_lines = relevantLines(c);
   extra.unrecognised_lines = c.unrecognised.total;
   if (notes.length > 0) extra.notes = notes;
   const header: HeaderInit = {

@@ -19,10 +19,10 @@ import { FRAME_LIMIT } from "../../trace/hex.ts";
 import { assembleTrace, type ImportResult } from "./assemble.ts";
 import { looksLikeE820 } from "./e820_text.ts";
 import type { EvidenceMap, NrPagesFacts } from "./guest_facts.ts";
-import { classifyKernelLine, type KernelLine, memOption } from "./kernel_lines.ts";
+import { classifyKernelLine, findKernelBody, type KernelLine, memOption } from "./kernel_lines.ts";
 import { type PciItem, PciTracker } from "./pci_state.ts";
-import { classifyPciLine, mayBePci } from "./pci_text.ts";
-import { type StrippedLine, stripPrefix } from "./prefix.ts";
+import { classifyPciLine, mayBePci, type PciLine } from "./pci_text.ts";
+import { MAX_UNKNOWN_PREFIX, type StrippedLine, stripPrefix } from "./prefix.ts";
 import type { MapEntry } from "./raw_map.ts";
 import { looksRelevant, UnrecognisedLines } from "./unrecognised.ts";
 import { classifyXenLine } from "./xen_lines.ts";
@@ -35,6 +35,10 @@ export const MAX_EXPECT_RANGES = 4096;
 export const MAX_XEN_TABLES = 16;
 /** Longest mark text. */
 export const MAX_MARK_TEXT = 500;
+/** Lines of the log quoted in an error message. */
+export const MAX_SHOWN_LINES = 5;
+/** Characters of each quoted line. */
+export const MAX_SHOWN_TEXT = 160;
 
 /** Options of one import. */
 export interface ImportOptions {
@@ -107,6 +111,12 @@ export interface Collected {
   notes: string[];
   /** Unrecognised relevant lines. */
   unrecognised: UnrecognisedLines;
+  /** Lines understood only after a prefix the grammar does not know, and the first one. */
+  unknownPrefix: { count: number; first?: { line: number; prefix: string } };
+  /** The first relevant lines of the imported boot (line number, text as read), for messages. */
+  firstRelevant: { line: number; text: string }[];
+  /** The first non-blank lines of the log, for messages when no line was relevant. */
+  firstLines: { line: number; text: string }[];
   /** Line at which the event cap was reached. */
   truncatedAt?: number;
   /** A balloon_init event was produced. */
@@ -181,6 +191,9 @@ export class DmesgImporter {
       timestamps: { monotonic: 0, wallClock: 0, none: 0 },
       notes: [],
       unrecognised: new UnrecognisedLines(),
+      unknownPrefix: { count: 0 },
+      firstRelevant: [],
+      firstLines: [],
       balloon: false,
     };
     this.#pci = new PciTracker((item) => this.#pciItem(item));
@@ -189,6 +202,11 @@ export class DmesgImporter {
   /** Relevant lines not understood so far (for a report even when the import fails). */
   get unrecognised(): UnrecognisedLines {
     return this.#c.unrecognised;
+  }
+
+  /** Relevant lines of the imported boot so far: understood plus not understood. */
+  get relevantLines(): number {
+    return this.#c.recognised + this.#c.unrecognised.total;
   }
 
   /** The line number of the last line pushed. */
@@ -202,12 +220,25 @@ export class DmesgImporter {
     c.lines++;
     if (raw.length === 0 || (raw.charCodeAt(0) <= 32 && raw.trim() === "")) return;
     c.nonBlank++;
+    if (c.firstLines.length < MAX_SHOWN_LINES) {
+      c.firstLines.push({ line: c.lines, text: raw.slice(0, MAX_SHOWN_TEXT) });
+    }
     if (raw.startsWith("-- ")) {
       if (/^-- (?:Boot [0-9a-f]+|Reboot) --/.test(raw)) this.#maybeNewBoot(true);
       if (this.#selected()) c.recognised++;
       return;
     }
-    const s = stripPrefix(raw);
+    let s = stripPrefix(raw);
+    let classified: Classified | undefined;
+    if (s.source === "kernel" && s.text.length > 0) {
+      classified = classify(s.text);
+      // After a known inner form the message starts right there: only a line whose prefix
+      // the grammar did not explain (none, or only outer forms) is searched.
+      if (unknownMessage(classified) && !s.inner) {
+        const found = this.#afterUnknownPrefix(s);
+        if (found) [s, classified] = found;
+      }
+    }
     if (s.garbled) {
       c.garbled++;
       c.firstGarbledLine ??= c.lines;
@@ -218,8 +249,41 @@ export class DmesgImporter {
     this.#bootHasContent = true;
     if (!this.#selected()) return;
     c.bootRange[1] = c.lines;
+    const before = c.recognised + c.unrecognised.total;
     if (s.source === "xen") this.#xen(s);
-    else if (s.source === "kernel") this.#kernel(s);
+    else if (s.source === "kernel") this.#kernel(s, classified);
+    if (c.firstRelevant.length < MAX_SHOWN_LINES && c.recognised + c.unrecognised.total > before) {
+      c.firstRelevant.push({ line: c.lines, text: raw.slice(0, MAX_SHOWN_TEXT) });
+    }
+  }
+
+  /**
+   * A line the grammar left unexplained: the kernel message after a prefix it does not know,
+   * when one of the known message beginnings follows within {@link MAX_UNKNOWN_PREFIX}
+   * characters and is then understood.
+   */
+  #afterUnknownPrefix(s: StrippedLine): [StrippedLine, Classified | undefined] | undefined {
+    const at = findKernelBody(s.text, MAX_UNKNOWN_PREFIX);
+    if (at <= 0) return undefined;
+    const inner = stripPrefix(s.text.slice(at));
+    let classified: Classified | undefined;
+    if (inner.source === "kernel") {
+      classified = classify(inner.text);
+      if (unknownMessage(classified)) return undefined;
+    } else if (inner.source !== "xen" || classifyXenLine(inner.text).kind === "other") {
+      return undefined;
+    }
+    const c = this.#c;
+    c.unknownPrefix.count++;
+    c.unknownPrefix.first ??= { line: c.lines, prefix: s.text.slice(0, at).trimEnd() };
+    const merged: StrippedLine = {
+      ...inner,
+      wallClock: inner.wallClock || s.wallClock,
+      garbled: inner.garbled || s.garbled,
+      forms: [...s.forms, "unknown", ...inner.forms],
+    };
+    if (inner.time === undefined && s.time !== undefined) merged.time = s.time;
+    return [merged, classified];
   }
 
   /** Ends the import and builds the trace. Throws DmesgImportError when nothing is usable. */
@@ -338,22 +402,19 @@ export class DmesgImporter {
     c.recognised++;
   }
 
-  #kernel(s: StrippedLine): void {
+  #kernel(s: StrippedLine, classified: Classified | undefined): void {
     const c = this.#c;
     if (s.time !== undefined) c.timestamps.monotonic++;
     else if (s.wallClock) c.timestamps.wallClock++;
     else c.timestamps.none++;
     const text = s.text;
-    if (mayBePci(text)) {
-      const p = classifyPciLine(text);
-      if (p) {
-        this.#closePrintedMap();
-        if (this.#pci.line(p, s.time)) c.recognised++;
-        else this.#unrecognised(text);
-        return;
-      }
+    const { pci: p, kernel: k } = classified ?? classify(text);
+    if (p) {
+      this.#closePrintedMap();
+      if (this.#pci.line(p, s.time)) c.recognised++;
+      else this.#unrecognised(text);
+      return;
     }
-    const k = classifyKernelLine(text);
     if (!k) {
       // Unrecognised (perhaps garbled) lines do not end the printed map: only known ones do.
       this.#unrecognised(text);
@@ -595,6 +656,26 @@ export class DmesgImporter {
   #note(text: string): void {
     if (!this.#c.notes.includes(text) && this.#c.notes.length < 100) this.#c.notes.push(text);
   }
+}
+
+/** A kernel message classified: a PCI line, another kernel line, or (undefined) not known. */
+interface Classified {
+  pci?: PciLine;
+  kernel?: KernelLine;
+}
+
+/** The PCI or kernel pattern a message matches. */
+function classify(text: string): Classified {
+  if (mayBePci(text)) {
+    const pci = classifyPciLine(text);
+    if (pci) return { pci };
+  }
+  return { kernel: classifyKernelLine(text) };
+}
+
+/** True when a classified message matched no pattern, or only as irrelevant. */
+function unknownMessage(c: Classified): boolean {
+  return c.pci === undefined && (c.kernel === undefined || c.kernel.kind === "irrelevant");
 }
 
 const PASS_KINDS: ReadonlySet<KernelLine["kind"]> = new Set([

@@ -196,3 +196,44 @@ Deno.test("a long log streams: 300,000 lines of chatter add no events", () => {
   assert.equal(r.events.length, 7);
   assert.equal(r.unrecognised.total, 0);
 });
+
+Deno.test("a log whose lines carry an unknown prefix imports like the plain log", () => {
+  // Issue 11 item 1: standard kernel messages behind a prefix nobody taught the grammar
+  // (here a log collector's "host | stream |") are still found, after a bounded search.
+  const plain = run(PV_DOMU);
+  const odd = run(PV_DOMU.map((l) => `web01.example.org | kern.stdout | ${l}`));
+  assert.deepEqual(odd.events, plain.events);
+  assert.deepEqual(odd.header.guest, plain.header.guest);
+  const notes = (odd.header.extra?.notes ?? []) as string[];
+  assert.ok(
+    notes.some((n) => /9 line\(s\) carry a prefix the importer does not know/.test(n)),
+    String(notes),
+  );
+  // Only a bounded head of the line is searched: a message after 120 characters is not found.
+  const far = "x".repeat(130) + " ";
+  assert.throws(() => run(PV_DOMU.map((l) => far + l)), DmesgImportError);
+});
+
+Deno.test("a log with no E820 map and no boot-pass line is unusable, quoting its first lines", () => {
+  // Issue 11 item 2: PCI lines and a balloon line alone replay nothing the kernel did to the
+  // P2M, so the import fails (65) instead of writing a trace of a few empty events.
+  const lines = [
+    T("Linux version 5.10.0 (gcc) #1"),
+    T("pci 0000:00:04.0: [8086:1234] type 00 class 0x020000"),
+    T("pci 0000:00:04.0: reg 0x10: [mem 0xf1800000-0xf1803fff]"),
+    T("xen:balloon: Initialising balloon driver"),
+  ];
+  const e = assert.throws(() => run(lines), (err: unknown) => {
+    assert.ok(err instanceof DmesgImportError);
+    assert.equal(err.problem, "nothing-usable");
+    assert.equal(err.exitCode, 65);
+    assert.match(err.message, /no E820 map and no line of the Xen boot pass/);
+    assert.match(err.message, /found 'Linux version 5\.10\.0', 1 PCI event\(s\)/);
+    assert.match(err.message, /its first relevant line\(s\):\n +1: \[ +0\.000000\] Linux version/);
+    assert.match(err.message, /\n +2: \[ +0\.000000\] pci 0000:00:04\.0: \[8086:1234\]/);
+    return true;
+  });
+  assert.equal(e, undefined);
+  // One boot-pass line is enough.
+  assert.equal(run([...lines, T("Released 0 page(s)")]).header.guest.type, "pv");
+});

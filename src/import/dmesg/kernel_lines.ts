@@ -244,7 +244,7 @@ function classifySlow(text: string): KernelLine | undefined {
   if ((m = FREEING.exec(text)) !== null) return freeing(m);
   const e820 = parseKernelE820(text);
   if (e820) return { kind: "e820", entry: e820 };
-  if (/physical RAM map:?$/.test(text)) {
+  if (/^(?:e820: )?[\w-]{1,32} physical RAM map:?$/.test(text)) {
     if (/^(?:e820: )?BIOS-provided/.test(text)) return { kind: "map_header", map: "bios" };
     if (/^(?:e820: )?user-defined/.test(text)) return { kind: "map_header", map: "user" };
     return { kind: "map_header", map: "other" };
@@ -341,4 +341,58 @@ export function memOption(cmdline: string): number | undefined {
 export function sizeValue(digits: string, suffix: string): number {
   const scale: Record<string, number> = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
   return Number(digits) * (scale[suffix.toUpperCase()] ?? 1);
+}
+
+/**
+ * How a kernel message the importer knows can begin: the boot pass of `xen_memory_setup`, the
+ * E820 map lines, the banners, the PCI lines, the balloon, the Xen console. A line whose prefix
+ * the grammar (prefix.ts) does not know is searched for one of these after a separator.
+ */
+const BODY_START = new RegExp(
+  "(?:^|[\\s\\]|>:;)])(" + [
+    "Linux version \\d",
+    "(?:e820: )?(?:BIOS-e820|Xen|user): ?(?:\\[mem |[0-9a-f]{8,16} - )",
+    "(?:e820: )?(?:BIOS-provided|user-defined) physical RAM map",
+    "(?:xen: ?)?(?:[Rr]eleased \\d|Set \\d+ page\\(s\\) to 1-1|Remapped \\d|Populating [0-9a-f]+-|" +
+    "Freeing [0-9a-f]+-[0-9a-f]+ pfn|1-1 mapping on )",
+    "Booting (?:paravirtualized )?kernel on ",
+    "Hypervisor detected: ",
+    "Xen version:? \\d",
+    "ACPI in unprivileged domain",
+    "Memory: \\d+[kK]/",
+    "(?:Kernel )?[Cc]ommand line: ",
+    "pci(?:_bus)? [0-9a-f]{4,5}:[0-9a-f]{2}",
+    "pcifront pci-",
+    "PCI host bridge to bus ",
+    "PCI: setting up Xen PCI frontend",
+    "xen[/:_-]?balloon: ",
+    "Xen HVM callback vector",
+    "\\(XEN\\) ",
+    "\\(d\\d{1,5}\\) ",
+    // A dmesg time: the message after it is classified as usual (prefix.ts strips it).
+    "\\[ *\\d{1,10}\\.\\d{1,9}\\] ",
+  ].join("|") + ")",
+);
+
+/**
+ * Where a kernel message starts in a line whose prefix is unknown: the offset of the first
+ * known message beginning ({@link BODY_START}) that follows a separator within the first
+ * `maxPrefix` characters, or -1. Only a bounded head of the line is searched, so a line costs
+ * at most one regex pass over `maxPrefix` plus the longest beginning.
+ *
+ * @example
+ * ```ts
+ * import { findKernelBody } from "./kernel_lines.ts";
+ * import assert from "node:assert/strict";
+ * const line = "host42/console.0 @@ Released 0 page(s)";
+ * assert.equal(line.slice(findKernelBody(line, 120)), "Released 0 page(s)");
+ * assert.equal(findKernelBody("nothing known here", 120), -1);
+ * ```
+ */
+export function findKernelBody(text: string, maxPrefix: number): number {
+  const head = text.length > maxPrefix + 64 ? text.slice(0, maxPrefix + 64) : text;
+  const m = BODY_START.exec(head);
+  if (m === null) return -1;
+  const at = m.index + m[0].length - m[1].length;
+  return at <= maxPrefix ? at : -1;
 }
