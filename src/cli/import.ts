@@ -76,7 +76,8 @@ function importHelp(): string {
  * import { importCommand } from "./import.ts";
  * import { memoryIo } from "./io.ts";
  * import assert from "node:assert/strict";
- * const io = memoryIo("[    0.000000] xen:balloon: Initialising balloon driver\n");
+ * const io = memoryIo("[    0.000000] Released 0 page(s)\n" +
+ *   "[    0.000000] xen:balloon: Initialising balloon driver\n");
  * assert.equal(await importCommand.run(["dmesg", "-"], io), 0);
  * assert.match(io.out(), /"kind":"balloon_init"/);
  * ```

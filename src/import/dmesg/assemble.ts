@@ -74,7 +74,9 @@ export function assembleTrace(
   let nrSource: string;
   let nrCertain = true;
   if (!pv) {
-    nrSource = `not needed: ${guest.type.toUpperCase()} guests are auto-translated`;
+    nrSource = guest.type === "unknown"
+      ? "not inferred: the guest type is unknown (only a PV guest has a P2M to size)"
+      : `not needed: ${guest.type.toUpperCase()} guests are auto-translated`;
   } else if (options.nrPages !== undefined) {
     nrPages = options.nrPages;
     nrSource = "given with --nr-pages";
@@ -92,20 +94,27 @@ export function assembleTrace(
 
   const leading: TraceEvent[] = [];
   const mark = (text: string) => leading.push({ seq: 0, line: 0, kind: "mark", text });
-  if (guest.assumed) {
-    mark(`guest ${guest.type} ${guest.domain} is not certain: ${guest.because.join("; ")}`);
-    warnings.push(
-      `the guest type or domain is not certain (${guest.type} ${guest.domain}): ` +
-        guest.because.join("; "),
+  const estimated = [...guest.estimated];
+  if (guest.confidence !== "proven") {
+    const what = guest.estimated.map((e) => `${e.field} ${e.how}`).join("; ");
+    mark(`guest ${guest.type} ${guest.domain} is ${guest.confidence}, not proven: ${what}`);
+    warnings.push(`the guest is ${guest.type} ${guest.domain} (${guest.confidence}): ${what}`);
+  }
+  if (guest.type === "unknown") {
+    notes.push(
+      "the guest type is unknown: it replays without a P2M (only a PV guest has one), so " +
+        "nothing about the P2M can be judged",
     );
   }
   if (pv && nrPages === undefined) {
+    estimated.push({ field: "nr_pages", how: "unknown: the log shows nothing it follows from" });
     mark(
       "nr_pages is unknown: the log shows nothing it can be inferred from; " +
         "pass --nr-pages to set it",
     );
     warnings.push("nr_pages is unknown (pass --nr-pages)");
   } else if (pv && !nrCertain) {
+    estimated.push({ field: "nr_pages", how: `0x${nrPages!.toString(16)} from ${nrSource}` });
     mark(
       `nr_pages 0x${nrPages!.toString(16)} is an estimate from ${nrSource}; ` +
         "pass --nr-pages to set it",
@@ -131,6 +140,7 @@ export function assembleTrace(
     );
   }
   const header = buildHeader(c, guest, {
+    estimated,
     nrPages: pv ? nrPages : undefined,
     nrSource,
     rawSource: raw.source,
@@ -248,7 +258,11 @@ function rawMap(c: Collected, guest: GuestDecision): RawChoice {
     label = `the hypervisor's ${table.name} table`;
     source = `the hypervisor's (XEN) ${table.name} table (the machine map dom0's pass reads)`;
   } else if (c.printed.length > 0 && guest.type === "pv") {
-    const r = reconstructRawMap(c.printed, guest.domain, c.expect.identity);
+    const r = reconstructRawMap(
+      c.printed,
+      guest.domain === "dom0" ? "dom0" : "domU",
+      c.expect.identity,
+    );
     entries = r.entries;
     label = "rebuilt from the kernel's printed map";
     source = `reconstructed from ${r.how}`;
@@ -256,8 +270,9 @@ function rawMap(c: Collected, guest: GuestDecision): RawChoice {
     entries = c.printed;
     printedIsRaw = true;
     label = "the kernel's printed map";
-    source = `the kernel's printed map (an ${guest.type.toUpperCase()} guest's map is not ` +
-      "rewritten)";
+    source = guest.type === "unknown"
+      ? "the kernel's printed map (the guest type is unknown; no PV rewrite was undone)"
+      : `the kernel's printed map (an ${guest.type.toUpperCase()} guest's map is not rewritten)`;
   } else if (table) {
     entries = table.entries;
     label = `the hypervisor's ${table.name} table`;
@@ -318,13 +333,17 @@ function resolveItems(
     if (pv) out.push(memorySetup(c, guest, undefined));
   }
   let invalidNames = 0;
+  let notDom0Devices = 0;
   for (const item of c.items) {
     switch (item.kind) {
       case "raw_slot":
         out.push(...rawEvents(raw));
         break;
       case "device_added":
-        if (!dom0) break;
+        if (!dom0) {
+          notDom0Devices++;
+          break;
+        }
         if (!PCI_DEVICE.test(item.device)) {
           invalidNames++;
           break;
@@ -371,6 +390,15 @@ function resolveItems(
       }
     }
   }
+  if (notDom0Devices > 0) {
+    notes.push(
+      `${notDom0Devices} enumerated PCI device(s) have no xen_add_device: drivers/xen/pci.c ` +
+        "registers that notifier only in the initial domain, and the domain is " +
+        (guest.domain === "unknown"
+          ? "unknown"
+          : "a domU, whose devices arrive through pcifront (their claims are the events)"),
+    );
+  }
   if (invalidNames > 0) {
     notes.push(
       `${invalidNames} PCI event(s) were dropped: their device or bus name ` +
@@ -401,6 +429,7 @@ function buildHeader(
   c: Collected,
   guest: GuestDecision,
   d: {
+    estimated: { field: string; how: string }[];
     nrPages?: number;
     nrSource: string;
     rawSource: string;
@@ -426,8 +455,10 @@ function buildHeader(
   const raw = d.events.filter((e) => e.kind === "e820" && e.map === "raw").length;
   const ms = d.events.find((e) => e.kind === "memory_setup") as MemorySetupEvent | undefined;
   const parts = [
-    `${c.kernelRelease ? `Linux ${c.kernelRelease}` : "A Linux"} ${guest.type.toUpperCase()} ` +
-    `${guest.domain}${xen ? ` on Xen ${xen}` : ""}, imported from a boot log`,
+    `${c.kernelRelease ? `Linux ${c.kernelRelease}` : "A Linux"} ` +
+    `${guest.type === "unknown" ? "guest of unknown type" : guest.type.toUpperCase()} ` +
+    `${guest.domain === "unknown" ? "(domain unknown)" : guest.domain}` +
+    `${xen ? ` on Xen ${xen}` : ""}, imported from a boot log`,
     `${raw} raw E820 entr${raw === 1 ? "y" : "ies"} (${d.rawLabel})`,
   ];
   if (ms) {
@@ -454,7 +485,9 @@ function buildHeader(
   const extra: Record<string, unknown> = {};
   extra.nr_pages_source = d.nrSource;
   extra.raw_e820_source = d.rawSource;
+  extra.guest_confidence = guest.confidence;
   extra.guest_source = guest.because;
+  if (d.estimated.length > 0) extra.estimated = d.estimated;
   const source: Record<string, unknown> = { format: "dmesg" };
   if (d.digest) source.sha256 = d.digest;
   source.lines = c.lines;

@@ -14,11 +14,16 @@
  * @module
  */
 
-import type { BootExpectations, PfnRange, TraceEvent } from "../../trace/event.ts";
+import type {
+  BootExpectations,
+  PciResourceAssignEvent,
+  PfnRange,
+  TraceEvent,
+} from "../../trace/event.ts";
 import { FRAME_LIMIT } from "../../trace/hex.ts";
 import { assembleTrace, type ImportResult } from "./assemble.ts";
 import { looksLikeE820 } from "./e820_text.ts";
-import type { EvidenceMap, NrPagesFacts } from "./guest_facts.ts";
+import type { EvidenceKind, EvidenceMap, NrPagesFacts } from "./guest_facts.ts";
 import { classifyKernelLine, findKernelBody, type KernelLine, memOption } from "./kernel_lines.ts";
 import { type PciItem, PciTracker } from "./pci_state.ts";
 import { classifyPciLine, mayBePci, type PciLine } from "./pci_text.ts";
@@ -35,6 +40,8 @@ export const MAX_EXPECT_RANGES = 4096;
 export const MAX_XEN_TABLES = 16;
 /** Longest mark text. */
 export const MAX_MARK_TEXT = 500;
+/** Most claims remembered for refusals (more means a log of thousands of devices). */
+export const MAX_OPEN_CLAIMS = 65536;
 /** Lines of the log quoted in an error message. */
 export const MAX_SHOWN_LINES = 5;
 /** Characters of each quoted line. */
@@ -167,6 +174,8 @@ export class DmesgImporter {
   #printedState: PrintedMapState = "none";
   #anchored = false;
   #finished = false;
+  /** The last claim of each resource (`device/index`), until another action on it. */
+  #claims = new Map<string, PciResourceAssignEvent>();
 
   /** Starts an import of the log named `file` (used in messages only). */
   constructor(file: string, options: ImportOptions = {}) {
@@ -336,9 +345,8 @@ export class DmesgImporter {
 
   #xen(s: StrippedLine): void {
     const c = this.#c;
-    if (!c.evidence.has("xen_console")) {
-      c.evidence.set("xen_console", "(XEN) hypervisor console lines");
-    }
+    // "(XEN) HVM4: ..." is hvmloader's output for domain 4, relayed: not dom0's console.
+    if (!/^HVM\d+: /.test(s.text)) this.#evidence("xen_console", `(XEN) ${s.text}`);
     const x = classifyXenLine(s.text);
     const inTable = this.#xenTable !== undefined;
     if (x.kind !== "e820_row" && x.kind !== "table_header") this.#xenTable = undefined;
@@ -368,8 +376,7 @@ export class DmesgImporter {
         if (x.dom0MaxPages !== undefined) c.dom0MaxPages = x.dom0MaxPages;
         break;
       case "building_dom0":
-        c.evidence.set("dom0", `(XEN) ${s.text}`);
-        if (!c.evidence.has(x.type)) c.evidence.set(x.type, `(XEN) ${s.text}`);
+        this.#evidence(x.type === "pv" ? "xen_builder_pv" : "xen_builder_pvh", `(XEN) ${s.text}`);
         break;
       case "section":
         this.#xenSection = x.section;
@@ -411,6 +418,8 @@ export class DmesgImporter {
     const { pci: p, kernel: k } = classified ?? classify(text);
     if (p) {
       this.#closePrintedMap();
+      if (p.kind.startsWith("pcifront")) this.#evidence("pv_domU", text);
+      else if (p.kind === "device_header") this.#evidence("pci_enumeration", text);
       if (this.#pci.line(p, s.time)) c.recognised++;
       else this.#unrecognised(text);
       return;
@@ -436,9 +445,7 @@ export class DmesgImporter {
     const c = this.#c;
     const x = c.expect;
     const time = s.time;
-    if (PASS_KINDS.has(k.kind) && !c.evidence.has("pv")) {
-      c.evidence.set("pv", `the PV boot pass of xen_memory_setup ('${s.text.slice(0, 60)}')`);
-    }
+    if (PASS_KINDS.has(k.kind)) this.#evidence("pv", s.text);
     switch (k.kind) {
       case "linux_version":
         c.kernelRelease ??= k.release;
@@ -479,13 +486,14 @@ export class DmesgImporter {
         this.#e820(k.entry, time);
         return;
       case "evidence":
-        if (!c.evidence.has(k.evidence)) c.evidence.set(k.evidence, k.why);
+        this.#evidence(k.evidence, s.text);
         if (k.evidence === "pv" || k.evidence === "hvm" || k.evidence === "pvh") {
           c.sawBanner ||= /^Booting/.test(s.text);
         }
         return;
       case "xen_version":
         c.xenVersion ??= k.version;
+        this.#evidence(k.pv ? "pv" : "auto", s.text);
         return;
       case "balloon_init":
         if (!c.balloon) {
@@ -507,12 +515,12 @@ export class DmesgImporter {
         return;
       }
       case "gsi":
-        c.evidence.set("dom0", "xen: registering gsi (dom0 ACPI interrupt routing)");
+        this.#evidence("dom0", s.text);
         c.evidence.delete("pirq_without_gsi");
         return;
       case "pirq":
         if (!c.evidence.has("dom0") && !c.evidence.has("pirq_without_gsi")) {
-          c.evidence.set("pirq_without_gsi", "xen: --> pirq without dom0's 'registering gsi'");
+          this.#evidence("pirq_without_gsi", s.text);
         }
         return;
       case "mark":
@@ -533,9 +541,8 @@ export class DmesgImporter {
       return;
     }
     if (entry.who !== "Xen" && entry.who !== "BIOS-e820" && entry.who !== "e820") return;
-    if (entry.who === "Xen" && !c.evidence.has("pv")) {
-      c.evidence.set("pv", "the E820 map printed by xen_memory_setup ('Xen: ...')");
-    }
+    if (entry.who === "Xen") this.#evidence("pv", `Xen: ${e820Text(e)}`);
+    else if (entry.who === "BIOS-e820") this.#evidence("auto_likely", `BIOS-e820: ${e820Text(e)}`);
     if (this.#printedState === "closed") {
       this.#note(`a second printed E820 map (line ${c.lines}) was ignored`);
       return;
@@ -639,7 +646,12 @@ export class DmesgImporter {
 
   #push(item: PendingItem): void {
     const c = this.#c;
-    if (item.kind !== "device_added" && item.kind !== "device_removed") this.#flushPci(item);
+    if (
+      item.kind === "event" && item.event.kind === "pci_resource_assign" &&
+      this.#refusal(item.event)
+    ) {
+      return;
+    }
     if (c.items.length >= this.#maxEvents) {
       c.truncatedAt ??= c.lines;
       return;
@@ -647,10 +659,38 @@ export class DmesgImporter {
     c.items.push(item);
   }
 
-  /** A held-back pcifront claim goes out before any event that is not its own. */
-  #flushPci(item: PendingItem): void {
-    if (item.kind === "event" && item.event.kind === "pci_resource_assign") return;
-    this.#pci.flushPending();
+  /**
+   * The kernel's claim sequence: `pcifront_claim_resource` prints "claiming resource X/n",
+   * `pci_claim_resource` may then print "can't claim BAR n [...]: address conflict ..." and
+   * pcifront "Could not claim resource X/n!"; a bridge window's claim may be followed by its
+   * "can't claim". A claim refused afterwards, whatever lines come between, ends not claimed:
+   * the claim event itself becomes `failed` (one event, in the claim's place) and further
+   * refusals of it add nothing. Any other action on the resource ends the book-keeping.
+   * Returns true when the event was folded into an earlier one.
+   */
+  #refusal(e: PciResourceAssignEvent): boolean {
+    const key = `${e.device}/${e.resource.index}`;
+    const open = this.#claims.get(key);
+    if (e.action === "failed") {
+      if (open === undefined) return false;
+      if (open.action === "claimed") {
+        open.action = "failed";
+        this.#note(
+          `a claim refused after it was made ended failed (${key}, line ${this.#c.lines})`,
+        );
+      }
+      return true;
+    }
+    if (e.action === "claimed") {
+      if (this.#claims.size >= MAX_OPEN_CLAIMS) this.#claims.clear();
+      this.#claims.set(key, e);
+    } else this.#claims.delete(key);
+    return false;
+  }
+
+  /** Keeps the first line of each kind of guest evidence. */
+  #evidence(kind: EvidenceKind, text: string): void {
+    if (!this.#c.evidence.has(kind)) this.#c.evidence.set(kind, { text, line: this.#c.lines });
   }
 
   #note(text: string): void {
@@ -686,6 +726,10 @@ const PASS_KINDS: ReadonlySet<KernelLine["kind"]> = new Set([
   "freeing",
   "identity_range",
 ]);
+
+function e820Text(e: MapEntry): string {
+  return `[mem 0x${e.start.toString(16)}-0x${(e.start + e.size - 1).toString(16)}] type ${e.type}`;
+}
 
 function t(time: number | undefined): { time?: number } {
   return time === undefined ? {} : { time };

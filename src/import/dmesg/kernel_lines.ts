@@ -16,8 +16,12 @@ export type Evidence =
   | "pv"
   | "hvm"
   | "pvh"
+  | "auto"
+  | "auto_likely"
+  | "pv_domU"
+  | "auto_domU"
   | "dom0"
-  | "domU"
+  | "dom0_likely"
   | "not_xen"
   | "hvm_weak"
   | "acpi_tables";
@@ -34,7 +38,7 @@ export type KernelLine =
   | { kind: "map_header"; map: "bios" | "user" | "other" }
   | { kind: "e820"; entry: E820Text }
   | { kind: "evidence"; evidence: Evidence; why: string }
-  | { kind: "xen_version"; version: string }
+  | { kind: "xen_version"; version: string; pv: boolean }
   | { kind: "balloon_init"; sysfs: boolean }
   | { kind: "memory_total"; totalKiB: number; physpages: boolean }
   | { kind: "last_pfn"; pfn: number }
@@ -194,7 +198,11 @@ export function classifyKernelLine(text: string): KernelLine | undefined {
         };
       }
       if (text.startsWith("PCI: setting up Xen PCI frontend stub")) {
-        return { kind: "evidence", evidence: "domU", why: "PCI: setting up Xen PCI frontend stub" };
+        return {
+          kind: "evidence",
+          evidence: "pv_domU",
+          why: "PCI: setting up Xen PCI frontend stub",
+        };
       }
       break;
     case 0x52: // "R"
@@ -250,14 +258,17 @@ function classifySlow(text: string): KernelLine | undefined {
     return { kind: "map_header", map: "other" };
   }
   if ((m = HYPERVISOR.exec(text)) !== null) return hypervisor(m[1]);
-  if ((m = XEN_VERSION.exec(text)) !== null) return { kind: "xen_version", version: m[1] };
+  if ((m = XEN_VERSION.exec(text)) !== null) {
+    // xen_banner (PV) prints "Xen version: 4.1.2"; init_hvm_pv_info (HVM, PVH) "Xen version 4.1."
+    return { kind: "xen_version", version: m[1], pv: text.startsWith("Xen version:") };
+  }
   if ((m = BALLOON.exec(text)) !== null) {
     return { kind: "balloon_init", sysfs: text.toLowerCase().startsWith("xen-balloon") };
   }
   if ((m = LAST_PFN.exec(text)) !== null) return { kind: "last_pfn", pfn: hex(m[1]) };
   if ((m = CMDLINE.exec(text)) !== null) return { kind: "cmdline", text: m[1] };
   if (text.startsWith("ACPI in unprivileged domain disabled")) {
-    return { kind: "evidence", evidence: "domU", why: "ACPI in unprivileged domain disabled" };
+    return { kind: "evidence", evidence: "pv_domU", why: "ACPI in unprivileged domain disabled" };
   }
   if (/^ACPI: RSDP /.test(text)) {
     return {
@@ -269,13 +280,20 @@ function classifySlow(text: string): KernelLine | undefined {
   if (text.startsWith("xen: registering gsi")) return { kind: "gsi" };
   if (text.startsWith("xen: --> pirq=")) return { kind: "pirq" };
   if (/^(?:xen[-_:]?pciback|pciback|xen_acpi_processor)\b/i.test(text)) {
-    return { kind: "evidence", evidence: "dom0", why: "dom0-only driver (pciback/acpi-processor)" };
+    return { kind: "evidence", evidence: "dom0_likely", why: text.slice(0, 60) };
+  }
+  // drivers/xen/events: HVM and PVH guests both use the callback vector.
+  if (/^(?:xen:events: )?Xen HVM callback vector/.test(text)) {
+    return { kind: "evidence", evidence: "auto", why: text.slice(0, 60) };
   }
   if (
-    /^Xen HVM callback vector/.test(text) || /^Xen Platform PCI:/.test(text) ||
+    /^Xen Platform PCI:/.test(text) ||
     /^(?:Netfront|Blkfront) and the Xen platform PCI driver/.test(text)
   ) {
-    return { kind: "evidence", evidence: "hvm", why: text.slice(0, 40) };
+    return { kind: "evidence", evidence: "hvm", why: text.slice(0, 60) };
+  }
+  if (/^DMI: Xen HVM domU\b/.test(text)) {
+    return { kind: "evidence", evidence: "auto_domU", why: text.slice(0, 60) };
   }
   for (const re of MARKS) if (re.test(text)) return { kind: "mark", text };
   for (const re of KNOWN) if (re.test(text)) return { kind: "known" };
@@ -299,7 +317,8 @@ function booting(what: string): KernelLine {
 function hypervisor(name: string): KernelLine {
   const why = `Hypervisor detected: ${name}`;
   if (/^Xen PV$/i.test(name)) return { kind: "evidence", evidence: "pv", why };
-  if (/^Xen HVM$/i.test(name)) return { kind: "evidence", evidence: "hvm", why };
+  // x86_hyper_xen_hvm is named "Xen HVM" and detects PVH guests too.
+  if (/^Xen HVM$/i.test(name)) return { kind: "evidence", evidence: "auto", why };
   if (/^Xen PVH$/i.test(name)) return { kind: "evidence", evidence: "pvh", why };
   if (/^Xen/i.test(name)) return { kind: "evidence", evidence: "hvm_weak", why };
   return { kind: "evidence", evidence: "not_xen", why };
