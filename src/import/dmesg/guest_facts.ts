@@ -167,7 +167,7 @@ const RANK: Record<Confidence, number> = { proven: 2, likely: 1, guessed: 0 };
  *   ["pv", { text: "Booting paravirtualized kernel on Xen", line: 30 }],
  * ]), true);
  * assert.deepEqual([d.type, d.domain, d.confidence], ["pv", "domU", "proven"]);
- * assert.match(d.because[0], /^line 30: Booting paravirtualized kernel on Xen/);
+ * assert.match(d.because.join("\n"), /^line 7: ACPI in unprivileged domain disabled/m);
  * assert.equal(decideGuest(new Map(), false).domain, "unknown");
  * ```
  */
