@@ -285,8 +285,6 @@ const NOT_YET: Record<string, string> = {
   "26-:counts": "item 1: the xenconsoled prefix hides the boot-pass lines",
   "26-:claimed": "item 1: the xenconsoled prefix hides the pcifront claims",
   "26-:raw": "item 1: the xenconsoled prefix hides the map",
-  "27-:errors": "item 5: the cut-off map is not rebuilt from the NUMA ranges: 5 false divergences",
-  "27-:counts": "item 5: the cut-off map is not rebuilt from the NUMA ranges: counts differ",
   "28-:domain": "item 3: a PV log without a domain line is silently dom0",
   "28-:errors": "items 5-6: the cut-off map gives a false 'Set N' divergence",
   "28-:counts": "items 5-6: 'Set 150667' cannot be judged from a cut-off map but is compared",
