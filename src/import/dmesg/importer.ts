@@ -87,6 +87,8 @@ export interface Collected {
   xenTables: Map<string, MapEntry[]>;
   /** The kernel's printed BIOS-provided map. */
   printed: MapEntry[];
+  /** Line of the last entry of the kernel's printed map. */
+  printedLastLine?: number;
   /** RAM ranges of "Early memory node ranges" (`node 0: [mem ...]`), with their lines. */
   numaRam: { start: number; end: number; line: number }[];
   /** Its `who` word (`Xen`, `BIOS-e820`...). */
@@ -489,6 +491,7 @@ export class DmesgImporter {
     this.#printedState = "open";
     c.printedWho ??= entry.who;
     if (c.printed.length < 1024) c.printed.push(e);
+    c.printedLastLine = c.lines;
     this.#pushE820(e, time, "kernel");
   }
 
