@@ -98,6 +98,10 @@ export interface Collected {
   xenTables: Map<string, MapEntry[]>;
   /** The kernel's printed BIOS-provided map. */
   printed: MapEntry[];
+  /** Line of the last entry of the kernel's printed map. */
+  printedLastLine?: number;
+  /** RAM ranges of "Early memory node ranges" (`node 0: [mem ...]`), with their lines. */
+  numaRam: { start: number; end: number; line: number }[];
   /** Its `who` word (`Xen`, `BIOS-e820`...). */
   printedWho?: string;
   /** The event list. */
@@ -194,6 +198,7 @@ export class DmesgImporter {
       sawBanner: false,
       xenTables: new Map(),
       printed: [],
+      numaRam: [],
       items: [],
       expect: {},
       nr: {},
@@ -485,6 +490,9 @@ export class DmesgImporter {
       case "e820":
         this.#e820(k.entry, time);
         return;
+      case "numa_ram":
+        if (c.numaRam.length < 1024) c.numaRam.push({ start: k.start, end: k.end, line: c.lines });
+        return;
       case "evidence":
         this.#evidence(k.evidence, s.text);
         if (k.evidence === "pv" || k.evidence === "hvm" || k.evidence === "pvh") {
@@ -551,6 +559,7 @@ export class DmesgImporter {
     this.#printedState = "open";
     c.printedWho ??= entry.who;
     if (c.printed.length < 1024) c.printed.push(e);
+    c.printedLastLine = c.lines;
     this.#pushE820(e, time, "kernel");
   }
 
