@@ -8,7 +8,6 @@
 import { EXIT, InputError, UsageError } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { inputReason } from "../trace/lines.ts";
-import { hashedStream, sha256File } from "../trace/sha.ts";
 import { Timeline } from "../replay/timeline.ts";
 import {
   balloonIdentityPredicate,
@@ -125,19 +124,13 @@ function predicateOf(values: Record<string, unknown>): BisectPredicate {
   return pfnIsPredicate(pfn, is as PfnClass);
 }
 
-/** Opens a trace, hashing its bytes on the way (stdin) or beside it (a file). */
+/** Opens a trace once, hashing its bytes as they are read (a FIFO or stdin is read once). */
 async function openHashed(
   file: string,
   io: Io,
 ): Promise<{ reader: TraceReader; sha256: () => Promise<string> }> {
-  if (file === "-") {
-    const h = hashedStream(io.stdin);
-    return {
-      reader: await TraceReader.open("-", h.stream),
-      sha256: () => Promise.resolve(h.digest()),
-    };
-  }
-  return { reader: await TraceReader.open(file), sha256: () => sha256File(file) };
+  const reader = await TraceReader.open(file, io.stdin);
+  return { reader, sha256: () => reader.sha256() };
 }
 
 async function scan(args: string[], io: Io): Promise<number> {

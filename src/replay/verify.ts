@@ -12,6 +12,7 @@ import { expectedObservation, lookup } from "../p2m/lookup.ts";
 import { hex } from "../trace/hex.ts";
 import type { BootReport, ModelDraft } from "./state.ts";
 import { compareDump } from "../p2m/debugfs.ts";
+import { escapeText } from "../report/text.ts";
 
 /** One check of a recorded observation against the model. */
 export interface Verification {
@@ -94,7 +95,7 @@ export function verifyLookup(d: ModelDraft, e: LookupEvent): Verification[] {
   const r = lookup(d.p2m, e.pfn, d.ctx);
   const bypass = d.ctx.pageIomap && (d.ctx.dom0 || e.pfn >= 0x100);
   const expected = expectedObservation(r, e.via, e.offset, e.iomap, bypass);
-  const what = `lookup of pfn ${hex(e.pfn)} via ${e.via}${e.by ? ` by ${e.by}` : ""}`;
+  const what = `lookup of pfn ${hex(e.pfn)} via ${e.via}${e.by ? ` by ${escapeText(e.by)}` : ""}`;
   const range = { pfn: e.pfn, endPfn: e.pfn + 1 };
   if (expected === undefined) {
     // The model knows the PFN maps a real frame but not which one.
