@@ -76,11 +76,15 @@ options:
   --json              (scan) one JSON object (see docs/bisect.md)
   --good STEP         (run) the good endpoint (default 0)
   --bad STEP          (run) the bad endpoint (default end)
+  --timeout SECONDS   (run) kill a command still running after SECONDS (with everything it
+                      started: its process group) and mark that step skip
 
 exit: 0 a first bad step was found (or, for run, the candidates it could be); 1 no bad step;
 2 bisect run stopped (the command aborted, or an endpoint could not be tested or was good
 where it should be bad); 3 the recording was cut off (the steps before the truncated line
-were used); 64 usage; 65 malformed trace or log; 66 unreadable file.
+were used); 64 usage (a command that is not executable included); 65 malformed trace or log;
+66 unreadable file. SIGINT/SIGTERM kill the command's process group, remove the snapshot file
+and exit 130/143.
 `;
 
 function termsOf(values: Record<string, unknown>): BisectTerms {
@@ -177,6 +181,21 @@ async function scan(args: string[], io: Io): Promise<number> {
   return result.firstBad ? EXIT.ok : EXIT.found;
 }
 
+/** Longest `--timeout` accepted: a day. */
+const MAX_TIMEOUT_SECONDS = 86_400;
+
+function timeoutOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(n > 0 && n <= MAX_TIMEOUT_SECONDS)) {
+    throw new UsageError(
+      `bisect run: --timeout takes seconds (more than 0, at most ${MAX_TIMEOUT_SECONDS}), ` +
+        `got '${text}'`,
+    );
+  }
+  return n;
+}
+
 function position(points: readonly SearchPoint[], index: number): number {
   return index - points[0].point.index;
 }
@@ -196,8 +215,10 @@ async function runCommand(args: string[], io: Io): Promise<number> {
     bad: { type: "string" },
     "term-good": { type: "string" },
     "term-bad": { type: "string" },
+    timeout: { type: "string" },
   });
   const [file] = operands("bisect run", p.positionals, ["TRACE"]);
+  const timeout = timeoutOf(p.values.timeout as string | undefined);
   const terms = termsOf(p.values);
   const goodName = typeof p.values.good === "string"
     ? parseStepName("bisect run", "--good", p.values.good)
@@ -244,7 +265,7 @@ async function runCommand(args: string[], io: Io): Promise<number> {
     bad,
     terms,
     emit,
-    probe: commandProbe(t, points, { cmd, args: cmdArgs }, (text) => io.stderr(text)),
+    probe: commandProbe(t, points, { cmd, args: cmdArgs }, (text) => io.stderr(text), timeout),
   });
   const found = outcome.kind === "found" ? outcome.position : undefined;
   io.stdout(runResultText({
