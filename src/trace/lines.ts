@@ -385,11 +385,14 @@ export async function* readLineBatches(
           false,
         ];
       } catch {
+        // The line of the first replaced character (a U+FFFD already in the text may come first).
+        const text = chunk === undefined ? "\uFFFD" : new TextDecoder().decode(chunk);
+        const at = text.indexOf("\uFFFD");
         throw new TraceError(
-          { file: name, line: lineNo },
+          { file: name, line: lineNo + countNewlines(text.slice(0, at < 0 ? 0 : at)) },
           undefined,
           "UTF-8 text",
-          "invalid UTF-8 bytes (at this line or the next few)",
+          "bytes that are not valid UTF-8",
         );
       }
     }
