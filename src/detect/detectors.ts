@@ -12,8 +12,8 @@ import { KIND_NAME } from "../p2m/lookup.ts";
 import { E820_TYPE } from "../trace/event.ts";
 import { isMmio, resourceName, resourcePfns } from "../kernel/pci_resource.ts";
 import { pfnDown, pfnUp } from "../kernel/memory_setup.ts";
-import type { ModelDraft } from "../replay/state.ts";
-import type { Change, StepOutcome } from "../replay/step.ts";
+import type { ModelDraft } from "../model/state.ts";
+import type { Change, StepOutcome } from "../model/outcome.ts";
 import { type Finding, fmtPfns, type Severity } from "./finding.ts";
 import { hex } from "../trace/hex.ts";
 import { escapeText } from "../report/text.ts";
@@ -302,7 +302,7 @@ const balloonIdentity: Detector = {
       ));
     }
     const hits: PfnRange[] = [];
-    let first: import("../replay/step.ts").Change | undefined;
+    let first: import("../model/outcome.ts").Change | undefined;
     for (const c of ctx.outcome.changes) {
       if (
         effective(ctx, c.afterKind) !== K.IDENTITY || effective(ctx, c.beforeKind) === K.IDENTITY
