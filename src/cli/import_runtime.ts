@@ -9,7 +9,7 @@
 
 import { EXIT, TraceError, UsageError } from "../errors.ts";
 import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
-import type { GuestFacts, GuestType, TraceEvent, TraceHeader } from "../trace/event.ts";
+import type { GuestFacts, GuestType, TraceEvent } from "../trace/event.ts";
 import { FRAME_LIMIT, hex, parseUint } from "../trace/hex.ts";
 import { maybeGunzip, openInput, readLineBatches } from "../trace/lines.ts";
 import { parseEventLine, TraceReader } from "../trace/read.ts";

@@ -14,16 +14,13 @@
  * @module
  */
 
-// deno-lint-ignore no-control-regex
-const ALL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-// deno-lint-ignore no-control-regex
-const ALL_TEST = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
-// deno-lint-ignore no-control-regex
-const NOT_LINES =
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-// deno-lint-ignore no-control-regex
-const NOT_LINES_TEST =
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+/** The characters escaped everywhere but LF and TAB (as `RegExp` source, written as escapes). */
+const CONTROLS =
+  "\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069";
+const ALL = new RegExp(`[${CONTROLS}\\n\\t]`, "g");
+const ALL_TEST = new RegExp(`[${CONTROLS}\\n\\t]`);
+const NOT_LINES = new RegExp(`[${CONTROLS}]`, "g");
+const NOT_LINES_TEST = new RegExp(`[${CONTROLS}]`);
 
 const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 

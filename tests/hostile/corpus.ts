@@ -96,7 +96,6 @@ export function hostileCases(): HostileCase[] {
   const valid = trace(['{"seq":4,"kind":"mark","text":"ok"}']);
 
   // --- gzip ---------------------------------------------------------------------------------
-  const validBytes = enc.encode(valid);
   const half = valid.indexOf("\n", valid.length / 2) + 1;
   add({
     name: "gzip-multi-member",

@@ -27,9 +27,9 @@ const FULL = Deno.env.get("HOSTILE_FULL") === "1";
 /** Only cases whose name matches this regular expression (debugging). */
 const ONLY = Deno.env.get("HOSTILE_ONLY");
 const PARALLEL = 3;
-// deno-lint-ignore no-control-regex
-const RAW_CONTROL =
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const RAW_CONTROL_CLASS = "\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f" +
+  "\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069";
+const RAW_CONTROL = new RegExp(`[${RAW_CONTROL_CLASS}]`);
 
 async function writeInput(path: string, c: HostileCase): Promise<void> {
   const input = c.input;
