@@ -165,10 +165,17 @@ async function writeParts(
   parts: Iterable<string> | AsyncIterable<string>,
 ): Promise<void> {
   const enc = new TextEncoder();
+  let sinceYield = 0;
   for await (const part of parts) {
     const bytes = enc.encode(part);
     let off = 0;
     while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
+    // A long write lets the event loop run now and then, so SIGINT/SIGTERM can clean up.
+    sinceYield += bytes.length;
+    if (sinceYield >= 4 << 20) {
+      sinceYield = 0;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
   }
 }
 

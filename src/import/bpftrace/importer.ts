@@ -228,7 +228,7 @@ const ASSIGN_ACTION: Record<PciAssignFn, ResourceAction> = {
  *   "p2mtrace1 3000000 end",
  * ].join("\n"), "out.txt");
  * assert.deepEqual(out.events, [{
- *   seq: 0, line: 0, time: 0.002, kind: "decrease_reservation",
+ *   seq: 0, line: 3, time: 0.002, kind: "decrease_reservation",
  *   ranges: [{ pfn: 0x1000, endPfn: 0x1002 }],
  * }]);
  * assert.deepEqual(out.notes, []);
