@@ -206,6 +206,18 @@ async function emit(
   await writeOutputParts(io, parts, output);
 }
 
+/** Option mistakes are usage errors (64), reported before any input is read. */
+function checkOptions(command: string, values: Record<string, unknown>): void {
+  if (values.trace !== undefined) {
+    const given = HEADER_ONLY.filter((k) => values[k] !== undefined);
+    if (given.length > 0) {
+      throw new UsageError(
+        `${command}: --${given[0]} describes a new trace; with --trace the header is copied`,
+      );
+    }
+  } else guestFromOptions(command, values, { value: "domU", why: "" }, []);
+}
+
 /** FILE and --trace cannot both be standard input. */
 function checkStdin(command: string, file: string, values: Record<string, unknown>): void {
   if (file === "-" && values.trace === "-") {
@@ -248,6 +260,7 @@ export async function importP2mDump(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs(command, args, IMPORT_OPTIONS);
   const [file] = operands(command, positionals, ["FILE"]);
   checkStdin(command, file, values);
+  checkOptions(command, values);
   const text = await readInputText(file, io);
   const lines = dumpLines(text).filter((l) => l.trim() !== "");
   const dump = parseP2mDump(lines, { file });
@@ -316,6 +329,7 @@ export async function importBpftrace(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs(command, args, IMPORT_OPTIONS);
   const [file] = operands(command, positionals, ["FILE"]);
   checkStdin(command, file, values);
+  checkOptions(command, values);
   const text = await readInputText(file, io);
   const result = importBpftraceOutput(text, file);
   const domainDefault = result.sawPciNotify
