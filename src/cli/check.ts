@@ -4,7 +4,7 @@
  * @module
  */
 
-import { CutOffError, EXIT, InputError, TraceError } from "../errors.ts";
+import { CutOffError, EXIT, InputError, TraceError, UsageError } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { runTrace } from "../replay/run.ts";
 import { checkJson, checkText } from "../report/check_report.ts";
@@ -12,8 +12,10 @@ import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { reportError } from "./report_error.ts";
+import { checkMany, isBatch } from "./batch.ts";
 
 const HELP = `usage: p2mtrace check TRACE [options]
+       p2mtrace check TRACE|DIR... [--jobs N] [options]
 
 Replays TRACE and prints each finding once, with its evidence (the PFN range, the event that
 caused it, the entries before and after, the structure that answered).
@@ -25,6 +27,14 @@ options:
   --bisect-exit    exit 125 ("cannot test") instead of 65/66/3 when the trace is unusable,
                    so that 'git bisect run p2mtrace check --bisect-exit ...' skips that kernel
   --paranoid       check every model invariant after each step (slow; exit 70 names the step)
+  --jobs N         with several traces or a directory: check N traces at a time (default: the
+                   number of cores)
+
+Several traces, or a directory (every *.jsonl and *.jsonl.gz under it, sorted by path): one line
+per trace, in that order: 'clean', 'found' (with the count and the first finding), or why it could
+not be checked ('cut-off', 'malformed', 'unreadable', ...); --json prints the single-trace object
+per line, with "exit". A total goes to stderr. Exit 1 when any trace has findings, else the exit
+of the first trace that could not be checked, else 0. --bisect-exit takes one trace.
 
 exit: 0 clean, 1 findings, 3 the recording was cut off and nothing was found before the cut,
 65 malformed trace, 66 unreadable file, 64 usage, 70 internal error; with --bisect-exit 125
@@ -44,9 +54,14 @@ async function run(args: string[], io: Io): Promise<number> {
     json: { type: "boolean" },
     "bisect-exit": { type: "boolean" },
     paranoid: { type: "boolean" },
+    jobs: { type: "string" },
   });
-  const [file] = operands("check", p.positionals, ["TRACE"]);
   const bisect = p.values["bisect-exit"] === true;
+  if (await isBatch(p.positionals)) {
+    if (bisect) throw new UsageError("check: --bisect-exit takes one TRACE, not several");
+    return await checkMany(p, run, io);
+  }
+  const [file] = operands("check", p.positionals, ["TRACE"]);
   try {
     const reader = await TraceReader.open(file, io.stdin);
     const res = await runTrace(reader, {

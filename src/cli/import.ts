@@ -11,6 +11,7 @@ import { maybeGunzip, openInput, readFailure } from "../trace/lines.ts";
 import { TOOL_NAME } from "../version.ts";
 import { DmesgImporter } from "../import/dmesg/importer.ts";
 import { LogLineSplitter } from "../import/dmesg/log_lines.ts";
+import { WrappedLineJoiner } from "../import/dmesg/wrapped_lines.ts";
 import { formatUnrecognised } from "../import/dmesg/unrecognised.ts";
 import { parseArgs } from "./args.ts";
 import type { CommandEntry } from "./commands.ts";
@@ -135,6 +136,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     await maybeGunzip((await openInput(log, { stdin: io.stdin })).stream, log),
   );
   const splitter = new LogLineSplitter();
+  const joiner = new WrappedLineJoiner();
   const reader = input.stream.getReader();
   for (;;) {
     let chunk: ReadableStreamReadResult<Uint8Array>;
@@ -144,9 +146,13 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
       throw readFailure(log, importer.lineNumber + 1, e);
     }
     if (chunk.done) break;
-    for (const line of splitter.push(chunk.value)) importer.push(line);
+    for (const line of splitter.push(chunk.value)) {
+      for (const l of joiner.push(line)) importer.push(l);
+    }
   }
-  for (const line of splitter.end()) importer.push(line);
+  for (const line of [...splitter.end().flatMap((l) => joiner.push(l)), ...joiner.end()]) {
+    importer.push(line);
+  }
   let result;
   try {
     result = importer.finish({ digest: input.digest() });

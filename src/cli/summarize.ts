@@ -14,8 +14,10 @@ import { POLICIES } from "../policy/policies.ts";
 import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
+import { isBatch, summarizeMany } from "./batch.ts";
 
 const HELP = `usage: p2mtrace summarize TRACE [--policy P] [--json]
+       p2mtrace summarize TRACE|DIR... [--jobs N] [--policy P] [--json]
 
 TRACE may be - for stdin (the summary's sha256 is that of the bytes read).
 
@@ -24,12 +26,22 @@ PCI devices and the BARs above the E820 map, balloon and hotplug activity, event
 findings under one policy (default: as for replay) and every policy's verdict.
 
   --json   the same facts as one object (see README)
+  --jobs N with several traces or a directory (every *.jsonl and *.jsonl.gz under it, sorted by
+           path): summarize N at a time (default: the number of cores) and print one line per
+           trace, in that order: its verdict under the policy, sha256, guest, events, BARs above
+           the E820 map and every policy's verdict; --json prints each trace's object with "exit".
+           Exit 0, else the exit of the first trace that could not be summarized.
 
 exit: 0, 3 cut off, 64 usage, 65 malformed trace, 66 unreadable.
 `;
 
 async function run(args: string[], io: Io): Promise<number> {
-  const p = parseArgs("summarize", args, { policy: { type: "string" }, json: { type: "boolean" } });
+  const p = parseArgs("summarize", args, {
+    policy: { type: "string" },
+    json: { type: "boolean" },
+    jobs: { type: "string" },
+  });
+  if (await isBatch(p.positionals)) return await summarizeMany(p, run, io);
   const [file] = operands("summarize", p.positionals, ["TRACE"]);
   if (p.values.policy !== undefined) resolvePolicy(POLICIES, p.values.policy as string);
   // Opened once and hashed while read, so stdin, a FIFO or <(...) works.

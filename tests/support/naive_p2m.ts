@@ -206,6 +206,8 @@ export class NaiveP2m {
   size: number;
   /** xen_max_p2m_pfn (v3.19+). */
   maxPfn: number;
+  /** xen_extra_mem regions (v3.19+), flat `[pfn, endPfn, ...]`. */
+  readonly extraMem: number[] = [];
 
   readonly #opts: NaiveOptions;
   readonly #missing = new SharedLeaf("missing");
@@ -284,12 +286,15 @@ export class NaiveP2m {
 
   /**
    * `get_phys_to_machine(pfn)` as `[kind, frame]` (frame: MFN/FOREIGN frame, scratch frame,
-   * else 0). v3.19+: beyond xen_p2m_size identity (the extra-memory rule is not modelled).
+   * else 0). v3.19+ beyond xen_p2m_size (`__pfn_to_mfn`, `xen_chk_extra_mem`): below
+   * xen_max_p2m_pfn a PFN inside an xen_extra_mem region is INVALID, every other one identity.
    */
   lookup(pfn: number): [number, number] {
     if (this.era === "T12" && pfn >= NAIVE_MAX_P2M_PFN) return [K.INVALID, 0];
     if (this.era === "T16" && pfn >= NAIVE_MAX_P2M_PFN) return [K.IDENTITY, 0];
-    if (this.era === "L19" && pfn >= this.size) return [K.IDENTITY, 0];
+    if (this.era === "L19" && pfn >= this.size) {
+      return pfn < this.maxPfn && this.#inExtraMem(pfn) ? [K.INVALID, 0] : [K.IDENTITY, 0];
+    }
     const leaf = this.#top[topIndex(pfn)].slots[midIndex(pfn)];
     if (leaf === this.#identity) return [K.IDENTITY, 0];
     return this.#read(leaf, leafIndex(pfn));
@@ -672,6 +677,22 @@ export class NaiveP2m {
     this.#top = top;
     this.size = newSize;
     this.maxPfn = newSize;
+  }
+
+  /**
+   * v3.19+ `xen_add_extra_mem(pfn, endPfn)` and xen_memory_setup's raise of xen_max_p2m_pfn
+   * to the region's end: until `growList`, lookups of the region beyond the list are INVALID.
+   */
+  addExtraMem(pfn: number, endPfn: number): void {
+    if (this.era !== "L19") throw new Error("the extra-memory lookup rule is v3.19+");
+    this.extraMem.push(pfn, endPfn);
+    this.maxPfn = Math.max(this.maxPfn, endPfn);
+  }
+
+  #inExtraMem(pfn: number): boolean {
+    const x = this.extraMem;
+    for (let i = 0; i < x.length; i += 2) if (pfn >= x[i] && pfn < x[i + 1]) return true;
+    return false;
   }
 
   /** The raw list word at `pfn < size` (a shared identity page reads as INVALID). */

@@ -16,6 +16,17 @@ Deno.test("the identity pass over Konrad's machine map gives the printed 283999 
   assert.equal(identityPagesOfPass(map(KONRAD), true), 283999);
 });
 
+Deno.test("the identity count rounds each chunk outward: PFN_DOWN of its start, PFN_UP of its end", () => {
+  // a RAM entry starting mid-page ends the chunk at PFN_UP(0x100400) = 0x101: 0xa0..0x101
+  const unalignedRam = map([[0, 0xa0000, 1], [0xa0000, 0x100000, 2], [0x100400, 0x200000, 1]]);
+  assert.equal(identityPagesOfPass(unalignedRam, false), 97);
+  // a RAM entry ending mid-page starts the chunk at PFN_DOWN(0x9fc00) = 0x9f: 0x9f..0x100
+  const unalignedEnd = map([[0, 0x9fc00, 1], [0x9fc00, 0xa0000, 2], [0x100000, 0x200000, 1]]);
+  assert.equal(identityPagesOfPass(unalignedEnd, false), 97);
+  // a final non-RAM entry ending mid-page: PFN_UP(0x100800) = 0x101
+  assert.equal(identityPagesOfPass(map([[0, 0x100000, 1], [0x100000, 0x100800, 2]]), false), 1);
+});
+
 Deno.test("a final non-RAM entry is part of the last chunk", () => {
   assert.equal(
     identityPagesOfPass(map([[0, 0x100000, 1], [0x100000, 0x101000, 2]]), false),
