@@ -352,7 +352,7 @@ export function hostileCases(): HostileCase[] {
     ]
   ) {
     add({
-      name: `header-policy-${policy.length > 20 ? "long" : encodeURIComponent(policy)}`,
+      name: `header-policy-${policy.length > 30 ? "long" : encodeURIComponent(policy)}`,
       cls: "policy",
       input: { text: trace([], header({ policy })) },
       exit: 65,
