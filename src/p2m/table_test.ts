@@ -462,3 +462,24 @@ Deno.test("validate rejects a v3.12 table pointing at the mid-identity page", ()
   top[2] = (t16 as unknown as Pages).top[2];
   assert.throws(() => t12.validate(), /GiB 2 \(PFN 0x80000\): points to the mid-identity page/);
 });
+
+Deno.test("v3.16 early_split_p2m never splits a mid-identity GiB or an identity leaf: it WARNs, and the skip-ahead overshoots pfn_e", () => {
+  const d = P2m.build("T16", 0x40000).draft();
+  assert.equal(d.setIdentityRange(3 * G, 4 * G), G); // GiB 3 becomes the shared mid-identity
+  const brk = d.accounting.brkUsed;
+  d.log.notes.length = 0;
+  // Inside it: early_alloc_p2m_middle leaves p2m_mid_identity alone, early_alloc_p2m WARNs
+  // "P2M[3][0] == IDENTITY, should be MISSING (or alloced)!" and allocates nothing; the loop sets
+  // one PFN, sees p2m_top[3] == p2m_mid_identity and skips to the next GiB: 4 * G - (3 * G + 0x100).
+  assert.equal(d.setIdentityRange(3 * G + 0x100, 3 * G + 0x180), G - 0x100);
+  assert.equal(d.accounting.brkUsed, brk);
+  assert.equal(d.structureAt(3 * G + 0x100), "mid-identity");
+  assert.ok(d.log.notes.some((n) => n.type === "identity-leaf-warn"));
+  // An identity leaf in a private mid: no split either; the skip-ahead goes to the leaf's end.
+  assert.equal(d.setIdentityRange(0x80010, 0x80400), 0x3f0); // [0x80200, 0x80400) a shared leaf
+  assert.equal(d.structureAt(0x80220), "identity-leaf");
+  const brk2 = d.accounting.brkUsed;
+  assert.equal(d.setIdentityRange(0x80220, 0x80230), 0x80400 - 0x80220);
+  assert.equal(d.accounting.brkUsed, brk2);
+  assert.equal(d.structureAt(0x80220), "identity-leaf");
+});

@@ -452,12 +452,9 @@ export class NaiveP2m {
   /** T12 `early_alloc_p2m` / T16 `early_alloc_p2m_middle`: a private mid (+ mid_mfn) from brk. */
   #earlyAllocMid(pfn: number): void {
     const g = topIndex(pfn);
+    // Only the shared mid-missing page is replaced; a mid-identity GiB stays shared (v3.16).
     if (this.#top[g] === this.#midMissing) {
       this.#top[g] = new Mid("private", new Array<Leaf>(512).fill(this.#missing));
-      this.brkUsed += 2;
-    } else if (this.#top[g] === this.#midIdentity) {
-      // v3.16-3.18 early split of a mid-identity GiB: slots copied (all identity).
-      this.#top[g] = new Mid("private", new Array<Leaf>(512).fill(this.#identity));
       this.brkUsed += 2;
     }
   }
@@ -592,8 +589,16 @@ export class NaiveP2m {
       if (e > NAIVE_MAX_P2M_PFN) e = NAIVE_MAX_P2M_PFN;
       this.#t16Split(s);
       this.#t16Split(e);
+      // After each PFN, skip to the next GiB or leaf when the one just written is the shared
+      // mid-identity page or identity leaf; the count can then run past e.
       let pfn = s;
-      for (; pfn < e; pfn++) if (!this.rawSet(pfn, K.IDENTITY, 0)) break;
+      while (pfn < e) {
+        const g = topIndex(pfn), m = midIndex(pfn);
+        if (!this.rawSet(pfn, K.IDENTITY, 0)) break;
+        pfn++;
+        if (this.#top[g] === this.#midIdentity) pfn = alignUp(pfn, NAIVE_GIB);
+        else if (this.#top[g].slots[m] === this.#identity) pfn = alignUp(pfn, 512);
+      }
       if (pfn !== e) this.warnings.push(`Identity mapping failed. We are ${e - pfn} short`);
       return pfn - s;
     }
@@ -604,7 +609,10 @@ export class NaiveP2m {
     return e - s;
   }
 
-  /** v3.16-3.18 `early_split_p2m` of one end of an identity range (brk mid + mid_mfn, brk leaf). */
+  /**
+   * v3.16-3.18 `early_split_p2m` of one end of an identity range (brk mid + mid_mfn, brk leaf):
+   * only shared missing pages are replaced.
+   */
   #t16Split(pfn: number): void {
     if (pfn >= NAIVE_MAX_P2M_PFN) return;
     const leafUnaligned = leafIndex(pfn) !== 0;
@@ -613,10 +621,13 @@ export class NaiveP2m {
       : pfn % NAIVE_GIB !== 0;
     if (midSplit) this.#earlyAllocMid(pfn);
     if (!leafUnaligned) return;
+    // early_alloc_p2m: WARN for an identity leaf, allocate only for a missing one.
     const g = topIndex(pfn), m = midIndex(pfn);
     const leaf = this.#top[g].slots[m];
-    if (leaf === this.#missing || leaf === this.#identity) {
-      this.#top[g].slots[m] = new PrivateLeaf(leaf === this.#missing ? K.INVALID : K.IDENTITY);
+    if (leaf === this.#identity) {
+      this.warnings.push(`P2M[${g}][${m}] == IDENTITY, should be MISSING (or alloced)!`);
+    } else if (leaf === this.#missing) {
+      this.#top[g].slots[m] = new PrivateLeaf(K.INVALID);
       this.brkUsed += 1;
     }
   }

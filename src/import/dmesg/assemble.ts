@@ -11,9 +11,16 @@ import { hex } from "../../trace/hex.ts";
 import type { HeaderInit } from "../../trace/write.ts";
 import { TOOL_NAME, TOOL_VERSION } from "../../version.ts";
 import { DmesgImportError } from "./errors.ts";
-import { decideGuest, type GuestDecision, inferNrPages, policyForKernel } from "./guest_facts.ts";
+import { decideGuest, type GuestDecision, inferNrPages } from "./guest_facts.ts";
+import { policyForKernel } from "../../policy/policies.ts";
 import type { Collected } from "./importer.ts";
-import { type MapEntry, reconstructRawMap, sanitizeRawMap } from "./raw_map.ts";
+import {
+  completeFromNodeRanges,
+  identityPagesOfPass,
+  type MapEntry,
+  reconstructRawMap,
+  sanitizeRawMap,
+} from "./raw_map.ts";
 import type { UnrecognisedLines } from "./unrecognised.ts";
 
 /** The producer string of imported traces. */
@@ -83,6 +90,12 @@ export function assembleTrace(
       `the guest type or domain is not certain (${guest.type} ${guest.domain}): ` +
         guest.because.join("; "),
     );
+  }
+  const cut = cutOffIdentity(c, guest, raw);
+  if (cut) {
+    mark(cut);
+    warnings.push(cut);
+    delete c.expect.identity;
   }
   if (pv && nrPages === undefined) {
     mark(
@@ -202,10 +215,13 @@ function rawMap(c: Collected, guest: GuestDecision): RawChoice {
     label = `the hypervisor's ${table.name} table`;
     source = `the hypervisor's (XEN) ${table.name} table (the machine map dom0's pass reads)`;
   } else if (c.printed.length > 0 && guest.type === "pv") {
-    const r = reconstructRawMap(c.printed, guest.domain, c.expect.identity);
+    const completed = completeFromNodeRanges(c.printed, c.numaRam);
+    const r = reconstructRawMap(completed?.entries ?? c.printed, guest.domain, c.expect.identity);
     entries = r.entries;
     label = "rebuilt from the kernel's printed map";
-    source = `reconstructed from ${r.how}`;
+    source = `reconstructed from ${r.how}${
+      completed ? `; the printed map was cut off: ${completed.how}` : ""
+    }`;
   } else if (c.printed.length > 0) {
     entries = c.printed;
     printedIsRaw = true;
@@ -219,6 +235,27 @@ function rawMap(c: Collected, guest: GuestDecision): RawChoice {
   }
   const s = sanitizeRawMap(entries);
   return { entries: s.entries, label, source, dropped: s.dropped, printedIsRaw };
+}
+
+/**
+ * A printed "Set N page(s) to 1-1 mapping" that cannot be judged: the kernel counted the holes of
+ * the whole machine map, but the log's printed map runs to the end of the log (a cut-off paste)
+ * and the map rebuilt from it gives another count. The message says so; the count is then left
+ * out of `memory_setup` rather than reported as a divergence. Undefined when it can be judged.
+ */
+function cutOffIdentity(c: Collected, guest: GuestDecision, raw: RawChoice): string | undefined {
+  const n = c.expect.identity;
+  if (
+    n === undefined || guest.type !== "pv" || raw.label !== "rebuilt from the kernel's printed map"
+  ) {
+    return undefined;
+  }
+  if (c.printedLastLine === undefined || c.printedLastLine < c.bootRange[1]) return undefined;
+  const got = identityPagesOfPass(raw.entries, guest.domain === "dom0");
+  if (got === n) return undefined;
+  return `cannot judge "Set ${n} page(s) to 1-1 mapping": the printed E820 map runs to the end ` +
+    `of the log (line ${c.printedLastLine}), so the holes above it are unknown (the map gives ` +
+    `${got}); the count is left out of memory_setup`;
 }
 
 function pickXenTable(

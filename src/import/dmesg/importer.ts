@@ -87,6 +87,10 @@ export interface Collected {
   xenTables: Map<string, MapEntry[]>;
   /** The kernel's printed BIOS-provided map. */
   printed: MapEntry[];
+  /** Line of the last entry of the kernel's printed map. */
+  printedLastLine?: number;
+  /** RAM ranges of "Early memory node ranges" (`node 0: [mem ...]`), with their lines. */
+  numaRam: { start: number; end: number; line: number }[];
   /** Its `who` word (`Xen`, `BIOS-e820`...). */
   printedWho?: string;
   /** The event list. */
@@ -175,6 +179,7 @@ export class DmesgImporter {
       sawBanner: false,
       xenTables: new Map(),
       printed: [],
+      numaRam: [],
       items: [],
       expect: {},
       nr: {},
@@ -417,6 +422,9 @@ export class DmesgImporter {
       case "e820":
         this.#e820(k.entry, time);
         return;
+      case "numa_ram":
+        if (c.numaRam.length < 1024) c.numaRam.push({ start: k.start, end: k.end, line: c.lines });
+        return;
       case "evidence":
         if (!c.evidence.has(k.evidence)) c.evidence.set(k.evidence, k.why);
         if (k.evidence === "pv" || k.evidence === "hvm" || k.evidence === "pvh") {
@@ -483,6 +491,7 @@ export class DmesgImporter {
     this.#printedState = "open";
     c.printedWho ??= entry.who;
     if (c.printed.length < 1024) c.printed.push(e);
+    c.printedLastLine = c.lines;
     this.#pushE820(e, time, "kernel");
   }
 
