@@ -36,6 +36,8 @@ export interface ParsedArgs {
  * const p = parseArgs("replay", ["t.jsonl", "--quiet"], { quiet: { type: "boolean" } });
  * assert.deepEqual(p.positionals, ["t.jsonl"]);
  * assert.equal(p.values.quiet, true);
+ * assert.throws(() => parseArgs("replay", ["--at", "5", "--at", "6"], { at: { type: "string" } }),
+ *   /--at given more than once/);
  * const q = parseArgs("diff", ["t.jsonl", "-2", "--at", "-1"], { at: { type: "string" } });
  * assert.deepEqual([q.positionals, q.values.at], [["t.jsonl", "-2"], "-1"]);
  * ```
@@ -55,14 +57,26 @@ export function parseArgs(
       : Array.isArray(v)
       ? v.map(shown)
       : v) as T;
+  let r;
   try {
-    const r = nodeParseArgs({ args: hidden, options, allowPositionals: true, strict: true });
-    const values = Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, shown(v)]));
-    return { values: values as ParsedArgs["values"], positionals: r.positionals.map(shown) };
+    r = nodeParseArgs({ args: hidden, options, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
     const msg = e instanceof Error ? e.message.replace(/\. To specify.*$/s, "") : String(e);
     throw new UsageError(`${command}: ${msg} (see 'p2mtrace help ${command}')`);
   }
+  // A single-valued flag given twice (`--at 5 --at 6`) is a mistake, not "the last one wins".
+  const seen = new Set<string>();
+  for (const t of r.tokens ?? []) {
+    if (t.kind !== "option" || options[t.name]?.multiple) continue;
+    if (seen.has(t.name)) {
+      throw new UsageError(
+        `${command}: --${t.name} given more than once (see 'p2mtrace help ${command}')`,
+      );
+    }
+    seen.add(t.name);
+  }
+  const values = Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, shown(v)]));
+  return { values: values as ParsedArgs["values"], positionals: r.positionals.map(shown) };
 }
 
 /**

@@ -11,6 +11,7 @@ import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
 import { COMMANDS } from "./commands.ts";
 import type { Io } from "./io.ts";
 import { reportError } from "./report_error.ts";
+import { escapeText } from "../report/text.ts";
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
@@ -35,15 +36,23 @@ function usage(): string {
  * ```
  */
 export async function main(argv: string[], io: Io): Promise<number> {
-  if (!bisectExitWanted(argv)) return await dispatch(argv, io);
+  if (!bisectExitWanted(argv)) return await guarded(argv, io);
   // A global option: every command takes it, so a predicate's first step (import) can too.
   const end = argv.includes("--") ? argv.indexOf("--") : argv.length;
   // `check` declares it itself (it refuses it with several traces); others never see it.
   const own = argv[0] === "check"
     ? argv.slice(0, end)
     : argv.slice(0, end).filter((a) => a !== "--bisect-exit");
-  const code = await dispatch([...own, ...argv.slice(end)], io);
+  const code = await guarded([...own, ...argv.slice(end)], io);
   return bisectExitCode(argv, code, io);
+}
+
+async function guarded(argv: string[], io: Io): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (e) {
+    return reportError(e, io);
+  }
 }
 
 /**
@@ -103,6 +112,11 @@ export function bisectExitCode(argv: readonly string[], code: number, io: Io): n
 
 const UNTESTABLE = new Set<number>([EXIT.cutOff, EXIT.dataError, EXIT.noInput, EXIT.noPermission]);
 
+/** The command table's entry for `name`: own entries only (`constructor` is no command). */
+function commandNamed(name: string): (typeof COMMANDS)[string] | undefined {
+  return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+}
+
 async function dispatch(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "-h" || name === "--help") {
@@ -119,26 +133,22 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       io.stdout(usage());
       return EXIT.ok;
     }
-    const c = COMMANDS[topic];
+    const c = commandNamed(topic);
     if (!c) {
-      io.stderr(`${TOOL_NAME}: no command '${topic}'\n`);
+      io.stderr(`${TOOL_NAME}: no command '${escapeText(topic)}'\n`);
       return EXIT.usage;
     }
     io.stdout(c.help);
     return EXIT.ok;
   }
-  const command = COMMANDS[name];
+  const command = commandNamed(name);
   if (!command) {
-    io.stderr(`${TOOL_NAME}: no command '${name}'\n\n${usage()}`);
+    io.stderr(`${TOOL_NAME}: no command '${escapeText(name)}'\n\n${usage()}`);
     return EXIT.usage;
   }
   if (rest.includes("-h") || rest.includes("--help")) {
     io.stdout(command.help);
     return EXIT.ok;
   }
-  try {
-    return await command.run(rest, io);
-  } catch (e) {
-    return reportError(e, io);
-  }
+  return await command.run(rest, io);
 }

@@ -4,10 +4,9 @@
  * @module
  */
 
-import { EXIT, UsageError } from "../errors.ts";
+import { EXIT } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { hex } from "../trace/hex.ts";
-import { sha256File } from "../trace/sha.ts";
 import { summarizeTrace, summaryMarkdown } from "../share/summarize.ts";
 import { findingJson } from "../report/replay_report.ts";
 import { resolvePolicy } from "../policy/policy.ts";
@@ -19,6 +18,8 @@ import { isBatch, summarizeMany } from "./batch.ts";
 
 const HELP = `usage: p2mtrace summarize TRACE [--policy P] [--json]
        p2mtrace summarize TRACE|DIR... [--jobs N] [--policy P] [--json]
+
+TRACE may be - for stdin (the summary's sha256 is that of the bytes read).
 
 A paste-ready Markdown summary for a bug report: the trace's sha256, the guest, the E820 map,
 PCI devices and the BARs above the E820 map, balloon and hotplug activity, event counts, the
@@ -42,17 +43,16 @@ async function run(args: string[], io: Io): Promise<number> {
   });
   if (await isBatch(p.positionals)) return await summarizeMany(p, run, io);
   const [file] = operands("summarize", p.positionals, ["TRACE"]);
-  if (file === "-") {
-    throw new UsageError("summarize: TRACE must be a file (its sha256 is part of the summary)");
-  }
   if (p.values.policy !== undefined) resolvePolicy(POLICIES, p.values.policy as string);
-  const sha = await sha256File(file);
+  // Opened once and hashed while read, so stdin, a FIFO or <(...) works.
+  const reader = await TraceReader.open(file, io.stdin);
   const s = await summarizeTrace(
     file,
-    sha,
-    await TraceReader.open(file),
+    () => reader.sha256(),
+    reader,
     p.values.policy as string | undefined,
   );
+  const sha = s.sha256;
   if (p.values.json === true) {
     const f = s.facts;
     io.stdout(

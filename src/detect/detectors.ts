@@ -16,6 +16,7 @@ import type { ModelDraft } from "../model/state.ts";
 import type { Change, StepOutcome } from "../model/outcome.ts";
 import { type Finding, fmtPfns, type Severity } from "./finding.ts";
 import { hex } from "../trace/hex.ts";
+import { escapeText } from "../report/text.ts";
 
 /** What a detector sees of one step. */
 export interface DetectContext {
@@ -250,7 +251,7 @@ const lookupZero: Detector = {
           ctx,
           `lookup:${e.pfn}:${e.via}`,
           `recorded lookup of pfn ${hex(e.pfn)} via ${e.via}${
-            e.by ? ` by ${e.by}` : ""
+            e.by ? ` by ${escapeText(e.by)}` : ""
           } gets ${value}`,
           [
             ["entry", describeEntry(K.INVALID, 0)],

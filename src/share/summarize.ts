@@ -16,6 +16,7 @@ import { choosePolicy } from "../replay/replayer.ts";
 import { isMmio, resourceName } from "../kernel/pci_resource.ts";
 import { fmtPfns } from "../detect/finding.ts";
 import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
+import { escapeText } from "../report/text.ts";
 
 /** Facts gathered from the events. */
 export interface TraceFacts {
@@ -129,10 +130,13 @@ export interface Summary {
   comparison: Comparison;
 }
 
-/** Reads the trace once: facts plus every policy's findings. */
+/**
+ * Reads the trace once: facts plus every policy's findings. `sha256` is the file's digest, or a
+ * function giving it once the trace has been read (a reader that hashes as it reads).
+ */
 export async function summarizeTrace(
   file: string,
-  sha256: string,
+  sha256: string | (() => Promise<string>),
   reader: TraceReader,
   policyOption: string | undefined,
 ): Promise<Summary> {
@@ -144,7 +148,16 @@ export async function summarizeTrace(
   const facts = new FactCollector();
   const comparison = await comparePolicies(reader, list, [], (e) => facts.add(e));
   const policyIndex = list.indexOf(spec);
-  return { file, sha256, header, facts: facts.finish(), policy: spec, policyIndex, comparison };
+  const digest = typeof sha256 === "string" ? sha256 : await sha256();
+  return {
+    file,
+    sha256: digest,
+    header,
+    facts: facts.finish(),
+    policy: spec,
+    policyIndex,
+    comparison,
+  };
 }
 
 function gib(bytes: number): string {
@@ -167,9 +180,9 @@ export function summaryMarkdown(s: Summary): string {
   out.push("| | |", "| --- | --- |");
   const ending = c.cutOff ? "cut off" : "read to the end";
   out.push(`| trace | ${c.events} event(s), ${ending}; sha256 \`${s.sha256}\` |`);
-  out.push(`| producer | ${h.producer}${h.id ? ` (id ${h.id})` : ""} |`);
+  out.push(`| producer | ${escapeText(h.producer)}${h.id ? ` (id ${escapeText(h.id)})` : ""} |`);
   out.push(
-    `| guest | ${g.type} ${g.domain}${g.kernel ? `, Linux ${g.kernel}` : ""}${
+    `| guest | ${g.type} ${g.domain}${g.kernel ? `, Linux ${escapeText(g.kernel)}` : ""}${
       g.xen ? `, Xen ${g.xen}` : ""
     }` +
       `${
@@ -186,7 +199,7 @@ export function summaryMarkdown(s: Summary): string {
   out.push(`| PCI | ${f.bridges} host bridge(s), ${f.devices} device(s) announced to Xen |`);
   if (f.barsAbove.length > 0) {
     const bars = f.barsAbove.map((b) =>
-      `${b.device} ${b.name} [mem ${hex(b.resource.start)}-${hex(b.resource.end)}]`
+      `${b.device} ${escapeText(b.name)} [mem ${hex(b.resource.start)}-${hex(b.resource.end)}]`
     );
     out.push(`| BARs above the E820 map | ${bars.join("; ")} |`);
   }
@@ -200,7 +213,7 @@ export function summaryMarkdown(s: Summary): string {
     `${k} ${n}`
   );
   out.push(`| events | ${kinds.join(", ")} |`);
-  out.push("", `> ${h.description}`, "");
+  out.push("", `> ${escapeText(h.description)}`, "");
   const mine = c.results[s.policyIndex];
   out.push(`### Findings under ${s.policy}`, "");
   if (mine.findings.length === 0) out.push("None.");
