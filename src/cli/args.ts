@@ -59,7 +59,13 @@ export function parseArgs(
       : v) as T;
   let r;
   try {
-    r = nodeParseArgs({ args: hidden, options, allowPositionals: true, strict: true, tokens: true });
+    r = nodeParseArgs({
+      args: hidden,
+      options,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
   } catch (e) {
     const msg = e instanceof Error ? e.message.replace(/\. To specify.*$/s, "") : String(e);
     throw new UsageError(`${command}: ${msg} (see 'p2mtrace help ${command}')`);
