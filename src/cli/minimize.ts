@@ -4,7 +4,7 @@
  * @module
  */
 
-import { EXIT, UsageError } from "../errors.ts";
+import { EXIT } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { endLine, eventLine } from "../trace/write.ts";
 import { choosePolicy, selectDetectors } from "../replay/replayer.ts";
@@ -58,7 +58,15 @@ async function run(args: string[], io: Io): Promise<number> {
     force: { type: "boolean" },
   });
   const [file] = operands("minimize", p.positionals, ["TRACE"]);
-  if (file === "-") throw new UsageError("minimize: TRACE must be a file (it is read twice)");
+  // stdin, a FIFO or <(...) can be read once only: keep its bytes and read those again.
+  const st = file === "-" ? undefined : await Deno.stat(file).catch(() => undefined);
+  const bytes = file === "-"
+    ? new Uint8Array(await new Response(io.stdin).arrayBuffer())
+    : st !== undefined && !st.isFile
+    ? await Deno.readFile(file)
+    : undefined;
+  const open = () =>
+    bytes ? TraceReader.open("-", ReadableStream.from([bytes])) : TraceReader.open(file);
   const output = {
     output: p.values.output as string | undefined,
     force: p.values.force === true,
@@ -69,7 +77,7 @@ async function run(args: string[], io: Io): Promise<number> {
   if (detector !== undefined) selectDetectors([detector]);
   if (p.values.policy !== undefined) resolvePolicy(POLICIES, p.values.policy as string);
   if (detector === undefined) {
-    const res = await runTrace(await TraceReader.open(file), {
+    const res = await runTrace(await open(), {
       policy: p.values.policy as string | undefined,
     });
     detector = res.replayer.findings[0]?.detector;
@@ -80,10 +88,13 @@ async function run(args: string[], io: Io): Promise<number> {
       return EXIT.found;
     }
   }
-  const reader = await TraceReader.open(file);
+  const reader = await open();
   const header = await reader.header();
   const { policy } = choosePolicy(header, p.values.policy as string | undefined);
-  const sha256 = await sha256File(file);
+  const sha256 = bytes
+    ? [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))]
+      .map((b) => b.toString(16).padStart(2, "0")).join("")
+    : await sha256File(file);
   const strict = p.values["strict-minimal"] === true;
   let events: TraceEvent[];
   let total: number;
