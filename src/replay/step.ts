@@ -158,7 +158,9 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
         }
       } catch (err) {
         if (!(err instanceof MemorySetupError)) throw err;
-        add(out, "anomalies", { message: err.message });
+        // Not an anomaly of the trace: the pass lacks an input, and every finding that rests on
+        // it says "cannot judge" (detect/basis.ts).
+        add(out, "messages", `the boot pass cannot run: ${err.message}`);
       }
       break;
     }

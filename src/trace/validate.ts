@@ -9,6 +9,7 @@
 
 import { type SourcePosition, TraceError } from "../errors.ts";
 import { ADDR_LIMIT, FRAME_LIMIT, parseU64, parseUint } from "./hex.ts";
+import { readProvenance } from "./provenance.ts";
 import {
   type BalloonRetrieveEvent,
   type DecreaseReservationEvent,
@@ -225,6 +226,7 @@ export function validateHeader(pos: SourcePosition, obj: unknown): TraceHeader {
   if (id !== undefined) header.id = id;
   const policy = f.optString("policy");
   if (policy !== undefined) header.policy = policy;
+  header.provenance = readProvenance(pos, obj as Obj);
   return header;
 }
 
