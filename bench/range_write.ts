@@ -13,7 +13,7 @@
 
 import { drawMachine } from "../src/gen/machine.ts";
 import { Prng } from "../src/gen/prng.ts";
-import { initialState, type ModelState } from "../src/replay/state.ts";
+import { initialState, type ModelState } from "../src/model/state.ts";
 import { step } from "../src/replay/step.ts";
 import { resolvePolicy } from "../src/policy/policy.ts";
 import { POLICIES } from "../src/policy/policies.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { TraceReader } from "../src/trace/read.ts";
 import { runTrace } from "../src/replay/run.ts";
-import type { ModelState } from "../src/replay/state.ts";
+import type { ModelState } from "../src/model/state.ts";
 import { balloonIdentityPredicate, type BisectPredicate } from "../src/bisect/predicate.ts";
 import { bisectScan, type BisectScanResult } from "../src/bisect/scan.ts";
 import { snapshotJson } from "../src/report/snapshot_report.ts";

@@ -5,7 +5,7 @@ import { runTrace } from "../src/replay/run.ts";
 import { Timeline } from "../src/replay/timeline.ts";
 import { StepIndex, type StepPoint } from "../src/replay/steps.ts";
 import { ForwardPass } from "../src/replay/forward.ts";
-import type { ModelState } from "../src/replay/state.ts";
+import type { ModelState } from "../src/model/state.ts";
 import { snapshotDebugfs, snapshotJson } from "../src/report/snapshot_report.ts";
 import { GEN_POLICIES, traceArb, traceText } from "./support/bisect_trace_gen.ts";
 

@@ -26,7 +26,7 @@ import type { Detector } from "../detect/detectors.ts";
 import type { Finding } from "../detect/finding.ts";
 import { fmtPfns } from "../detect/finding.ts";
 import { selectDetectors, type StepRecord } from "../replay/replayer.ts";
-import type { ModelState } from "../replay/state.ts";
+import type { ModelState } from "../model/state.ts";
 import type { StepPoint } from "../replay/steps.ts";
 import { entryText } from "../report/describe.ts";
 import { entryClass } from "../report/snapshot_report.ts";
@@ -180,7 +180,7 @@ function beforeLine(before: StepView | undefined, pfn: number): string[] {
  * @example
  * ```ts
  * import { returnsZeroPredicate } from "./predicate.ts";
- * import { initialState } from "../replay/state.ts";
+ * import { initialState } from "../model/state.ts";
  * import { resolvePolicy } from "../policy/policy.ts";
  * import { POLICIES } from "../policy/policies.ts";
  * import assert from "node:assert/strict";
@@ -252,7 +252,7 @@ export function pfnIsPredicate(pfn: number, cls: PfnClass): BisectPredicate {
  * ```ts
  * import { balloonIdentityRanges } from "./predicate.ts";
  * import { reduce } from "../replay/step.ts";
- * import { initialState } from "../replay/state.ts";
+ * import { initialState } from "../model/state.ts";
  * import { resolvePolicy } from "../policy/policy.ts";
  * import { POLICIES } from "../policy/policies.ts";
  * import assert from "node:assert/strict";

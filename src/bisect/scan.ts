@@ -27,7 +27,7 @@ import type { CutOffError } from "../errors.ts";
 import type { Policy } from "../policy/policy.ts";
 import type { Finding } from "../detect/finding.ts";
 import { type PolicySource, Replayer, type StepRecord } from "../replay/replayer.ts";
-import type { ModelState } from "../replay/state.ts";
+import type { ModelState } from "../model/state.ts";
 import { ForwardPass, type PassEnding } from "../replay/forward.ts";
 import type { StepPoint } from "../replay/steps.ts";
 import type { BisectPredicate, BisectVerdict, LiveCheck, StepView } from "./predicate.ts";

@@ -8,7 +8,7 @@ import { EXIT } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { ForwardPass } from "../replay/forward.ts";
 import type { StepName } from "../replay/steps.ts";
-import type { ModelState } from "../replay/state.ts";
+import type { ModelState } from "../model/state.ts";
 import { diffTables } from "../p2m/table_diff.ts";
 import { type DiffInput, diffJson, type DiffSide, diffText } from "../report/diff_report.ts";
 import { policyListText } from "../report/policy_list.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { ModelDraft, ModelState } from "../replay/state.ts";
+import type { ModelDraft, ModelState } from "../model/state.ts";
 import type { Provenance } from "../trace/provenance.ts";
 
 /**
@@ -24,7 +24,7 @@ import type { Provenance } from "../trace/provenance.ts";
  * @example
  * ```ts
  * import { bootPassGaps } from "./basis.ts";
- * import { initialState } from "../replay/state.ts";
+ * import { initialState } from "../model/state.ts";
  * import { resolvePolicy } from "../policy/policy.ts";
  * import { POLICIES } from "../policy/policies.ts";
  * import assert from "node:assert/strict";

@@ -12,9 +12,9 @@ import { KIND_NAME } from "../p2m/lookup.ts";
 import { E820_TYPE } from "../trace/event.ts";
 import { isMmio, resourceName, resourcePfns } from "../kernel/pci_resource.ts";
 import { pfnDown, pfnUp } from "../kernel/memory_setup.ts";
-import type { ModelDraft } from "../replay/state.ts";
+import type { ModelDraft } from "../model/state.ts";
 import type { Policy } from "../policy/policy.ts";
-import type { Change, StepOutcome } from "../replay/step.ts";
+import type { Change, StepOutcome } from "../model/outcome.ts";
 import { type Finding, fmtPfns, type Severity } from "./finding.ts";
 import { hex } from "../trace/hex.ts";
 
@@ -330,7 +330,7 @@ const balloonIdentity: Detector = {
       ));
     }
     const hits: PfnRange[] = [];
-    let first: import("../replay/step.ts").Change | undefined;
+    let first: import("../model/outcome.ts").Change | undefined;
     for (const c of ctx.outcome.changes) {
       if (
         effective(ctx, c.afterKind) !== K.IDENTITY || effective(ctx, c.beforeKind) === K.IDENTITY
@@ -588,7 +588,7 @@ const bugOutOfRange = noteDetector(
   "error",
   "a non-INVALID write at or beyond the structure's limit (MAX_P2M_PFN): a kernel BUG",
   {
-    reads: (policy) => policy.era === "L19",
+    reads: (policy) => policy.kernel.structure === "L19",
     why: "the 3-level tree's limit, MAX_P2M_PFN (512 GiB), is fixed, so a write beyond it is a " +
       "BUG whatever was built; the linear list's xen_p2m_size follows the max_pfn and extra " +
       "memory of the boot pass (linux-3.19)",

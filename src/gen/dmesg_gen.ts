@@ -22,7 +22,7 @@
 
 import { hex } from "../trace/hex.ts";
 import { E820_TYPE, type TraceEvent } from "../trace/event.ts";
-import { initialState } from "../replay/state.ts";
+import { initialState } from "../model/state.ts";
 import { step } from "../replay/step.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";

@@ -10,7 +10,7 @@
 import type { PfnRange } from "../trace/event.ts";
 import { MAX_P2M_PFN } from "../p2m/constants.ts";
 import { K } from "../p2m/leaf_runs.ts";
-import type { ModelDraft } from "../replay/state.ts";
+import type { ModelDraft } from "../model/state.ts";
 import { E820_TYPE } from "../trace/event.ts";
 import { pfnDown, pfnUp } from "./memory_setup.ts";
 
@@ -38,7 +38,7 @@ function subtract(
  * @example
  * ```ts
  * import { applyIdentityRule } from "./identity_rule.ts";
- * import { initialState, ModelDraft } from "../replay/state.ts";
+ * import { initialState, ModelDraft } from "../model/state.ts";
  * import { resolvePolicy } from "../policy/policy.ts";
  * import { POLICIES } from "../policy/policies.ts";
  * import assert from "node:assert/strict";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { memorySetup } from "./memory_setup.ts";
-import { initialState, ModelDraft } from "../replay/state.ts";
+import { initialState, ModelDraft } from "../model/state.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { K } from "../p2m/leaf_runs.ts";

@@ -8,6 +8,9 @@
  */
 
 import type { PolicyDefinition, PolicyOption } from "./policy.ts";
+import { LINUX_3_12 } from "../kernel/eras/linux_3_12.ts";
+import { LINUX_3_16 } from "../kernel/eras/linux_3_16.ts";
+import { LINUX_3_19 } from "../kernel/eras/linux_3_19.ts";
 
 const IOMAP: PolicyOption = {
   name: "iomap",
@@ -46,13 +49,8 @@ const IDENTITY_RULE_OPTIONS: readonly PolicyOption[] = [
 ];
 
 const BASE_312 = {
-  era: "T12",
-  bootPass: "release-populate",
-  aboveMapIdentity: false,
+  kernel: LINUX_3_12,
   beyondE820: false,
-  balloonOut: "scratch",
-  hotplugInvalidate: false,
-  pageIomap: true,
   invalidIsIdentity: false,
   primitive: "faithful",
   ram: "max_pfn",
@@ -157,9 +155,7 @@ export const POLICIES: ReadonlyMap<string, PolicyDefinition> = new Map<string, P
     base: {
       ...BASE_312,
       name: "linux-3.16",
-      era: "T16",
-      aboveMapIdentity: true,
-      balloonOut: "invalid",
+      kernel: LINUX_3_16,
       summary: "what landed in v3.16: identity above the last E820 entry and beyond the tree",
       description: "The v3.16-3.18 tree (p2m-semantics.md 3.3-3.4, 8): a shared mid-identity " +
         "page; set_phys_range_identity from the end of the last E820 entry to MAX_P2M_PFN at " +
@@ -174,11 +170,7 @@ export const POLICIES: ReadonlyMap<string, PolicyDefinition> = new Map<string, P
     base: {
       ...BASE_312,
       name: "linux-3.19",
-      era: "L19",
-      bootPass: "remap",
-      balloonOut: "invalid",
-      hotplugInvalidate: true,
-      pageIomap: false,
+      kernel: LINUX_3_19,
       summary: "v3.19+: the linear p2m list; identity outside the list except extra memory",
       description: "Juergen Gross's virtually mapped p2m list (p2m-semantics.md 3.5, 8): the " +
         "list covers max(xen_max_p2m_pfn, 512 GiB of hotplug space); entries beyond the " +

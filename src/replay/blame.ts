@@ -11,7 +11,7 @@
 
 import type { TraceEvent } from "../trace/event.ts";
 import type { StepRecord } from "./replayer.ts";
-import type { Change } from "./step.ts";
+import type { Change } from "../model/outcome.ts";
 
 /** One step that changed the PFN. */
 export interface PfnChange {

@@ -14,7 +14,7 @@ import type { TraceReader } from "../trace/read.ts";
 import type { Policy } from "../policy/policy.ts";
 import type { Detector } from "../detect/detectors.ts";
 import { choosePolicy, type PolicySource, Replayer, type StepRecord } from "./replayer.ts";
-import type { ModelState } from "./state.ts";
+import type { ModelState } from "../model/state.ts";
 import { pastEndError, type StepName, type StepPoint } from "./steps.ts";
 
 /** Options of {@link ForwardPass.open}. */

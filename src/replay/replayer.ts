@@ -15,10 +15,11 @@ import type { Policy } from "../policy/policy.ts";
 import { type Detector, DETECTORS } from "../detect/detectors.ts";
 import type { Finding } from "../detect/finding.ts";
 import { UsageError } from "../errors.ts";
-import { initialState, ModelDraft, type ModelState } from "./state.ts";
+import { initialState, ModelDraft, type ModelState } from "../model/state.ts";
 import { bootPassGaps, type Doubts, doubts, guestGaps } from "../detect/basis.ts";
 import { PROVEN, type Provenance } from "../trace/provenance.ts";
-import { applyEvent, type StepOutcome } from "./step.ts";
+import { applyEvent } from "./step.ts";
+import type { StepOutcome } from "../model/outcome.ts";
 
 // A step without new findings shares this empty list (never pushed to).
 const NO_FINDINGS: Finding[] = [];
@@ -99,7 +100,7 @@ export function selectDetectors(ids: readonly string[]): readonly Detector[] {
  * @example
  * ```ts
  * import { Replayer } from "./replayer.ts";
- * import { initialState } from "./state.ts";
+ * import { initialState } from "../model/state.ts";
  * import { resolvePolicy } from "../policy/policy.ts";
  * import { POLICIES } from "../policy/policies.ts";
  * import assert from "node:assert/strict";

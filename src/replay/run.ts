@@ -18,7 +18,7 @@ import {
   selectDetectors,
   type StepRecord,
 } from "./replayer.ts";
-import { type ModelDraft, type ModelState, validateState } from "./state.ts";
+import { type ModelDraft, type ModelState, validateState } from "../model/state.ts";
 import type { TraceEvent } from "../trace/event.ts";
 
 /** Options of {@link runTrace}. */

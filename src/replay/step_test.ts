@@ -3,7 +3,7 @@ import fc from "fast-check";
 import type { TraceEvent } from "../trace/event.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { resolvePolicy } from "../policy/policy.ts";
-import { initialState, type ModelState } from "./state.ts";
+import { initialState, type ModelState } from "../model/state.ts";
 import { step } from "./step.ts";
 import { Replayer } from "./replayer.ts";
 import type { P2m } from "../p2m/table.ts";

@@ -48,7 +48,7 @@ import { parseEventLine, type TraceReader } from "../trace/read.ts";
 import type { Policy } from "../policy/policy.ts";
 import type { Finding } from "../detect/finding.ts";
 import { type PolicySource, Replayer, selectDetectors } from "./replayer.ts";
-import type { ModelState } from "./state.ts";
+import type { ModelState } from "../model/state.ts";
 import { ForwardPass, type PassEnding } from "./forward.ts";
 import { StepIndex, type StepName, type StepPoint } from "./steps.ts";
 

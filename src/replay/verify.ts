@@ -10,22 +10,9 @@
 import type { BootExpectations, LookupEvent, P2mDumpEvent, PfnRange } from "../trace/event.ts";
 import { expectedObservation, lookup } from "../p2m/lookup.ts";
 import { hex } from "../trace/hex.ts";
-import type { BootReport, ModelDraft } from "./state.ts";
+import type { BootReport, ModelDraft } from "../model/state.ts";
+import type { Verification } from "../model/outcome.ts";
 import { compareDump } from "../p2m/debugfs.ts";
-
-/** One check of a recorded observation against the model. */
-export interface Verification {
-  /** What was checked, e.g. `Set N page(s) to 1-1 mapping`. */
-  what: string;
-  /** What the real guest printed or observed. */
-  recorded: string;
-  /** What the model computed. */
-  model: string;
-  /** True when they agree. */
-  ok: boolean;
-  /** The PFNs concerned, when any. */
-  range?: PfnRange;
-}
 
 function fmtRange(r: PfnRange | undefined): string {
   return r === undefined ? "(none)" : `${r.pfn.toString(16)}->${r.endPfn.toString(16)}`;

@@ -16,7 +16,7 @@ import { IORESOURCE } from "../kernel/ioresource.ts";
 import { E820_TYPE_NAME } from "../trace/validate.ts";
 import type { Structure } from "../p2m/table.ts";
 import type { PolicySource } from "../replay/replayer.ts";
-import type { ModelState } from "../replay/state.ts";
+import type { ModelState } from "../model/state.ts";
 import type { StepPoint } from "../replay/steps.ts";
 import type { PfnChange, PfnHistory } from "../replay/blame.ts";
 import { describeEvent, entryText } from "./describe.ts";
@@ -168,7 +168,7 @@ function initialText(s: LookupInput): string {
  * ```ts
  * import { lookupText } from "./lookup_report.ts";
  * import { PfnHistory } from "../replay/blame.ts";
- * import { initialState } from "../replay/state.ts";
+ * import { initialState } from "../model/state.ts";
  * import { resolvePolicy } from "../policy/policy.ts";
  * import { POLICIES } from "../policy/policies.ts";
  * import { K } from "../p2m/leaf_runs.ts";
@@ -279,7 +279,7 @@ function changeJson(c: PfnChange, pfn: number): Record<string, unknown> {
  * ```ts
  * import { lookupJson } from "./lookup_report.ts";
  * import { PfnHistory } from "../replay/blame.ts";
- * import { initialState } from "../replay/state.ts";
+ * import { initialState } from "../model/state.ts";
  * import { resolvePolicy } from "../policy/policy.ts";
  * import { POLICIES } from "../policy/policies.ts";
  * import { K } from "../p2m/leaf_runs.ts";

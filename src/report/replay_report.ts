@@ -10,7 +10,7 @@ import { hex } from "../trace/hex.ts";
 import type { Finding } from "../detect/finding.ts";
 import { fmtPfns } from "../detect/finding.ts";
 import type { PolicySource, StepRecord } from "../replay/replayer.ts";
-import type { ModelState } from "../replay/state.ts";
+import type { ModelState } from "../model/state.ts";
 import type { Policy } from "../policy/policy.ts";
 import { describeEvent, entryText, formatRows, tableRows } from "./describe.ts";
 import { KIND_NAME } from "../p2m/lookup.ts";
@@ -182,7 +182,7 @@ export function summaryText(s: SummaryInput): string {
   );
   const a = s.state.p2m.accounting;
   out.push(
-    `p2m:      ${s.state.policy.era} structures; ` +
+    `p2m:      ${s.state.policy.kernel.structure} structures; ` +
       (a.brkReserved ? `brk ${a.brkUsed} of ${a.brkReserved} reserved pages; ` : "") +
       `${a.runtimePages} page(s) allocated at runtime`,
   );

@@ -15,7 +15,7 @@ import { renderDump } from "../p2m/debugfs.ts";
 import { E820_TYPE_NAME } from "../trace/validate.ts";
 import type { Policy } from "../policy/policy.ts";
 import type { PolicySource } from "../replay/replayer.ts";
-import type { ModelState } from "../replay/state.ts";
+import type { ModelState } from "../model/state.ts";
 import type { StepPoint } from "../replay/steps.ts";
 import type { PfnSet } from "../p2m/pfn_set.ts";
 import { describeEvent, entryText } from "./describe.ts";
@@ -194,7 +194,7 @@ function resourceText(r: Resource): string {
  * @example
  * ```ts
  * import { snapshotText } from "./snapshot_report.ts";
- * import { initialState } from "../replay/state.ts";
+ * import { initialState } from "../model/state.ts";
  * import { resolvePolicy } from "../policy/policy.ts";
  * import { POLICIES } from "../policy/policies.ts";
  * import assert from "node:assert/strict";
@@ -218,7 +218,7 @@ export function snapshotText(s: SnapshotInput): string {
       `${g.nrPages !== undefined ? `, nr_pages ${hex(g.nrPages)}` : ""}`,
   );
   out.push(
-    `p2m:      ${st.policy.era} structures; max_pfn ${hex(st.maxPfn)}; ` +
+    `p2m:      ${st.policy.kernel.structure} structures; max_pfn ${hex(st.maxPfn)}; ` +
       (a.brkReserved ? `brk ${a.brkUsed} of ${a.brkReserved} reserved pages; ` : "") +
       `${a.runtimePages} page(s) allocated at runtime`,
   );
@@ -278,7 +278,7 @@ function setJson(s: PfnSet): { pfn: string; end_pfn: string }[] {
  * @example
  * ```ts
  * import { snapshotJson } from "./snapshot_report.ts";
- * import { initialState } from "../replay/state.ts";
+ * import { initialState } from "../model/state.ts";
  * import { resolvePolicy } from "../policy/policy.ts";
  * import { POLICIES } from "../policy/policies.ts";
  * import assert from "node:assert/strict";
@@ -309,7 +309,7 @@ export function snapshotJson(s: SnapshotInput): Record<string, unknown> {
     policy: st.policy.name,
     policy_options: st.policy.options,
     policy_source: s.policySource,
-    era: st.policy.era,
+    era: st.policy.kernel.structure,
     guest: {
       type: g.type,
       domain: g.domain,

@@ -13,7 +13,7 @@ import type { TraceReader } from "../trace/read.ts";
 import type { Policy } from "../policy/policy.ts";
 import { selectDetectors } from "../replay/replayer.ts";
 import { Replayer } from "../replay/replayer.ts";
-import { initialState } from "../replay/state.ts";
+import { initialState } from "../model/state.ts";
 
 /** What minimize did. */
 export interface MinimizeResult {

@@ -9,7 +9,7 @@
  */
 
 import type { GuestFacts, PfnRange, Resource } from "../trace/event.ts";
-import type { Policy } from "../policy/policy.ts";
+import type { Policy } from "./policy.ts";
 import type { LookupContext } from "../p2m/lookup.ts";
 import { P2m, type P2mDraft, WriteLog } from "../p2m/table.ts";
 import { PfnSet } from "../p2m/pfn_set.ts";
@@ -137,7 +137,7 @@ export function initialState(guest: GuestFacts, policy: Policy): ModelState {
       pageIomap: policy.pageIomap,
       invalidIsIdentity: policy.invalidIsIdentity,
     },
-    p2m: P2m.build(policy.era, nr),
+    p2m: P2m.build(policy.kernel.structure, nr),
     e820: [],
     boot: undefined,
     maxPfn: nr,
