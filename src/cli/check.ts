@@ -46,7 +46,8 @@ As a git bisect predicate (bisecting kernels): at each revision boot the guest, 
 log, then
   p2mtrace import dmesg boot.log -o t.jsonl --force &&
   p2mtrace check t.jsonl --bisect-exit --detector lookup-zero
-exits 0 (good), 1 (bad) or 125 (skip: the log could not be turned into a usable trace).
+exits 0 (good), 1 (bad) or 125 (skip: the log could not be turned into a usable trace, or
+it lacks what a verdict needs, such as the E820 map or nr_pages).
 `;
 
 async function run(args: string[], io: Io): Promise<number> {

@@ -148,7 +148,8 @@ export function policyVerdict(
   const worst = findings.find((f) => f.severity === "error") ?? findings[0];
   const errors = findings.filter((f) => f.severity === "error").length;
   const tag = errors > 0 ? "BAD" : "warn";
-  return [tag, `${worst.detector} at step ${worst.seq}: ${worst.message}`];
+  const lowered = worst.doubts ? " (lowered confidence)" : "";
+  return [tag, `${worst.detector} at step ${worst.seq}${lowered}: ${worst.message}`];
 }
 
 /**
