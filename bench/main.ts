@@ -24,6 +24,8 @@
 
 import { generateTrace, TRACE_GENERATOR_VERSION } from "../src/gen/trace_gen.ts";
 import { generateDmesg } from "../src/gen/dmesg_gen.ts";
+import { main as cliMain } from "../src/cli/main.ts";
+import { memoryIo } from "../src/cli/io.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -34,6 +36,11 @@ const MINIMIZE_EVENTS = 100_000;
 const DMESG_MAX_LINES = 1_000_000;
 /** Random access builds an index holding every event line: measured up to this size. */
 const RANDOM_ACCESS_MAX = 1_000_000;
+/** Boot logs imported for the many-traces entries (a CI farm's night), and lines per log. */
+const MANY_TRACES = 1000;
+const MANY_LOG_LINES = 600;
+/** The one-process-per-trace baseline runs on this many of them (its rate is per trace). */
+const MANY_BASELINE = 40;
 
 /** One measured run. */
 interface Sample {
@@ -118,6 +125,7 @@ function fmt(n: number | undefined, digits: number): string {
 function rate(r: Row): string {
   if (r.seconds === undefined || r.seconds === 0) return "-";
   const v = r.events / r.seconds;
+  if (v < 1e3) return v.toFixed(1);
   return v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : `${(v / 1e3).toFixed(0)}k`;
 }
 
@@ -595,6 +603,92 @@ async function measureMinimize(o: Options, deno: string, log: (s: string) => voi
   };
 }
 
+/**
+ * Many traces: `MANY_TRACES` generated boot logs (a different machine each), imported once into
+ * traces in a directory, then `check DIR` with one worker and with one per core, against the way
+ * a script would do it without batch mode: one `check` process per trace (measured on the first
+ * `MANY_BASELINE` traces; its rate is per trace). Rows are in traces, not events.
+ */
+async function measureMany(o: Options, deno: string, log: (s: string) => void): Promise<Row[]> {
+  const count = o.sizes.every((s) => s < 100_000) ? 20 : MANY_TRACES;
+  const dir = `${o.out}/many-${count}`;
+  const key = `many v${TRACE_GENERATOR_VERSION} traces ${count} lines ${MANY_LOG_LINES}`;
+  let fresh = false;
+  try {
+    fresh = (await Deno.readTextFile(`${dir}.key`)) === key;
+  } catch { /* generate */ }
+  if (!fresh) {
+    log(`importing ${count} generated boot logs into ${dir}`);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.mkdir(dir, { recursive: true });
+    for (let i = 0; i < count; i++) {
+      const name = `${dir}/boot-${String(i).padStart(4, "0")}`;
+      await Deno.writeTextFile(
+        `${name}.log`,
+        [...generateDmesg({ lines: MANY_LOG_LINES, seed: i + 1 })].join("\n") + "\n",
+      );
+      const io = memoryIo();
+      const code = await cliMain(["import", "dmesg", `${name}.log`, "-o", `${name}.jsonl`], io);
+      if (code !== 0) throw new Error(`import of ${name}.log failed: ${io.err()}`);
+      await Deno.remove(`${name}.log`);
+    }
+    await Deno.writeTextFile(`${dir}.key`, key);
+  }
+  const traces = [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`).sort();
+  const rows: Row[] = [];
+  const timeOf = async (name: string, argvs: string[][], n: number, note: string) => {
+    const walls: number[] = [], peaks: number[] = [], cpus: number[] = [];
+    for (let r = 0; r < o.runs; r++) {
+      log(`many traces, run ${r + 1}/${o.runs}: ${name}`);
+      let wall = 0, cpu = 0;
+      for (const argv of argvs) {
+        const s = await run(argv, false);
+        if (s.code !== 0 && s.code !== 1) {
+          rows.push({ name, events: n, note: `failed: exit ${s.code}: ${firstLine(s.stderr)}` });
+          return;
+        }
+        wall += s.wall;
+        cpu += s.cpu ?? 0;
+        if (s.peakMb !== undefined) peaks.push(s.peakMb);
+      }
+      walls.push(wall);
+      cpus.push(cpu);
+    }
+    rows.push({
+      name,
+      events: n,
+      seconds: median(walls),
+      peakMb: peaks.length > 0 ? Math.max(...peaks) : undefined,
+      cpu: median(cpus),
+      note,
+    });
+  };
+  const base = traces.slice(0, Math.min(MANY_BASELINE, traces.length));
+  await timeOf(
+    "many: one check process per trace",
+    base.map((t) => [deno, ...CLI, "check", t]),
+    base.length,
+    `${base.length} traces, one Deno start each (the baseline)`,
+  );
+  const jobs = navigator.hardwareConcurrency ?? 1;
+  for (const j of [1, jobs]) {
+    await timeOf(
+      `many: check DIR --jobs ${j}`,
+      [[deno, ...CLI, "check", dir, "--jobs", String(j)]],
+      traces.length,
+      `${traces.length} imported boot logs of ${MANY_LOG_LINES} lines`,
+    );
+  }
+  // Ratios against the baseline's per-trace time, measured in the same run.
+  const perTrace = (r: Row) => r.seconds === undefined ? undefined : r.seconds / r.events;
+  const b = perTrace(rows[0]);
+  for (const r of rows) {
+    const t = perTrace(r);
+    if (b !== undefined && t !== undefined) r.ratio = t / b;
+  }
+  return rows;
+}
+
 async function measureRangeWrites(deno: string, log: (s: string) => void): Promise<string> {
   log("range writes");
   const s = await run(
@@ -633,8 +727,9 @@ if (import.meta.main) {
   for (const n of o.sizes) results.push({ size: n, rows: await measureSize(o, n, deno, log) });
   const minimize = selected(o, "minimize") ? await measureMinimize(o, deno, log) : undefined;
   const ranges = selected(o, "range") ? await measureRangeWrites(deno, log) : undefined;
+  const many = selected(o, "many") ? await measureMany(o, deno, log) : undefined;
   if (o.json) {
-    console.log(JSON.stringify({ results, minimize, ranges }, null, 1));
+    console.log(JSON.stringify({ results, minimize, ranges, many }, null, 1));
   } else {
     const head = `p2mtrace bench: Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} ` +
       `CPUs; median of ${o.runs} run(s), wall time with startup; ${memory}; ` +
@@ -646,5 +741,11 @@ if (import.meta.main) {
     }
     if (minimize) console.log(`### minimize\n\n${formatTable([minimize])}`);
     if (ranges) console.log(`### one write over 1 page vs 2^27 pages\n\n${ranges}`);
+    if (many) {
+      console.log(
+        "### many traces (events = traces; x floor = time per trace / one process per trace)\n",
+      );
+      console.log(formatTable(many));
+    }
   }
 }

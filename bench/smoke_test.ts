@@ -21,6 +21,8 @@ const NAMES = [
   "import dmesg",
   "jq -c select(kind==lookup)",
   "minimize --detector lookup-zero",
+  "many: one check process per trace",
+  "many: check DIR --jobs 1",
 ];
 
 Deno.test("bench --smoke prints a row for every entry, measured or explained", async () => {

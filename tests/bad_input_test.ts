@@ -197,6 +197,7 @@ Deno.test("a gzipped trace replays exactly like the plain one", async () => {
   }
 });
 
+// check and summarize take a directory as a batch of traces (tests/batch_test.ts).
 Deno.test("a missing file or a directory exits 66; usage errors exit 64", async () => {
   let r = await cli(["replay", "no/such/trace.jsonl"]);
   assert.equal(r.code, 66);
@@ -204,10 +205,8 @@ Deno.test("a missing file or a directory exits 66; usage errors exit 64", async 
   for (
     const argv of [
       ["replay", "traces"],
-      ["check", "traces"],
       ["compare", "traces"],
       ["validate", "traces"],
-      ["summarize", "traces"],
       ["minimize", "traces"],
       ["snapshot", "traces"],
       ["lookup", "traces", "0x10"],

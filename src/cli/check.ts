@@ -4,7 +4,7 @@
  * @module
  */
 
-import { CutOffError, EXIT, InputError, TraceError } from "../errors.ts";
+import { CutOffError, EXIT, InputError, TraceError, UsageError } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { runTrace } from "../replay/run.ts";
 import { checkJson, checkText, runVerdict, type Unjudged } from "../report/check_report.ts";
@@ -14,8 +14,10 @@ import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { reportError } from "./report_error.ts";
+import { checkMany, isBatch } from "./batch.ts";
 
 const HELP = `usage: p2mtrace check TRACE [options]
+       p2mtrace check TRACE|DIR... [--jobs N] [options]
 
 Replays TRACE and prints each finding once, with its evidence (the PFN range, the event that
 caused it, the entries before and after, the structure that answered).
@@ -30,6 +32,14 @@ options:
                    or cannot be judged, so that 'git bisect run p2mtrace check --bisect-exit
                    ...' skips that kernel
   --paranoid       check every model invariant after each step (slow; exit 70 names the step)
+  --jobs N         with several traces or a directory: check N traces at a time (default: the
+                   number of cores)
+
+Several traces, or a directory (every *.jsonl and *.jsonl.gz under it, sorted by path): one line
+per trace, in that order: 'clean', 'found' (with the count and the first finding), or why it could
+not be checked ('cut-off', 'malformed', 'unreadable', ...); --json prints the single-trace object
+per line, with "exit". A total goes to stderr. Exit 1 when any trace has findings, else the exit
+of the first trace that could not be checked, else 0. --bisect-exit takes one trace.
 
 Findings whose detector rests on the boot pass (xen_memory_setup) are not judged when the
 trace lacks what the pass needs (no raw E820 map, no nr_pages, no memory_setup event yet):
@@ -57,9 +67,14 @@ async function run(args: string[], io: Io): Promise<number> {
     json: { type: "boolean" },
     "bisect-exit": { type: "boolean" },
     paranoid: { type: "boolean" },
+    jobs: { type: "string" },
   });
-  const [file] = operands("check", p.positionals, ["TRACE"]);
   const bisect = p.values["bisect-exit"] === true;
+  if (await isBatch(p.positionals)) {
+    if (bisect) throw new UsageError("check: --bisect-exit takes one TRACE, not several");
+    return await checkMany(p, run, io);
+  }
+  const [file] = operands("check", p.positionals, ["TRACE"]);
   try {
     const reader = await TraceReader.open(file, io.stdin);
     const res = await runTrace(reader, {

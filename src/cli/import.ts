@@ -11,6 +11,7 @@ import { inputReason, maybeGunzip, openInput } from "../trace/lines.ts";
 import { TOOL_NAME } from "../version.ts";
 import { DmesgImporter } from "../import/dmesg/importer.ts";
 import { LogLineSplitter } from "../import/dmesg/log_lines.ts";
+import { WrappedLineJoiner } from "../import/dmesg/wrapped_lines.ts";
 import { formatUnrecognised } from "../import/dmesg/unrecognised.ts";
 import { parseArgs } from "./args.ts";
 import type { CommandEntry } from "./commands.ts";
@@ -133,6 +134,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
   // The id hashes the log as text, so a log and its .gz give the same trace.
   const input = hashedStream(await maybeGunzip(await openInput(log, io.stdin), log));
   const splitter = new LogLineSplitter();
+  const joiner = new WrappedLineJoiner();
   const reader = input.stream.getReader();
   for (;;) {
     let chunk: ReadableStreamReadResult<Uint8Array>;
@@ -142,9 +144,13 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
       throw new InputError(log, `read failed after line ${importer.lineNumber}: ${readReason(e)}`);
     }
     if (chunk.done) break;
-    for (const line of splitter.push(chunk.value)) importer.push(line);
+    for (const line of splitter.push(chunk.value)) {
+      for (const l of joiner.push(line)) importer.push(l);
+    }
   }
-  for (const line of splitter.end()) importer.push(line);
+  for (const line of [...splitter.end().flatMap((l) => joiner.push(l)), ...joiner.end()]) {
+    importer.push(line);
+  }
   let result;
   try {
     result = importer.finish({ digest: input.digest() });

@@ -17,8 +17,10 @@ import { POLICIES } from "../policy/policies.ts";
 import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
+import { isBatch, summarizeMany } from "./batch.ts";
 
 const HELP = `usage: p2mtrace summarize TRACE [--policy P] [--format text|markdown] [--json]
+       p2mtrace summarize TRACE|DIR... [--jobs N] [--policy P] [--json]
 
 A paste-ready summary for a bug report: the trace's sha256, the guest and how the import
 decided it, what was estimated or rebuilt and how many log lines were not understood, the
@@ -30,6 +32,11 @@ evidence, every policy's verdict and the command that reproduces it.
                       on a terminal or not: the same command gives the same bytes)
   --format markdown   Markdown tables, for an issue tracker
   --json              the same facts as one object (see README)
+  --jobs N with several traces or a directory (every *.jsonl and *.jsonl.gz under it, sorted by
+           path): summarize N at a time (default: the number of cores) and print one line per
+           trace, in that order: its verdict under the policy, sha256, guest, events, BARs above
+           the E820 map and every policy's verdict; --json prints each trace's object with "exit".
+           Exit 0, else the exit of the first trace that could not be summarized.
 
 exit: 0, 3 cut off, 64 usage, 65 malformed trace, 66 unreadable.
 `;
@@ -39,7 +46,9 @@ async function run(args: string[], io: Io): Promise<number> {
     policy: { type: "string" },
     json: { type: "boolean" },
     format: { type: "string" },
+    jobs: { type: "string" },
   });
+  if (await isBatch(p.positionals)) return await summarizeMany(p, run, io);
   const [file] = operands("summarize", p.positionals, ["TRACE"]);
   const format = (p.values.format as string | undefined) ?? "text";
   if (format !== "text" && format !== "markdown") {

@@ -6,7 +6,7 @@
 
 /**
  * The machine map (the `(XEN) Xen-e820 RAM map` table) of the 3.8 dom0 boot log Konrad
- * Rzeszutek Wilk posted to LKML on 2013-02-22 (shared/real-logs/01): `[start, end exclusive,
+ * Rzeszutek Wilk posted to LKML on 2013-02-22 (tests/fixtures/real-logs/01-*): `[start, end exclusive,
  * E820 type]`. Its kernel printed 283999 for "Released", "Set ... 1-1" and "Populating", with
  * nr_pages 0x1acb65.
  */

@@ -1,0 +1,75 @@
+/**
+ * Mail-wrapped kernel lines are re-joined, and nothing else is: the rule pinned is that only a
+ * timestamped, visibly unfinished line and a bare line that finishes it are one kernel line.
+ */
+import assert from "node:assert/strict";
+import { WrappedLineJoiner } from "./wrapped_lines.ts";
+
+function run(lines: string[]): string[] {
+  const j = new WrappedLineJoiner();
+  return [...lines.flatMap((l) => j.push(l)), ...j.end()];
+}
+
+Deno.test("an E820 entry whose type went to the next line is one line again, numbering kept", () => {
+  assert.deepEqual(
+    run([
+      "[    0.000000] Xen: [mem 0x0000000000000000-0x000000000009ffff]",
+      "usable",
+      "[    0.000000] Xen: [mem 0x00000000000a0000-0x00000000000fffff] reserved",
+    ]),
+    [
+      "[    0.000000] Xen: [mem 0x0000000000000000-0x000000000009ffff] usable",
+      "",
+      "[    0.000000] Xen: [mem 0x00000000000a0000-0x00000000000fffff] reserved",
+    ],
+  );
+});
+
+Deno.test("a resource wrapped after its open bracket is one line again", () => {
+  assert.deepEqual(
+    run([
+      "[    1.000000] pci 0000:00:00.0: reg 0x18: [mem",
+      "0xb4304000-0xb4304fff 64bit]",
+    ]),
+    ["[    1.000000] pci 0000:00:00.0: reg 0x18: [mem 0xb4304000-0xb4304fff 64bit]", ""],
+  );
+});
+
+Deno.test("a wall-clock prefixed line wrapped the same way is joined too", () => {
+  assert.deepEqual(
+    run([
+      "Nov 24 10:00:00 host kernel: Xen: [mem 0x0000000000100000-0x0000000008ffffff]",
+      "usable",
+    ]),
+    ["Nov 24 10:00:00 host kernel: Xen: [mem 0x0000000000100000-0x0000000008ffffff] usable", ""],
+  );
+});
+
+Deno.test("lines are left alone when the next line has its own timestamp or does not finish", () => {
+  const lines = [
+    "[    0.000000] Xen: [mem 0x0000000000000000-0x000000000009ffff]",
+    "[    0.000000] usable",
+    "[    1.000000] pci 0000:00:00.0: reg 0x18: [mem",
+    "something else",
+    "[    2.000000] pci 0000:00:00.0: reg 0x18: [mem",
+  ];
+  assert.deepEqual(run(lines), lines);
+});
+
+Deno.test("a quoted-printable soft break is not taken for a wrap", () => {
+  const lines = [
+    "[    0.210000] pci 0000:00:03.0: BAR 0: assigned [mem 0xfebd0000-0xfebd=",
+    "0fff]",
+  ];
+  assert.deepEqual(run(lines), lines);
+});
+
+Deno.test("logs without timestamps pass through: a short line is not taken for a continuation", () => {
+  const lines = [
+    "Xen: [mem 0x0000000000000000-0x000000000009ffff]",
+    "usable",
+    "pci: [mem",
+    "0x0-0x1]",
+  ];
+  assert.deepEqual(run(lines), lines);
+});
