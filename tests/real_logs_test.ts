@@ -276,7 +276,6 @@ const NOT_YET: Record<string, string> = {
   "23-:*": "item 1: the xenconsoled `[date time] ` prefix is not recognised: exit 65",
   "25-:domain": "item 3: pcifront lines do not make the guest a domU",
   "25-:refused": "item 4: a claim the kernel refused stays claimed",
-  "25-:errors": "item 6: refused BARs become lookup-zero errors",
   "26-:domain": "item 1: the xenconsoled prefix hides every domU line",
   "26-:type": "item 1: the xenconsoled prefix hides every PV line",
   "26-:kernel": "item 1: the xenconsoled prefix hides the banner",
