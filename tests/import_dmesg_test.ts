@@ -303,7 +303,7 @@ Deno.test({
     assert.deepEqual([header.guest.type, header.guest.domain, header.policy], [
       "pv",
       "domU",
-      "linux-3.19",
+      "linux-4.3",
     ]);
     assert.equal(header.guest.xen, "4.18.4-pre");
     const ms = events.find((e): e is MemorySetupEvent => e.kind === "memory_setup")!;

@@ -11,8 +11,11 @@ import { assertGolden } from "./golden.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const fixture = (p: string) => here(`./fixtures/${p}`);
-/** A recorded trace to append to: what `record` wrote for the domU fixture. */
-const BASE_TRACE = here("./golden/record/domU-4.19-missing-files.jsonl");
+/**
+ * A recorded trace to append to: a copy of what `record` wrote for the domU sysfs fixture, kept
+ * as a fixture so that regenerating record's golden output never changes this test's input.
+ */
+const BASE_TRACE = fixture("bpftrace/recorded-domU-4.19.jsonl");
 
 async function roundTrip(text: string): Promise<{ header: TraceHeader; events: TraceEvent[] }> {
   const r = TraceReader.fromText("out.jsonl", text);

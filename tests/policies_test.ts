@@ -134,3 +134,32 @@ Deno.test("linux-3.12 balloons out to the scratch page's mfn; linux-3.16 to INVA
     0,
   ]);
 });
+
+Deno.test("lookup-zero on a BAR names the mapping paths that get bus address 0: _PAGE_IOMAP paths still work until v3.18", async () => {
+  const paths = async (policy: string) => {
+    const { res } = await replay(policy, [...E820_1G, BAR_ABOVE]);
+    const f = res.replayer.findings.find((f) => f.detector === "lookup-zero");
+    return f ? Object.fromEntries(f.evidence)["mapping paths"] : undefined;
+  };
+  // v3.12 dom0: ioremap and sysfs/proc PCI mmap bypass the P2M; driver mmap and /dev/mem do not.
+  assert.equal(
+    await paths("linux-3.12"),
+    "bus address 0: remap_pfn_range/io_remap_pfn_range (driver mmap), /dev/mem; still work: " +
+      "ioremap, sysfs/proc PCI mmap (_PAGE_IOMAP skips the P2M)",
+  );
+  // The same kernel with _PAGE_IOMAP ignored: every path reads the P2M.
+  assert.match(String(await paths("linux-3.12:iomap=ignored")), /^bus address 0: ioremap, /);
+});
+
+Deno.test("brk-budget charges the P2M's own reservations and says extend_brk checks one limit for all of them", async () => {
+  const { res } = await replay("beyond-e820", [
+    '{"seq":1,"kind":"e820","start":"0x0","end":"0x9ffff","type":"ram"}',
+    '{"seq":2,"kind":"e820","start":"0x100000","end":"0x83fffffff","type":"ram"}',
+    '{"seq":3,"kind":"memory_setup"}',
+  ], "0x840000");
+  const f = res.replayer.findings.find((f) => f.detector === "brk-budget");
+  assert.ok(f, "a 33 GiB dom0 needs ~958 private mids above its map (p2m-semantics.md 9e)");
+  const ev = Object.fromEntries(f.evidence);
+  assert.equal(Number(ev.reserved), 7 + 1000 + 6 + 3); // v3.12's P2M reservations only
+  assert.match(ev.limit, /extend_brk checks one limit for all of them together/);
+});

@@ -78,6 +78,21 @@ for (const policy of ["linux-3.12", "linux-3.16", "linux-3.19"]) {
   });
 }
 
+Deno.test("snapshot --format debugfs of a v3.12 aliasing trace prints what p2m_dump_show prints: aliased GiBs stay 'top / missing'", async () => {
+  // Under seed-v1 the BAR walk at step 16 writes identity into a mid-missing GiB: the v3.12
+  // primitive swaps a slot of the shared p2m_mid_missing page, so lookups in every missing GiB
+  // there answer identity. p2m_dump_show tests p2m_top[t] == p2m_mid_missing first and prints
+  // those GiBs as level top, type missing.
+  const r = await runEntry(snapshotCommand, [TRACE, "--format", "debugfs", "--policy", "seed-v1"]);
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(r.out.split("\n").slice(-4, -1), [
+    " [0x140a00->0x180000] level middle",
+    " [0x1408e4->0x7cfffff] missing",
+    " [0x180000->0x7cfffff] level top",
+  ]);
+  await assertGolden("time_travel/snapshot.debugfs.seed-v1-aliasing.txt", r.out);
+});
+
 Deno.test("snapshot --format debugfs, fed back as a recorded p2m_dump, verifies line by line", async () => {
   for (const policy of ["linux-3.12", "linux-3.16", "linux-3.19"]) {
     const dump = await runEntry(snapshotCommand, [

@@ -189,6 +189,24 @@ function membershipAdded(ctx: DetectContext): { range: PfnRange; what: string }[
   }
 }
 
+/**
+ * Which mapping paths of the replayed kernel get bus address 0 for a PFN whose entry is INVALID,
+ * and which still work. Until v3.18, `_PAGE_IOMAP` PTEs (ioremap, sysfs/proc PCI mmap) skip the
+ * P2M in dom0 and in a domU at or above 1 MiB; remap_pfn_range/io_remap_pfn_range and /dev/mem
+ * always consult it.
+ */
+function mappingPaths(ctx: DetectContext, pfn: number): string {
+  const c = ctx.state.ctx;
+  const consulting = "remap_pfn_range/io_remap_pfn_range (driver mmap), /dev/mem";
+  if (c.pageIomap && (c.dom0 || pfn >= 0x100)) {
+    return `bus address 0: ${consulting}; still work: ioremap, sysfs/proc PCI mmap ` +
+      "(_PAGE_IOMAP skips the P2M)";
+  }
+  const why = c.pageIomap ? "_PAGE_IOMAP does not skip the P2M below 1 MiB in a domU" : "this " +
+    "kernel has no _PAGE_IOMAP";
+  return `bus address 0: ioremap, sysfs/proc PCI mmap, ${consulting} (${why})`;
+}
+
 const lookupZero: Detector = {
   id: "lookup-zero",
   severity: "error",
@@ -228,6 +246,7 @@ const lookupZero: Detector = {
           ["INVALID PFNs", rangeList(bad)],
           ["entry", describeEntry(K.INVALID, 0)],
           ["answered by", where],
+          ["mapping paths", mappingPaths(ctx, bad[0].pfn)],
           ["why", why],
         ],
         span(bad),
@@ -285,6 +304,7 @@ const lookupZero: Detector = {
               ["device", dev.device],
               ["before", describeEntry(c.beforeKind, c.beforeMfn)],
               ["after", describeEntry(K.INVALID, 0)],
+              ["mapping paths", mappingPaths(ctx, hit.pfn)],
             ],
             hit,
           ));
@@ -624,10 +644,16 @@ const brkBudget: Detector = {
       ctx,
       "brk",
       `P2M boot allocations need ${a.brkUsed} brk pages, ${a.brkReserved} are reserved (extend_brk BUG)`,
-      [["used", String(a.brkUsed)], ["reserved", String(a.brkReserved)], [
-        "before this step",
-        String(ctx.brkBefore),
-      ]],
+      [
+        ["used", String(a.brkUsed)],
+        ["reserved", String(a.brkReserved)],
+        ["before this step", String(ctx.brkBefore)],
+        [
+          "limit",
+          "the P2M's own RESERVE_BRKs; extend_brk checks one limit for all of them together, so " +
+          "the kernel BUGs only once every reservation's room is used",
+        ],
+      ],
     )];
   },
 };

@@ -9,7 +9,7 @@
  */
 
 import { E820_TYPE, type PfnRange } from "../trace/event.ts";
-import { EXTRA_MEM_RATIO, MAX_DOMAIN_PAGES, MAX_P2M_PFN, PAGE_SIZE } from "../p2m/constants.ts";
+import { EXTRA_MEM_RATIO, MAX_P2M_PFN, PAGE_SIZE } from "../p2m/constants.ts";
 import { K } from "../p2m/leaf_runs.ts";
 import type { BootReport, E820Entry, ModelDraft } from "../model/state.ts";
 import type { BootWork } from "../model/policy.ts";
@@ -19,8 +19,8 @@ export const pfnDown = (addr: number): number => Math.floor(addr / PAGE_SIZE);
 /** PFN_UP. */
 export const pfnUp = (addr: number): number => Math.ceil(addr / PAGE_SIZE);
 
-/** PFN_DOWN(MAXMEM) on x86_64 of that era (MAX_PHYSMEM_BITS 46). */
-const MAXMEM_PFN = 2 ** 34;
+/** PFN_DOWN(MAXMEM) on x86_64 with 4-level paging (MAX_PHYSMEM_BITS 46). */
+export const MAXMEM_PFN = 2 ** 34;
 
 /** Inputs of the pass that are not in the state. */
 export interface MemorySetupInput {
@@ -70,7 +70,8 @@ export function memorySetup(d: ModelDraft, input: MemorySetupInput): BootReport 
   }
   const era = d.policy.kernel;
   const dom0 = d.guest.domain === "dom0";
-  const maxPfn = Math.min(MAX_DOMAIN_PAGES, nr);
+  const limit = era.pagesLimit(dom0);
+  const maxPfn = Math.min(limit, nr);
   const messages: string[] = [];
   const report: BootReport = {
     identity: 0,
@@ -94,15 +95,17 @@ export function memorySetup(d: ModelDraft, input: MemorySetupInput): BootReport 
   }
   if (dom0) { for (const e of map) if (e.type === E820_TYPE.unusable) e.type = E820_TYPE.ram; }
 
+  // xen_get_max_pages: dom0's maximum reservation, else the era's limit.
   const maxPages = Math.min(
-    dom0 && input.maxReservation !== undefined ? input.maxReservation : MAX_DOMAIN_PAGES,
-    MAX_DOMAIN_PAGES,
+    dom0 && input.maxReservation !== undefined ? input.maxReservation : limit,
+    limit,
   );
   const last = map[map.length - 1];
   const b: BootWork = {
     map,
     nr,
     maxPfn,
+    maxPages,
     extraPages: maxPages > maxPfn ? maxPages - maxPfn : 0,
     maxP2mPfn: 0,
     lastEndPfn: last ? pfnDown(last.start + last.size) : 0,
@@ -111,15 +114,18 @@ export function memorySetup(d: ModelDraft, input: MemorySetupInput): BootReport 
     setIdentity: (s, e) => {
       const n = d.p2m.setIdentityRange(s, e);
       const prev = report.identityRanges[report.identityRanges.length - 1];
-      if (n > 0 && era.bootPass === "remap" && prev?.endPfn === s) {
-        prev.endPfn = s + n; // one chunk, done in REMAP_SIZE pieces
+      if (n > 0 && era.identityMessages) {
+        // one KERN_DEBUG line, one recorded range, per call
+        report.identityRanges.push({ pfn: s, endPfn: s + n });
+        messages.push(`1-1 mapping on ${s.toString(16)}->${(s + n).toString(16)}`);
+      } else if (n > 0 && prev?.endPfn === s) {
+        prev.endPfn = s + n; // one chunk, done in pieces
       } else if (n > 0) {
         report.identityRanges.push({ pfn: s, endPfn: s + n });
-        if (era.identityMessages) {
-          messages.push(`1-1 mapping on ${s.toString(16)}->${(s + n).toString(16)}`);
-        }
       }
-      if (n < e - s && n > 0) {
+      // A v3.16+ call can also overshoot (its skip-ahead runs past pfn_e): the kernel prints a
+      // negative shortfall then.
+      if (n !== e - s && n > 0) {
         messages.push(`Identity mapping failed. We are ${e - s - n} short of 1-1 mappings!`);
       }
       return n;
@@ -163,7 +169,7 @@ function extraMemoryFromE820(d: ModelDraft, b: BootWork): void {
   }
 }
 
-/** The extra-memory clamp of v3.12-3.19: at most EXTRA_MEM_RATIO times the populated RAM. */
+/** `EXTRA_MEM_RATIO * min(max_pfn, PFN_DOWN(MAXMEM))`: the most extra memory setup.c allows. */
 export function extraMemLimit(maxPfn: number): number {
   return EXTRA_MEM_RATIO * Math.min(maxPfn, MAXMEM_PFN);
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { memorySetup } from "./memory_setup.ts";
 import { initialState, ModelDraft } from "../model/state.ts";
 import { resolvePolicy } from "../policy/policy.ts";
-import { POLICIES } from "../policy/policies.ts";
+import { POLICIES, policyForKernel } from "../policy/policies.ts";
 import { K } from "../p2m/leaf_runs.ts";
 import { KONRAD_2013_DOM0_E820 } from "../../tests/support/real_maps.ts";
 
@@ -94,4 +94,136 @@ Deno.test("v3.19 remaps the RAM behind holes above nr_pages instead of releasing
   assert.equal(r.identity, 283999);
   assert.equal(d.p2m.entry(0x1acb65)[0], K.MFN_UNKNOWN);
   assert.equal(d.p2m.entry(0x3c00000)[0], K.IDENTITY);
+});
+
+/** A domU with 256 MiB populated and 8 GiB of E820 RAM, the ISA hole reserved. */
+function smallDomUDraft(policy: string, nrPages = 0x10000, ramEnd = 2 ** 33): ModelDraft {
+  const s = initialState(
+    { type: "pv", domain: "domU", arch: "x86_64", pageSize: 4096, nrPages },
+    resolvePolicy(POLICIES, policy),
+  );
+  const d = new ModelDraft(s);
+  d.addE820({ start: 0, size: 0xa0000, type: 1, line: 1 });
+  d.addE820({ start: 0xa0000, size: 0x60000, type: 2, line: 2 });
+  d.addE820({ start: 0x100000, size: ramEnd - 0x100000, type: 1, line: 3 });
+  return d;
+}
+
+const pagesOf = (ranges: { pfn: number; endPfn: number }[]) =>
+  ranges.reduce((n, r) => n + r.endPfn - r.pfn, 0);
+
+Deno.test("v3.12-3.16 clamp extra memory to min(EXTRA_MEM_RATIO * min(max_pfn, MAXMEM), extra_pages): 10x max_pfn", () => {
+  for (const policy of ["linux-3.12", "linux-3.16"]) {
+    const d = smallDomUDraft(policy);
+    const r = memorySetup(d, {});
+    assert.equal(r.maxPfn, 0x10060); // 0x60 ISA-hole pages populated back above nr_pages
+    assert.equal(pagesOf(r.extra), 10 * 0x10060, policy);
+  }
+});
+
+Deno.test("v3.19 sizes extra memory as extra_pages += released + remapped: remapped RAM does not eat the balloon space", () => {
+  const d = konradDraft("linux-3.19");
+  const r = memorySetup(d, { maxReservation: 0x1acb65 + 0x10000 });
+  // The 283999 remapped pages land at nr_pages and leave extra memory (xen_del_extra_mem); the
+  // 0x10000 pages of balloon room above them stay extra memory, INVALID.
+  assert.deepEqual(r.extra, [{ pfn: 0x1f20c4, endPfn: 0x2020c4 }]);
+  assert.equal(d.p2m.entry(0x1f2100)[0], K.INVALID);
+  assert.equal(d.p2m.entry(0x1f20c3)[0], K.MFN_UNKNOWN);
+});
+
+Deno.test("v3.19 prints 'Released N page(s)' and later 'Remapped N page(s)', never 'Set N page(s) to 1-1 mapping'", () => {
+  const r = memorySetup(konradDraft("linux-3.19"), {});
+  assert.equal(r.messages.some((m) => m.startsWith("Set ")), false);
+  const released = r.messages.indexOf("Released 0 page(s)");
+  const remapped = r.messages.indexOf("Remapped 283999 page(s)");
+  assert.ok(released >= 0 && remapped > released, r.messages.join("\n"));
+});
+
+Deno.test("v3.19 calls set_phys_range_identity(end of the last E820 entry, ~0): the initial list's tail past the map is identity", () => {
+  // nr_pages 0x40010: the initial list holds ALIGN(nr, 512) = 0x40200 entries; the map ends at
+  // 0x40010, so [0x40010, 0x40200) is written identity in the list.
+  const d = smallDomUDraft("linux-3.19", 0x40010, 0x40010 * 4096);
+  memorySetup(d, {});
+  assert.equal(d.p2m.entry(0x40100)[0], K.IDENTITY);
+});
+
+Deno.test("v3.19 sizes the list as max(xen_max_p2m_pfn, P2M_LIMIT): P2M_LIMIT is 0 without memory hot-plug", () => {
+  const withHotplug = smallDomUDraft("linux-3.19", 0x40000, 2 ** 31);
+  memorySetup(withHotplug, {});
+  assert.equal(withHotplug.p2m.structureLimit, 512 * 0x40000); // 512 GiB of PFNs
+  const without = smallDomUDraft("linux-3.19:p2m_limit=0", 0x40000, 2 ** 31);
+  memorySetup(without, {});
+  assert.equal(without.p2m.structureLimit, 2 * 0x40000); // xen_max_p2m_pfn, up to a GiB
+});
+
+Deno.test("v3.18 remaps on the tree during the pass, raises max_pfn to last_pfn and prints Set / Remapped, last_pfn / Released", () => {
+  const d = konradDraft("linux-3.18");
+  const r = memorySetup(d, {});
+  assert.equal(r.remapped, 283999);
+  assert.equal(r.released, 0);
+  assert.equal(r.maxPfn, 0x1acb65 + 283999);
+  assert.deepEqual(r.messages.slice(0, 3), [
+    "Set 283999 page(s) to 1-1 mapping",
+    `Remapped 283999 page(s), last_pfn=${0x1acb65 + 283999}`,
+    "Released 0 page(s)",
+  ]);
+  assert.equal(r.messages.some((m) => m.startsWith("1-1 mapping on")), false); // KERN_DEBUG gone
+  assert.equal(d.p2m.entry(0x1acb65)[0], K.MFN_UNKNOWN); // remapped frames, written at once
+  assert.equal(d.p2m.entry(0x3c00000)[0], K.IDENTITY); // identity above the map, as in v3.16
+  assert.equal(d.p2m.accounting.brkReserved, 9 + 1000 + 6 + 3 + 60); // + p2m_identity_remap
+});
+
+Deno.test("v3.17 still releases and populates back, as v3.16 (3.17.0-rc4 logs print Freeing / Populating)", () => {
+  const s = initialState(
+    {
+      type: "pv",
+      domain: "dom0",
+      arch: "x86_64",
+      pageSize: 4096,
+      nrPages: 0x1acb65,
+      kernel: "3.17.0-rc4-vgt+",
+    },
+    resolvePolicy(POLICIES, policyForKernel("3.17.0-rc4-vgt+")!),
+  );
+  assert.equal(s.policy.kernel.bootPass, "release-populate");
+});
+
+/** RAM ending exactly at nr_pages, a hole, then more RAM: the remap cursor starts at an end. */
+function cursorAtEntryEndDraft(policy: string): ModelDraft {
+  const s = initialState(
+    { type: "pv", domain: "domU", arch: "x86_64", pageSize: 4096, nrPages: 0x40000 },
+    resolvePolicy(POLICIES, policy),
+  );
+  const d = new ModelDraft(s);
+  d.addE820({ start: 0, size: 0x9f000, type: 1, line: 1 });
+  d.addE820({ start: 0x9f000, size: 0x61000, type: 2, line: 2 });
+  d.addE820({ start: 0x100000, size: 0x40000000 - 0x100000, type: 1, line: 3 });
+  d.addE820({ start: 0x50000000, size: 0x30000000, type: 1, line: 4 });
+  return d;
+}
+
+Deno.test("xen_find_pfn_range: before v4.3 a RAM entry ending at the cursor gives an empty range (release); v4.3 skips it (e_pfn <= min_pfn)", () => {
+  const old = memorySetup(cursorAtEntryEndDraft("linux-3.19"), {});
+  assert.ok(
+    old.messages.includes("Unable to find available pfn range, not remapping identity pages"),
+  );
+  assert.equal(old.released, 0x61);
+  assert.equal(old.remapped, 0);
+  const d = cursorAtEntryEndDraft("linux-4.3");
+  const r = memorySetup(d, {});
+  assert.equal(r.released, 0);
+  assert.equal(r.remapped, 0x61);
+  assert.equal(d.p2m.entry(0x50000)[0], K.MFN_UNKNOWN); // remapped into the next RAM entry
+});
+
+Deno.test("v4.3 sizes extra memory before the pass: max_pages += xen_count_remap_pages(max_pfn), then min3", () => {
+  const d = konradDraft("linux-4.3");
+  const r = memorySetup(d, { maxReservation: 0x1acb65 + 0x10000 });
+  // 283999 PFNs below nr_pages sit in holes or non-RAM: extra memory is 0x10000 + 283999 pages;
+  // the remapped ones then leave it, the balloon room stays.
+  assert.deepEqual(r.extra, [{ pfn: 0x1f20c4, endPfn: 0x2020c4 }]);
+  assert.deepEqual(r.messages.filter((m) => /^(Released|Remapped)/.test(m)), [
+    "Released 0 page(s)",
+    "Remapped 283999 page(s)",
+  ]);
 });

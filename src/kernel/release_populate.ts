@@ -14,8 +14,10 @@ import type { BootWork } from "../model/policy.ts";
 import { extraMemLimit, forEachChunk, pfnDown, pfnUp, release } from "./memory_setup.ts";
 
 /**
- * Runs the pass on `d`: release, populate back, then size extra memory
- * (`extra_pages += released - populated`, clamped to {@link extraMemLimit}).
+ * Runs the pass on `d`: release, populate back, then size extra memory as setup.c does:
+ * `extra_pages += released - populated`, max_pfn raised to the last populated PFN, then
+ * `extra_pages = min(EXTRA_MEM_RATIO * min(max_pfn, PFN_DOWN(MAXMEM)), extra_pages)`
+ * ({@link extraMemLimit}): up to 10x max_pfn of balloon space on top of max_pfn.
  *
  * @example
  * ```ts
@@ -48,8 +50,7 @@ export function releaseAndPopulate(d: ModelDraft, b: BootWork): void {
   report.populated = populated;
   b.extraPages += report.released - populated;
   if (lastPfn > b.maxPfn) b.maxPfn = Math.min(MAX_DOMAIN_PAGES, lastPfn);
-  const extraLimit = Math.min(extraMemLimit(b.maxPfn), b.maxPfn + b.extraPages);
-  b.extraPages = extraLimit >= b.maxPfn ? extraLimit - b.maxPfn : 0;
+  b.extraPages = Math.min(extraMemLimit(b.maxPfn), b.extraPages);
 }
 
 /**

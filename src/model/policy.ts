@@ -41,6 +41,8 @@ export interface BootWork {
   nr: number;
   /** max_pfn (the populated end, after the pass). */
   maxPfn: number;
+  /** `xen_get_max_pages()`: the most pages the domain may have. */
+  maxPages: number;
   /** extra_pages: what the rewrite loop may turn into extra memory. */
   extraPages: number;
   /** End PFN of the last extra memory region (`xen_max_p2m_pfn`). */
@@ -51,7 +53,10 @@ export interface BootWork {
   remapTargets: PfnRange[];
   /** What the kernel printed and counted. */
   report: BootReport;
-  /** `set_phys_range_identity(s, e)` with the era's message; returns the PFNs set. */
+  /**
+   * `set_phys_range_identity(s, e)` with the era's message; returns the PFNs the kernel counts
+   * (more than asked for when a v3.16+ skip-ahead overshoots).
+   */
   setIdentity(s: number, e: number): number;
 }
 
@@ -66,6 +71,10 @@ export interface KernelEra {
   structure: Era;
   /** ioremap and PCI mmap PTEs carry `_PAGE_IOMAP` and bypass the P2M (before v3.18). */
   pageIomap: boolean;
+  /** `xen_get_max_pages`'s limit: MAX_DOMAIN_PAGES to v4.2, `xen_get_pages_limit()` after. */
+  pagesLimit(dom0: boolean): number;
+  /** brk pages the P2M code reserves (RESERVE_BRK); 0 for the list, which needs none. */
+  brkReserved: number;
   /** The boot pass's name: release-and-populate (to v3.16) or remap (v3.17+). */
   bootPass: "release-populate" | "remap";
   /** Each `set_phys_range_identity` of the boot pass prints `1-1 mapping on X->Y`. */
@@ -96,6 +105,11 @@ export interface Policy {
   beyondE820: boolean;
   /** `_PAGE_IOMAP` mappings bypass the P2M: the era's, unless option `iomap` says otherwise. */
   pageIomap: boolean;
+  /**
+   * P2M_LIMIT in GiB (v3.19+): the hot-plug space `xen_vmalloc_p2m_tree` sizes the list for,
+   * CONFIG_XEN_BALLOON_MEMORY_HOTPLUG_LIMIT (512) with memory hot-plug configured, else 0.
+   */
+  p2mLimitGib: number;
   /** Policy 9f1: every INVALID lookup answers identity. */
   invalidIsIdentity: boolean;
   /** Seed patch BAR walk on xen_add_device, if any. */

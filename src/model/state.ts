@@ -137,7 +137,7 @@ export function initialState(guest: GuestFacts, policy: Policy): ModelState {
       pageIomap: policy.pageIomap,
       invalidIsIdentity: policy.invalidIsIdentity,
     },
-    p2m: P2m.build(policy.kernel.structure, nr),
+    p2m: P2m.build(policy.kernel.structure, nr, policy.kernel.brkReserved),
     e820: [],
     boot: undefined,
     maxPfn: nr,

@@ -45,4 +45,12 @@ export const FOREIGN_FRAME_BIT = 1n << 63n;
 export const BRK_RESERVED = {
   T12: 7 + 2 * (MAX_DOMAIN_PAGES / PFNS_PER_MID) + 6 + 3,
   T16: 9 + 2 * (MAX_DOMAIN_PAGES / PFNS_PER_MID) + 6 + 3,
+  L19: 0,
 } as const;
+
+/**
+ * v3.17-3.18 add `RESERVE_BRK(p2m_identity_remap, PAGE_SIZE * 2 * 3 * MAX_REMAP_RANGES)` for the
+ * remap pass on the tree: per remapped range up to two boundary leaves and three mids, for
+ * MAX_REMAP_RANGES (10) ranges.
+ */
+export const BRK_IDENTITY_REMAP = 2 * 3 * 10;

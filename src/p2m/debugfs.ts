@@ -9,7 +9,7 @@
  * @module
  */
 
-import { MAX_DOMAIN_PAGES } from "./constants.ts";
+import { MAX_DOMAIN_PAGES, PFNS_PER_MID } from "./constants.ts";
 import { increments, K } from "./leaf_runs.ts";
 import type { P2m, Structure } from "./table.ts";
 
@@ -86,18 +86,44 @@ function renderTree(table: P2m): string[] {
       prevLevel = lvl;
     }
   };
-  table.forEachRun(0, last, (p, _e, kind, base, structure) => {
+  table.forEachRun(0, last, (p, e, kind, base, structure) => {
+    if (structure === "identity-leaf") {
+      // p2m_dump_show tests p2m_top[t] == p2m_mid_missing before it looks at the leaf, so an
+      // identity leaf aliased into the shared mid-missing page (v3.12) prints as top/missing.
+      forEachGib(p, e, (a) => {
+        if (midSharedAt(table, a) === MID_SHARED_MISSING) at(a, 0, T_MISSING);
+        else at(a, 1, T_IDENTITY);
+      });
+      return;
+    }
     const [lvl, type] = classifyTree(structure, kind);
     // An entry of value 0 is "abnormal": only the first PFN of an MFN run based at 0.
     if (structure === "private-leaf" && increments(kind) && base === 0 && kind === K.MFN) {
       at(p, 2, T_ABNORMAL);
-      if (p + 1 < _e) at(p + 1, lvl, type);
+      if (p + 1 < e) at(p + 1, lvl, type);
       return;
     }
     at(p, lvl, type);
   });
   at(last, 3, T_ABNORMAL);
   return out;
+}
+
+/** `forEachLeaf`'s sharing code for the shared mid-missing page. */
+const MID_SHARED_MISSING = 1;
+
+/** How the mid above `pfn` is shared (0 private, 1 mid-missing, 2 mid-identity). */
+function midSharedAt(table: P2m, pfn: number): number {
+  let shared = 0;
+  table.forEachLeaf(pfn, pfn + 1, (_l, _s, mid) => {
+    shared = mid;
+  });
+  return shared;
+}
+
+/** Calls `cb(a)` for the start of each GiB-bounded piece of `[p, e)`. */
+function forEachGib(p: number, e: number, cb: (a: number) => void): void {
+  for (let a = p; a < e; a = (Math.floor(a / PFNS_PER_MID) + 1) * PFNS_PER_MID) cb(a);
 }
 
 function renderList(table: P2m): string[] {

@@ -318,9 +318,10 @@ export class P2m {
    * The table `xen_build_dynamic_phys_to_machine` (tree eras) or the hypervisor-provided list
    * (v3.19+) gives a PV guest started with `nrPages` pages: PFNs below min(nrPages,
    * MAX_DOMAIN_PAGES) map to (unrecorded) machine frames, the tail of the last leaf is INVALID,
-   * everything else is missing.
+   * everything else is missing. `brkReserved` is what the kernel's RESERVE_BRKs give the P2M
+   * (default: the era's {@link BRK_RESERVED}).
    */
-  static build(era: Era, nrPages: number): P2m {
+  static build(era: Era, nrPages: number, brkReserved?: number): P2m {
     // The tree holds min(nr_pages, MAX_DOMAIN_PAGES); the v3.19 list all of nr_pages.
     const nr = era === "L19" ? nrPages : Math.min(nrPages, MAX_DOMAIN_PAGES);
     const leafCount = Math.ceil(nr / P2M_PER_PAGE);
@@ -351,7 +352,7 @@ export class P2m {
     const acct: P2mAccounting = era === "L19" ? { brkUsed: 0, brkReserved: 0, runtimePages: 0 } : {
       // shared pages and top arrays, plus a mid and a mid-mfn page per GiB of RAM.
       brkUsed: (era === "T12" ? 7 : 9) + 2 * mids,
-      brkReserved: BRK_RESERVED[era],
+      brkReserved: brkReserved ?? BRK_RESERVED[era],
       runtimePages: 0,
     };
     return new P2m(era, top, midMissing, limit, limit, [], acct);
@@ -944,8 +945,9 @@ export class P2mDraft extends P2m {
   #earlyMid(pfn: number): void {
     const g = Math.floor(pfn / PFNS_PER_MID);
     const topMid = this.top[g];
-    if (topMid === MID_MISSING || topMid === MID_IDENTITY) {
-      this.#newMid(g, topMid === MID_IDENTITY ? MID_IDENTITY : MID_MISSING);
+    // early_alloc_p2m_middle replaces only the shared mid-missing page.
+    if (topMid === MID_MISSING) {
+      this.#newMid(g, MID_MISSING);
       this.#brk(2, "p2m mid + mid_mfn");
     }
   }
@@ -955,7 +957,7 @@ export class P2mDraft extends P2m {
     const g = Math.floor(pfn / PFNS_PER_MID);
     const l = Math.floor(pfn / P2M_PER_PAGE);
     const leaf = this.top[g].slots[l % P2M_MID_PER_PAGE];
-    if (leaf === IDENTITY_LEAF && this.era === "T12") {
+    if (leaf === IDENTITY_LEAF) {
       this.log.notes.push({ type: "identity-leaf-warn", pfn });
       return false;
     }
@@ -1096,14 +1098,24 @@ export class P2mDraft extends P2m {
       const end = Math.min(e, MAX_P2M_PFN);
       if (s > end) return 0;
       // early_split_p2m: a private mid when the end is inside a GiB, a private leaf when it is
-      // inside a leaf.
+      // inside a leaf. Only the shared missing pages are replaced: a mid-identity GiB or an
+      // identity leaf is left shared (early_alloc_p2m WARNs for the latter).
       for (const p of [s, end]) {
         if (p >= MAX_P2M_PFN) continue;
         if (p % PFNS_PER_MID !== 0) this.#earlyMid(p);
         if (p % P2M_PER_PAGE !== 0) this.#earlyLeaf(p);
       }
       const stop = this.rawSet(s, end, id);
-      return stop - s;
+      if (stop < end || end === s) return stop - s;
+      // After each PFN the loop skips to the end of a mid-identity GiB or identity leaf it just
+      // wrote into, so the count can run past pfn_e.
+      const structure = this.structureAt(end - 1);
+      const unit = structure === "mid-identity"
+        ? PFNS_PER_MID
+        : structure === "identity-leaf"
+        ? P2M_PER_PAGE
+        : 1;
+      return Math.ceil(end / unit) * unit - s;
     }
     if (s >= this.limit) return 0;
     const end = Math.min(e, this.limit);

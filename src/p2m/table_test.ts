@@ -343,17 +343,17 @@ Deno.test("writePrivate gives the range a private leaf and keeps every other loo
   expectPages(d, 11, 3);
 });
 
-// ---- disagreements with the kernel or with table.ts's own contract (ignored until fixed) -----
+// ---- kernel rules and table.ts contracts the table once broke (each fixed; kept as regressions)
 
 Deno.test({
   name: "L19: growList makes the list as long as xen_vmalloc_p2m_tree does (a whole GiB of PFNs)",
-  // BUG in table.ts growList: it rounds the new xen_p2m_size up to a leaf (512 PFNs).
+  // growList once rounded the new xen_p2m_size up to a leaf (512 PFNs) only.
   // xen_vmalloc_p2m_tree sets xen_p2m_size = vm.size / sizeof(unsigned long) with vm.size =
   // ALIGN(sizeof(unsigned long) * xen_max_p2m_pfn, PMD_SIZE * PMDS_PER_MID_PAGE), i.e. a whole
   // GiB of PFNs (and at least P2M_LIMIT, 512 GiB, where CONFIG_XEN_BALLOON_MEMORY_HOTPLUG_LIMIT
   // exists). PFNs in between are inside the list (shared identity pages) in the kernel, so a
-  // write of INVALID there allocates a leaf and sticks; the table treats them as beyond the list
-  // and drops the write.
+  // write of INVALID there allocates a leaf and sticks; the table treated them as beyond the list
+  // and dropped the write.
   fn() {
     const d = P2m.build("L19", 512).draft();
     d.growList(1024, []); // xen_max_p2m_pfn = 1024
@@ -368,7 +368,7 @@ Deno.test({
 
 Deno.test({
   name: "L19: the list holds every page the guest was started with, even above MAX_DOMAIN_PAGES",
-  // BUG in table.ts P2m.build: nr_pages is clamped to MAX_DOMAIN_PAGES for the linear list too.
+  // P2m.build once clamped nr_pages to MAX_DOMAIN_PAGES for the linear list too.
   // v3.19+ xen_build_dynamic_phys_to_machine sets xen_p2m_size = ALIGN(nr_pages, P2M_PER_PAGE)
   // with no clamp; min(MAX_DOMAIN_PAGES, nr_pages) is the tree eras' rule.
   fn() {
@@ -381,24 +381,24 @@ Deno.test({
 
 Deno.test({
   name: "T12: writePrivate keeps identity slots aliased through the shared mid-missing page",
-  // BUG in table.ts #allocPrivate: a GiB served by the shared mid-missing page gets a fresh
+  // #allocPrivate once gave a GiB served by the shared mid-missing page a fresh
   // all-missing mid (#newMid(g, MID_MISSING)), so identity slots aliased into that page (v3.12)
-  // turn INVALID in that GiB, outside the written range; writePrivate's contract is that nothing
-  // outside the range changes. It should copy the current slots of the mid-missing page.
+  // turned INVALID in that GiB, outside the written range; writePrivate's contract is that nothing
+  // outside the range changes, so it copies the current slots of the mid-missing page.
   fn() {
     const d = P2m.build("T12", 512).draft();
     d.write(2 * G + 5, 2 * G + 6, IDENTITY, "__set_phys_to_machine"); // slot 0 aliased everywhere
     d.writePrivate(3 * G + 600, 3 * G + 601, mfn(9, 3 * G + 600));
     expectAt(d, [3 * G + 600], K.MFN, 9, "private-leaf");
-    expectAt(d, [3 * G + 5, 3 * G + 511], K.IDENTITY, 0, "identity-leaf"); // table: INVALID
+    expectAt(d, [3 * G + 5, 3 * G + 511], K.IDENTITY, 0, "identity-leaf"); // was INVALID
   },
 });
 
 Deno.test({
   name: "writePrivate of an empty range changes nothing",
-  // BUG in table.ts writePrivate: its allocation loop runs from the leaf holding `a` while
-  // l * 512 < min(b, limit), so for a >= b with `a` inside a leaf that starts below `b` it makes
-  // that mid and leaf private (and counts 3 runtime pages) although no PFN is written.
+  // writePrivate's allocation loop once ran from the leaf holding `a` while
+  // l * 512 < min(b, limit), so for a >= b with `a` inside a leaf that starts below `b` it made
+  // that mid and leaf private (and counted 3 runtime pages) although no PFN was written.
   fn() {
     const d = P2m.build("T16", 512).draft();
     d.writePrivate(G + 600, G + 600, mfn(1, G + 600));
@@ -461,4 +461,25 @@ Deno.test("validate rejects a v3.12 table pointing at the mid-identity page", ()
   const top = (t12 as unknown as Pages).top;
   top[2] = (t16 as unknown as Pages).top[2];
   assert.throws(() => t12.validate(), /GiB 2 \(PFN 0x80000\): points to the mid-identity page/);
+});
+
+Deno.test("v3.16 early_split_p2m never splits a mid-identity GiB or an identity leaf: it WARNs, and the skip-ahead overshoots pfn_e", () => {
+  const d = P2m.build("T16", 0x40000).draft();
+  assert.equal(d.setIdentityRange(3 * G, 4 * G), G); // GiB 3 becomes the shared mid-identity
+  const brk = d.accounting.brkUsed;
+  d.log.notes.length = 0;
+  // Inside it: early_alloc_p2m_middle leaves p2m_mid_identity alone, early_alloc_p2m WARNs
+  // "P2M[3][0] == IDENTITY, should be MISSING (or alloced)!" and allocates nothing; the loop sets
+  // one PFN, sees p2m_top[3] == p2m_mid_identity and skips to the next GiB: 4 * G - (3 * G + 0x100).
+  assert.equal(d.setIdentityRange(3 * G + 0x100, 3 * G + 0x180), G - 0x100);
+  assert.equal(d.accounting.brkUsed, brk);
+  assert.equal(d.structureAt(3 * G + 0x100), "mid-identity");
+  assert.ok(d.log.notes.some((n) => n.type === "identity-leaf-warn"));
+  // An identity leaf in a private mid: no split either; the skip-ahead goes to the leaf's end.
+  assert.equal(d.setIdentityRange(0x80010, 0x80400), 0x3f0); // [0x80200, 0x80400) a shared leaf
+  assert.equal(d.structureAt(0x80220), "identity-leaf");
+  const brk2 = d.accounting.brkUsed;
+  assert.equal(d.setIdentityRange(0x80220, 0x80230), 0x80400 - 0x80220);
+  assert.equal(d.accounting.brkUsed, brk2);
+  assert.equal(d.structureAt(0x80220), "identity-leaf");
 });

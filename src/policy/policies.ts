@@ -10,13 +10,23 @@
 import type { PolicyDefinition, PolicyOption } from "./policy.ts";
 import { LINUX_3_12 } from "../kernel/eras/linux_3_12.ts";
 import { LINUX_3_16 } from "../kernel/eras/linux_3_16.ts";
+import { LINUX_3_18 } from "../kernel/eras/linux_3_18.ts";
 import { LINUX_3_19 } from "../kernel/eras/linux_3_19.ts";
+import { LINUX_4_3 } from "../kernel/eras/linux_4_3.ts";
 
 const IOMAP: PolicyOption = {
   name: "iomap",
   values: ["honoured", "ignored"],
   description: "whether ioremap/pci-mmap PTEs carrying _PAGE_IOMAP bypass the P2M (kernels " +
     "before 3.18 honour it); affects recorded lookups with iomap:true",
+};
+
+const P2M_LIMIT: PolicyOption = {
+  name: "p2m_limit",
+  values: ["512", "0"],
+  description: "P2M_LIMIT in GiB: the hot-plug space xen_vmalloc_p2m_tree sizes the list for " +
+    "(CONFIG_XEN_BALLOON_MEMORY_HOTPLUG_LIMIT, 512 by default; 0 without memory hot-plug); " +
+    "PFNs beyond the list read identity",
 };
 
 const IDENTITY_RULE_OPTIONS: readonly PolicyOption[] = [
@@ -52,6 +62,7 @@ const BASE_312 = {
   kernel: LINUX_3_12,
   beyondE820: false,
   invalidIsIdentity: false,
+  p2mLimitGib: 512,
   primitive: "faithful",
   ram: "max_pfn",
   guard: false,
@@ -156,36 +167,72 @@ export const POLICIES: ReadonlyMap<string, PolicyDefinition> = new Map<string, P
       ...BASE_312,
       name: "linux-3.16",
       kernel: LINUX_3_16,
-      summary: "what landed in v3.16: identity above the last E820 entry and beyond the tree",
-      description: "The v3.16-3.18 tree (p2m-semantics.md 3.3-3.4, 8): a shared mid-identity " +
+      summary: "v3.16-3.17: identity above the last E820 entry and beyond the tree",
+      description: "The v3.16-3.17 tree (p2m-semantics.md 3.3-3.4, 8): a shared mid-identity " +
         "page; set_phys_range_identity from the end of the last E820 entry to MAX_P2M_PFN at " +
         "boot (whole GiBs become identity at O(1) cost); lookups at or above MAX_P2M_PFN " +
         "answer identity; ballooned-out pages are INVALID again. The boot pass still releases " +
-        "and populates back (v3.16). No BAR or host-bridge logic. Writes into a shared " +
-        "identity leaf or GiB (memory hotplug above RAM, balloon pages there) are lost.",
+        "and populates back. No BAR or host-bridge logic. Writes into a shared identity leaf " +
+        "or GiB (memory hotplug above RAM, balloon pages there) are lost.",
     },
     options: [IOMAP],
+  }],
+  ["linux-3.18", {
+    base: {
+      ...BASE_312,
+      name: "linux-3.18",
+      kernel: LINUX_3_18,
+      summary: "v3.18: the v3.16 tree with the remap boot pass, no _PAGE_IOMAP",
+      description: "linux-3.16 with xen_set_identity_and_remap (docs/kernel-versions.md): the " +
+        "RAM behind identity ranges is moved above nr_pages during the pass, in " +
+        "P2M_PER_PAGE-aligned blocks written with early_set_phys_to_machine, instead of being " +
+        "released and populated back; last_pfn raises max_pfn and only released pages add to " +
+        "extra memory. Prints 'Set N page(s) to 1-1 mapping', 'Remapped N page(s), " +
+        "last_pfn=M', 'Released N page(s)', no '1-1 mapping on' lines. _PAGE_IOMAP is gone: " +
+        "ioremap and PCI mmap consult the P2M. Hot-added PFNs are set INVALID before " +
+        "add_memory (lost where they sit in a shared identity leaf or GiB). brk adds the " +
+        "p2m_identity_remap reservation.",
+    },
+    options: [],
   }],
   ["linux-3.19", {
     base: {
       ...BASE_312,
       name: "linux-3.19",
       kernel: LINUX_3_19,
-      summary: "v3.19+: the linear p2m list; identity outside the list except extra memory",
+      summary: "v3.19-4.2: the linear p2m list; identity outside the list except extra memory",
       description: "Juergen Gross's virtually mapped p2m list (p2m-semantics.md 3.5, 8): the " +
-        "list covers max(xen_max_p2m_pfn, 512 GiB of hotplug space); entries beyond the " +
+        "list covers max(xen_max_p2m_pfn, P2M_LIMIT) (option p2m_limit); entries beyond the " +
         "initial list are identity except extra memory, which is set INVALID; RAM behind " +
-        "identity ranges is remapped above nr_pages instead of released. Writes into shared " +
-        "pages allocate private pages, so nothing is lost or aliased. Hot-added memory is set " +
-        "INVALID first. _PAGE_IOMAP no longer exists.",
+        "identity ranges is remapped above nr_pages after the pass (xen_remap_memory), and " +
+        "extra memory is sized extra_pages += released + remapped. Prints 'Released N " +
+        "page(s)' and later 'Remapped N page(s)'. Writes into shared pages allocate private " +
+        "pages, so nothing is lost or aliased. Hot-added memory is set INVALID first. " +
+        "_PAGE_IOMAP no longer exists.",
     },
-    options: [],
+    options: [P2M_LIMIT],
+  }],
+  ["linux-4.3", {
+    base: {
+      ...BASE_312,
+      name: "linux-4.3",
+      kernel: LINUX_4_3,
+      summary: "v4.3-6.x: linux-3.19 with extra memory sized before the remap (min3 clamp)",
+      description: "linux-3.19 with the 2015 rework of xen_memory_setup: max_pages grows by " +
+        "xen_count_remap_pages, extra_pages = min3(EXTRA_MEM_RATIO * min(max_pfn, MAXMEM), " +
+        "extra_pages, max_pages - max_pfn), identity and remap run after the E820 rewrite, " +
+        "xen_find_pfn_range skips a RAM entry ending at the cursor, and the 500 GiB domain " +
+        "limit is gone (512 GiB for a domU by default, MAXMEM for dom0).",
+    },
+    options: [P2M_LIMIT],
   }],
 ]);
 
 /**
- * The policy matching a kernel release string: `linux-3.12` before 3.16, `linux-3.16` for
- * 3.16-3.18, `linux-3.19` from 3.19 on; undefined when the version cannot be read.
+ * The policy matching a kernel release string, following docs/kernel-versions.md: `linux-3.12`
+ * up to 3.15 (older kernels included: 3.12 is the nearest era modelled), `linux-3.16` for
+ * 3.16-3.17, `linux-3.18`, `linux-3.19` for 3.19-4.2, `linux-4.3` from 4.3 on; undefined when
+ * the version cannot be read.
  *
  * @example
  * ```ts
@@ -193,7 +240,7 @@ export const POLICIES: ReadonlyMap<string, PolicyDefinition> = new Map<string, P
  * import assert from "node:assert/strict";
  * assert.equal(policyForKernel("3.8.0upstream-06471"), "linux-3.12");
  * assert.equal(policyForKernel("3.17.4"), "linux-3.16");
- * assert.equal(policyForKernel("6.12.21-gentoo"), "linux-3.19");
+ * assert.equal(policyForKernel("6.12.21-gentoo"), "linux-4.3");
  * ```
  */
 export function policyForKernel(release: string): string | undefined {
@@ -201,6 +248,8 @@ export function policyForKernel(release: string): string | undefined {
   if (!m) return undefined;
   const v = Number(m[1]) * 1000 + Number(m[2]);
   if (v < 3016) return "linux-3.12";
-  if (v < 3019) return "linux-3.16";
-  return "linux-3.19";
+  if (v < 3018) return "linux-3.16";
+  if (v < 3019) return "linux-3.18";
+  if (v < 4003) return "linux-3.19";
+  return "linux-4.3";
 }

@@ -89,5 +89,6 @@ export function resolvePolicy(
     p.bridgeRule = { windows: options.windows as "root" | "all" };
   }
   if (options.iomap) p.pageIomap = options.iomap === "honoured";
+  if (options.p2m_limit) p.p2mLimitGib = Number(options.p2m_limit);
   return p;
 }

@@ -206,6 +206,8 @@ export class NaiveP2m {
   size: number;
   /** xen_max_p2m_pfn (v3.19+). */
   maxPfn: number;
+  /** xen_extra_mem regions (v3.19+), flat `[pfn, endPfn, ...]`. */
+  readonly extraMem: number[] = [];
 
   readonly #opts: NaiveOptions;
   readonly #missing = new SharedLeaf("missing");
@@ -284,12 +286,15 @@ export class NaiveP2m {
 
   /**
    * `get_phys_to_machine(pfn)` as `[kind, frame]` (frame: MFN/FOREIGN frame, scratch frame,
-   * else 0). v3.19+: beyond xen_p2m_size identity (the extra-memory rule is not modelled).
+   * else 0). v3.19+ beyond xen_p2m_size (`__pfn_to_mfn`, `xen_chk_extra_mem`): below
+   * xen_max_p2m_pfn a PFN inside an xen_extra_mem region is INVALID, every other one identity.
    */
   lookup(pfn: number): [number, number] {
     if (this.era === "T12" && pfn >= NAIVE_MAX_P2M_PFN) return [K.INVALID, 0];
     if (this.era === "T16" && pfn >= NAIVE_MAX_P2M_PFN) return [K.IDENTITY, 0];
-    if (this.era === "L19" && pfn >= this.size) return [K.IDENTITY, 0];
+    if (this.era === "L19" && pfn >= this.size) {
+      return pfn < this.maxPfn && this.#inExtraMem(pfn) ? [K.INVALID, 0] : [K.IDENTITY, 0];
+    }
     const leaf = this.#top[topIndex(pfn)].slots[midIndex(pfn)];
     if (leaf === this.#identity) return [K.IDENTITY, 0];
     return this.#read(leaf, leafIndex(pfn));
@@ -447,12 +452,9 @@ export class NaiveP2m {
   /** T12 `early_alloc_p2m` / T16 `early_alloc_p2m_middle`: a private mid (+ mid_mfn) from brk. */
   #earlyAllocMid(pfn: number): void {
     const g = topIndex(pfn);
+    // Only the shared mid-missing page is replaced; a mid-identity GiB stays shared (v3.16).
     if (this.#top[g] === this.#midMissing) {
       this.#top[g] = new Mid("private", new Array<Leaf>(512).fill(this.#missing));
-      this.brkUsed += 2;
-    } else if (this.#top[g] === this.#midIdentity) {
-      // v3.16-3.18 early split of a mid-identity GiB: slots copied (all identity).
-      this.#top[g] = new Mid("private", new Array<Leaf>(512).fill(this.#identity));
       this.brkUsed += 2;
     }
   }
@@ -587,8 +589,16 @@ export class NaiveP2m {
       if (e > NAIVE_MAX_P2M_PFN) e = NAIVE_MAX_P2M_PFN;
       this.#t16Split(s);
       this.#t16Split(e);
+      // After each PFN, skip to the next GiB or leaf when the one just written is the shared
+      // mid-identity page or identity leaf; the count can then run past e.
       let pfn = s;
-      for (; pfn < e; pfn++) if (!this.rawSet(pfn, K.IDENTITY, 0)) break;
+      while (pfn < e) {
+        const g = topIndex(pfn), m = midIndex(pfn);
+        if (!this.rawSet(pfn, K.IDENTITY, 0)) break;
+        pfn++;
+        if (this.#top[g] === this.#midIdentity) pfn = alignUp(pfn, NAIVE_GIB);
+        else if (this.#top[g].slots[m] === this.#identity) pfn = alignUp(pfn, 512);
+      }
       if (pfn !== e) this.warnings.push(`Identity mapping failed. We are ${e - pfn} short`);
       return pfn - s;
     }
@@ -599,7 +609,10 @@ export class NaiveP2m {
     return e - s;
   }
 
-  /** v3.16-3.18 `early_split_p2m` of one end of an identity range (brk mid + mid_mfn, brk leaf). */
+  /**
+   * v3.16-3.18 `early_split_p2m` of one end of an identity range (brk mid + mid_mfn, brk leaf):
+   * only shared missing pages are replaced.
+   */
   #t16Split(pfn: number): void {
     if (pfn >= NAIVE_MAX_P2M_PFN) return;
     const leafUnaligned = leafIndex(pfn) !== 0;
@@ -608,10 +621,13 @@ export class NaiveP2m {
       : pfn % NAIVE_GIB !== 0;
     if (midSplit) this.#earlyAllocMid(pfn);
     if (!leafUnaligned) return;
+    // early_alloc_p2m: WARN for an identity leaf, allocate only for a missing one.
     const g = topIndex(pfn), m = midIndex(pfn);
     const leaf = this.#top[g].slots[m];
-    if (leaf === this.#missing || leaf === this.#identity) {
-      this.#top[g].slots[m] = new PrivateLeaf(leaf === this.#missing ? K.INVALID : K.IDENTITY);
+    if (leaf === this.#identity) {
+      this.warnings.push(`P2M[${g}][${m}] == IDENTITY, should be MISSING (or alloced)!`);
+    } else if (leaf === this.#missing) {
+      this.#top[g].slots[m] = new PrivateLeaf(K.INVALID);
       this.brkUsed += 1;
     }
   }
@@ -672,6 +688,22 @@ export class NaiveP2m {
     this.#top = top;
     this.size = newSize;
     this.maxPfn = newSize;
+  }
+
+  /**
+   * v3.19+ `xen_add_extra_mem(pfn, endPfn)` and xen_memory_setup's raise of xen_max_p2m_pfn
+   * to the region's end: until `growList`, lookups of the region beyond the list are INVALID.
+   */
+  addExtraMem(pfn: number, endPfn: number): void {
+    if (this.era !== "L19") throw new Error("the extra-memory lookup rule is v3.19+");
+    this.extraMem.push(pfn, endPfn);
+    this.maxPfn = Math.max(this.maxPfn, endPfn);
+  }
+
+  #inExtraMem(pfn: number): boolean {
+    const x = this.extraMem;
+    for (let i = 0; i < x.length; i += 2) if (pfn >= x[i] && pfn < x[i + 1]) return true;
+    return false;
   }
 
   /** The raw list word at `pfn < size` (a shared identity page reads as INVALID). */

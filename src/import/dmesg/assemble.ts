@@ -11,9 +11,15 @@ import { hex } from "../../trace/hex.ts";
 import type { HeaderInit } from "../../trace/write.ts";
 import { TOOL_NAME, TOOL_VERSION } from "../../version.ts";
 import { DmesgImportError } from "./errors.ts";
-import { decideGuest, type GuestDecision, inferNrPages, policyForKernel } from "./guest_facts.ts";
+import { decideGuest, type GuestDecision, inferNrPages } from "./guest_facts.ts";
+import { policyForKernel } from "../../policy/policies.ts";
 import type { Collected } from "./importer.ts";
-import { type MapEntry, reconstructRawMap, sanitizeRawMap } from "./raw_map.ts";
+import {
+  completeFromNodeRanges,
+  type MapEntry,
+  reconstructRawMap,
+  sanitizeRawMap,
+} from "./raw_map.ts";
 import type { UnrecognisedLines } from "./unrecognised.ts";
 
 /** The producer string of imported traces. */
@@ -202,10 +208,13 @@ function rawMap(c: Collected, guest: GuestDecision): RawChoice {
     label = `the hypervisor's ${table.name} table`;
     source = `the hypervisor's (XEN) ${table.name} table (the machine map dom0's pass reads)`;
   } else if (c.printed.length > 0 && guest.type === "pv") {
-    const r = reconstructRawMap(c.printed, guest.domain, c.expect.identity);
+    const completed = completeFromNodeRanges(c.printed, c.numaRam);
+    const r = reconstructRawMap(completed?.entries ?? c.printed, guest.domain, c.expect.identity);
     entries = r.entries;
     label = "rebuilt from the kernel's printed map";
-    source = `reconstructed from ${r.how}`;
+    source = `reconstructed from ${r.how}${
+      completed ? `; the printed map was cut off: ${completed.how}` : ""
+    }`;
   } else if (c.printed.length > 0) {
     entries = c.printed;
     printedIsRaw = true;

@@ -221,28 +221,3 @@ export function inferNrPages(domain: "dom0" | "domU", f: NrPagesFacts): NrPagesI
   }
   return best;
 }
-
-/**
- * The replay policy for a kernel release: `linux-3.12` before 3.16 (2.6.x and 3.0-3.15
- * included), `linux-3.16` for 3.16-3.18, `linux-3.19` from 3.19 on.
- *
- * @example
- * ```ts
- * import { policyForKernel } from "./guest_facts.ts";
- * import assert from "node:assert/strict";
- * assert.equal(policyForKernel("3.8.0upstream-06471-g2ef14f4-dirty"), "linux-3.12");
- * assert.equal(policyForKernel("2.6.32-5-xen-amd64"), "linux-3.12");
- * assert.equal(policyForKernel("3.18.30"), "linux-3.16");
- * assert.equal(policyForKernel("6.12.21-gentoo-generic"), "linux-3.19");
- * assert.equal(policyForKernel("unknown"), undefined);
- * ```
- */
-export function policyForKernel(release: string): string | undefined {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (!m) return undefined;
-  const major = Number(m[1]);
-  const minor = Number(m[2]);
-  if (major < 3 || (major === 3 && minor < 16)) return "linux-3.12";
-  if (major === 3 && minor < 19) return "linux-3.16";
-  return "linux-3.19";
-}

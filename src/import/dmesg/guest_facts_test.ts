@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decideGuest, type EvidenceMap, inferNrPages, policyForKernel } from "./guest_facts.ts";
+import { decideGuest, type EvidenceMap, inferNrPages } from "./guest_facts.ts";
 
 const ev = (entries: [string, string][]): EvidenceMap => new Map(entries) as EvidenceMap;
 
@@ -60,11 +60,4 @@ Deno.test("nr_pages falls back to the RAM end, then the Memory: total", () => {
   assert.equal(inferNrPages("domU", { memoryTotalPages: 0x40000 }).nrPages, 0x40000);
   const none = inferNrPages("domU", { printedRamEndPfn: 0xa0 });
   assert.deepEqual([none.nrPages, none.certain], [undefined, false]);
-});
-
-Deno.test("policyForKernel picks the policy by kernel version", () => {
-  assert.equal(policyForKernel("3.15.10"), "linux-3.12");
-  assert.equal(policyForKernel("3.16.0-4-amd64"), "linux-3.16");
-  assert.equal(policyForKernel("3.19.8"), "linux-3.19");
-  assert.equal(policyForKernel("4.19.0-18-amd64"), "linux-3.19");
 });

@@ -87,6 +87,8 @@ export interface Collected {
   xenTables: Map<string, MapEntry[]>;
   /** The kernel's printed BIOS-provided map. */
   printed: MapEntry[];
+  /** RAM ranges of "Early memory node ranges" (`node 0: [mem ...]`), with their lines. */
+  numaRam: { start: number; end: number; line: number }[];
   /** Its `who` word (`Xen`, `BIOS-e820`...). */
   printedWho?: string;
   /** The event list. */
@@ -175,6 +177,7 @@ export class DmesgImporter {
       sawBanner: false,
       xenTables: new Map(),
       printed: [],
+      numaRam: [],
       items: [],
       expect: {},
       nr: {},
@@ -416,6 +419,9 @@ export class DmesgImporter {
         return;
       case "e820":
         this.#e820(k.entry, time);
+        return;
+      case "numa_ram":
+        if (c.numaRam.length < 1024) c.numaRam.push({ start: k.start, end: k.end, line: c.lines });
         return;
       case "evidence":
         if (!c.evidence.has(k.evidence)) c.evidence.set(k.evidence, k.why);

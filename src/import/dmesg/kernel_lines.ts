@@ -38,6 +38,7 @@ export type KernelLine =
   | { kind: "balloon_init"; sysfs: boolean }
   | { kind: "memory_total"; totalKiB: number; physpages: boolean }
   | { kind: "last_pfn"; pfn: number }
+  | { kind: "numa_ram"; start: number; end: number }
   | { kind: "cmdline"; text: string }
   | { kind: "gsi" }
   | { kind: "pirq" }
@@ -64,6 +65,8 @@ const XEN_VERSION = /^Xen version:? (\d+\.\d+[^\s(]*?)\.?(?: \(.*\))?$/;
 const BALLOON = /^xen[/:_-]?balloon: Initiali[sz]ing balloon driver\.?$/i;
 const MEMORY = /^Memory: (\d{1,15})[kK]\/(\d{1,15})([kK]) available/;
 const LAST_PFN = /^(?:e820: )?last_pfn = 0x([0-9a-f]{1,13}) max_arch_pfn = /;
+/** `free_area_init`'s "Early memory node ranges": one memblock RAM range (end inclusive). */
+const NODE_RANGE = /^node +\d+: \[mem 0x([0-9a-f]{1,16})-0x([0-9a-f]{1,16})\]$/;
 const CMDLINE = /^(?:Kernel )?[Cc]ommand line: (.*)$/;
 
 const MARKS: RegExp[] = [
@@ -104,7 +107,6 @@ const KNOWN: RegExp[] = [
   /^BRK \[/,
   /^RAMDISK: /,
   /^\s*NODE_DATA/,
-  /^node +\d+: \[mem /,
   /^(?:DMA|DMA32|Normal|Movable|Device|HighMem)\s+(?:\[mem|empty|0x)/,
   /^Initmem setup node/,
   /^PM: (?:hibernation: )?Registered nosave memory/,
@@ -255,6 +257,11 @@ function classifySlow(text: string): KernelLine | undefined {
     return { kind: "balloon_init", sysfs: text.toLowerCase().startsWith("xen-balloon") };
   }
   if ((m = LAST_PFN.exec(text)) !== null) return { kind: "last_pfn", pfn: hex(m[1]) };
+  if ((m = NODE_RANGE.exec(text)) !== null) {
+    const start = parseInt(m[1], 16);
+    const end = parseInt(m[2], 16) + 1;
+    if (end > start && end <= 2 ** 52) return { kind: "numa_ram", start, end };
+  }
   if ((m = CMDLINE.exec(text)) !== null) return { kind: "cmdline", text: m[1] };
   if (text.startsWith("ACPI in unprivileged domain disabled")) {
     return { kind: "evidence", evidence: "domU", why: "ACPI in unprivileged domain disabled" };

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  completeFromNodeRanges,
   identityPagesOfPass,
   type MapEntry,
   reconstructRawMap,
@@ -14,6 +15,17 @@ const map = (rows: readonly (readonly [number, number, number])[]): MapEntry[] =
 
 Deno.test("the identity pass over Konrad's machine map gives the printed 283999 pages", () => {
   assert.equal(identityPagesOfPass(map(KONRAD), true), 283999);
+});
+
+Deno.test("the identity count rounds each chunk outward: PFN_DOWN of its start, PFN_UP of its end", () => {
+  // a RAM entry starting mid-page ends the chunk at PFN_UP(0x100400) = 0x101: 0xa0..0x101
+  const unalignedRam = map([[0, 0xa0000, 1], [0xa0000, 0x100000, 2], [0x100400, 0x200000, 1]]);
+  assert.equal(identityPagesOfPass(unalignedRam, false), 97);
+  // a RAM entry ending mid-page starts the chunk at PFN_DOWN(0x9fc00) = 0x9f: 0x9f..0x100
+  const unalignedEnd = map([[0, 0x9fc00, 1], [0x9fc00, 0xa0000, 2], [0x100000, 0x200000, 1]]);
+  assert.equal(identityPagesOfPass(unalignedEnd, false), 97);
+  // a final non-RAM entry ending mid-page: PFN_UP(0x100800) = 0x101
+  assert.equal(identityPagesOfPass(map([[0, 0x100000, 1], [0x100000, 0x100800, 2]]), false), 1);
 });
 
 Deno.test("a final non-RAM entry is part of the last chunk", () => {
@@ -67,4 +79,37 @@ Deno.test("sanitizeRawMap sorts and drops overlaps and empty entries", () => {
   ]);
   assert.deepEqual(r.entries.map((e) => e.start), [0, 0x100000000]);
   assert.equal(r.dropped, 2);
+});
+
+Deno.test("a printed map that the node ranges do not exceed is not completed (full logs unchanged)", () => {
+  const printed = [
+    { start: 0, size: 0xa0000, type: 1 },
+    { start: 0xa0000, size: 0x60000, type: 2 },
+    { start: 0x100000, size: 0x7ff00000, type: 1 },
+  ];
+  const nodes = [{ start: 0x1000, end: 0xa0000, line: 30 }, {
+    start: 0x100000,
+    end: 0x80000000,
+    line: 31,
+  }];
+  assert.equal(completeFromNodeRanges(printed, nodes), undefined);
+});
+
+Deno.test("a cut-off printed map is completed from the node ranges above it, gaps left as holes", () => {
+  // The shape of real log 27: the paste stops in the printed map; free_area_init's node ranges
+  // carry on, and their gaps are the holes the kernel's "Freeing X-Y pfn range" lines name.
+  const printed = [
+    { start: 0, size: 0x91000, type: 1 },
+    { start: 0x91400, size: 0x6ec00, type: 2 },
+    { start: 0x100000, size: 0xbfb6f000, type: 1 },
+  ];
+  const r = completeFromNodeRanges(printed, [
+    { start: 0xbfc76000, end: 0xc0636000, line: 24 },
+    { start: 0x100000000, end: 0x140000000, line: 25 },
+  ]);
+  assert.deepEqual(r?.entries.slice(3), [
+    { start: 0xbfc76000, size: 0x9c0000, type: 1 },
+    { start: 0x100000000, size: 0x40000000, type: 1 },
+  ]);
+  assert.match(r!.how, /2 RAM entries .* \(lines 24-25\)/);
 });

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { BRK_RESERVED, MAX_DOMAIN_PAGES } from "../../p2m/constants.ts";
 import { K } from "../../p2m/leaf_runs.ts";
 import type { KernelEra } from "../../model/policy.ts";
 import { releaseAndPopulate } from "../release_populate.ts";
@@ -24,6 +25,8 @@ export const LINUX_3_12: KernelEra = {
   name: "3.12",
   structure: "T12",
   pageIomap: true,
+  pagesLimit: () => MAX_DOMAIN_PAGES,
+  brkReserved: BRK_RESERVED.T12,
   bootPass: "release-populate",
   identityMessages: true,
   extraMemInvalidates: true,

@@ -1,25 +1,55 @@
 /**
- * v3.19+: Juergen Gross's virtually mapped linear P2M list (p2m-semantics.md 3.5, 8). The boot
- * pass remaps RAM behind identity ranges above nr_pages; `xen_vmalloc_p2m_tree` sizes the list,
- * `xen_inv_extra_mem` sets extra memory INVALID, `xen_remap_memory` moves the frames. Entries
- * beyond the list answer identity; hot-added memory is set INVALID first; `_PAGE_IOMAP` is gone.
+ * v3.19-4.2: Juergen Gross's virtually mapped linear P2M list (p2m-semantics.md 3.5, 8). The
+ * boot pass only prepares the remap of the RAM behind identity ranges and prints "Released N
+ * page(s)"; extra memory is sized `extra_pages += released + remapped`, because the remapped
+ * PFNs land in extra memory first. `set_phys_range_identity(end of the last E820 entry, ~0)`
+ * still runs, on the initial list. Later `xen_vmalloc_p2m_tree` sizes the list
+ * (max(xen_max_p2m_pfn, P2M_LIMIT)), `xen_inv_extra_mem` sets extra memory INVALID and
+ * `xen_remap_memory` moves the frames, takes their PFNs out of extra memory and prints
+ * "Remapped N page(s)". Entries beyond the list answer identity; hot-added memory is set INVALID
+ * first; `_PAGE_IOMAP` is gone.
  *
  * @module
  */
 
-import { P2M_LIMIT_GIB, PFNS_PER_MID } from "../../p2m/constants.ts";
+import { MAX_DOMAIN_PAGES, PFNS_PER_MID } from "../../p2m/constants.ts";
 import { K } from "../../p2m/leaf_runs.ts";
-import type { KernelEra } from "../../model/policy.ts";
+import type { BootWork, KernelEra } from "../../model/policy.ts";
 import type { ModelDraft } from "../../model/state.ts";
-import type { BootWork } from "../../model/policy.ts";
-import { identityAndRemap } from "../remap.ts";
-import { rangesOf } from "../memory_setup.ts";
+import { identityAndRemap, remapSizePieces } from "../remap.ts";
+import { extraMemLimit, rangesOf } from "../memory_setup.ts";
 
-/** `xen_vmalloc_p2m_tree`, `xen_inv_extra_mem`, then `xen_remap_memory`. */
-function listAndRemap(d: ModelDraft, b: BootWork): void {
+/**
+ * `set_phys_range_identity(end of the last E820 entry, ~0)` on the initial list: only entries
+ * below `xen_p2m_size` are written; nothing is printed.
+ *
+ * @example
+ * ```ts
+ * import { listIdentityAboveMap } from "./linux_3_19.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(typeof listIdentityAboveMap, "function");
+ * ```
+ */
+export function listIdentityAboveMap(d: ModelDraft, b: BootWork): void {
+  const n = d.p2m.setIdentityRange(b.lastEndPfn, Number.MAX_SAFE_INTEGER);
+  const end = Math.max(b.lastEndPfn, d.p2m.structureLimit);
+  b.report.aboveMap = { pfn: b.lastEndPfn, endPfn: end, count: n };
+}
+
+/**
+ * `xen_vmalloc_p2m_tree` (the list covers max(xen_max_p2m_pfn, P2M_LIMIT)), `xen_inv_extra_mem`,
+ * then `xen_remap_memory`.
+ *
+ * @example
+ * ```ts
+ * import { listAndRemap } from "./linux_3_19.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(typeof listAndRemap, "function");
+ * ```
+ */
+export function listAndRemap(d: ModelDraft, b: BootWork): void {
   const { report } = b;
-  // the list covers xen_max_p2m_pfn and the hotplug space
-  const size = Math.max(b.maxP2mPfn, b.nr, P2M_LIMIT_GIB * PFNS_PER_MID);
+  const size = Math.max(b.maxP2mPfn, b.nr, d.policy.p2mLimitGib * PFNS_PER_MID);
   const extraFlat: number[] = [];
   for (const r of report.extra) extraFlat.push(r.pfn, r.endPfn);
   d.p2m.growList(size, extraFlat);
@@ -47,6 +77,15 @@ function listAndRemap(d: ModelDraft, b: BootWork): void {
   report.extra = rangesOf(d.extra);
 }
 
+/** The v3.19 pass: prepare the remap, print "Released", size extra memory. */
+function prepareRemap(d: ModelDraft, b: BootWork): void {
+  const { report } = b;
+  identityAndRemap(d, b, { identityPieces: remapSizePieces, skipEntryEndingAtCursor: false });
+  report.messages.push(`Released ${report.released} page(s)`);
+  b.extraPages += report.released + report.remapped;
+  b.extraPages = Math.min(extraMemLimit(b.maxPfn), b.extraPages);
+}
+
 /**
  * The v3.19 era.
  *
@@ -61,11 +100,16 @@ export const LINUX_3_19: KernelEra = {
   name: "3.19",
   structure: "L19",
   pageIomap: false,
+  pagesLimit: () => MAX_DOMAIN_PAGES,
+  brkReserved: 0,
   bootPass: "remap",
   identityMessages: false,
   extraMemInvalidates: false,
-  runBootPass: identityAndRemap,
-  finishBoot: listAndRemap,
+  runBootPass: prepareRemap,
+  finishBoot: (d, b) => {
+    listIdentityAboveMap(d, b);
+    listAndRemap(d, b);
+  },
   balloonOutEntry: (pfn) => ({ kind: K.INVALID, base: 0, startPfn: pfn }),
   hotplug: (d, r) => {
     d.p2m.write(
