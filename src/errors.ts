@@ -5,6 +5,8 @@
  * @module
  */
 
+import { escapeText } from "./report/text.ts";
+
 /** Exit codes used by every command; the README's exit-code table lists each (a test checks it). */
 export const EXIT = {
   /** Success: the command ran and found nothing to report (or reporting is not an error). */
@@ -71,7 +73,7 @@ export class TraceError extends SyntaxError {
 
   /** Builds the message `file:line: field "f": expected X, got Y`. */
   constructor(position: SourcePosition, field: string | undefined, expected: string, got?: string) {
-    const where = `${position.file}:${position.line}: `;
+    const where = `${escapeText(position.file)}:${position.line}: `;
     const what = field === undefined ? "" : `field "${field}": `;
     const tail = got === undefined ? "" : `, got ${got}`;
     super(`${where}${what}expected ${expected}${tail}`);
@@ -106,7 +108,9 @@ export class CutOffError extends SyntaxError {
   /** Builds the message naming the truncated line. */
   constructor(position: SourcePosition, eventsRead: number) {
     super(
-      `${position.file}:${position.line}: the recording was cut off: the last line has no ` +
+      `${
+        escapeText(position.file)
+      }:${position.line}: the recording was cut off: the last line has no ` +
         `newline and is not complete JSON; ${eventsRead} complete event(s) before it were used`,
     );
     this.name = "CutOffError";
@@ -177,7 +181,7 @@ export class InputError extends Error {
   readonly exitCode: number = EXIT.noInput;
   /** Builds the message `file: cannot read: reason`. */
   constructor(file: string, reason: string) {
-    super(`${file}: cannot read: ${reason}`);
+    super(`${escapeText(file)}: cannot read: ${reason}`);
     this.name = "InputError";
   }
 }
@@ -200,7 +204,7 @@ export class OutputError extends Error {
   readonly exitCode: number = EXIT.ioError;
   /** Builds the message `file: cannot write: reason`. */
   constructor(file: string, reason: string) {
-    super(`${file}: cannot write: ${reason}`);
+    super(`${escapeText(file)}: cannot write: ${reason}`);
     this.name = "OutputError";
   }
 }

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { assertGolden } from "./golden.ts";
 import { runEntry } from "./support/command_run.ts";
 import { bisectCommand } from "../src/cli/bisect.ts";
+import "./support/repo_root.ts";
 
 const TRACE = "traces/pcie-bar-above-e820.jsonl";
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { assertGolden } from "./golden.ts";
 import { runEntry } from "./support/command_run.ts";
 import { bisectCommand } from "../src/cli/bisect.ts";
+import "./support/repo_root.ts";
 
 const TRACE = "traces/pcie-bar-above-e820.jsonl";
 const FIX = "tests/fixtures/bisect";

@@ -6,6 +6,7 @@
 
 import { main } from "../src/cli/main.ts";
 import { memoryIo } from "../src/cli/io.ts";
+import "./support/repo_root.ts";
 
 /** What one CLI run produced. */
 export interface CliRun {

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { COMMANDS } from "../src/cli/commands.ts";
 import { EXIT } from "../src/errors.ts";
+import "./support/repo_root.ts";
 
 const readme = await Deno.readTextFile("README.md");
 

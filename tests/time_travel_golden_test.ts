@@ -6,6 +6,7 @@ import { lookupCommand } from "../src/cli/lookup.ts";
 import { diffCommand } from "../src/cli/diff.ts";
 import { runTrace } from "../src/replay/run.ts";
 import { TraceReader } from "../src/trace/read.ts";
+import "./support/repo_root.ts";
 
 const TRACE = "traces/pcie-bar-above-e820.jsonl";
 const TRACE_TEXT = Deno.readTextFileSync(TRACE);

@@ -13,6 +13,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { onInterrupt } from "../cli/interrupt.ts";
 import type { BisectMark } from "./search.ts";
 
 /** The command and its arguments. */
@@ -50,11 +51,34 @@ export function verdictOf(code: number, signal: string | null): CommandVerdict {
   return { abort: `exit ${code} (128 and above abort a bisect run)`, code };
 }
 
-async function forward(stream: ReadableStream<Uint8Array>, out: (t: string) => void) {
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) out(text);
+/** Copies a child's output to `out` until it ends or `stop` resolves. */
+async function forward(
+  stream: ReadableStream<Uint8Array>,
+  out: (t: string) => void,
+  stop: Promise<void>,
+): Promise<void> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  const stopped = stop.then(() => undefined);
+  try {
+    for (;;) {
+      const r = await Promise.race([reader.read(), stopped]);
+      if (r === undefined || r.done) break;
+      out(r.value);
+    }
+  } catch {
+    /* the pipe broke: the output is advisory */
+  } finally {
+    reader.cancel().catch(() => {});
+  }
 }
 
-function permissionHint(e: unknown, what: string): never {
+function permissionHint(e: unknown, what: string, cmd?: string): never {
+  if (e instanceof Deno.errors.PermissionDenied && cmd !== undefined) {
+    throw new UsageError(
+      `bisect run: '${cmd}' is not executable (chmod +x it, or run it through its ` +
+        `interpreter, e.g. sh ${cmd})`,
+    );
+  }
   if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
     throw new UsageError(
       `bisect run: ${what} needs permission: run p2mtrace with --allow-run (to start the ` +
@@ -73,16 +97,35 @@ export async function runPredicateCommand(
   snapshotJsonText: string,
   env: Record<string, string>,
   stderr: (text: string) => void,
+  timeoutSeconds?: number,
 ): Promise<CommandVerdict> {
   let path: string;
   try {
     path = await Deno.makeTempFile({ prefix: "p2mtrace-snapshot-", suffix: ".json" });
-    await Deno.writeTextFile(path, snapshotJsonText);
   } catch (e) {
     permissionHint(e, "writing the snapshot file");
   }
+  let child: Deno.ChildProcess | undefined;
+  // The predicate runs in its own process group (detached: setsid), so everything it starts
+  // can be killed with it: on a timeout, and on SIGINT/SIGTERM of p2mtrace.
+  const killGroup = () => {
+    if (child === undefined) return;
+    try {
+      Deno.kill(-child.pid, "SIGKILL");
+    } catch { /* already gone */ }
+  };
+  const cleanup = onInterrupt(() => {
+    killGroup();
+    try {
+      Deno.removeSync(path);
+    } catch { /* already gone */ }
+  });
   try {
-    let child: Deno.ChildProcess;
+    try {
+      await Deno.writeTextFile(path, snapshotJsonText);
+    } catch (e) {
+      permissionHint(e, "writing the snapshot file");
+    }
     try {
       child = new Deno.Command(command.cmd, {
         args: [...command.args],
@@ -90,15 +133,17 @@ export async function runPredicateCommand(
         stdin: "piped",
         stdout: "piped",
         stderr: "piped",
+        detached: true,
       }).spawn();
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
         throw new UsageError(`bisect run: command '${command.cmd}' not found`);
       }
-      permissionHint(e, `running '${command.cmd}'`);
+      permissionHint(e, `running '${command.cmd}'`, command.cmd);
     }
+    const running = child;
     const feed = (async () => {
-      const w = child.stdin.getWriter();
+      const w = running.stdin.getWriter();
       try {
         await w.write(new TextEncoder().encode(snapshotJsonText));
         await w.close();
@@ -106,14 +151,33 @@ export async function runPredicateCommand(
         // The command need not read its standard input: a closed pipe is fine.
       }
     })();
-    const [status] = await Promise.all([
-      child.status,
-      forward(child.stdout, stderr),
-      forward(child.stderr, stderr),
-      feed,
-    ]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
+    if (timeoutSeconds !== undefined) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        killGroup();
+      }, timeoutSeconds * 1000);
+    }
+    // Only the exit status is waited for: a child that keeps the pipes open (a daemon the
+    // predicate started) must not hang the bisect. Output still in the pipes gets a moment.
+    let exited!: () => void;
+    const stop = new Promise<void>((resolve) => exited = resolve);
+    const out = forward(running.stdout, stderr, stop);
+    const err = forward(running.stderr, stderr, stop);
+    const status = await running.status;
+    clearTimeout(timer);
+    setTimeout(exited, 50);
+    await Promise.all([out, err]);
+    feed.catch(() => {});
+    if (timedOut) {
+      stderr(`the command did not finish within ${timeoutSeconds} s: killed; step marked skip\n`);
+      return { mark: "skip", code: 125 };
+    }
     return verdictOf(status.code, status.signal);
   } finally {
+    cleanup();
+    killGroup();
     await Deno.remove(path).catch(() => {});
   }
 }

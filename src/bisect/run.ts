@@ -157,6 +157,7 @@ export function commandProbe(
   points: readonly SearchPoint[],
   command: PredicateCommand,
   stderr: (text: string) => void,
+  timeoutSeconds?: number,
 ): (position: number) => Promise<CommandVerdict> {
   return (position) => {
     const { point, event } = points[position];
@@ -164,10 +165,16 @@ export function commandProbe(
     const json = JSON.stringify(
       snapshotJson({ trace: t.name, point, event, state, policySource: t.policySource }),
     ) + "\n";
-    return runPredicateCommand(command, json, {
-      P2MTRACE_STEP: String(point.step),
-      P2MTRACE_TRACE: t.name,
-      P2MTRACE_POLICY: policySpec(t.policy),
-    }, stderr);
+    return runPredicateCommand(
+      command,
+      json,
+      {
+        P2MTRACE_STEP: String(point.step),
+        P2MTRACE_TRACE: t.name,
+        P2MTRACE_POLICY: policySpec(t.policy),
+      },
+      stderr,
+      timeoutSeconds,
+    );
   };
 }

@@ -36,6 +36,8 @@ export interface ParsedArgs {
  * const p = parseArgs("replay", ["t.jsonl", "--quiet"], { quiet: { type: "boolean" } });
  * assert.deepEqual(p.positionals, ["t.jsonl"]);
  * assert.equal(p.values.quiet, true);
+ * assert.throws(() => parseArgs("replay", ["--at", "5", "--at", "6"], { at: { type: "string" } }),
+ *   /--at given more than once/);
  * ```
  */
 export function parseArgs(
@@ -43,13 +45,25 @@ export function parseArgs(
   args: string[],
   options: Record<string, OptionSpec>,
 ): ParsedArgs {
+  let r;
   try {
-    const r = nodeParseArgs({ args, options, allowPositionals: true, strict: true });
-    return { values: r.values as ParsedArgs["values"], positionals: r.positionals };
+    r = nodeParseArgs({ args, options, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
     const msg = e instanceof Error ? e.message.replace(/\. To specify.*$/s, "") : String(e);
     throw new UsageError(`${command}: ${msg} (see 'p2mtrace help ${command}')`);
   }
+  // A single-valued flag given twice (`--at 5 --at 6`) is a mistake, not "the last one wins".
+  const seen = new Set<string>();
+  for (const t of r.tokens ?? []) {
+    if (t.kind !== "option" || options[t.name]?.multiple) continue;
+    if (seen.has(t.name)) {
+      throw new UsageError(
+        `${command}: --${t.name} given more than once (see 'p2mtrace help ${command}')`,
+      );
+    }
+    seen.add(t.name);
+  }
+  return { values: r.values as ParsedArgs["values"], positionals: r.positionals };
 }
 
 /**

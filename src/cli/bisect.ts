@@ -8,7 +8,6 @@
 import { EXIT, InputError, UsageError } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { inputReason } from "../trace/lines.ts";
-import { hashedStream, sha256File } from "../trace/sha.ts";
 import { Timeline } from "../replay/timeline.ts";
 import {
   balloonIdentityPredicate,
@@ -77,11 +76,15 @@ options:
   --json              (scan) one JSON object (see docs/bisect.md)
   --good STEP         (run) the good endpoint (default 0)
   --bad STEP          (run) the bad endpoint (default end)
+  --timeout SECONDS   (run) kill a command still running after SECONDS (with everything it
+                      started: its process group) and mark that step skip
 
 exit: 0 a first bad step was found (or, for run, the candidates it could be); 1 no bad step;
 2 bisect run stopped (the command aborted, or an endpoint could not be tested or was good
 where it should be bad); 3 the recording was cut off (the steps before the truncated line
-were used); 64 usage; 65 malformed trace or log; 66 unreadable file.
+were used); 64 usage (a command that is not executable included); 65 malformed trace or log;
+66 unreadable file. SIGINT/SIGTERM kill the command's process group, remove the snapshot file
+and exit 130/143.
 `;
 
 function termsOf(values: Record<string, unknown>): BisectTerms {
@@ -125,19 +128,13 @@ function predicateOf(values: Record<string, unknown>): BisectPredicate {
   return pfnIsPredicate(pfn, is as PfnClass);
 }
 
-/** Opens a trace, hashing its bytes on the way (stdin) or beside it (a file). */
+/** Opens a trace once, hashing its bytes as they are read (a FIFO or stdin is read once). */
 async function openHashed(
   file: string,
   io: Io,
 ): Promise<{ reader: TraceReader; sha256: () => Promise<string> }> {
-  if (file === "-") {
-    const h = hashedStream(io.stdin);
-    return {
-      reader: await TraceReader.open("-", h.stream),
-      sha256: () => Promise.resolve(h.digest()),
-    };
-  }
-  return { reader: await TraceReader.open(file), sha256: () => sha256File(file) };
+  const reader = await TraceReader.open(file, io.stdin);
+  return { reader, sha256: () => reader.sha256() };
 }
 
 async function scan(args: string[], io: Io): Promise<number> {
@@ -184,6 +181,21 @@ async function scan(args: string[], io: Io): Promise<number> {
   return result.firstBad ? EXIT.ok : EXIT.found;
 }
 
+/** Longest `--timeout` accepted: a day. */
+const MAX_TIMEOUT_SECONDS = 86_400;
+
+function timeoutOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(n > 0 && n <= MAX_TIMEOUT_SECONDS)) {
+    throw new UsageError(
+      `bisect run: --timeout takes seconds (more than 0, at most ${MAX_TIMEOUT_SECONDS}), ` +
+        `got '${text}'`,
+    );
+  }
+  return n;
+}
+
 function position(points: readonly SearchPoint[], index: number): number {
   return index - points[0].point.index;
 }
@@ -203,8 +215,10 @@ async function runCommand(args: string[], io: Io): Promise<number> {
     bad: { type: "string" },
     "term-good": { type: "string" },
     "term-bad": { type: "string" },
+    timeout: { type: "string" },
   });
   const [file] = operands("bisect run", p.positionals, ["TRACE"]);
+  const timeout = timeoutOf(p.values.timeout as string | undefined);
   const terms = termsOf(p.values);
   const goodName = typeof p.values.good === "string"
     ? parseStepName("bisect run", "--good", p.values.good)
@@ -251,7 +265,7 @@ async function runCommand(args: string[], io: Io): Promise<number> {
     bad,
     terms,
     emit,
-    probe: commandProbe(t, points, { cmd, args: cmdArgs }, (text) => io.stderr(text)),
+    probe: commandProbe(t, points, { cmd, args: cmdArgs }, (text) => io.stderr(text), timeout),
   });
   const found = outcome.kind === "found" ? outcome.position : undefined;
   io.stdout(runResultText({

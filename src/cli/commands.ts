@@ -12,6 +12,7 @@ import { diffCommand } from "./diff.ts";
 import { generateCommand } from "./generate.ts";
 import { importCommand } from "./import.ts";
 import { lookupCommand } from "./lookup.ts";
+import { mapCommand } from "./map.ts";
 import { minimizeCommand } from "./minimize.ts";
 import { recordCommand } from "./record.ts";
 import { replayCommand } from "./replay.ts";
@@ -35,6 +36,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   check: checkCommand,
   compare: compareCommand,
   snapshot: snapshotCommand,
+  map: mapCommand,
   lookup: lookupCommand,
   diff: diffCommand,
   bisect: bisectCommand,

@@ -6,13 +6,12 @@
  * @module
  */
 
-import { EXIT, OutputError, UsageError } from "../errors.ts";
+import { EXIT, UsageError } from "../errors.ts";
 import { generateTrace, TRACE_GENERATOR_VERSION } from "../gen/trace_gen.ts";
 import { generateDmesg } from "../gen/dmesg_gen.ts";
-import { inputReason } from "../trace/lines.ts";
 import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
-import { checkOutput } from "./output.ts";
+import { checkOutput, writeOutputParts } from "./output.ts";
 import type { Io } from "./io.ts";
 
 const HELP = `usage: p2mtrace generate --events N --seed S [--kind trace|dmesg] [-o FILE] [--force]
@@ -76,30 +75,6 @@ function* chunks(lines: Iterable<string>): Generator<string> {
   if (buf.length > 0) yield buf.join("\n") + "\n";
 }
 
-async function writeFile(path: string, parts: Iterable<string>): Promise<void> {
-  const tmp = `${path}.p2mtrace-tmp`;
-  const enc = new TextEncoder();
-  try {
-    const f = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      for (const part of parts) {
-        const bytes = enc.encode(part);
-        let off = 0;
-        while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
-      }
-    } finally {
-      f.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    const reason = e instanceof Deno.errors.NotCapable
-      ? "not allowed (run with --allow-write for this file)"
-      : inputReason(e);
-    throw new OutputError(path, reason);
-  }
-}
-
 async function run(args: string[], io: Io): Promise<number> {
   const p = parseArgs("generate", args, {
     events: { type: "string" },
@@ -130,7 +105,7 @@ async function run(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   await checkOutput({ output, force: p.values.force === true });
-  await writeFile(output, chunks(lines));
+  await writeOutputParts(io, chunks(lines), { output, force: p.values.force === true });
   return EXIT.ok;
 }
 

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { EXIT, InputError, UsageError } from "../errors.ts";
+import { EXIT, UsageError } from "../errors.ts";
 import { parseUint } from "../trace/hex.ts";
-import { inputReason, maybeGunzip, openInput } from "../trace/lines.ts";
+import { maybeGunzip, openInput, readFailure } from "../trace/lines.ts";
 import { TOOL_NAME } from "../version.ts";
 import { DmesgImporter } from "../import/dmesg/importer.ts";
 import { LogLineSplitter } from "../import/dmesg/log_lines.ts";
@@ -77,7 +77,8 @@ function importHelp(): string {
  * import { importCommand } from "./import.ts";
  * import { memoryIo } from "./io.ts";
  * import assert from "node:assert/strict";
- * const io = memoryIo("[    0.000000] xen:balloon: Initialising balloon driver\n");
+ * const io = memoryIo("[    0.000000] Released 0 page(s)\n" +
+ *   "[    0.000000] xen:balloon: Initialising balloon driver\n");
  * assert.equal(await importCommand.run(["dmesg", "-"], io), 0);
  * assert.match(io.out(), /"kind":"balloon_init"/);
  * ```
@@ -132,7 +133,9 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     ...(nrPages !== undefined ? { nrPages } : {}),
   });
   // The id hashes the log as text, so a log and its .gz give the same trace.
-  const input = hashedStream(await maybeGunzip(await openInput(log, io.stdin), log));
+  const input = hashedStream(
+    await maybeGunzip((await openInput(log, { stdin: io.stdin })).stream, log),
+  );
   const splitter = new LogLineSplitter();
   const joiner = new WrappedLineJoiner();
   const reader = input.stream.getReader();
@@ -141,7 +144,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     try {
       chunk = await reader.read();
     } catch (e) {
-      throw new InputError(log, `read failed after line ${importer.lineNumber}: ${readReason(e)}`);
+      throw readFailure(log, importer.lineNumber + 1, e);
     }
     if (chunk.done) break;
     for (const line of splitter.push(chunk.value)) {
@@ -156,7 +159,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     result = importer.finish({ digest: input.digest() });
   } catch (e) {
     // Show what was not understood: it often says why nothing was usable.
-    io.stderr(formatUnrecognised(importer.unrecognised, log));
+    io.stderr(formatUnrecognised(importer.unrecognised, log, importer.relevantLines));
     throw e;
   }
   await writeOutput(io, traceText(result.header, result.events), out);
@@ -173,15 +176,8 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
       `${result.header.policy ? `, policy ${result.header.policy}` : ""}\n`,
   );
   for (const w of result.warnings) io.stderr(`${TOOL_NAME}: warning: ${w}\n`);
-  io.stderr(formatUnrecognised(result.unrecognised, log));
+  io.stderr(formatUnrecognised(result.unrecognised, log, result.relevantLines));
   return EXIT.ok;
-}
-
-function readReason(e: unknown): string {
-  if (e instanceof TypeError && /gzip|deflate|compress/i.test(e.message)) {
-    return "corrupt or truncated gzip data";
-  }
-  return inputReason(e);
 }
 
 function positiveInt(text: string | undefined, flag: string): number | undefined {

@@ -7,29 +7,50 @@
  * @module
  */
 
-import { EXIT, InputError, TraceError, UsageError } from "../errors.ts";
+import { EXIT, TraceError, UsageError } from "../errors.ts";
 import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
-import type { GuestFacts, GuestType, TraceEvent, TraceHeader } from "../trace/event.ts";
+import type { GuestFacts, GuestType, TraceEvent } from "../trace/event.ts";
 import { FRAME_LIMIT, hex, parseUint } from "../trace/hex.ts";
-import { inputReason } from "../trace/lines.ts";
-import { TraceReader } from "../trace/read.ts";
-import { type HeaderInit, traceText } from "../trace/write.ts";
+import { maybeGunzip, openInput, readLineBatches } from "../trace/lines.ts";
+import { parseEventLine, TraceReader } from "../trace/read.ts";
+import { endLine, eventLine, type HeaderInit, headerLine, traceText } from "../trace/write.ts";
+import { validateHeader } from "../trace/validate.ts";
 import { sha256Id } from "../trace/sha.ts";
-import { selfCheck, writeOutput } from "./output.ts";
+import { checkOutput, writeOutputParts } from "./output.ts";
 import { dumpLines, parseP2mDump } from "../p2m/debugfs_parse.ts";
 import { importBpftraceOutput } from "../import/bpftrace/importer.ts";
 import { operands, type OptionSpec, parseArgs } from "./args.ts";
 import type { CommandEntry } from "./commands.ts";
 import type { Io } from "./io.ts";
 
-/** Reads a whole input file, or stdin for `-`. */
+/** Largest runtime recording or dump read by `import bpftrace` and `import p2m-dump`. */
+export const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads a whole input (a file, a FIFO, or stdin for `-`; gzipped or not) through the bounded
+ * input path: strict UTF-8, the line cap, and at most {@link MAX_IMPORT_BYTES} of text (65
+ * beyond), so `/dev/zero` or a runaway file is refused at the cap instead of filling memory.
+ */
 export async function readInputText(path: string, io: Io): Promise<string> {
-  if (path === "-") return await new Response(io.stdin).text();
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    throw new InputError(path, inputReason(e));
+  const input = await openInput(path, { stdin: io.stdin });
+  const parts: string[] = [];
+  let size = 0;
+  let last: { line: number; terminated: boolean } | undefined;
+  for await (const b of readLineBatches(path, await maybeGunzip(input.stream, path))) {
+    for (const l of b.lines) size += l.length + 1;
+    if (size > MAX_IMPORT_BYTES) {
+      throw new TraceError(
+        { file: path, line: b.firstLine },
+        undefined,
+        `an input of at most ${MAX_IMPORT_BYTES} bytes`,
+        "a larger one (refused at the limit)",
+      );
+    }
+    parts.push(b.lines.join("\n"));
+    last = { line: b.firstLine, terminated: b.terminated };
   }
+  if (parts.length === 0) return "";
+  return parts.join("\n") + (last?.terminated ? "\n" : "");
 }
 
 /** Options shared by both runtime imports. */
@@ -44,20 +65,6 @@ export const IMPORT_OPTIONS: Record<string, OptionSpec> = {
   "nr-pages": { type: "string" },
   description: { type: "string" },
 };
-
-/** A trace read whole, to append to. */
-interface BaseTrace {
-  header: TraceHeader;
-  events: TraceEvent[];
-}
-
-async function readBaseTrace(path: string, io: Io): Promise<BaseTrace> {
-  const r = await TraceReader.open(path, io.stdin);
-  const header = await r.header();
-  const events: TraceEvent[] = [];
-  for await (const batch of r.batches()) events.push(...batch);
-  return { header, events };
-}
 
 function guestFromOptions(
   command: string,
@@ -101,7 +108,37 @@ function guestFromOptions(
 
 const HEADER_ONLY = ["type", "domain", "kernel", "xen", "nr-pages", "description"];
 
-/** Shared flow: new trace or copy of `--trace`, then write. */
+/**
+ * Checks every event built from the input as the trace reader will read it back; a failure
+ * names the input file and the line the event came from.
+ */
+function checkEvents(file: string, events: readonly TraceEvent[]): void {
+  for (const e of events) {
+    try {
+      parseEventLine(file, e.line, eventLine(e));
+    } catch (err) {
+      if (!(err instanceof TraceError)) throw err;
+      throw new TraceError(
+        { file, line: e.line },
+        err.field,
+        err.expected,
+        `a ${e.kind} event that does not make a valid trace record`,
+      );
+    }
+  }
+}
+
+/** Checks the header built from the options: a bad value is a usage error (64). */
+function checkHeader(command: string, header: HeaderInit): void {
+  try {
+    validateHeader({ file: "(options)", line: 1 }, JSON.parse(headerLine(header)));
+  } catch (err) {
+    if (!(err instanceof TraceError)) throw err;
+    throw new UsageError(`${command}: an option gives a bad header value: ${err.message}`);
+  }
+}
+
+/** Shared flow: new trace or a streamed copy of `--trace`, then write. */
 async function emit(
   command: string,
   values: Record<string, unknown>,
@@ -112,9 +149,14 @@ async function emit(
   io: Io,
 ): Promise<void> {
   const tracePath = values.trace as string | undefined;
-  let header: HeaderInit | TraceHeader;
-  let all: TraceEvent[];
   const base = input.name.split("/").pop() ?? input.name;
+  checkEvents(input.name, events);
+  const output = {
+    output: values.output as string | undefined,
+    force: values.force === true,
+    inputs: tracePath === undefined ? [input.name] : [input.name, tracePath],
+  };
+  let parts: AsyncGenerator<string>;
   if (tracePath !== undefined) {
     const given = HEADER_ONLY.filter((k) => values[k] !== undefined);
     if (given.length > 0) {
@@ -122,34 +164,58 @@ async function emit(
         `${command}: --${given[0]} describes a new trace; with --trace the header is copied`,
       );
     }
-    const t = await readBaseTrace(tracePath, io);
-    let seq = t.events.length === 0 ? 0 : t.events[t.events.length - 1].seq;
-    all = [...t.events, ...events.map((e) => ({ ...e, seq: ++seq }))];
+    await checkOutput(output);
+    // The base trace is copied as it is read: never held whole.
+    const reader = await TraceReader.open(tracePath, io.stdin);
+    const h = await reader.header();
     const raw: Record<string, unknown> = {
-      ...t.header.raw,
-      id: sha256Id(t.header.id ?? "", input.text),
-      description: `${t.header.description} + ${input.what} from ${base}`,
+      ...h.raw,
+      id: sha256Id(h.id ?? "", input.text),
+      description: `${h.description} + ${input.what} from ${base}`,
     };
-    header = { ...t.header, raw };
+    parts = (async function* () {
+      yield headerLine({ ...h, raw }) + "\n";
+      let seq = 0;
+      let count = 0;
+      for await (const batch of reader.batches()) {
+        const lines: string[] = [];
+        for (const e of batch) lines.push(eventLine(e));
+        seq = batch[batch.length - 1].seq;
+        count += batch.length;
+        yield lines.join("\n") + "\n";
+      }
+      const added = events.map((e) => eventLine({ ...e, seq: ++seq }));
+      if (added.length > 0) yield added.join("\n") + "\n";
+      yield endLine(count + added.length) + "\n";
+    })();
   } else {
     const guest = guestFromOptions(command, values, domainDefault, notes);
-    all = events.map((e, i) => ({ ...e, seq: i + 1 }));
-    header = {
+    const all = events.map((e, i) => ({ ...e, seq: i + 1 }));
+    const header: HeaderInit = {
       producer: `${TOOL_NAME} ${TOOL_VERSION} ${command}`,
       id: sha256Id(input.text),
       guest,
       description: (values.description as string | undefined) ?? `${input.what} from ${base}`,
     };
+    checkHeader(command, header);
+    parts = (async function* () {
+      yield traceText(header, all);
+    })();
   }
-  const text = traceText(header, all);
-  await selfCheck(text);
   for (const n of notes) io.stderr(`${TOOL_NAME} ${command}: note: ${n}\n`);
-  const inputs = tracePath === undefined ? [input.name] : [input.name, tracePath];
-  await writeOutput(io, text, {
-    output: values.output as string | undefined,
-    force: values.force === true,
-    inputs,
-  });
+  await writeOutputParts(io, parts, output);
+}
+
+/** Option mistakes are usage errors (64), reported before any input is read. */
+function checkOptions(command: string, values: Record<string, unknown>): void {
+  if (values.trace !== undefined) {
+    const given = HEADER_ONLY.filter((k) => values[k] !== undefined);
+    if (given.length > 0) {
+      throw new UsageError(
+        `${command}: --${given[0]} describes a new trace; with --trace the header is copied`,
+      );
+    }
+  } else guestFromOptions(command, values, { value: "domU", why: "" }, []);
 }
 
 /** FILE and --trace cannot both be standard input. */
@@ -194,6 +260,7 @@ export async function importP2mDump(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs(command, args, IMPORT_OPTIONS);
   const [file] = operands(command, positionals, ["FILE"]);
   checkStdin(command, file, values);
+  checkOptions(command, values);
   const text = await readInputText(file, io);
   const lines = dumpLines(text).filter((l) => l.trim() !== "");
   const dump = parseP2mDump(lines, { file });
@@ -207,7 +274,7 @@ export async function importP2mDump(args: string[], io: Io): Promise<number> {
         `${hex(dump.inferredTail.endPfn)}): the kernel's final flush leaves an abnormal tail`,
     );
   }
-  const event: TraceEvent = { seq: 0, line: 0, kind: "p2m_dump", format: dump.format, lines };
+  const event: TraceEvent = { seq: 0, line: 1, kind: "p2m_dump", format: dump.format, lines };
   await emit(
     command,
     values,
@@ -262,6 +329,7 @@ export async function importBpftrace(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs(command, args, IMPORT_OPTIONS);
   const [file] = operands(command, positionals, ["FILE"]);
   checkStdin(command, file, values);
+  checkOptions(command, values);
   const text = await readInputText(file, io);
   const result = importBpftraceOutput(text, file);
   const domainDefault = result.sawPciNotify

@@ -5,6 +5,9 @@
  * @module
  */
 
+import { OutputError } from "../errors.ts";
+import { escapeControls } from "../report/text.ts";
+
 /** Where a command reads and writes. */
 export interface Io {
   /** Writes data (already formatted, including newlines). */
@@ -17,12 +20,35 @@ export interface Io {
   env(name: string): string | undefined;
 }
 
+/**
+ * Standard output was closed by the reader (`p2mtrace replay ... | head`): not an error. The
+ * command stops where it is and the process exits 0 without a message, as `git log | head`.
+ *
+ * @example
+ * ```ts
+ * import { StdoutClosed } from "./io.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(new StdoutClosed().exitCode, 0);
+ * ```
+ */
+export class StdoutClosed extends Error {
+  /** Exit code: the reader wanted no more, which is success. */
+  readonly exitCode: number = 0;
+  /** Builds the error. */
+  constructor() {
+    super("standard output was closed");
+    this.name = "StdoutClosed";
+  }
+}
+
 /** A command: parses its own arguments, returns an exit code. */
 export type Command = (args: string[], io: Io) => Promise<number>;
 
 /**
  * I/O bound to the real process. Writes are synchronous so output order is deterministic and
- * nothing is lost on exit.
+ * nothing is lost on exit. Control characters other than LF and TAB are escaped on the way out
+ * (src/report/text.ts), so nothing read from a trace can drive the terminal; a closed stdout is
+ * {@link StdoutClosed}, a full one an OutputError (74).
  *
  * @example
  * ```ts ignore
@@ -37,9 +63,25 @@ export function processIo(): Io {
     let off = 0;
     while (off < bytes.length) off += fd.writeSync(bytes.subarray(off));
   };
+  let stdoutClosed = false;
   return {
-    stdout: (t) => writeAll(Deno.stdout, t),
-    stderr: (t) => writeAll(Deno.stderr, t),
+    stdout: (t) => {
+      if (stdoutClosed) throw new StdoutClosed();
+      try {
+        writeAll(Deno.stdout, escapeControls(t));
+      } catch (e) {
+        if (e instanceof Deno.errors.BrokenPipe || (e as { code?: string })?.code === "EPIPE") {
+          stdoutClosed = true;
+          throw new StdoutClosed();
+        }
+        throw new OutputError("standard output", stdoutReason(e));
+      }
+    },
+    stderr: (t) => {
+      try {
+        writeAll(Deno.stderr, escapeControls(t));
+      } catch { /* nowhere left to report a failure to report */ }
+    },
     stdin: Deno.stdin.readable,
     env: (name) => {
       try {
@@ -49,6 +91,14 @@ export function processIo(): Io {
       }
     },
   };
+}
+
+function stdoutReason(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  if (/no space left/i.test(message) || (e as { code?: string })?.code === "ENOSPC") {
+    return "no space left on device";
+  }
+  return message;
 }
 
 /**

@@ -11,6 +11,7 @@ import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
 import { COMMANDS } from "./commands.ts";
 import type { Io } from "./io.ts";
 import { reportError } from "./report_error.ts";
+import { escapeText } from "../report/text.ts";
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
@@ -35,6 +36,19 @@ function usage(): string {
  * ```
  */
 export async function main(argv: string[], io: Io): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+/** The command table's entry for `name`: own entries only (`constructor` is no command). */
+function commandNamed(name: string): (typeof COMMANDS)[string] | undefined {
+  return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+}
+
+async function dispatch(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "-h" || name === "--help") {
     io.stdout(usage());
@@ -50,26 +64,22 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.stdout(usage());
       return EXIT.ok;
     }
-    const c = COMMANDS[topic];
+    const c = commandNamed(topic);
     if (!c) {
-      io.stderr(`${TOOL_NAME}: no command '${topic}'\n`);
+      io.stderr(`${TOOL_NAME}: no command '${escapeText(topic)}'\n`);
       return EXIT.usage;
     }
     io.stdout(c.help);
     return EXIT.ok;
   }
-  const command = COMMANDS[name];
+  const command = commandNamed(name);
   if (!command) {
-    io.stderr(`${TOOL_NAME}: no command '${name}'\n\n${usage()}`);
+    io.stderr(`${TOOL_NAME}: no command '${escapeText(name)}'\n\n${usage()}`);
     return EXIT.usage;
   }
   if (rest.includes("-h") || rest.includes("--help")) {
     io.stdout(command.help);
     return EXIT.ok;
   }
-  try {
-    return await command.run(rest, io);
-  } catch (e) {
-    return reportError(e, io);
-  }
+  return await command.run(rest, io);
 }

@@ -4,11 +4,10 @@
  * @module
  */
 
-import { EXIT, UsageError } from "../errors.ts";
+import { EXIT } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { endLine, eventLine } from "../trace/write.ts";
 import { choosePolicy, selectDetectors } from "../replay/replayer.ts";
-import { runTrace } from "../replay/run.ts";
 import { minimizeEvents, prefixToFinding } from "../share/minimize.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
@@ -19,6 +18,8 @@ import type { Io } from "./io.ts";
 import { checkOutput, writeOutput } from "./output.ts";
 
 const HELP = `usage: p2mtrace minimize TRACE [options]
+
+TRACE may be - for stdin (it is read once).
 
 Shrinks TRACE to the fewest events that still make a detector fire, for a bug report: events
 after the first step where the finding appears are dropped, then delta debugging removes every
@@ -43,36 +44,30 @@ async function run(args: string[], io: Io): Promise<number> {
     force: { type: "boolean" },
   });
   const [file] = operands("minimize", p.positionals, ["TRACE"]);
-  if (file === "-") throw new UsageError("minimize: TRACE must be a file (it is read twice)");
   const output = {
     output: p.values.output as string | undefined,
     force: p.values.force === true,
     inputs: [file],
   };
   await checkOutput(output);
-  let detector = p.values.detector as string | undefined;
-  if (detector !== undefined) selectDetectors([detector]);
+  const wanted = p.values.detector as string | undefined;
+  if (wanted !== undefined) selectDetectors([wanted]);
   if (p.values.policy !== undefined) resolvePolicy(POLICIES, p.values.policy as string);
-  if (detector === undefined) {
-    const res = await runTrace(await TraceReader.open(file), {
-      policy: p.values.policy as string | undefined,
-    });
-    detector = res.replayer.findings[0]?.detector;
-    if (detector === undefined) {
-      io.stderr(
-        `${TOOL_NAME}: minimize: ${file} has no finding under ${res.policy.name}: nothing to minimize\n`,
-      );
-      return EXIT.found;
-    }
-  }
-  const reader = await TraceReader.open(file);
+  // One read (stdin, a FIFO, <(...) work): up to the first finding of the detector asked for,
+  // or of any detector.
+  const reader = await TraceReader.open(file, io.stdin);
   const header = await reader.header();
   const { policy } = choosePolicy(header, p.values.policy as string | undefined);
-  const prefix = await prefixToFinding(reader, policy, detector);
+  const prefix = await prefixToFinding(reader, policy, wanted);
   if (!prefix) {
-    io.stderr(`${TOOL_NAME}: minimize: ${detector} never fires in ${file} under ${policy.name}\n`);
+    io.stderr(
+      wanted === undefined
+        ? `${TOOL_NAME}: minimize: ${file} has no finding under ${policy.name}: nothing to minimize\n`
+        : `${TOOL_NAME}: minimize: ${wanted} never fires in ${file} under ${policy.name}\n`,
+    );
     return EXIT.found;
   }
+  const detector = prefix.detector;
   const r = minimizeEvents(prefix.header, prefix.events, policy, detector);
   const h = {
     ...header.raw,

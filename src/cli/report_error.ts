@@ -8,7 +8,7 @@
 
 import { EXIT } from "../errors.ts";
 import { TOOL_NAME } from "../version.ts";
-import type { Io } from "./io.ts";
+import { type Io, StdoutClosed } from "./io.ts";
 
 /**
  * Prints an error the way every command does and returns its exit code.
@@ -26,6 +26,7 @@ import type { Io } from "./io.ts";
  * ```
  */
 export function reportError(e: unknown, io: Io): number {
+  if (e instanceof StdoutClosed) return EXIT.ok;
   const code = (e as { exitCode?: unknown })?.exitCode;
   if (e instanceof Error && typeof code === "number") {
     io.stderr(`${TOOL_NAME}: ${e.message}\n`);

@@ -7,7 +7,6 @@
 import { EXIT, UsageError } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { hex } from "../trace/hex.ts";
-import { sha256File } from "../trace/sha.ts";
 import { importRows, summarizeTrace, summaryMarkdown, summaryVerdict } from "../share/summarize.ts";
 import { summaryPlainText } from "../share/summary_text.ts";
 import { PROVEN, type Provenance } from "../trace/provenance.ts";
@@ -21,6 +20,8 @@ import { isBatch, summarizeMany } from "./batch.ts";
 
 const HELP = `usage: p2mtrace summarize TRACE [--policy P] [--format text|markdown] [--json]
        p2mtrace summarize TRACE|DIR... [--jobs N] [--policy P] [--json]
+
+TRACE may be - for stdin (the summary's sha256 is that of the bytes read).
 
 A paste-ready summary for a bug report: the trace's sha256, the guest and how the import
 decided it, what was estimated or rebuilt and how many log lines were not understood, the
@@ -57,17 +58,16 @@ async function run(args: string[], io: Io): Promise<number> {
   if (p.values.json === true && p.values.format !== undefined) {
     throw new UsageError("summarize: give --json or --format, not both");
   }
-  if (file === "-") {
-    throw new UsageError("summarize: TRACE must be a file (its sha256 is part of the summary)");
-  }
   if (p.values.policy !== undefined) resolvePolicy(POLICIES, p.values.policy as string);
-  const sha = await sha256File(file);
+  // Opened once and hashed while read, so stdin, a FIFO or <(...) works.
+  const reader = await TraceReader.open(file, io.stdin);
   const s = await summarizeTrace(
     file,
-    sha,
-    await TraceReader.open(file),
+    () => reader.sha256(),
+    reader,
     p.values.policy as string | undefined,
   );
+  const sha = s.sha256;
   if (p.values.json === true) {
     const f = s.facts;
     io.stdout(

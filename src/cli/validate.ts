@@ -15,7 +15,8 @@ const HELP = `usage: p2mtrace validate TRACE [--json]
 
 Checks every line of TRACE without stopping at the first problem and prints a table of named
 problems: severity, how often, the first line, an example. Errors (not-json, unknown-kind,
-bad-field:<field>, seq-order, e820-overlap, after-end, end-count, empty) make a trace unusable
+bad-field:<field>, seq-order, e820-overlap, after-end, end-count, empty,
+bad-encoding, line-too-long, bad-gzip) make a trace unusable
 for replay; warnings (cut-off, no-end-record, no-nr-pages, no-events) and info (unknown-field:
 kept and ignored) do not.
 
@@ -59,7 +60,7 @@ export function validationText(file: string, v: Validation): string {
 async function run(args: string[], io: Io): Promise<number> {
   const p = parseArgs("validate", args, { json: { type: "boolean" } });
   const [file] = operands("validate", p.positionals, ["TRACE"]);
-  const v = await validateStream(file, await openInput(file, io.stdin));
+  const v = await validateStream(file, (await openInput(file, { stdin: io.stdin })).stream);
   const ok = !v.problems.some((x) => x.severity === "error");
   if (p.values.json === true) {
     io.stdout(

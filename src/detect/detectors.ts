@@ -17,6 +17,7 @@ import type { Policy } from "../policy/policy.ts";
 import type { Change, StepOutcome } from "../model/outcome.ts";
 import { type Finding, fmtPfns, type Severity } from "./finding.ts";
 import { hex } from "../trace/hex.ts";
+import { escapeText } from "../report/text.ts";
 
 /** What a detector sees of one step. */
 export interface DetectContext {
@@ -273,7 +274,7 @@ const lookupZero: Detector = {
           ctx,
           `lookup:${e.pfn}:${e.via}`,
           `recorded lookup of pfn ${hex(e.pfn)} via ${e.via}${
-            e.by ? ` by ${e.by}` : ""
+            e.by ? ` by ${escapeText(e.by)}` : ""
           } gets ${value}`,
           [
             ["entry", describeEntry(K.INVALID, 0)],

@@ -13,6 +13,7 @@ import { hex } from "../trace/hex.ts";
 import type { BootReport, ModelDraft } from "../model/state.ts";
 import type { Verification } from "../model/outcome.ts";
 import { compareDump } from "../p2m/debugfs.ts";
+import { escapeText } from "../report/text.ts";
 
 function fmtRange(r: PfnRange | undefined): string {
   return r === undefined ? "(none)" : `${r.pfn.toString(16)}->${r.endPfn.toString(16)}`;
@@ -81,7 +82,7 @@ export function verifyLookup(d: ModelDraft, e: LookupEvent): Verification[] {
   const r = lookup(d.p2m, e.pfn, d.ctx);
   const bypass = d.ctx.pageIomap && (d.ctx.dom0 || e.pfn >= 0x100);
   const expected = expectedObservation(r, e.via, e.offset, e.iomap, bypass);
-  const what = `lookup of pfn ${hex(e.pfn)} via ${e.via}${e.by ? ` by ${e.by}` : ""}`;
+  const what = `lookup of pfn ${hex(e.pfn)} via ${e.via}${e.by ? ` by ${escapeText(e.by)}` : ""}`;
   const range = { pfn: e.pfn, endPfn: e.pfn + 1 };
   if (expected === undefined) {
     // The model knows the PFN maps a real frame but not which one.

@@ -23,6 +23,7 @@ import { describeEvent, entryText, tableRows } from "./describe.ts";
 import { policySpec, stepHeading, structureBacking } from "./snapshot_report.ts";
 import type { Structure } from "../p2m/table.ts";
 import type { Policy } from "../policy/policy.ts";
+import { escapeText } from "./text.ts";
 
 /** The words for good and bad steps. */
 export interface BisectTerms {
@@ -121,7 +122,7 @@ export function bugReportBlock(c: BugReportContext, result: string, details: str
   ].filter((x) => x !== undefined).join("; ");
   const guest = [
     `${g.type} ${g.domain}`,
-    g.kernel ? `kernel ${g.kernel}` : undefined,
+    g.kernel ? `kernel ${escapeText(g.kernel)}` : undefined,
     g.xen ? `xen ${g.xen}` : undefined,
     g.nrPages !== undefined ? `nr_pages ${hex(g.nrPages)}` : undefined,
   ].filter((x) => x !== undefined).join(", ");

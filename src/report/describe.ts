@@ -10,6 +10,7 @@ import { E820_TYPE_NAME } from "../trace/validate.ts";
 import { K } from "../p2m/leaf_runs.ts";
 import type { P2m } from "../p2m/table.ts";
 import { fmtPfns } from "../detect/finding.ts";
+import { escapeText } from "./text.ts";
 
 function ranges(rs: readonly PfnRange[]): string {
   const shown = rs.slice(0, 3).map(fmtPfns).join(", ");
@@ -68,13 +69,13 @@ export function describeEvent(e: TraceEvent): string {
         `[${hex(e.resource.start)}-${hex(e.resource.end)}] flags ${hex(e.resource.flags)}`;
     case "lookup":
       return `lookup pfn ${hex(e.pfn)} via ${e.via}${e.iomap ? " (iomap)" : ""}${
-        e.by ? ` by ${e.by}` : ""
+        e.by ? ` by ${escapeText(e.by)}` : ""
       }` +
         (e.observed !== undefined ? ` observed ${hex(e.observed)}` : "");
     case "p2m_dump":
       return `p2m_dump (${e.format} format, ${e.lines.length} lines)`;
     case "mark":
-      return `mark: ${e.text}`;
+      return `mark: ${escapeText(e.text)}`;
   }
 }
 

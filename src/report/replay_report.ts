@@ -14,6 +14,7 @@ import type { ModelState } from "../model/state.ts";
 import type { Policy } from "../policy/policy.ts";
 import { describeEvent, entryText, formatRows, tableRows } from "./describe.ts";
 import { KIND_NAME } from "../p2m/lookup.ts";
+import { escapeText } from "./text.ts";
 
 /** Most change lines printed per step in text mode. */
 export const MAX_CHANGE_LINES = 12;
@@ -151,7 +152,7 @@ export function summaryText(s: SummaryInput): string {
   out.push(`policy:   ${policyOptions(s.policy)} (${s.policySource}): ${s.policy.summary}`);
   const g = s.state.guest;
   out.push(
-    `guest:    ${g.type} ${g.domain}${g.kernel ? `, kernel ${g.kernel}` : ""}` +
+    `guest:    ${g.type} ${g.domain}${g.kernel ? `, kernel ${escapeText(g.kernel)}` : ""}` +
       `${g.nrPages !== undefined ? `, nr_pages ${hex(g.nrPages)}` : ""}`,
   );
   const counts = [...s.counts.entries()].sort((a, b) => a[0] < b[0] ? -1 : 1).map(([k, n]) =>

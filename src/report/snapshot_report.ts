@@ -20,6 +20,7 @@ import type { StepPoint } from "../replay/steps.ts";
 import type { PfnSet } from "../p2m/pfn_set.ts";
 import { describeEvent, entryText } from "./describe.ts";
 import { fmtPfns } from "../detect/finding.ts";
+import { escapeText } from "./text.ts";
 
 /** Version of the snapshot JSON document; bumped only on a breaking change. */
 export const SNAPSHOT_VERSION = 1;
@@ -214,7 +215,7 @@ export function snapshotText(s: SnapshotInput): string {
   const out = [`snapshot of ${s.trace} at ${stepHeading(s.point, s.event)}`];
   out.push(`policy:   ${policySpec(st.policy)} (${s.policySource}): ${st.policy.summary}`);
   out.push(
-    `guest:    ${g.type} ${g.domain}${g.kernel ? `, kernel ${g.kernel}` : ""}` +
+    `guest:    ${g.type} ${g.domain}${g.kernel ? `, kernel ${escapeText(g.kernel)}` : ""}` +
       `${g.nrPages !== undefined ? `, nr_pages ${hex(g.nrPages)}` : ""}`,
   );
   out.push(

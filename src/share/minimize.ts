@@ -43,21 +43,25 @@ function fires(
 }
 
 /**
- * Reads `reader` up to the first step at which `detector` fires under `policy`; returns that
- * prefix, or undefined when it never fires.
+ * Reads `reader` up to the first step at which `detector` (undefined: any detector) fires under
+ * `policy`; returns that prefix and the detector, or undefined when it never fires.
  */
 export async function prefixToFinding(
   reader: TraceReader,
   policy: Policy,
-  detector: string,
-): Promise<{ header: TraceHeader; events: TraceEvent[] } | undefined> {
+  detector: string | undefined,
+): Promise<{ header: TraceHeader; events: TraceEvent[]; detector: string } | undefined> {
   const header = await reader.header();
-  const r = new Replayer(initialState(header.guest, policy), selectDetectors([detector]));
+  const r = new Replayer(
+    initialState(header.guest, policy),
+    selectDetectors(detector === undefined ? [] : [detector]),
+  );
   const events: TraceEvent[] = [];
   for await (const batch of reader.batches()) {
     for (const e of batch) {
       events.push(e);
-      if (r.apply(e).findings.length > 0) return { header, events };
+      const found = r.apply(e).findings;
+      if (found.length > 0) return { header, events, detector: found[0].detector };
     }
   }
   return undefined;

@@ -18,6 +18,7 @@ import { choosePolicy } from "../replay/replayer.ts";
 import { isMmio, resourceName } from "../kernel/pci_resource.ts";
 import { fmtPfns } from "../detect/finding.ts";
 import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
+import { escapeText } from "../report/text.ts";
 
 /** Facts gathered from the events. */
 export interface TraceFacts {
@@ -136,10 +137,13 @@ export interface Summary {
   comparison: Comparison;
 }
 
-/** Reads the trace once: facts plus every policy's findings. */
+/**
+ * Reads the trace once: facts plus every policy's findings. `sha256` is the file's digest, or a
+ * function giving it once the trace has been read (a reader that hashes as it reads).
+ */
 export async function summarizeTrace(
   file: string,
-  sha256: string,
+  sha256: string | (() => Promise<string>),
   reader: TraceReader,
   policyOption: string | undefined,
 ): Promise<Summary> {
@@ -151,7 +155,16 @@ export async function summarizeTrace(
   const facts = new FactCollector();
   const comparison = await comparePolicies(reader, list, [], (e) => facts.add(e));
   const policyIndex = list.indexOf(spec);
-  return { file, sha256, header, facts: facts.finish(), policy: spec, policyIndex, comparison };
+  const digest = typeof sha256 === "string" ? sha256 : await sha256();
+  return {
+    file,
+    sha256: digest,
+    header,
+    facts: facts.finish(),
+    policy: spec,
+    policyIndex,
+    comparison,
+  };
 }
 
 function gib(bytes: number): string {
@@ -227,7 +240,7 @@ export function importRows(p: Provenance): [string, string][] {
 function guestText(g: TraceHeader["guest"], p: Provenance): string {
   const type = p.typeUnknown ? "unknown type" : g.type;
   const domain = p.domainUnknown ? "unknown domain" : g.domain;
-  return `${type} ${domain}${g.kernel ? `, Linux ${g.kernel}` : ""}${
+  return `${type} ${domain}${g.kernel ? `, Linux ${escapeText(g.kernel)}` : ""}${
     g.xen ? `, Xen ${g.xen}` : ""
   }${
     g.nrPages !== undefined
@@ -267,15 +280,15 @@ export function summaryMarkdown(s: Summary): string {
   out.push("| | |", "| --- | --- |");
   const ending = c.cutOff ? "cut off" : "read to the end";
   out.push(`| trace | ${c.events} event(s), ${ending}; sha256 \`${s.sha256}\` |`);
-  out.push(`| producer | ${h.producer}${h.id ? ` (id ${h.id})` : ""} |`);
+  out.push(`| producer | ${escapeText(h.producer)}${h.id ? ` (id ${escapeText(h.id)})` : ""} |`);
   out.push(`| guest | ${guestText(g, p)} |`);
-  for (const [k, v] of importRows(p)) out.push(`| ${k} | ${cell(v)} |`);
+  for (const [k, v] of importRows(p)) out.push(`| ${k} | ${cell(escapeText(v))} |`);
   if (f.time) out.push(`| time | ${f.time[0]} s to ${f.time[1]} s after boot |`);
   out.push(`| E820 | ${e820Text(f, g)} |`);
   out.push(`| PCI | ${f.bridges} host bridge(s), ${f.devices} device(s) announced to Xen |`);
   if (f.barsAbove.length > 0) {
     const bars = f.barsAbove.map((b) =>
-      `${b.device} ${b.name} [mem ${hex(b.resource.start)}-${hex(b.resource.end)}]`
+      `${b.device} ${escapeText(b.name)} [mem ${hex(b.resource.start)}-${hex(b.resource.end)}]`
     );
     out.push(`| BARs above the E820 map | ${bars.join("; ")} |`);
   }
@@ -289,7 +302,7 @@ export function summaryMarkdown(s: Summary): string {
     `${k} ${n}`
   );
   out.push(`| events | ${kinds.join(", ")} |`);
-  out.push("", `> ${h.description}`, "");
+  out.push("", `> ${escapeText(h.description)}`, "");
   const mine = c.results[s.policyIndex];
   out.push(`### Findings under ${s.policy}`, "");
   if (mine.findings.length === 0 && mine.unjudged.length === 0) out.push("None.");

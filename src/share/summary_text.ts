@@ -13,6 +13,7 @@ import { PROVEN } from "../trace/provenance.ts";
 import { fmtPfns } from "../detect/finding.ts";
 import type { Finding } from "../detect/finding.ts";
 import { wrap, wrapCommand } from "../report/wrap.ts";
+import { escapeText } from "../report/text.ts";
 import { severityText } from "../report/replay_report.ts";
 import { importRows, type Summary, summaryVerdict } from "./summarize.ts";
 
@@ -70,13 +71,15 @@ export function summaryPlainText(s: Summary): string {
   const col = 15;
   const ending = c.cutOff ? "cut off" : "read to the end";
   field(out, "trace", `${c.events} event(s), ${ending}`, col);
-  field(out, "producer", `${h.producer}${h.id ? ` (id ${h.id})` : ""}`, col);
+  field(out, "producer", escapeText(`${h.producer}${h.id ? ` (id ${h.id})` : ""}`), col);
   const type = p.typeUnknown ? "unknown type" : g.type;
   const domain = p.domainUnknown ? "unknown domain" : g.domain;
   field(
     out,
     "guest",
-    `${type} ${domain}${g.kernel ? `, Linux ${g.kernel}` : ""}${g.xen ? `, Xen ${g.xen}` : ""}${
+    `${type} ${domain}${g.kernel ? `, Linux ${escapeText(g.kernel)}` : ""}${
+      g.xen ? `, Xen ${g.xen}` : ""
+    }${
       g.nrPages !== undefined
         ? `, nr_pages ${hex(g.nrPages)}`
         : g.type === "pv"
@@ -85,7 +88,7 @@ export function summaryPlainText(s: Summary): string {
     }`,
     col,
   );
-  for (const [k, v] of importRows(p)) field(out, k, v, col);
+  for (const [k, v] of importRows(p)) field(out, k, escapeText(v), col);
   if (f.time) field(out, "time", `${f.time[0]} s to ${f.time[1]} s after boot`, col);
   field(
     out,
@@ -116,7 +119,7 @@ export function summaryPlainText(s: Summary): string {
     .map(([k, n]) => `${k} ${n}`);
   field(out, "events", kinds.join(", ") || "none", col);
   out.push("", "Description:");
-  para(out, h.description, "  ");
+  para(out, escapeText(h.description), "  ");
 
   const mine = c.results[s.policyIndex];
   out.push("");

@@ -8,7 +8,7 @@
 
 import { TraceError } from "../errors.ts";
 import type { EventKind, TraceHeader } from "../trace/event.ts";
-import { maybeGunzip, readLineBatches } from "../trace/lines.ts";
+import { type LineBatch, maybeGunzip, readLineBatches } from "../trace/lines.ts";
 import { validateEnd, validateEvent, validateHeader } from "../trace/validate.ts";
 import { RecordChecks } from "../trace/checks.ts";
 
@@ -67,6 +67,9 @@ const COMMON = new Set(["seq", "kind", "time"]);
 function problemName(e: TraceError): string {
   if (e.field === undefined) {
     if (e.expected.startsWith("one JSON object")) return "not-json";
+    if (e.expected === "UTF-8 text") return "bad-encoding";
+    if (e.expected.startsWith("a line of at most")) return "line-too-long";
+    if (e.expected === "gzip data") return "bad-gzip";
     if (e.expected.startsWith("nothing after the end record")) return "after-end";
     if (e.expected.startsWith("an event object")) return "not-an-object";
     return "bad-record";
@@ -109,11 +112,30 @@ export async function validateStream(
   const v: Validation = { events: 0, counts: new Map(), problems: [] };
   const checks = new RecordChecks(name);
   let sawHeader = false;
-  for await (const batch of readLineBatches(name, await maybeGunzip(stream, name))) {
+  const batches = readLineBatches(name, await maybeGunzip(stream, name), { encoding: "mark" });
+  for (;;) {
+    let next: IteratorResult<LineBatch>;
+    try {
+      next = await batches.next();
+    } catch (err) {
+      // A limit of the reader (line length, gzip data): reading cannot go on past it.
+      if (!(err instanceof TraceError)) throw err;
+      note(problemName(err), "error", err.position.line, err.message);
+      if (!sawHeader) sawHeader = true;
+      break;
+    }
+    if (next.done) break;
+    const batch = next.value;
+    const bad = new Set(batch.badEncoding ?? []);
     for (let i = 0; i < batch.lines.length; i++) {
       const text = batch.lines[i];
       const line = batch.firstLine + i;
       if (text.trim() === "") continue;
+      if (bad.has(i)) {
+        note("bad-encoding", "error", line, `line ${line} is not valid UTF-8`);
+        if (!sawHeader) sawHeader = true;
+        continue;
+      }
       let obj: unknown;
       try {
         obj = JSON.parse(text);

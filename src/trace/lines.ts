@@ -1,16 +1,44 @@
 /**
- * Byte streams to lines, in batches, in constant memory. Gzip input is detected by its magic
- * bytes (so `.jsonl.gz` files and gzipped stdin both work). CRLF endings are accepted. The last
- * line is reported with `terminated: false` when the stream did not end with a newline, so the
- * trace reader can tell a cut-off recording from a complete one.
+ * The one bounded input path: every trace, log and dump p2mtrace reads comes through here, so
+ * every input has the same limits whatever its source (a file, a FIFO, `<(...)`, stdin, gzip):
+ *
+ * - each input is opened once; its bytes can be hashed while they are read ({@link openInput}
+ *   with a `hash`), so a FIFO is never read twice and a digest is never that of an empty read;
+ * - gzip input (detected by its magic bytes) is decompressed in chunks of
+ *   {@link CHUNK_BYTES} with back-pressure, members concatenated as RFC 1952 allows are read
+ *   whole, data after the last member is an error, and an input that decompresses to more than
+ *   {@link MAX_GZIP_RATIO} times its size (past the first {@link GZIP_RATIO_FREE_BYTES}) is
+ *   refused as a gzip bomb;
+ * - a line longer than {@link MAX_LINE_BYTES} is refused when its length passes the cap,
+ *   before it is built;
+ * - text must be UTF-8: invalid bytes are an error naming the line (or, for `validate`, a
+ *   marked line), never silently replaced.
+ *
+ * CRLF endings are accepted. The last line is reported with `terminated: false` when the
+ * stream did not end with a newline, so the trace reader can tell a cut-off recording from a
+ * complete one.
  *
  * @module
  */
 
-import { InputError } from "../errors.ts";
+import { createGunzip } from "node:zlib";
+import { createHash } from "node:crypto";
+import { InputError, TraceError } from "../errors.ts";
 
-/** Longest line accepted (a `p2m_dump` event can be long; 256 MiB is still bounded). */
-export const MAX_LINE_BYTES = 256 * 1024 * 1024;
+/**
+ * Longest line accepted, in characters (UTF-16 code units, at least one byte each). The longest
+ * lines real traces hold are `p2m_dump` events: a 900,000-line dump is about 36 MB.
+ */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+/** Size of the decompressed chunks gzip input is read in. */
+export const CHUNK_BYTES = 64 * 1024;
+
+/** Largest accepted ratio of decompressed to compressed bytes (real traces: under 30). */
+export const MAX_GZIP_RATIO = 100;
+
+/** Decompressed bytes allowed before {@link MAX_GZIP_RATIO} applies (small inputs compress well). */
+export const GZIP_RATIO_FREE_BYTES = 64 * 1024 * 1024;
 
 /** A batch of consecutive lines. */
 export interface LineBatch {
@@ -20,29 +48,80 @@ export interface LineBatch {
   firstLine: number;
   /** False only for a final line that had no newline. */
   terminated: boolean;
+  /** With `encoding: "mark"`: indices into `lines` of lines that held invalid UTF-8. */
+  badEncoding?: number[];
+}
+
+/** Options of {@link openInput}. */
+export interface OpenOptions {
+  /** Standard input, for `-` (default: the process's). */
+  stdin?: ReadableStream<Uint8Array>;
+  /** Refuse anything but a regular file (and `-`): for inputs that must be files. */
+  regularOnly?: boolean;
+}
+
+/** An opened input: its bytes, read once, and their SHA-256 once they have been read. */
+export interface Input {
+  /** The name as given (`-` for stdin). */
+  name: string;
+  /** The raw bytes (before any gunzip). */
+  stream: ReadableStream<Uint8Array>;
+  /** Hex SHA-256 of every byte read so far; call it after reading to the end. */
+  sha256(): string;
+  /** How many raw bytes have been read. */
+  bytesRead(): number;
 }
 
 /**
- * Opens a file path, or `-` for standard input, as a byte stream. Reading a file needs read
- * permission for that file only; stdin needs none.
+ * Opens a path, or `-` for standard input, once, hashing its bytes as they are read. FIFOs,
+ * `<(...)` and character devices are read like files (all limits apply as they stream);
+ * `regularOnly` refuses them. Reading a file needs read permission for that file only.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openInput } from "./lines.ts";
- * const stream = await openInput("traces/pcie-bar-above-e820.jsonl");
+ * import assert from "node:assert/strict";
+ * const input = await openInput("-", { stdin: ReadableStream.from([new TextEncoder().encode("abc")]) });
+ * for await (const _ of input.stream) { /* read it all *\/ }
+ * assert.equal(input.sha256(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
  * ```
  */
-export async function openInput(
-  path: string,
-  stdin: ReadableStream<Uint8Array> = Deno.stdin.readable,
-): Promise<ReadableStream<Uint8Array>> {
-  if (path === "-") return stdin;
-  try {
-    const file = await Deno.open(path, { read: true });
-    return file.readable;
-  } catch (e) {
-    throw new InputError(path, inputReason(e));
+export async function openInput(path: string, options: OpenOptions = {}): Promise<Input> {
+  let raw: ReadableStream<Uint8Array>;
+  if (path === "-") raw = options.stdin ?? Deno.stdin.readable;
+  else {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true });
+    } catch (e) {
+      throw new InputError(path, inputReason(e));
+    }
+    try {
+      const st = await file.stat();
+      if (st.isDirectory) throw new InputError(path, "is a directory");
+      if (options.regularOnly && !st.isFile) {
+        throw new InputError(path, "not a regular file (a device, FIFO or socket is refused here)");
+      }
+    } catch (e) {
+      file.close();
+      if (e instanceof InputError) throw e;
+      throw new InputError(path, inputReason(e));
+    }
+    raw = file.readable;
   }
+  const h = createHash("sha256");
+  let n = 0;
+  let hex: string | undefined;
+  const stream = raw.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        h.update(chunk);
+        n += chunk.length;
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  return { name: path, stream, sha256: () => hex ??= h.digest("hex"), bytesRead: () => n };
 }
 
 /** A short reason for an open/read failure, without a stack trace. */
@@ -55,7 +134,56 @@ export function inputReason(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Wraps `stream` in a gzip decompressor when its first two bytes are the gzip magic. */
+/**
+ * Bad compressed data: thrown inside a decompressed stream, where the line is not known; the
+ * line splitter (or the caller) turns it into a {@link TraceError} naming the line.
+ */
+export class GzipDataError extends Error {
+  /** What is wrong, as the `got` of a {@link TraceError}. */
+  readonly got: string;
+  /** Builds the error. */
+  constructor(got: string) {
+    super(got);
+    this.name = "GzipDataError";
+    this.got = got;
+  }
+}
+
+/**
+ * The {@link TraceError} for a read that failed at `line` of `name`, or undefined when the
+ * failure is not about the data (then it is an {@link InputError}).
+ *
+ * @example
+ * ```ts
+ * import { GzipDataError, readFailure } from "./lines.ts";
+ * import assert from "node:assert/strict";
+ * const e = readFailure("t.gz", 3, new GzipDataError("trailing data after the gzip stream"));
+ * assert.equal(e.exitCode, 65);
+ * assert.match(e.message, /^t\.gz:3: .*trailing data after the gzip stream$/);
+ * ```
+ */
+export function readFailure(name: string, line: number, e: unknown): TraceError | InputError {
+  if (e instanceof TraceError || e instanceof InputError) return e;
+  if (e instanceof GzipDataError) {
+    return new TraceError({ file: name, line }, undefined, "gzip data", e.got);
+  }
+  return new InputError(name, `read failed at line ${line}: ${inputReason(e)}`);
+}
+
+/**
+ * Wraps `stream` in a bounded gzip decompressor when its first two bytes are the gzip magic
+ * (see the module documentation for the bounds); otherwise passes it through.
+ *
+ * @example
+ * ```ts
+ * import { maybeGunzip } from "./lines.ts";
+ * import { gzipSync } from "node:zlib";
+ * import assert from "node:assert/strict";
+ * const members = [...gzipSync("a\n"), ...gzipSync("b\n")];
+ * const text = await new Response(await maybeGunzip(ReadableStream.from([new Uint8Array(members)]))).text();
+ * assert.equal(text, "a\nb\n");
+ * ```
+ */
 export async function maybeGunzip(
   stream: ReadableStream<Uint8Array>,
   name = "-",
@@ -68,7 +196,8 @@ export async function maybeGunzip(
     throw new InputError(name, inputReason(e));
   }
   const head = first.done ? new Uint8Array(0) : first.value;
-  const rest = new ReadableStream<Uint8Array>({
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return gunzip(head, reader);
+  return new ReadableStream<Uint8Array>({
     start(controller) {
       if (head.length > 0) controller.enqueue(head);
     },
@@ -80,18 +209,139 @@ export async function maybeGunzip(
     cancel(reason) {
       return reader.cancel(reason);
     },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * node:zlib's gunzip reads concatenated members (Web `DecompressionStream` stops after the
+ * first and fails on the rest) and, through back-pressure, decompresses only as fast as the
+ * lines are consumed: its output is taken from `data` events (so every byte decompressed
+ * before an error is delivered before the error) and the stream is paused while
+ * {@link CHUNK_BYTES} x 4 are waiting.
+ */
+function gunzip(
+  head: Uint8Array,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  const z = createGunzip({ chunkSize: CHUNK_BYTES });
+  let compressed = 0;
+  let decompressed = 0;
+  let failure: unknown;
+  let ended = false;
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let wake: (() => void) | undefined;
+  const signal = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  z.on("data", (c: Uint8Array) => {
+    queue.push(c);
+    queued += c.length;
+    if (queued > 4 * CHUNK_BYTES) z.pause();
+    signal();
   });
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    return rest.pipeThrough(
-      new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
-    );
+  z.on("end", () => {
+    ended = true;
+    signal();
+  });
+  z.on("error", (e: unknown) => {
+    failure ??= e;
+    signal();
+  });
+  const feed = async () => {
+    let chunk: Uint8Array | undefined = head;
+    try {
+      while (chunk !== undefined && failure === undefined) {
+        compressed += chunk.length;
+        if (!z.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              z.off("drain", done);
+              z.off("close", done);
+              resolve();
+            };
+            z.on("drain", done);
+            z.on("close", done);
+          });
+        }
+        const r = await reader.read();
+        chunk = r.done ? undefined : r.value;
+      }
+      if (failure === undefined) z.end();
+    } catch (e) {
+      failure ??= e;
+      z.destroy();
+      signal();
+    }
+  };
+  feed();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        const c = queue.shift();
+        if (c !== undefined) {
+          queued -= c.length;
+          if (queued <= CHUNK_BYTES) z.resume();
+          decompressed += c.length;
+          if (decompressed > GZIP_RATIO_FREE_BYTES && decompressed > MAX_GZIP_RATIO * compressed) {
+            z.destroy();
+            reader.cancel().catch(() => {});
+            throw new GzipDataError(
+              `data that decompresses to more than ${MAX_GZIP_RATIO} times its size ` +
+                `(a gzip bomb?)`,
+            );
+          }
+          controller.enqueue(c);
+          return;
+        }
+        if (failure !== undefined) throw gzipFailure(failure);
+        if (ended) {
+          controller.close();
+          return;
+        }
+        await new Promise<void>((resolve) => wake = resolve);
+      }
+    },
+    cancel() {
+      z.destroy();
+      return reader.cancel();
+    },
+  }, { highWaterMark: 0 });
+}
+
+function gzipFailure(e: unknown): unknown {
+  if (e instanceof GzipDataError || e instanceof InputError) return e;
+  const code = (e as { code?: unknown })?.code;
+  const message = e instanceof Error ? e.message : String(e);
+  // The first member's magic was checked before decompression began, so a bad header can
+  // only be that of what follows a complete member.
+  if (/incorrect header check|unknown compression method/.test(message)) {
+    return new GzipDataError("trailing data after the gzip stream");
   }
-  return rest;
+  if (code === "Z_BUF_ERROR" || /unexpected end/i.test(message)) {
+    return new GzipDataError("a truncated gzip stream");
+  }
+  if (typeof code === "string" && code.startsWith("Z_")) {
+    return new GzipDataError(`corrupt gzip data (${message})`);
+  }
+  return e;
+}
+
+/** Options of {@link readLineBatches}. */
+export interface LineOptions {
+  /**
+   * `throw` (default): invalid UTF-8 is a {@link TraceError} naming the line. `mark`: the line
+   * is decoded with U+FFFD and listed in {@link LineBatch.badEncoding} (for `validate`).
+   */
+  encoding?: "throw" | "mark";
 }
 
 /**
  * Splits a byte stream into batches of lines. Memory is bounded by the chunk size plus the
- * longest line; a line longer than {@link MAX_LINE_BYTES} is an error.
+ * longest line; a line longer than {@link MAX_LINE_BYTES} is refused as soon as its length
+ * passes the cap.
  *
  * @example
  * ```ts
@@ -109,56 +359,124 @@ export async function maybeGunzip(
 export async function* readLineBatches(
   name: string,
   stream: ReadableStream<Uint8Array>,
+  options: LineOptions = {},
 ): AsyncGenerator<LineBatch> {
-  const decoder = new TextDecoder();
+  const mark = options.encoding === "mark";
+  let strict = new TextDecoder("utf-8", { fatal: true });
+  const lenient = mark ? new TextDecoder() : undefined;
   // The unterminated tail, in pieces: joined once when its newline arrives, so a long line
   // costs O(its length), not a copy per chunk.
   const tail: string[] = [];
   let tailLength = 0;
+  let tailBad = false;
   let lineNo = 1;
+  const tooLong = () =>
+    new TraceError(
+      { file: name, line: lineNo },
+      undefined,
+      `a line of at most ${MAX_LINE_BYTES} bytes`,
+      "a longer line (refused at the limit)",
+    );
+  const decode = (chunk: Uint8Array | undefined): [string, boolean] => {
+    if (!mark) {
+      try {
+        return [
+          chunk === undefined ? strict.decode() : strict.decode(chunk, { stream: true }),
+          false,
+        ];
+      } catch {
+        // The line of the first replaced character (a U+FFFD already in the text may come first).
+        const text = chunk === undefined ? "\uFFFD" : new TextDecoder().decode(chunk);
+        const at = text.indexOf("\uFFFD");
+        throw new TraceError(
+          { file: name, line: lineNo + countNewlines(text.slice(0, at < 0 ? 0 : at)) },
+          undefined,
+          "UTF-8 text",
+          "bytes that are not valid UTF-8",
+        );
+      }
+    }
+    const text = chunk === undefined ? lenient!.decode() : lenient!.decode(chunk, { stream: true });
+    try {
+      if (chunk === undefined) strict.decode();
+      else strict.decode(chunk, { stream: true });
+      return [text, false];
+    } catch {
+      strict = new TextDecoder("utf-8", { fatal: true });
+      return [text, true];
+    }
+  };
+  const reader = stream.getReader();
   try {
-    for await (const chunk of stream) {
-      const text = decoder.decode(chunk, { stream: true });
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        throw readFailure(name, lineNo, e);
+      }
+      if (r.done) break;
+      const [text, bad] = decode(r.value);
       const lastNl = text.lastIndexOf("\n");
       if (lastNl < 0) {
-        tail.push(text);
         tailLength += text.length;
-        if (tailLength > MAX_LINE_BYTES) {
-          throw new InputError(name, `line ${lineNo} is longer than ${MAX_LINE_BYTES} bytes`);
-        }
+        if (tailLength > MAX_LINE_BYTES) throw tooLong();
+        tail.push(text);
+        tailBad ||= bad;
         continue;
       }
+      const firstNl = text.indexOf("\n");
+      if (tailLength + firstNl > MAX_LINE_BYTES) throw tooLong();
       let head = text.slice(0, lastNl);
+      const headBad = tailBad;
       if (tail.length > 0) {
         tail.push(head);
         head = tail.join("");
         tail.length = 0;
       }
       tailLength = text.length - lastNl - 1;
+      if (tailLength > MAX_LINE_BYTES) {
+        lineNo += countNewlines(text);
+        throw tooLong();
+      }
       if (tailLength > 0) tail.push(text.slice(lastNl + 1));
+      tailBad = bad && tailLength > 0 && text.slice(lastNl + 1).includes("\uFFFD");
       const lines = head.split("\n");
       for (let i = 0; i < lines.length; i++) {
         const l = lines[i];
+        if (l.length > MAX_LINE_BYTES) {
+          lineNo += i;
+          throw tooLong();
+        }
         if (l.length > 0 && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1);
       }
-      yield { lines, firstLine: lineNo, terminated: true };
+      const batch: LineBatch = { lines, firstLine: lineNo, terminated: true };
+      if (bad || headBad) {
+        const flagged = lines.flatMap((l, i) =>
+          (i === 0 && headBad) || l.includes("\uFFFD") ? [i] : []
+        );
+        if (flagged.length > 0) batch.badEncoding = flagged;
+      }
+      yield batch;
       lineNo += lines.length;
     }
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    throw new InputError(name, `read failed at line ${lineNo}: ${errorText(e)}`);
-  }
-  tail.push(decoder.decode());
-  const last = tail.join("");
-  if (last.length > 0) {
-    const l = last.charCodeAt(last.length - 1) === 13 ? last.slice(0, -1) : last;
-    yield { lines: [l], firstLine: lineNo, terminated: false };
+    const [rest, bad] = decode(undefined);
+    if (tailLength + rest.length > MAX_LINE_BYTES) throw tooLong();
+    tail.push(rest);
+    const last = tail.join("");
+    if (last.length > 0) {
+      const l = last.charCodeAt(last.length - 1) === 13 ? last.slice(0, -1) : last;
+      const batch: LineBatch = { lines: [l], firstLine: lineNo, terminated: false };
+      if (bad || tailBad) batch.badEncoding = [0];
+      yield batch;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
   }
 }
 
-function errorText(e: unknown): string {
-  if (e instanceof TypeError && /gzip|deflate|compress/i.test(e.message)) {
-    return "corrupt or truncated gzip data";
-  }
-  return e instanceof Error ? e.message : String(e);
+function countNewlines(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf("\n"); i >= 0; i = s.indexOf("\n", i + 1)) n++;
+  return n;
 }

@@ -9,7 +9,7 @@
 
 import { CutOffError, TraceError } from "../errors.ts";
 import type { TraceEnd, TraceEvent, TraceHeader } from "./event.ts";
-import { type LineBatch, maybeGunzip, openInput, readLineBatches } from "./lines.ts";
+import { type Input, type LineBatch, maybeGunzip, openInput, readLineBatches } from "./lines.ts";
 import { validateEnd, validateEvent, validateHeader } from "./validate.ts";
 import { RecordChecks } from "./checks.ts";
 
@@ -46,20 +46,43 @@ export class TraceReader {
   #end: TraceEnd | undefined;
   #checks: RecordChecks;
   #textSink: ((text: string) => void) | undefined;
+  #input: Input | undefined;
 
-  private constructor(name: string, lines: AsyncGenerator<LineBatch>) {
+  private constructor(name: string, lines: AsyncGenerator<LineBatch>, input?: Input) {
     this.name = name;
     this.#lines = lines;
     this.#checks = new RecordChecks(name);
+    this.#input = input;
   }
 
-  /** Opens `path` (or `-` for `stdin`), transparently gunzipping. */
+  /**
+   * Opens `path` (or `-` for `stdin`) once, transparently gunzipping, through the bounded
+   * input path (src/trace/lines.ts); its bytes are hashed as they are read ({@link TraceReader.sha256}).
+   */
   static async open(
     path: string,
     stdin?: ReadableStream<Uint8Array>,
   ): Promise<TraceReader> {
-    const stream = await maybeGunzip(await openInput(path, stdin), path);
-    return new TraceReader(path, readLineBatches(path, stream));
+    const input = await openInput(path, stdin ? { stdin } : {});
+    const stream = await maybeGunzip(input.stream, path);
+    return new TraceReader(path, readLineBatches(path, stream), input);
+  }
+
+  /**
+   * Hex SHA-256 of the file's bytes as read (compressed bytes for a `.gz`), computed while
+   * reading, so a FIFO or stdin is read once. Reads whatever is left of the input first, so
+   * the digest is never that of a partial read; a data error in the rest is thrown.
+   */
+  async sha256(): Promise<string> {
+    if (this.#input === undefined) {
+      throw new Error("sha256(): the trace was not opened from a file");
+    }
+    for (;;) {
+      if (this.#pending) this.#pending = undefined;
+      const r = await this.#lines.next();
+      if (r.done) break;
+    }
+    return this.#input.sha256();
   }
 
   /** Reads a trace held in memory (tests, the library API). */
@@ -164,6 +187,7 @@ export class TraceReader {
     }
   }
 
+  /** The next non-blank line (blank lines skipped within a batch, without an await each). */
   async #nextLine(): Promise<[string, number, boolean] | undefined> {
     for (;;) {
       if (!this.#pending) {
@@ -173,11 +197,14 @@ export class TraceReader {
         this.#pendingIndex = 0;
       }
       const b = this.#pending;
-      if (this.#pendingIndex < b.lines.length) {
-        const i = this.#pendingIndex++;
-        const terminated = b.terminated || i < b.lines.length - 1;
-        if (this.#pendingIndex >= b.lines.length) this.#pending = undefined;
-        return [b.lines[i], b.firstLine + i, terminated];
+      const lines = b.lines;
+      let i = this.#pendingIndex;
+      while (i < lines.length && (lines[i].length === 0 || lines[i].trim() === "")) i++;
+      if (i < lines.length) {
+        this.#pendingIndex = i + 1;
+        const terminated = b.terminated || i < lines.length - 1;
+        if (this.#pendingIndex >= lines.length) this.#pending = undefined;
+        return [lines[i], b.firstLine + i, terminated];
       }
       this.#pending = undefined;
     }

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
 import { parseEventLine, parseRecord, TraceReader } from "./read.ts";
+import "../../tests/support/repo_root.ts";
 
 /** parseRecord(text) must return what JSON.parse returns, or throw what it throws. */
 function sameAsJsonParse(text: string): void {

@@ -7,7 +7,9 @@
  * @module
  */
 
-import { type SourcePosition, TraceError } from "../errors.ts";
+import { type SourcePosition, TraceError, UsageError } from "../errors.ts";
+import { resolvePolicy } from "../policy/policy.ts";
+import { POLICIES } from "../policy/policies.ts";
 import { ADDR_LIMIT, FRAME_LIMIT, parseU64, parseUint } from "./hex.ts";
 import { readProvenance } from "./provenance.ts";
 import {
@@ -52,9 +54,52 @@ export const E820_TYPE_NAME: ReadonlyMap<number, string> = new Map(
 
 type Obj = Record<string, unknown>;
 
+/** Deepest nesting of arrays and objects accepted in a record (the format itself needs 3). */
+export const MAX_NESTING = 64;
+
+/**
+ * The top-level field of `obj` whose value nests arrays or objects more than
+ * {@link MAX_NESTING} deep, or undefined. Iterative, so no input can exhaust the stack here or
+ * later, when the record is written back with `JSON.stringify`.
+ */
+function tooDeepField(obj: Obj): string | undefined {
+  for (const key in obj) {
+    const v = obj[key];
+    if (typeof v !== "object" || v === null) continue;
+    const stack: [unknown, number][] = [[v, 2]];
+    while (stack.length > 0) {
+      const [x, depth] = stack.pop()!;
+      if (depth > MAX_NESTING) return key;
+      const values = Array.isArray(x) ? x : Object.values(x as Obj);
+      for (const y of values) {
+        if (typeof y === "object" && y !== null) stack.push([y, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
+function checkNesting(pos: SourcePosition, obj: Obj): void {
+  const field = tooDeepField(obj);
+  if (field !== undefined) {
+    throw new TraceError(
+      pos,
+      field,
+      `arrays and objects nested at most ${MAX_NESTING} deep`,
+      "deeper nesting",
+    );
+  }
+}
+
 /** Shortens a JSON value for an error message. */
 export function describe(value: unknown): string {
   if (value === undefined) return "nothing";
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return "a number too large (it is not finite as a double)";
+  }
+  if (typeof value === "object" && value !== null && tooDeepField({ v: value }) !== undefined) {
+    return Array.isArray(value) ? "a deeply nested array" : "a deeply nested object";
+  }
   let s: string;
   try {
     s = JSON.stringify(value) ?? String(value);
@@ -185,6 +230,7 @@ export function validateHeader(pos: SourcePosition, obj: unknown): TraceHeader {
   if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
     throw new TraceError(pos, undefined, "a trace header object on the first line", describe(obj));
   }
+  checkNesting(pos, obj as Obj);
   const f: Fields = new Fields(pos, obj as Obj);
   if (f.obj.format !== TRACE_FORMAT) {
     f.fail("format", `"${TRACE_FORMAT}" (the first line must be the trace header)`, f.obj.format);
@@ -198,8 +244,8 @@ export function validateHeader(pos: SourcePosition, obj: unknown): TraceHeader {
   const pageSize = g.obj.page_size ?? 4096;
   if (pageSize !== 4096) g.fail("page_size", "4096", pageSize);
   const guest: GuestFacts = {
-    type: g.oneOf("type", ["pv", "hvm", "pvh"]),
-    domain: g.oneOf("domain", ["dom0", "domU"]),
+    type: g.oneOf("type", ["pv", "hvm", "pvh", "unknown"]),
+    domain: g.oneOf("domain", ["dom0", "domU", "unknown"]),
     arch: "x86_64",
     pageSize: 4096,
   };
@@ -225,7 +271,19 @@ export function validateHeader(pos: SourcePosition, obj: unknown): TraceHeader {
   const id = f.optString("id");
   if (id !== undefined) header.id = id;
   const policy = f.optString("policy");
-  if (policy !== undefined) header.policy = policy;
+  if (policy !== undefined) {
+    try {
+      resolvePolicy(POLICIES, policy);
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      f.fail(
+        "policy",
+        `a known policy (${[...POLICIES.keys()].join(", ")}) with valid options`,
+        policy,
+      );
+    }
+    header.policy = policy;
+  }
   header.provenance = readProvenance(pos, obj as Obj);
   return header;
 }
@@ -340,7 +398,9 @@ const DEVICE_WHAT = 'a PCI device "segment:bus:dev.fn" in lower-case hex, e.g. "
  * ```
  */
 export function validateEvent(pos: SourcePosition, obj: unknown): TraceEvent {
-  return fastEvent(pos.line, obj) ?? checkEvent(pos, obj);
+  const e = fastEvent(pos.line, obj) ?? checkEvent(pos, obj);
+  checkNesting(pos, obj as Obj);
+  return e;
 }
 
 /**
@@ -526,7 +586,13 @@ function checkEvent(pos: SourcePosition, obj: unknown): TraceEvent {
         "early_set_phys_to_machine",
       ], "set_phys_to_machine");
       const e: SetP2mEvent = { ...base, kind: "set_p2m", range: pfnRange(f), value, primitive };
-      if (value === "mfn" || value === "foreign") e.mfn = f.frame("mfn");
+      if (value === "mfn" || value === "foreign") {
+        e.mfn = f.frame("mfn");
+        // PFN pfn + i gets MFN mfn + i: the last one must be a frame number too.
+        if (e.mfn + (e.range.endPfn - e.range.pfn) > FRAME_LIMIT) {
+          f.fail("mfn", "a first MFN whose range ends at or below 2^40", f.obj.mfn);
+        }
+      }
       return e;
     }
     case "balloon_init":

@@ -147,7 +147,7 @@ function flush(g: Group, out: TraceEvent[]): void {
   if (g.cls === "decrease") {
     out.push({
       seq: 0,
-      line: 0,
+      line: first.line,
       time,
       kind: "decrease_reservation",
       ranges: toRanges(g.recs.map((r) => r.pfn)),
@@ -157,7 +157,7 @@ function flush(g: Group, out: TraceEvent[]): void {
   if (g.cls === "increase") {
     out.push({
       seq: 0,
-      line: 0,
+      line: first.line,
       time,
       kind: "increase_reservation",
       ranges: toRanges(g.recs.map((r) => r.pfn)),
@@ -171,7 +171,7 @@ function flush(g: Group, out: TraceEvent[]): void {
   if (k === "odd") {
     out.push({
       seq: 0,
-      line: 0,
+      line: first.line,
       time,
       kind: "mark",
       text: `bpftrace: ${
@@ -182,7 +182,7 @@ function flush(g: Group, out: TraceEvent[]): void {
   }
   const e: TraceEvent = {
     seq: 0,
-    line: 0,
+    line: first.line,
     time,
     kind: "set_p2m",
     range,
@@ -195,7 +195,7 @@ function flush(g: Group, out: TraceEvent[]): void {
   if (!first.ok) {
     out.push({
       seq: 0,
-      line: 0,
+      line: first.line,
       time,
       kind: "mark",
       text: `bpftrace: ${describeWrite(first)} returned false in the guest`,
@@ -228,7 +228,7 @@ const ASSIGN_ACTION: Record<PciAssignFn, ResourceAction> = {
  *   "p2mtrace1 3000000 end",
  * ].join("\n"), "out.txt");
  * assert.deepEqual(out.events, [{
- *   seq: 0, line: 0, time: 0.002, kind: "decrease_reservation",
+ *   seq: 0, line: 3, time: 0.002, kind: "decrease_reservation",
  *   ranges: [{ pfn: 0x1000, endPfn: 0x1002 }],
  * }]);
  * assert.deepEqual(out.notes, []);
@@ -251,6 +251,15 @@ export function importBpftraceOutput(text: string, file: string): BpftraceImport
         `${file}:${i + 1}: unknown kind ${JSON.stringify(r.kind)} skipped (a newer script?)`,
       );
     } else if (!/^Attaching \d+ probes?\.\.\.$/.test(raw.trim())) chatter++;
+  }
+  if (records.length === 0 && !notes.some((n) => n.includes("unknown kind"))) {
+    // Nothing of tools/p2mtrace.bt at all: the wrong file, not an empty recording.
+    throw new BpftraceLineError(
+      { file, line: 1 },
+      undefined,
+      "output of tools/p2mtrace.bt (lines starting with p2mtrace)",
+      `${chatter} line(s), none of them a p2mtrace line`,
+    );
   }
   if (chatter > 0) notes.push(`${file}: ${chatter} line(s) that are not p2mtrace lines skipped`);
 

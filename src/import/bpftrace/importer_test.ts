@@ -150,8 +150,18 @@ Deno.test("a notify without a pci_dev line gives xen_add_device with no resource
   assert.equal(out.sawPciNotify, true);
 });
 
+Deno.test("output with no p2mtrace line at all is a data error naming line 1", () => {
+  assert.throws(
+    () => importBpftraceOutput("Attaching 3 probes...\nhello\n", "o"),
+    /o:1: expected output of tools\/p2mtrace\.bt .*, got 1 line\(s\), none of them a p2mtrace line$/,
+  );
+});
+
 Deno.test("missing begin and end lines are noted", () => {
-  const out = importBpftraceOutput("Attaching 3 probes...\n", "o");
+  const out = importBpftraceOutput(
+    "Attaching 3 probes...\np2mtrace1 200 pci_notify action=del dev=0000:03:00.0\n",
+    "o",
+  );
   assert.deepEqual(out.notes, [
     "o: no begin line: the head of the output is missing",
     "o: no end line: bpftrace did not stop cleanly or the output was cut off",

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { escapeText } from "../../report/text.ts";
+
 /** A read that worked, or why it did not. */
 export type ReadResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -47,28 +49,109 @@ function under(root: string, path: string): string {
 }
 
 /**
+ * Largest file `record` reads (real `/proc/iomem` and memmap files are a few KiB; a P2M dump of
+ * a 1 TiB guest is a few MiB). A larger file is refused with a note, never read whole.
+ */
+export const MAX_SYSFS_FILE_BYTES = 64 * 1024 * 1024;
+
+/** Reads a regular file of at most {@link MAX_SYSFS_FILE_BYTES}, as UTF-8 (lenient: sysfs text). */
+async function readCapped(path: string): Promise<ReadResult<string>> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    const st = await file.stat();
+    if (!st.isFile) {
+      return { ok: false, reason: "not a regular file (a device, FIFO or socket is refused)" };
+    }
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    const buf = new Uint8Array(64 * 1024);
+    for (;;) {
+      const n = await file.read(buf);
+      if (n === null) break;
+      size += n;
+      if (size > MAX_SYSFS_FILE_BYTES) {
+        return { ok: false, reason: `larger than ${MAX_SYSFS_FILE_BYTES} bytes: refused` };
+      }
+      parts.push(buf.slice(0, n));
+    }
+    const all = new Uint8Array(size);
+    let off = 0;
+    for (const p of parts) {
+      all.set(p, off);
+      off += p.length;
+    }
+    return { ok: true, value: new TextDecoder().decode(all) };
+  } finally {
+    file.close();
+  }
+}
+
+/** `a/./b/../c` to `a/c`, by name only. */
+function normalize(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return (path.startsWith("/") ? "/" : "") + out.join("/");
+}
+
+function isInside(dir: string, path: string): boolean {
+  return dir === "/" || path === dir || path.startsWith(dir + "/");
+}
+
+/**
  * Reads the guest's files under `root` (`/` for the live system, or a captured copy). Needs
- * only read permission.
+ * only read permission. A captured copy is untrusted: every path is resolved (symlinks
+ * followed) and anything that resolves outside `root` is refused with a reason, so nothing of
+ * a file outside the root reaches the trace; links inside it (as `cp -a` keeps a sysfs
+ * capture's relative links) keep working. Files must be regular and at most
+ * {@link MAX_SYSFS_FILE_BYTES}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { directoryReader } from "./reader.ts";
- * const r = await directoryReader("/").read("/proc/sys/kernel/osrelease");
+ * import assert from "node:assert/strict";
+ * const root = await Deno.makeTempDir();
+ * await Deno.mkdir(`${root}/proc`);
+ * await Deno.symlink("/etc/hostname", `${root}/proc/iomem`);
+ * const r = await directoryReader(root).read("/proc/iomem");
+ * assert.equal(r.ok, false);
+ * assert.match(r.ok ? "" : r.reason, /outside the root/);
+ * await Deno.remove(root, { recursive: true });
  * ```
  */
 export function directoryReader(root: string): SysfsReader {
+  let realRoot: Promise<string> | undefined;
+  const rootPath = () => realRoot ??= Deno.realPath(root);
+  /** The real path of `path` under the root, or a refusal when it leaves the root. */
+  const resolve = async (path: string): Promise<ReadResult<string>> => {
+    const real = await Deno.realPath(under(root, path));
+    const base = await rootPath();
+    if (!isInside(base, real)) {
+      return {
+        ok: false,
+        reason: `resolves outside the root (to ${escapeText(real)}): refused`,
+      };
+    }
+    return { ok: true, value: real };
+  };
   return {
     async read(path) {
       try {
-        return { ok: true, value: await Deno.readTextFile(under(root, path)) };
+        const real = await resolve(path);
+        return real.ok ? await readCapped(real.value) : real;
       } catch (e) {
         return { ok: false, reason: failureReason(e) };
       }
     },
     async list(path) {
       try {
+        const real = await resolve(path);
+        if (!real.ok) return real;
         const names: string[] = [];
-        for await (const entry of Deno.readDir(under(root, path))) names.push(entry.name);
+        for await (const entry of Deno.readDir(real.value)) names.push(entry.name);
         return { ok: true, value: names.sort() };
       } catch (e) {
         return { ok: false, reason: failureReason(e) };
@@ -76,7 +159,21 @@ export function directoryReader(root: string): SysfsReader {
     },
     async link(path) {
       try {
-        return { ok: true, value: await Deno.readLink(under(root, path)) };
+        const full = under(root, path);
+        const target = await Deno.readLink(full);
+        // Only a link whose target stays inside the root is reported (judged by name, so a
+        // capture that left the target out still names it).
+        if (root !== "/") {
+          const dir = full.slice(0, full.lastIndexOf("/"));
+          const where = normalize(target.startsWith("/") ? target : `${dir}/${target}`);
+          if (!isInside(normalize(under(root, "/")), where)) {
+            return {
+              ok: false,
+              reason: `points outside the root (to ${escapeText(target)}): refused`,
+            };
+          }
+        }
+        return { ok: true, value: target };
       } catch (e) {
         return { ok: false, reason: failureReason(e) };
       }

@@ -1,0 +1,509 @@
+/**
+ * The data of an address-space map: one replay per policy, run in lockstep over the same trace,
+ * and at each kept step every lane of every policy as coalesced ranges. Lane contents are
+ * stored once and referenced by id, so a lane that does not change costs nothing per step.
+ *
+ * **What is kept, and the bound.** A trace of at most `maxFrames` events keeps every step (each
+ * with its event). A longer one keeps only the steps at which some policy's state changed, and
+ * when even those exceed `maxFrames` it keeps every 2nd, 4th, ... change (the stride doubles
+ * as the trace grows), always with step 0, the end, and the first step of each finding (up to a
+ * quarter of the frames). A lane with more than {@link MAX_LANE_RANGES} ranges is coarsened at
+ * the picture's resolution: neighbours narrower than a pixel merge into one `mixed` range that
+ * says what it holds. So the data is O(maxFrames x lanes x picture width) whatever the length
+ * of the trace.
+ *
+ * @module
+ */
+
+import type { Finding } from "../detect/finding.ts";
+import type { TraceReader } from "../trace/read.ts";
+import type { TraceHeader } from "../trace/event.ts";
+import { FRAME_LIMIT } from "../trace/hex.ts";
+import { ForwardPass } from "../replay/forward.ts";
+import { selectDetectors, type StepRecord } from "../replay/replayer.ts";
+import type { ModelState } from "../model/state.ts";
+import { describeEvent } from "../report/describe.ts";
+import { policySpec } from "../report/snapshot_report.ts";
+import type { CutOffError } from "../errors.ts";
+import { pastEndError, type StepName } from "../replay/steps.ts";
+import { type Axis, axisX, type CutPriority } from "./axis.ts";
+import { FACT_LANES, type LaneName, type LaneRange, laneRanges, LANES } from "./lanes.ts";
+import { shortLabel } from "./draw.ts";
+
+/** Default most frames kept. */
+export const DEFAULT_MAX_FRAMES = 250;
+
+/** A lane with more ranges than this is coarsened to the picture's resolution. */
+export const MAX_LANE_RANGES = 300;
+
+/** Most findings kept per policy (the rest are counted). */
+export const MAX_FINDINGS = 500;
+
+/** One kept step. */
+export interface MapFrame {
+  /** Events applied. */
+  index: number;
+  /** Step number (0, or the seq of the last event applied). */
+  step: number;
+  /** Trace line of the event that ends the step (0 at step 0). */
+  line: number;
+  /** The event, described (empty at step 0). */
+  event: string;
+  /** Per policy, per lane (in {@link LANES} order): the id of the lane's ranges. */
+  lanes: number[][];
+}
+
+/** A policy of the map, with its findings. */
+export interface MapPolicy {
+  /** Name as `--policy` takes it, with options. */
+  spec: string;
+  /** One-line summary of the policy. */
+  summary: string;
+  /** Findings (at most {@link MAX_FINDINGS}), in order. */
+  findings: Finding[];
+  /** Findings left out. */
+  findingsOmitted: number;
+}
+
+/** What frames stand for. */
+export type FrameSampling = "every step" | "every change" | "sampled changes";
+
+/** Everything the map draws. */
+export interface MapModel {
+  /** The trace name as given. */
+  trace: string;
+  /** The trace header. */
+  header: TraceHeader;
+  /** Events in the trace (up to a cut-off). */
+  events: number;
+  /** The policies, in the order asked for. */
+  policies: MapPolicy[];
+  /** Lane contents by id. */
+  states: LaneRange[][];
+  /** The kept steps, in order. */
+  frames: MapFrame[];
+  /** What the frames stand for. */
+  sampling: FrameSampling;
+  /** Steps at which some state changed. */
+  changedSteps: number;
+  /** The axis's end: past every lane's facts and every policy's structure limit. */
+  endPfn: number;
+  /** The cut-off, when the recording's last line was truncated. */
+  cutOff: CutOffError | undefined;
+  /** The frame of the step asked for (`at`). */
+  initial: number;
+}
+
+/** Options of {@link collectMap}. */
+export interface CollectOptions {
+  /** Most frames (default {@link DEFAULT_MAX_FRAMES}). */
+  maxFrames?: number;
+  /** The step to show first (always kept; default `end`). */
+  at?: StepName;
+}
+
+interface PendingFrame {
+  frame: MapFrame;
+  changed: boolean;
+  pinned: boolean;
+}
+
+class StateTable {
+  states: LaneRange[][] = [];
+  #ids = new Map<string, number>();
+
+  /** Forgets every state no frame of `frames` refers to (renumbering the frames' ids). */
+  retain(frames: PendingFrame[]): void {
+    const renumber = new Map<number, number>();
+    const states: LaneRange[][] = [];
+    this.#ids.clear();
+    for (const f of frames) {
+      f.frame.lanes = f.frame.lanes.map((ids) =>
+        ids.map((id) => {
+          let n = renumber.get(id);
+          if (n === undefined) {
+            n = states.length;
+            renumber.set(id, n);
+            states.push(this.states[id]);
+            this.#ids.set(JSON.stringify(this.states[id]), n);
+          }
+          return n;
+        })
+      );
+    }
+    this.states = states;
+  }
+
+  id(ranges: LaneRange[]): number {
+    const key = JSON.stringify(ranges);
+    let id = this.#ids.get(key);
+    if (id === undefined) {
+      id = this.states.length;
+      this.states.push(ranges);
+      this.#ids.set(key, id);
+    }
+    return id;
+  }
+}
+
+/**
+ * Replays one reader per policy in lockstep and collects the map's frames. Each reader must
+ * read the same trace.
+ *
+ * @example
+ * ```ts
+ * import { collectMap } from "./collect.ts";
+ * import { TraceReader } from "../trace/read.ts";
+ * import assert from "node:assert/strict";
+ * const text = await Deno.readTextFile("traces/pcie-bar-above-e820.jsonl");
+ * const m = await collectMap(
+ *   ["linux-3.12", "linux-3.16"].map((p) => ({
+ *     reader: TraceReader.fromText("t", text),
+ *     policy: p,
+ *   })),
+ * );
+ * assert.equal(m.frames.length, 22); // every step, 0 to 21
+ * assert.equal(m.policies[0].findings[0].detector, "lookup-zero");
+ * assert.equal(m.policies[1].findings.length, 0);
+ * ```
+ */
+export async function collectMap(
+  runs: { reader: TraceReader; policy: string | undefined }[],
+  opts: CollectOptions = {},
+): Promise<MapModel> {
+  const maxFrames = Math.max(2, opts.maxFrames ?? DEFAULT_MAX_FRAMES);
+  const passes: ForwardPass[] = [];
+  for (const r of runs) {
+    passes.push(
+      await ForwardPass.open(r.reader, { policy: r.policy, detectors: selectDetectors([]) }),
+    );
+  }
+  const table = new StateTable();
+  // The lanes of each policy's last captured state: a state that did not change is not walked.
+  const cache: { state: ModelState; ids: number[] }[] = [];
+  const capture = (states: ModelState[]): number[][] =>
+    states.map((s, i) => {
+      if (cache[i]?.state !== s) {
+        cache[i] = {
+          state: s,
+          ids: LANES.map((lane) => table.id(boundRanges(laneRanges(s, lane, FRAME_LIMIT)))),
+        };
+      }
+      return cache[i].ids;
+    });
+  let states = passes.map((p) => p.state());
+  const frames: PendingFrame[] = [{
+    frame: { index: 0, step: 0, line: 0, event: "", lanes: capture(states) },
+    changed: true,
+    pinned: true,
+  }];
+  let sampling: FrameSampling = "every step";
+  let stride = 1;
+  let changedSteps = 0;
+  let pinnedCount = 0;
+  let index = 0;
+  const gens = passes.map((p) => p.steps());
+  let lastRec: StepRecord | undefined;
+  const at = opts.at ?? "end";
+  // The step asked for is the state after the last event with seq <= at: known only when the
+  // next event (or the end) comes, so its states are held until then.
+  let atStates: { states: ModelState[]; index: number; rec: StepRecord } | undefined;
+  let atIndex = at === 0 ? 0 : -1;
+  const pushAt = () => {
+    if (!atStates || atIndex >= 0) return;
+    atIndex = atStates.index;
+    const last = frames[frames.length - 1].frame;
+    if (last.index === atIndex) return;
+    const e = atStates.rec.event;
+    frames.push({
+      frame: {
+        index: atIndex,
+        step: e.seq,
+        line: e.line,
+        event: describeEvent(e),
+        lanes: capture(atStates.states),
+      },
+      changed: true,
+      pinned: true,
+    });
+  };
+  for (;;) {
+    let found = false;
+    let done = false;
+    for (let i = 0; i < gens.length; i++) {
+      const r = await gens[i].next();
+      if (r.done) {
+        done = true;
+        break;
+      }
+      lastRec = r.value;
+      if (r.value.findings.length) found = true;
+    }
+    if (done) break;
+    index++;
+    const seq = lastRec!.event.seq;
+    if (at !== "end" && at > 0 && seq > at) pushAt();
+    const next = passes.map((p) => p.state());
+    const changed = next.some((s, i) => s !== states[i]);
+    states = next;
+    if (changed) changedSteps++;
+    if (at !== "end" && at > 0 && seq <= at) atStates = { states, index, rec: lastRec! };
+    const pinned = found && pinnedCount < maxFrames / 4;
+    const keep = sampling === "every step" || pinned ||
+      (changed && changedSteps % stride === 0);
+    if (!keep) continue;
+    if (pinned) pinnedCount++;
+    const e = lastRec!.event;
+    frames.push({
+      frame: { index, step: e.seq, line: e.line, event: describeEvent(e), lanes: capture(states) },
+      changed,
+      pinned,
+    });
+    if (frames.length > maxFrames) {
+      if (sampling === "every step") {
+        sampling = "every change";
+        thin(frames, (f) => f.changed);
+      }
+      while (frames.length > maxFrames) {
+        sampling = "sampled changes";
+        stride *= 2;
+        let k = 0;
+        thin(frames, () => k++ % 2 === 0);
+      }
+      table.retain(frames);
+      cache.length = 0; // its ids were renumbered
+    }
+  }
+  if (at !== "end" && at > 0) {
+    const lastSeq = lastRec?.event.seq;
+    const cut = passes.some((p) => p.cutOff);
+    if (!cut && (lastSeq === undefined || at > lastSeq)) throw pastEndError(at, lastSeq);
+    if (!atStates) atIndex = 0;
+    pushAt();
+  }
+  const last = frames[frames.length - 1].frame;
+  if (last.index !== index && lastRec) {
+    const e = lastRec.event;
+    frames.push({
+      frame: { index, step: e.seq, line: e.line, event: describeEvent(e), lanes: capture(states) },
+      changed: true,
+      pinned: true,
+    });
+  }
+  let endPfn = 0;
+  for (const s of states) endPfn = Math.max(endPfn, s.p2m.structureLimit);
+  for (const f of frames) {
+    for (const ids of f.frame.lanes) {
+      LANES.forEach((lane, li) => {
+        if (lane === "p2m" || lane === "structure") return;
+        const rs = table.states[ids[li]];
+        for (const r of rs) endPfn = Math.max(endPfn, r.endPfn);
+      });
+    }
+  }
+  const GIB = 0x40000;
+  endPfn = Math.max(GIB, Math.ceil(endPfn / GIB) * GIB);
+  const kept = frames.map((f) => f.frame);
+  const compact = compactStates(table.states, kept, endPfn);
+  return {
+    trace: passes[0].name,
+    header: passes[0].header,
+    events: index,
+    policies: passes.map((p) => ({
+      spec: policySpec(p.policy),
+      summary: p.policy.summary,
+      findings: p.replayer.findings.slice(0, MAX_FINDINGS),
+      findingsOmitted: Math.max(0, p.replayer.findings.length - MAX_FINDINGS),
+    })),
+    states: compact,
+    frames: kept,
+    sampling,
+    changedSteps,
+    endPfn,
+    cutOff: passes.find((p) => p.cutOff)?.cutOff,
+    initial: kept.findIndex((f) => f.index === (at === "end" ? index : atIndex)),
+  };
+}
+
+/** Keeps step 0, pinned frames, the last frame and those `keep` accepts. */
+function thin(frames: PendingFrame[], keep: (f: PendingFrame) => boolean): void {
+  const out = frames.filter((f, i) => i === 0 || i === frames.length - 1 || f.pinned || keep(f));
+  frames.length = 0;
+  frames.push(...out);
+}
+
+/** Drops states no kept frame refers to, renumbers, and clips every range to `endPfn`. */
+function compactStates(states: LaneRange[][], frames: MapFrame[], endPfn: number): LaneRange[][] {
+  const renumber = new Map<number, number>();
+  const out: LaneRange[][] = [];
+  for (const f of frames) {
+    f.lanes = f.lanes.map((ids) =>
+      ids.map((id) => {
+        let n = renumber.get(id);
+        if (n === undefined) {
+          n = out.length;
+          renumber.set(id, n);
+          out.push(
+            states[id].filter((r) => r.pfn < endPfn).map((r) => ({
+              ...r,
+              endPfn: Math.min(r.endPfn, endPfn),
+            })),
+          );
+        }
+        return n;
+      })
+    );
+  }
+  return out;
+}
+
+/**
+ * The cuts of the map's axis: every boundary of every lane of every kept frame, facts and
+ * findings first, then extra and hot-added memory, then the P2M's own boundaries.
+ *
+ * @example
+ * ```ts
+ * import { axisCuts } from "./collect.ts";
+ * import assert from "node:assert/strict";
+ * const cuts = axisCuts({ states: [[{ pfn: 5, endPfn: 9, cls: "ram", label: "", row: 0 }]],
+ *   frames: [{ index: 0, step: 0, line: 0, event: "", lanes: [[0, 0, 0, 0, 0, 0, 0, 0]] }],
+ *   policies: [{ spec: "p", summary: "", findings: [], findingsOmitted: 0 }] } as never);
+ * assert.deepEqual([...cuts], [[5, 3], [9, 3]]);
+ * ```
+ */
+export function axisCuts(m: MapModel): Map<number, CutPriority> {
+  const cuts = new Map<number, CutPriority>();
+  const add = (pfn: number, p: CutPriority) => {
+    if ((cuts.get(pfn) ?? 0) < p) cuts.set(pfn, p);
+  };
+  const seen = new Set<number>();
+  for (const f of m.frames) {
+    for (const ids of f.lanes) {
+      ids.forEach((id, li) => {
+        if (seen.has(id)) return;
+        seen.add(id);
+        const lane: LaneName = LANES[li];
+        const p: CutPriority = (FACT_LANES as readonly string[]).includes(lane)
+          ? 3
+          : lane === "extra" || lane === "hotplug"
+          ? 2
+          : 1;
+        for (const r of m.states[id]) {
+          add(r.pfn, p);
+          add(r.endPfn, p);
+        }
+      });
+    }
+  }
+  for (const pol of m.policies) {
+    for (const f of pol.findings) {
+      if (f.range) {
+        add(f.range.pfn, 3);
+        add(f.range.endPfn, 3);
+      }
+    }
+  }
+  return cuts;
+}
+
+/**
+ * Coarsens every lane with more than {@link MAX_LANE_RANGES} ranges at the resolution of `ax`
+ * (see the module header): ranges narrower than a pixel, with the gaps between them, merge
+ * into groups at most two pixels wide; a group keeps its class when all its ranges share one
+ * (`mixed` otherwise) and its label says how many ranges it stands for. Returns the states to
+ * draw.
+ *
+ * @example
+ * ```ts
+ * import { coarsen } from "./collect.ts";
+ * import { buildAxis } from "./axis.ts";
+ * import assert from "node:assert/strict";
+ * const ax = buildAxis(new Map(), 0x10000, { width: 10, minWidth: 1 });
+ * const many = Array.from({ length: 1000 }, (_, i) =>
+ *   ({ pfn: i * 3, endPfn: i * 3 + 2, cls: i % 2 ? "mapped" : "invalid", label: "", row: 0 }));
+ * const [c] = coarsen([many], ax);
+ * assert.ok(c.length <= 10);
+ * assert.equal(c[0].cls, "mixed");
+ * assert.match(c[0].label, /^\d+ ranges too small to draw one by one/);
+ * ```
+ */
+export function coarsen(states: LaneRange[][], ax: Axis): LaneRange[][] {
+  return states.map((rs) =>
+    rs.length <= MAX_LANE_RANGES ? rs : mergeSmall(
+      rs,
+      (r) => axisX(ax, r.endPfn) - axisX(ax, r.pfn) >= 1,
+      (first, r) => axisX(ax, r.endPfn) - axisX(ax, first.pfn) > 2,
+    )
+  );
+}
+
+/**
+ * Merges runs of ranges that are not `wide` into groups; a group ends when `full(first, r)`.
+ * A group keeps its class when all its ranges share one (`mixed` otherwise) and its label
+ * says how many ranges it stands for.
+ */
+function mergeSmall(
+  rs: LaneRange[],
+  wide: (r: LaneRange) => boolean,
+  full: (first: LaneRange, r: LaneRange) => boolean,
+): LaneRange[] {
+  const out: LaneRange[] = [];
+  let group: LaneRange[] = [];
+  const flush = () => {
+    if (group.length === 1) out.push(group[0]);
+    else if (group.length > 1) {
+      const classes = [...new Set(group.map((r) => r.cls))].sort();
+      const labels = [...new Set(group.map((r) => shortLabel(r.label)))].sort();
+      out.push({
+        pfn: group[0].pfn,
+        endPfn: group[group.length - 1].endPfn,
+        cls: classes.length === 1 ? classes[0] : "mixed",
+        label: `${group.length} ranges too small to draw one by one (${labels.join(", ")})`,
+        row: group[0].row,
+      });
+    }
+    group = [];
+  };
+  for (const r of rs) {
+    const w = wide(r);
+    const first = group[0];
+    if (w || (first && (first.row !== r.row || full(first, r)))) flush();
+    if (w) out.push(r);
+    else group.push(r);
+  }
+  flush();
+  return out;
+}
+
+/** Most ranges a lane keeps when captured (before the picture's resolution is known). */
+export const CAPTURE_RANGES = 2048;
+
+/**
+ * Bounds a lane as it is captured: past {@link CAPTURE_RANGES} ranges, ranges shorter than
+ * `g` pages merge with their neighbours in the same `g`-aligned block of PFNs, for the
+ * smallest power of two `g` that brings the lane under the bound. A picture a few thousand
+ * pixels wide loses nothing it could show; what the groups hide, `snapshot --at` prints.
+ *
+ * @example
+ * ```ts
+ * import { boundRanges } from "./collect.ts";
+ * import assert from "node:assert/strict";
+ * const holes = Array.from({ length: 10000 }, (_, i) =>
+ *   ({ pfn: i * 2, endPfn: i * 2 + 1, cls: "balloon", label: "on the balloon list", row: 0 }));
+ * const b = boundRanges(holes);
+ * assert.ok(b.length <= 2048);
+ * assert.equal(b[0].cls, "balloon");
+ * assert.equal(b[b.length - 1].endPfn, 19999);
+ * ```
+ */
+export function boundRanges(rs: LaneRange[]): LaneRange[] {
+  if (rs.length <= CAPTURE_RANGES) return rs;
+  for (let g = 2;; g *= 2) {
+    const out = mergeSmall(
+      rs,
+      (r) => r.endPfn - r.pfn >= g,
+      (first, r) => Math.floor(first.pfn / g) !== Math.floor((r.endPfn - 1) / g),
+    );
+    if (out.length <= CAPTURE_RANGES || g > 2 ** 40) return out;
+  }
+}
