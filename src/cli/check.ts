@@ -4,13 +4,16 @@
  * @module
  */
 
-import { EXIT, UsageError } from "../errors.ts";
+import { CutOffError, EXIT, InputError, TraceError, UsageError } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { runTrace } from "../replay/run.ts";
-import { checkJson, checkText } from "../report/check_report.ts";
+import { checkJson, checkText, runVerdict, type Unjudged } from "../report/check_report.ts";
+import { bootPassGaps, guestGaps } from "../detect/basis.ts";
+import { PROVEN } from "../trace/provenance.ts";
 import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
+import { reportError } from "./report_error.ts";
 import { checkMany, isBatch } from "./batch.ts";
 
 const HELP = `usage: p2mtrace check TRACE [options]
@@ -22,9 +25,12 @@ caused it, the entries before and after, the structure that answered).
 options:
   --policy P       kernel behaviour (as for replay; '--policy list' in replay lists them)
   --detector ID    run only this detector (repeatable; default: all)
-  --json           {"trace","policy","events","ending","clean","findings":[...]}
-  --bisect-exit    for 'git bisect run': 0 good, 1 bad, 125 (skip) when the trace cannot
-                   test the revision (3, 65, 66), 128 (git bisect stops) for anything else
+  --json           {"trace","policy","events","ending","clean","findings":[...]}, with
+                   "verdict","cannot_judge":[...],"missing":[...] when findings cannot be
+                   judged and "boot_missing":[...] when the boot pass did not run
+  --bisect-exit    exit 125 ("cannot test") instead of 65/66/4/3 when the trace is unusable
+                   or cannot be judged, so that 'git bisect run p2mtrace check --bisect-exit
+                   ...' skips that kernel
   --paranoid       check every model invariant after each step (slow; exit 70 names the step)
   --jobs N         with several traces or a directory: check N traces at a time (default: the
                    number of cores)
@@ -35,16 +41,23 @@ not be checked ('cut-off', 'malformed', 'unreadable', ...); --json prints the si
 per line, with "exit". A total goes to stderr. Exit 1 when any trace has findings, else the exit
 of the first trace that could not be checked, else 0. --bisect-exit takes one trace.
 
-exit: 0 clean, 1 findings, 3 the recording was cut off and nothing was found before the cut,
-65 malformed trace, 66 unreadable file, 64 usage, 70 internal error. With --bisect-exit
-anywhere on the command line, 125 replaces 3, 65 and 66, and 128 replaces every other failure
-(a typo in a flag or value, an internal error), so git bisect run stops instead of counting it.
+Findings whose detector rests on the boot pass (xen_memory_setup) are not judged when the
+trace lacks what the pass needs (no raw E820 map, no nr_pages, no memory_setup event yet):
+they are listed as "cannot judge (<what is missing>)", never as errors. Findings that rest
+on estimated facts (the header's estimated, reconstructed, guest_confidence) say "lowered
+confidence" and why. See docs/verdicts.md.
+
+exit: 0 clean, 1 findings, 4 nothing judged but findings cannot be judged, 3 the recording
+was cut off and nothing was found before the cut, 65 malformed trace, 66 unreadable file,
+64 usage, 70 internal error; with --bisect-exit 125 replaces 3, 4, 65, 66, and 128 (git
+bisect run stops) replaces 64 and 70 found after the options.
 
 As a git bisect predicate (bisecting kernels): at each revision boot the guest, record its boot
 log, then
-  p2mtrace import dmesg boot.log -o t.jsonl --force --bisect-exit &&
+  p2mtrace import dmesg boot.log -o t.jsonl --force &&
   p2mtrace check t.jsonl --bisect-exit --detector lookup-zero
-exits 0 (good), 1 (bad) or 125 (skip: the log could not be turned into a usable trace).
+exits 0 (good), 1 (bad) or 125 (skip: the log could not be turned into a usable trace, or
+it lacks what a verdict needs, such as the E820 map or nr_pages).
 `;
 
 async function run(args: string[], io: Io): Promise<number> {
@@ -56,32 +69,64 @@ async function run(args: string[], io: Io): Promise<number> {
     paranoid: { type: "boolean" },
     jobs: { type: "string" },
   });
+  const bisect = p.values["bisect-exit"] === true;
   if (await isBatch(p.positionals)) {
-    if (p.values["bisect-exit"] === true) {
-      throw new UsageError("check: --bisect-exit takes one TRACE, not several");
-    }
+    if (bisect) throw new UsageError("check: --bisect-exit takes one TRACE, not several");
     return await checkMany(p, run, io);
   }
   const [file] = operands("check", p.positionals, ["TRACE"]);
-  // --bisect-exit is applied by main() to every exit, usage mistakes included (main.ts).
-  const reader = await TraceReader.open(file, io.stdin);
-  const res = await runTrace(reader, {
-    policy: p.values.policy as string | undefined,
-    detectors: (p.values.detector as string[] | undefined) ?? [],
-    paranoid: p.values.paranoid === true,
-  });
-  const findings = res.replayer.findings;
-  const name = res.policy.name;
-  if (p.values.json === true) {
-    io.stdout(
-      JSON.stringify(checkJson(file, name, findings, res.replayer.steps, res.ending)) + "\n",
-    );
-  } else {
-    io.stdout(checkText(file, name, findings, res.replayer.steps));
+  try {
+    const reader = await TraceReader.open(file, io.stdin);
+    const res = await runTrace(reader, {
+      policy: p.values.policy as string | undefined,
+      detectors: (p.values.detector as string[] | undefined) ?? [],
+      paranoid: p.values.paranoid === true,
+    });
+    const findings = res.replayer.findings;
+    const name = res.policy.name;
+    const u: Unjudged = {
+      findings: res.replayer.unjudged,
+      bootGaps: bootPassGaps(res.state),
+      guestGaps: guestGaps(res.header.provenance ?? PROVEN),
+    };
+    if (p.values.json === true) {
+      io.stdout(
+        JSON.stringify(checkJson(file, name, findings, res.replayer.steps, res.ending, u)) + "\n",
+      );
+    } else {
+      io.stdout(checkText(file, name, findings, res.replayer.steps, u));
+    }
+    if (findings.length > 0) {
+      if (res.cutOff) io.stderr(`p2mtrace: ${res.cutOff.message}\n`);
+      return EXIT.found;
+    }
+    if (runVerdict(findings, u) === "cannot-judge") {
+      if (res.cutOff) io.stderr(`p2mtrace: ${res.cutOff.message}\n`);
+      if (!bisect) return EXIT.cannotJudge;
+      io.stderr(`p2mtrace: cannot judge this trace (cannot test: exit 125)\n`);
+      return EXIT.cannotTest;
+    }
+    if (res.cutOff) {
+      io.stderr(`p2mtrace: ${res.cutOff.message}\n`);
+      return bisect ? EXIT.cannotTest : EXIT.cutOff;
+    }
+    return EXIT.ok;
+  } catch (e) {
+    if (
+      bisect && (e instanceof TraceError || e instanceof InputError || e instanceof CutOffError)
+    ) {
+      io.stderr(`p2mtrace: ${e.message} (cannot test: exit 125)\n`);
+      return EXIT.cannotTest;
+    }
+    if (bisect) {
+      // A usage mistake or a p2mtrace bug says nothing about the revision: stop git bisect
+      // instead of letting it count the exit as "bad".
+      const code = reportError(e, io);
+      io.stderr(`p2mtrace: the check failed with exit ${code} (git bisect run stops: exit 128)\n`);
+      return EXIT.abortBisect;
+    }
+    throw e;
   }
-  if (res.cutOff) io.stderr(`p2mtrace: ${res.cutOff.message}\n`);
-  if (findings.length > 0) return EXIT.found;
-  return res.cutOff ? EXIT.cutOff : EXIT.ok;
 }
 
 /** The `check` command. */

@@ -110,7 +110,13 @@ export function bisectExitCode(argv: readonly string[], code: number, io: Io): n
   return EXIT.abortBisect;
 }
 
-const UNTESTABLE = new Set<number>([EXIT.cutOff, EXIT.dataError, EXIT.noInput, EXIT.noPermission]);
+const UNTESTABLE = new Set<number>([
+  EXIT.cutOff,
+  EXIT.cannotJudge,
+  EXIT.dataError,
+  EXIT.noInput,
+  EXIT.noPermission,
+]);
 
 /** The command table's entry for `name`: own entries only (`constructor` is no command). */
 function commandNamed(name: string): (typeof COMMANDS)[string] | undefined {

@@ -5,6 +5,7 @@
  */
 
 import { EXIT } from "../errors.ts";
+import { bootPassGaps } from "../detect/basis.ts";
 import { TraceReader } from "../trace/read.ts";
 import { runTrace } from "../replay/run.ts";
 import { stepJson, stepText, summaryJson, summaryText } from "../report/replay_report.ts";
@@ -80,6 +81,8 @@ async function run(args: string[], io: Io): Promise<number> {
     counts: res.replayer.counts,
     state: res.state,
     findings: res.replayer.findings,
+    unjudged: res.replayer.unjudged,
+    bootGaps: bootPassGaps(res.state),
     verified: res.verified,
   };
   // A step past the end is the same error as in snapshot, lookup, diff and bisect.

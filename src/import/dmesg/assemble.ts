@@ -15,12 +15,12 @@ import { decideGuest, type GuestDecision, inferNrPages } from "./guest_facts.ts"
 import { policyForKernel } from "../../policy/policies.ts";
 import type { Collected } from "./importer.ts";
 import {
-  completeFromNodeRanges,
   identityPagesOfPass,
   type MapEntry,
   reconstructRawMap,
   sanitizeRawMap,
 } from "./raw_map.ts";
+import { fillCutMap, type ReconstructedEntry } from "./reconstruct.ts";
 import { mostNotUnderstood, type UnrecognisedLines } from "./unrecognised.ts";
 
 /** The producer string of imported traces. */
@@ -72,7 +72,18 @@ export function assembleTrace(
     );
   }
 
-  const raw = rawMap(c, guest);
+  // A cut-off printed map is completed with the RAM other lines prove (reconstruct.ts).
+  const filled = c.printed.length > 0
+    ? fillCutMap(c.printed, c.numaRam)
+    : { entries: [], added: [] };
+  if (filled.added.length > 0) {
+    const text = `the printed E820 map is incomplete: ${filled.added.length} RAM entr` +
+      `${filled.added.length === 1 ? "y was" : "ies were"} rebuilt from other lines of the log ` +
+      "(NUMA node ranges, System RAM in conflict messages); header 'reconstructed' lists them";
+    notes.push(text);
+    warnings.push(text);
+  }
+  const raw = rawMap(c, guest, filled);
   if (raw.dropped > 0) {
     notes.push(`raw E820 entries dropped (empty or overlapping an earlier one): ${raw.dropped}`);
   }
@@ -154,6 +165,7 @@ export function assembleTrace(
   }
   const header = buildHeader(c, guest, {
     estimated,
+    reconstructed: filled.added,
     nrPages: pv ? nrPages : undefined,
     nrSource,
     rawSource: raw.source,
@@ -260,7 +272,11 @@ interface RawChoice {
   printedIsRaw: boolean;
 }
 
-function rawMap(c: Collected, guest: GuestDecision): RawChoice {
+function rawMap(
+  c: Collected,
+  guest: GuestDecision,
+  filled: { entries: MapEntry[]; added: ReconstructedEntry[] },
+): RawChoice {
   const table = pickXenTable(c.xenTables);
   let entries: MapEntry[] = [];
   let source = "none: the log shows no E820 map";
@@ -271,7 +287,7 @@ function rawMap(c: Collected, guest: GuestDecision): RawChoice {
     label = `the hypervisor's ${table.name} table`;
     source = `the hypervisor's (XEN) ${table.name} table (the machine map dom0's pass reads)`;
   } else if (c.printed.length > 0 && guest.type === "pv") {
-    const completed = completeFromNodeRanges(c.printed, c.numaRam);
+    const completed = filled.added.length > 0 ? filled : undefined;
     const r = reconstructRawMap(
       completed?.entries ?? c.printed,
       guest.domain === "dom0" ? "dom0" : "domU",
@@ -280,7 +296,11 @@ function rawMap(c: Collected, guest: GuestDecision): RawChoice {
     entries = r.entries;
     label = "rebuilt from the kernel's printed map";
     source = `reconstructed from ${r.how}${
-      completed ? `; the printed map was cut off: ${completed.how}` : ""
+      completed
+        ? `; the printed map was cut off: ${completed.added.length} RAM entr` +
+          `${completed.added.length === 1 ? "y" : "ies"} from other lines (lines ` +
+          `${completed.added.map((a) => a.line).join(", ")})`
+        : ""
     }`;
   } else if (c.printed.length > 0) {
     entries = c.printed;
@@ -467,6 +487,7 @@ function buildHeader(
   guest: GuestDecision,
   d: {
     estimated: { field: string; how: string }[];
+    reconstructed: ReconstructedEntry[];
     nrPages?: number;
     nrSource: string;
     rawSource: string;
@@ -525,6 +546,13 @@ function buildHeader(
   extra.guest_confidence = guest.confidence;
   extra.guest_source = guest.because;
   if (d.estimated.length > 0) extra.estimated = d.estimated;
+  if (d.reconstructed.length > 0) {
+    extra.reconstructed = d.reconstructed.map((r) => ({
+      ...r,
+      start: hex(r.start),
+      end: hex(r.end),
+    }));
+  }
   const source: Record<string, unknown> = { format: "dmesg" };
   if (d.digest) source.sha256 = d.digest;
   source.lines = c.lines;

@@ -29,6 +29,7 @@ import { type PciItem, PciTracker } from "./pci_state.ts";
 import { classifyPciLine, mayBePci, type PciLine } from "./pci_text.ts";
 import { MAX_UNKNOWN_PREFIX, type StrippedLine, stripPrefix } from "./prefix.ts";
 import type { MapEntry } from "./raw_map.ts";
+import { MAX_PROVEN_RAM, type ProvenRam } from "./reconstruct.ts";
 import { looksRelevant, UnrecognisedLines } from "./unrecognised.ts";
 import { classifyXenLine } from "./xen_lines.ts";
 
@@ -101,7 +102,7 @@ export interface Collected {
   /** Line of the last entry of the kernel's printed map. */
   printedLastLine?: number;
   /** RAM ranges of "Early memory node ranges" (`node 0: [mem ...]`), with their lines. */
-  numaRam: { start: number; end: number; line: number }[];
+  numaRam: ProvenRam[];
   /** Its `who` word (`Xen`, `BIOS-e820`...). */
   printedWho?: string;
   /** The event list. */
@@ -420,6 +421,8 @@ export class DmesgImporter {
     else if (s.wallClock) c.timestamps.wallClock++;
     else c.timestamps.none++;
     const text = s.text;
+    const ram = SYSTEM_RAM.exec(text);
+    if (ram !== null) this.#provenRam(parseInt(ram[1], 16), parseInt(ram[2], 16) + 1, text);
     const { pci: p, kernel: k } = classified ?? classify(text);
     if (p) {
       this.#closePrintedMap();
@@ -491,7 +494,7 @@ export class DmesgImporter {
         this.#e820(k.entry, time);
         return;
       case "numa_ram":
-        if (c.numaRam.length < 1024) c.numaRam.push({ start: k.start, end: k.end, line: c.lines });
+        this.#provenRam(k.start, k.end, s.text);
         return;
       case "evidence":
         this.#evidence(k.evidence, s.text);
@@ -697,6 +700,14 @@ export class DmesgImporter {
     return false;
   }
 
+  /** A RAM range another line proves (for a cut-off printed map; reconstruct.ts). */
+  #provenRam(start: number, end: number, text: string): void {
+    const list = this.#c.numaRam;
+    if (end > start && end <= 2 ** 52 && list.length < MAX_PROVEN_RAM) {
+      list.push({ start, end, line: this.#c.lines, text: text.slice(0, 200) });
+    }
+  }
+
   /** Keeps the first line of each kind of guest evidence. */
   #evidence(kind: EvidenceKind, text: string): void {
     if (!this.#c.evidence.has(kind)) this.#c.evidence.set(kind, { text, line: this.#c.lines });
@@ -726,6 +737,9 @@ function classify(text: string): Classified {
 function unknownMessage(c: Classified): boolean {
   return c.pci === undefined && (c.kernel === undefined || c.kernel.kind === "irrelevant");
 }
+
+/** `... conflict with System RAM [mem 0x90000000-0x97ffffff]`: the resource tree's RAM. */
+const SYSTEM_RAM = /System RAM \[mem 0x([0-9a-f]{1,16})-0x([0-9a-f]{1,16})\]/;
 
 const PASS_KINDS: ReadonlySet<KernelLine["kind"]> = new Set([
   "identity_count",
