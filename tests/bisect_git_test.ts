@@ -89,7 +89,7 @@ for (
     const r = await bisect([...predicate]);
     assert.notEqual(r.code, 0, r.out);
     assert.doesNotMatch(r.out, /is the first bad commit/);
-    assert.match(r.out, /exit 128 \(git bisect run stops\)/);
+    assert.match(r.out, /git bisect run stops/);
     // Only the two endpoints given to `git bisect start`: no commit was marked by the run.
     assert.doesNotMatch(r.log, /^git bisect (bad|good|skip)/m, r.log);
   });

@@ -93,7 +93,7 @@ Deno.test("check --bisect-exit stops git bisect (exit 128) on a usage mistake, n
   assert.match(typo.err, /unknown detector 'lookup-zer0'/);
   assert.match(
     typo.err,
-    /--bisect-exit: exit 64 says nothing about the revision: exit 128 \(git bisect run stops\)\n$/,
+    /git bisect run stops/,
   );
   assert.equal((await cli(["check", "-", "--detector", "lookup-zer0"], CUT_FOUND)).code, 64);
 });

@@ -62,7 +62,7 @@ async function run(args: string[], io: Io): Promise<number> {
   const st = file === "-" ? undefined : await Deno.stat(file).catch(() => undefined);
   const bytes = file === "-"
     ? new Uint8Array(await new Response(io.stdin).arrayBuffer())
-    : st !== undefined && !st.isFile
+    : st !== undefined && !st.isFile && !st.isDirectory
     ? await Deno.readFile(file)
     : undefined;
   const open = () =>
