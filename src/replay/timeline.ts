@@ -51,6 +51,7 @@ import { type PolicySource, Replayer, selectDetectors } from "./replayer.ts";
 import type { ModelState } from "../model/state.ts";
 import { ForwardPass, type PassEnding } from "./forward.ts";
 import { StepIndex, type StepName, type StepPoint } from "./steps.ts";
+import { type EventLines, FileEventLines, KeptEventLines } from "./event_lines.ts";
 
 /** Options of {@link Timeline.build}. */
 export interface TimelineOptions {
@@ -117,10 +118,13 @@ export class Timeline {
   readonly index: StepIndex;
   /** The trace name as given. */
   readonly name: string;
-  // Each event's line as read, and its line number: the text is about a third of the memory
-  // of the parsed record, and the at most 2K events an access replays are parsed again.
-  #texts: readonly string[];
-  #lines: readonly number[];
+  /**
+   * How event lines are found again: `byte-offsets` into the trace file (a regular file, not
+   * gzip), or `kept-lines`, their text held in memory (stdin, FIFOs, gzip, text).
+   */
+  readonly eventIndex: "byte-offsets" | "kept-lines";
+  // The at most 2K events an access replays are parsed again from their lines.
+  #events: EventLines;
   #checkpoints: readonly ModelState[];
   #cache: { index: number; state: ModelState } | undefined;
 
@@ -128,8 +132,7 @@ export class Timeline {
     pass: ForwardPass,
     interval: number,
     seqs: number[],
-    texts: string[],
-    lines: number[],
+    events: EventLines,
     checkpoints: ModelState[],
   ) {
     this.header = pass.header;
@@ -141,8 +144,8 @@ export class Timeline {
     this.findings = pass.replayer.findings;
     this.name = pass.name;
     this.index = new StepIndex(seqs);
-    this.#texts = texts;
-    this.#lines = lines;
+    this.#events = events;
+    this.eventIndex = events instanceof FileEventLines ? "byte-offsets" : "kept-lines";
     this.#checkpoints = checkpoints;
   }
 
@@ -160,11 +163,13 @@ export class Timeline {
     }
     let k = interval;
     let checkpoints = [pass.state()];
-    const seqs: number[] = [], texts: string[] = [], lines: number[] = [];
-    reader.keepEventText((text) => texts.push(text));
+    const seqs: number[] = [];
+    const path = seekable(reader.path) ? reader.path : undefined;
+    const kept = new KeptEventLines();
+    if (path === undefined) reader.keepEventText((text) => kept.keep(text));
     for await (const rec of pass.steps()) {
       seqs.push(rec.event.seq);
-      lines.push(rec.event.line);
+      kept.addLine(rec.event.line);
       if (seqs.length % k !== 0) continue;
       checkpoints.push(pass.state());
       if (checkpoints.length > max) {
@@ -174,17 +179,24 @@ export class Timeline {
         k *= 2;
       }
     }
-    if (texts.length !== seqs.length) {
-      throw new InvariantError(
-        `timeline kept ${texts.length} event lines for ${seqs.length} steps`,
+    let events: EventLines = kept;
+    if (path !== undefined) {
+      events = await FileEventLines.index(
+        path,
+        reader.name,
+        kept.lineNumbers(),
+        kept.count,
+        await reader.sha256(),
       );
+    } else if (kept.kept !== seqs.length) {
+      throw new InvariantError(`timeline kept ${kept.kept} event lines for ${seqs.length} steps`);
     }
-    return new Timeline(pass, k, seqs, texts, lines, checkpoints);
+    return new Timeline(pass, k, seqs, events, checkpoints);
   }
 
   /** Number of events. */
   get events(): number {
-    return this.#lines.length;
+    return this.#events.count;
   }
 
   /** Number of checkpoints held (including step 0). */
@@ -215,7 +227,10 @@ export class Timeline {
     }
     if (from === index) return state;
     const r = new Replayer(state, []);
-    for (let i = from; i < index; i++) r.apply(this.#event(i));
+    const texts = this.#events.texts(from, index);
+    for (let i = from; i < index; i++) {
+      r.apply(parseEventLine(this.name, this.#events.line(i), texts[i - from]));
+    }
     state = r.snapshot();
     this.#cache = { index, state };
     return state;
@@ -223,12 +238,30 @@ export class Timeline {
 
   /** The `i`-th event (0-based), parsed again from its line. */
   #event(i: number): TraceEvent {
-    return parseEventLine(this.name, this.#lines[i], this.#texts[i]);
+    return parseEventLine(this.name, this.#events.line(i), this.#events.texts(i, i + 1)[0]);
   }
 
   /** The state at a named step, with the resolved point and the event that ends it. */
   at(name: StepName): { point: StepPoint; state: ModelState; event: TraceEvent | undefined } {
     const point = this.resolve(name);
     return { point, state: this.stateAt(point.index), event: this.eventAt(point.index) };
+  }
+}
+
+/** Whether `path` is a regular file that is not gzip, so its lines can be read again by offset. */
+function seekable(path: string | undefined): path is string {
+  if (path === undefined) return false;
+  try {
+    if (!Deno.statSync(path).isFile) return false;
+    const file = Deno.openSync(path, { read: true });
+    try {
+      const magic = new Uint8Array(2);
+      const n = file.readSync(magic);
+      return !(n === 2 && magic[0] === 0x1f && magic[1] === 0x8b);
+    } finally {
+      file.close();
+    }
+  } catch {
+    return false; // the reader reports what is wrong with the file
   }
 }
