@@ -2,9 +2,13 @@
  * Random access to every step of a trace without holding every snapshot. Steps are named as
  * in `steps.ts`: `0`, `N` (after every event with seq <= N), `end`.
  *
- * **Design.** {@link Timeline.build} replays the trace once, keeping each event's line (its
- * text, about a third of the memory of the parsed record) and a frozen {@link ModelState} every
- * `K` events (a checkpoint). The state at index `i` is
+ * **Design.** {@link Timeline.build} replays the trace once, keeping an index of each event's
+ * line and a frozen {@link ModelState} every `K` events (a checkpoint). When the trace is a
+ * regular file (not stdin, a FIFO or gzip), the index is each event's byte offset, length and
+ * line number (16 bytes an event, `src/replay/event_lines.ts`), and an access re-reads the lines
+ * it needs with one positioned read; a file changed since the build (size, modification time,
+ * or bytes other than the reader hashed) is an error naming it. Otherwise the index keeps each
+ * event's text (about 180 bytes an event, a third of the parsed record). The state at index `i` is
  * checkpoint `floor(i / K)` plus a replay of at most `K - 1` events on a copy-on-write draft of
  * it. Frozen states share every page they did not write (tables are persistent), so a
  * checkpoint costs only the leaves and mids written since the previous one, never a whole
@@ -14,8 +18,8 @@
  *
  * | operation | time | memory |
  * | --- | --- | --- |
- * | `build` | one replay: O(n) event applications | O(n) event lines + at most `maxCheckpoints` checkpoints, each O(pages written in its K events) |
- * | `stateAt(i)` | at most K - 1 event parses and applications (0 at a checkpoint, 1 moving forward by one) | one draft |
+ * | `build` | one replay: O(n) event applications (+ one more streamed read of a file, hashed) | 16 bytes an event (a file) or its line (stdin, gzip) + at most `maxCheckpoints` checkpoints, each O(pages written in its K events) |
+ * | `stateAt(i)` | at most K - 1 event parses and applications (0 at a checkpoint, 1 moving forward by one), from one read of their lines | one draft, the lines read |
  * | `resolve(step)` | O(log n) | - |
  *
  * Measured with `tests/support/timeline_memory.ts` (Deno 2.9.6, linux-3.12, a generated trace
@@ -33,11 +37,18 @@
  *
  * Keeping event lines instead of parsed events halved the "events only" heap (7.9 to 3.8 MB at
  * 20k events; 571 to about 180 MB on the 1M-event bench trace) for about twice the access time.
+ * Byte offsets instead of lines, measured on 1,000,006 events (94 MB) of that generator: the
+ * index with 2 checkpoints holds 15.0 MB; with the default 245 checkpoints the heap is 535 MB by
+ * offsets against 672 MB with kept lines (0.80x: here checkpoints dominate). On the 1M-event
+ * bench trace (`bench/random_access.ts`, 122 MB, 245 checkpoints, one run each, same machine):
+ * heap 132 MB against 300 MB before (0.44x), median step 19.0 ms against 35.5 ms (0.54x), max
+ * 203 ms against 206 ms (0.98x), build 15.3 s against 22.0 s (0.70x).
  *
  * Forward-only commands (`snapshot`, `lookup`, `diff`, the `bisect` scan) never build a
  * timeline: they stream the trace once ({@link ForwardPass}), holding one state, so they work
  * on stdin for traces of any length. `bisect run` needs random access and builds one; over
- * stdin it works the same because the timeline keeps the event lines it read, never seeks.
+ * stdin or gzip it works the same because the timeline keeps the event lines it read, never
+ * seeks (about 180 MB more at 1M events).
  *
  * @module
  */
