@@ -74,7 +74,7 @@ Deno.test("a file name with control characters cannot forge a batch line", async
   const r = await cli(["check", "traces/endpoint-io-bar.jsonl", "x\nclean      y\x1b[2J"]);
   const lines = r.out.trimEnd().split("\n");
   assert.equal(lines.length, 2);
-  assert.match(lines[1], /^unreadable x\\x0aclean {6}y\\x1b\[2J /);
+  assert.match(lines[1], /^unreadable x\\nclean {6}y\\u001b\[2J /);
 });
 
 Deno.test("summarize DIR: one line per trace with its verdict under the policy and every policy's verdict", async () => {

@@ -143,7 +143,7 @@ const CORPUS: RealLog[] = [
     domain: "domU",
     kernel: "5.10.105-xen-stubdom",
     xen: "4.14.5",
-    policy: "linux-3.19",
+    policy: "linux-4.3",
     counts: { released: 0, remapped: 0 },
     raw: { entries: 1, end: 0x9000000 },
     errors: 0,
@@ -164,7 +164,7 @@ const CORPUS: RealLog[] = [
     domain: "domU",
     kernel: "5.10.105-xen-stubdom",
     xen: "4.14.5",
-    policy: "linux-3.19",
+    policy: "linux-4.3",
     counts: { released: 0, remapped: 0 },
     claimed: [
       ["0000:00:00.0", 0, 0x3000, 0x30ff],
@@ -275,26 +275,7 @@ const CORPUS: RealLog[] = [
  * Expectations the importer does not meet yet, `id:check` (`id:*`: all of that log's) -> why
  * (docs/import-dmesg.md, "Gaps"). The test asserts each still fails.
  */
-const NOT_YET: Record<string, string> = {
-  "12-:exit": "item 2: a fragment without map or boot-pass line still imports (exit 0)",
-  "22-:exit": "item 2: a fragment without map or boot-pass line still imports (exit 0)",
-  "23-:*": "item 1: the xenconsoled `[date time] ` prefix is not recognised: exit 65",
-  "25-:domain": "item 3: pcifront lines do not make the guest a domU",
-  "25-:refused": "item 4: a claim the kernel refused stays claimed",
-  "25-:errors": "item 6: refused BARs become lookup-zero errors",
-  "26-:domain": "item 1: the xenconsoled prefix hides every domU line",
-  "26-:type": "item 1: the xenconsoled prefix hides every PV line",
-  "26-:kernel": "item 1: the xenconsoled prefix hides the banner",
-  "26-:xen": "item 1: the xenconsoled prefix hides the Xen version",
-  "26-:policy": "item 1: the xenconsoled prefix hides the banner",
-  "26-:counts": "item 1: the xenconsoled prefix hides the boot-pass lines",
-  "26-:claimed": "item 1: the xenconsoled prefix hides the pcifront claims",
-  "26-:raw": "item 1: the xenconsoled prefix hides the map",
-  "28-:domain": "item 3: a PV log without a domain line is silently dom0",
-  "30-:*": "item 1: stacked `[date time] [dmesg time]` prefixes are not recognised: exit 65",
-  "31-:domain": "item 3: a PVH guest with Xen-HVM-domU evidence is taken for dom0",
-  "38-:type": "item 3: a BIOS-e820-only guest is taken for PV",
-};
+const NOT_YET: Record<string, string> = {};
 
 // ---- running one log --------------------------------------------------------------------------
 
@@ -356,9 +337,15 @@ const VERIFY_LABEL = {
 
 /** Says the domain is an assumption: stderr warning or a mark in the trace. */
 function domainFlagged(imp: Imported): boolean {
-  const confidence = (imp.header?.raw as Record<string, unknown> | undefined)?.guest_confidence;
-  return /not certain|\b(?:dom0|domU): assumed/.test(imp.err) ||
-    (confidence !== undefined && confidence !== "proven");
+  const estimated = imp.header?.raw.estimated;
+  if (
+    Array.isArray(estimated) &&
+    estimated.some((e) => (e as { field?: string }).field === "guest.domain")
+  ) return true;
+  return /not certain|assum|unknown/i.test(imp.err) ||
+    imp.events.some((e) =>
+      e.kind === "mark" && /domain|dom0|domU/.test(e.text) && /assum/.test(e.text)
+    );
 }
 
 type Check = (log: RealLog, imp: Imported) => Promise<string | null>;
@@ -379,7 +366,8 @@ const CHECKS: Record<string, Check> = {
     const ok = log.type === "not-pv"
       ? t !== "pv"
       : log.type === "unproven"
-      ? /type/.test(imp.err) && /not certain|assum/.test(imp.err)
+      ? t === "unknown" || imp.header.raw.guest_confidence !== undefined &&
+          imp.header.raw.guest_confidence !== "proven"
       : t === log.type && !/type \w+: assumed/.test(imp.err);
     return Promise.resolve(ok ? null : `type ${t}, expected ${log.type}`);
   },

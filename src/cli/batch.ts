@@ -15,6 +15,7 @@ import { EXIT, InputError, UsageError } from "../errors.ts";
 import { type Io, memoryIo } from "./io.ts";
 import type { ParsedArgs } from "./args.ts";
 import { reportError } from "./report_error.ts";
+import { escapeText } from "../report/text.ts";
 
 /** What one trace gave: the single-trace command's exit code and output. */
 export interface BatchOutcome {
@@ -258,16 +259,6 @@ export async function runTraces(
   return codes;
 }
 
-/** The text of a batch line with control characters escaped, so a file name cannot forge a line. */
-export function oneLine(text: string): string {
-  let out = "";
-  for (const ch of text) {
-    const c = ch.codePointAt(0)!;
-    out += c < 0x20 || (c >= 0x7f && c <= 0x9f) ? `\\x${c.toString(16).padStart(2, "0")}` : ch;
-  }
-  return out;
-}
-
 /**
  * A runner for this thread: `run` (a command's own implementation) with in-memory I/O.
  *
@@ -362,7 +353,7 @@ async function many(
         io.stdout(JSON.stringify(obj) + "\n");
       } else {
         const text = result ? describe(result) : outcomeMessage(o);
-        io.stdout(oneLine(`${w.padEnd(10)} ${o.file}  ${text}`) + "\n");
+        io.stdout(`${w.padEnd(10)} ${escapeText(o.file)}  ${escapeText(text)}\n`);
       }
     },
   );

@@ -77,7 +77,8 @@ function importHelp(): string {
  * import { importCommand } from "./import.ts";
  * import { memoryIo } from "./io.ts";
  * import assert from "node:assert/strict";
- * const io = memoryIo("[    0.000000] xen:balloon: Initialising balloon driver\n");
+ * const io = memoryIo("[    0.000000] Released 0 page(s)\n" +
+ *   "[    0.000000] xen:balloon: Initialising balloon driver\n");
  * assert.equal(await importCommand.run(["dmesg", "-"], io), 0);
  * assert.match(io.out(), /"kind":"balloon_init"/);
  * ```
@@ -158,7 +159,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     result = importer.finish({ digest: input.digest() });
   } catch (e) {
     // Show what was not understood: it often says why nothing was usable.
-    io.stderr(formatUnrecognised(importer.unrecognised, log));
+    io.stderr(formatUnrecognised(importer.unrecognised, log, importer.relevantLines));
     throw e;
   }
   await writeOutput(io, traceText(result.header, result.events), out);
@@ -175,7 +176,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
       `${result.header.policy ? `, policy ${result.header.policy}` : ""}\n`,
   );
   for (const w of result.warnings) io.stderr(`${TOOL_NAME}: warning: ${w}\n`);
-  io.stderr(formatUnrecognised(result.unrecognised, log));
+  io.stderr(formatUnrecognised(result.unrecognised, log, result.relevantLines));
   return EXIT.ok;
 }
 

@@ -41,12 +41,22 @@ export type EventKind = typeof EVENT_KINDS[number];
 /** Guest virtualisation mode. PV guests use the P2M; HVM and PVH guests are auto-translated. */
 export type GuestType = "pv" | "hvm" | "pvh";
 
+/** A guest domain: `dom0` (the initial domain) or `domU`. */
+export type GuestDomain = "dom0" | "domU";
+
 /** Facts about the guest that recorded the trace. */
 export interface GuestFacts {
-  /** `pv`, `hvm` or `pvh`. */
-  type: GuestType;
-  /** `dom0` (initial domain) or `domU`. */
-  domain: "dom0" | "domU";
+  /**
+   * `pv`, `hvm` or `pvh`; `unknown` when the recording could not tell (an imported log). Only a
+   * PV guest has a P2M: an `unknown` guest replays like an auto-translated one (no P2M, no boot
+   * pass), so nothing about its P2M is judged.
+   */
+  type: GuestType | "unknown";
+  /**
+   * `dom0` (initial domain) or `domU`; `unknown` when the recording could not tell. Steps only
+   * the initial domain runs (the `xen_add_device` notifier) replay only for `dom0`.
+   */
+  domain: GuestDomain | "unknown";
   /** Only `x86_64` is modelled. */
   arch: "x86_64";
   /** Always 4096 on x86_64. */

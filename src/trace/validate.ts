@@ -243,8 +243,8 @@ export function validateHeader(pos: SourcePosition, obj: unknown): TraceHeader {
   const pageSize = g.obj.page_size ?? 4096;
   if (pageSize !== 4096) g.fail("page_size", "4096", pageSize);
   const guest: GuestFacts = {
-    type: g.oneOf("type", ["pv", "hvm", "pvh"]),
-    domain: g.oneOf("domain", ["dom0", "domU"]),
+    type: g.oneOf("type", ["pv", "hvm", "pvh", "unknown"]),
+    domain: g.oneOf("domain", ["dom0", "domU", "unknown"]),
     arch: "x86_64",
     pageSize: 4096,
   };

@@ -15,13 +15,13 @@ import { decideGuest, type GuestDecision, inferNrPages } from "./guest_facts.ts"
 import { policyForKernel } from "../../policy/policies.ts";
 import type { Collected } from "./importer.ts";
 import {
-  completeFromNodeRanges,
   identityPagesOfPass,
   type MapEntry,
   reconstructRawMap,
   sanitizeRawMap,
 } from "./raw_map.ts";
-import type { UnrecognisedLines } from "./unrecognised.ts";
+import { fillCutMap, type ReconstructedEntry } from "./reconstruct.ts";
+import { mostNotUnderstood, type UnrecognisedLines } from "./unrecognised.ts";
 
 /** The producer string of imported traces. */
 export const PRODUCER = `${TOOL_NAME} ${TOOL_VERSION} import dmesg`;
@@ -38,6 +38,8 @@ export interface ImportResult {
   warnings: string[];
   /** Lines read. */
   lines: number;
+  /** Relevant lines of the imported boot: understood plus not understood. */
+  relevantLines: number;
 }
 
 const PCI_DEVICE = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/;
@@ -56,8 +58,32 @@ export function assembleTrace(
   const pv = guest.type === "pv";
   const warnings: string[] = [];
   const notes = [...c.notes];
+  const u = c.unknownPrefix;
+  if (u.first) {
+    notes.push(
+      `${u.count} line(s) carry a prefix the importer does not know (first at line ` +
+        `${u.first.line}: '${u.first.prefix.slice(0, 60)}'); their messages were read after it`,
+    );
+  }
+  if (mostNotUnderstood(c.unrecognised.total, relevantLines(c))) {
+    warnings.push(
+      `most relevant lines were not understood (${c.unrecognised.total} of ${relevantLines(c)}): ` +
+        "the trace holds only what the others proved",
+    );
+  }
 
-  const raw = rawMap(c, guest);
+  // A cut-off printed map is completed with the RAM other lines prove (reconstruct.ts).
+  const filled = c.printed.length > 0
+    ? fillCutMap(c.printed, c.numaRam)
+    : { entries: [], added: [] };
+  if (filled.added.length > 0) {
+    const text = `the printed E820 map is incomplete: ${filled.added.length} RAM entr` +
+      `${filled.added.length === 1 ? "y was" : "ies were"} rebuilt from other lines of the log ` +
+      "(NUMA node ranges, System RAM in conflict messages); header 'reconstructed' lists them";
+    notes.push(text);
+    warnings.push(text);
+  }
+  const raw = rawMap(c, guest, filled);
   if (raw.dropped > 0) {
     notes.push(`raw E820 entries dropped (empty or overlapping an earlier one): ${raw.dropped}`);
   }
@@ -66,7 +92,9 @@ export function assembleTrace(
   let nrSource: string;
   let nrCertain = true;
   if (!pv) {
-    nrSource = `not needed: ${guest.type.toUpperCase()} guests are auto-translated`;
+    nrSource = guest.type === "unknown"
+      ? "not inferred: the guest type is unknown (only a PV guest has a P2M to size)"
+      : `not needed: ${guest.type.toUpperCase()} guests are auto-translated`;
   } else if (options.nrPages !== undefined) {
     nrPages = options.nrPages;
     nrSource = "given with --nr-pages";
@@ -84,11 +112,16 @@ export function assembleTrace(
 
   const leading: TraceEvent[] = [];
   const mark = (text: string) => leading.push({ seq: 0, line: 0, kind: "mark", text });
-  if (guest.assumed) {
-    mark(`guest ${guest.type} ${guest.domain} is not certain: ${guest.because.join("; ")}`);
-    warnings.push(
-      `the guest type or domain is not certain (${guest.type} ${guest.domain}): ` +
-        guest.because.join("; "),
+  const estimated = [...guest.estimated];
+  if (guest.confidence !== "proven") {
+    const what = guest.estimated.map((e) => `${e.field} ${e.how}`).join("; ");
+    mark(`guest ${guest.type} ${guest.domain} is ${guest.confidence}, not proven: ${what}`);
+    warnings.push(`the guest is ${guest.type} ${guest.domain} (${guest.confidence}): ${what}`);
+  }
+  if (guest.type === "unknown") {
+    notes.push(
+      "the guest type is unknown: it replays without a P2M (only a PV guest has one), so " +
+        "nothing about the P2M can be judged",
     );
   }
   const cut = cutOffIdentity(c, guest, raw);
@@ -98,12 +131,14 @@ export function assembleTrace(
     delete c.expect.identity;
   }
   if (pv && nrPages === undefined) {
+    estimated.push({ field: "nr_pages", how: "unknown: the log shows nothing it follows from" });
     mark(
       "nr_pages is unknown: the log shows nothing it can be inferred from; " +
         "pass --nr-pages to set it",
     );
     warnings.push("nr_pages is unknown (pass --nr-pages)");
   } else if (pv && !nrCertain) {
+    estimated.push({ field: "nr_pages", how: `0x${nrPages!.toString(16)} from ${nrSource}` });
     mark(
       `nr_pages 0x${nrPages!.toString(16)} is an estimate from ${nrSource}; ` +
         "pass --nr-pages to set it",
@@ -118,7 +153,7 @@ export function assembleTrace(
     events.push({ seq: 0, line: 0, kind: "mark", text });
     warnings.push(text);
   }
-  if (!usable(events)) failNothingUsable(c);
+  if (!usable(c, events)) failNothingUsable(c, events);
   events.forEach((e, i) => e.seq = i + 1);
 
   const boots = c.boots;
@@ -129,6 +164,8 @@ export function assembleTrace(
     );
   }
   const header = buildHeader(c, guest, {
+    estimated,
+    reconstructed: filled.added,
     nrPages: pv ? nrPages : undefined,
     nrSource,
     rawSource: raw.source,
@@ -137,7 +174,18 @@ export function assembleTrace(
     events,
     digest: options.digest,
   });
-  return { header, events, unrecognised: c.unrecognised, warnings, lines: c.lines };
+  return {
+    header,
+    events,
+    unrecognised: c.unrecognised,
+    warnings,
+    lines: c.lines,
+    relevantLines: relevantLines(c),
+  };
+}
+
+function relevantLines(c: Collected): number {
+  return c.recognised + c.unrecognised.total;
 }
 
 function checkInput(c: Collected): void {
@@ -172,25 +220,45 @@ function checkInput(c: Collected): void {
   }
 }
 
-function failNothingUsable(c: Collected): never {
-  const seen = c.kernelRelease ? ` (it does show 'Linux version ${c.kernelRelease}')` : "";
+/**
+ * Neither an E820 map nor a line of the boot pass: the trace would replay nothing the kernel
+ * did to the P2M. The message says what was missing, what was found instead, and quotes the
+ * log's first relevant lines (or its first lines when none was relevant).
+ */
+function failNothingUsable(c: Collected, events: TraceEvent[]): never {
+  const found: string[] = [];
+  if (c.kernelRelease) found.push(`'Linux version ${c.kernelRelease}'`);
+  const pci = events.filter((e) =>
+    e.kind === "pci_host_bridge" || e.kind === "xen_add_device" ||
+    e.kind === "pci_resource_assign"
+  ).length;
+  if (pci > 0) found.push(`${pci} PCI event(s)`);
+  if (c.balloon) found.push("the balloon driver's start");
+  if (c.recognised > 0) found.push(`${c.recognised} line(s) understood`);
+  if (c.unrecognised.total > 0) {
+    found.push(`${c.unrecognised.total} relevant line(s) not understood`);
+  }
   const boots = c.boots > 1 ? `; the log holds ${c.boots} boots, choose one with --boot` : "";
+  const shown = c.firstRelevant.length > 0 ? c.firstRelevant : c.firstLines;
+  const detail = `  its first ${c.firstRelevant.length > 0 ? "relevant " : ""}line(s):\n` +
+    shown.map((l) => `    ${String(l.line).padStart(6)}: ${l.text}`).join("\n");
   throw new DmesgImportError(
     c.file,
     "nothing-usable",
-    `no E820 map, Xen boot-pass count, PCI device or balloon line in boot ` +
-      `${c.selectedBoot} (${c.nonBlank} non-blank line(s))${seen}${boots}`,
-    "lines such as 'Xen: [mem 0x...-0x...] usable', 'Released N page(s)', " +
-      "'pci 0000:00:01.0: [8086:1234] type 00 class 0x...' (see docs/import-dmesg.md)",
+    `no E820 map and no line of the Xen boot pass in boot ${c.selectedBoot} ` +
+      `(${c.nonBlank} non-blank line(s)${found.length > 0 ? `; found ${found.join(", ")}` : ""})` +
+      boots,
+    "an E820 map ('Xen: [mem 0x...-0x...] usable', 'BIOS-e820: ...', '(XEN)  [0x..., 0x...] " +
+      "(usable)') or a boot-pass line ('Released N page(s)', 'Set N page(s) to 1-1 mapping', " +
+      "'Populating ...', '1-1 mapping on ...'); see docs/import-dmesg.md",
+    undefined,
+    detail,
   );
 }
 
-function usable(events: TraceEvent[]): boolean {
-  return events.some((e) =>
-    e.kind === "e820" || e.kind === "pci_host_bridge" || e.kind === "xen_add_device" ||
-    e.kind === "pci_resource_assign" || e.kind === "balloon_init" ||
-    (e.kind === "memory_setup" && e.expect !== undefined && Object.keys(e.expect).length > 0)
-  );
+/** An E820 map (of any source) or a line of the boot pass was recovered. */
+function usable(c: Collected, events: TraceEvent[]): boolean {
+  return events.some((e) => e.kind === "e820") || Object.keys(c.expect).length > 0;
 }
 
 interface RawChoice {
@@ -204,7 +272,11 @@ interface RawChoice {
   printedIsRaw: boolean;
 }
 
-function rawMap(c: Collected, guest: GuestDecision): RawChoice {
+function rawMap(
+  c: Collected,
+  guest: GuestDecision,
+  filled: { entries: MapEntry[]; added: ReconstructedEntry[] },
+): RawChoice {
   const table = pickXenTable(c.xenTables);
   let entries: MapEntry[] = [];
   let source = "none: the log shows no E820 map";
@@ -215,19 +287,28 @@ function rawMap(c: Collected, guest: GuestDecision): RawChoice {
     label = `the hypervisor's ${table.name} table`;
     source = `the hypervisor's (XEN) ${table.name} table (the machine map dom0's pass reads)`;
   } else if (c.printed.length > 0 && guest.type === "pv") {
-    const completed = completeFromNodeRanges(c.printed, c.numaRam);
-    const r = reconstructRawMap(completed?.entries ?? c.printed, guest.domain, c.expect.identity);
+    const completed = filled.added.length > 0 ? filled : undefined;
+    const r = reconstructRawMap(
+      completed?.entries ?? c.printed,
+      guest.domain === "dom0" ? "dom0" : "domU",
+      c.expect.identity,
+    );
     entries = r.entries;
     label = "rebuilt from the kernel's printed map";
     source = `reconstructed from ${r.how}${
-      completed ? `; the printed map was cut off: ${completed.how}` : ""
+      completed
+        ? `; the printed map was cut off: ${completed.added.length} RAM entr` +
+          `${completed.added.length === 1 ? "y" : "ies"} from other lines (lines ` +
+          `${completed.added.map((a) => a.line).join(", ")})`
+        : ""
     }`;
   } else if (c.printed.length > 0) {
     entries = c.printed;
     printedIsRaw = true;
     label = "the kernel's printed map";
-    source = `the kernel's printed map (an ${guest.type.toUpperCase()} guest's map is not ` +
-      "rewritten)";
+    source = guest.type === "unknown"
+      ? "the kernel's printed map (the guest type is unknown; no PV rewrite was undone)"
+      : `the kernel's printed map (an ${guest.type.toUpperCase()} guest's map is not rewritten)`;
   } else if (table) {
     entries = table.entries;
     label = `the hypervisor's ${table.name} table`;
@@ -309,13 +390,17 @@ function resolveItems(
     if (pv) out.push(memorySetup(c, guest, undefined));
   }
   let invalidNames = 0;
+  let notDom0Devices = 0;
   for (const item of c.items) {
     switch (item.kind) {
       case "raw_slot":
         out.push(...rawEvents(raw));
         break;
       case "device_added":
-        if (!dom0) break;
+        if (!dom0) {
+          notDom0Devices++;
+          break;
+        }
         if (!PCI_DEVICE.test(item.device)) {
           invalidNames++;
           break;
@@ -362,6 +447,15 @@ function resolveItems(
       }
     }
   }
+  if (notDom0Devices > 0) {
+    notes.push(
+      `${notDom0Devices} enumerated PCI device(s) have no xen_add_device: drivers/xen/pci.c ` +
+        "registers that notifier only in the initial domain, and the domain is " +
+        (guest.domain === "unknown"
+          ? "unknown"
+          : "a domU, whose devices arrive through pcifront (their claims are the events)"),
+    );
+  }
   if (invalidNames > 0) {
     notes.push(
       `${invalidNames} PCI event(s) were dropped: their device or bus name ` +
@@ -392,6 +486,8 @@ function buildHeader(
   c: Collected,
   guest: GuestDecision,
   d: {
+    estimated: { field: string; how: string }[];
+    reconstructed: ReconstructedEntry[];
     nrPages?: number;
     nrSource: string;
     rawSource: string;
@@ -417,8 +513,10 @@ function buildHeader(
   const raw = d.events.filter((e) => e.kind === "e820" && e.map === "raw").length;
   const ms = d.events.find((e) => e.kind === "memory_setup") as MemorySetupEvent | undefined;
   const parts = [
-    `${c.kernelRelease ? `Linux ${c.kernelRelease}` : "A Linux"} ${guest.type.toUpperCase()} ` +
-    `${guest.domain}${xen ? ` on Xen ${xen}` : ""}, imported from a boot log`,
+    `${c.kernelRelease ? `Linux ${c.kernelRelease}` : "A Linux"} ` +
+    `${guest.type === "unknown" ? "guest of unknown type" : guest.type.toUpperCase()} ` +
+    `${guest.domain === "unknown" ? "(domain unknown)" : guest.domain}` +
+    `${xen ? ` on Xen ${xen}` : ""}, imported from a boot log`,
     `${raw} raw E820 entr${raw === 1 ? "y" : "ies"} (${d.rawLabel})`,
   ];
   if (ms) {
@@ -445,7 +543,16 @@ function buildHeader(
   const extra: Record<string, unknown> = {};
   extra.nr_pages_source = d.nrSource;
   extra.raw_e820_source = d.rawSource;
+  extra.guest_confidence = guest.confidence;
   extra.guest_source = guest.because;
+  if (d.estimated.length > 0) extra.estimated = d.estimated;
+  if (d.reconstructed.length > 0) {
+    extra.reconstructed = d.reconstructed.map((r) => ({
+      ...r,
+      start: hex(r.start),
+      end: hex(r.end),
+    }));
+  }
   const source: Record<string, unknown> = { format: "dmesg" };
   if (d.digest) source.sha256 = d.digest;
   source.lines = c.lines;
@@ -454,6 +561,7 @@ function buildHeader(
   source.timestamps = timestampKind(c);
   extra.source = source;
   if (c.cmdlineMem !== undefined) extra.kernel_mem_option = hex(c.cmdlineMem);
+  extra.relevant_lines = relevantLines(c);
   extra.unrecognised_lines = c.unrecognised.total;
   if (notes.length > 0) extra.notes = notes;
   const header: HeaderInit = {

@@ -35,16 +35,17 @@ export class DmesgImportError extends SyntaxError {
   /** 1-based line the problem was seen at, when there is one. */
   readonly line?: number;
 
-  /** Builds `file[:line]: what; expected ...`. */
+  /** Builds `file[:line]: what; expected ...`, then `detail` (more lines) when given. */
   constructor(
     file: string,
     problem: DmesgProblem,
     what: string,
     expected: string,
     line?: number,
+    detail?: string,
   ) {
     const where = line === undefined ? file : `${file}:${line}`;
-    super(`${where}: ${what}; expected ${expected}`);
+    super(`${where}: ${what}; expected ${expected}${detail ? `\n${detail}` : ""}`);
     this.name = "DmesgImportError";
     this.file = file;
     this.problem = problem;

@@ -8,91 +8,284 @@
 
 import type { Evidence } from "./kernel_lines.ts";
 
-/** Evidence collected from the log: each kind with the first line that gave it. */
-export type EvidenceMap = Map<Evidence | "xen_console" | "pirq_without_gsi", string>;
+/** Evidence kinds: a kernel line's (kernel_lines.ts) or one the importer derives. */
+export type EvidenceKind =
+  | Evidence
+  | "xen_console"
+  | "pirq_without_gsi"
+  | "pci_enumeration"
+  | "xen_builder_pv"
+  | "xen_builder_pvh";
 
-/** The guest's type and domain, and why. */
-export interface GuestDecision {
-  /** `pv`, `hvm` or `pvh`. */
-  type: "pv" | "hvm" | "pvh";
-  /** `dom0` or `domU`. */
-  domain: "dom0" | "domU";
-  /** Why, in words (the evidence used, or "assumed"). */
-  because: string[];
-  /** True when no line decided it, or only weak evidence did. */
-  assumed: boolean;
+/** One piece of evidence: the first line that gave it. */
+export interface EvidenceLine {
+  /** The line's message (prefixes stripped; `(XEN) ` kept for hypervisor lines). */
+  text: string;
+  /** 1-based line number in the log. */
+  line: number;
 }
 
+/** Evidence collected from the log: each kind with the first line that gave it. */
+export type EvidenceMap = Map<EvidenceKind, EvidenceLine>;
+
+/** How sure the importer is of a header fact. */
+export type Confidence = "proven" | "likely" | "guessed";
+
 /**
- * Decides type and domain. Type: an explicit banner (`Booting paravirtualized kernel on Xen
- * [HVM|PVH]`, `Hypervisor detected: Xen PV|HVM`) wins, then indirect signs (the PV boot pass or
- * printed `Xen:` map, HVM platform lines, an `xen: --> pirq` line without dom0's `registering
- * gsi`), else PV is assumed. Domain: a domU-only line (`ACPI in unprivileged domain disabled`,
- * `PCI: setting up Xen PCI frontend stub`) wins, then dom0 signs (the hypervisor's console,
- * `xen: registering gsi`, ACPI tables in a PV guest, pciback), then HVM implies domU, a PV log that shows its
- * boot banner without the domU line is dom0, and otherwise dom0 is assumed.
+ * What each kind of evidence says, and how strongly. `proven`: only that kind of guest prints
+ * the line (checked against the kernel source named in `rule`); `likely`: the usual case, with
+ * known exceptions; `guessed`: a weak sign.
+ */
+export const EVIDENCE_RULES: Readonly<
+  Record<EvidenceKind, {
+    type?: "pv" | "hvm" | "pvh" | "auto";
+    domain?: "dom0" | "domU";
+    strength: Confidence;
+    rule: string;
+  }>
+> = {
+  pv: {
+    type: "pv",
+    strength: "proven",
+    rule: "PV only: xen_banner (pv_info.name \"Xen\"), 'Xen version: ' with a colon, " +
+      "'Hypervisor detected: Xen PV', or xen_memory_setup's boot pass and 'Xen:' map",
+  },
+  hvm: {
+    type: "hvm",
+    strength: "proven",
+    rule: 'HVM only: pv_info.name "Xen HVM" (init_hvm_pv_info) or the Xen platform PCI device',
+  },
+  pvh: { type: "pvh", strength: "proven", rule: 'PVH only: pv_info.name "Xen PVH"' },
+  auto: {
+    type: "auto",
+    strength: "proven",
+    rule: "HVM or PVH (auto-translated): init_hvm_pv_info's 'Xen version N.M.', the HVM " +
+      "callback vector, 'Hypervisor detected: Xen HVM' (PVH prints it too)",
+  },
+  auto_likely: {
+    type: "auto",
+    strength: "likely",
+    rule: "HVM or PVH: the kernel printed a BIOS-e820 map (a PV kernel prints 'Xen:')",
+  },
+  pv_domU: {
+    type: "pv",
+    domain: "domU",
+    strength: "proven",
+    rule: "PV domU only: xen_arch_setup prints 'ACPI in unprivileged domain disabled' without " +
+      "SIF_INITDOMAIN; pcifront and the Xen PCI frontend stub load only in a PV domU",
+  },
+  auto_domU: {
+    type: "auto",
+    domain: "domU",
+    strength: "proven",
+    rule: "HVM or PVH domU: the firmware tables Xen builds for a guest ('DMI: Xen HVM domU')",
+  },
+  dom0: {
+    type: "pv",
+    domain: "dom0",
+    strength: "proven",
+    rule: "PV dom0 only: xen_register_gsi ('xen: registering gsi') is built with " +
+      "CONFIG_XEN_DOM0, installed by pci_xen_initial_domain and returns early unless PV",
+  },
+  dom0_likely: {
+    domain: "dom0",
+    strength: "likely",
+    rule: "dom0 usually: pciback or xen-acpi-processor (a driver domain can run pciback too)",
+  },
+  xen_console: {
+    domain: "dom0",
+    strength: "likely",
+    rule: "the hypervisor's console is dom0's (a log may concatenate xl dmesg with a domU's)",
+  },
+  xen_builder_pv: {
+    type: "pv",
+    domain: "dom0",
+    strength: "likely",
+    rule: "the hypervisor built a PV dom0 ('*** LOADING DOMAIN 0 ***', 'Building a PV Dom0')",
+  },
+  xen_builder_pvh: {
+    type: "pvh",
+    domain: "dom0",
+    strength: "likely",
+    rule: "the hypervisor built a PVH dom0 ('Building a PVH Dom0')",
+  },
+  acpi_tables: {
+    domain: "dom0",
+    strength: "likely",
+    rule: "ACPI tables in a PV guest: a PV domU disables ACPI before reading them",
+  },
+  pci_enumeration: {
+    domain: "dom0",
+    strength: "likely",
+    rule: "PCI devices enumerated in a PV guest without pcifront: a PV domU has no other PCI bus",
+  },
+  pirq_without_gsi: {
+    type: "hvm",
+    strength: "guessed",
+    rule: "'xen: --> pirq' without dom0's 'registering gsi' (HVM MSI/INTx remapping)",
+  },
+  hvm_weak: {
+    type: "auto",
+    strength: "guessed",
+    rule: "'Hypervisor detected: Xen' without PV or HVM",
+  },
+  not_xen: { strength: "guessed", rule: "the kernel says it booted on another hypervisor" },
+};
+
+/** The guest's type and domain, how sure, and why. */
+export interface GuestDecision {
+  /** `pv`, `hvm`, `pvh`, or `unknown` when no line decides it. */
+  type: "pv" | "hvm" | "pvh" | "unknown";
+  /** `dom0`, `domU`, or `unknown` when no line decides it. */
+  domain: "dom0" | "domU" | "unknown";
+  /** The weakest evidence behind type and domain (`unknown` counts as `likely`). */
+  confidence: Confidence;
+  /** The deciding lines, `line N: text (what it proves)`, type first. */
+  because: string[];
+  /** Facts that are not proven: `{ field, how }` for the header's `estimated`. */
+  estimated: { field: string; how: string }[];
+}
+
+const RANK: Record<Confidence, number> = { proven: 2, likely: 1, guessed: 0 };
+
+/**
+ * Decides type and domain from the evidence, strongest first.
+ *
+ * Type: a proven PVH, HVM or PV line wins (in that order); a proven auto-translated line alone
+ * (HVM or PVH) leaves the type `unknown`, since nothing tells which; then likely and guessed
+ * signs. Domain: a proven domU line wins over every dom0 sign (a concatenated `xl dmesg` + domU
+ * log stays a domU); an HVM guest is always a domU; then dom0 signs; a PV log that shows its
+ * boot banner but not `ACPI in unprivileged domain disabled` is likely dom0 (every PV domU
+ * kernel built with ACPI prints it). Nothing else: `unknown`, never dom0 by default.
  *
  * @example
  * ```ts
  * import { decideGuest } from "./guest_facts.ts";
  * import assert from "node:assert/strict";
- * const d = decideGuest(new Map([["domU", "ACPI in unprivileged domain disabled"],
- *   ["pv", "Booting paravirtualized kernel on Xen"]]), true);
- * assert.equal(d.type, "pv");
- * assert.equal(d.domain, "domU");
- * assert.equal(d.assumed, false);
+ * const d = decideGuest(new Map([
+ *   ["pv_domU", { text: "ACPI in unprivileged domain disabled", line: 7 }],
+ *   ["pv", { text: "Booting paravirtualized kernel on Xen", line: 30 }],
+ * ]), true);
+ * assert.deepEqual([d.type, d.domain, d.confidence], ["pv", "domU", "proven"]);
+ * assert.match(d.because.join("\n"), /^line 7: ACPI in unprivileged domain disabled/m);
+ * assert.equal(decideGuest(new Map(), false).domain, "unknown");
  * ```
  */
 export function decideGuest(evidence: EvidenceMap, sawBanner: boolean): GuestDecision {
   const because: string[] = [];
-  let type: GuestDecision["type"] | undefined;
-  for (const t of ["pvh", "hvm", "pv"] as const) {
-    const why = evidence.get(t);
-    if (why !== undefined && type === undefined) {
-      type = t;
-      because.push(`type ${t}: ${why}`);
+  const estimated: GuestDecision["estimated"] = [];
+  const cite = (kind: EvidenceKind, what: string) => {
+    const e = evidence.get(kind)!;
+    return `line ${e.line}: ${e.text.slice(0, 120)} (${what}: ${EVIDENCE_RULES[kind].rule})`;
+  };
+  const best = (
+    pick: (r: (typeof EVIDENCE_RULES)[EvidenceKind]) => string | undefined,
+    order: readonly string[],
+  ): { kind: EvidenceKind; value: string; strength: Confidence } | undefined => {
+    let found: { kind: EvidenceKind; value: string; strength: Confidence } | undefined;
+    for (const [kind] of evidence) {
+      const rule = EVIDENCE_RULES[kind];
+      const value = pick(rule);
+      if (value === undefined) continue;
+      const better = !found || RANK[rule.strength] > RANK[found.strength] ||
+        (RANK[rule.strength] === RANK[found.strength] &&
+          order.indexOf(value) < order.indexOf(found.value));
+      if (better) found = { kind, value, strength: rule.strength };
     }
-  }
-  if (type === undefined) {
-    const weakHvm = evidence.get("hvm_weak") ?? evidence.get("pirq_without_gsi");
-    if (weakHvm !== undefined) {
-      type = "hvm";
-      because.push(`type hvm (weak): ${weakHvm}`);
+    return found;
+  };
+
+  // Type.
+  let type: GuestDecision["type"] = "unknown";
+  let typeStrength: Confidence = "likely";
+  const t = best((r) => r.type, ["pvh", "hvm", "pv", "auto"]);
+  if (t && t.value !== "auto") {
+    type = t.value as "pv" | "hvm" | "pvh";
+    typeStrength = t.strength;
+    because.push(cite(t.kind, `type ${type}`));
+  } else if (t) {
+    // HVM or PVH: a specific line of lesser strength may still tell which.
+    const specific = best((r) => r.type === "hvm" || r.type === "pvh" ? r.type : undefined, [
+      "pvh",
+      "hvm",
+    ]);
+    because.push(cite(t.kind, "type HVM or PVH"));
+    if (specific) {
+      type = specific.value as "hvm" | "pvh";
+      typeStrength = specific.strength;
+      because.push(cite(specific.kind, `type ${type}`));
+    } else {
+      estimated.push({
+        field: "guest.type",
+        how: "HVM or PVH (auto-translated, no P2M either way): no line tells which",
+      });
     }
+  } else {
+    estimated.push({
+      field: "guest.type",
+      how: "unknown: no line the importer knows names the guest type",
+    });
   }
-  let typeAssumed = false;
-  if (because.some((b) => b.includes("(weak)"))) typeAssumed = true;
-  if (type === undefined) {
-    type = "pv";
-    typeAssumed = true;
-    because.push("type pv: assumed (no line names the guest type)");
+  if (type !== "unknown" && typeStrength !== "proven") {
+    estimated.push({ field: "guest.type", how: `${type}, ${typeStrength}: ${because.at(-1)}` });
   }
-  let domain: GuestDecision["domain"] | undefined;
-  let domainAssumed = false;
-  const domU = evidence.get("domU");
-  // A PV domU has no ACPI tables; an HVM domU has the ones hvmloader built.
-  const dom0 = evidence.get("dom0") ?? evidence.get("xen_console") ??
-    (type === "pv" ? evidence.get("acpi_tables") : undefined);
-  if (domU !== undefined) {
+  const conflict = best((r) => r.type, ["pv", "auto", "hvm", "pvh"]);
+  if (
+    t && conflict && t.strength === "proven" && conflict.strength === "proven" &&
+    (t.value === "pv") !== (conflict.value === "pv")
+  ) {
+    because.push(`conflict: ${cite(conflict.kind, `type ${conflict.value}`)}`);
+  }
+
+  // Domain.
+  let domain: GuestDecision["domain"] = "unknown";
+  let domainStrength: Confidence = "likely";
+  const dom0Only = (k: EvidenceKind) =>
+    (k === "acpi_tables" || k === "pci_enumeration") && type !== "pv" ? undefined : true;
+  const d = best(
+    (r) => r.domain,
+    ["domU", "dom0"],
+  );
+  const domU = best((r) => r.domain === "domU" && r.strength === "proven" ? "domU" : undefined, [
+    "domU",
+  ]);
+  if (domU) {
     domain = "domU";
-    because.push(`domU: ${domU}`);
-  } else if (dom0 !== undefined) {
-    domain = "dom0";
-    because.push(`dom0: ${dom0}`);
+    domainStrength = "proven";
+    because.push(cite(domU.kind, "domU"));
   } else if (type === "hvm") {
     domain = "domU";
-    because.push("domU: HVM guests are domUs");
+    domainStrength = typeStrength;
+    because.push("domU: an HVM guest is never the initial domain");
+  } else if (d && d.value === "dom0" && dom0Only(d.kind)) {
+    domain = "dom0";
+    domainStrength = d.strength;
+    because.push(cite(d.kind, "dom0"));
   } else if (sawBanner && type === "pv") {
     domain = "dom0";
+    domainStrength = "likely";
     because.push(
-      "dom0: the log shows the boot banner but not 'ACPI in unprivileged domain disabled'",
+      "dom0: the log shows the PV boot banner but not 'ACPI in unprivileged domain disabled', " +
+        "which xen_arch_setup prints in every PV domU kernel built with ACPI",
     );
-  } else {
-    domain = "dom0";
-    domainAssumed = true;
-    because.push("dom0: assumed (no line names the domain)");
   }
-  return { type, domain, because, assumed: typeAssumed || domainAssumed };
+  if (domain === "unknown") {
+    estimated.push({
+      field: "guest.domain",
+      how: "unknown: no line the importer knows tells dom0 from domU",
+    });
+  } else if (domainStrength !== "proven") {
+    estimated.push({
+      field: "guest.domain",
+      how: `${domain}, ${domainStrength}: ${because.at(-1)}`,
+    });
+  }
+  const weakest = Math.min(
+    type === "unknown" ? RANK.likely : RANK[typeStrength],
+    domain === "unknown" ? RANK.likely : RANK[domainStrength],
+  );
+  const confidence = (Object.keys(RANK) as Confidence[]).find((k) => RANK[k] === weakest)!;
+  return { type, domain, confidence, because, estimated };
 }
 
 /** What the log printed that bears on `start_info->nr_pages`. */
@@ -156,7 +349,10 @@ export interface NrPagesInference {
  * assert.equal(r.conflict, undefined);
  * ```
  */
-export function inferNrPages(domain: "dom0" | "domU", f: NrPagesFacts): NrPagesInference {
+export function inferNrPages(
+  domain: "dom0" | "domU" | "unknown",
+  f: NrPagesFacts,
+): NrPagesInference {
   const candidates: NrPagesInference[] = [];
   if (domain === "dom0" && f.dom0Alloc && f.dom0Alloc.toAllocate > 0) {
     const initrd = f.ramdiskPages ?? 0;

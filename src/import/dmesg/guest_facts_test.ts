@@ -1,36 +1,64 @@
 import assert from "node:assert/strict";
-import { decideGuest, type EvidenceMap, inferNrPages } from "./guest_facts.ts";
+import { decideGuest, type EvidenceKind, type EvidenceMap, inferNrPages } from "./guest_facts.ts";
 
-const ev = (entries: [string, string][]): EvidenceMap => new Map(entries) as EvidenceMap;
+const ev = (entries: [EvidenceKind, string][]): EvidenceMap =>
+  new Map(entries.map(([k, text], i) => [k, { text, line: i + 1 }]));
 
-Deno.test("the hypervisor console makes a PV guest dom0", () => {
+Deno.test("the hypervisor console makes a PV guest likely dom0", () => {
   const d = decideGuest(ev([["xen_console", "(XEN) lines"], ["pv", "banner"]]), true);
-  assert.deepEqual([d.type, d.domain, d.assumed], ["pv", "dom0", false]);
+  assert.deepEqual([d.type, d.domain, d.confidence], ["pv", "dom0", "likely"]);
+  assert.deepEqual(d.estimated.map((e) => e.field), ["guest.domain"]);
 });
 
-Deno.test("a domU line wins over the hypervisor console (concatenated logs)", () => {
-  const d = decideGuest(ev([["xen_console", "(XEN)"], ["domU", "ACPI in unprivileged"]]), true);
-  assert.equal(d.domain, "domU");
+Deno.test("a proven domU line wins over the hypervisor console (concatenated logs)", () => {
+  const d = decideGuest(
+    ev([["xen_console", "(XEN)"], ["pv_domU", "ACPI in unprivileged domain disabled"]]),
+    true,
+  );
+  assert.deepEqual([d.type, d.domain, d.confidence], ["pv", "domU", "proven"]);
+  assert.match(d.because.join("\n"), /line 2: ACPI in unprivileged domain disabled \(domU/);
 });
 
-Deno.test("ACPI tables mean dom0 only for PV guests", () => {
+Deno.test("ACPI tables and PCI enumeration mean dom0 only for PV guests", () => {
   assert.equal(decideGuest(ev([["pv", "b"], ["acpi_tables", "RSDP"]]), false).domain, "dom0");
   assert.equal(decideGuest(ev([["hvm", "b"], ["acpi_tables", "RSDP"]]), false).domain, "domU");
+  assert.equal(decideGuest(ev([["pv", "b"], ["pci_enumeration", "pci"]]), false).domain, "dom0");
+  assert.equal(
+    decideGuest(ev([["auto", "b"], ["pci_enumeration", "pci"]]), false).domain,
+    "unknown",
+  );
 });
 
-Deno.test("a PV boot log without the domU line is dom0", () => {
+Deno.test("a PV boot log without the domU line is likely dom0", () => {
   const d = decideGuest(ev([["pv", "Booting paravirtualized kernel on Xen"]]), true);
-  assert.deepEqual([d.domain, d.assumed], ["dom0", false]);
+  assert.deepEqual([d.domain, d.confidence], ["dom0", "likely"]);
 });
 
-Deno.test("a fragment with no evidence is assumed PV dom0, and says so", () => {
+Deno.test("a fragment with no evidence stays unknown, never dom0", () => {
+  // Issue 11 item 3: unknown stays unknown, and says why.
   const d = decideGuest(ev([]), false);
-  assert.deepEqual([d.type, d.domain, d.assumed], ["pv", "dom0", true]);
+  assert.deepEqual([d.type, d.domain, d.confidence], ["unknown", "unknown", "likely"]);
+  assert.deepEqual(d.estimated.map((e) => e.field), ["guest.type", "guest.domain"]);
 });
 
-Deno.test("a pirq line without dom0's gsi line is weak HVM evidence", () => {
+Deno.test("HVM-or-PVH lines leave the type unknown unless a line tells which", () => {
+  // PVH guests print "Hypervisor detected: Xen HVM" and the HVM callback line too.
+  const both = decideGuest(ev([["auto", "Hypervisor detected: Xen HVM"]]), false);
+  assert.equal(both.type, "unknown");
+  const pvh = decideGuest(
+    ev([["auto", "Hypervisor detected: Xen HVM"], ["pvh", "Booting kernel on Xen PVH"]]),
+    true,
+  );
+  assert.deepEqual([pvh.type, pvh.domain], ["pvh", "unknown"]);
+  const domU = decideGuest(ev([["auto_domU", "DMI: Xen HVM domU"]]), false);
+  assert.deepEqual([domU.type, domU.domain], ["unknown", "domU"]);
+});
+
+Deno.test("an HVM guest is a domU; a pirq line alone is only a guess", () => {
+  const hvm = decideGuest(ev([["hvm", "Booting paravirtualized kernel on Xen HVM"]]), true);
+  assert.deepEqual([hvm.type, hvm.domain, hvm.confidence], ["hvm", "domU", "proven"]);
   const d = decideGuest(ev([["pirq_without_gsi", "xen: --> pirq"]]), false);
-  assert.deepEqual([d.type, d.domain, d.assumed], ["hvm", "domU", true]);
+  assert.deepEqual([d.type, d.domain, d.confidence], ["hvm", "domU", "guessed"]);
 });
 
 Deno.test("nr_pages from Xen's dom0 builder: to allocate + allocated + initrd", () => {

@@ -14,16 +14,22 @@
  * @module
  */
 
-import type { BootExpectations, PfnRange, TraceEvent } from "../../trace/event.ts";
+import type {
+  BootExpectations,
+  PciResourceAssignEvent,
+  PfnRange,
+  TraceEvent,
+} from "../../trace/event.ts";
 import { FRAME_LIMIT } from "../../trace/hex.ts";
 import { assembleTrace, type ImportResult } from "./assemble.ts";
 import { looksLikeE820 } from "./e820_text.ts";
-import type { EvidenceMap, NrPagesFacts } from "./guest_facts.ts";
-import { classifyKernelLine, type KernelLine, memOption } from "./kernel_lines.ts";
+import type { EvidenceKind, EvidenceMap, NrPagesFacts } from "./guest_facts.ts";
+import { classifyKernelLine, findKernelBody, type KernelLine, memOption } from "./kernel_lines.ts";
 import { type PciItem, PciTracker } from "./pci_state.ts";
-import { classifyPciLine, mayBePci } from "./pci_text.ts";
-import { type StrippedLine, stripPrefix } from "./prefix.ts";
+import { classifyPciLine, mayBePci, type PciLine } from "./pci_text.ts";
+import { MAX_UNKNOWN_PREFIX, type StrippedLine, stripPrefix } from "./prefix.ts";
 import type { MapEntry } from "./raw_map.ts";
+import { MAX_PROVEN_RAM, type ProvenRam } from "./reconstruct.ts";
 import { looksRelevant, UnrecognisedLines } from "./unrecognised.ts";
 import { classifyXenLine } from "./xen_lines.ts";
 
@@ -35,6 +41,12 @@ export const MAX_EXPECT_RANGES = 4096;
 export const MAX_XEN_TABLES = 16;
 /** Longest mark text. */
 export const MAX_MARK_TEXT = 500;
+/** Most claims remembered for refusals (more means a log of thousands of devices). */
+export const MAX_OPEN_CLAIMS = 65536;
+/** Lines of the log quoted in an error message. */
+export const MAX_SHOWN_LINES = 5;
+/** Characters of each quoted line. */
+export const MAX_SHOWN_TEXT = 160;
 
 /** Options of one import. */
 export interface ImportOptions {
@@ -90,7 +102,7 @@ export interface Collected {
   /** Line of the last entry of the kernel's printed map. */
   printedLastLine?: number;
   /** RAM ranges of "Early memory node ranges" (`node 0: [mem ...]`), with their lines. */
-  numaRam: { start: number; end: number; line: number }[];
+  numaRam: ProvenRam[];
   /** Its `who` word (`Xen`, `BIOS-e820`...). */
   printedWho?: string;
   /** The event list. */
@@ -111,6 +123,12 @@ export interface Collected {
   notes: string[];
   /** Unrecognised relevant lines. */
   unrecognised: UnrecognisedLines;
+  /** Lines understood only after a prefix the grammar does not know, and the first one. */
+  unknownPrefix: { count: number; first?: { line: number; prefix: string } };
+  /** The first relevant lines of the imported boot (line number, text as read), for messages. */
+  firstRelevant: { line: number; text: string }[];
+  /** The first non-blank lines of the log, for messages when no line was relevant. */
+  firstLines: { line: number; text: string }[];
   /** Line at which the event cap was reached. */
   truncatedAt?: number;
   /** A balloon_init event was produced. */
@@ -161,6 +179,8 @@ export class DmesgImporter {
   #printedState: PrintedMapState = "none";
   #anchored = false;
   #finished = false;
+  /** The last claim of each resource (`device/index`), until another action on it. */
+  #claims = new Map<string, PciResourceAssignEvent>();
 
   /** Starts an import of the log named `file` (used in messages only). */
   constructor(file: string, options: ImportOptions = {}) {
@@ -186,6 +206,9 @@ export class DmesgImporter {
       timestamps: { monotonic: 0, wallClock: 0, none: 0 },
       notes: [],
       unrecognised: new UnrecognisedLines(),
+      unknownPrefix: { count: 0 },
+      firstRelevant: [],
+      firstLines: [],
       balloon: false,
     };
     this.#pci = new PciTracker((item) => this.#pciItem(item));
@@ -194,6 +217,11 @@ export class DmesgImporter {
   /** Relevant lines not understood so far (for a report even when the import fails). */
   get unrecognised(): UnrecognisedLines {
     return this.#c.unrecognised;
+  }
+
+  /** Relevant lines of the imported boot so far: understood plus not understood. */
+  get relevantLines(): number {
+    return this.#c.recognised + this.#c.unrecognised.total;
   }
 
   /** The line number of the last line pushed. */
@@ -207,12 +235,25 @@ export class DmesgImporter {
     c.lines++;
     if (raw.length === 0 || (raw.charCodeAt(0) <= 32 && raw.trim() === "")) return;
     c.nonBlank++;
+    if (c.firstLines.length < MAX_SHOWN_LINES) {
+      c.firstLines.push({ line: c.lines, text: raw.slice(0, MAX_SHOWN_TEXT) });
+    }
     if (raw.startsWith("-- ")) {
       if (/^-- (?:Boot [0-9a-f]+|Reboot) --/.test(raw)) this.#maybeNewBoot(true);
       if (this.#selected()) c.recognised++;
       return;
     }
-    const s = stripPrefix(raw);
+    let s = stripPrefix(raw);
+    let classified: Classified | undefined;
+    if (s.source === "kernel" && s.text.length > 0) {
+      classified = classify(s.text);
+      // After a known inner form the message starts right there: only a line whose prefix
+      // the grammar did not explain (none, or only outer forms) is searched.
+      if (unknownMessage(classified) && !s.inner) {
+        const found = this.#afterUnknownPrefix(s);
+        if (found) [s, classified] = found;
+      }
+    }
     if (s.garbled) {
       c.garbled++;
       c.firstGarbledLine ??= c.lines;
@@ -223,8 +264,41 @@ export class DmesgImporter {
     this.#bootHasContent = true;
     if (!this.#selected()) return;
     c.bootRange[1] = c.lines;
+    const before = c.recognised + c.unrecognised.total;
     if (s.source === "xen") this.#xen(s);
-    else if (s.source === "kernel") this.#kernel(s);
+    else if (s.source === "kernel") this.#kernel(s, classified);
+    if (c.firstRelevant.length < MAX_SHOWN_LINES && c.recognised + c.unrecognised.total > before) {
+      c.firstRelevant.push({ line: c.lines, text: raw.slice(0, MAX_SHOWN_TEXT) });
+    }
+  }
+
+  /**
+   * A line the grammar left unexplained: the kernel message after a prefix it does not know,
+   * when one of the known message beginnings follows within {@link MAX_UNKNOWN_PREFIX}
+   * characters and is then understood.
+   */
+  #afterUnknownPrefix(s: StrippedLine): [StrippedLine, Classified | undefined] | undefined {
+    const at = findKernelBody(s.text, MAX_UNKNOWN_PREFIX);
+    if (at <= 0) return undefined;
+    const inner = stripPrefix(s.text.slice(at));
+    let classified: Classified | undefined;
+    if (inner.source === "kernel") {
+      classified = classify(inner.text);
+      if (unknownMessage(classified)) return undefined;
+    } else if (inner.source !== "xen" || classifyXenLine(inner.text).kind === "other") {
+      return undefined;
+    }
+    const c = this.#c;
+    c.unknownPrefix.count++;
+    c.unknownPrefix.first ??= { line: c.lines, prefix: s.text.slice(0, at).trimEnd() };
+    const merged: StrippedLine = {
+      ...inner,
+      wallClock: inner.wallClock || s.wallClock,
+      garbled: inner.garbled || s.garbled,
+      forms: [...s.forms, "unknown", ...inner.forms],
+    };
+    if (inner.time === undefined && s.time !== undefined) merged.time = s.time;
+    return [merged, classified];
   }
 
   /** Ends the import and builds the trace. Throws DmesgImportError when nothing is usable. */
@@ -277,9 +351,8 @@ export class DmesgImporter {
 
   #xen(s: StrippedLine): void {
     const c = this.#c;
-    if (!c.evidence.has("xen_console")) {
-      c.evidence.set("xen_console", "(XEN) hypervisor console lines");
-    }
+    // "(XEN) HVM4: ..." is hvmloader's output for domain 4, relayed: not dom0's console.
+    if (!/^HVM\d+: /.test(s.text)) this.#evidence("xen_console", `(XEN) ${s.text}`);
     const x = classifyXenLine(s.text);
     const inTable = this.#xenTable !== undefined;
     if (x.kind !== "e820_row" && x.kind !== "table_header") this.#xenTable = undefined;
@@ -309,8 +382,7 @@ export class DmesgImporter {
         if (x.dom0MaxPages !== undefined) c.dom0MaxPages = x.dom0MaxPages;
         break;
       case "building_dom0":
-        c.evidence.set("dom0", `(XEN) ${s.text}`);
-        if (!c.evidence.has(x.type)) c.evidence.set(x.type, `(XEN) ${s.text}`);
+        this.#evidence(x.type === "pv" ? "xen_builder_pv" : "xen_builder_pvh", `(XEN) ${s.text}`);
         break;
       case "section":
         this.#xenSection = x.section;
@@ -343,22 +415,23 @@ export class DmesgImporter {
     c.recognised++;
   }
 
-  #kernel(s: StrippedLine): void {
+  #kernel(s: StrippedLine, classified: Classified | undefined): void {
     const c = this.#c;
     if (s.time !== undefined) c.timestamps.monotonic++;
     else if (s.wallClock) c.timestamps.wallClock++;
     else c.timestamps.none++;
     const text = s.text;
-    if (mayBePci(text)) {
-      const p = classifyPciLine(text);
-      if (p) {
-        this.#closePrintedMap();
-        if (this.#pci.line(p, s.time)) c.recognised++;
-        else this.#unrecognised(text);
-        return;
-      }
+    const ram = SYSTEM_RAM.exec(text);
+    if (ram !== null) this.#provenRam(parseInt(ram[1], 16), parseInt(ram[2], 16) + 1, text);
+    const { pci: p, kernel: k } = classified ?? classify(text);
+    if (p) {
+      this.#closePrintedMap();
+      if (p.kind.startsWith("pcifront")) this.#evidence("pv_domU", text);
+      else if (p.kind === "device_header") this.#evidence("pci_enumeration", text);
+      if (this.#pci.line(p, s.time)) c.recognised++;
+      else this.#unrecognised(text);
+      return;
     }
-    const k = classifyKernelLine(text);
     if (!k) {
       // Unrecognised (perhaps garbled) lines do not end the printed map: only known ones do.
       this.#unrecognised(text);
@@ -380,9 +453,7 @@ export class DmesgImporter {
     const c = this.#c;
     const x = c.expect;
     const time = s.time;
-    if (PASS_KINDS.has(k.kind) && !c.evidence.has("pv")) {
-      c.evidence.set("pv", `the PV boot pass of xen_memory_setup ('${s.text.slice(0, 60)}')`);
-    }
+    if (PASS_KINDS.has(k.kind)) this.#evidence("pv", s.text);
     switch (k.kind) {
       case "linux_version":
         c.kernelRelease ??= k.release;
@@ -423,16 +494,17 @@ export class DmesgImporter {
         this.#e820(k.entry, time);
         return;
       case "numa_ram":
-        if (c.numaRam.length < 1024) c.numaRam.push({ start: k.start, end: k.end, line: c.lines });
+        this.#provenRam(k.start, k.end, s.text);
         return;
       case "evidence":
-        if (!c.evidence.has(k.evidence)) c.evidence.set(k.evidence, k.why);
+        this.#evidence(k.evidence, s.text);
         if (k.evidence === "pv" || k.evidence === "hvm" || k.evidence === "pvh") {
           c.sawBanner ||= /^Booting/.test(s.text);
         }
         return;
       case "xen_version":
         c.xenVersion ??= k.version;
+        this.#evidence(k.pv ? "pv" : "auto", s.text);
         return;
       case "balloon_init":
         if (!c.balloon) {
@@ -454,12 +526,12 @@ export class DmesgImporter {
         return;
       }
       case "gsi":
-        c.evidence.set("dom0", "xen: registering gsi (dom0 ACPI interrupt routing)");
+        this.#evidence("dom0", s.text);
         c.evidence.delete("pirq_without_gsi");
         return;
       case "pirq":
         if (!c.evidence.has("dom0") && !c.evidence.has("pirq_without_gsi")) {
-          c.evidence.set("pirq_without_gsi", "xen: --> pirq without dom0's 'registering gsi'");
+          this.#evidence("pirq_without_gsi", s.text);
         }
         return;
       case "mark":
@@ -480,9 +552,8 @@ export class DmesgImporter {
       return;
     }
     if (entry.who !== "Xen" && entry.who !== "BIOS-e820" && entry.who !== "e820") return;
-    if (entry.who === "Xen" && !c.evidence.has("pv")) {
-      c.evidence.set("pv", "the E820 map printed by xen_memory_setup ('Xen: ...')");
-    }
+    if (entry.who === "Xen") this.#evidence("pv", `Xen: ${e820Text(e)}`);
+    else if (entry.who === "BIOS-e820") this.#evidence("auto_likely", `BIOS-e820: ${e820Text(e)}`);
     if (this.#printedState === "closed") {
       this.#note(`a second printed E820 map (line ${c.lines}) was ignored`);
       return;
@@ -587,7 +658,12 @@ export class DmesgImporter {
 
   #push(item: PendingItem): void {
     const c = this.#c;
-    if (item.kind !== "device_added" && item.kind !== "device_removed") this.#flushPci(item);
+    if (
+      item.kind === "event" && item.event.kind === "pci_resource_assign" &&
+      this.#refusal(item.event)
+    ) {
+      return;
+    }
     if (c.items.length >= this.#maxEvents) {
       c.truncatedAt ??= c.lines;
       return;
@@ -595,16 +671,75 @@ export class DmesgImporter {
     c.items.push(item);
   }
 
-  /** A held-back pcifront claim goes out before any event that is not its own. */
-  #flushPci(item: PendingItem): void {
-    if (item.kind === "event" && item.event.kind === "pci_resource_assign") return;
-    this.#pci.flushPending();
+  /**
+   * The kernel's claim sequence: `pcifront_claim_resource` prints "claiming resource X/n",
+   * `pci_claim_resource` may then print "can't claim BAR n [...]: address conflict ..." and
+   * pcifront "Could not claim resource X/n!"; a bridge window's claim may be followed by its
+   * "can't claim". A claim refused afterwards, whatever lines come between, ends not claimed:
+   * the claim event itself becomes `failed` (one event, in the claim's place) and further
+   * refusals of it add nothing. Any other action on the resource ends the book-keeping.
+   * Returns true when the event was folded into an earlier one.
+   */
+  #refusal(e: PciResourceAssignEvent): boolean {
+    const key = `${e.device}/${e.resource.index}`;
+    const open = this.#claims.get(key);
+    if (e.action === "failed") {
+      if (open === undefined) return false;
+      if (open.action === "claimed") {
+        open.action = "failed";
+        this.#note(
+          `a claim refused after it was made ended failed (${key}, line ${this.#c.lines})`,
+        );
+      }
+      return true;
+    }
+    if (e.action === "claimed") {
+      if (this.#claims.size >= MAX_OPEN_CLAIMS) this.#claims.clear();
+      this.#claims.set(key, e);
+    } else this.#claims.delete(key);
+    return false;
+  }
+
+  /** A RAM range another line proves (for a cut-off printed map; reconstruct.ts). */
+  #provenRam(start: number, end: number, text: string): void {
+    const list = this.#c.numaRam;
+    if (end > start && end <= 2 ** 52 && list.length < MAX_PROVEN_RAM) {
+      list.push({ start, end, line: this.#c.lines, text: text.slice(0, 200) });
+    }
+  }
+
+  /** Keeps the first line of each kind of guest evidence. */
+  #evidence(kind: EvidenceKind, text: string): void {
+    if (!this.#c.evidence.has(kind)) this.#c.evidence.set(kind, { text, line: this.#c.lines });
   }
 
   #note(text: string): void {
     if (!this.#c.notes.includes(text) && this.#c.notes.length < 100) this.#c.notes.push(text);
   }
 }
+
+/** A kernel message classified: a PCI line, another kernel line, or (undefined) not known. */
+interface Classified {
+  pci?: PciLine;
+  kernel?: KernelLine;
+}
+
+/** The PCI or kernel pattern a message matches. */
+function classify(text: string): Classified {
+  if (mayBePci(text)) {
+    const pci = classifyPciLine(text);
+    if (pci) return { pci };
+  }
+  return { kernel: classifyKernelLine(text) };
+}
+
+/** True when a classified message matched no pattern, or only as irrelevant. */
+function unknownMessage(c: Classified): boolean {
+  return c.pci === undefined && (c.kernel === undefined || c.kernel.kind === "irrelevant");
+}
+
+/** `... conflict with System RAM [mem 0x90000000-0x97ffffff]`: the resource tree's RAM. */
+const SYSTEM_RAM = /System RAM \[mem 0x([0-9a-f]{1,16})-0x([0-9a-f]{1,16})\]/;
 
 const PASS_KINDS: ReadonlySet<KernelLine["kind"]> = new Set([
   "identity_count",
@@ -614,6 +749,10 @@ const PASS_KINDS: ReadonlySet<KernelLine["kind"]> = new Set([
   "freeing",
   "identity_range",
 ]);
+
+function e820Text(e: MapEntry): string {
+  return `[mem 0x${e.start.toString(16)}-0x${(e.start + e.size - 1).toString(16)}] type ${e.type}`;
+}
 
 function t(time: number | undefined): { time?: number } {
   return time === undefined ? {} : { time };

@@ -72,10 +72,28 @@ Deno.test("HVM guests get no memory_setup and no nr_pages", () => {
     T("Linux version 5.4.0 (gcc) #1"),
     T("BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable"),
     T("Hypervisor detected: Xen HVM"),
+    T("Booting paravirtualized kernel on Xen HVM"),
   ]);
   assert.equal(r.header.guest.type, "hvm");
+  assert.equal(r.header.guest.domain, "domU");
+  assert.equal(r.header.extra?.guest_confidence, "proven");
   assert.equal(r.header.guest.nrPages, undefined);
   assert.deepEqual(r.events.map((e) => e.kind), ["mark", "e820"]);
+});
+
+Deno.test("'Hypervisor detected: Xen HVM' alone leaves HVM or PVH unknown, and says so", () => {
+  // x86_hyper_xen_hvm ("Xen HVM") detects PVH guests too; only pv_info.name tells them apart.
+  const r = run([
+    T("Linux version 5.4.0 (gcc) #1"),
+    T("BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable"),
+    T("Hypervisor detected: Xen HVM"),
+  ]);
+  assert.deepEqual([r.header.guest.type, r.header.guest.domain], ["unknown", "unknown"]);
+  assert.equal(r.header.extra?.guest_confidence, "likely");
+  const estimated = r.header.extra?.estimated as { field: string; how: string }[];
+  assert.deepEqual(estimated.map((e) => e.field), ["guest.type", "guest.domain"]);
+  assert.match(estimated[0].how, /HVM or PVH/);
+  assert.match((r.header.extra?.guest_source as string[])[0], /^line 3: Hypervisor detected/);
 });
 
 Deno.test("xen_add_device exists only in dom0", () => {
@@ -195,4 +213,104 @@ Deno.test("a long log streams: 300,000 lines of chatter add no events", () => {
   assert.equal(r.lines, PV_DOMU.length + 300_000);
   assert.equal(r.events.length, 7);
   assert.equal(r.unrecognised.total, 0);
+});
+
+Deno.test("a log whose lines carry an unknown prefix imports like the plain log", () => {
+  // Issue 11 item 1: standard kernel messages behind a prefix nobody taught the grammar
+  // (here a log collector's "host | stream |") are still found, after a bounded search.
+  const plain = run(PV_DOMU);
+  const odd = run(PV_DOMU.map((l) => `web01.example.org | kern.stdout | ${l}`));
+  assert.deepEqual(odd.events, plain.events);
+  assert.deepEqual(odd.header.guest, plain.header.guest);
+  const notes = (odd.header.extra?.notes ?? []) as string[];
+  assert.ok(
+    notes.some((n) => /9 line\(s\) carry a prefix the importer does not know/.test(n)),
+    String(notes),
+  );
+  // Only a bounded head of the line is searched: a message after 120 characters is not found.
+  const far = "x".repeat(130) + " ";
+  assert.throws(() => run(PV_DOMU.map((l) => far + l)), DmesgImportError);
+});
+
+Deno.test("a log with no E820 map and no boot-pass line is unusable, quoting its first lines", () => {
+  // Issue 11 item 2: PCI lines and a balloon line alone replay nothing the kernel did to the
+  // P2M, so the import fails (65) instead of writing a trace of a few empty events.
+  const lines = [
+    T("Linux version 5.10.0 (gcc) #1"),
+    T("pci 0000:00:04.0: [8086:1234] type 00 class 0x020000"),
+    T("pci 0000:00:04.0: reg 0x10: [mem 0xf1800000-0xf1803fff]"),
+    T("xen:balloon: Initialising balloon driver"),
+  ];
+  const e = assert.throws(() => run(lines), (err: unknown) => {
+    assert.ok(err instanceof DmesgImportError);
+    assert.equal(err.problem, "nothing-usable");
+    assert.equal(err.exitCode, 65);
+    assert.match(err.message, /no E820 map and no line of the Xen boot pass/);
+    assert.match(err.message, /found 'Linux version 5\.10\.0', the balloon driver's start/);
+    assert.match(err.message, /its first relevant line\(s\):\n +1: \[ +0\.000000\] Linux version/);
+    assert.match(err.message, /\n +2: \[ +0\.000000\] pci 0000:00:04\.0: \[8086:1234\]/);
+    return true;
+  });
+  assert.equal(e, undefined);
+  // One boot-pass line is enough.
+  assert.equal(run([...lines, T("Released 0 page(s)")]).header.guest.type, "pv");
+});
+
+Deno.test("a pcifront claim the kernel refuses ends failed, one event, whatever lines come between", () => {
+  // Issue 11 item 4: pcifront_claim_resource prints "claiming", pci_claim_resource "can't claim
+  // BAR n ...: address conflict", pcifront "Could not claim": the BAR never entered the
+  // resource tree. Other lines may sit in between (a mail's comment, another driver).
+  const lines = [
+    ...PV_DOMU,
+    T("pcifront pci-0: Creating PCI Frontend Bus 0000:00"),
+    T("pci 0000:00:00.4: [8086:1520] type 00 class 0x020000"),
+    T("pci 0000:00:00.4: reg 0x10: [mem 0x90004000-0x90007fff 64bit pref]"),
+    T("pci 0000:00:00.4: reg 0x1c: [mem 0x90024000-0x90027fff 64bit pref]"),
+    T("pcifront pci-0: claiming resource 0000:00:00.4/0"),
+    T("random: crng init done"),
+    T("xen:balloon: Initialising balloon driver"),
+    T(
+      "pci 0000:00:00.4: can't claim BAR 0 [mem 0x90004000-0x90007fff 64bit pref]: " +
+        "address conflict with System RAM [mem 0x90000000-0x97ffffff]",
+    ),
+    T(
+      "pcifront pci-0: Could not claim resource 0000:00:00.4/0! Device offline. " +
+        "Try using e820_host=1 in the guest config.",
+    ),
+    T("pcifront pci-0: claiming resource 0000:00:00.4/3"),
+  ];
+  const r = run(lines);
+  const claims = r.events.filter((e) => e.kind === "pci_resource_assign").map((e) =>
+    e.kind === "pci_resource_assign" ? `${e.resource.index}:${e.action}` : ""
+  );
+  assert.deepEqual(claims, ["0:failed", "3:claimed"]);
+  const kinds = r.events.map((e) => e.kind);
+  assert.ok(
+    kinds.indexOf("pci_resource_assign") < kinds.indexOf("balloon_init"),
+    "the refused claim keeps its place before the lines that came between",
+  );
+  assert.equal(r.header.guest.domain, "domU");
+  assert.ok(!kinds.includes("xen_add_device"), "no notifier in a domU");
+});
+
+Deno.test("reassignments keep their order; a failure without a claim is its own event", () => {
+  const lines = [
+    ...PV_DOMU.filter((l) => !l.includes("unprivileged")),
+    T("xen: registering gsi 16 triggering 0 polarity 1"),
+    T("pci 0000:00:1c.0: [8086:a110] type 01 class 0x060400"),
+    T("pci 0000:00:1c.0: PCI bridge to [bus 01]"),
+    T("pci 0000:00:1c.0: BAR 14: assigned [mem 0xc0000000-0xc01fffff]"),
+    T("pci 0000:00:1c.0: BAR 14: releasing [mem 0xc0000000-0xc01fffff]"),
+    T("pci 0000:00:1c.0: BAR 14: assigned [mem 0xd0000000-0xd01fffff]"),
+    T("pci 0000:00:1c.0: BAR 15: no space for [mem size 0x00200000 64bit pref]"),
+    T("pci 0000:00:1c.0: BAR 15: failed to assign [mem size 0x00200000 64bit pref]"),
+  ];
+  const r = run(lines);
+  assert.equal(r.header.guest.domain, "dom0");
+  assert.deepEqual(
+    r.events.filter((e) => e.kind === "pci_resource_assign").map((e) =>
+      e.kind === "pci_resource_assign" ? `${e.resource.index}:${e.action}:${e.resource.start}` : ""
+    ),
+    ["14:assigned:3221225472", "14:released:3221225472", "14:assigned:3489660928", "15:failed:0"],
+  );
 });

@@ -16,8 +16,12 @@ export type Evidence =
   | "pv"
   | "hvm"
   | "pvh"
+  | "auto"
+  | "auto_likely"
+  | "pv_domU"
+  | "auto_domU"
   | "dom0"
-  | "domU"
+  | "dom0_likely"
   | "not_xen"
   | "hvm_weak"
   | "acpi_tables";
@@ -34,7 +38,7 @@ export type KernelLine =
   | { kind: "map_header"; map: "bios" | "user" | "other" }
   | { kind: "e820"; entry: E820Text }
   | { kind: "evidence"; evidence: Evidence; why: string }
-  | { kind: "xen_version"; version: string }
+  | { kind: "xen_version"; version: string; pv: boolean }
   | { kind: "balloon_init"; sysfs: boolean }
   | { kind: "memory_total"; totalKiB: number; physpages: boolean }
   | { kind: "last_pfn"; pfn: number }
@@ -196,7 +200,11 @@ export function classifyKernelLine(text: string): KernelLine | undefined {
         };
       }
       if (text.startsWith("PCI: setting up Xen PCI frontend stub")) {
-        return { kind: "evidence", evidence: "domU", why: "PCI: setting up Xen PCI frontend stub" };
+        return {
+          kind: "evidence",
+          evidence: "pv_domU",
+          why: "PCI: setting up Xen PCI frontend stub",
+        };
       }
       break;
     case 0x52: // "R"
@@ -246,13 +254,16 @@ function classifySlow(text: string): KernelLine | undefined {
   if ((m = FREEING.exec(text)) !== null) return freeing(m);
   const e820 = parseKernelE820(text);
   if (e820) return { kind: "e820", entry: e820 };
-  if (/physical RAM map:?$/.test(text)) {
+  if (/^(?:e820: )?[\w-]{1,32} physical RAM map:?$/.test(text)) {
     if (/^(?:e820: )?BIOS-provided/.test(text)) return { kind: "map_header", map: "bios" };
     if (/^(?:e820: )?user-defined/.test(text)) return { kind: "map_header", map: "user" };
     return { kind: "map_header", map: "other" };
   }
   if ((m = HYPERVISOR.exec(text)) !== null) return hypervisor(m[1]);
-  if ((m = XEN_VERSION.exec(text)) !== null) return { kind: "xen_version", version: m[1] };
+  if ((m = XEN_VERSION.exec(text)) !== null) {
+    // xen_banner (PV) prints "Xen version: 4.1.2"; init_hvm_pv_info (HVM, PVH) "Xen version 4.1."
+    return { kind: "xen_version", version: m[1], pv: text.startsWith("Xen version:") };
+  }
   if ((m = BALLOON.exec(text)) !== null) {
     return { kind: "balloon_init", sysfs: text.toLowerCase().startsWith("xen-balloon") };
   }
@@ -264,7 +275,7 @@ function classifySlow(text: string): KernelLine | undefined {
   }
   if ((m = CMDLINE.exec(text)) !== null) return { kind: "cmdline", text: m[1] };
   if (text.startsWith("ACPI in unprivileged domain disabled")) {
-    return { kind: "evidence", evidence: "domU", why: "ACPI in unprivileged domain disabled" };
+    return { kind: "evidence", evidence: "pv_domU", why: "ACPI in unprivileged domain disabled" };
   }
   if (/^ACPI: RSDP /.test(text)) {
     return {
@@ -276,13 +287,20 @@ function classifySlow(text: string): KernelLine | undefined {
   if (text.startsWith("xen: registering gsi")) return { kind: "gsi" };
   if (text.startsWith("xen: --> pirq=")) return { kind: "pirq" };
   if (/^(?:xen[-_:]?pciback|pciback|xen_acpi_processor)\b/i.test(text)) {
-    return { kind: "evidence", evidence: "dom0", why: "dom0-only driver (pciback/acpi-processor)" };
+    return { kind: "evidence", evidence: "dom0_likely", why: text.slice(0, 60) };
+  }
+  // drivers/xen/events: HVM and PVH guests both use the callback vector.
+  if (/^(?:xen:events: )?Xen HVM callback vector/.test(text)) {
+    return { kind: "evidence", evidence: "auto", why: text.slice(0, 60) };
   }
   if (
-    /^Xen HVM callback vector/.test(text) || /^Xen Platform PCI:/.test(text) ||
+    /^Xen Platform PCI:/.test(text) ||
     /^(?:Netfront|Blkfront) and the Xen platform PCI driver/.test(text)
   ) {
-    return { kind: "evidence", evidence: "hvm", why: text.slice(0, 40) };
+    return { kind: "evidence", evidence: "hvm", why: text.slice(0, 60) };
+  }
+  if (/^DMI: Xen HVM domU\b/.test(text)) {
+    return { kind: "evidence", evidence: "auto_domU", why: text.slice(0, 60) };
   }
   for (const re of MARKS) if (re.test(text)) return { kind: "mark", text };
   for (const re of KNOWN) if (re.test(text)) return { kind: "known" };
@@ -306,7 +324,8 @@ function booting(what: string): KernelLine {
 function hypervisor(name: string): KernelLine {
   const why = `Hypervisor detected: ${name}`;
   if (/^Xen PV$/i.test(name)) return { kind: "evidence", evidence: "pv", why };
-  if (/^Xen HVM$/i.test(name)) return { kind: "evidence", evidence: "hvm", why };
+  // x86_hyper_xen_hvm is named "Xen HVM" and detects PVH guests too.
+  if (/^Xen HVM$/i.test(name)) return { kind: "evidence", evidence: "auto", why };
   if (/^Xen PVH$/i.test(name)) return { kind: "evidence", evidence: "pvh", why };
   if (/^Xen/i.test(name)) return { kind: "evidence", evidence: "hvm_weak", why };
   return { kind: "evidence", evidence: "not_xen", why };
@@ -348,4 +367,58 @@ export function memOption(cmdline: string): number | undefined {
 export function sizeValue(digits: string, suffix: string): number {
   const scale: Record<string, number> = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
   return Number(digits) * (scale[suffix.toUpperCase()] ?? 1);
+}
+
+/**
+ * How a kernel message the importer knows can begin: the boot pass of `xen_memory_setup`, the
+ * E820 map lines, the banners, the PCI lines, the balloon, the Xen console. A line whose prefix
+ * the grammar (prefix.ts) does not know is searched for one of these after a separator.
+ */
+const BODY_START = new RegExp(
+  "(?:^|[\\s\\]|>:;)])(" + [
+    "Linux version \\d",
+    "(?:e820: )?(?:BIOS-e820|Xen|user): ?(?:\\[mem |[0-9a-f]{8,16} - )",
+    "(?:e820: )?(?:BIOS-provided|user-defined) physical RAM map",
+    "(?:xen: ?)?(?:[Rr]eleased \\d|Set \\d+ page\\(s\\) to 1-1|Remapped \\d|Populating [0-9a-f]+-|" +
+    "Freeing [0-9a-f]+-[0-9a-f]+ pfn|1-1 mapping on )",
+    "Booting (?:paravirtualized )?kernel on ",
+    "Hypervisor detected: ",
+    "Xen version:? \\d",
+    "ACPI in unprivileged domain",
+    "Memory: \\d+[kK]/",
+    "(?:Kernel )?[Cc]ommand line: ",
+    "pci(?:_bus)? [0-9a-f]{4,5}:[0-9a-f]{2}",
+    "pcifront pci-",
+    "PCI host bridge to bus ",
+    "PCI: setting up Xen PCI frontend",
+    "xen[/:_-]?balloon: ",
+    "Xen HVM callback vector",
+    "\\(XEN\\) ",
+    "\\(d\\d{1,5}\\) ",
+    // A dmesg time: the message after it is classified as usual (prefix.ts strips it).
+    "\\[ *\\d{1,10}\\.\\d{1,9}\\] ",
+  ].join("|") + ")",
+);
+
+/**
+ * Where a kernel message starts in a line whose prefix is unknown: the offset of the first
+ * known message beginning ({@link BODY_START}) that follows a separator within the first
+ * `maxPrefix` characters, or -1. Only a bounded head of the line is searched, so a line costs
+ * at most one regex pass over `maxPrefix` plus the longest beginning.
+ *
+ * @example
+ * ```ts
+ * import { findKernelBody } from "./kernel_lines.ts";
+ * import assert from "node:assert/strict";
+ * const line = "host42/console.0 @@ Released 0 page(s)";
+ * assert.equal(line.slice(findKernelBody(line, 120)), "Released 0 page(s)");
+ * assert.equal(findKernelBody("nothing known here", 120), -1);
+ * ```
+ */
+export function findKernelBody(text: string, maxPrefix: number): number {
+  const head = text.length > maxPrefix + 64 ? text.slice(0, maxPrefix + 64) : text;
+  const m = BODY_START.exec(head);
+  if (m === null) return -1;
+  const at = m.index + m[0].length - m[1].length;
+  return at <= maxPrefix ? at : -1;
 }

@@ -40,10 +40,12 @@ Deno.test("classifyKernelLine reads versions and guest evidence", () => {
   assert.deepEqual(classifyKernelLine("Xen version: 4.18.4-pre (preserve-AD)"), {
     kind: "xen_version",
     version: "4.18.4-pre",
+    pv: true,
   });
   assert.deepEqual(classifyKernelLine("Xen version 4.16."), {
     kind: "xen_version",
     version: "4.16",
+    pv: false,
   });
   const ev = (t: string) => {
     const k = classifyKernelLine(t);
@@ -55,12 +57,14 @@ Deno.test("classifyKernelLine reads versions and guest evidence", () => {
   assert.equal(ev("Booting paravirtualized kernel on Xen PVH"), "pvh");
   assert.equal(ev("Booting paravirtualized kernel on bare hardware"), "not_xen");
   assert.equal(ev("Hypervisor detected: Xen PV"), "pv");
-  assert.equal(ev("Hypervisor detected: Xen HVM"), "hvm");
+  assert.equal(ev("Hypervisor detected: Xen HVM"), "auto");
   assert.equal(ev("Hypervisor detected: KVM"), "not_xen");
-  assert.equal(ev("ACPI in unprivileged domain disabled"), "domU");
-  assert.equal(ev("PCI: setting up Xen PCI frontend stub"), "domU");
+  assert.equal(ev("ACPI in unprivileged domain disabled"), "pv_domU");
+  assert.equal(ev("PCI: setting up Xen PCI frontend stub"), "pv_domU");
   assert.equal(ev("ACPI: RSDP 0x00000000000F05B0 000024 (v02 ALASKA)"), "acpi_tables");
-  assert.equal(ev("Xen HVM callback vector for event delivery is enabled"), "hvm");
+  assert.equal(ev("Xen HVM callback vector for event delivery is enabled"), "auto");
+  assert.equal(ev("xen:events: Xen HVM callback vector for event delivery is enabled"), "auto");
+  assert.equal(ev("DMI: Xen HVM domU, BIOS 4.14.1 06/18/2021"), "auto_domU");
 });
 
 Deno.test("classifyKernelLine reads the three balloon driver wordings", () => {

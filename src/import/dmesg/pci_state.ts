@@ -79,7 +79,6 @@ export class PciTracker {
   #hostWindows: Resource[] = [];
   #known = new Map<string, KnownDevice>();
   #iovNumbering = false;
-  #pendingClaim: { device: string; resource: Resource; time?: number } | undefined;
   /** Notes about decisions (deduplicated by the caller). */
   readonly notes: string[] = [];
 
@@ -113,7 +112,6 @@ export class PciTracker {
    * ```
    */
   line(p: PciLine, time: number | undefined): boolean {
-    if (p.kind !== "pcifront_claim") this.flushPending();
     // A closed window (base above limit, v6.x prints it "disabled") holds no addresses.
     if ("resource" in p && p.resource.end < p.resource.start) return this.#closedWindow(p);
     switch (p.kind) {
@@ -213,13 +211,9 @@ export class PciTracker {
         this.#closeAll();
         const r = this.#known.get(p.device)?.resources.get(p.index);
         const action = p.failed ? "failed" : "claimed";
-        const pending = this.#pendingClaim;
-        if (p.failed && pending?.device === p.device && pending.resource.index === p.index) {
-          // "claiming resource X/n" then "Could not claim resource X/n": one failed claim.
-          this.#pendingClaim = undefined;
-        } else this.flushPending();
-        if (r && !p.failed) this.#pendingClaim = { device: p.device, resource: r, time };
-        else if (r) this.#emit({ kind: "assign", device: p.device, resource: r, action, time });
+        // A refusal ("Could not claim") after "claiming" is resolved by the importer: the
+        // claim it refuses ends failed, one event (see DmesgImporter's claim book-keeping).
+        if (r) this.#emit({ kind: "assign", device: p.device, resource: r, action, time });
         else {
           this.#emit({
             kind: "mark",
@@ -252,25 +246,7 @@ export class PciTracker {
 
   /** Completes whatever is open (end of the boot). */
   finish(): void {
-    this.flushPending();
     this.#closeAll();
-  }
-
-  /**
-   * Emits a pcifront claim held back to see whether "Could not claim" follows it. The importer
-   * calls this before any other event, so events stay in log order.
-   */
-  flushPending(): void {
-    const c = this.#pendingClaim;
-    if (!c) return;
-    this.#pendingClaim = undefined;
-    this.#emit({
-      kind: "assign",
-      device: c.device,
-      resource: c.resource,
-      action: "claimed",
-      time: c.time,
-    });
   }
 
   #bridgeWindow(

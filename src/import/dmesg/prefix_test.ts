@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { stripPrefix } from "./prefix.ts";
+import { PREFIX_FORMS, stripPrefix } from "./prefix.ts";
 
 const MSG = "Released 0 page(s)";
 
@@ -97,4 +97,84 @@ Deno.test("stripPrefix leaves lines without prefixes alone", () => {
     undefined,
     false,
   ]);
+});
+
+/** One case per prefix form of the grammar: the form alone in front of a kernel message. */
+const FORM_CASES: Record<string, { line: string; time?: number; wall?: boolean; source?: string }> =
+  {
+    "mail-quote": { line: `>> ${MSG}` },
+    "pastebin-line-number": { line: `  12 | ${MSG}` },
+    "indent": { line: `\t  ${MSG}` },
+    "syslog": { line: `Sep 19 20:25:36.123456 xenhost kernel: ${MSG}`, wall: true },
+    "syslog-iso": { line: `2022-09-19T20:25:36+0200 xenhost kernel: ${MSG}`, wall: true },
+    "syslog-unix": { line: `1663619136.123456 xenhost kernel: ${MSG}`, wall: true },
+    "syslog-monotonic": { line: `[    7.250000] xenhost kernel: ${MSG}`, time: 7.25 },
+    "kmsg": { line: `6,1234,7250000,-;${MSG}`, time: 7.25 },
+    "facility-level": { line: `kern  :info  : ${MSG}` },
+    "level": { line: `<6>${MSG}` },
+    "kernel-tag": { line: `kernel: ${MSG}` },
+    "dmesg-time": { line: `[    7.250000] ${MSG}`, time: 7.25 },
+    "dmesg-ctime": { line: `[Mon Sep 19 20:25:36 2022] ${MSG}`, wall: true },
+    "bracket-iso": { line: `[2022-09-19 20:25:36] ${MSG}`, wall: true },
+    "serial-relative": { line: `[0:00:07.250000 0.000120] ${MSG}`, wall: true },
+    "iso-time": { line: `2022-09-19T20:25:36,123456+00:00 ${MSG}`, wall: true },
+    "short-time": { line: `Sep 19 20:25:36 ${MSG}`, wall: true },
+    "caller-id": { line: `[    T1] ${MSG}` },
+    "xen-console": { line: `(XEN) ${MSG}`, source: "xen" },
+    "xen-time": { line: `(XEN) [2022-09-19 20:25:36.123] ${MSG}`, source: "xen" },
+    "guest-console": { line: `(d1) ${MSG}`, source: "guest" },
+  };
+
+for (const form of PREFIX_FORMS) {
+  Deno.test(`stripPrefix strips the ${form.name} form (${form.what})`, () => {
+    const c = FORM_CASES[form.name];
+    assert.ok(c, `a test case for ${form.name}`);
+    const s = stripPrefix(c.line);
+    assert.equal(s.text, MSG);
+    assert.ok(s.forms.includes(form.name), `${s.forms} includes ${form.name}`);
+    assert.equal(s.time, c.time);
+    assert.equal(s.wallClock, c.wall ?? false);
+    assert.equal(s.source, c.source ?? "kernel");
+    assert.ok(form.re.test(form.example), "the documented example matches");
+  });
+}
+
+Deno.test("stripPrefix strips stacked prefixes, outermost first", () => {
+  const s = stripPrefix(
+    `> 12 | Sep 19 20:25:36 xenhost kernel: <6>[    7.250000] [    T1] ${MSG}\r`,
+  );
+  assert.equal(s.text, MSG);
+  assert.equal(s.time, 7.25);
+  assert.deepEqual(s.forms, [
+    "mail-quote",
+    "pastebin-line-number",
+    "syslog",
+    "level",
+    "dmesg-time",
+    "caller-id",
+  ]);
+  const xen = stripPrefix("[2022-09-19 20:25:36] (XEN) [2022-09-19 20:25:36.123] Xen version 4.16");
+  assert.deepEqual([xen.text, xen.source], ["Xen version 4.16", "xen"]);
+  const guest = stripPrefix("(d3) [    0.000000] Linux version 5.10.0");
+  assert.deepEqual([guest.text, guest.source, guest.domid, guest.time], [
+    "Linux version 5.10.0",
+    "guest",
+    3,
+    0,
+  ]);
+});
+
+Deno.test("stripPrefix never strips a form twice nor an outer form inside", () => {
+  // A message that itself starts with "[...]" or a number stays whole after the prefixes.
+  assert.equal(
+    stripPrefix("[    1.000000] [mem 0x00000000-0x000fffff] page 4k").text,
+    "[mem 0x00000000-0x000fffff] page 4k",
+  );
+  assert.equal(stripPrefix("[    1.000000] 0: 0x100 -> 0x200").text, "0: 0x100 -> 0x200");
+  assert.equal(stripPrefix("1-1 mapping on 9e->100").text, "1-1 mapping on 9e->100");
+  // Xen's timestamp form is only Xen's: a table row after "(XEN)" keeps its brackets.
+  assert.equal(
+    stripPrefix("(XEN)  [0000000000100000, 000000007ffdefff] (usable)").text,
+    "[0000000000100000, 000000007ffdefff] (usable)",
+  );
 });

@@ -59,6 +59,22 @@ export function lineShape(text: string): string {
     .slice(0, 120);
 }
 
+/**
+ * True when at least half of the relevant lines were not understood: the import then rests on a
+ * minority of what the log says.
+ *
+ * @example
+ * ```ts
+ * import { mostNotUnderstood } from "./unrecognised.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(mostNotUnderstood(30, 40), true);
+ * assert.equal(mostNotUnderstood(3, 40), false);
+ * ```
+ */
+export function mostNotUnderstood(unrecognised: number, relevant: number): boolean {
+  return unrecognised > 0 && unrecognised * 2 >= relevant;
+}
+
 /** One shape of unrecognised line. */
 export interface UnrecognisedPattern {
   /** The shape ({@link lineShape}). */
@@ -127,9 +143,21 @@ export class UnrecognisedLines {
  *          "         first at line 7: e820: lacanning 1 areas\n");
  * ```
  */
-export function formatUnrecognised(u: UnrecognisedLines, file: string): string {
+export function formatUnrecognised(
+  u: UnrecognisedLines,
+  file: string,
+  relevant?: number,
+): string {
   if (u.total === 0) return "";
-  const out = [`${file}: ${u.total} relevant line(s) not understood, by pattern:`];
+  const out: string[] = [];
+  if (relevant !== undefined && mostNotUnderstood(u.total, relevant)) {
+    out.push(
+      `${file}: most relevant lines were not understood (${u.total} of ${relevant}): the log's ` +
+        "line prefix or its kernel's wording is one the importer does not know; the trace " +
+        "shows only what the other lines proved (see docs/import-dmesg.md, Accepted log forms)",
+    );
+  }
+  out.push(`${file}: ${u.total} relevant line(s) not understood, by pattern:`);
   for (const p of u.patterns()) {
     out.push(`${String(p.count).padStart(7)}  ${p.shape}`);
     const at = p.lines.length === 1 ? "line" : "lines";

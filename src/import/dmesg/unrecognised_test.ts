@@ -41,3 +41,13 @@ Deno.test("lineShape hides devices, buses and numbers", () => {
 Deno.test("nothing to report gives no text", () => {
   assert.equal(formatUnrecognised(new UnrecognisedLines(), "f"), "");
 });
+
+Deno.test("the report says so first when most relevant lines were not understood", () => {
+  const u = new UnrecognisedLines();
+  for (let i = 0; i < 6; i++) u.add(`Xen: [mem 0x${i}000-0x${i}fff] unusab`, 10 + i);
+  assert.match(
+    formatUnrecognised(u, "b.log", 10),
+    /^b\.log: most relevant lines were not understood \(6 of 10\)/,
+  );
+  assert.match(formatUnrecognised(u, "b.log", 100), /^b\.log: 6 relevant line\(s\) not understood/);
+});

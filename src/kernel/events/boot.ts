@@ -32,7 +32,9 @@ export function runMemorySetup(
     add(
       out,
       "messages",
-      "auto-translated guest: xen_memory_setup does no identity or release work",
+      d.guest.type === "unknown"
+        ? "guest type unknown: replayed without a P2M (only a PV guest has one)"
+        : "auto-translated guest: xen_memory_setup does no identity or release work",
     );
     return undefined;
   }
