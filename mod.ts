@@ -9,7 +9,9 @@
  * const reader = TraceReader.fromText("t.jsonl", [
  *   '{"format":"p2mtrace","version":1,"producer":"hand","description":"a BAR above RAM",' +
  *     '"guest":{"type":"pv","domain":"dom0","nr_pages":"0x40000"}}',
- *   '{"seq":1,"kind":"xen_add_device","device":"0000:01:00.0","resources":' +
+ *   '{"seq":1,"kind":"e820","start":"0x0","end":"0x3fffffff","type":"ram"}',
+ *   '{"seq":2,"kind":"memory_setup"}',
+ *   '{"seq":3,"kind":"xen_add_device","device":"0000:01:00.0","resources":' +
  *     '[{"index":0,"start":"0x80000000","end":"0x80003fff","flags":"0x40200"}]}',
  * ].join("\n") + "\n");
  * const result = await runTrace(reader, { policy: "linux-3.12" });
@@ -24,6 +26,7 @@ export * from "./src/version.ts";
 export * from "./src/trace/event.ts";
 export * from "./src/trace/hex.ts";
 export * from "./src/trace/read.ts";
+export * from "./src/trace/provenance.ts";
 export * from "./src/trace/write.ts";
 export { validateEnd, validateEvent, validateHeader } from "./src/trace/validate.ts";
 export * from "./src/p2m/constants.ts";
@@ -57,5 +60,6 @@ export * from "./src/report/diff_report.ts";
 export * from "./src/report/bisect_report.ts";
 export * from "./src/detect/finding.ts";
 export * from "./src/detect/detectors.ts";
+export * from "./src/detect/basis.ts";
 export { main } from "./src/cli/main.ts";
 export { type Io, memoryIo } from "./src/cli/io.ts";

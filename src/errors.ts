@@ -17,6 +17,11 @@ export const EXIT = {
   bisectStopped: 2,
   /** The recording was cut off: output covers every event before the truncated last line. */
   cutOff: 3,
+  /**
+   * `check`: nothing was found that can be judged, but findings rest on what the trace lacks
+   * (no E820 map, no nr_pages: the boot pass could not run) or the guest type is unknown.
+   */
+  cannotJudge: 4,
   /** `check --bisect-exit`: the trace cannot test this revision (git bisect "skip"). */
   cannotTest: 125,
   /**

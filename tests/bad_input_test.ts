@@ -233,15 +233,19 @@ Deno.test("a missing file or a directory exits 66; usage errors exit 64", async 
   assert.equal(r.code, 64);
 });
 
-Deno.test("memory_setup without nr_pages is a trace anomaly, not a crash", async () => {
+// Without nr_pages the boot pass cannot run: that is a gap in what the trace holds (findings
+// that rest on the pass say "cannot judge"), not a finding of its own and not a crash.
+Deno.test("memory_setup without nr_pages says the boot pass cannot run, not a crash", async () => {
   const text = HEADER.replace(',"nr_pages":"0x40000"', "") + "\n" +
     '{"seq":1,"kind":"memory_setup"}\n';
   const r = await replayStdin(text);
   assert.equal(r.code, 0, r.err);
   assert.match(
     r.out,
-    /FINDING trace-anomaly \(warning\): memory_setup needs the header's guest\.nr_pages/,
+    /kernel: the boot pass cannot run: memory_setup needs the header's guest\.nr_pages/,
   );
+  assert.match(r.out, /\nboot: {5}the boot pass did not run: no raw E820 map, no nr_pages\n/);
+  assert.doesNotMatch(r.out, /FINDING/);
 });
 
 Deno.test("a hostile 16-digit hex value does not become a huge allocation", async () => {

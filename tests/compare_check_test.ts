@@ -65,7 +65,9 @@ const MALFORMED = '{"format":"p2mtrace","version":1,"producer":"t","description"
 const CUT = '{"format":"p2mtrace","version":1,"producer":"t","description":"x",' +
   '"guest":{"type":"pv","domain":"dom0","nr_pages":"0x1000"}}\n{"seq":1,"kind":"mark","text":"a"}\n{"seq":2';
 const CUT_FOUND = '{"format":"p2mtrace","version":1,"producer":"t","description":"x",' +
-  '"guest":{"type":"pv","domain":"dom0","nr_pages":"0x1000"}}\n{"seq":1,"kind":"lookup","pfn":"0x9000"}\n{"seq":2';
+  '"guest":{"type":"pv","domain":"dom0","nr_pages":"0x1000"}}\n' +
+  '{"seq":1,"kind":"e820","start":"0x0","end":"0xfffffff","type":"ram"}\n' +
+  '{"seq":2,"kind":"memory_setup"}\n{"seq":3,"kind":"lookup","pfn":"0x90000"}\n{"seq":4';
 
 Deno.test("check exit codes for unusable traces, and --bisect-exit maps them to 125", async () => {
   assert.equal((await cli(["check", "-"], MALFORMED)).code, 65);

@@ -88,15 +88,16 @@ const CHECKPOINT_EVERY = 1024;
  * const reader = TraceReader.fromText("t", [
  *   '{"format":"p2mtrace","version":1,"producer":"hand","description":"x",' +
  *     '"guest":{"type":"pv","domain":"dom0","nr_pages":"0x40000"}}',
- *   '{"seq":1,"kind":"mark","text":"boot"}',
- *   '{"seq":2,"kind":"xen_add_device","device":"0000:01:00.0","resources":' +
+ *   '{"seq":1,"kind":"e820","start":"0x0","end":"0x3fffffff","type":"ram"}',
+ *   '{"seq":2,"kind":"memory_setup"}',
+ *   '{"seq":3,"kind":"xen_add_device","device":"0000:01:00.0","resources":' +
  *     '[{"index":0,"start":"0x80000000","end":"0x80003fff","flags":"0x40200"}]}',
  * ].join("\n") + "\n");
  * const r = await bisectScan(reader, detectorPredicate("lookup-zero"), { policy: "linux-3.12" });
- * assert.equal(r.firstBad?.after.point.step, 2);
- * assert.equal(r.firstBad?.before?.point.step, 1);
+ * assert.equal(r.firstBad?.after.point.step, 3);
+ * assert.equal(r.firstBad?.before?.point.step, 2);
  * assert.deepEqual(r.runs.map((x) => [x.verdict, x.from.point.step, x.to.step]),
- *   [["good", 0, 1], ["bad", 2, 2]]);
+ *   [["good", 0, 2], ["bad", 3, 3]]);
  * ```
  */
 export async function bisectScan(

@@ -193,6 +193,8 @@ export function outcomeWord(code: number): string {
   switch (code) {
     case EXIT.cutOff:
       return "cut-off";
+    case EXIT.cannotJudge:
+      return "cannot-judge";
     case EXIT.dataError:
       return "malformed";
     case EXIT.noInput:
@@ -339,7 +341,8 @@ async function many(
     jobs,
     captured(run),
     (o) => {
-      const result = o.out !== "" && (o.code === EXIT.ok || o.code === EXIT.found)
+      const result = o.out !== "" &&
+          (o.code === EXIT.ok || o.code === EXIT.found || o.code === EXIT.cannotJudge)
         ? JSON.parse(o.out) as Json
         : undefined;
       const w = result ? word(result) : outcomeWord(o.code);
@@ -371,7 +374,9 @@ export function checkMany(
   run: (args: string[], io: Io) => Promise<number>,
   io: Io,
 ): Promise<number> {
-  return many("check", p, run, io, (r) => r.clean ? "clean" : "found", (r) => {
+  const word = (r: Json) =>
+    r.clean ? "clean" : r.verdict === "cannot-judge" ? "cannot-judge" : "found";
+  return many("check", p, run, io, word, (r) => {
     const findings = r.findings as { detector: string; seq: number; line: number }[];
     const head = `${r.policy}: ${r.events} event(s)`;
     if (findings.length === 0) return head;

@@ -7,7 +7,9 @@
 import { CutOffError, EXIT, InputError, TraceError, UsageError } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { runTrace } from "../replay/run.ts";
-import { checkJson, checkText } from "../report/check_report.ts";
+import { checkJson, checkText, runVerdict, type Unjudged } from "../report/check_report.ts";
+import { bootPassGaps, guestGaps } from "../detect/basis.ts";
+import { PROVEN } from "../trace/provenance.ts";
 import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
@@ -23,9 +25,12 @@ caused it, the entries before and after, the structure that answered).
 options:
   --policy P       kernel behaviour (as for replay; '--policy list' in replay lists them)
   --detector ID    run only this detector (repeatable; default: all)
-  --json           {"trace","policy","events","ending","clean","findings":[...]}
-  --bisect-exit    exit 125 ("cannot test") instead of 65/66/3 when the trace is unusable,
-                   so that 'git bisect run p2mtrace check --bisect-exit ...' skips that kernel
+  --json           {"trace","policy","events","ending","clean","findings":[...]}, with
+                   "verdict","cannot_judge":[...],"missing":[...] when findings cannot be
+                   judged and "boot_missing":[...] when the boot pass did not run
+  --bisect-exit    exit 125 ("cannot test") instead of 65/66/4/3 when the trace is unusable
+                   or cannot be judged, so that 'git bisect run p2mtrace check --bisect-exit
+                   ...' skips that kernel
   --paranoid       check every model invariant after each step (slow; exit 70 names the step)
   --jobs N         with several traces or a directory: check N traces at a time (default: the
                    number of cores)
@@ -36,15 +41,23 @@ not be checked ('cut-off', 'malformed', 'unreadable', ...); --json prints the si
 per line, with "exit". A total goes to stderr. Exit 1 when any trace has findings, else the exit
 of the first trace that could not be checked, else 0. --bisect-exit takes one trace.
 
-exit: 0 clean, 1 findings, 3 the recording was cut off and nothing was found before the cut,
-65 malformed trace, 66 unreadable file, 64 usage, 70 internal error; with --bisect-exit 125
-replaces 3, 65, 66, and 128 (git bisect run stops) replaces 64 and 70 found after the options.
+Findings whose detector rests on the boot pass (xen_memory_setup) are not judged when the
+trace lacks what the pass needs (no raw E820 map, no nr_pages, no memory_setup event yet):
+they are listed as "cannot judge (<what is missing>)", never as errors. Findings that rest
+on estimated facts (the header's estimated, reconstructed, guest_confidence) say "lowered
+confidence" and why. See docs/verdicts.md.
+
+exit: 0 clean, 1 findings, 4 nothing judged but findings cannot be judged, 3 the recording
+was cut off and nothing was found before the cut, 65 malformed trace, 66 unreadable file,
+64 usage, 70 internal error; with --bisect-exit 125 replaces 3, 4, 65, 66, and 128 (git
+bisect run stops) replaces 64 and 70 found after the options.
 
 As a git bisect predicate (bisecting kernels): at each revision boot the guest, record its boot
 log, then
   p2mtrace import dmesg boot.log -o t.jsonl --force &&
   p2mtrace check t.jsonl --bisect-exit --detector lookup-zero
-exits 0 (good), 1 (bad) or 125 (skip: the log could not be turned into a usable trace).
+exits 0 (good), 1 (bad) or 125 (skip: the log could not be turned into a usable trace, or
+it lacks what a verdict needs, such as the E820 map or nr_pages).
 `;
 
 async function run(args: string[], io: Io): Promise<number> {
@@ -71,16 +84,27 @@ async function run(args: string[], io: Io): Promise<number> {
     });
     const findings = res.replayer.findings;
     const name = res.policy.name;
+    const u: Unjudged = {
+      findings: res.replayer.unjudged,
+      bootGaps: bootPassGaps(res.state),
+      guestGaps: guestGaps(res.header.provenance ?? PROVEN),
+    };
     if (p.values.json === true) {
       io.stdout(
-        JSON.stringify(checkJson(file, name, findings, res.replayer.steps, res.ending)) + "\n",
+        JSON.stringify(checkJson(file, name, findings, res.replayer.steps, res.ending, u)) + "\n",
       );
     } else {
-      io.stdout(checkText(file, name, findings, res.replayer.steps));
+      io.stdout(checkText(file, name, findings, res.replayer.steps, u));
     }
     if (findings.length > 0) {
       if (res.cutOff) io.stderr(`p2mtrace: ${res.cutOff.message}\n`);
       return EXIT.found;
+    }
+    if (runVerdict(findings, u) === "cannot-judge") {
+      if (res.cutOff) io.stderr(`p2mtrace: ${res.cutOff.message}\n`);
+      if (!bisect) return EXIT.cannotJudge;
+      io.stderr(`p2mtrace: cannot judge this trace (cannot test: exit 125)\n`);
+      return EXIT.cannotTest;
     }
     if (res.cutOff) {
       io.stderr(`p2mtrace: ${res.cutOff.message}\n`);

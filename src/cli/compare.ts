@@ -17,15 +17,17 @@ const HELP = `usage: p2mtrace compare TRACE [options]
 
 Replays TRACE under every policy (one pass over the file) and prints a matrix: rows are
 policies, columns the detectors that fired under at least one of them, each cell the step at
-which that detector first fired ('.' when it never did), then a one-line verdict per policy
-(clean, warn, BAD). The text fits 100 columns.
+which that detector first fired ('.' when it never did, '?' when its findings cannot be judged
+because the trace lacks what the boot pass needs: docs/verdicts.md), then a one-line verdict
+per policy (clean, warn, BAD, '?'). The text fits 100 columns.
 
 options:
   --policy P       compare only these policies (repeatable, with options: seed-v1:primitive=ideal)
   --detector ID    run only these detectors (repeatable)
   --json           {"trace","events","cut_off","detectors":[ids],"policies":[{"policy","summary",
-                   "verdict":"clean"|"warn"|"bad","errors","warnings","first":{id: step},
-                   "findings":[...]}]}
+                   "verdict":"clean"|"warn"|"bad"|"cannot-judge","errors","warnings",
+                   "first":{id: step},"findings":[...]}]}, with "first_unjudged" and
+                   "cannot_judge":[...] when findings cannot be judged
 
 exit: 0 (the comparison is the answer), 3 cut off, 64 usage, 65 malformed trace, 66 unreadable.
 `;

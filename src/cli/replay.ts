@@ -5,6 +5,7 @@
  */
 
 import { EXIT, UsageError } from "../errors.ts";
+import { bootPassGaps } from "../detect/basis.ts";
 import { TraceReader } from "../trace/read.ts";
 import { runTrace } from "../replay/run.ts";
 import { stepJson, stepText, summaryJson, summaryText } from "../report/replay_report.ts";
@@ -85,6 +86,8 @@ async function run(args: string[], io: Io): Promise<number> {
     counts: res.replayer.counts,
     state: res.state,
     findings: res.replayer.findings,
+    unjudged: res.replayer.unjudged,
+    bootGaps: bootPassGaps(res.state),
     verified: res.verified,
   };
   if (json) io.stdout(JSON.stringify(summaryJson(summary)) + "\n");

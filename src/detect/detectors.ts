@@ -13,6 +13,7 @@ import { E820_TYPE } from "../trace/event.ts";
 import { isMmio, resourceName, resourcePfns } from "../kernel/pci_resource.ts";
 import { pfnDown, pfnUp } from "../kernel/memory_setup.ts";
 import type { ModelDraft } from "../model/state.ts";
+import type { Policy } from "../policy/policy.ts";
 import type { Change, StepOutcome } from "../model/outcome.ts";
 import { type Finding, fmtPfns, type Severity } from "./finding.ts";
 import { hex } from "../trace/hex.ts";
@@ -30,6 +31,20 @@ export interface DetectContext {
   brkBefore: number;
 }
 
+/**
+ * Whether a detector's findings rest on what the boot pass (`xen_memory_setup`) builds: the P2M
+ * above nr_pages, extra memory, max_pfn, the shared pages' layout, the raw E820 map it reads.
+ * When the pass could not run, such findings are "cannot judge" (`basis.ts`).
+ */
+export interface BootPassUse {
+  /** True when findings under `policy` read what the pass builds. */
+  reads(policy: Policy): boolean;
+  /** Why, in one sentence (docs/verdicts.md). */
+  why: string;
+}
+
+const ALWAYS = () => true;
+
 /** A detector. */
 export interface Detector {
   /** Stable id. */
@@ -38,6 +53,8 @@ export interface Detector {
   severity: Severity;
   /** One line. */
   description: string;
+  /** Whether its findings rest on the boot pass, and why. */
+  bootPass: BootPassUse;
   /** Finds problems in one step (the shared empty {@link NONE} when there are none). */
   run(ctx: DetectContext): readonly Finding[];
 }
@@ -195,6 +212,12 @@ const lookupZero: Detector = {
   id: "lookup-zero",
   severity: "error",
   description: "a device MMIO PFN or a recorded lookup gives bus address 0 (the entry is INVALID)",
+  bootPass: {
+    reads: ALWAYS,
+    why: "it reads whether a BAR's or a lookup's PFNs are INVALID, and above nr_pages every PFN " +
+      "is INVALID until the boot pass marks the holes (and, from v3.16, everything above the map) " +
+      "identity; it skips BARs that overlap RAM by the raw E820 map",
+  },
   run(ctx) {
     if (ctx.state.ctx.autoTranslated) return NONE;
     const out: Finding[] = [];
@@ -298,6 +321,12 @@ const balloonIdentity: Detector = {
   severity: "error",
   description:
     "a ballooned or extra-memory page is identity (its PTE would map machine frame == pfn)",
+  bootPass: {
+    reads: ALWAYS,
+    why:
+      "extra memory (balloon space) is what the boot pass leaves above max_pfn, identity comes " +
+      "from its marking, and the BAR rules skip RAM by the map or the max_pfn it sets",
+  },
   run(ctx) {
     if (ctx.state.ctx.autoTranslated) return NONE;
     const quiet = notIdentityPages(ctx);
@@ -363,6 +392,10 @@ const identityOverlap: Detector = {
   id: "identity-overlap",
   severity: "warning",
   description: "memory is hot-added where the P2M is identity",
+  bootPass: {
+    reads: ALWAYS,
+    why: "the identity that hot-added memory lands on is the boot pass's identity above the map",
+  },
   run(ctx) {
     if (ctx.state.ctx.autoTranslated || ctx.event.kind !== "memory_hotplug") return NONE;
     const out: Finding[] = [];
@@ -389,6 +422,10 @@ const ramIdentity: Detector = {
   id: "ram-identity",
   severity: "error",
   description: "a PFN entirely inside E820 RAM, below max_pfn, becomes identity",
+  bootPass: {
+    reads: ALWAYS,
+    why: "it reads the raw E820 map and the max_pfn the boot pass sets",
+  },
   run(ctx) {
     if (ctx.state.ctx.autoTranslated || !ctx.outcome.changes.some(becameIdentity)) return NONE;
     const out: Finding[] = [];
@@ -465,6 +502,7 @@ function noteDetector(
   id: string,
   severity: Severity,
   description: string,
+  bootPass: BootPassUse,
   type: string,
   make: (g: NoteGroup) => { message: string; evidence: [string, string][]; range?: PfnRange },
 ): Detector {
@@ -472,6 +510,7 @@ function noteDetector(
     id,
     severity,
     description,
+    bootPass,
     run(ctx) {
       if (ctx.outcome.notes.length === 0) return NONE;
       return groupNotes(ctx, type).map((g) => {
@@ -493,6 +532,11 @@ const lostWrite = noteDetector(
   "lost-write",
   "error",
   "a write stored into the shared identity page: reported as success, lookups still say identity",
+  {
+    reads: ALWAYS,
+    why: "a write is lost only in the shared identity page, which GiBs and leaves point at where " +
+      "the boot pass marked identity",
+  },
   "lost-write",
   (g) => ({
     message:
@@ -510,6 +554,10 @@ const alias = noteDetector(
   "alias",
   "error",
   "an identity write swapped slots of the shared mid-missing page: that 2 MiB turns identity in every missing GiB",
+  {
+    reads: ALWAYS,
+    why: "which GiBs share the mid-missing page follows from nr_pages and the boot pass's writes",
+  },
   "alias",
   (g) => {
     const slots = g.count === 1 ? `slot ${g.first.slot}` : `slots ${g.first.slot}-${g.last.slot}`;
@@ -533,6 +581,11 @@ const overreach = noteDetector(
   "overreach",
   "warning",
   "identity was granted to more PFNs than asked for (a whole leaf or GiB)",
+  {
+    reads: ALWAYS,
+    why: "whole leaves or GiBs are granted where the table has shared pages, laid out by the " +
+      "boot pass",
+  },
   "overreach",
   (g) => {
     const granted = g.granted ?? g.range;
@@ -555,6 +608,12 @@ const bugOutOfRange = noteDetector(
   "bug-out-of-range",
   "error",
   "a non-INVALID write at or beyond the structure's limit (MAX_P2M_PFN): a kernel BUG",
+  {
+    reads: (policy) => policy.kernel.structure === "L19",
+    why: "the 3-level tree's limit, MAX_P2M_PFN (512 GiB), is fixed, so a write beyond it is a " +
+      "BUG whatever was built; the linear list's xen_p2m_size follows the max_pfn and extra " +
+      "memory of the boot pass (linux-3.19)",
+  },
   "bug-out-of-range",
   (g) => ({
     message:
@@ -572,6 +631,10 @@ const brkBudget: Detector = {
   id: "brk-budget",
   severity: "error",
   description: "the P2M needed more boot pages (brk) than the kernel reserves: a boot-time BUG",
+  bootPass: {
+    reads: ALWAYS,
+    why: "it counts the brk pages of the boot P2M, allocated by the boot pass",
+  },
   run(ctx) {
     const a = ctx.state.p2m.accounting;
     if (a.brkReserved === 0 || a.brkUsed <= a.brkReserved || ctx.brkBefore > a.brkReserved) {
@@ -601,6 +664,11 @@ const staleIdentity: Detector = {
   severity: "warning",
   description:
     "identity granted for a BAR or window stays behind after it moved or the device went away",
+  bootPass: {
+    reads: ALWAYS,
+    why: "a BAR rule grants identity only where the P2M is INVALID and not RAM (by the map or " +
+      "max_pfn), so what the boot pass built decides what was granted",
+  },
   run(ctx) {
     if (ctx.outcome.moved.length === 0 && !ctx.outcome.removed) return NONE;
     const out: Finding[] = [];
@@ -650,6 +718,11 @@ const divergence: Detector = {
   severity: "error",
   description:
     "a recorded lookup, p2m dump or boot count disagrees with the model (replaying vs recorded)",
+  bootPass: {
+    reads: ALWAYS,
+    why: "it compares what the guest recorded with the modelled P2M and boot counts, which the " +
+      "boot pass builds",
+  },
   run(ctx) {
     if (ctx.outcome.verifications.length === 0) return NONE;
     return ctx.outcome.verifications.filter((v) => !v.ok).map((v) =>
@@ -670,6 +743,11 @@ const ioAsMemory: Detector = {
   severity: "warning",
   description:
     "an I/O port resource was walked as a memory range (flags == IORESOURCE_IO misses 0x40101)",
+  bootPass: {
+    reads: () => false,
+    why: "only the resource's flags and the policy's skip test (== or &) decide whether an I/O " +
+      "resource is walked as memory; nothing the boot pass builds",
+  },
   run(ctx) {
     if (ctx.outcome.rules.length === 0) return NONE;
     return ctx.outcome.rules.filter((r) => r.ioAsMemory).map((r) =>
@@ -701,6 +779,11 @@ const traceAnomaly: Detector = {
   severity: "warning",
   description:
     "the trace asks for something the modelled kernel would not do (a retrieve of a page not ballooned, a second boot pass)",
+  bootPass: {
+    reads: ALWAYS,
+    why: "the balloon list it checks retrieves against starts as the extra memory the boot pass " +
+      "leaves, and it reports boot passes that could not run",
+  },
   run(ctx) {
     if (ctx.outcome.anomalies.length === 0) return NONE;
     return ctx.outcome.anomalies.map((a, i) =>

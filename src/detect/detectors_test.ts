@@ -30,8 +30,13 @@ async function replay(
   });
 }
 
+// These traces pin each detector's rule; most have no boot pass, so their findings are "cannot
+// judge" (docs/verdicts.md, pinned in tests/verdicts_test.ts). The rule's boundaries are the
+// same either way: both lists count here, in report order.
 const of = (res: RunResult, id: string): Finding[] =>
-  res.replayer.findings.filter((f) => f.detector === id);
+  [...res.replayer.findings, ...res.replayer.unjudged]
+    .sort((a, b) => a.seq - b.seq)
+    .filter((f) => f.detector === id);
 const ranges = (fs: Finding[]) => fs.map((f) => [f.range?.pfn, f.range?.endPfn]);
 
 const GIB = 0x40000;

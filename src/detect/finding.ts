@@ -30,6 +30,13 @@ export interface Finding {
   evidence: [string, string][];
   /** Identity of the problem for de-duplication (same key: reported once). */
   key: string;
+  /**
+   * Set when the finding cannot be judged: what its verdict needs that the trace lacks (`no raw
+   * E820 map, no nr_pages`). Such a finding is never an error or a warning (see `basis.ts`).
+   */
+  cannotJudge?: string;
+  /** Set when the finding rests on estimated facts: why its confidence is lowered. */
+  doubts?: string[];
 }
 
 /**

@@ -33,9 +33,9 @@ export interface PfnChange {
  * const change = { pfn: 0x80000, endPfn: 0x80010, beforeKind: K.INVALID, beforeMfn: 0,
  *   afterKind: K.IDENTITY, afterMfn: 0 };
  * const empty = { notes: [], messages: [], verifications: [], anomalies: [], rules: [], moved: [] };
- * h.add({ event: { seq: 1, line: 2, kind: "mark", text: "x" }, outcome: { ...empty, changes: [] }, findings: [] });
+ * h.add({ event: { seq: 1, line: 2, kind: "mark", text: "x" }, outcome: { ...empty, changes: [] }, findings: [], unjudged: [] });
  * h.add({ event: { seq: 2, line: 3, kind: "set_identity", range: { pfn: 0x80000, endPfn: 0x80010 } },
- *   outcome: { ...empty, changes: [change] }, findings: [] });
+ *   outcome: { ...empty, changes: [change] }, findings: [], unjudged: [] });
  * assert.equal(h.changes.length, 1);
  * assert.equal(h.last?.event.seq, 2);
  * ```

@@ -22,6 +22,10 @@ export interface PolicyResult {
   findings: Finding[];
   /** Per detector id, the seq of the first finding. */
   first: Map<string, number>;
+  /** Findings that cannot be judged (`Replayer.unjudged`), in order. */
+  unjudged: Finding[];
+  /** Per detector id, the seq of the first finding that cannot be judged. */
+  firstUnjudged: Map<string, number>;
 }
 
 /** The comparison. */
@@ -48,10 +52,12 @@ export interface Comparison {
  * const r = TraceReader.fromText("t", [
  *   '{"format":"p2mtrace","version":1,"producer":"hand","description":"x",' +
  *     '"guest":{"type":"pv","domain":"dom0","nr_pages":"0x40000"}}',
- *   '{"seq":1,"kind":"lookup","pfn":"0x9000000"}',
+ *   '{"seq":1,"kind":"e820","start":"0x0","end":"0x3fffffff","type":"ram"}',
+ *   '{"seq":2,"kind":"memory_setup"}',
+ *   '{"seq":3,"kind":"lookup","pfn":"0x9000000"}',
  * ].join("\n") + "\n");
  * const c = await comparePolicies(r, ["linux-3.12", "linux-3.16"]);
- * assert.equal(c.results[0].first.get("lookup-zero"), 1); // INVALID beyond the tree in 3.12
+ * assert.equal(c.results[0].first.get("lookup-zero"), 3); // INVALID beyond the tree in 3.12
  * assert.equal(c.results[1].findings.length, 0);           // identity beyond the tree in 3.16
  * ```
  */
@@ -69,6 +75,8 @@ export async function comparePolicies(
     policy,
     findings: [],
     first: new Map(),
+    unjudged: [],
+    firstUnjudged: new Map(),
   }));
   let events = 0;
   let cutOff: CutOffError | undefined;
@@ -83,6 +91,10 @@ export async function comparePolicies(
           for (const f of rec.findings) {
             res.findings.push(f);
             if (!res.first.has(f.detector)) res.first.set(f.detector, f.seq);
+          }
+          for (const f of rec.unjudged) {
+            res.unjudged.push(f);
+            if (!res.firstUnjudged.has(f.detector)) res.firstUnjudged.set(f.detector, f.seq);
           }
         }
       }

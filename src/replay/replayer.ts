@@ -16,6 +16,8 @@ import { type Detector, DETECTORS } from "../detect/detectors.ts";
 import type { Finding } from "../detect/finding.ts";
 import { UsageError } from "../errors.ts";
 import { initialState, ModelDraft, type ModelState } from "../model/state.ts";
+import { bootPassGaps, type Doubts, doubts, guestGaps } from "../detect/basis.ts";
+import { PROVEN, type Provenance } from "../trace/provenance.ts";
 import { applyEvent } from "./step.ts";
 import type { StepOutcome } from "../model/outcome.ts";
 
@@ -30,6 +32,8 @@ export interface StepRecord {
   outcome: StepOutcome;
   /** New findings at this step. */
   findings: Finding[];
+  /** New findings at this step that cannot be judged (each with `cannotJudge`). */
+  unjudged: Finding[];
 }
 
 /** Where the policy came from. */
@@ -105,7 +109,9 @@ export function selectDetectors(ids: readonly string[]): readonly Detector[] {
  *   resolvePolicy(POLICIES, "linux-3.12"),
  * );
  * const r = new Replayer(s0);
- * const rec = r.apply({ seq: 1, line: 2, kind: "xen_add_device", device: "0000:01:00.0",
+ * r.apply({ seq: 1, line: 2, kind: "e820", map: "raw", start: 0, size: 0x40000000, type: 1 });
+ * r.apply({ seq: 2, line: 3, kind: "memory_setup" });
+ * const rec = r.apply({ seq: 3, line: 4, kind: "xen_add_device", device: "0000:01:00.0",
  *   resources: [{ index: 0, start: 0x80000000, end: 0x80003fff, flags: 0x40200 }] });
  * assert.equal(rec.findings[0].detector, "lookup-zero");
  * ```
@@ -113,6 +119,12 @@ export function selectDetectors(ids: readonly string[]): readonly Detector[] {
 export class Replayer {
   /** Every finding so far, in order. */
   readonly findings: Finding[] = [];
+  /**
+   * Every finding so far that cannot be judged, in order: its detector reads what the boot pass
+   * builds and the pass could not run, or the header leaves the guest type unknown (`basis.ts`).
+   * These are never errors or warnings.
+   */
+  readonly unjudged: Finding[] = [];
   /** Events replayed, by kind. */
   readonly counts: Map<string, number> = new Map();
   /** Number of events replayed. */
@@ -123,16 +135,27 @@ export class Replayer {
   #draft: ModelDraft;
   #detectors: readonly Detector[];
   #seen = new Set<string>();
+  #guestGaps: string[];
+  #doubts: Doubts;
 
-  /** Starts from `initial` with the given detectors (all by default). */
-  constructor(initial: ModelState, detectors: readonly Detector[] = DETECTORS) {
+  /**
+   * Starts from `initial` with the given detectors (all by default); `provenance` (the header's)
+   * says which facts were estimated or unknown.
+   */
+  constructor(
+    initial: ModelState,
+    detectors: readonly Detector[] = DETECTORS,
+    provenance: Provenance = PROVEN,
+  ) {
     this.#draft = new ModelDraft(initial, this.#log);
     this.#detectors = detectors;
+    this.#guestGaps = guestGaps(provenance);
+    this.#doubts = doubts(provenance);
   }
 
   /** A replayer at the start of a trace with this header under `policy`. */
   static forHeader(header: TraceHeader, policy: Policy, detectors?: readonly Detector[]): Replayer {
-    return new Replayer(initialState(header.guest, policy), detectors);
+    return new Replayer(initialState(header.guest, policy), detectors, header.provenance);
   }
 
   /** The current state, frozen (replay continues on a fresh draft). */
@@ -156,6 +179,7 @@ export class Replayer {
     this.lastSeq = e.seq;
     this.counts.set(e.kind, (this.counts.get(e.kind) ?? 0) + 1);
     let findings: Finding[] = NO_FINDINGS;
+    let unjudged: Finding[] = NO_FINDINGS;
     const ctx = { event: e, state: this.#draft, outcome, brkBefore };
     const detectors = this.#detectors;
     for (let i = 0; i < detectors.length; i++) {
@@ -164,11 +188,32 @@ export class Replayer {
         const f = found[j];
         if (this.#seen.has(f.key)) continue;
         this.#seen.add(f.key);
+        const d = detectors[i];
+        const boot = d.bootPass.reads(this.#draft.policy);
+        const bootGaps = boot ? bootPassGaps(this.#draft) : [];
+        const gaps = [...this.#guestGaps, ...bootGaps];
+        if (gaps.length > 0) {
+          f.cannotJudge = gaps.join(", ");
+          const why = bootGaps.length > 0
+            ? `${d.id} rests on the boot pass (xen_memory_setup): ${d.bootPass.why}`
+            : "the guest type and domain decide whether there is a P2M and what the kernel does " +
+              "with BARs";
+          f.evidence.push(["cannot judge", `${f.cannotJudge}: ${why}`]);
+          if (unjudged === NO_FINDINGS) unjudged = [];
+          unjudged.push(f);
+          this.unjudged.push(f);
+          continue;
+        }
+        const why = boot ? [...this.#doubts.all, ...this.#doubts.boot] : this.#doubts.all;
+        if (why.length > 0) {
+          f.doubts = why;
+          f.evidence.push(["confidence", `lowered: ${why.join("; ")}`]);
+        }
         if (findings === NO_FINDINGS) findings = [];
         findings.push(f);
         this.findings.push(f);
       }
     }
-    return { event: e, outcome, findings };
+    return { event: e, outcome, findings, unjudged };
   }
 }

@@ -73,7 +73,10 @@ export interface RunResult {
  *   '{"seq":1,"kind":"lookup","pfn":"0x80000"}',
  * ].join("\n") + "\n");
  * const res = await runTrace(r, { policy: "linux-3.12" });
- * assert.equal(res.replayer.findings[0].detector, "lookup-zero");
+ * // No E820 map, so no boot pass: whether 0x80000 is INVALID cannot be judged.
+ * assert.equal(res.replayer.findings.length, 0);
+ * assert.equal(res.replayer.unjudged[0].detector, "lookup-zero");
+ * assert.equal(res.replayer.unjudged[0].cannotJudge, "no raw E820 map");
  * assert.equal(res.ending, "no-end-record");
  * ```
  */

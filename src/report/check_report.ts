@@ -8,7 +8,8 @@
 import type { Finding } from "../detect/finding.ts";
 import { DETECTORS } from "../detect/detectors.ts";
 import type { Comparison } from "../replay/compare.ts";
-import { findingJson } from "./replay_report.ts";
+import { findingJson, severityText } from "./replay_report.ts";
+import { wrap } from "./wrap.ts";
 
 /** Width every text report fits in. */
 export const REPORT_WIDTH = 100;
@@ -33,12 +34,47 @@ function clip(s: string, width = REPORT_WIDTH): string {
  * ```
  */
 export function findingText(f: Finding, n: number): string {
-  const lines = [
-    `[${n}] ${f.detector} (${f.severity}) at step ${f.seq}, line ${f.line}: ${f.message}`,
-  ];
+  const what = f.cannotJudge !== undefined
+    ? `cannot judge (${f.cannotJudge})`
+    : `(${severityText(f)})`;
+  const lines = [`[${n}] ${f.detector} ${what} at step ${f.seq}, line ${f.line}: ${f.message}`];
   const width = Math.max(...f.evidence.map(([k]) => k.length));
   for (const [k, v] of f.evidence) lines.push(`      ${k.padEnd(width)}  ${v}`);
   return lines.join("\n") + "\n";
+}
+
+/** What a run could not judge: findings, and what the trace lacks at its end. */
+export interface Unjudged {
+  /** Findings that cannot be judged. */
+  findings: readonly Finding[];
+  /** What the boot pass lacked at the end of the run (`bootPassGaps`). */
+  bootGaps: readonly string[];
+  /** What the header leaves unknown (`guestGaps`). */
+  guestGaps: readonly string[];
+}
+
+/** Nothing unjudged. */
+export const ALL_JUDGED: Unjudged = { findings: [], bootGaps: [], guestGaps: [] };
+
+/**
+ * The verdict of a run: `found` (a judged finding), `cannot-judge` (none, but findings rest on
+ * what the trace lacks, or the guest type is unknown) or `clean`.
+ *
+ * @example
+ * ```ts
+ * import { ALL_JUDGED, runVerdict } from "./check_report.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(runVerdict([], ALL_JUDGED), "clean");
+ * assert.equal(runVerdict([], { ...ALL_JUDGED, guestGaps: ["the guest type is unknown"] }),
+ *   "cannot-judge");
+ * ```
+ */
+export function runVerdict(
+  findings: readonly Finding[],
+  u: Unjudged,
+): "found" | "cannot-judge" | "clean" {
+  if (findings.length > 0) return "found";
+  return u.findings.length > 0 || u.guestGaps.length > 0 ? "cannot-judge" : "clean";
 }
 
 /** The `check` text report. */
@@ -47,13 +83,26 @@ export function checkText(
   policy: string,
   findings: readonly Finding[],
   events: number,
+  u: Unjudged = ALL_JUDGED,
 ): string {
   const errors = findings.filter((f) => f.severity === "error").length;
-  const head = findings.length === 0
-    ? `check: ${file} under ${policy}: clean (${events} event(s), no findings)\n`
-    : `check: ${file} under ${policy}: ${findings.length} finding(s) ` +
+  let head: string;
+  if (findings.length > 0) {
+    head = `check: ${file} under ${policy}: ${findings.length} finding(s) ` +
       `(${errors} error(s), ${findings.length - errors} warning(s)) in ${events} event(s)\n`;
-  return head + findings.map((f, i) => "\n" + findingText(f, i + 1)).join("");
+  } else if (runVerdict(findings, u) === "cannot-judge") {
+    const missing = [...new Set([...u.guestGaps, ...u.findings.map((f) => f.cannotJudge)])];
+    head = `check: ${file} under ${policy}: cannot judge (${events} event(s); ` +
+      `${u.findings.length} finding(s) rest on what the trace lacks: ${missing.join("; ")})\n`;
+  } else {
+    head = `check: ${file} under ${policy}: clean (${events} event(s), no findings)\n`;
+    if (u.bootGaps.length > 0) {
+      head += `note: the boot pass did not run (${u.bootGaps.join(", ")}); no detector that ` +
+        `rests on it found anything to judge\n`;
+    }
+  }
+  const all = [...findings, ...u.findings];
+  return head + all.map((f, i) => "\n" + findingText(f, i + 1)).join("");
 }
 
 /** The `check --json` object. */
@@ -63,23 +112,44 @@ export function checkJson(
   findings: readonly Finding[],
   events: number,
   ending: string,
+  u: Unjudged = ALL_JUDGED,
 ): Record<string, unknown> {
-  return {
+  const verdict = runVerdict(findings, u);
+  const o: Record<string, unknown> = {
     trace: file,
     policy,
     events,
     ending,
-    clean: findings.length === 0,
+    clean: verdict === "clean",
     findings: findings.map(findingJson),
   };
+  if (verdict === "cannot-judge" || u.findings.length > 0) {
+    o.verdict = verdict;
+    o.cannot_judge = u.findings.map(findingJson);
+    o.missing = [...new Set([...u.guestGaps, ...u.findings.map((f) => f.cannotJudge!)])];
+  }
+  if (u.bootGaps.length > 0) o.boot_missing = u.bootGaps;
+  return o;
 }
 
-function verdict(findings: readonly Finding[]): [string, string] {
+/**
+ * A policy's verdict: `BAD` (errors), `warn` (warnings only), `?` (nothing judged, but findings
+ * cannot be judged) or `clean`, with the first finding that decides it.
+ */
+export function policyVerdict(
+  findings: readonly Finding[],
+  unjudged: readonly Finding[] = [],
+): [string, string] {
+  if (findings.length === 0 && unjudged.length > 0) {
+    const f = unjudged[0];
+    return ["?", `cannot judge (${f.cannotJudge}): ${f.detector} at step ${f.seq}`];
+  }
   if (findings.length === 0) return ["clean", "no findings"];
   const worst = findings.find((f) => f.severity === "error") ?? findings[0];
   const errors = findings.filter((f) => f.severity === "error").length;
   const tag = errors > 0 ? "BAD" : "warn";
-  return [tag, `${worst.detector} at step ${worst.seq}: ${worst.message}`];
+  const lowered = worst.doubts ? " (lowered confidence)" : "";
+  return [tag, `${worst.detector} at step ${worst.seq}${lowered}: ${worst.message}`];
 }
 
 /**
@@ -89,24 +159,37 @@ function verdict(findings: readonly Finding[]): [string, string] {
  * not fit.
  */
 export function compareText(file: string, c: Comparison): string {
-  const fired = DETECTORS.map((d) => d.id).filter((id) => c.results.some((r) => r.first.has(id)));
+  const fired = DETECTORS.map((d) => d.id).filter((id) =>
+    c.results.some((r) => r.first.has(id) || r.firstUnjudged.has(id))
+  );
+  const cell = (r: Comparison["results"][number], id: string) =>
+    String(r.first.get(id) ?? (r.firstUnjudged.has(id) ? "?" : "."));
+  const unjudged = c.results.some((r) => r.unjudged.length > 0);
   const out: string[] = [];
   out.push(clip(`compare: ${file}: ${c.events} event(s) under ${c.results.length} policies`));
   if (c.cutOff) out.push(clip(`note: the recording was cut off at line ${c.cutOff.position.line}`));
-  out.push("cells: the step at which a detector first fired ('.' = never)");
+  out.push(
+    unjudged
+      ? "cells: the step at which a detector first fired ('.' = never, '?' = cannot judge)"
+      : "cells: the step at which a detector first fired ('.' = never)",
+  );
+  if (unjudged) {
+    const missing = [...new Set(c.results.flatMap((r) => r.unjudged.map((f) => f.cannotJudge)))];
+    out.push(...wrap(`cannot judge: ${missing.join("; ")}`, REPORT_WIDTH, "  "));
+  }
   out.push("");
   const polW = Math.max(6, ...c.results.map((r) => r.policy.name.length));
   const full =
     polW + 2 + fired.reduce((n, id) => n + Math.max(id.length, 5) + 2, 0) <= REPORT_WIDTH;
   const codes = fired.map((id, i) => full ? id : `D${i + 1}`);
   const widths = codes.map((code, i) =>
-    Math.max(code.length, 5, ...c.results.map((r) => String(r.first.get(fired[i]) ?? ".").length))
+    Math.max(code.length, 5, ...c.results.map((r) => cell(r, fired[i]).length))
   );
   const row = (name: string, cells: string[]) =>
     (name.padEnd(polW) + "  " + cells.map((x, i) => x.padEnd(widths[i])).join("  ")).trimEnd();
   out.push(row("policy", codes));
   for (const r of c.results) {
-    out.push(row(r.policy.name, fired.map((id) => String(r.first.get(id) ?? "."))));
+    out.push(row(r.policy.name, fired.map((id) => cell(r, id))));
   }
   if (fired.length === 0) out.push("(no detector fired under any policy)");
   if (!full) {
@@ -116,7 +199,7 @@ export function compareText(file: string, c: Comparison): string {
   out.push("");
   out.push("verdicts:");
   for (const r of c.results) {
-    const [tag, text] = verdict(r.findings);
+    const [tag, text] = policyVerdict(r.findings, r.unjudged);
     out.push(clip(`  ${r.policy.name.padEnd(polW)}  ${tag.padEnd(5)}  ${text}`));
   }
   return out.join("\n") + "\n";
@@ -130,17 +213,22 @@ export function compareJson(file: string, c: Comparison): Record<string, unknown
     cut_off: c.cutOff !== undefined,
     detectors: DETECTORS.map((d) => d.id),
     policies: c.results.map((r) => {
-      const [tag] = verdict(r.findings);
+      const [tag] = policyVerdict(r.findings, r.unjudged);
       const errors = r.findings.filter((f) => f.severity === "error").length;
-      return {
+      const o: Record<string, unknown> = {
         policy: r.policy.name,
         summary: r.policy.summary,
-        verdict: tag === "BAD" ? "bad" : tag,
+        verdict: tag === "BAD" ? "bad" : tag === "?" ? "cannot-judge" : tag,
         errors,
         warnings: r.findings.length - errors,
         first: Object.fromEntries([...r.first.entries()]),
         findings: r.findings.map(findingJson),
       };
+      if (r.unjudged.length > 0) {
+        o.first_unjudged = Object.fromEntries([...r.firstUnjudged.entries()]);
+        o.cannot_judge = r.unjudged.map(findingJson);
+      }
+      return o;
     }),
   };
 }

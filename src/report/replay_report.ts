@@ -31,7 +31,7 @@ export const MAX_SUMMARY_ROWS = 48;
  * const text = stepText({
  *   event: { seq: 4, line: 5, kind: "mark", text: "driver loaded" },
  *   outcome: { changes: [], notes: [], messages: [], verifications: [], anomalies: [], rules: [], moved: [] },
- *   findings: [],
+ *   findings: [], unjudged: [],
  * });
  * assert.equal(text, "step 4 (line 5) mark: driver loaded\n");
  * ```
@@ -60,8 +60,47 @@ export function stepText(rec: StepRecord): string {
         : `  verify: DIFF  ${v.what}: replaying ${v.model}, recorded ${v.recorded}`,
     );
   }
-  for (const f of findings) lines.push(`  FINDING ${f.detector} (${f.severity}): ${f.message}`);
+  for (const f of findings) {
+    lines.push(`  FINDING ${f.detector} (${severityText(f)}): ${f.message}`);
+  }
+  for (const f of rec.unjudged) {
+    lines.push(`  CANNOT JUDGE ${f.detector} (${f.cannotJudge}): ${f.message}`);
+  }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * A finding's severity as reports print it: `error`, or `error, lowered confidence` when it
+ * rests on estimated facts.
+ *
+ * @example
+ * ```ts
+ * import { severityText } from "./replay_report.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(severityText({ severity: "warning" }), "warning");
+ * assert.equal(severityText({ severity: "error", doubts: ["nr_pages estimated"] }),
+ *   "error, lowered confidence");
+ * ```
+ */
+export function severityText(f: Pick<Finding, "severity" | "doubts">): string {
+  return f.doubts ? `${f.severity}, lowered confidence` : f.severity;
+}
+
+/**
+ * One line on findings that cannot be judged, or undefined when there are none.
+ *
+ * @example
+ * ```ts
+ * import { cannotJudgeLine } from "./replay_report.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(cannotJudgeLine([]), undefined);
+ * ```
+ */
+export function cannotJudgeLine(unjudged: readonly Finding[]): string | undefined {
+  if (unjudged.length === 0) return undefined;
+  const missing = [...new Set(unjudged.map((f) => f.cannotJudge))].join("; ");
+  return `cannot judge: ${unjudged.length} finding(s) rest on what the trace lacks (${missing}); ` +
+    `they are not errors`;
 }
 
 /** What the summary needs. */
@@ -84,6 +123,10 @@ export interface SummaryInput {
   state: ModelState;
   /** All findings. */
   findings: readonly Finding[];
+  /** Findings that cannot be judged. */
+  unjudged?: readonly Finding[];
+  /** What the boot pass lacked at the end (`bootPassGaps`), when it could not run. */
+  bootGaps?: readonly string[];
   /** Verifications: [agreeing, total]. */
   verified: [number, number];
 }
@@ -124,6 +167,8 @@ export function summaryText(s: SummaryInput): string {
     parts.push(`max_pfn ${hex(b.maxPfn)}`);
     if (b.extra.length) parts.push(`extra ${b.extra.map(fmtPfns).join(", ")}`);
     out.push(`boot:     ${parts.join("; ")}`);
+  } else if (s.bootGaps && s.bootGaps.length > 0) {
+    out.push(`boot:     the boot pass did not run: ${s.bootGaps.join(", ")}`);
   }
   if (s.verified[1] > 0) {
     out.push(
@@ -156,7 +201,14 @@ export function summaryText(s: SummaryInput): string {
     `findings: ${s.findings.length} (${errors} error(s), ${s.findings.length - errors} warning(s))`,
   );
   for (const f of s.findings) {
-    out.push(`  step ${f.seq} (line ${f.line}) ${f.detector}: ${f.message}`);
+    const lowered = f.doubts ? " (lowered confidence)" : "";
+    out.push(`  step ${f.seq} (line ${f.line}) ${f.detector}${lowered}: ${f.message}`);
+  }
+  const unjudged = s.unjudged ?? [];
+  const line = cannotJudgeLine(unjudged);
+  if (line) out.push(line);
+  for (const f of unjudged) {
+    out.push(`  step ${f.seq} (line ${f.line}) ${f.detector} (${f.cannotJudge}): ${f.message}`);
   }
   return out.join("\n") + "\n";
 }
@@ -173,6 +225,11 @@ export function findingJson(f: Finding): Record<string, unknown> {
   };
   if (f.range) o.range = { pfn: hex(f.range.pfn), end_pfn: hex(f.range.endPfn) };
   o.evidence = Object.fromEntries(f.evidence);
+  if (f.cannotJudge !== undefined) o.cannot_judge = f.cannotJudge;
+  if (f.doubts) {
+    o.confidence = "lowered";
+    o.doubts = f.doubts;
+  }
   return o;
 }
 
@@ -186,7 +243,7 @@ export function findingJson(f: Finding): Record<string, unknown> {
  * const o = stepJson({
  *   event: { seq: 4, line: 5, kind: "mark", text: "x" },
  *   outcome: { changes: [], notes: [], messages: [], verifications: [], anomalies: [], rules: [], moved: [] },
- *   findings: [],
+ *   findings: [], unjudged: [],
  * });
  * assert.deepEqual(o, { seq: 4, line: 5, kind: "mark", event: "mark: x", changes: [], messages: [],
  *   verifications: [], notes: [], findings: [] });
@@ -221,6 +278,7 @@ export function stepJson(rec: StepRecord): Record<string, unknown> {
       return o;
     }),
     findings: rec.findings.map(findingJson),
+    ...(rec.unjudged.length > 0 ? { cannot_judge: rec.unjudged.map(findingJson) } : {}),
   };
 }
 
@@ -261,6 +319,8 @@ export function summaryJson(s: SummaryInput): Record<string, unknown> {
       })),
       p2m_truncated: more,
       findings: s.findings.map(findingJson),
+      ...(s.bootGaps && s.bootGaps.length > 0 && !b ? { boot_missing: s.bootGaps } : {}),
+      ...(s.unjudged && s.unjudged.length > 0 ? { cannot_judge: s.unjudged.map(findingJson) } : {}),
     },
   };
 }

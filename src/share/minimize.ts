@@ -80,12 +80,15 @@ export async function prefixToFinding(
  * const header = { format: "p2mtrace", version: 1, producer: "t", description: "", raw: {},
  *   guest: { type: "pv", domain: "dom0", arch: "x86_64", pageSize: 4096, nrPages: 0x1000 } } as const;
  * const events = [
- *   { seq: 1, line: 2, kind: "mark", text: "noise" },
- *   { seq: 2, line: 3, kind: "lookup", pfn: 0x9000, offset: 0, via: "pte", iomap: false },
- *   { seq: 3, line: 4, kind: "mark", text: "noise" },
+ *   { seq: 1, line: 2, kind: "e820", map: "raw", start: 0, size: 0x10000000, type: 1 },
+ *   { seq: 2, line: 3, kind: "mark", text: "noise" },
+ *   { seq: 3, line: 4, kind: "memory_setup" },
+ *   { seq: 4, line: 5, kind: "lookup", pfn: 0x90000, offset: 0, via: "pte", iomap: false },
+ *   { seq: 5, line: 6, kind: "mark", text: "noise" },
  * ] as const;
  * const r = minimizeEvents(header, [...events], resolvePolicy(POLICIES, "linux-3.12"), "lookup-zero");
- * assert.deepEqual(r.events.map((e) => e.seq), [2]);
+ * // lookup-zero rests on the boot pass: without the map or memory_setup it cannot be judged
+ * assert.deepEqual(r.events.map((e) => e.seq), [1, 3, 4]);
  * ```
  */
 export function minimizeEvents(

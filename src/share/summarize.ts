@@ -10,7 +10,9 @@ import type { PfnRange, Resource, TraceEvent, TraceHeader } from "../trace/event
 import { E820_TYPE } from "../trace/event.ts";
 import { hex } from "../trace/hex.ts";
 import type { TraceReader } from "../trace/read.ts";
-import { comparePolicies, type Comparison } from "../replay/compare.ts";
+import { comparePolicies, type Comparison, type PolicyResult } from "../replay/compare.ts";
+import type { Finding } from "../detect/finding.ts";
+import { PROVEN, type Provenance } from "../trace/provenance.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { choosePolicy } from "../replay/replayer.ts";
 import { isMmio, resourceName } from "../kernel/pci_resource.ts";
@@ -22,7 +24,7 @@ import { escapeText } from "../report/text.ts";
 export interface TraceFacts {
   /** Events by kind. */
   counts: Map<string, number>;
-  /** First and last timestamp, when events carry one. */
+  /** Earliest and latest timestamp, when events carry one (imports need not be in time order). */
   time?: [number, number];
   /** Raw E820 entries, RAM bytes, end of the last entry (bytes). */
   e820: { entries: number; ramBytes: number; end: number };
@@ -56,7 +58,11 @@ export class FactCollector {
   add(e: TraceEvent): void {
     const f = this.facts;
     f.counts.set(e.kind, (f.counts.get(e.kind) ?? 0) + 1);
-    if (e.time !== undefined) f.time = f.time ? [f.time[0], e.time] : [e.time, e.time];
+    if (e.time !== undefined) {
+      f.time = f.time
+        ? [Math.min(f.time[0], e.time), Math.max(f.time[1], e.time)]
+        : [e.time, e.time];
+    }
     const pages = (rs: readonly PfnRange[]) => rs.reduce((n, r) => n + r.endPfn - r.pfn, 0);
     switch (e.kind) {
       case "e820":
@@ -95,9 +101,10 @@ export class FactCollector {
     }
   }
 
-  /** Finishes: BARs above the E820 map, in device order. */
+  /** Finishes: BARs above the E820 map (none without a map), in device order. */
   finish(): TraceFacts {
     const f = this.facts;
+    if (f.e820.entries === 0) return f;
     f.barsAbove = [...this.#bars.values()]
       .filter((b) => isMmio(b.resource) && b.resource.index <= 12 && b.resource.start >= f.e820.end)
       .sort((a, b) =>
@@ -164,6 +171,97 @@ function gib(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 }
 
+/** A policy's verdict word (`clean`, `warn`, `BAD`, `cannot judge`) and its first finding. */
+export function summaryVerdict(r: PolicyResult): { verdict: string; first?: Finding } {
+  if (r.findings.length === 0) {
+    return r.unjudged.length > 0
+      ? { verdict: "cannot judge", first: r.unjudged[0] }
+      : { verdict: "clean" };
+  }
+  const first = r.findings.find((x) => x.severity === "error") ?? r.findings[0];
+  return { verdict: first.severity === "error" ? "BAD" : "warn", first };
+}
+
+/**
+ * What the import decided, estimated, rebuilt and did not understand, as label/value rows; none
+ * for a hand-written trace.
+ *
+ * @example
+ * ```ts
+ * import { importRows } from "./summarize.ts";
+ * import { PROVEN } from "../trace/provenance.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(importRows(PROVEN), []);
+ * assert.deepEqual(importRows({ ...PROVEN, relevantLines: 40, unrecognisedLines: 30 }),
+ *   [["log lines", "30 of 40 relevant line(s) not understood: most of the log was not"]]);
+ * ```
+ */
+export function importRows(p: Provenance): [string, string][] {
+  const rows: [string, string][] = [];
+  if (p.typeUnknown || p.domainUnknown || p.guestConfidence !== "proven" || p.guestSource.length) {
+    const how = p.typeUnknown || p.domainUnknown
+      ? "unknown"
+      : p.guestConfidence === "proven"
+      ? "proven"
+      : `${p.guestConfidence} (not proven)`;
+    const from = p.guestSource.length > 0
+      ? `${how === "proven" ? " by" : ", from"}: ${p.guestSource.join("; ")}`
+      : "";
+    rows.push(["guest type", `${how}${from}`]);
+  }
+  if (p.estimated.length > 0) {
+    rows.push(["estimated", p.estimated.map((e) => `${e.field} (${e.how})`).join("; ")]);
+  }
+  if (p.reconstructed.length > 0) {
+    rows.push([
+      "reconstructed",
+      p.reconstructed.map((r) => {
+        const range = r.start !== undefined && r.end !== undefined
+          ? ` [mem ${hex(r.start)}-${hex(r.end)}]`
+          : "";
+        const type = r.type !== undefined ? ` ${r.type}` : "";
+        const line = r.line !== undefined ? ` from line ${r.line}` : "";
+        const text = r.text !== undefined ? `: ${r.text}` : "";
+        return `${r.what}${range}${type}${line}${text}`;
+      }).join("; "),
+    ]);
+  }
+  const u = p.unrecognisedLines;
+  if (u !== undefined && (u > 0 || p.relevantLines !== undefined)) {
+    const of = p.relevantLines !== undefined ? ` of ${p.relevantLines}` : "";
+    const most = p.relevantLines !== undefined && u * 2 > p.relevantLines
+      ? ": most of the log was not"
+      : "";
+    rows.push(["log lines", `${u}${of} relevant line(s) not understood${most}`]);
+  }
+  return rows;
+}
+
+function guestText(g: TraceHeader["guest"], p: Provenance): string {
+  const type = p.typeUnknown ? "unknown type" : g.type;
+  const domain = p.domainUnknown ? "unknown domain" : g.domain;
+  return `${type} ${domain}${g.kernel ? `, Linux ${escapeText(g.kernel)}` : ""}${
+    g.xen ? `, Xen ${g.xen}` : ""
+  }${
+    g.nrPages !== undefined
+      ? `, nr_pages ${hex(g.nrPages)} (${gib(g.nrPages * 4096)})`
+      : g.type === "pv"
+      ? ", no nr_pages"
+      : ""
+  }`;
+}
+
+function e820Text(f: TraceFacts, g: TraceHeader["guest"]): string {
+  if (f.e820.entries === 0) {
+    return g.type === "pv"
+      ? "none in the trace: the boot pass cannot run without it"
+      : "none in the trace";
+  }
+  return `${f.e820.entries} raw entr${f.e820.entries === 1 ? "y" : "ies"}, ${
+    gib(f.e820.ramBytes)
+  } RAM, last entry ends at ${hex(f.e820.end)} (PFN ${hex(Math.ceil(f.e820.end / 4096))})`;
+}
+
 /**
  * The Markdown text of a summary.
  *
@@ -175,27 +273,18 @@ function gib(bytes: number): string {
 export function summaryMarkdown(s: Summary): string {
   const { header: h, facts: f, comparison: c } = s;
   const g = h.guest;
+  const p = h.provenance ?? PROVEN;
+  const cell = (t: string) => t.replace(/\|/g, "\\|");
   const out: string[] = [];
   out.push(`## ${TOOL_NAME} summary: ${s.file}`, "");
   out.push("| | |", "| --- | --- |");
   const ending = c.cutOff ? "cut off" : "read to the end";
   out.push(`| trace | ${c.events} event(s), ${ending}; sha256 \`${s.sha256}\` |`);
   out.push(`| producer | ${escapeText(h.producer)}${h.id ? ` (id ${escapeText(h.id)})` : ""} |`);
-  out.push(
-    `| guest | ${g.type} ${g.domain}${g.kernel ? `, Linux ${escapeText(g.kernel)}` : ""}${
-      g.xen ? `, Xen ${g.xen}` : ""
-    }` +
-      `${
-        g.nrPages !== undefined ? `, nr_pages ${hex(g.nrPages)} (${gib(g.nrPages * 4096)})` : ""
-      } |`,
-  );
+  out.push(`| guest | ${guestText(g, p)} |`);
+  for (const [k, v] of importRows(p)) out.push(`| ${k} | ${cell(escapeText(v))} |`);
   if (f.time) out.push(`| time | ${f.time[0]} s to ${f.time[1]} s after boot |`);
-  out.push(
-    `| E820 | ${f.e820.entries} raw entr${f.e820.entries === 1 ? "y" : "ies"}, ${
-      gib(f.e820.ramBytes)
-    } RAM, ` +
-      `last entry ends at ${hex(f.e820.end)} (PFN ${hex(Math.ceil(f.e820.end / 4096))}) |`,
-  );
+  out.push(`| E820 | ${e820Text(f, g)} |`);
   out.push(`| PCI | ${f.bridges} host bridge(s), ${f.devices} device(s) announced to Xen |`);
   if (f.barsAbove.length > 0) {
     const bars = f.barsAbove.map((b) =>
@@ -216,9 +305,16 @@ export function summaryMarkdown(s: Summary): string {
   out.push("", `> ${escapeText(h.description)}`, "");
   const mine = c.results[s.policyIndex];
   out.push(`### Findings under ${s.policy}`, "");
-  if (mine.findings.length === 0) out.push("None.");
+  if (mine.findings.length === 0 && mine.unjudged.length === 0) out.push("None.");
   for (const x of mine.findings) {
-    out.push(`- step ${x.seq} (line ${x.line}) **${x.detector}**: ${x.message}`);
+    const lowered = x.doubts ? ` (lowered confidence: ${x.doubts.join("; ")})` : "";
+    out.push(`- step ${x.seq} (line ${x.line}) **${x.detector}**${lowered}: ${x.message}`);
+  }
+  for (const x of mine.unjudged) {
+    out.push(
+      `- step ${x.seq} (line ${x.line}) **${x.detector}** cannot judge (${x.cannotJudge}): ` +
+        x.message,
+    );
   }
   out.push(
     "",
@@ -228,15 +324,10 @@ export function summaryMarkdown(s: Summary): string {
     "| --- | --- | --- |",
   );
   for (const r of c.results) {
-    const worst = r.findings.find((x) => x.severity === "error") ?? r.findings[0];
-    const verdict = r.findings.length === 0
-      ? "clean"
-      : r.findings.some((x) => x.severity === "error")
-      ? "BAD"
-      : "warn";
+    const { verdict, first } = summaryVerdict(r);
     out.push(
       `| ${r.policy.name} | ${verdict} | ${
-        worst ? `${worst.detector} at step ${worst.seq}` : ""
+        first ? `${first.detector} at step ${first.seq}` : ""
       } |`,
     );
   }

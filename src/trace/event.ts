@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { Provenance } from "./provenance.ts";
+
 /** Name in the header's `format` field. */
 export const TRACE_FORMAT = "p2mtrace";
 /** Current format version; bumped only on a breaking change. */
@@ -87,6 +89,11 @@ export interface TraceHeader {
   description: string;
   /** The JSON object as read, including fields this version does not know. */
   raw: Record<string, unknown>;
+  /**
+   * How an importer decided the facts above (estimated, rebuilt, guessed); absent or
+   * {@link PROVEN} for a hand-written trace.
+   */
+  provenance?: Provenance;
 }
 
 /** A half-open PFN range `[pfn, endPfn)`. */

@@ -11,6 +11,7 @@ import { type SourcePosition, TraceError, UsageError } from "../errors.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { ADDR_LIMIT, FRAME_LIMIT, parseU64, parseUint } from "./hex.ts";
+import { readProvenance } from "./provenance.ts";
 import {
   type BalloonRetrieveEvent,
   type DecreaseReservationEvent,
@@ -283,6 +284,7 @@ export function validateHeader(pos: SourcePosition, obj: unknown): TraceHeader {
     }
     header.policy = policy;
   }
+  header.provenance = readProvenance(pos, obj as Obj);
   return header;
 }
 

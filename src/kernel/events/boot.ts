@@ -48,7 +48,9 @@ export function runMemorySetup(
     return report;
   } catch (err) {
     if (!(err instanceof MemorySetupError)) throw err;
-    add(out, "anomalies", { message: err.message });
+    // Not an anomaly of the trace: the pass lacks an input, and every finding that rests on it
+    // says "cannot judge" (detect/basis.ts).
+    add(out, "messages", `the boot pass cannot run: ${err.message}`);
     return undefined;
   }
 }
