@@ -2,9 +2,13 @@
  * Random access to every step of a trace without holding every snapshot. Steps are named as
  * in `steps.ts`: `0`, `N` (after every event with seq <= N), `end`.
  *
- * **Design.** {@link Timeline.build} replays the trace once, keeping each event's line (its
- * text, about a third of the memory of the parsed record) and a frozen {@link ModelState} every
- * `K` events (a checkpoint). The state at index `i` is
+ * **Design.** {@link Timeline.build} replays the trace once, keeping an index of each event's
+ * line and a frozen {@link ModelState} every `K` events (a checkpoint). When the trace is a
+ * regular file (not stdin, a FIFO or gzip), the index is each event's byte offset, length and
+ * line number (16 bytes an event, `src/replay/event_lines.ts`), and an access re-reads the lines
+ * it needs with one positioned read; a file changed since the build (size, modification time,
+ * or bytes other than the reader hashed) is an error naming it. Otherwise the index keeps each
+ * event's text (about 180 bytes an event, a third of the parsed record). The state at index `i` is
  * checkpoint `floor(i / K)` plus a replay of at most `K - 1` events on a copy-on-write draft of
  * it. Frozen states share every page they did not write (tables are persistent), so a
  * checkpoint costs only the leaves and mids written since the previous one, never a whole
@@ -14,8 +18,8 @@
  *
  * | operation | time | memory |
  * | --- | --- | --- |
- * | `build` | one replay: O(n) event applications | O(n) event lines + at most `maxCheckpoints` checkpoints, each O(pages written in its K events) |
- * | `stateAt(i)` | at most K - 1 event parses and applications (0 at a checkpoint, 1 moving forward by one) | one draft |
+ * | `build` | one replay: O(n) event applications (+ one more streamed read of a file, hashed) | 16 bytes an event (a file) or its line (stdin, gzip) + at most `maxCheckpoints` checkpoints, each O(pages written in its K events) |
+ * | `stateAt(i)` | at most K - 1 event parses and applications (0 at a checkpoint, 1 moving forward by one), from one read of their lines | one draft, the lines read |
  * | `resolve(step)` | O(log n) | - |
  *
  * Measured with `tests/support/timeline_memory.ts` (Deno 2.9.6, linux-3.12, a generated trace
@@ -33,11 +37,18 @@
  *
  * Keeping event lines instead of parsed events halved the "events only" heap (7.9 to 3.8 MB at
  * 20k events; 571 to about 180 MB on the 1M-event bench trace) for about twice the access time.
+ * Byte offsets instead of lines, measured on 1,000,006 events (94 MB) of that generator: the
+ * index with 2 checkpoints holds 15.0 MB; with the default 245 checkpoints the heap is 535 MB by
+ * offsets against 672 MB with kept lines (0.80x: here checkpoints dominate). On the 1M-event
+ * bench trace (`bench/random_access.ts`, 122 MB, 245 checkpoints, one run each, same machine):
+ * heap 132 MB against 300 MB before (0.44x), median step 19.0 ms against 35.5 ms (0.54x), max
+ * 203 ms against 206 ms (0.98x), build 15.3 s against 22.0 s (0.70x).
  *
  * Forward-only commands (`snapshot`, `lookup`, `diff`, the `bisect` scan) never build a
  * timeline: they stream the trace once ({@link ForwardPass}), holding one state, so they work
  * on stdin for traces of any length. `bisect run` needs random access and builds one; over
- * stdin it works the same because the timeline keeps the event lines it read, never seeks.
+ * stdin or gzip it works the same because the timeline keeps the event lines it read, never
+ * seeks (about 180 MB more at 1M events).
  *
  * @module
  */
@@ -51,6 +62,7 @@ import { type PolicySource, Replayer, selectDetectors } from "./replayer.ts";
 import type { ModelState } from "../model/state.ts";
 import { ForwardPass, type PassEnding } from "./forward.ts";
 import { StepIndex, type StepName, type StepPoint } from "./steps.ts";
+import { type EventLines, FileEventLines, KeptEventLines } from "./event_lines.ts";
 
 /** Options of {@link Timeline.build}. */
 export interface TimelineOptions {
@@ -117,10 +129,13 @@ export class Timeline {
   readonly index: StepIndex;
   /** The trace name as given. */
   readonly name: string;
-  // Each event's line as read, and its line number: the text is about a third of the memory
-  // of the parsed record, and the at most 2K events an access replays are parsed again.
-  #texts: readonly string[];
-  #lines: readonly number[];
+  /**
+   * How event lines are found again: `byte-offsets` into the trace file (a regular file, not
+   * gzip), or `kept-lines`, their text held in memory (stdin, FIFOs, gzip, text).
+   */
+  readonly eventIndex: "byte-offsets" | "kept-lines";
+  // The at most 2K events an access replays are parsed again from their lines.
+  #events: EventLines;
   #checkpoints: readonly ModelState[];
   #cache: { index: number; state: ModelState } | undefined;
 
@@ -128,8 +143,7 @@ export class Timeline {
     pass: ForwardPass,
     interval: number,
     seqs: number[],
-    texts: string[],
-    lines: number[],
+    events: EventLines,
     checkpoints: ModelState[],
   ) {
     this.header = pass.header;
@@ -141,8 +155,8 @@ export class Timeline {
     this.findings = pass.replayer.findings;
     this.name = pass.name;
     this.index = new StepIndex(seqs);
-    this.#texts = texts;
-    this.#lines = lines;
+    this.#events = events;
+    this.eventIndex = events instanceof FileEventLines ? "byte-offsets" : "kept-lines";
     this.#checkpoints = checkpoints;
   }
 
@@ -160,11 +174,13 @@ export class Timeline {
     }
     let k = interval;
     let checkpoints = [pass.state()];
-    const seqs: number[] = [], texts: string[] = [], lines: number[] = [];
-    reader.keepEventText((text) => texts.push(text));
+    const seqs: number[] = [];
+    const path = seekable(reader.path) ? reader.path : undefined;
+    const kept = new KeptEventLines();
+    if (path === undefined) reader.keepEventText((text) => kept.keep(text));
     for await (const rec of pass.steps()) {
       seqs.push(rec.event.seq);
-      lines.push(rec.event.line);
+      kept.addLine(rec.event.line);
       if (seqs.length % k !== 0) continue;
       checkpoints.push(pass.state());
       if (checkpoints.length > max) {
@@ -174,17 +190,24 @@ export class Timeline {
         k *= 2;
       }
     }
-    if (texts.length !== seqs.length) {
-      throw new InvariantError(
-        `timeline kept ${texts.length} event lines for ${seqs.length} steps`,
+    let events: EventLines = kept;
+    if (path !== undefined) {
+      events = await FileEventLines.index(
+        path,
+        reader.name,
+        kept.lineNumbers(),
+        kept.count,
+        await reader.sha256(),
       );
+    } else if (kept.kept !== seqs.length) {
+      throw new InvariantError(`timeline kept ${kept.kept} event lines for ${seqs.length} steps`);
     }
-    return new Timeline(pass, k, seqs, texts, lines, checkpoints);
+    return new Timeline(pass, k, seqs, events, checkpoints);
   }
 
   /** Number of events. */
   get events(): number {
-    return this.#lines.length;
+    return this.#events.count;
   }
 
   /** Number of checkpoints held (including step 0). */
@@ -215,7 +238,10 @@ export class Timeline {
     }
     if (from === index) return state;
     const r = new Replayer(state, []);
-    for (let i = from; i < index; i++) r.apply(this.#event(i));
+    const texts = this.#events.texts(from, index);
+    for (let i = from; i < index; i++) {
+      r.apply(parseEventLine(this.name, this.#events.line(i), texts[i - from]));
+    }
     state = r.snapshot();
     this.#cache = { index, state };
     return state;
@@ -223,12 +249,30 @@ export class Timeline {
 
   /** The `i`-th event (0-based), parsed again from its line. */
   #event(i: number): TraceEvent {
-    return parseEventLine(this.name, this.#lines[i], this.#texts[i]);
+    return parseEventLine(this.name, this.#events.line(i), this.#events.texts(i, i + 1)[0]);
   }
 
   /** The state at a named step, with the resolved point and the event that ends it. */
   at(name: StepName): { point: StepPoint; state: ModelState; event: TraceEvent | undefined } {
     const point = this.resolve(name);
     return { point, state: this.stateAt(point.index), event: this.eventAt(point.index) };
+  }
+}
+
+/** Whether `path` is a regular file that is not gzip, so its lines can be read again by offset. */
+function seekable(path: string | undefined): path is string {
+  if (path === undefined) return false;
+  try {
+    if (!Deno.statSync(path).isFile) return false;
+    const file = Deno.openSync(path, { read: true });
+    try {
+      const magic = new Uint8Array(2);
+      const n = file.readSync(magic);
+      return !(n === 2 && magic[0] === 0x1f && magic[1] === 0x8b);
+    } finally {
+      file.close();
+    }
+  } catch {
+    return false; // the reader reports what is wrong with the file
   }
 }

@@ -85,6 +85,11 @@ export class TraceReader {
     return this.#input.sha256();
   }
 
+  /** The path it was opened from: undefined for stdin (`-`) and text held in memory. */
+  get path(): string | undefined {
+    return this.#input !== undefined && this.name !== "-" ? this.name : undefined;
+  }
+
   /** Reads a trace held in memory (tests, the library API). */
   static fromText(name: string, text: string): TraceReader {
     const bytes = new TextEncoder().encode(text);

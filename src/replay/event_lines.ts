@@ -1,0 +1,270 @@
+/**
+ * Where a {@link Timeline} finds each event's line again: the index of a random-access replay.
+ *
+ * - {@link FileEventLines}, for a trace that is a seekable regular file (not stdin, a FIFO or
+ *   gzip): each event's byte offset (Float64Array), byte length and line number (Uint32Array),
+ *   16 bytes an event, grown by doubling (at most 32 MB held, 16 MB used, for 1M events). An
+ *   access re-reads the span from its first to its last event with one positioned read.
+ *   The offsets come from one more streamed read of the file after the build pass, hashed as
+ *   it goes: a digest other than the one the trace reader computed, or a size or modification
+ *   time other than at build on a later access, is an {@link InputError} naming the file,
+ *   never a wrong answer.
+ * - {@link KeptEventLines}, for everything else: each event's text as read (about 180 bytes
+ *   of heap per event: about 180 MB for 1M events), plus its line number (4 bytes).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { InputError } from "../errors.ts";
+import { inputReason } from "../trace/lines.ts";
+
+/** The lines of a trace's events, by event index (0-based). */
+export interface EventLines {
+  /** Number of events. */
+  readonly count: number;
+  /** 1-based line number of event `i`. */
+  line(i: number): number;
+  /** The texts of events `from` to `to - 1` (as the trace reader handed them over). */
+  texts(from: number, to: number): string[];
+}
+
+/** A Uint32Array grown by doubling. */
+class U32List {
+  a = new Uint32Array(1024);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Uint32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+}
+
+/**
+ * Event lines kept as text (stdin, FIFOs, gzip: nothing can be read again).
+ *
+ * @example
+ * ```ts
+ * import { KeptEventLines } from "./event_lines.ts";
+ * import assert from "node:assert/strict";
+ * const k = new KeptEventLines();
+ * k.keep('{"seq":1,"kind":"mark","text":"a"}');
+ * k.addLine(2);
+ * assert.equal(k.count, 1);
+ * assert.equal(k.line(0), 2);
+ * assert.deepEqual(k.texts(0, 1), ['{"seq":1,"kind":"mark","text":"a"}']);
+ * ```
+ */
+export class KeptEventLines implements EventLines {
+  #texts: string[] = [];
+  #lines = new U32List();
+
+  /** Records the line number of the next event whose text {@link KeptEventLines.keep} took. */
+  addLine(line: number): void {
+    this.#lines.push(line);
+  }
+
+  /** Keeps the text of the next event (its line number comes through {@link KeptEventLines.addLine}). */
+  keep(text: string): void {
+    this.#texts.push(text);
+  }
+
+  /** A copy of the line numbers so far. */
+  lineNumbers(): Uint32Array {
+    return this.#lines.a.slice(0, this.#lines.n);
+  }
+
+  /** Number of events whose text is kept. */
+  get kept(): number {
+    return this.#texts.length;
+  }
+
+  /** Number of events. */
+  get count(): number {
+    return this.#lines.n;
+  }
+
+  /** 1-based line number of event `i`. */
+  line(i: number): number {
+    return this.#lines.a[i];
+  }
+
+  /** The texts of events `from` to `to - 1`. */
+  texts(from: number, to: number): string[] {
+    return this.#texts.slice(from, to);
+  }
+}
+
+/** Size of the reads that find the line offsets. */
+const SCAN_BYTES = 1 << 20;
+
+/**
+ * Event lines as byte offsets into a regular file, read again on access.
+ *
+ * @example
+ * ```ts
+ * import { FileEventLines } from "./event_lines.ts";
+ * import { createHash } from "node:crypto";
+ * import assert from "node:assert/strict";
+ * const path = await Deno.makeTempFile();
+ * const text = 'header\n{"seq":1}\r\n\n{"seq":2}';
+ * await Deno.writeTextFile(path, text);
+ * const sha = createHash("sha256").update(text).digest("hex");
+ * const f = await FileEventLines.index(path, path, Uint32Array.of(2, 4), 2, sha);
+ * assert.deepEqual(f.texts(0, 2), ['{"seq":1}', '{"seq":2}']);
+ * assert.equal(f.line(1), 4);
+ * await Deno.writeTextFile(path, text + "\n");
+ * assert.throws(() => f.texts(0, 1), /changed since it was indexed/);
+ * await Deno.remove(path);
+ * ```
+ */
+export class FileEventLines implements EventLines {
+  readonly #path: string;
+  readonly #name: string;
+  readonly #offsets: Float64Array;
+  readonly #lengths: Uint32Array;
+  readonly #lines: Uint32Array;
+  readonly #count: number;
+  readonly #size: number;
+  readonly #mtime: number | undefined;
+  readonly #decoder = new TextDecoder("utf-8", { fatal: true });
+
+  private constructor(
+    path: string,
+    name: string,
+    offsets: Float64Array,
+    lengths: Uint32Array,
+    lines: Uint32Array,
+    count: number,
+    stat: Deno.FileInfo,
+  ) {
+    this.#path = path;
+    this.#name = name;
+    this.#offsets = offsets;
+    this.#lengths = lengths;
+    this.#lines = lines;
+    this.#count = count;
+    this.#size = stat.size;
+    this.#mtime = stat.mtime?.getTime();
+  }
+
+  /**
+   * Finds the byte span of lines `lines[0..count)` (1-based, ascending) of `path` in one
+   * streamed read, checking that the bytes hash to `sha256` (what the trace reader read).
+   * `name` is the file name errors give.
+   */
+  static async index(
+    path: string,
+    name: string,
+    lines: Uint32Array,
+    count: number,
+    sha256: string,
+  ): Promise<FileEventLines> {
+    const offsets = new Float64Array(count);
+    const lengths = new Uint32Array(count);
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true });
+    } catch (e) {
+      throw new InputError(name, inputReason(e));
+    }
+    try {
+      const stat = await file.stat();
+      const h = createHash("sha256");
+      const buf = new Uint8Array(SCAN_BYTES);
+      let next = 0, lineNo = 1, lineStart = 0, pos = 0;
+      for (;;) {
+        const n = await file.read(buf);
+        if (n === null) break;
+        const chunk = buf.subarray(0, n);
+        h.update(chunk);
+        for (let p = chunk.indexOf(10); p >= 0; p = chunk.indexOf(10, p + 1)) {
+          const end = pos + p;
+          if (next < count && lines[next] === lineNo) {
+            offsets[next] = lineStart;
+            lengths[next++] = end - lineStart;
+          }
+          lineNo++;
+          lineStart = end + 1;
+        }
+        pos += n;
+      }
+      if (next < count && lines[next] === lineNo && lineStart < pos) {
+        offsets[next] = lineStart;
+        lengths[next++] = pos - lineStart;
+      }
+      if (h.digest("hex") !== sha256 || next !== count || pos !== stat.size) {
+        throw changed(name);
+      }
+      return new FileEventLines(path, name, offsets, lengths, lines, count, stat);
+    } finally {
+      file.close();
+    }
+  }
+
+  /** Number of events. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** 1-based line number of event `i`. */
+  line(i: number): number {
+    return this.#lines[i];
+  }
+
+  /** The texts of events `from` to `to - 1`, from one positioned read of their span. */
+  texts(from: number, to: number): string[] {
+    if (to <= from) return [];
+    const base = this.#offsets[from];
+    const span = this.#offsets[to - 1] + this.#lengths[to - 1] - base;
+    const bytes = this.#read(base, span);
+    const out: string[] = new Array(to - from);
+    try {
+      for (let i = from; i < to; i++) {
+        const at = this.#offsets[i] - base;
+        let len = this.#lengths[i];
+        if (len > 0 && bytes[at + len - 1] === 13) len--; // CRLF, as the reader strips it
+        out[i - from] = this.#decoder.decode(bytes.subarray(at, at + len));
+      }
+    } catch {
+      throw changed(this.#name);
+    }
+    return out;
+  }
+
+  #read(offset: number, length: number): Uint8Array {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(this.#path, { read: true });
+    } catch (e) {
+      throw new InputError(this.#name, inputReason(e));
+    }
+    try {
+      const stat = file.statSync();
+      if (stat.size !== this.#size || stat.mtime?.getTime() !== this.#mtime) {
+        throw changed(this.#name);
+      }
+      file.seekSync(offset, Deno.SeekMode.Start);
+      const bytes = new Uint8Array(length);
+      for (let got = 0; got < length;) {
+        const n = file.readSync(bytes.subarray(got));
+        if (n === null) throw changed(this.#name);
+        got += n;
+      }
+      return bytes;
+    } finally {
+      file.close();
+    }
+  }
+}
+
+function changed(name: string): InputError {
+  return new InputError(
+    name,
+    "it changed since it was indexed for random access (size, modification time or bytes " +
+      "differ); run the command again",
+  );
+}
