@@ -47,8 +47,8 @@
  * const boot = dmesg.finish();
  * assert.ok(boot.events.some((e) => e.kind === "e820"));
  *
- * // import bpftrace: the runtime script's output (here: nothing but its banner).
- * assert.equal(importBpftraceOutput("", "run.txt").events.length, 0);
+ * // import bpftrace: the runtime script's output; a file with no p2mtrace line is refused.
+ * assert.throws(() => importBpftraceOutput("", "run.txt"), /none of them a p2mtrace line/);
  *
  * // record: a guest's /sys and /proc, here from memory instead of a directory.
  * const rec = await recordGuest(memoryReader({

@@ -160,12 +160,15 @@ export interface MeaningResult {
  * import assert from "node:assert/strict";
  * const header = { format: "p2mtrace", version: 1, producer: "t", description: "", raw: {},
  *   guest: { type: "pv", domain: "dom0", arch: "x86_64", pageSize: 4096, nrPages: 0x1000 } } as const;
+ * // The boot pass must run for lookup-zero to be judged: a RAM map to 16 MiB, memory_setup.
  * const events = [
- *   { seq: 1, line: 2, kind: "mark", text: "noise" },
- *   { seq: 2, line: 3, kind: "lookup", pfn: 0x9000, offset: 0, via: "pte", iomap: false },
+ *   { seq: 1, line: 2, kind: "e820", start: 0, size: 0x1000000, type: 1, map: "raw" },
+ *   { seq: 2, line: 3, kind: "memory_setup" },
+ *   { seq: 3, line: 4, kind: "mark", text: "noise" },
+ *   { seq: 4, line: 5, kind: "lookup", pfn: 0x9000, offset: 0, via: "pte", iomap: false },
  * ] as const;
  * const r = minimizeKeepingMeaning(header, [...events], resolvePolicy(POLICIES, "linux-3.12"), "lookup-zero");
- * assert.deepEqual(r?.events.map((e) => e.seq), [2]);
+ * assert.deepEqual(r?.events.map((e) => e.seq), [1, 2, 4]); // the map and boot pass are evidence
  * ```
  */
 export function minimizeKeepingMeaning(
