@@ -8,6 +8,7 @@
  * @module
  */
 
+import { ddmin } from "./ddmin.ts";
 import type { TraceEvent, TraceHeader } from "../trace/event.ts";
 import type { TraceReader } from "../trace/read.ts";
 import type { Policy } from "../policy/policy.ts";
@@ -102,30 +103,7 @@ export function minimizeEvents(
     tests++;
     return fires(header, policy, detector, list) !== undefined;
   };
-  let list = events;
-  let n = 2;
-  while (list.length >= 2) {
-    const size = Math.ceil(list.length / n);
-    let reduced = false;
-    for (let start = 0; start < list.length; start += size) {
-      const complement = list.slice(0, start).concat(list.slice(start + size));
-      if (complement.length > 0 && test(complement)) {
-        list = complement;
-        n = Math.max(n - 1, 2);
-        reduced = true;
-        break;
-      }
-    }
-    if (!reduced) {
-      if (n >= list.length) break;
-      n = Math.min(list.length, n * 2);
-    }
-  }
-  // 1-minimal: no single event can go.
-  for (let i = list.length - 1; i >= 0 && list.length > 1; i--) {
-    const without = list.slice(0, i).concat(list.slice(i + 1));
-    if (test(without)) list = without;
-  }
+  const list = ddmin(events, test, 1);
   tests++;
   const message = fires(header, policy, detector, list) ?? "";
   return { events: list, prefix: events.length, tests, message };

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { ddmin } from "./ddmin.ts";
 import type { TraceEvent, TraceHeader } from "../trace/event.ts";
 import type { Policy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
@@ -195,29 +196,7 @@ export function minimizeKeepingMeaning(
   // carries another policy's verdict.
   const upTo = events.filter((e) => e.seq <= original.seq && !keep(e));
   const rest = events.filter((e) => !keep(e));
-  let list = test(upTo) ? upTo : rest;
-  let n = 2;
-  while (list.length >= 2) {
-    const size = Math.ceil(list.length / n);
-    let reduced = false;
-    for (let start = 0; start < list.length; start += size) {
-      const complement = list.slice(0, start).concat(list.slice(start + size));
-      if (test(complement)) {
-        list = complement;
-        n = Math.max(n - 1, 2);
-        reduced = true;
-        break;
-      }
-    }
-    if (!reduced) {
-      if (n >= list.length) break;
-      n = Math.min(list.length, n * 2);
-    }
-  }
-  for (let i = list.length - 1; i >= 0; i--) {
-    const without = list.slice(0, i).concat(list.slice(i + 1));
-    if (test(without)) list = without;
-  }
+  const list = ddmin(test(upTo) ? upTo : rest, test, 0);
   return { events: merge(fixed, list), tests, signature, verdicts, kept };
 }
 

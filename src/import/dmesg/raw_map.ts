@@ -20,11 +20,8 @@
  * When the log printed "Set N page(s) to 1-1 mapping", the identity count of the pass over
  * each reading is compared with N and the reading that matches is used.
  *
- * A printed map cut off in the log (a partial paste) is completed from what the log itself proves
- * about the RAM above its last entry: the "Early memory node ranges" (`node 0: [mem a-b]`), which
- * `free_area_init` prints from memblock, i.e. from the same map's RAM entries. Each range above
- * the printed end becomes a RAM entry and the gaps between them holes (see
- * {@link completeFromNodeRanges}); the header's `raw_e820_source` names the lines used.
+ * A printed map cut off in the log (a partial paste) is completed elsewhere, from what the log
+ * itself proves about the RAM above its last entry (`reconstruct.ts`).
  *
  * @module
  */
@@ -214,64 +211,4 @@ function mergeIsaHole(map: MapEntry[]): MapEntry[] | undefined {
     }
   }
   return undefined;
-}
-
-/** A RAM range of the "Early memory node ranges" (end exclusive) and the log line it came from. */
-export interface NodeRange {
-  /** First byte. */
-  start: number;
-  /** First byte after it. */
-  end: number;
-  /** Log line. */
-  line: number;
-}
-
-/**
- * The printed map completed with the node ranges that lie above its end (cut-off pastes), or
- * undefined when no node range reaches beyond it. Ranges are clipped to the printed end and
- * rounded inward to pages, as memblock holds them.
- *
- * @example
- * ```ts
- * import { completeFromNodeRanges } from "./raw_map.ts";
- * import assert from "node:assert/strict";
- * const printed = [{ start: 0, size: 0x9f000, type: 1 }, { start: 0x100000, size: 0x100000, type: 1 }];
- * const r = completeFromNodeRanges(printed, [
- *   { start: 0x1000, end: 0x9f000, line: 20 },
- *   { start: 0x100000, end: 0x200000, line: 21 },
- *   { start: 0x300000, end: 0x400000, line: 22 },
- * ]);
- * assert.deepEqual(r?.entries.at(-1), { start: 0x300000, size: 0x100000, type: 1 });
- * assert.equal(r?.how, "1 RAM entry above the printed map's end from NUMA node ranges (line 22)");
- * ```
- */
-export function completeFromNodeRanges(
-  printed: readonly MapEntry[],
-  nodes: readonly NodeRange[],
-): { entries: MapEntry[]; how: string } | undefined {
-  if (printed.length === 0) return undefined;
-  const printedEnd = Math.max(...printed.map((e) => e.start + e.size));
-  const added: MapEntry[] = [];
-  const lines: number[] = [];
-  for (const n of [...nodes].sort((a, b) => a.start - b.start)) {
-    const start = Math.ceil(Math.max(n.start, printedEnd) / PAGE) * PAGE;
-    const end = Math.floor(n.end / PAGE) * PAGE;
-    if (end <= start) continue;
-    const last = added[added.length - 1];
-    if (last && last.start + last.size >= start) {
-      last.size = Math.max(last.size, end - last.start);
-    } else {
-      added.push({ start, size: end - start, type: E820_TYPE.ram });
-    }
-    lines.push(n.line);
-  }
-  if (added.length === 0) return undefined;
-  const at = lines.length === 1
-    ? `line ${lines[0]}`
-    : `lines ${Math.min(...lines)}-${Math.max(...lines)}`;
-  const count = `${added.length} RAM entr${added.length === 1 ? "y" : "ies"}`;
-  return {
-    entries: [...printed.map((e) => ({ ...e })), ...added],
-    how: `${count} above the printed map's end from NUMA node ranges (${at})`,
-  };
 }

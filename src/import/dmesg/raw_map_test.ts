@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  completeFromNodeRanges,
   identityPagesOfPass,
   type MapEntry,
   reconstructRawMap,
@@ -79,37 +78,4 @@ Deno.test("sanitizeRawMap sorts and drops overlaps and empty entries", () => {
   ]);
   assert.deepEqual(r.entries.map((e) => e.start), [0, 0x100000000]);
   assert.equal(r.dropped, 2);
-});
-
-Deno.test("a printed map that the node ranges do not exceed is not completed (full logs unchanged)", () => {
-  const printed = [
-    { start: 0, size: 0xa0000, type: 1 },
-    { start: 0xa0000, size: 0x60000, type: 2 },
-    { start: 0x100000, size: 0x7ff00000, type: 1 },
-  ];
-  const nodes = [{ start: 0x1000, end: 0xa0000, line: 30 }, {
-    start: 0x100000,
-    end: 0x80000000,
-    line: 31,
-  }];
-  assert.equal(completeFromNodeRanges(printed, nodes), undefined);
-});
-
-Deno.test("a cut-off printed map is completed from the node ranges above it, gaps left as holes", () => {
-  // The shape of real log 27: the paste stops in the printed map; free_area_init's node ranges
-  // carry on, and their gaps are the holes the kernel's "Freeing X-Y pfn range" lines name.
-  const printed = [
-    { start: 0, size: 0x91000, type: 1 },
-    { start: 0x91400, size: 0x6ec00, type: 2 },
-    { start: 0x100000, size: 0xbfb6f000, type: 1 },
-  ];
-  const r = completeFromNodeRanges(printed, [
-    { start: 0xbfc76000, end: 0xc0636000, line: 24 },
-    { start: 0x100000000, end: 0x140000000, line: 25 },
-  ]);
-  assert.deepEqual(r?.entries.slice(3), [
-    { start: 0xbfc76000, size: 0x9c0000, type: 1 },
-    { start: 0x100000000, size: 0x40000000, type: 1 },
-  ]);
-  assert.match(r!.how, /2 RAM entries .* \(lines 24-25\)/);
 });
