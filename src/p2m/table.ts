@@ -1171,3 +1171,117 @@ export class P2mDraft extends P2m {
     this.extra = extra.slice();
   }
 }
+
+/**
+ * A table's pages as plain numbers, for `table_codec.ts` (the on-disk index): every distinct
+ * page once, pointers as indices, so sharing between slots survives a round trip. Leaf index
+ * 0 is the shared missing leaf, 1 the identity leaf, 2 the boot RAM leaf; mid index 0 is the
+ * mid-missing placeholder, 1 the boot RAM mid, 2 the mid-identity page; private pages follow.
+ */
+export interface P2mPages {
+  /** Kernel era. */
+  era: Era;
+  /** First PFN outside the structure. */
+  limit: number;
+  /** v3.19+ max_pfn of the early lookup rule. */
+  maxPfn: number;
+  /** Extra-memory ranges of the early lookup rule (flat pairs). */
+  extra: number[];
+  /** Allocation counters. */
+  acct: P2mAccounting;
+  /** Runs of each private leaf (leaf index 3 + i). */
+  leaves: number[][];
+  /** Leaf indices of each private mid's 512 slots (mid index 3 + i). */
+  mids: number[][];
+  /** Leaf indices of the table's own mid-missing page. */
+  midMissing: number[];
+  /** Mid index of each top slot. */
+  top: number[];
+}
+
+const SHARED_LEAVES = [MISSING_LEAF, IDENTITY_LEAF, RAM_LEAF];
+const SHARED_MIDS = [MID_MISSING, RAM_MID, MID_IDENTITY];
+
+/**
+ * The pages of `t` ({@link P2mPages}); {@link p2mFromPages} builds the same table again.
+ *
+ * @example
+ * ```ts
+ * import { P2m, p2mFromPages, p2mPages } from "./table.ts";
+ * import assert from "node:assert/strict";
+ * const d = P2m.build("T12", 0x40000).draft();
+ * d.setIdentityRange(0x80000, 0x80010);
+ * const t = d.finish();
+ * const back = p2mFromPages(p2mPages(t));
+ * assert.deepEqual(back.entry(0x80000), t.entry(0x80000));
+ * assert.deepEqual(p2mPages(back), p2mPages(t));
+ * ```
+ */
+export function p2mPages(t: P2m): P2mPages {
+  const o = t as unknown as { top: Mid[]; midMissing: Mid; limit: number; maxPfn: number };
+  const leafIds = new Map<Leaf, number>(SHARED_LEAVES.map((l, i) => [l, i]));
+  const midIds = new Map<Mid, number>(SHARED_MIDS.map((m, i) => [m, i]));
+  const leaves: number[][] = [];
+  const mids: number[][] = [];
+  const leafId = (l: Leaf): number => {
+    let id = leafIds.get(l);
+    if (id === undefined) {
+      id = SHARED_LEAVES.length + leaves.length;
+      leafIds.set(l, id);
+      leaves.push(l.runs);
+    }
+    return id;
+  };
+  const top = o.top.map((m) => {
+    let id = midIds.get(m);
+    if (id === undefined) {
+      id = SHARED_MIDS.length + mids.length;
+      midIds.set(m, id);
+      mids.push(m.slots.map(leafId));
+    }
+    return id;
+  });
+  return {
+    era: t.era,
+    limit: o.limit,
+    maxPfn: o.maxPfn,
+    extra: (t as unknown as { extra: number[] }).extra,
+    acct: { ...t.accounting },
+    leaves,
+    mids,
+    midMissing: o.midMissing.slots.map(leafId),
+    top,
+  };
+}
+
+/**
+ * The frozen table whose pages are `p` (as {@link p2mPages} gave them); throws
+ * `InvariantError` when an index points nowhere.
+ *
+ * @example
+ * ```ts
+ * import { P2m, p2mFromPages, p2mPages } from "./table.ts";
+ * import assert from "node:assert/strict";
+ * const t = P2m.build("L19", 0x40000);
+ * assert.deepEqual(p2mFromPages(p2mPages(t)).entry(0x100), t.entry(0x100));
+ * ```
+ */
+export function p2mFromPages(p: P2mPages): P2m {
+  const leaves = [
+    ...SHARED_LEAVES,
+    ...p.leaves.map((runs) => new Leaf(null, runs, SHARED_NONE)),
+  ];
+  const leaf = (i: number): Leaf => {
+    const l = leaves[i];
+    if (l === undefined) throw new InvariantError(`P2M pages: no leaf ${i}`);
+    return l;
+  };
+  const mids = [...SHARED_MIDS, ...p.mids.map((s) => new Mid(null, s.map(leaf), SHARED_NONE))];
+  const top = p.top.map((i) => {
+    const m = mids[i];
+    if (m === undefined) throw new InvariantError(`P2M pages: no mid ${i}`);
+    return m;
+  });
+  const midMissing = new Mid(null, p.midMissing.map(leaf), SHARED_MISSING);
+  return new P2m(p.era, top, midMissing, p.limit, p.maxPfn, p.extra, { ...p.acct });
+}
