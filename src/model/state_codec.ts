@@ -204,3 +204,36 @@ export function decodeState(bytes: Uint8Array, guest: GuestFacts, policy: Policy
     grants: o.grants,
   };
 }
+
+/**
+ * A list of integers as zigzag LEB128 bytes (the P2M's encoding, for other index blocks).
+ *
+ * @example
+ * ```ts
+ * import { decodeInts, encodeInts } from "./state_codec.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(decodeInts(encodeInts([0, -1, 2 ** 40, 511])), [0, -1, 2 ** 40, 511]);
+ * ```
+ */
+export function encodeInts(vs: readonly number[]): Uint8Array {
+  const w = new IntWriter();
+  w.ints(vs);
+  return w.buf.slice(0, w.n);
+}
+
+/**
+ * The integers {@link encodeInts} wrote; other bytes are an `InvariantError`.
+ *
+ * @example
+ * ```ts
+ * import { decodeInts } from "./state_codec.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => decodeInts(Uint8Array.of(4, 1)), /runs past the end|end early/);
+ * ```
+ */
+export function decodeInts(bytes: Uint8Array): number[] {
+  const r = new IntReader(bytes, 0, bytes.length);
+  const out = r.ints();
+  if (r.pos !== bytes.length) throw new InvariantError("state codec: bytes left after a list");
+  return out;
+}
