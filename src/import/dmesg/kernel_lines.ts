@@ -167,6 +167,15 @@ const KNOWN: RegExp[] = [
   /^NUMA turned off/,
   /^PCI: Using host bridge windows from ACPI/,
   /^PCI: Ignoring host bridge windows/,
+  // free_init_pages and friends: kernel image, initrd and SMP-alternatives memory, not the P2M
+  // (the boot pass's own line is "Freeing <pfn>-<pfn> pfn range", matched before this).
+  /^Freeing (?:unused kernel|initrd memory|SMP alternatives|unused decrypted memory)/,
+  /^(?:xenbus_probe_frontend|XENBUS): Device with no driver/,
+  /^(?:boot)?console \[\w{1,32}\] (?:enabled|disabled)/,
+  // A frame of a call trace ("xen_start_kernel+0x574/0x580"): the oops itself is the mark.
+  /^(?:\? )?[\w.]{1,128}\+0x[0-9a-f]{1,16}\/0x[0-9a-f]{1,16}(?: \[[\w-]+\])?$/,
+  // v2.6.2x's "(N early reservations)" table: "#2 [0002c21000 - 0002c3c000]   XEN PAGETABLES".
+  /^#\d+ \[[0-9a-f]+ - [0-9a-f]+\] /,
   // The first line of `xl dmesg`: the end of Xen's start-of-day banner, " Xen 4.8.3-2.fc25",
   // printed without "(XEN)"; the "(XEN) Xen version" line that follows carries the version.
   /^Xen \d+\.\d+[^\s(]*$/,

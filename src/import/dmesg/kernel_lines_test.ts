@@ -126,6 +126,20 @@ Deno.test("classifyKernelLine tells irrelevant lines from unknown relevant ones"
   assert.deepEqual(classifyKernelLine("xen:grant_table: Grant tables using version 1 layout"), {
     kind: "known",
   });
+  // Lines that say "Freeing" or "Xen" about something other than the P2M are not reported.
+  for (
+    const t of [
+      "Freeing unused kernel memory: 33984K",
+      "Freeing SMP alternatives: 24k freed",
+      "Freeing initrd memory: 28060k freed",
+      "xenbus_probe_frontend: Device with no driver: device/vbd/51712",
+      "#2 [0002c21000 - 0002c3c000]   XEN PAGETABLES ==> [0002c21000 - 0002c3c000]",
+      "console [xenboot0] enabled",
+      "xen_start_kernel+0x574/0x580",
+      "? xen_mc_flush+0x1a2/0x1b0",
+    ]
+  ) assert.deepEqual(classifyKernelLine(t), { kind: "known" }, t);
+  assert.equal(classifyKernelLine("Freeing 9d-100 pfn range: 99 pages freed")?.kind, "freeing");
   // xl dmesg's first line, the tail of Xen's banner, is not a relevant line left unread.
   assert.deepEqual(classifyKernelLine("Xen 4.8.3-2.fc25"), { kind: "known" });
   assert.deepEqual(classifyKernelLine("Xen 4.4.1"), { kind: "known" });
