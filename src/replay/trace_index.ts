@@ -113,7 +113,16 @@ interface Directory {
   intervals: Interval[];
 }
 
-/** An index file that cannot be used: damaged, stale, or for another trace, policy or version. */
+/**
+ * An index file that cannot be used: damaged, stale, or for another trace, policy or version.
+ *
+ * @example
+ * ```ts
+ * import { IndexUnusable } from "./trace_index.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(new IndexUnusable("its directory does not match its checksum").name, "IndexUnusable");
+ * ```
+ */
 export class IndexUnusable extends Error {
   /** Builds the error; `reason` says what did not match. */
   constructor(reason: string) {
@@ -174,8 +183,8 @@ class F64List {
  * const trace = "traces/pcie-bar-above-e820.jsonl";
  * await buildTraceIndex(trace, trace, undefined, out);
  * const reader = await TraceReader.open(trace);
- * const idx = TraceIndex.open(out, trace, await reader.header(), "linux-3.12");
- * assert.equal(idx.resolve("end").index, 20);
+ * const idx = TraceIndex.open(out, trace, await reader.header(), "linux-3.12:iomap=honoured");
+ * assert.equal(idx.resolve("end").index, 21);
  * ```
  */
 export async function buildTraceIndex(
@@ -328,6 +337,27 @@ function readAt(file: Deno.FsFile, offset: number, length: number): Uint8Array {
 
 /**
  * An index file opened and checked, answering steps of its trace.
+ *
+ * @example
+ * ```ts
+ * import { buildTraceIndex, TraceIndex } from "./trace_index.ts";
+ * import { TraceReader } from "../trace/read.ts";
+ * import { policySpec } from "../report/snapshot_report.ts";
+ * import { resolvePolicy } from "../policy/policy.ts";
+ * import { POLICIES } from "../policy/policies.ts";
+ * import { K } from "../p2m/leaf_runs.ts";
+ * import assert from "node:assert/strict";
+ * const out = (await Deno.makeTempDir()) + "/idx";
+ * const trace = "traces/pcie-bar-above-e820.jsonl";
+ * await buildTraceIndex(trace, trace, "linux-3.16", out);
+ * const policy = resolvePolicy(POLICIES, "linux-3.16");
+ * const header = await (await TraceReader.open(trace)).header();
+ * const idx = TraceIndex.open(out, trace, header, policySpec(policy));
+ * idx.usePolicy(policy);
+ * const { state, event } = idx.stateAt(idx.resolve(13).index);
+ * assert.equal(event?.seq, 13);
+ * assert.equal(state.p2m.entry(0x100)[0], K.MFN_UNKNOWN);
+ * ```
  */
 export class TraceIndex {
   /** The index file. */
