@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { main } from "../src/cli/main.ts";
 import { memoryIo } from "../src/cli/io.ts";
 import { generateTrace } from "../src/gen/trace_gen.ts";
-import { AUTO_INDEX_BYTES } from "../src/replay/index_cache.ts";
+import { AUTO_INDEX_BYTES, indexFileName } from "../src/replay/index_cache.ts";
+import { fileKey } from "../src/replay/trace_index.ts";
 import "./support/repo_root.ts";
 
 async function run(argv: string[], env: Record<string, string>) {
@@ -77,9 +78,22 @@ Deno.test("index: snapshot, lookup and diff print the same with the index as by 
     await sameBothWays(["lookup", trace, "0x41000", "--at", at, "--json"], env);
     await sameBothWays(["diff", trace, at, "1500"], env);
   }
-  // A lookup whose last change lies intervals back, and a history spanning every interval.
-  const out = await sameBothWays(["lookup", trace, "0x1000", "--at", "end", "--history"], env);
-  assert.match(out, /last changed/);
+  // Lookups whose last change lies intervals back (pages the balloon took in the first
+  // interval), and histories spanning every interval.
+  const lines = (await Deno.readTextFile(trace)).split("\n").slice(100, 1000);
+  const taken = lines.filter((l) => l.includes('"decrease_reservation"')).slice(0, 4)
+    .map((l) => JSON.parse(l).pfn as string);
+  assert.equal(taken.length, 4);
+  let older = 0;
+  for (const pfn of taken) {
+    for (const at of ["2500", "end"]) {
+      const out = await sameBothWays(["lookup", trace, pfn, "--at", at], env);
+      const m = /last changed: +step (\d+)/.exec(out);
+      if (m && Number(m[1]) < 1024) older++;
+      await sameBothWays(["lookup", trace, pfn, "--at", at, "--history", "--json"], env);
+    }
+  }
+  assert.ok(older > 0, "no lookup was blamed on an earlier interval");
   await sameBothWays(["snapshot", trace, "--at", "3001"], env); // past the end: usage error
   await sameBothWays(["diff", trace, "-4000", "end"], env); // before the start
 });
@@ -156,6 +170,42 @@ Deno.test("index: a changed trace is not answered from the old index", async () 
   await sameBothWays(["lookup", trace, "0x100", "--at", "end", "--json"], env);
   const again = await run(["index", trace], env);
   assert.match(again.out, /^indexed /);
+});
+
+Deno.test("index: trace bytes that differ under the same file identity are caught by the interval's hash", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { P2MTRACE_CACHE_DIR: dir };
+  const trace = await traceFile(1200, 6);
+  assert.equal((await run(["index", trace], env)).code, 0);
+  const [file] = indexFiles(dir);
+  // Other bytes of the same length (a looked-up PFN's digit), then the index's recorded file
+  // identity forged to the new one (directory checksum recomputed): only the span hash is left.
+  const text = await Deno.readTextFile(trace);
+  const at = text.lastIndexOf('"kind":"lookup","pfn":"0x') + 25;
+  await Deno.writeTextFile(
+    trace,
+    text.slice(0, at) + (text[at] === "1" ? "2" : "1") + text.slice(at + 1),
+  );
+  const st = Deno.statSync(trace);
+  const b = await Deno.readFile(file);
+  const dirLen = new DataView(b.buffer).getUint32(b.length - 44, true);
+  const d = JSON.parse(new TextDecoder().decode(b.subarray(b.length - 44 - dirLen, b.length - 44)));
+  d.trace.key = fileKey(st);
+  let body = new TextEncoder().encode(JSON.stringify(d));
+  assert.equal(body.length, dirLen, "the forged directory must keep its length");
+  const out = new Uint8Array(b.length);
+  out.set(b.subarray(0, b.length - 44 - dirLen));
+  out.set(body, b.length - 44 - dirLen);
+  const tail = b.slice(b.length - 44);
+  tail.set(new Uint8Array(await crypto.subtle.digest("SHA-256", body)), 4);
+  out.set(tail, b.length - 44);
+  body = out;
+  await Deno.remove(file); // the file name follows the identity: move it to the forged one
+  await Deno.writeFile(`${dir}/${indexFileName(fileKey(st), d.policy)}`, body);
+  const r = await run(["lookup", trace, "0x100", "--at", "end", "--json"], env);
+  const plain = await run(["lookup", trace, "0x100", "--at", "end", "--json", "--no-cache"], env);
+  assert.equal(r.out, plain.out);
+  assert.match(r.err, /ignoring the index cache file .*: the trace's bytes differ/);
 });
 
 Deno.test("index: stdin and gzip are not indexed; 'index -' is a usage error", async () => {

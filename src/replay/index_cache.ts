@@ -2,7 +2,7 @@
  * Where on-disk indices (`trace_index.ts`) live: `$P2MTRACE_CACHE_DIR`, else
  * `$XDG_CACHE_HOME/p2mtrace`, else `$HOME/.cache/p2mtrace` — never beside the user's trace.
  * One file per trace file identity (device, inode, size, modification and change times),
- * policy, tool version and index format, so a stale key is simply another file name; the
+ * policy, tool version, index format and the model's source ({@link modelFingerprint}), so a stale key is simply another file name; the
  * file itself records the trace's SHA-256. Reading needs read access to the directory,
  * building needs write access to it; without either (no `--allow-env`, `--allow-read` or
  * `--allow-write` for it, or a directory that cannot be written) commands work without the
@@ -74,6 +74,55 @@ export function cacheDir(env: (name: string) => string | undefined, write: boole
  * ```
  */
 export function indexFileName(key: FileKey, policy: string): string {
-  const id = JSON.stringify({ format: INDEX_FORMAT, tool: TOOL_VERSION, key, policy });
+  const id = JSON.stringify({
+    format: INDEX_FORMAT,
+    tool: TOOL_VERSION,
+    model: modelFingerprint(),
+    key,
+    policy,
+  });
   return createHash("sha256").update(id).digest("hex").slice(0, 40) + ".p2mindex";
+}
+
+/** Source directories whose code decides a replayed state (the index's states depend on it). */
+const MODEL_DIRS = ["model", "p2m", "kernel", "policy", "trace", "replay"];
+let fingerprint: string | undefined;
+
+/**
+ * SHA-256 of the names, sizes and modification times of the model's source files (src/model,
+ * p2m, kernel, policy, trace, replay; tests excluded: statting them costs a few ms where
+ * reading them would cost tens), so that an index built by other model code — a checkout with a fixed kernel
+ * rule under the same version number — is another file name, never a stale answer. When the
+ * source cannot be read (a published package, no read access to it) it is "-": the tool
+ * version then stands for the code.
+ *
+ * @example
+ * ```ts
+ * import { modelFingerprint } from "./index_cache.ts";
+ * import assert from "node:assert/strict";
+ * assert.match(modelFingerprint(), /^([0-9a-f]{16}|-)$/);
+ * ```
+ */
+export function modelFingerprint(): string {
+  if (fingerprint !== undefined) return fingerprint;
+  try {
+    const root = new URL("../", import.meta.url);
+    if (root.protocol !== "file:") return fingerprint = "-";
+    const h = createHash("sha256");
+    const walk = (dir: URL) => {
+      const entries = [...Deno.readDirSync(dir)].sort((a, b) => a.name < b.name ? -1 : 1);
+      for (const e of entries) {
+        if (e.isDirectory) walk(new URL(`${e.name}/`, dir));
+        else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) {
+          const st = Deno.statSync(new URL(e.name, dir));
+          h.update(`${e.name} ${st.size} ${st.mtime?.getTime()}\n`);
+        }
+      }
+    };
+    for (const d of MODEL_DIRS) walk(new URL(`${d}/`, root));
+    fingerprint = h.digest("hex").slice(0, 16);
+  } catch {
+    fingerprint = "-";
+  }
+  return fingerprint;
 }
