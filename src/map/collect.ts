@@ -477,12 +477,43 @@ export const CAPTURE_RANGES = 2048;
  */
 export function boundRanges(rs: LaneRange[]): LaneRange[] {
   if (rs.length <= CAPTURE_RANGES) return rs;
-  for (let g = 2;; g *= 2) {
-    const out = mergeSmall(
-      rs,
-      (r) => r.endPfn - r.pfn >= g,
-      (first, r) => Math.floor(first.pfn / g) !== Math.floor((r.endPfn - 1) / g),
-    );
-    if (out.length <= CAPTURE_RANGES || g > 2 ** 40) return out;
+  // The smallest g is found by counting, so only the lane that is kept is built.
+  let g = 2;
+  while (mergedCount(rs, g) > CAPTURE_RANGES && g <= 2 ** 40) g *= 2;
+  return mergeSmall(
+    rs,
+    (r) => r.endPfn - r.pfn >= g,
+    (first, r) => Math.floor(first.pfn / g) !== Math.floor((r.endPfn - 1) / g),
+  );
+}
+
+/**
+ * How many ranges {@link boundRanges}'s merge with block size `g` gives, without building them:
+ * the grouping of `mergeSmall`, counted.
+ *
+ * @example
+ * ```ts
+ * import { mergedCount } from "./collect.ts";
+ * import assert from "node:assert/strict";
+ * const r = (pfn: number, endPfn: number) => ({ pfn, endPfn, cls: "c", label: "l", row: 0 });
+ * assert.equal(mergedCount([r(0, 1), r(2, 3), r(4, 12), r(13, 14)], 8), 3);
+ * ```
+ */
+export function mergedCount(rs: readonly LaneRange[], g: number): number {
+  let n = 0;
+  let first: LaneRange | undefined;
+  for (const r of rs) {
+    const wide = r.endPfn - r.pfn >= g;
+    if (
+      first !== undefined &&
+      (wide || first.row !== r.row ||
+        Math.floor(first.pfn / g) !== Math.floor((r.endPfn - 1) / g))
+    ) {
+      n++;
+      first = undefined;
+    }
+    if (wide) n++;
+    else first ??= r;
   }
+  return first === undefined ? n : n + 1;
 }

@@ -7,7 +7,9 @@
  */
 
 import assert from "node:assert/strict";
-import { collectMap } from "./collect.ts";
+import fc from "fast-check";
+import { boundRanges, CAPTURE_RANGES, collectMap, mergedCount } from "./collect.ts";
+import type { LaneRange } from "./lanes.ts";
 import { TraceReader } from "../trace/read.ts";
 import { ForwardPass } from "../replay/forward.ts";
 
@@ -91,4 +93,60 @@ Deno.test("map --at N shows the state after the last event with seq <= N", async
       mm.frames[i].lanes[0].map((id) => JSON.stringify(mm.states[id]));
     assert.deepEqual(lanes(m, m.initial), lanes(want, want.initial));
   }
+});
+
+/**
+ * The reference of `boundRanges`' grouping, written from its rule: a range at least `g` pages
+ * long stands alone; consecutive shorter ones group while they share a row and the group's first
+ * PFN and the range's last PFN lie in one `g`-aligned block.
+ */
+function referenceCount(rs: readonly LaneRange[], g: number): number {
+  const groups: LaneRange[][] = [];
+  let open: LaneRange[] | undefined;
+  for (const r of rs) {
+    if (r.endPfn - r.pfn >= g) {
+      open = undefined;
+      groups.push([r]);
+      continue;
+    }
+    const first = open?.[0];
+    if (
+      open && first && first.row === r.row &&
+      Math.floor(first.pfn / g) === Math.floor((r.endPfn - 1) / g)
+    ) open.push(r);
+    else groups.push(open = [r]);
+  }
+  return groups.length;
+}
+
+Deno.test("mergedCount counts the groups boundRanges builds, and boundRanges picks the least g", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({ len: fc.integer({ min: 1, max: 70 }), gap: fc.nat(5), row: fc.nat(1) }),
+        {
+          maxLength: 3000,
+        },
+      ),
+      fc.constantFrom(2, 4, 16, 64),
+      (spec, g) => {
+        let pfn = 0;
+        const rs: LaneRange[] = spec.map((x) => {
+          pfn += x.gap;
+          const r = { pfn, endPfn: pfn + x.len, cls: "c", label: "l", row: x.row };
+          pfn += x.len;
+          return r;
+        });
+        assert.equal(mergedCount(rs, g), referenceCount(rs, g));
+        const b = boundRanges(rs);
+        if (rs.length <= CAPTURE_RANGES) assert.equal(b, rs);
+        else {
+          let least = 2;
+          while (referenceCount(rs, least) > CAPTURE_RANGES) least *= 2;
+          assert.equal(b.length, referenceCount(rs, least));
+        }
+      },
+    ),
+    { seed: 18, numRuns: 60 },
+  );
 });
