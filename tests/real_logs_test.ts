@@ -322,6 +322,17 @@ const CORPUS: RealLog[] = [
     raw: { entries: 1, end: 0x20000000 },
     errors: 0,
   },
+  {
+    id: "67-",
+    exit: 0,
+    type: "pv",
+    domain: "domU",
+    kernel: "2.6.32-309-ec2",
+    policy: "linux-3.12",
+    raw: { entries: 1, end: 0x1c0800000 },
+    said: [/a XenLinux \(classic Xen\) kernel \(line 9: Xen-provided physical RAM map/],
+    errors: 0,
+  },
 ];
 
 /**

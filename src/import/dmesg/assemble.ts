@@ -124,6 +124,15 @@ export function assembleTrace(
         "nothing about the P2M can be judged",
     );
   }
+  if (c.xenlinux && pv) {
+    // The policies model the upstream kernel's P2M; a XenLinux guest's is Xen's flat array.
+    const how = "a XenLinux (classic Xen) kernel (line " + `${c.xenlinux.line}: ` +
+      `${c.xenlinux.text}): its P2M is the flat phys_to_machine_mapping array Xen hands ` +
+      "over, not the upstream P2M the policies model, so the replay is an approximation";
+    estimated.push({ field: "policy", how });
+    mark(how);
+    warnings.push(how);
+  }
   const cut = cutOffIdentity(c, guest, raw);
   if (cut) {
     mark(cut);

@@ -30,6 +30,7 @@ import {
   findKernelBody,
   type KernelLine,
   memOption,
+  xenLinuxLine,
 } from "./kernel_lines.ts";
 import { type PciItem, PciTracker } from "./pci_state.ts";
 import { classifyPciLine, mayBePci, type PciLine } from "./pci_text.ts";
@@ -101,6 +102,8 @@ export interface Collected {
   evidence: EvidenceMap;
   /** The first line only an Arm machine prints (`armLine`), with its line number. */
   arm?: { line: number; text: string };
+  /** The first line only a XenLinux (classic Xen) kernel prints (`xenLinuxLine`). */
+  xenlinux?: { line: number; text: string };
   /** A `Linux version` banner was seen in the imported boot. */
   sawBanner: boolean;
   /** `(XEN)` E820 tables by name, in print order. */
@@ -499,6 +502,10 @@ export class DmesgImporter {
         return;
       case "map_header":
         if (k.map === "bios") this.#anchor(time);
+        if (xenLinuxLine(s.text) !== undefined) c.xenlinux ??= { line: c.lines, text: s.text };
+        return;
+      case "xenlinux":
+        c.xenlinux ??= { line: c.lines, text: k.why };
         return;
       case "e820":
         this.#e820(k.entry, time);

@@ -47,6 +47,7 @@ export type KernelLine =
   | { kind: "gsi" }
   | { kind: "pirq" }
   | { kind: "arm"; why: string }
+  | { kind: "xenlinux"; why: string }
   | { kind: "mark"; text: string }
   | { kind: "known" }
   | { kind: "irrelevant" };
@@ -84,6 +85,33 @@ const CMDLINE = /^(?:Kernel )?[Cc]ommand line: (.*)$/;
  */
 const ARM_LINE =
   /(?:^|\] )(?:Booting Linux on physical CPU 0x|CPU: (?:ARMv\d|AArch64)|Xen \d+\.\d+ support found|Machine model: XENVM-)|^(?:Using PSCI v\d|Using SMC Calling Convention|d\d+v\d+: vGIC[DR]: )/;
+
+/**
+ * Lines only a XenLinux ("classic Xen", the out-of-tree port SUSE, Debian and Amazon shipped as
+ * `-xen`/`-ec2` kernels) prints, never the upstream (pvops) kernel p2mtrace models:
+ * `setup_memory_map`'s "Xen-provided physical RAM map" (pvops prints "BIOS-provided"), the
+ * balloon driver's `xen_mem:` prefix (drivers/xen/balloon/balloon.c) and time-xen.c's
+ * "Xen reported: N MHz processor". XenLinux keeps its P2M as the flat `phys_to_machine_mapping`
+ * array Xen hands over: no identity entries, no tree or list of the pvops eras.
+ */
+const XENLINUX =
+  /^(?:(?:e820: )?Xen-provided physical RAM map|xen_mem: Initialising balloon driver|Xen reported: \d+\.\d+ MHz processor)/;
+
+/**
+ * The line, when it is one only a XenLinux kernel prints (see `XENLINUX`); undefined otherwise.
+ *
+ * @example
+ * ```ts
+ * import { xenLinuxLine } from "./kernel_lines.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(xenLinuxLine("xen_mem: Initialising balloon driver."),
+ *   "xen_mem: Initialising balloon driver.");
+ * assert.equal(xenLinuxLine("xen:balloon: Initialising balloon driver"), undefined);
+ * ```
+ */
+export function xenLinuxLine(text: string): string | undefined {
+  return XENLINUX.test(text) ? text.slice(0, 120) : undefined;
+}
 
 /**
  * The line, when it is one only an Arm machine prints (kernel or `(XEN)` text, prefixes
@@ -172,6 +200,8 @@ const KNOWN: RegExp[] = [
   /^Freeing (?:unused kernel|initrd memory|SMP alternatives|unused decrypted memory)/,
   /^(?:xenbus_probe_frontend|XENBUS): Device with no driver/,
   /^(?:boot)?console \[\w{1,32}\] (?:enabled|disabled)/,
+  /^Xen virtual console successfully installed/,
+  /^xen-vbd: registered block device/,
   // A frame of a call trace ("xen_start_kernel+0x574/0x580"): the oops itself is the mark.
   /^(?:\? )?[\w.]{1,128}\+0x[0-9a-f]{1,16}\/0x[0-9a-f]{1,16}(?: \[[\w-]+\])?$/,
   // v2.6.2x's "(N early reservations)" table: "#2 [0002c21000 - 0002c3c000]   XEN PAGETABLES".
@@ -329,6 +359,10 @@ function classifySlow(text: string): KernelLine | undefined {
   }
   const arm = armLine(text);
   if (arm !== undefined) return { kind: "arm", why: arm };
+  if (/^(?:xen_mem|Xen reported):/.test(text)) {
+    const why = xenLinuxLine(text);
+    if (why !== undefined) return { kind: "xenlinux", why };
+  }
   if (text.startsWith("xen: registering gsi")) return { kind: "gsi" };
   if (text.startsWith("xen: --> pirq=")) return { kind: "pirq" };
   if (/^(?:xen[-_:]?pciback|pciback|xen_acpi_processor)\b/i.test(text)) {
