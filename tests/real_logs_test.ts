@@ -333,6 +333,19 @@ const CORPUS: RealLog[] = [
     said: [/a XenLinux \(classic Xen\) kernel \(line 9: Xen-provided physical RAM map/],
     errors: 0,
   },
+  {
+    id: "68-",
+    exit: 0,
+    type: "pv",
+    domain: "dom0",
+    kernel: "5.16.1-20220118-doflr-mac80211debug+",
+    xen: "4.17-unstable",
+    policy: "linux-4.3",
+    nrPages: 0x80000,
+    counts: { released: 0 },
+    raw: { entries: 9, end: 0x6b8000000 },
+    errors: 0,
+  },
 ];
 
 /**

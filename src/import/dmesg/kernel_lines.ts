@@ -143,6 +143,8 @@ const MARKS: RegExp[] = [
   /^P2M\[\d+\]\[\d+\] == IDENTITY/,
   /set_phys_to_machine\(\) failed/,
   /^Failed to release pfn/,
+  // xen_remap_memory (setup.c, v3.19+) when moving a remapped page's kernel mapping fails.
+  /^Failed to update kernel mapping for mfn=/,
   /^unable to handle (?:kernel )?paging request/i,
 ];
 
@@ -199,7 +201,9 @@ const KNOWN: RegExp[] = [
   // (the boot pass's own line is "Freeing <pfn>-<pfn> pfn range", matched before this).
   /^Freeing (?:unused kernel|initrd memory|SMP alternatives|unused decrypted memory)/,
   /^(?:xenbus_probe_frontend|XENBUS): Device with no driver/,
-  /^(?:boot)?console \[\w{1,32}\] (?:enabled|disabled)/,
+  /^(?:printk: )?(?:boot)?console \[\w{1,32}\] (?:enabled|disabled)/,
+  /^Setting APIC routing to Xen PV/,
+  /^RIP: [0-9a-f]{4}:/,
   /^Xen virtual console successfully installed/,
   /^xen-vbd: registered block device/,
   // A frame of a call trace ("xen_start_kernel+0x574/0x580"): the oops itself is the mark.

@@ -114,6 +114,7 @@ Deno.test("classifyKernelLine marks crashes and P2M warnings", () => {
       "WARNING: CPU: 0 PID: 1 at arch/x86/xen/p2m.c:747 set_phys_to_machine+0x3d/0x50",
       "general protection fault: 0000 [#1] SMP",
       "Identity mapping failed. We are 12 short of 1-1 mappings!",
+      "Failed to update kernel mapping for mfn=6930582 pfn=524288",
     ]
   ) assert.equal(classifyKernelLine(t)?.kind, "mark", t);
 });
@@ -135,6 +136,9 @@ Deno.test("classifyKernelLine tells irrelevant lines from unknown relevant ones"
       "xenbus_probe_frontend: Device with no driver: device/vbd/51712",
       "#2 [0002c21000 - 0002c3c000]   XEN PAGETABLES ==> [0002c21000 - 0002c3c000]",
       "console [xenboot0] enabled",
+      "printk: bootconsole [xenboot0] enabled",
+      "Setting APIC routing to Xen PV.",
+      "RIP: e030:xen_remap_memory+0x191/0x26c",
       "xen_start_kernel+0x574/0x580",
       "? xen_mc_flush+0x1a2/0x1b0",
     ]
