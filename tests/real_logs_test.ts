@@ -346,6 +346,19 @@ const CORPUS: RealLog[] = [
     raw: { entries: 9, end: 0x6b8000000 },
     errors: 0,
   },
+  {
+    id: "69-",
+    exit: 0,
+    type: "pv",
+    domain: "dom0",
+    kernel: "6.12.21-1.qubes.fc37.x86_64",
+    xen: "4.17.5",
+    policy: "linux-4.3",
+    nrPages: 0x100000,
+    counts: { released: 0, remapped: 492673 },
+    raw: { entries: 17, end: 0x178481000 },
+    errors: 0,
+  },
 ];
 
 /**

@@ -138,6 +138,8 @@ Deno.test("classifyKernelLine tells irrelevant lines from unknown relevant ones"
       "console [xenboot0] enabled",
       "printk: bootconsole [xenboot0] enabled",
       "Setting APIC routing to Xen PV.",
+      "APIC: Switched APIC routing to: Xen PV",
+      "Reserving Intel graphics memory at [mem 0x8c000000-0x8fffffff]",
       "RIP: e030:xen_remap_memory+0x191/0x26c",
       "xen_start_kernel+0x574/0x580",
       "? xen_mc_flush+0x1a2/0x1b0",
