@@ -25,6 +25,7 @@ import { assembleTrace, type ImportResult } from "./assemble.ts";
 import { looksLikeE820 } from "./e820_text.ts";
 import type { EvidenceKind, EvidenceMap, NrPagesFacts } from "./guest_facts.ts";
 import {
+  armLine,
   classifyKernelLine,
   findKernelBody,
   type GuestArch,
@@ -99,6 +100,8 @@ export interface Collected {
   xenVersionFromXen?: string;
   /** Guest evidence. */
   evidence: EvidenceMap;
+  /** The first line only an Arm machine prints (`armLine`), with its line number. */
+  arm?: { line: number; text: string };
   /** A `Linux version` banner was seen in the imported boot. */
   sawBanner: boolean;
   /** `(XEN)` E820 tables by name, in print order. */
@@ -369,6 +372,8 @@ export class DmesgImporter {
     const c = this.#c;
     // "(XEN) HVM4: ..." is hvmloader's output for domain 4, relayed: not dom0's console.
     if (!/^HVM\d+: /.test(s.text)) this.#evidence("xen_console", `(XEN) ${s.text}`);
+    const arm = armLine(s.text);
+    if (arm !== undefined) c.arm ??= { line: c.lines, text: `(XEN) ${arm}` };
     const x = classifyXenLine(s.text);
     const inTable = this.#xenTable !== undefined;
     if (x.kind !== "e820_row" && x.kind !== "table_header") this.#xenTable = undefined;
@@ -559,6 +564,9 @@ export class DmesgImporter {
         if (mem !== undefined) c.cmdlineMem = mem;
         return;
       }
+      case "arm":
+        c.arm ??= { line: c.lines, text: k.why };
+        return;
       case "gsi":
         this.#evidence("dom0", s.text);
         c.evidence.delete("pirq_without_gsi");
@@ -777,13 +785,14 @@ const SYSTEM_RAM = /System RAM \[mem 0x([0-9a-f]{1,16})-0x([0-9a-f]{1,16})\]/;
 
 /**
  * The flavour `max_arch_pfn` names (arch/x86/kernel/e820.c MAX_ARCH_PFN): 1 << (32 - 12) for
- * 32-bit, 1 << (36 - 12) for 32-bit PAE, MAXMEM >> PAGE_SHIFT (2^34 or, with 5-level paging,
- * 2^40) for x86_64; undefined for any other value.
+ * 32-bit, 1 << (36 - 12) for 32-bit PAE, MAXMEM >> PAGE_SHIFT for x86_64, which is far above
+ * both (2^34 with 4-level paging, 2^40 with 5-level, 0x3ffffffff in v2.6.27 as real log 64 shows);
+ * undefined for any other value.
  */
 function archOfMaxArchPfn(maxArchPfn: number): GuestArch | undefined {
   if (maxArchPfn === 2 ** 20) return "x86_32";
   if (maxArchPfn === 2 ** 24) return "x86_32_pae";
-  if (maxArchPfn === 2 ** 34 || maxArchPfn === 2 ** 40) return "x86_64";
+  if (maxArchPfn >= 2 ** 32) return "x86_64";
   return undefined;
 }
 
