@@ -167,7 +167,7 @@ export class ModelDraft {
   /** Step log (cleared by the caller between steps). */
   readonly log: WriteLog;
   #origin: ModelState;
-  #changed = false;
+  #edits = 0;
   #e820: E820Entry[] | undefined;
   #boot: BootReport | undefined;
   #maxPfn: number;
@@ -190,6 +190,15 @@ export class ModelDraft {
     this.#balloon = origin.balloon;
     this.#balloonStarted = origin.balloonStarted;
     this.#hotplug = origin.hotplug;
+  }
+
+  /**
+   * How many edits this draft has taken (its P2M's included): a step that leaves it where it
+   * was changed nothing, so {@link ModelDraft.finish} would give the same state back. Lets a
+   * caller learn whether a step changed the state without freezing one per step.
+   */
+  get edits(): number {
+    return this.#edits + this.p2m.edits;
   }
 
   /** Guest facts. */
@@ -251,20 +260,20 @@ export class ModelDraft {
     let i = list.length;
     while (i > 0 && list[i - 1].start > entry.start) i--;
     list.splice(i, 0, entry);
-    this.#changed = true;
+    this.#edits++;
   }
 
   /** Records the boot pass. */
   setBoot(boot: BootReport): void {
     this.#boot = boot;
-    this.#changed = true;
+    this.#edits++;
   }
 
   /** Sets max_pfn. */
   setMaxPfn(pfn: number): void {
     if (pfn !== this.#maxPfn) {
       this.#maxPfn = pfn;
-      this.#changed = true;
+      this.#edits++;
     }
   }
 
@@ -302,7 +311,7 @@ export class ModelDraft {
   startBalloon(): void {
     if (!this.#balloonStarted) {
       this.#balloonStarted = true;
-      this.#changed = true;
+      this.#edits++;
     }
   }
 
@@ -313,14 +322,14 @@ export class ModelDraft {
   }
 
   #mark(n: number): number {
-    if (n > 0) this.#changed = true;
+    if (n > 0) this.#edits++;
     return n;
   }
 
   /** Adds or replaces a device. */
   setDevice(d: DeviceState): void {
     (this.#devices ??= new Map(this.#origin.devices)).set(d.device, d);
-    this.#changed = true;
+    this.#edits++;
   }
 
   /** Removes a device; returns it. */
@@ -328,7 +337,7 @@ export class ModelDraft {
     const d = this.devices.get(name);
     if (d) {
       (this.#devices ??= new Map(this.#origin.devices)).delete(name);
-      this.#changed = true;
+      this.#edits++;
     }
     return d;
   }
@@ -336,13 +345,13 @@ export class ModelDraft {
   /** Adds or replaces a host bridge. */
   setBridge(bus: string, resources: readonly Resource[]): void {
     (this.#bridges ??= new Map(this.#origin.bridges)).set(bus, resources);
-    this.#changed = true;
+    this.#edits++;
   }
 
   /** Records an identity grant. */
   addGrant(g: IdentityGrant): void {
     (this.#grants ??= this.#origin.grants.slice()).push(g);
-    this.#changed = true;
+    this.#edits++;
   }
 
   /**
@@ -352,7 +361,7 @@ export class ModelDraft {
   finish(): ModelState {
     const p2m = this.p2m.finish();
     const o = this.#origin;
-    if (!this.#changed && p2m === o.p2m) return o;
+    if (this.#edits === 0 && p2m === o.p2m) return o;
     return {
       guest: o.guest,
       policy: o.policy,
