@@ -519,6 +519,10 @@ export class P2m {
     };
     let pfn = a;
     const inside = Math.min(b, this.limit);
+    // Whether the shared mid-missing page holds only the missing leaf (v3.12 can alias identity
+    // leaves into it): then a GiB it answers is one INVALID run, reported without a walk of its
+    // 512 slots, which is what the runs of each slot would have coalesced into.
+    let missingMidUniform: boolean | undefined;
     while (pfn < inside) {
       const g = Math.floor(pfn / PFNS_PER_MID);
       const gEnd = Math.min(inside, (g + 1) * PFNS_PER_MID);
@@ -529,7 +533,15 @@ export class P2m {
         continue;
       }
       const isMissingMid = mid === MID_MISSING;
-      if (isMissingMid) mid = this.midMissing;
+      if (isMissingMid) {
+        mid = this.midMissing;
+        missingMidUniform ??= mid.slots.every((l) => l === MISSING_LEAF);
+        if (missingMidUniform) {
+          emit(pfn, gEnd, K.INVALID, 0, "mid-missing");
+          pfn = gEnd;
+          continue;
+        }
+      }
       while (pfn < gEnd) {
         const l = Math.floor(pfn / P2M_PER_PAGE);
         const lEnd = Math.min(gEnd, (l + 1) * P2M_PER_PAGE);
@@ -706,7 +718,7 @@ export class P2mDraft extends P2m {
   #owner: Owner | null = {};
   #topOwned = false;
   #origin: P2m;
-  #changed = false;
+  #edits = 0;
 
   /** @ignore Use {@link P2m.draft}. */
   constructor(origin: P2m, log: WriteLog) {
@@ -723,10 +735,15 @@ export class P2mDraft extends P2m {
     this.log = log;
   }
 
+  /** How many mutations this draft has taken (0: {@link P2mDraft.finish} returns the origin). */
+  get edits(): number {
+    return this.#edits;
+  }
+
   /** Freezes the draft; returns the origin itself when nothing changed. */
   finish(): P2m {
     this.#owner = null;
-    if (!this.#changed) return this.#origin;
+    if (this.#edits === 0) return this.#origin;
     return new P2m(
       this.era,
       this.top,
@@ -745,7 +762,7 @@ export class P2mDraft extends P2m {
 
   /** Marks the draft changed (every real mutation goes through here). */
   #mutating(): Owner {
-    this.#changed = true;
+    this.#edits++;
     return this.#assertLive();
   }
 
