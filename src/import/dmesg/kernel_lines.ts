@@ -26,6 +26,9 @@ export type Evidence =
   | "hvm_weak"
   | "acpi_tables";
 
+/** The x86 flavour a line proves: 64-bit, or 32-bit with or without PAE. */
+export type GuestArch = "x86_64" | "x86_32_pae" | "x86_32";
+
 /** A recognised kernel line. */
 export type KernelLine =
   | { kind: "linux_version"; release: string }
@@ -41,7 +44,9 @@ export type KernelLine =
   | { kind: "xen_version"; version: string; pv: boolean }
   | { kind: "balloon_init"; sysfs: boolean }
   | { kind: "memory_total"; totalKiB: number; physpages: boolean }
-  | { kind: "last_pfn"; pfn: number }
+  | { kind: "last_pfn"; pfn: number; maxArchPfn: number }
+  | { kind: "p2m_area"; size: number }
+  | { kind: "arch"; arch: GuestArch; proven: boolean; why: string }
   | { kind: "numa_ram"; start: number; end: number }
   | { kind: "cmdline"; text: string }
   | { kind: "gsi" }
@@ -70,7 +75,13 @@ const HYPERVISOR = /^Hypervisor detected: (.+?)\s*$/;
 const XEN_VERSION = /^Xen version:? (\d+\.\d+[^\s(]*?)\.?(?: \(.*\))?$/;
 const BALLOON = /^xen[/:_-]?balloon: Initiali[sz]ing balloon driver\.?$/i;
 const MEMORY = /^Memory: (\d{1,15})[kK]\/(\d{1,15})([kK]) available/;
-const LAST_PFN = /^(?:e820: )?last_pfn = 0x([0-9a-f]{1,13}) max_arch_pfn = /;
+const LAST_PFN = /^(?:e820: )?last_pfn = 0x([0-9a-f]{1,13}) max_arch_pfn = 0x([0-9a-f]{1,13})$/;
+/** `xen_vmalloc_p2m_tree` (v3.19+): the list's virtual area, `%p` then `vm.size` in hex. */
+const P2M_AREA = /^p2m virtual area at \S+, size is ([0-9a-f]{1,13})$/;
+/** arch/x86/mm (32-bit only): `highmem_pfn_init` / `lowmem_pfn_init` print these. */
+const MEM_32 = /^\d{1,9}MB (?:HIGHMEM|LOWMEM) available\.?$/;
+/** A zone of `Zone ranges:`: ZONE_HIGHMEM exists only on 32-bit x86, ZONE_DMA32 only on 64-bit. */
+const ZONE_ARCH = /^(HighMem|DMA32)\s+(?:\[mem|empty|0x)/;
 /** `free_area_init`'s "Early memory node ranges": one memblock RAM range (end inclusive). */
 const NODE_RANGE = /^node +\d+: \[mem 0x([0-9a-f]{1,16})-0x([0-9a-f]{1,16})\]$/;
 const CMDLINE = /^(?:Kernel )?[Cc]ommand line: (.*)$/;
@@ -175,7 +186,6 @@ const KNOWN: RegExp[] = [
   /^PM: (?:hibernation: )?Registered nosave memory/,
   /^Allocating PCI resources starting at/,
   /^PCI: System does not support PCI/,
-  /^p2m virtual area at /,
   /^Remapped \d+ non-RAM page\(s\)/,
   /^Zone ranges:/,
   /^Early memory node ranges/,
@@ -308,6 +318,7 @@ const SLOW_GATE = new RegExp(
     "\\[mem |\\[io |pcifront|root bus|host bridge|Populating|Freeing|[Rr]eleased|Remapped",
     "page\\(s\\)|RAM map|Hypervisor|Memory:|last_pfn|ommand line|ACPI|pciback|acpi_processor",
     "Booting|panic|BUG|Oops|protection fault|WARNING|Trying to|Failed to|unable to handle",
+    "HIGHMEM|LOWMEM|HighMem|DMA32",
     "CPU: ARMv|CPU: AArch64|Machine model",
   ].join("|"),
 );
@@ -345,7 +356,15 @@ function classifySlow(text: string): KernelLine | undefined {
   if ((m = BALLOON.exec(text)) !== null) {
     return { kind: "balloon_init", sysfs: text.toLowerCase().startsWith("xen-balloon") };
   }
-  if ((m = LAST_PFN.exec(text)) !== null) return { kind: "last_pfn", pfn: hex(m[1]) };
+  if ((m = LAST_PFN.exec(text)) !== null) {
+    return { kind: "last_pfn", pfn: hex(m[1]), maxArchPfn: hex(m[2]) };
+  }
+  if ((m = P2M_AREA.exec(text)) !== null) return { kind: "p2m_area", size: hex(m[1]) };
+  if (MEM_32.test(text)) return { kind: "arch", arch: "x86_32", proven: true, why: text };
+  if ((m = ZONE_ARCH.exec(text)) !== null) {
+    const arch = m[1] === "DMA32" ? "x86_64" : "x86_32";
+    return { kind: "arch", arch, proven: true, why: `${m[1]} zone` };
+  }
   if ((m = NODE_RANGE.exec(text)) !== null) {
     const start = parseInt(m[1], 16);
     const end = parseInt(m[2], 16) + 1;
