@@ -69,6 +69,12 @@ export interface BootReport {
   populatedRanges: (PfnRange & { pages: number })[];
   /** Identity above the map (v3.16, beyond-e820): the range asked for and the count. */
   aboveMap?: PfnRange & { count: number };
+  /**
+   * v3.19+: how `xen_vmalloc_p2m_tree` sized the list. `size` is the printed `vm.size` in bytes,
+   * `ALIGN(8 * max(xen_max_p2m_pfn, P2M_LIMIT), 2 MiB)`; `maxP2mPfn` is `xen_max_p2m_pfn`;
+   * `limitPfns` the policy's P2M_LIMIT in PFNs.
+   */
+  p2mArea?: { size: number; maxP2mPfn: number; limitPfns: number };
   /** Extra memory regions after the pass. */
   extra: PfnRange[];
   /** max_pfn after the pass. */

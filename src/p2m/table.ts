@@ -144,10 +144,30 @@ export class WriteLog {
   #many: PfnSet | undefined;
   /** Indices (into `after`) of captured runs that still have a known after-value. */
   #known: number[] = [];
+  /**
+   * Appends a captured run whose after-value is unknown, extending the last one instead when
+   * it continues it (adjacent, same kind, continuing frames) and its after-value is unknown
+   * too: a step that writes 2^18 leaves keeps one run, not one per leaf.
+   */
   #push = (p: number, e: number, k: number, bs: number): void => {
-    this.before.push(p, e, k, bs);
-    this.after.push(-1, 0);
+    const bf = this.before, af = this.after, n = bf.length;
+    if (
+      n > 0 && bf[n - 3] === p && af[n / 2 - 2] < 0 &&
+      continues(bf[n - 2], bf[n - 1], p - bf[n - 4], k, bs)
+    ) {
+      bf[n - 3] = e;
+      return;
+    }
+    bf.push(p, e, k, bs);
+    af.push(-1, 0);
   };
+
+  /** Records `[a, b)` as captured, extending the last range when it ends at `a`. */
+  #cover(a: number, b: number): void {
+    const few = this.#few, n = few.length;
+    if (n > 0 && few[n - 1] === a) few[n - 1] = b;
+    else few.push(a, b);
+  }
 
   /** Forgets the known after-values of captured runs overlapping `[a, b)`. */
   #unknownAfter(a: number, b: number): void {
@@ -172,8 +192,8 @@ export class WriteLog {
       }
       if (!overlap) {
         table.forEachRun(a, b, this.#push, true);
-        if (few.length < 16) {
-          few.push(a, b);
+        if (few.length < 16 || few[few.length - 1] === a) {
+          this.#cover(a, b);
           return;
         }
         this.#many = PfnSet.empty().thaw();
@@ -211,7 +231,7 @@ export class WriteLog {
     base: number,
   ): void {
     const few = this.#few;
-    let clash = this.#many !== undefined || few.length >= 16;
+    let clash = this.#many !== undefined || (few.length >= 16 && few[few.length - 1] !== a);
     for (let i = 0; !clash && i < few.length; i += 2) clash = few[i] < b && a < few[i + 1];
     if (clash) return this.capture(table, a, b);
     const bf = this.before, af = this.after;
@@ -221,12 +241,48 @@ export class WriteLog {
       const end = i + 3 < runs.length ? lStart + runs[i + 3] : lStart + 512;
       const e = end < b ? end : b;
       const k = runs[i + 1];
-      bf.push(p, e, k, increments(k) ? runs[i + 2] + (p - lStart - runs[i]) : runs[i + 2]);
-      this.#known.push(af.length);
-      af.push(kind, inc ? base + (p - a) : base);
+      const bs = increments(k) ? runs[i + 2] + (p - lStart - runs[i]) : runs[i + 2];
+      const as = inc ? base + (p - a) : base;
+      // Extend the last run when both its before- and after-values continue into this one.
+      const n = bf.length, j = n / 2 - 2;
+      if (
+        n > 0 && bf[n - 3] === p && af[j] === kind &&
+        continues(bf[n - 2], bf[n - 1], p - bf[n - 4], k, bs) &&
+        continues(kind, af[j + 1], p - bf[n - 4], kind, as)
+      ) {
+        bf[n - 3] = e;
+      } else {
+        bf.push(p, e, k, bs);
+        this.#known.push(af.length);
+        af.push(kind, as);
+      }
       p = e;
     }
-    few.push(a, b);
+    this.#cover(a, b);
+  }
+
+  /**
+   * Adds a note, folding it into the last one when it only continues it: allocations of the
+   * same page kind add up, a lost write next to the last one (same kind) extends its range.
+   * A step that allocates or loses 2^18 leaves keeps a few notes, not one per leaf; detectors
+   * group touching notes anyway (`groupNotes`), so findings are unchanged.
+   */
+  note(n: P2mNote): void {
+    const last = this.notes[this.notes.length - 1];
+    if (last !== undefined && last.type === n.type) {
+      if ((n.type === "alloc" || n.type === "brk") && n.what === (last as typeof n).what) {
+        (last as typeof n).pages += n.pages;
+        return;
+      }
+      if (n.type === "lost-write") {
+        const l = last as typeof n;
+        if (l.endPfn === n.pfn && l.kind === n.kind) {
+          l.endPfn = n.endPfn;
+          return;
+        }
+      }
+    }
+    this.notes.push(n);
   }
 
   /** Empties the log for the next step. */
@@ -752,13 +808,13 @@ export class P2mDraft extends P2m {
   #brk(pages: number, what: string): void {
     this.#mutating();
     this.acct.brkUsed += pages;
-    this.log.notes.push({ type: "brk", pages, what });
+    this.log.note({ type: "brk", pages, what });
   }
 
   #alloc(pages: number, what: string): void {
     this.#mutating();
     this.acct.runtimePages += pages;
-    this.log.notes.push({ type: "alloc", pages, what });
+    this.log.note({ type: "alloc", pages, what });
   }
 
   // ---- __set_phys_to_machine -------------------------------------------------------------
@@ -776,7 +832,7 @@ export class P2mDraft extends P2m {
     while (pfn < b) {
       if (pfn >= this.limit) {
         if (!invalid) {
-          this.log.notes.push({ type: "bug-out-of-range", pfn, endPfn: b, kind: v.kind });
+          this.log.note({ type: "bug-out-of-range", pfn, endPfn: b, kind: v.kind });
         }
         return b;
       }
@@ -829,7 +885,7 @@ export class P2mDraft extends P2m {
           }
           if (leaf === IDENTITY_LEAF) {
             // Stored into the shared identity page: success reported, lookups unchanged.
-            this.log.notes.push({ type: "lost-write", pfn, endPfn: lEnd, kind: v.kind });
+            this.log.note({ type: "lost-write", pfn, endPfn: lEnd, kind: v.kind });
             pfn = lEnd;
             continue;
           }
@@ -863,13 +919,13 @@ export class P2mDraft extends P2m {
         const s = h * PFNS_PER_MID + slot * P2M_PER_PAGE;
         this.log.capture(this, s, s + P2M_PER_PAGE);
       }
-      this.log.notes.push({ type: "alias", slot, gibs, pfn: lStart, endPfn: lEnd });
+      this.log.note({ type: "alias", slot, gibs, pfn: lStart, endPfn: lEnd });
     } else {
       this.log.capture(this, lStart, lEnd);
     }
     this.#ownMid(g).slots[slot] = to;
     if (pfn > lStart || endPfn < lEnd) {
-      this.log.notes.push({
+      this.log.note({
         type: "overreach",
         level: "leaf",
         pfn,
@@ -887,7 +943,7 @@ export class P2mDraft extends P2m {
     this.log.capture(this, gStart, gEnd);
     this.#ownTop()[g] = to;
     if (pfn > gStart || endPfn < gEnd) {
-      this.log.notes.push({
+      this.log.note({
         type: "overreach",
         level: "gib",
         pfn,
@@ -975,7 +1031,7 @@ export class P2mDraft extends P2m {
     const l = Math.floor(pfn / P2M_PER_PAGE);
     const leaf = this.top[g].slots[l % P2M_MID_PER_PAGE];
     if (leaf === IDENTITY_LEAF) {
-      this.log.notes.push({ type: "identity-leaf-warn", pfn });
+      this.log.note({ type: "identity-leaf-warn", pfn });
       return false;
     }
     if (leaf.shared === SHARED_NONE) return false;
@@ -1003,7 +1059,7 @@ export class P2mDraft extends P2m {
         const own = this.#ownMid(g);
         own.slots[s] = k === K.IDENTITY ? IDENTITY_LEAF : MISSING_LEAF;
         const leafPfn = g * PFNS_PER_MID + s * P2M_PER_PAGE;
-        this.log.notes.push({ type: "reuse", leafPfn, forPfn: pfn });
+        this.log.note({ type: "reuse", leafPfn, forPfn: pfn });
         this.#newLeaf(pfn / P2M_PER_PAGE, K.INVALID);
         return true;
       }
@@ -1095,7 +1151,7 @@ export class P2mDraft extends P2m {
     const id: WriteValue = { kind: K.IDENTITY, base: 0, startPfn: s };
     if (this.era === "T12") {
       if (s >= MAX_P2M_PFN || e >= MAX_P2M_PFN) {
-        this.log.notes.push({ type: "identity-skipped", pfn: s, endPfn: e });
+        this.log.note({ type: "identity-skipped", pfn: s, endPfn: e });
         return 0;
       }
       if (s > e) return 0;
@@ -1109,7 +1165,7 @@ export class P2mDraft extends P2m {
     }
     if (this.era === "T16") {
       if (s >= MAX_P2M_PFN) {
-        this.log.notes.push({ type: "identity-skipped", pfn: s, endPfn: e });
+        this.log.note({ type: "identity-skipped", pfn: s, endPfn: e });
         return 0;
       }
       const end = Math.min(e, MAX_P2M_PFN);
