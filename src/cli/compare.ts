@@ -9,7 +9,7 @@ import { TraceReader } from "../trace/read.ts";
 import { comparePolicies } from "../replay/compare.ts";
 import { compareJson, compareText } from "../report/check_report.ts";
 import { POLICIES } from "../policy/policies.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 
@@ -57,8 +57,7 @@ async function run(args: string[], io: Io): Promise<number> {
 }
 
 /** The `compare` command. */
-export const compareCommand: CommandEntry = {
-  summary: "replay a trace under every policy and print the policy x detector matrix",
+export const compareCommand: CommandModule = {
   help: HELP,
   run,
 };

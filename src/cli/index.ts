@@ -12,7 +12,7 @@ import { policySpec } from "../report/snapshot_report.ts";
 import { fileKey, IndexUnusable, TraceIndex } from "../replay/trace_index.ts";
 import { cacheDir, indexFileName } from "../replay/index_cache.ts";
 import { policyListText } from "../report/policy_list.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { buildIndex } from "./cached_trace.ts";
@@ -110,8 +110,7 @@ async function run(args: string[], io: Io): Promise<number> {
 }
 
 /** The `index` command. */
-export const indexCommand: CommandEntry = {
-  summary: "build the on-disk index that answers snapshot/lookup/diff at any step in milliseconds",
+export const indexCommand: CommandModule = {
   help: HELP,
   run,
 };
