@@ -41,10 +41,13 @@ async function run(args: string[], io: Io): Promise<number> {
   const [file] = operands("compare", p.positionals, ["TRACE"]);
   const policies = (p.values.policy as string[] | undefined) ?? [...POLICIES.keys()];
   const reader = await TraceReader.open(file, io.stdin);
+  // The text needs each policy's first findings only; --json lists every finding.
   const c = await comparePolicies(
     reader,
     policies,
     (p.values.detector as string[] | undefined) ?? [],
+    undefined,
+    () => p.values.json === true,
   );
   io.stdout(
     p.values.json === true ? JSON.stringify(compareJson(file, c)) + "\n" : compareText(file, c),
