@@ -23,6 +23,7 @@ import type {
 import { FRAME_LIMIT } from "../../trace/hex.ts";
 import { assembleTrace, type ImportResult } from "./assemble.ts";
 import { looksLikeE820 } from "./e820_text.ts";
+import { type EraHint, eraHintOf, laterEra } from "./era.ts";
 import type { EvidenceKind, EvidenceMap, NrPagesFacts } from "./guest_facts.ts";
 import {
   armLine,
@@ -122,6 +123,8 @@ export interface Collected {
   lastPfn?: { pfn: number; maxArchPfn: number; line: number; text: string };
   /** "p2m virtual area at %p, size is %lx": the v3.19+ list's size in bytes. */
   p2mAreaSize?: number;
+  /** The latest kernel era a line proves (`era.ts`), for a log without a banner. */
+  era?: EraHint;
   /** Lines that tell the guest kernel's x86 flavour (64-bit, 32-bit PAE), in log order. */
   arch: { arch: GuestArch; proven: boolean; line: number; text: string }[];
   /** Its `who` word (`Xen`, `BIOS-e820`...). */
@@ -485,6 +488,9 @@ export class DmesgImporter {
     const x = c.expect;
     const time = s.time;
     if (PASS_KINDS.has(k.kind)) this.#evidence("pv", s.text);
+    if (k.kind === "remapped" || k.kind === "p2m_area" || k.kind === "evidence") {
+      c.era = laterEra(c.era, eraHintOf(s.text, c.lines));
+    }
     switch (k.kind) {
       case "linux_version":
         c.kernelRelease ??= k.release;
