@@ -426,6 +426,27 @@ const CORPUS: RealLog[] = [
     arch: "x86_64",
     errors: 0,
   },
+  {
+    id: "73-",
+    exit: 0,
+    type: "not-pv", // HVM or PVH: the excerpt does not print which (the thread says PVH dom0)
+    domain: "unproven",
+    kernel: "6.1.69",
+    policy: "linux-4.3",
+    raw: { entries: 29, end: 0x4040000000 },
+    errors: 0,
+  },
+  {
+    id: "74-",
+    exit: 0,
+    type: "hvm",
+    domain: "domU",
+    kernel: "3.0.0-15-virtual",
+    xen: "4.0",
+    policy: "linux-3.12",
+    raw: { entries: 5, end: 0x100000000 },
+    errors: 0,
+  },
 ];
 
 /**

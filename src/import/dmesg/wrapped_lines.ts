@@ -87,7 +87,8 @@ export class WrappedLineJoiner {
       const held = this.#held;
       const open = this.#open!;
       this.#held = this.#open = undefined;
-      if (finishes(line, open)) return [`${held.trimEnd()} ${line.trim()}`, ""];
+      // The rest goes on without its own outer prefix: a quoted mail repeats `> ` on it.
+      if (finishes(line, open)) return [`${held.trimEnd()} ${stripPrefix(line).text.trim()}`, ""];
       out.push(held);
     }
     const open = openness(line);
