@@ -447,6 +447,18 @@ const CORPUS: RealLog[] = [
     raw: { entries: 5, end: 0x100000000 },
     errors: 0,
   },
+  {
+    id: "75-",
+    exit: 0,
+    type: "hvm", // platform_pci_unplug: the platform PCI device, which PVH has not
+    domain: "domU",
+    kernel: "5.15.0-1063-aws",
+    xen: "4.11",
+    policy: "linux-4.3",
+    raw: { entries: 6, end: 0x110000000 },
+    errors: 0,
+  },
+  { id: "76-", exit: 65 },
 ];
 
 /**

@@ -397,8 +397,10 @@ function classifySlow(text: string): KernelLine | undefined {
     return { kind: "evidence", evidence: "auto", why: text.slice(0, 60) };
   }
   if (
-    /^Xen Platform PCI:/.test(text) ||
-    /^(?:Netfront|Blkfront) and the Xen platform PCI driver/.test(text)
+    // platform-pci-unplug.c (HVM only: "PVH guests don't have emulated devices"); v4.x+ adds
+    // its pr_fmt "platform_pci_unplug: " before the same words.
+    /^(?:platform_pci_unplug: )?Xen Platform PCI:/.test(text) ||
+    /^(?:platform_pci_unplug: )?(?:Netfront|Blkfront) and the Xen platform PCI driver/.test(text)
   ) {
     return { kind: "evidence", evidence: "hvm", why: text.slice(0, 60) };
   }
