@@ -459,6 +459,21 @@ const CORPUS: RealLog[] = [
     errors: 0,
   },
   { id: "76-", exit: 65 },
+  {
+    id: "77-",
+    exit: 0,
+    type: "pv",
+    domain: "dom0",
+    kernel: "6.8.0-48-generic",
+    xen: "4.18.4-pre",
+    policy: "linux-4.3",
+    nrPages: 0xfb1831,
+    counts: { released: 0, remapped: 612307 },
+    raw: { entries: 22, end: 0x1080000000 },
+    p2mArea: 0x40000000,
+    arch: "x86_64",
+    errors: 0,
+  },
 ];
 
 /**

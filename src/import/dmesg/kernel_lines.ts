@@ -196,7 +196,7 @@ const KNOWN: RegExp[] = [
   /^Xen HVM callback vector/,
   /^xen: (?:--> pirq|registering gsi|PV spinlocks|Enabling|Disabling)/,
   /^Xen Platform PCI:/,
-  /^bootconsole \[/,
+  /^(?:printk: )?(?:legacy )?bootconsole \[/,
   /^Zone PFN ranges/,
   /^early_node_map\[\d+\] active PFN ranges/,
   /^Movable zone start (?:PFN )?for each node/,
