@@ -371,6 +371,10 @@ function classifySlow(text: string): KernelLine | undefined {
     if (end > start && end <= 2 ** 52) return { kind: "numa_ram", start, end };
   }
   if ((m = CMDLINE.exec(text)) !== null) return { kind: "cmdline", text: m[1] };
+  // arch/x86/kernel/setup.c, reserve_crashkernel: only when xen_pv_domain() (dom0 or domU).
+  if (text.startsWith("Ignoring crashkernel for a Xen PV domain")) {
+    return { kind: "evidence", evidence: "pv", why: "Ignoring crashkernel for a Xen PV domain" };
+  }
   if (text.startsWith("ACPI in unprivileged domain disabled")) {
     return { kind: "evidence", evidence: "pv_domU", why: "ACPI in unprivileged domain disabled" };
   }

@@ -235,3 +235,13 @@ Deno.test("classifyKernelLine takes the platform PCI unplug lines as HVM, with o
     );
   }
 });
+
+// arch/x86/kernel/setup.c prints it only under xen_pv_domain() (real log 70, a SLES dom0 booted
+// with crashkernel=): PV evidence, not an unread line.
+Deno.test("classifyKernelLine takes 'Ignoring crashkernel for a Xen PV domain' as PV", () => {
+  assert.deepEqual(classifyKernelLine("Ignoring crashkernel for a Xen PV domain"), {
+    kind: "evidence",
+    evidence: "pv",
+    why: "Ignoring crashkernel for a Xen PV domain",
+  });
+});
