@@ -34,8 +34,14 @@ export interface OutputSpec {
   inputs?: readonly string[];
 }
 
-async function samePath(a: string, b: string): Promise<boolean> {
+/**
+ * Whether `a` and `b` name the same file: the same path after symlinks, or the same inode (a
+ * hard link: writing it in place would truncate the input too).
+ */
+async function sameFile(a: string, b: string): Promise<boolean> {
   try {
+    const [sa, sb] = await Promise.all([Deno.stat(a), Deno.stat(b)]);
+    if (sa.ino !== null && sb.ino !== null) return sa.dev === sb.dev && sa.ino === sb.ino;
     return (await Deno.realPath(a)) === (await Deno.realPath(b));
   } catch {
     return false;
@@ -69,7 +75,7 @@ export async function checkOutput(spec: OutputSpec): Promise<void> {
   const path = spec.output;
   if (path === undefined || path === "-") return;
   for (const input of spec.inputs ?? []) {
-    if (input !== "-" && (input === path || await samePath(input, path))) {
+    if (input !== "-" && (input === path || await sameFile(input, path))) {
       throw new OutputError(
         path,
         "it is an input of this command (p2mtrace never modifies its input)",
