@@ -179,7 +179,12 @@ async function runCase(c: HostileCase, command: readonly string[]): Promise<void
     assert.doesNotMatch(r.err, RAW_CONTROL, `${what}: raw control character on stderr`);
     if (r.code === 65 && !isValidate) {
       const name = escapeText(file);
-      if (c.line !== undefined) {
+      if (c.byte !== undefined) {
+        assert.ok(
+          r.err.includes(`${name}: byte ${c.byte} (compressed): `),
+          `${what}: wanted byte ${c.byte}: ${r.err}`,
+        );
+      } else if (c.line !== undefined) {
         assert.ok(
           r.err.includes(`${name}:${c.line}: `),
           `${what}: wanted line ${c.line}: ${r.err}`,
