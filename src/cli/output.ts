@@ -18,9 +18,11 @@
  * @module
  */
 
-import { OutputError } from "../errors.ts";
+import { OutputError, type SourcePosition, TraceError } from "../errors.ts";
 import { inputReason } from "../trace/lines.ts";
-import { TraceReader } from "../trace/read.ts";
+import { parseEventLine } from "../trace/read.ts";
+import { eventLine } from "../trace/write.ts";
+import type { TraceEvent } from "../trace/event.ts";
 import type { Io } from "./io.ts";
 import { onInterrupt } from "./interrupt.ts";
 
@@ -277,19 +279,36 @@ async function writeInPlace(
 }
 
 /**
- * Reads a produced trace back with {@link TraceReader}; a failure is a bug in p2mtrace, reported
- * as an internal error rather than a corrupt file left for the user.
+ * Checks every event built from other files (`record`, the importers) as the trace reader will
+ * read it back, before anything is written: a failure is a data error (65) naming the file and
+ * line the event came from (its `origin`, else `fallback(event)`) and the field, never the trace
+ * being written.
  *
  * @example
  * ```ts
- * import { selfCheck } from "./output.ts";
+ * import { checkBuiltEvents } from "./output.ts";
  * import assert from "node:assert/strict";
- * await assert.rejects(() => selfCheck('{"format":"p2mtrace"}\n'), /field "version"/);
+ * const mark = { seq: 1, line: 0, kind: "mark" as const, text: "x".repeat(70_000),
+ *   origin: { file: "/sys/bus/pci/devices", line: 1 } };
+ * assert.throws(() => checkBuiltEvents([mark], () => ({ file: "-", line: 0 })),
+ *   /\/sys\/bus\/pci\/devices:1: field "text": .*a mark event that does not make a valid trace record$/);
  * ```
  */
-export async function selfCheck(text: string): Promise<void> {
-  const r = TraceReader.fromText("(output)", text);
-  await r.header();
-  for await (const _ of r.batches()) { /* validate every event */ }
-  if (r.end === undefined) throw new Error("produced trace has no end record");
+export function checkBuiltEvents(
+  events: readonly TraceEvent[],
+  fallback: (e: TraceEvent) => SourcePosition,
+): void {
+  for (const e of events) {
+    try {
+      parseEventLine("-", e.line, eventLine(e));
+    } catch (err) {
+      if (!(err instanceof TraceError)) throw err;
+      throw new TraceError(
+        e.origin ?? fallback(e),
+        err.field,
+        err.expected,
+        `a ${e.kind} event that does not make a valid trace record`,
+      );
+    }
+  }
 }
