@@ -282,6 +282,11 @@ function failNothingUsable(c: Collected, events: TraceEvent[]): never {
     found.push(`${c.unrecognised.total} relevant line(s) not understood`);
   }
   const boots = c.boots > 1 ? `; the log holds ${c.boots} boots, choose one with --boot` : "";
+  const arm = c.arm
+    ? `; it is the log of an Arm machine (line ${c.arm.line}: ${c.arm.text}): Xen on Arm ` +
+      "translates every guest's memory itself (stage 2), so an Arm guest has no E820 map and " +
+      "no PV P2M, and p2mtrace, which models the x86 PV P2M, has nothing to judge"
+    : "";
   const shown = c.firstRelevant.length > 0 ? c.firstRelevant : c.firstLines;
   const detail = `  its first ${c.firstRelevant.length > 0 ? "relevant " : ""}line(s):\n` +
     shown.map((l) => `    ${String(l.line).padStart(6)}: ${l.text}`).join("\n");
@@ -290,7 +295,7 @@ function failNothingUsable(c: Collected, events: TraceEvent[]): never {
     "nothing-usable",
     `no E820 map and no line of the Xen boot pass in boot ${c.selectedBoot} ` +
       `(${c.nonBlank} non-blank line(s)${found.length > 0 ? `; found ${found.join(", ")}` : ""})` +
-      boots,
+      boots + arm,
     "an E820 map ('Xen: [mem 0x...-0x...] usable', 'BIOS-e820: ...', '(XEN)  [0x..., 0x...] " +
       "(usable)') or a boot-pass line ('Released N page(s)', 'Set N page(s) to 1-1 mapping', " +
       "'Populating ...', '1-1 mapping on ...'); see docs/import-dmesg.md",

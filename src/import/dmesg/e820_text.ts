@@ -40,8 +40,13 @@ const KERNEL_NEW =
   /^(?:e820: )?(BIOS-e820|Xen|e820|user|modified|reserve setup_data|BIOS-88|BIOS-e801|EFI): ?\[mem 0x([0-9a-f]{1,16})-0x([0-9a-f]{1,16})\] (.+)$/i;
 const KERNEL_OLD =
   /^(?:e820: )?(BIOS-e820|Xen|e820|user|modified)(?::)? ([0-9a-f]{8,16}) - ([0-9a-f]{8,16}) \((.+)\)$/i;
-const XEN_OLD = /^([0-9a-f]{16}) - ([0-9a-f]{16}) \((.+)\)$/i;
-const XEN_NEW = /^\[([0-9a-f]{16}), ([0-9a-f]{16})\] \((.+)\)$/i;
+/**
+ * Xen's `print_e820_memory_map` puts the five names it knows in parentheses and prints any other
+ * type bare, `type %u` (e.g. `type 9`, `type 12`), so a row's type is either form.
+ */
+const XEN_TYPE = String.raw`(\(.+\)|type \d{1,10})`;
+const XEN_OLD = new RegExp(String.raw`^([0-9a-f]{16}) - ([0-9a-f]{16}) ${XEN_TYPE}$`, "i");
+const XEN_NEW = new RegExp(String.raw`^\[([0-9a-f]{16}), ([0-9a-f]{16})\] ${XEN_TYPE}$`, "i");
 
 /**
  * The numeric E820 type of a printed type name, or undefined when the text is not a type.
@@ -142,6 +147,8 @@ export function parseKernelE820(text: string): E820Text | undefined {
  *   { who: "xen-table", start: 0, size: 0x9ec00, type: 1 });
  * assert.deepEqual(parseXenE820Row("[00000000bad80000, 00000000badc8fff] (ACPI NVS)"),
  *   { who: "xen-table", start: 0xbad80000, size: 0x49000, type: 4 });
+ * assert.deepEqual(parseXenE820Row("00000000dfe9e000 - 00000000dfea0000 type 9"),
+ *   { who: "xen-table", start: 0xdfe9e000, size: 0x2000, type: 9 });
  * ```
  */
 export function parseXenE820Row(text: string): E820Text | undefined {

@@ -88,3 +88,21 @@ Deno.test("looksLikeE820 spots cut-off map lines for the report", () => {
   assert.equal(looksLikeE820(" Xen: 0000000000000000 - 0000".trim()), true);
   assert.equal(looksLikeE820("Xen version: 4.1.2"), false);
 });
+
+Deno.test("parseXenE820Row reads a type Xen has no name for, printed bare as 'type N'", () => {
+  // xen/arch/x86/e820.c print_e820_memory_map: the five known types are printed "(usable)",
+  // "(reserved)"...; its default case prints "type %u" without parentheses.
+  assert.deepEqual(parseXenE820Row("00000000dfe9e000 - 00000000dfea0000 type 9"), {
+    who: "xen-table",
+    start: 0xdfe9e000,
+    size: 0x2000,
+    type: 9,
+  });
+  assert.deepEqual(parseXenE820Row("[0000000100000000, 000000017fffffff] type 12"), {
+    who: "xen-table",
+    start: 0x100000000,
+    size: 0x80000000,
+    type: 12,
+  });
+  assert.equal(parseXenE820Row("0000000000000000 - 000000000009ec00 typo 9"), undefined);
+});

@@ -24,7 +24,13 @@ import { FRAME_LIMIT } from "../../trace/hex.ts";
 import { assembleTrace, type ImportResult } from "./assemble.ts";
 import { looksLikeE820 } from "./e820_text.ts";
 import type { EvidenceKind, EvidenceMap, NrPagesFacts } from "./guest_facts.ts";
-import { classifyKernelLine, findKernelBody, type KernelLine, memOption } from "./kernel_lines.ts";
+import {
+  armLine,
+  classifyKernelLine,
+  findKernelBody,
+  type KernelLine,
+  memOption,
+} from "./kernel_lines.ts";
 import { type PciItem, PciTracker } from "./pci_state.ts";
 import { classifyPciLine, mayBePci, type PciLine } from "./pci_text.ts";
 import { MAX_UNKNOWN_PREFIX, type StrippedLine, stripPrefix } from "./prefix.ts";
@@ -99,6 +105,8 @@ export interface Collected {
   xenVersionFromXen?: string;
   /** Guest evidence. */
   evidence: EvidenceMap;
+  /** The first line only an Arm machine prints (`armLine`), with its line number. */
+  arm?: { line: number; text: string };
   /** A `Linux version` banner was seen in the imported boot. */
   sawBanner: boolean;
   /** `(XEN)` E820 tables by name, in print order. */
@@ -397,6 +405,8 @@ export class DmesgImporter {
     const c = this.#c;
     // "(XEN) HVM4: ..." is hvmloader's output for domain 4, relayed: not dom0's console.
     if (!/^HVM\d+: /.test(s.text)) this.#evidence("xen_console", `(XEN) ${s.text}`);
+    const arm = armLine(s.text);
+    if (arm !== undefined) c.arm ??= { line: c.lines, text: `(XEN) ${arm}` };
     const x = classifyXenLine(s.text);
     const inTable = this.#xenTable !== undefined;
     if (x.kind !== "e820_row" && x.kind !== "table_header") this.#xenTable = undefined;
@@ -569,6 +579,9 @@ export class DmesgImporter {
         if (mem !== undefined) c.cmdlineMem = mem;
         return;
       }
+      case "arm":
+        c.arm ??= { line: c.lines, text: k.why };
+        return;
       case "gsi":
         this.#evidence("dom0", s.text);
         c.evidence.delete("pirq_without_gsi");

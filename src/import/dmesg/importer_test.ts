@@ -256,6 +256,37 @@ Deno.test("a log with no E820 map and no boot-pass line is unusable, quoting its
   assert.equal(run([...lines, T("Released 0 page(s)")]).header.guest.type, "pv");
 });
 
+Deno.test("a log of an Arm machine is refused as one: no E820 map, no PV P2M to model", () => {
+  // Xen on Arm translates every guest's memory in the hypervisor (stage 2): the guest prints
+  // no E820 map and no boot pass. The refusal names the line that shows the machine is Arm,
+  // whether the guest printed it or the hypervisor relayed it for another domain.
+  const refusal = (lines: string[]) => {
+    try {
+      run(lines);
+    } catch (err) {
+      assert.ok(err instanceof DmesgImportError);
+      assert.equal(err.exitCode, 65);
+      return err.message;
+    }
+    assert.fail("imported");
+  };
+  const guest = refusal([
+    T("Booting Linux on physical CPU 0x0"),
+    T("Linux version 3.16.0 (gcc) #1"),
+    T("Machine model: XENVM-4.4"),
+    T("Xen 4.4 support found, events_irq=31 gnttab_frame=0xb0000000"),
+  ]);
+  assert.match(guest, /no E820 map/);
+  assert.match(guest, /an Arm machine \(line 1: Booting Linux on physical CPU 0x0\)/);
+  const relayed = refusal([
+    "(XEN) Using PSCI v1.1",
+    "(XEN) DOM1: [    0.000000] Linux version 6.6.25 (gcc) #5",
+  ]);
+  assert.match(relayed, /an Arm machine \(line 1: \(XEN\) Using PSCI v1\.1\)/);
+  // An x86 log that is refused for the same reason does not say Arm.
+  assert.doesNotMatch(refusal([T("Linux version 5.10.0 (gcc) #1")]), /Arm/);
+});
+
 Deno.test("a pcifront claim the kernel refuses ends failed, one event, whatever lines come between", () => {
   // Issue 11 item 4: pcifront_claim_resource prints "claiming", pci_claim_resource "can't claim
   // BAR n ...: address conflict", pcifront "Could not claim": the BAR never entered the

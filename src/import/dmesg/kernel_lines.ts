@@ -46,6 +46,7 @@ export type KernelLine =
   | { kind: "cmdline"; text: string }
   | { kind: "gsi" }
   | { kind: "pirq" }
+  | { kind: "arm"; why: string }
   | { kind: "mark"; text: string }
   | { kind: "known" }
   | { kind: "irrelevant" };
@@ -72,6 +73,34 @@ const LAST_PFN = /^(?:e820: )?last_pfn = 0x([0-9a-f]{1,13}) max_arch_pfn = /;
 /** `free_area_init`'s "Early memory node ranges": one memblock RAM range (end inclusive). */
 const NODE_RANGE = /^node +\d+: \[mem 0x([0-9a-f]{1,16})-0x([0-9a-f]{1,16})\]$/;
 const CMDLINE = /^(?:Kernel )?[Cc]ommand line: (.*)$/;
+
+/**
+ * Lines only an Arm machine prints, kernel or hypervisor: `smp_setup_processor_id`'s
+ * "Booting Linux on physical CPU" (arch/arm, arch/arm64), the CPU name of arch/arm's
+ * `setup_processor`, arch/arm/xen/enlighten.c's "Xen N.M support found", the guest device tree
+ * Xen writes ("Machine model: XENVM-4.4"), and Xen on Arm's own PSCI/SMCCC and vGIC lines. Found
+ * anywhere in the text, so that a line another domain relayed (`(XEN) DOM1: [...] Booting
+ * Linux...`) counts too: the machine is the same.
+ */
+const ARM_LINE =
+  /(?:^|\] )(?:Booting Linux on physical CPU 0x|CPU: (?:ARMv\d|AArch64)|Xen \d+\.\d+ support found|Machine model: XENVM-)|^(?:Using PSCI v\d|Using SMC Calling Convention|d\d+v\d+: vGIC[DR]: )/;
+
+/**
+ * The line, when it is one only an Arm machine prints (kernel or `(XEN)` text, prefixes
+ * stripped); undefined otherwise. Xen on Arm gives every guest an auto-translated (stage-2)
+ * P2M of the hypervisor's own: there is no E820 map and no PV P2M in the guest to model.
+ *
+ * @example
+ * ```ts
+ * import { armLine } from "./kernel_lines.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(armLine("Booting Linux on physical CPU 0x0"), "Booting Linux on physical CPU 0x0");
+ * assert.equal(armLine("Booting paravirtualized kernel on Xen"), undefined);
+ * ```
+ */
+export function armLine(text: string): string | undefined {
+  return ARM_LINE.test(text) ? text.slice(0, 120) : undefined;
+}
 
 const MARKS: RegExp[] = [
   /^Kernel panic/,
@@ -138,6 +167,18 @@ const KNOWN: RegExp[] = [
   /^NUMA turned off/,
   /^PCI: Using host bridge windows from ACPI/,
   /^PCI: Ignoring host bridge windows/,
+  // free_init_pages and friends: kernel image, initrd and SMP-alternatives memory, not the P2M
+  // (the boot pass's own line is "Freeing <pfn>-<pfn> pfn range", matched before this).
+  /^Freeing (?:unused kernel|initrd memory|SMP alternatives|unused decrypted memory)/,
+  /^(?:xenbus_probe_frontend|XENBUS): Device with no driver/,
+  /^(?:boot)?console \[\w{1,32}\] (?:enabled|disabled)/,
+  // A frame of a call trace ("xen_start_kernel+0x574/0x580"): the oops itself is the mark.
+  /^(?:\? )?[\w.]{1,128}\+0x[0-9a-f]{1,16}\/0x[0-9a-f]{1,16}(?: \[[\w-]+\])?$/,
+  // v2.6.2x's "(N early reservations)" table: "#2 [0002c21000 - 0002c3c000]   XEN PAGETABLES".
+  /^#\d+ \[[0-9a-f]+ - [0-9a-f]+\] /,
+  // The first line of `xl dmesg`: the end of Xen's start-of-day banner, " Xen 4.8.3-2.fc25",
+  // printed without "(XEN)"; the "(XEN) Xen version" line that follows carries the version.
+  /^Xen \d+\.\d+[^\s(]*$/,
 ];
 
 /**
@@ -172,6 +213,7 @@ export function classifyKernelLine(text: string): KernelLine | undefined {
       break;
     case 0x42: // "B"
       if ((m = BOOTING_ON.exec(text)) !== null) return booting(m[1]);
+      if (text.startsWith("Booting Linux on physical CPU")) return { kind: "arm", why: text };
       if (text.startsWith("BIOS-provided physical RAM map")) {
         return { kind: "map_header", map: "bios" };
       }
@@ -231,6 +273,7 @@ const SLOW_GATE = new RegExp(
     "\\[mem |\\[io |pcifront|root bus|host bridge|Populating|Freeing|[Rr]eleased|Remapped",
     "page\\(s\\)|RAM map|Hypervisor|Memory:|last_pfn|ommand line|ACPI|pciback|acpi_processor",
     "Booting|panic|BUG|Oops|protection fault|WARNING|Trying to|Failed to|unable to handle",
+    "CPU: ARMv|CPU: AArch64|Machine model",
   ].join("|"),
 );
 
@@ -284,6 +327,8 @@ function classifySlow(text: string): KernelLine | undefined {
       why: "ACPI tables in a PV guest (ACPI: RSDP)",
     };
   }
+  const arm = armLine(text);
+  if (arm !== undefined) return { kind: "arm", why: arm };
   if (text.startsWith("xen: registering gsi")) return { kind: "gsi" };
   if (text.startsWith("xen: --> pirq=")) return { kind: "pirq" };
   if (/^(?:xen[-_:]?pciback|pciback|xen_acpi_processor)\b/i.test(text)) {

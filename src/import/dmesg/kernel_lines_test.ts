@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { classifyKernelLine, memOption } from "./kernel_lines.ts";
+import { armLine, classifyKernelLine, memOption } from "./kernel_lines.ts";
 
 Deno.test("classifyKernelLine reads the boot pass in every wording", () => {
   const cases: [string, unknown][] = [
@@ -126,10 +126,54 @@ Deno.test("classifyKernelLine tells irrelevant lines from unknown relevant ones"
   assert.deepEqual(classifyKernelLine("xen:grant_table: Grant tables using version 1 layout"), {
     kind: "known",
   });
+  // Lines that say "Freeing" or "Xen" about something other than the P2M are not reported.
+  for (
+    const t of [
+      "Freeing unused kernel memory: 33984K",
+      "Freeing SMP alternatives: 24k freed",
+      "Freeing initrd memory: 28060k freed",
+      "xenbus_probe_frontend: Device with no driver: device/vbd/51712",
+      "#2 [0002c21000 - 0002c3c000]   XEN PAGETABLES ==> [0002c21000 - 0002c3c000]",
+      "console [xenboot0] enabled",
+      "xen_start_kernel+0x574/0x580",
+      "? xen_mc_flush+0x1a2/0x1b0",
+    ]
+  ) assert.deepEqual(classifyKernelLine(t), { kind: "known" }, t);
+  assert.equal(classifyKernelLine("Freeing 9d-100 pfn range: 99 pages freed")?.kind, "freeing");
+  // xl dmesg's first line, the tail of Xen's banner, is not a relevant line left unread.
+  assert.deepEqual(classifyKernelLine("Xen 4.8.3-2.fc25"), { kind: "known" });
+  assert.deepEqual(classifyKernelLine("Xen 4.4.1"), { kind: "known" });
 });
 
 Deno.test("memOption reads the last mem= of a command line", () => {
   assert.equal(memOption("mem=2G ro mem=1536M"), 1536 * 2 ** 20);
   assert.equal(memOption("ro quiet"), undefined);
   assert.equal(memOption("memmap=1G$4G"), undefined);
+});
+
+Deno.test("armLine knows the lines only an Arm machine prints, and no x86 line", () => {
+  for (
+    const arm of [
+      "Booting Linux on physical CPU 0x0000000000 [0x414fd0b1]",
+      "CPU: ARMv7 Processor [410fc074] revision 4 (ARMv7), cr=10c5387d",
+      "Xen 4.19 support found",
+      "Machine model: XENVM-4.4",
+      "DOM2: [    0.000000] Booting Linux on physical CPU 0x0",
+      "Using PSCI v1.1",
+      "d1v0: vGICD: unhandled word write 0x000000ffffffff to ICACTIVER32",
+    ]
+  ) assert.ok(armLine(arm), arm);
+  for (
+    const x86 of [
+      "Booting paravirtualized kernel on Xen",
+      "Xen version: 4.1.2 (preserve-AD)",
+      "Xen version 4.8.",
+      "smpboot: Booting Node 0 Processor 1 APIC 0x2",
+      "Machine check events logged",
+    ]
+  ) assert.equal(armLine(x86), undefined, x86);
+  assert.deepEqual(classifyKernelLine("Booting Linux on physical CPU 0x0"), {
+    kind: "arm",
+    why: "Booting Linux on physical CPU 0x0",
+  });
 });

@@ -264,6 +264,17 @@ export const PREFIX_FORMS: readonly PrefixForm[] = [
     effect: "xen",
   },
   {
+    // drivers/tty/hvc/hvc_xen.c xenboot_write_console: a PV domU's early console
+    // (earlyprintk=xen) writes "(early) " before each chunk it is given, through the
+    // hypervisor's console_io: the guest's own kernel lines, not another domain's.
+    name: "xenboot",
+    what: "a PV domU's early Xen console (earlyprintk=xen)",
+    example: "(early) ",
+    first: "(",
+    re: /^\(early\) /,
+    effect: "none",
+  },
+  {
     name: "guest-console",
     what: "another domain's console output relayed by Xen",
     example: "(d1) ",

@@ -122,6 +122,7 @@ const FORM_CASES: Record<string, { line: string; time?: number; wall?: boolean; 
     "caller-id": { line: `[    T1] ${MSG}` },
     "xen-console": { line: `(XEN) ${MSG}`, source: "xen" },
     "xen-time": { line: `(XEN) [2022-09-19 20:25:36.123] ${MSG}`, source: "xen" },
+    "xenboot": { line: `(early) ${MSG}` },
     "guest-console": { line: `(d1) ${MSG}`, source: "guest" },
   };
 

@@ -73,3 +73,23 @@ Deno.test("logs without timestamps pass through: a short line is not taken for a
   ];
   assert.deepEqual(run(lines), lines);
 });
+
+Deno.test("a PV domU's early console lines ('(early) ') are timestamped lines: wraps are joined", () => {
+  // hvc_xen.c xenboot_write_console writes "(early) " before the guest's own printk text; a mail
+  // client then wrapped each map line before its type. The timestamp behind the prefix makes
+  // the line a timestamped, unfinished one, so the bare type is joined back.
+  assert.deepEqual(
+    run([
+      "(early) [    0.000000] Xen: [mem 0x0000000000000000-0x000000000009ffff]",
+      "usable",
+      "(early) [    0.000000] Xen: [mem 0x00000000000a0000-0x00000000000fffff]",
+      "reserved",
+    ]),
+    [
+      "(early) [    0.000000] Xen: [mem 0x0000000000000000-0x000000000009ffff] usable",
+      "",
+      "(early) [    0.000000] Xen: [mem 0x00000000000a0000-0x00000000000fffff] reserved",
+      "",
+    ],
+  );
+});

@@ -111,18 +111,22 @@ function withSegment(device: string): string {
 
 /**
  * The dom0 memory options of a Xen command line: `dom0_mem=[min:..,][max:..,]amount`.
- * Negative amounts (`dom0_mem=-1G`, "all but") give no page count.
+ * Negative amounts (`dom0_mem=-1G`, "all but") give no page count. Xen parses every
+ * `dom0_mem=` on the line in order and each sets only the fields it names (`parse_dom0_mem`),
+ * so `dom0_mem=min:1024M dom0_mem=max:4096M` (Qubes' default) is one option of both, and a
+ * later value of a field replaces an earlier one.
  */
 function dom0Mem(cmdline: string): XenLine {
   const out: XenLine = { kind: "cmdline" };
-  const m = /(?:^|\s)dom0_mem=(\S+)/.exec(cmdline);
-  if (!m) return out;
-  for (const part of m[1].split(",")) {
-    const p = /^(?:(min|max):)?(\d{1,15})([KMGT]?)$/i.exec(part);
+  const parts = [...cmdline.matchAll(/(?:^|\s)dom0_mem=(\S+)/g)].flatMap((m) => m[1].split(","));
+  for (const part of parts) {
+    const p = /^(?:(min|max):)?(-?)(\d{1,15})([KMGT]?)$/i.exec(part);
     if (!p) continue;
-    const pages = Math.floor(sizeValue(p[2], p[3] || "K") / 4096);
+    const pages = p[2] === "-" ? undefined : Math.floor(sizeValue(p[3], p[4] || "K") / 4096);
     if (p[1] === undefined) out.dom0Pages = pages;
     else if (p[1].toLowerCase() === "max") out.dom0MaxPages = pages;
   }
+  if (out.dom0Pages === undefined) delete out.dom0Pages;
+  if (out.dom0MaxPages === undefined) delete out.dom0MaxPages;
   return out;
 }

@@ -58,6 +58,25 @@ Deno.test("classifyXenLine reads dom0_mem in Xen's units (default KiB)", () => {
   assert.deepEqual(classifyXenLine("Command line: placeholder"), { kind: "cmdline" });
 });
 
+Deno.test("classifyXenLine reads every dom0_mem= option: each sets the fields it names", () => {
+  // xen/arch/x86/dom0_build.c parse_dom0_mem runs once per dom0_mem= on the command line and
+  // sets only min, max or the amount, whichever the option names; a later one replaces it.
+  assert.deepEqual(
+    classifyXenLine(
+      "Command line: placeholder dom0_mem=min:1024M dom0_mem=max:4096M iommu=no-igfx",
+    ),
+    { kind: "cmdline", dom0MaxPages: 0x100000 },
+  );
+  assert.deepEqual(classifyXenLine("Command line: dom0_mem=1G,max:2G dom0_mem=512M"), {
+    kind: "cmdline",
+    dom0Pages: 0x20000,
+    dom0MaxPages: 0x80000,
+  });
+  assert.deepEqual(classifyXenLine("Command line: dom0_mem=1G dom0_mem=-256M"), {
+    kind: "cmdline",
+  });
+});
+
 Deno.test("classifyXenLine reads PCI registrations with and without a segment", () => {
   assert.deepEqual(classifyXenLine("PCI add device 0000:00:1f.2"), {
     kind: "pci_add",
