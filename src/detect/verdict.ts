@@ -137,8 +137,9 @@ function nothingSeen(b: VerdictBasis): string {
 }
 
 /**
- * For a run that found nothing because the boot pass did not run: which detectors still judged
- * (they do not rest on the pass) and what the others could not see; undefined otherwise.
+ * For a run that found nothing because the guest is unknown or the boot pass did not run: why
+ * that proves nothing, and which detectors still judged (they do not rest on the pass);
+ * undefined otherwise.
  *
  * @example
  * ```ts
@@ -149,7 +150,12 @@ function nothingSeen(b: VerdictBasis): string {
  * ```
  */
 export function blindNote(b: VerdictBasis): string | undefined {
-  if (b.findings.length > 0 || b.passGaps.length === 0) return undefined;
+  if (b.findings.length > 0) return undefined;
+  if (b.guestGaps.length > 0) {
+    return `${b.guestGaps.join(", ")}: it decides whether there is a P2M at all, so finding ` +
+      "nothing proves nothing";
+  }
+  if (b.passGaps.length === 0) return undefined;
   const judged = b.judgedWithoutPass ?? [];
   const own = judged.length > 0
     ? `${judged.join(", ")} ${judged.length === 1 ? "does" : "do"} not rest on the boot pass ` +
