@@ -215,7 +215,7 @@ export function summaryText(s: SummaryInput): string {
   }
   if (s.basis) {
     const [tag, text] = verdictLine(s.basis);
-    out.push(`verdict:  ${tag === "?" ? "cannot judge" : tag}: ${text}`);
+    out.push(`verdict:  ${tag === "?" ? text : `${tag}: ${text}`}`);
   }
   return out.join("\n") + "\n";
 }
