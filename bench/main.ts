@@ -333,7 +333,7 @@ interface Entry {
   /** Keep stdout and turn it into a note (and optionally an availability answer). */
   parse?: (stdout: string) => { unavailable?: string; note?: string };
   /** Compared with the floor of the trace (default) or of the log. */
-  floor?: "trace" | "log" | "none";
+  floor?: "trace" | "log" | "none" | "own";
 }
 
 const CLI = ["run", "--allow-read", "cli.ts"];
@@ -376,6 +376,51 @@ const ENTRIES: readonly Entry[] = [
     ok: [0, 1],
   },
   {
+    name: "map (html, 250 frames)",
+    command: "map",
+    events: (n) => n,
+    argv: (i) => [i.deno, ...CLI, "map", i.trace],
+  },
+  {
+    name: "snapshot --at end",
+    command: "snapshot",
+    events: (n) => n,
+    argv: (i) => [i.deno, ...CLI, "snapshot", i.trace],
+  },
+  {
+    name: "lookup 0x80000 (history)",
+    command: "lookup",
+    events: (n) => n,
+    argv: (i) => [i.deno, ...CLI, "lookup", i.trace, "0x80000"],
+  },
+  {
+    name: "diff 0 end",
+    command: "diff",
+    events: (n) => n,
+    argv: (i) => [i.deno, ...CLI, "diff", i.trace, "0", "end"],
+    ok: [0, 1],
+  },
+  {
+    name: "summarize",
+    command: "summarize",
+    events: (n) => n,
+    argv: (i) => [i.deno, ...CLI, "summarize", i.trace],
+    ok: [0, 1],
+  },
+  {
+    name: "validate",
+    command: "validate",
+    events: (n) => n,
+    argv: (i) => [i.deno, ...CLI, "validate", i.trace],
+  },
+  {
+    name: "compare (every policy)",
+    command: "compare",
+    events: (n) => n,
+    argv: (i) => [i.deno, ...CLI, "compare", i.trace],
+    ok: [0, 1],
+  },
+  {
     name: "random access: 100 steps",
     events: (n) => n,
     maxEvents: RANDOM_ACCESS_MAX,
@@ -397,6 +442,37 @@ const ENTRIES: readonly Entry[] = [
           `max ${r.max_ms.toFixed(1)} ms`,
       };
     },
+  },
+  {
+    name: "index build; cached lookup/diff/snapshot",
+    command: "index",
+    events: (n) => n,
+    maxEvents: RANDOM_ACCESS_MAX,
+    argv: (i) => [
+      i.deno,
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-run",
+      "--allow-env",
+      `${HERE}cached_index.ts`,
+      i.trace,
+      "15",
+    ],
+    parse: (stdout) => {
+      const r = JSON.parse(stdout.trim().split("\n").pop() ?? "{}");
+      if (!r.available) return { unavailable: r.why ?? "no index command" };
+      const f = (v: number) => v.toFixed(v < 10 ? 1 : 0);
+      return {
+        note: `build ${(r.build_ms / 1000).toFixed(2)} s = ${r.build_over_replay.toFixed(2)}x ` +
+          `one replay, ${r.index_mb.toFixed(0)} MB on disk; median in-process lookup ` +
+          `${f(r.lookup_ms)} ms (max ${f(r.lookup_max_ms)}), diff ${f(r.diff_ms)}, snapshot ` +
+          `${f(r.snapshot_ms)}; as subprocesses ${f(r.lookup_subprocess_ms)}, ` +
+          `${f(r.diff_subprocess_ms)}, ${f(r.snapshot_subprocess_ms)} ms (startup alone ` +
+          `${f(r.startup_ms)} ms)`,
+      };
+    },
+    floor: "own",
   },
   {
     name: "floor: read+split log",
@@ -556,8 +632,9 @@ async function measureSize(
   for (const [e, list] of samples) {
     const row = rows.get(e)!;
     row.seconds = median(list.map((s) => s.wall));
-    const f = e.floor === "none" ? undefined : floorOf(e.floor ?? "trace");
+    const f = e.floor === "none" || e.floor === "own" ? undefined : floorOf(e.floor ?? "trace");
     if (e.floor === "none") row.ratio = 1;
+    else if (e.floor === "own") row.ratio = undefined; // the note gives its own ratios
     else if (f !== undefined) row.ratio = row.seconds / f;
     const peaks = list.map((s) => s.peakMb).filter((x): x is number => x !== undefined);
     if (peaks.length > 0) row.peakMb = Math.max(...peaks);

@@ -307,7 +307,7 @@ Deno.test({
     ]);
     assert.equal(header.guest.xen, "4.18.4-pre");
     const ms = events.find((e): e is MemorySetupEvent => e.kind === "memory_setup")!;
-    assert.deepEqual(ms.expect, { released: 0, remapped: 553565 });
+    assert.deepEqual(ms.expect, { released: 0, remapped: 553565, p2mAreaSize: 0xc600000 });
     assert.equal(header.guest.nrPages, 0x1800000);
     const bridges = events.filter((e) => e.kind === "pci_host_bridge");
     assert.deepEqual(bridges.map((e) => e.kind === "pci_host_bridge" && e.bus), [

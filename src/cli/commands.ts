@@ -11,6 +11,7 @@ import { compareCommand } from "./compare.ts";
 import { diffCommand } from "./diff.ts";
 import { generateCommand } from "./generate.ts";
 import { importCommand } from "./import.ts";
+import { indexCommand } from "./index.ts";
 import { lookupCommand } from "./lookup.ts";
 import { mapCommand } from "./map.ts";
 import { minimizeCommand } from "./minimize.ts";
@@ -39,6 +40,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   map: mapCommand,
   lookup: lookupCommand,
   diff: diffCommand,
+  index: indexCommand,
   bisect: bisectCommand,
   validate: validateCommand,
   minimize: minimizeCommand,

@@ -16,6 +16,8 @@ import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { parseStepName, resolveFromEnd } from "./step_arg.ts";
+import { cutOffMessage, withIndex } from "./cached_trace.ts";
+import type { Policy } from "../policy/policy.ts";
 
 const HELP = `usage: p2mtrace diff TRACE A B [options]
 
@@ -28,6 +30,8 @@ A and B are steps: 0 (before the first event), N (after every event with seq <= 
 options:
   --json            one JSON object (see docs/bisect.md)
   --policy P        kernel behaviour, as for replay ('--policy list' lists them)
+  --no-cache        replay from step 0: neither use nor build the trace's index (see
+                    'p2mtrace help index'; a trace file of 8 MiB or more gets one on first use)
 
 exit: 0 no differences, 1 differences (as diff), 3 the recording was cut off before a step,
 64 usage (also a step past the last event), 65 malformed trace, 66 unreadable file.
@@ -37,37 +41,60 @@ function order(name: StepName): number {
   return name === "end" ? Infinity : name;
 }
 
+interface Side {
+  side: DiffSide;
+  state: ModelState;
+}
+
+function diffInput(trace: string, policy: Policy, a: Side, b: Side): DiffInput {
+  return { trace, policy, a: a.side, b: b.side, diffs: diffTables(a.state.p2m, b.state.p2m) };
+}
+
 async function run(args: string[], io: Io): Promise<number> {
-  const p = parseArgs("diff", args, { json: { type: "boolean" }, policy: { type: "string" } });
+  const p = parseArgs("diff", args, {
+    json: { type: "boolean" },
+    policy: { type: "string" },
+    "no-cache": { type: "boolean" },
+  });
   if (p.values.policy === "list") {
     io.stdout(policyListText());
     return EXIT.ok;
   }
   const [file, aArg, bArg] = operands("diff", p.positionals, ["TRACE", "A", "B"]);
-  const { names: [a, b], stdin } = await resolveFromEnd(file, io.stdin, [
-    parseStepName("diff", "A", aArg),
-    parseStepName("diff", "B", bArg),
-  ]);
-  const pass = await ForwardPass.open(await TraceReader.open(file, stdin), {
-    policy: p.values.policy as string | undefined,
-  });
-  const [first, second] = order(a) <= order(b) ? [a, b] : [b, a];
-  const sides: { side: DiffSide; state: ModelState }[] = [];
-  for (const name of [first, second]) {
-    const point = await pass.walkTo(name);
-    sides.push({ side: { point, event: pass.lastEvent }, state: pass.state() });
-  }
-  const [sa, sb] = order(a) <= order(b) ? sides : [sides[1], sides[0]];
-  const input: DiffInput = {
-    trace: file,
-    policy: pass.policy,
-    a: sa.side,
-    b: sb.side,
-    diffs: diffTables(sa.state.p2m, sb.state.p2m),
-  };
+  const named = [parseStepName("diff", "A", aArg), parseStepName("diff", "B", bArg)];
+  const policy = p.values.policy as string | undefined;
+  const { input, cut } = await withIndex(
+    file,
+    policy,
+    p.values["no-cache"] === true,
+    io,
+    (c) => {
+      // Resolved in the order the replay walks them, so the same step is named in an error.
+      const swap = order(named[0]) > order(named[1]);
+      const points = (swap ? [named[1], named[0]] : named).map((name) => c.index.resolve(name));
+      const [sa, sb] = (swap ? [points[1], points[0]] : points).map((point) => {
+        const { state, event } = c.index.stateAt(point.index);
+        return { side: { point, event }, state };
+      });
+      const last = Math.max(sa.side.point.index, sb.side.point.index);
+      return { input: diffInput(file, c.policy, sa, sb), cut: cutOffMessage(c, file, last) };
+    },
+    async () => {
+      const { names: [a, b], stdin } = await resolveFromEnd(file, io.stdin, named);
+      const pass = await ForwardPass.open(await TraceReader.open(file, stdin), { policy });
+      const [first, second] = order(a) <= order(b) ? [a, b] : [b, a];
+      const sides: Side[] = [];
+      for (const name of [first, second]) {
+        const point = await pass.walkTo(name);
+        sides.push({ side: { point, event: pass.lastEvent }, state: pass.state() });
+      }
+      const [sa, sb] = order(a) <= order(b) ? sides : [sides[1], sides[0]];
+      return { input: diffInput(file, pass.policy, sa, sb), cut: pass.cutOff?.message };
+    },
+  );
   io.stdout(p.values.json === true ? JSON.stringify(diffJson(input)) + "\n" : diffText(input));
-  if (pass.cutOff) {
-    io.stderr(`p2mtrace: ${pass.cutOff.message}\n`);
+  if (cut !== undefined) {
+    io.stderr(`p2mtrace: ${cut}\n`);
     return EXIT.cutOff;
   }
   return input.diffs.length ? EXIT.found : EXIT.ok;

@@ -14,6 +14,8 @@ import type { CommandEntry } from "./commands.ts";
 import { parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { parseAddrArg, parsePfnArg, parseStepName, resolveFromEnd } from "./step_arg.ts";
+import { cutOffMessage, withIndex } from "./cached_trace.ts";
+import { initialState } from "../model/state.ts";
 
 const HELP = `usage: p2mtrace lookup TRACE PFN [options]
        p2mtrace lookup TRACE --addr ADDR [options]
@@ -36,6 +38,8 @@ options:
   --history         also list every step that changed this PFN, with before and after
   --json            one JSON object (see docs/bisect.md)
   --policy P        kernel behaviour, as for replay ('--policy list' lists them)
+  --no-cache        replay from step 0: neither use nor build the trace's index (see
+                    'p2mtrace help index'; a trace file of 8 MiB or more gets one on first use)
 
 exit: 0 printed, 3 the recording was cut off before STEP, 64 usage (also a STEP past the last
 event), 65 malformed trace, 66 unreadable file.
@@ -48,6 +52,7 @@ async function run(args: string[], io: Io): Promise<number> {
     history: { type: "boolean" },
     json: { type: "boolean" },
     policy: { type: "string" },
+    "no-cache": { type: "boolean" },
   });
   if (p.values.policy === "list") {
     io.stdout(policyListText());
@@ -72,29 +77,51 @@ async function run(args: string[], io: Io): Promise<number> {
   const named = typeof p.values.at === "string"
     ? parseStepName("lookup", "--at", p.values.at)
     : "end";
-  const { names: [at], stdin } = await resolveFromEnd(file, io.stdin, [named]);
-  const pass = await ForwardPass.open(await TraceReader.open(file, stdin), {
-    policy: p.values.policy as string | undefined,
-  });
-  const initial = pass.state().p2m.entry(pfn);
-  const history = new PfnHistory(pfn);
-  const point = await pass.walkTo(at, (rec) => history.add(rec));
-  const input: LookupInput = {
-    trace: file,
-    point,
-    event: pass.lastEvent,
-    state: pass.state(),
-    initial,
-    policySource: pass.policySource,
-    pfn,
-    offset,
-    byAddr: addrArg !== undefined,
-    history,
-    showHistory: p.values.history === true,
-  };
+  const policy = p.values.policy as string | undefined;
+  const showHistory = p.values.history === true;
+  const common = { trace: file, pfn, offset, byAddr: addrArg !== undefined, showHistory };
+  const { input, cut } = await withIndex(
+    file,
+    policy,
+    p.values["no-cache"] === true,
+    io,
+    (c) => {
+      const point = c.index.resolve(named);
+      const { state, event, changes } = c.index.pfnHistory(pfn, point.index, showHistory);
+      const history = new PfnHistory(pfn);
+      history.changes.push(...changes);
+      const input: LookupInput = {
+        ...common,
+        point,
+        event,
+        state,
+        initial: initialState(c.header.guest, c.policy).p2m.entry(pfn),
+        policySource: c.policySource,
+        history,
+      };
+      return { input, cut: cutOffMessage(c, file, point.index) };
+    },
+    async () => {
+      const { names: [at], stdin } = await resolveFromEnd(file, io.stdin, [named]);
+      const pass = await ForwardPass.open(await TraceReader.open(file, stdin), { policy });
+      const initial = pass.state().p2m.entry(pfn);
+      const history = new PfnHistory(pfn);
+      const point = await pass.walkTo(at, (rec) => history.add(rec));
+      const input: LookupInput = {
+        ...common,
+        point,
+        event: pass.lastEvent,
+        state: pass.state(),
+        initial,
+        policySource: pass.policySource,
+        history,
+      };
+      return { input, cut: pass.cutOff?.message };
+    },
+  );
   io.stdout(p.values.json === true ? JSON.stringify(lookupJson(input)) + "\n" : lookupText(input));
-  if (pass.cutOff) {
-    io.stderr(`p2mtrace: ${pass.cutOff.message}\n`);
+  if (cut !== undefined) {
+    io.stderr(`p2mtrace: ${cut}\n`);
     return EXIT.cutOff;
   }
   return EXIT.ok;

@@ -18,6 +18,7 @@ import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { parseStepName, resolveFromEnd } from "./step_arg.ts";
+import { cutOffMessage, withIndex } from "./cached_trace.ts";
 
 const HELP = `usage: p2mtrace snapshot TRACE [options]
 
@@ -34,6 +35,8 @@ options:
                     or debugfs: the exact text of /sys/kernel/debug/xen/mmu/p2m for the
                     policy's kernel era, to compare line by line with a real guest's dump
   --policy P        kernel behaviour, as for replay ('--policy list' lists them)
+  --no-cache        replay from step 0: neither use nor build the trace's index (see
+                    'p2mtrace help index'; a trace file of 8 MiB or more gets one on first use)
 
 exit: 0 printed, 3 the recording was cut off before STEP (the state after the last complete
 event is printed), 64 usage (also a STEP past the last event), 65 malformed trace, 66
@@ -45,6 +48,7 @@ async function run(args: string[], io: Io): Promise<number> {
     at: { type: "string" },
     format: { type: "string" },
     policy: { type: "string" },
+    "no-cache": { type: "boolean" },
   });
   if (p.values.policy === "list") {
     io.stdout(policyListText());
@@ -58,23 +62,43 @@ async function run(args: string[], io: Io): Promise<number> {
   const named = typeof p.values.at === "string"
     ? parseStepName("snapshot", "--at", p.values.at)
     : "end";
-  const { names: [at], stdin } = await resolveFromEnd(file, io.stdin, [named]);
-  const pass = await ForwardPass.open(await TraceReader.open(file, stdin), {
-    policy: p.values.policy as string | undefined,
-  });
-  const point = await pass.walkTo(at);
-  const input: SnapshotInput = {
-    trace: file,
-    point,
-    event: pass.lastEvent,
-    state: pass.state(),
-    policySource: pass.policySource,
-  };
+  const policy = p.values.policy as string | undefined;
+  const { input, cut } = await withIndex(
+    file,
+    policy,
+    p.values["no-cache"] === true,
+    io,
+    (c) => {
+      const point = c.index.resolve(named);
+      const { state, event } = c.index.stateAt(point.index);
+      const input: SnapshotInput = {
+        trace: file,
+        point,
+        event,
+        state,
+        policySource: c.policySource,
+      };
+      return { input, cut: cutOffMessage(c, file, point.index) };
+    },
+    async () => {
+      const { names: [at], stdin } = await resolveFromEnd(file, io.stdin, [named]);
+      const pass = await ForwardPass.open(await TraceReader.open(file, stdin), { policy });
+      const point = await pass.walkTo(at);
+      const input: SnapshotInput = {
+        trace: file,
+        point,
+        event: pass.lastEvent,
+        state: pass.state(),
+        policySource: pass.policySource,
+      };
+      return { input, cut: pass.cutOff?.message };
+    },
+  );
   if (format === "debugfs") io.stdout(snapshotDebugfs(input.state.p2m));
   else if (format === "json") io.stdout(JSON.stringify(snapshotJson(input)) + "\n");
   else io.stdout(snapshotText(input));
-  if (pass.cutOff) {
-    io.stderr(`p2mtrace: ${pass.cutOff.message}\n`);
+  if (cut !== undefined) {
+    io.stderr(`p2mtrace: ${cut}\n`);
     return EXIT.cutOff;
   }
   return EXIT.ok;

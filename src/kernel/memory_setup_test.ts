@@ -156,6 +156,25 @@ Deno.test("v3.19 sizes the list as max(xen_max_p2m_pfn, P2M_LIMIT): P2M_LIMIT is
   assert.equal(without.p2m.structureLimit, 2 * 0x40000); // xen_max_p2m_pfn, up to a GiB
 });
 
+Deno.test("v3.19+ prints the list's virtual area as ALIGN(8 * max(xen_max_p2m_pfn, P2M_LIMIT), 2 MiB)", () => {
+  // xen_vmalloc_p2m_tree (arch/x86/xen/p2m.c): vm.size = ALIGN(sizeof(unsigned long) *
+  // max(xen_max_p2m_pfn, p2m_limit), PMD_SIZE * PMDS_PER_MID_PAGE), printed "p2m virtual area at
+  // %p, size is %lx". A 144 MiB stub domain (real logs 23, 26: "size is 200000") without memory
+  // hot-plug: xen_max_p2m_pfn = ALIGN(nr_pages, P2M_PER_PAGE) = 0x9000 -> 0x48000 bytes -> 2 MiB.
+  const stub = smallDomUDraft("linux-4.3:p2m_limit=0", 0x9000, 0x9000 * 4096);
+  const r = memorySetup(stub, {});
+  assert.deepEqual(r.p2mArea, { size: 0x200000, maxP2mPfn: 0x9000, limitPfns: 0 });
+  assert.ok(r.messages.includes("p2m virtual area at (ptrval), size is 200000"));
+  // With the default P2M_LIMIT (512 GiB of PFNs): 1 GiB of list (real logs 20, 21).
+  const big = smallDomUDraft("linux-4.3", 0x9000, 0x9000 * 4096);
+  assert.equal(memorySetup(big, {}).p2mArea?.size, 0x40000000);
+  // Extra memory sets xen_max_p2m_pfn to its end (xen_memory_setup's E820 loop), not nr_pages.
+  const extra = smallDomUDraft("linux-4.3:p2m_limit=0", 0x40000, 0x48000 * 4096);
+  const e = memorySetup(extra, {});
+  assert.equal(e.p2mArea?.maxP2mPfn, 0x48000);
+  assert.equal(e.p2mArea?.size, 0x400000); // 8 * 0x48000 = 0x240000, aligned up to 4 MiB
+});
+
 Deno.test("v3.18 remaps on the tree during the pass, raises max_pfn to last_pfn and prints Set / Remapped, last_pfn / Released", () => {
   const d = konradDraft("linux-3.18");
   const r = memorySetup(d, {});

@@ -29,6 +29,7 @@ import { pastEndError, type StepName } from "../replay/steps.ts";
 import { type Axis, axisX, type CutPriority } from "./axis.ts";
 import { FACT_LANES, type LaneName, type LaneRange, laneRanges, LANES } from "./lanes.ts";
 import { shortLabel } from "./draw.ts";
+import { LaneStore } from "./lane_store.ts";
 
 /** Default most frames kept. */
 export const DEFAULT_MAX_FRAMES = 250;
@@ -108,44 +109,6 @@ interface PendingFrame {
   pinned: boolean;
 }
 
-class StateTable {
-  states: LaneRange[][] = [];
-  #ids = new Map<string, number>();
-
-  /** Forgets every state no frame of `frames` refers to (renumbering the frames' ids). */
-  retain(frames: PendingFrame[]): void {
-    const renumber = new Map<number, number>();
-    const states: LaneRange[][] = [];
-    this.#ids.clear();
-    for (const f of frames) {
-      f.frame.lanes = f.frame.lanes.map((ids) =>
-        ids.map((id) => {
-          let n = renumber.get(id);
-          if (n === undefined) {
-            n = states.length;
-            renumber.set(id, n);
-            states.push(this.states[id]);
-            this.#ids.set(JSON.stringify(this.states[id]), n);
-          }
-          return n;
-        })
-      );
-    }
-    this.states = states;
-  }
-
-  id(ranges: LaneRange[]): number {
-    const key = JSON.stringify(ranges);
-    let id = this.#ids.get(key);
-    if (id === undefined) {
-      id = this.states.length;
-      this.states.push(ranges);
-      this.#ids.set(key, id);
-    }
-    return id;
-  }
-}
-
 /**
  * Replays one reader per policy in lockstep and collects the map's frames. Each reader must
  * read the same trace.
@@ -178,7 +141,7 @@ export async function collectMap(
       await ForwardPass.open(r.reader, { policy: r.policy, detectors: selectDetectors([]) }),
     );
   }
-  const table = new StateTable();
+  const table = new LaneStore();
   // The lanes of each policy's last captured state: a state that did not change is not walked.
   const cache: { state: ModelState; ids: number[] }[] = [];
   const capture = (states: ModelState[]): number[][] =>
@@ -191,9 +154,13 @@ export async function collectMap(
       }
       return cache[i].ids;
     });
-  let states = passes.map((p) => p.state());
+  // A state is frozen only for a frame that is kept: whether a step changed anything is read
+  // from the replayers' edit counts, so a long trace does not copy its P2M pages and balloon
+  // list at every step (what made map's memory grow with the trace).
+  const freeze = () => passes.map((p) => p.state());
+  let edits = passes.map((p) => p.replayer.edits);
   const frames: PendingFrame[] = [{
-    frame: { index: 0, step: 0, line: 0, event: "", lanes: capture(states) },
+    frame: { index: 0, step: 0, line: 0, event: "", lanes: capture(freeze()) },
     changed: true,
     pinned: true,
   }];
@@ -205,28 +172,35 @@ export async function collectMap(
   const gens = passes.map((p) => p.steps());
   let lastRec: StepRecord | undefined;
   const at = opts.at ?? "end";
-  // The step asked for is the state after the last event with seq <= at: known only when the
-  // next event (or the end) comes, so its states are held until then.
-  let atStates: { states: ModelState[]; index: number; rec: StepRecord } | undefined;
+  // The step asked for is the state after the last event with seq <= at: the step whose next
+  // event (or the end) comes after it. Step 0 when no event has seq <= at.
   let atIndex = at === 0 ? 0 : -1;
-  const pushAt = () => {
-    if (!atStates || atIndex >= 0) return;
-    atIndex = atStates.index;
-    const last = frames[frames.length - 1].frame;
-    if (last.index === atIndex) return;
-    const e = atStates.rec.event;
+  const atStep = at !== "end" && at > 0;
+  const pushAt = async () => {
+    if (!atStep || atIndex >= 0) return;
+    const next = await passes[0].nextSeq();
+    if (next !== undefined && next <= at) return;
+    atIndex = index;
+    const last = frames[frames.length - 1];
+    // Kept already as a sampled frame: pin it, or a later thinning could drop the step asked for.
+    if (last.frame.index === atIndex) {
+      last.pinned = true;
+      return;
+    }
+    const e = lastRec!.event;
     frames.push({
       frame: {
-        index: atIndex,
+        index,
         step: e.seq,
         line: e.line,
         event: describeEvent(e),
-        lanes: capture(atStates.states),
+        lanes: capture(freeze()),
       },
       changed: true,
       pinned: true,
     });
   };
+  if (atStep && ((await passes[0].nextSeq()) ?? Infinity) > at) atIndex = 0;
   for (;;) {
     let found = false;
     let done = false;
@@ -241,46 +215,51 @@ export async function collectMap(
     }
     if (done) break;
     index++;
-    const seq = lastRec!.event.seq;
-    if (at !== "end" && at > 0 && seq > at) pushAt();
-    const next = passes.map((p) => p.state());
-    const changed = next.some((s, i) => s !== states[i]);
-    states = next;
+    const now = passes.map((p) => p.replayer.edits);
+    const changed = now.some((n, i) => n !== edits[i]);
+    edits = now;
     if (changed) changedSteps++;
-    if (at !== "end" && at > 0 && seq <= at) atStates = { states, index, rec: lastRec! };
     const pinned = found && pinnedCount < maxFrames / 4;
     const keep = sampling === "every step" || pinned ||
       (changed && changedSteps % stride === 0);
-    if (!keep) continue;
-    if (pinned) pinnedCount++;
-    const e = lastRec!.event;
-    frames.push({
-      frame: { index, step: e.seq, line: e.line, event: describeEvent(e), lanes: capture(states) },
-      changed,
-      pinned,
-    });
-    if (frames.length > maxFrames) {
-      if (sampling === "every step") {
-        sampling = "every change";
-        thin(frames, (f) => f.changed);
+    if (keep) {
+      if (pinned) pinnedCount++;
+      const e = lastRec!.event;
+      frames.push({
+        frame: {
+          index,
+          step: e.seq,
+          line: e.line,
+          event: describeEvent(e),
+          lanes: capture(freeze()),
+        },
+        changed,
+        pinned,
+      });
+      if (frames.length > maxFrames) {
+        if (sampling === "every step") {
+          sampling = "every change";
+          thin(frames, (f) => f.changed);
+        }
+        while (frames.length > maxFrames) {
+          sampling = "sampled changes";
+          stride *= 2;
+          let k = 0;
+          thin(frames, () => k++ % 2 === 0);
+        }
+        const kept = table.retain(frames.flatMap((f) => f.frame.lanes));
+        for (const f of frames) f.frame.lanes = f.frame.lanes.map(() => kept.shift()!);
+        cache.length = 0; // its ids were renumbered
       }
-      while (frames.length > maxFrames) {
-        sampling = "sampled changes";
-        stride *= 2;
-        let k = 0;
-        thin(frames, () => k++ % 2 === 0);
-      }
-      table.retain(frames);
-      cache.length = 0; // its ids were renumbered
     }
+    await pushAt();
   }
-  if (at !== "end" && at > 0) {
+  if (atStep) {
     const lastSeq = lastRec?.event.seq;
     const cut = passes.some((p) => p.cutOff);
     if (!cut && (lastSeq === undefined || at > lastSeq)) throw pastEndError(at, lastSeq);
-    if (!atStates) atIndex = 0;
-    pushAt();
   }
+  const states = freeze();
   const last = frames[frames.length - 1].frame;
   if (last.index !== index && lastRec) {
     const e = lastRec.event;
@@ -296,7 +275,7 @@ export async function collectMap(
     for (const ids of f.frame.lanes) {
       LANES.forEach((lane, li) => {
         if (lane === "p2m" || lane === "structure") return;
-        const rs = table.states[ids[li]];
+        const rs = table.ranges(ids[li]);
         for (const r of rs) endPfn = Math.max(endPfn, r.endPfn);
       });
     }
@@ -304,7 +283,7 @@ export async function collectMap(
   const GIB = 0x40000;
   endPfn = Math.max(GIB, Math.ceil(endPfn / GIB) * GIB);
   const kept = frames.map((f) => f.frame);
-  const compact = compactStates(table.states, kept, endPfn);
+  const compact = compactStates(table, kept, endPfn);
   return {
     trace: passes[0].name,
     header: passes[0].header,
@@ -333,7 +312,7 @@ function thin(frames: PendingFrame[], keep: (f: PendingFrame) => boolean): void 
 }
 
 /** Drops states no kept frame refers to, renumbers, and clips every range to `endPfn`. */
-function compactStates(states: LaneRange[][], frames: MapFrame[], endPfn: number): LaneRange[][] {
+function compactStates(states: LaneStore, frames: MapFrame[], endPfn: number): LaneRange[][] {
   const renumber = new Map<number, number>();
   const out: LaneRange[][] = [];
   for (const f of frames) {
@@ -344,7 +323,7 @@ function compactStates(states: LaneRange[][], frames: MapFrame[], endPfn: number
           n = out.length;
           renumber.set(id, n);
           out.push(
-            states[id].filter((r) => r.pfn < endPfn).map((r) => ({
+            states.ranges(id).filter((r) => r.pfn < endPfn).map((r) => ({
               ...r,
               endPfn: Math.min(r.endPfn, endPfn),
             })),
@@ -498,12 +477,43 @@ export const CAPTURE_RANGES = 2048;
  */
 export function boundRanges(rs: LaneRange[]): LaneRange[] {
   if (rs.length <= CAPTURE_RANGES) return rs;
-  for (let g = 2;; g *= 2) {
-    const out = mergeSmall(
-      rs,
-      (r) => r.endPfn - r.pfn >= g,
-      (first, r) => Math.floor(first.pfn / g) !== Math.floor((r.endPfn - 1) / g),
-    );
-    if (out.length <= CAPTURE_RANGES || g > 2 ** 40) return out;
+  // The smallest g is found by counting, so only the lane that is kept is built.
+  let g = 2;
+  while (mergedCount(rs, g) > CAPTURE_RANGES && g <= 2 ** 40) g *= 2;
+  return mergeSmall(
+    rs,
+    (r) => r.endPfn - r.pfn >= g,
+    (first, r) => Math.floor(first.pfn / g) !== Math.floor((r.endPfn - 1) / g),
+  );
+}
+
+/**
+ * How many ranges {@link boundRanges}'s merge with block size `g` gives, without building them:
+ * the grouping of `mergeSmall`, counted.
+ *
+ * @example
+ * ```ts
+ * import { mergedCount } from "./collect.ts";
+ * import assert from "node:assert/strict";
+ * const r = (pfn: number, endPfn: number) => ({ pfn, endPfn, cls: "c", label: "l", row: 0 });
+ * assert.equal(mergedCount([r(0, 1), r(2, 3), r(4, 12), r(13, 14)], 8), 3);
+ * ```
+ */
+export function mergedCount(rs: readonly LaneRange[], g: number): number {
+  let n = 0;
+  let first: LaneRange | undefined;
+  for (const r of rs) {
+    const wide = r.endPfn - r.pfn >= g;
+    if (
+      first !== undefined &&
+      (wide || first.row !== r.row ||
+        Math.floor(first.pfn / g) !== Math.floor((r.endPfn - 1) / g))
+    ) {
+      n++;
+      first = undefined;
+    }
+    if (wide) n++;
+    else first ??= r;
   }
+  return first === undefined ? n : n + 1;
 }

@@ -69,6 +69,12 @@ export interface BootReport {
   populatedRanges: (PfnRange & { pages: number })[];
   /** Identity above the map (v3.16, beyond-e820): the range asked for and the count. */
   aboveMap?: PfnRange & { count: number };
+  /**
+   * v3.19+: how `xen_vmalloc_p2m_tree` sized the list. `size` is the printed `vm.size` in bytes,
+   * `ALIGN(8 * max(xen_max_p2m_pfn, P2M_LIMIT), 2 MiB)`; `maxP2mPfn` is `xen_max_p2m_pfn`;
+   * `limitPfns` the policy's P2M_LIMIT in PFNs.
+   */
+  p2mArea?: { size: number; maxP2mPfn: number; limitPfns: number };
   /** Extra memory regions after the pass. */
   extra: PfnRange[];
   /** max_pfn after the pass. */
@@ -161,7 +167,7 @@ export class ModelDraft {
   /** Step log (cleared by the caller between steps). */
   readonly log: WriteLog;
   #origin: ModelState;
-  #changed = false;
+  #edits = 0;
   #e820: E820Entry[] | undefined;
   #boot: BootReport | undefined;
   #maxPfn: number;
@@ -184,6 +190,15 @@ export class ModelDraft {
     this.#balloon = origin.balloon;
     this.#balloonStarted = origin.balloonStarted;
     this.#hotplug = origin.hotplug;
+  }
+
+  /**
+   * How many edits this draft has taken (its P2M's included): a step that leaves it where it
+   * was changed nothing, so {@link ModelDraft.finish} would give the same state back. Lets a
+   * caller learn whether a step changed the state without freezing one per step.
+   */
+  get edits(): number {
+    return this.#edits + this.p2m.edits;
   }
 
   /** Guest facts. */
@@ -245,20 +260,20 @@ export class ModelDraft {
     let i = list.length;
     while (i > 0 && list[i - 1].start > entry.start) i--;
     list.splice(i, 0, entry);
-    this.#changed = true;
+    this.#edits++;
   }
 
   /** Records the boot pass. */
   setBoot(boot: BootReport): void {
     this.#boot = boot;
-    this.#changed = true;
+    this.#edits++;
   }
 
   /** Sets max_pfn. */
   setMaxPfn(pfn: number): void {
     if (pfn !== this.#maxPfn) {
       this.#maxPfn = pfn;
-      this.#changed = true;
+      this.#edits++;
     }
   }
 
@@ -296,7 +311,7 @@ export class ModelDraft {
   startBalloon(): void {
     if (!this.#balloonStarted) {
       this.#balloonStarted = true;
-      this.#changed = true;
+      this.#edits++;
     }
   }
 
@@ -307,14 +322,14 @@ export class ModelDraft {
   }
 
   #mark(n: number): number {
-    if (n > 0) this.#changed = true;
+    if (n > 0) this.#edits++;
     return n;
   }
 
   /** Adds or replaces a device. */
   setDevice(d: DeviceState): void {
     (this.#devices ??= new Map(this.#origin.devices)).set(d.device, d);
-    this.#changed = true;
+    this.#edits++;
   }
 
   /** Removes a device; returns it. */
@@ -322,7 +337,7 @@ export class ModelDraft {
     const d = this.devices.get(name);
     if (d) {
       (this.#devices ??= new Map(this.#origin.devices)).delete(name);
-      this.#changed = true;
+      this.#edits++;
     }
     return d;
   }
@@ -330,13 +345,13 @@ export class ModelDraft {
   /** Adds or replaces a host bridge. */
   setBridge(bus: string, resources: readonly Resource[]): void {
     (this.#bridges ??= new Map(this.#origin.bridges)).set(bus, resources);
-    this.#changed = true;
+    this.#edits++;
   }
 
   /** Records an identity grant. */
   addGrant(g: IdentityGrant): void {
     (this.#grants ??= this.#origin.grants.slice()).push(g);
-    this.#changed = true;
+    this.#edits++;
   }
 
   /**
@@ -346,7 +361,7 @@ export class ModelDraft {
   finish(): ModelState {
     const p2m = this.p2m.finish();
     const o = this.#origin;
-    if (!this.#changed && p2m === o.p2m) return o;
+    if (this.#edits === 0 && p2m === o.p2m) return o;
     return {
       guest: o.guest,
       policy: o.policy,

@@ -25,6 +25,14 @@ export const XEN_MAX_DOMAIN_MEMORY_GIB = 500;
 export const MAX_DOMAIN_PAGES = XEN_MAX_DOMAIN_MEMORY_GIB * (2 ** 30 / PAGE_SIZE);
 /** CONFIG_XEN_BALLOON_MEMORY_HOTPLUG_LIMIT default (GiB): the v3.19+ p2m VA area covers it. */
 export const P2M_LIMIT_GIB = 512;
+/**
+ * The v3.19+ p2m list's virtual area is a whole number of these bytes: `xen_vmalloc_p2m_tree`
+ * (arch/x86/xen/p2m.c) aligns `vm.size` to `PMD_SIZE * PMDS_PER_MID_PAGE`, with PMD_SIZE 2 MiB
+ * and PMDS_PER_MID_PAGE = P2M_MID_PER_PAGE / PTRS_PER_PTE = 1 on x86_64.
+ */
+export const P2M_AREA_ALIGN = 2 * 2 ** 20;
+/** Bytes per p2m list entry: sizeof(unsigned long) on x86_64. */
+export const P2M_ENTRY_SIZE = 8;
 /** Pages per memory section on x86_64 (128 MiB): hotplug granularity. */
 export const PAGES_PER_SECTION = 32768;
 /** EXTRA_MEM_RATIO of setup.c: extra memory is clamped to 10x the base size. */

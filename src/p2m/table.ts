@@ -144,10 +144,30 @@ export class WriteLog {
   #many: PfnSet | undefined;
   /** Indices (into `after`) of captured runs that still have a known after-value. */
   #known: number[] = [];
+  /**
+   * Appends a captured run whose after-value is unknown, extending the last one instead when
+   * it continues it (adjacent, same kind, continuing frames) and its after-value is unknown
+   * too: a step that writes 2^18 leaves keeps one run, not one per leaf.
+   */
   #push = (p: number, e: number, k: number, bs: number): void => {
-    this.before.push(p, e, k, bs);
-    this.after.push(-1, 0);
+    const bf = this.before, af = this.after, n = bf.length;
+    if (
+      n > 0 && bf[n - 3] === p && af[n / 2 - 2] < 0 &&
+      continues(bf[n - 2], bf[n - 1], p - bf[n - 4], k, bs)
+    ) {
+      bf[n - 3] = e;
+      return;
+    }
+    bf.push(p, e, k, bs);
+    af.push(-1, 0);
   };
+
+  /** Records `[a, b)` as captured, extending the last range when it ends at `a`. */
+  #cover(a: number, b: number): void {
+    const few = this.#few, n = few.length;
+    if (n > 0 && few[n - 1] === a) few[n - 1] = b;
+    else few.push(a, b);
+  }
 
   /** Forgets the known after-values of captured runs overlapping `[a, b)`. */
   #unknownAfter(a: number, b: number): void {
@@ -172,8 +192,8 @@ export class WriteLog {
       }
       if (!overlap) {
         table.forEachRun(a, b, this.#push, true);
-        if (few.length < 16) {
-          few.push(a, b);
+        if (few.length < 16 || few[few.length - 1] === a) {
+          this.#cover(a, b);
           return;
         }
         this.#many = PfnSet.empty().thaw();
@@ -211,7 +231,7 @@ export class WriteLog {
     base: number,
   ): void {
     const few = this.#few;
-    let clash = this.#many !== undefined || few.length >= 16;
+    let clash = this.#many !== undefined || (few.length >= 16 && few[few.length - 1] !== a);
     for (let i = 0; !clash && i < few.length; i += 2) clash = few[i] < b && a < few[i + 1];
     if (clash) return this.capture(table, a, b);
     const bf = this.before, af = this.after;
@@ -221,12 +241,48 @@ export class WriteLog {
       const end = i + 3 < runs.length ? lStart + runs[i + 3] : lStart + 512;
       const e = end < b ? end : b;
       const k = runs[i + 1];
-      bf.push(p, e, k, increments(k) ? runs[i + 2] + (p - lStart - runs[i]) : runs[i + 2]);
-      this.#known.push(af.length);
-      af.push(kind, inc ? base + (p - a) : base);
+      const bs = increments(k) ? runs[i + 2] + (p - lStart - runs[i]) : runs[i + 2];
+      const as = inc ? base + (p - a) : base;
+      // Extend the last run when both its before- and after-values continue into this one.
+      const n = bf.length, j = n / 2 - 2;
+      if (
+        n > 0 && bf[n - 3] === p && af[j] === kind &&
+        continues(bf[n - 2], bf[n - 1], p - bf[n - 4], k, bs) &&
+        continues(kind, af[j + 1], p - bf[n - 4], kind, as)
+      ) {
+        bf[n - 3] = e;
+      } else {
+        bf.push(p, e, k, bs);
+        this.#known.push(af.length);
+        af.push(kind, as);
+      }
       p = e;
     }
-    few.push(a, b);
+    this.#cover(a, b);
+  }
+
+  /**
+   * Adds a note, folding it into the last one when it only continues it: allocations of the
+   * same page kind add up, a lost write next to the last one (same kind) extends its range.
+   * A step that allocates or loses 2^18 leaves keeps a few notes, not one per leaf; detectors
+   * group touching notes anyway (`groupNotes`), so findings are unchanged.
+   */
+  note(n: P2mNote): void {
+    const last = this.notes[this.notes.length - 1];
+    if (last !== undefined && last.type === n.type) {
+      if ((n.type === "alloc" || n.type === "brk") && n.what === (last as typeof n).what) {
+        (last as typeof n).pages += n.pages;
+        return;
+      }
+      if (n.type === "lost-write") {
+        const l = last as typeof n;
+        if (l.endPfn === n.pfn && l.kind === n.kind) {
+          l.endPfn = n.endPfn;
+          return;
+        }
+      }
+    }
+    this.notes.push(n);
   }
 
   /** Empties the log for the next step. */
@@ -463,6 +519,10 @@ export class P2m {
     };
     let pfn = a;
     const inside = Math.min(b, this.limit);
+    // Whether the shared mid-missing page holds only the missing leaf (v3.12 can alias identity
+    // leaves into it): then a GiB it answers is one INVALID run, reported without a walk of its
+    // 512 slots, which is what the runs of each slot would have coalesced into.
+    let missingMidUniform: boolean | undefined;
     while (pfn < inside) {
       const g = Math.floor(pfn / PFNS_PER_MID);
       const gEnd = Math.min(inside, (g + 1) * PFNS_PER_MID);
@@ -473,7 +533,15 @@ export class P2m {
         continue;
       }
       const isMissingMid = mid === MID_MISSING;
-      if (isMissingMid) mid = this.midMissing;
+      if (isMissingMid) {
+        mid = this.midMissing;
+        missingMidUniform ??= mid.slots.every((l) => l === MISSING_LEAF);
+        if (missingMidUniform) {
+          emit(pfn, gEnd, K.INVALID, 0, "mid-missing");
+          pfn = gEnd;
+          continue;
+        }
+      }
       while (pfn < gEnd) {
         const l = Math.floor(pfn / P2M_PER_PAGE);
         const lEnd = Math.min(gEnd, (l + 1) * P2M_PER_PAGE);
@@ -650,7 +718,7 @@ export class P2mDraft extends P2m {
   #owner: Owner | null = {};
   #topOwned = false;
   #origin: P2m;
-  #changed = false;
+  #edits = 0;
 
   /** @ignore Use {@link P2m.draft}. */
   constructor(origin: P2m, log: WriteLog) {
@@ -667,10 +735,15 @@ export class P2mDraft extends P2m {
     this.log = log;
   }
 
+  /** How many mutations this draft has taken (0: {@link P2mDraft.finish} returns the origin). */
+  get edits(): number {
+    return this.#edits;
+  }
+
   /** Freezes the draft; returns the origin itself when nothing changed. */
   finish(): P2m {
     this.#owner = null;
-    if (!this.#changed) return this.#origin;
+    if (this.#edits === 0) return this.#origin;
     return new P2m(
       this.era,
       this.top,
@@ -689,7 +762,7 @@ export class P2mDraft extends P2m {
 
   /** Marks the draft changed (every real mutation goes through here). */
   #mutating(): Owner {
-    this.#changed = true;
+    this.#edits++;
     return this.#assertLive();
   }
 
@@ -735,13 +808,13 @@ export class P2mDraft extends P2m {
   #brk(pages: number, what: string): void {
     this.#mutating();
     this.acct.brkUsed += pages;
-    this.log.notes.push({ type: "brk", pages, what });
+    this.log.note({ type: "brk", pages, what });
   }
 
   #alloc(pages: number, what: string): void {
     this.#mutating();
     this.acct.runtimePages += pages;
-    this.log.notes.push({ type: "alloc", pages, what });
+    this.log.note({ type: "alloc", pages, what });
   }
 
   // ---- __set_phys_to_machine -------------------------------------------------------------
@@ -759,7 +832,7 @@ export class P2mDraft extends P2m {
     while (pfn < b) {
       if (pfn >= this.limit) {
         if (!invalid) {
-          this.log.notes.push({ type: "bug-out-of-range", pfn, endPfn: b, kind: v.kind });
+          this.log.note({ type: "bug-out-of-range", pfn, endPfn: b, kind: v.kind });
         }
         return b;
       }
@@ -812,7 +885,7 @@ export class P2mDraft extends P2m {
           }
           if (leaf === IDENTITY_LEAF) {
             // Stored into the shared identity page: success reported, lookups unchanged.
-            this.log.notes.push({ type: "lost-write", pfn, endPfn: lEnd, kind: v.kind });
+            this.log.note({ type: "lost-write", pfn, endPfn: lEnd, kind: v.kind });
             pfn = lEnd;
             continue;
           }
@@ -846,13 +919,13 @@ export class P2mDraft extends P2m {
         const s = h * PFNS_PER_MID + slot * P2M_PER_PAGE;
         this.log.capture(this, s, s + P2M_PER_PAGE);
       }
-      this.log.notes.push({ type: "alias", slot, gibs, pfn: lStart, endPfn: lEnd });
+      this.log.note({ type: "alias", slot, gibs, pfn: lStart, endPfn: lEnd });
     } else {
       this.log.capture(this, lStart, lEnd);
     }
     this.#ownMid(g).slots[slot] = to;
     if (pfn > lStart || endPfn < lEnd) {
-      this.log.notes.push({
+      this.log.note({
         type: "overreach",
         level: "leaf",
         pfn,
@@ -870,7 +943,7 @@ export class P2mDraft extends P2m {
     this.log.capture(this, gStart, gEnd);
     this.#ownTop()[g] = to;
     if (pfn > gStart || endPfn < gEnd) {
-      this.log.notes.push({
+      this.log.note({
         type: "overreach",
         level: "gib",
         pfn,
@@ -958,7 +1031,7 @@ export class P2mDraft extends P2m {
     const l = Math.floor(pfn / P2M_PER_PAGE);
     const leaf = this.top[g].slots[l % P2M_MID_PER_PAGE];
     if (leaf === IDENTITY_LEAF) {
-      this.log.notes.push({ type: "identity-leaf-warn", pfn });
+      this.log.note({ type: "identity-leaf-warn", pfn });
       return false;
     }
     if (leaf.shared === SHARED_NONE) return false;
@@ -986,7 +1059,7 @@ export class P2mDraft extends P2m {
         const own = this.#ownMid(g);
         own.slots[s] = k === K.IDENTITY ? IDENTITY_LEAF : MISSING_LEAF;
         const leafPfn = g * PFNS_PER_MID + s * P2M_PER_PAGE;
-        this.log.notes.push({ type: "reuse", leafPfn, forPfn: pfn });
+        this.log.note({ type: "reuse", leafPfn, forPfn: pfn });
         this.#newLeaf(pfn / P2M_PER_PAGE, K.INVALID);
         return true;
       }
@@ -1078,7 +1151,7 @@ export class P2mDraft extends P2m {
     const id: WriteValue = { kind: K.IDENTITY, base: 0, startPfn: s };
     if (this.era === "T12") {
       if (s >= MAX_P2M_PFN || e >= MAX_P2M_PFN) {
-        this.log.notes.push({ type: "identity-skipped", pfn: s, endPfn: e });
+        this.log.note({ type: "identity-skipped", pfn: s, endPfn: e });
         return 0;
       }
       if (s > e) return 0;
@@ -1092,7 +1165,7 @@ export class P2mDraft extends P2m {
     }
     if (this.era === "T16") {
       if (s >= MAX_P2M_PFN) {
-        this.log.notes.push({ type: "identity-skipped", pfn: s, endPfn: e });
+        this.log.note({ type: "identity-skipped", pfn: s, endPfn: e });
         return 0;
       }
       const end = Math.min(e, MAX_P2M_PFN);
@@ -1170,4 +1243,118 @@ export class P2mDraft extends P2m {
     this.maxPfn = size;
     this.extra = extra.slice();
   }
+}
+
+/**
+ * A table's pages as plain numbers, for `table_codec.ts` (the on-disk index): every distinct
+ * page once, pointers as indices, so sharing between slots survives a round trip. Leaf index
+ * 0 is the shared missing leaf, 1 the identity leaf, 2 the boot RAM leaf; mid index 0 is the
+ * mid-missing placeholder, 1 the boot RAM mid, 2 the mid-identity page; private pages follow.
+ */
+export interface P2mPages {
+  /** Kernel era. */
+  era: Era;
+  /** First PFN outside the structure. */
+  limit: number;
+  /** v3.19+ max_pfn of the early lookup rule. */
+  maxPfn: number;
+  /** Extra-memory ranges of the early lookup rule (flat pairs). */
+  extra: number[];
+  /** Allocation counters. */
+  acct: P2mAccounting;
+  /** Runs of each private leaf (leaf index 3 + i). */
+  leaves: number[][];
+  /** Leaf indices of each private mid's 512 slots (mid index 3 + i). */
+  mids: number[][];
+  /** Leaf indices of the table's own mid-missing page. */
+  midMissing: number[];
+  /** Mid index of each top slot. */
+  top: number[];
+}
+
+const SHARED_LEAVES = [MISSING_LEAF, IDENTITY_LEAF, RAM_LEAF];
+const SHARED_MIDS = [MID_MISSING, RAM_MID, MID_IDENTITY];
+
+/**
+ * The pages of `t` ({@link P2mPages}); {@link p2mFromPages} builds the same table again.
+ *
+ * @example
+ * ```ts
+ * import { P2m, p2mFromPages, p2mPages } from "./table.ts";
+ * import assert from "node:assert/strict";
+ * const d = P2m.build("T12", 0x40000).draft();
+ * d.setIdentityRange(0x80000, 0x80010);
+ * const t = d.finish();
+ * const back = p2mFromPages(p2mPages(t));
+ * assert.deepEqual(back.entry(0x80000), t.entry(0x80000));
+ * assert.deepEqual(p2mPages(back), p2mPages(t));
+ * ```
+ */
+export function p2mPages(t: P2m): P2mPages {
+  const o = t as unknown as { top: Mid[]; midMissing: Mid; limit: number; maxPfn: number };
+  const leafIds = new Map<Leaf, number>(SHARED_LEAVES.map((l, i) => [l, i]));
+  const midIds = new Map<Mid, number>(SHARED_MIDS.map((m, i) => [m, i]));
+  const leaves: number[][] = [];
+  const mids: number[][] = [];
+  const leafId = (l: Leaf): number => {
+    let id = leafIds.get(l);
+    if (id === undefined) {
+      id = SHARED_LEAVES.length + leaves.length;
+      leafIds.set(l, id);
+      leaves.push(l.runs);
+    }
+    return id;
+  };
+  const top = o.top.map((m) => {
+    let id = midIds.get(m);
+    if (id === undefined) {
+      id = SHARED_MIDS.length + mids.length;
+      midIds.set(m, id);
+      mids.push(m.slots.map(leafId));
+    }
+    return id;
+  });
+  return {
+    era: t.era,
+    limit: o.limit,
+    maxPfn: o.maxPfn,
+    extra: (t as unknown as { extra: number[] }).extra,
+    acct: { ...t.accounting },
+    leaves,
+    mids,
+    midMissing: o.midMissing.slots.map(leafId),
+    top,
+  };
+}
+
+/**
+ * The frozen table whose pages are `p` (as {@link p2mPages} gave them); throws
+ * `InvariantError` when an index points nowhere.
+ *
+ * @example
+ * ```ts
+ * import { P2m, p2mFromPages, p2mPages } from "./table.ts";
+ * import assert from "node:assert/strict";
+ * const t = P2m.build("L19", 0x40000);
+ * assert.deepEqual(p2mFromPages(p2mPages(t)).entry(0x100), t.entry(0x100));
+ * ```
+ */
+export function p2mFromPages(p: P2mPages): P2m {
+  const leaves = [
+    ...SHARED_LEAVES,
+    ...p.leaves.map((runs) => new Leaf(null, runs, SHARED_NONE)),
+  ];
+  const leaf = (i: number): Leaf => {
+    const l = leaves[i];
+    if (l === undefined) throw new InvariantError(`P2M pages: no leaf ${i}`);
+    return l;
+  };
+  const mids = [...SHARED_MIDS, ...p.mids.map((s) => new Mid(null, s.map(leaf), SHARED_NONE))];
+  const top = p.top.map((i) => {
+    const m = mids[i];
+    if (m === undefined) throw new InvariantError(`P2M pages: no mid ${i}`);
+    return m;
+  });
+  const midMissing = new Mid(null, p.midMissing.map(leaf), SHARED_MISSING);
+  return new P2m(p.era, top, midMissing, p.limit, p.maxPfn, p.extra, { ...p.acct });
 }

@@ -483,3 +483,39 @@ Deno.test("v3.16 early_split_p2m never splits a mid-identity GiB or an identity 
   assert.equal(d.accounting.brkUsed, brk2);
   assert.equal(d.structureAt(0x80220), "identity-leaf");
 });
+
+// Issue 14: a valid but extreme write (set_p2m over every PFN of the tree, 2^18 leaves) must
+// keep its change capture and notes in O(runs), not O(leaves): compare holds eight policies at
+// once and went past 800 MB when each step kept one captured run and one note per leaf.
+Deno.test("a write over all 2^18 leaves captures its change as coalesced runs and a few notes", () => {
+  const d = P2m.build("T12", 0x40000).draft();
+  // Missing leaves: set_phys_to_machine allocates a mid per GiB and a leaf per 2 MiB.
+  d.write(G, MAX, mfn(0x100, G), "set_phys_to_machine");
+  const runs = d.log.before.length / 4;
+  assert.ok(runs <= 4, `${runs} captured runs`);
+  assert.deepEqual(d.log.before.slice(0, 4), [G, MAX, K.INVALID, 0]);
+  const allocs = d.log.notes.filter((n) => n.type === "alloc");
+  assert.ok(d.log.notes.length <= 1100, `${d.log.notes.length} notes`);
+  const pages = allocs.reduce((s, n) => s + (n.type === "alloc" ? n.pages : 0), 0);
+  assert.equal(pages, d.accounting.runtimePages); // the folded notes still add up
+  assert.equal(pages, 511 * 2 + 511 * 512);
+
+  // The same leaves again, now private: one store per leaf, each with a known after-value.
+  d.log.clear();
+  d.write(G, MAX, mfn(0x200, G), "set_phys_to_machine");
+  assert.equal(d.log.before.length, 4, "one captured run");
+  assert.deepEqual(d.log.before, [G, MAX, K.MFN, 0x100]);
+  assert.deepEqual(d.log.after, [K.MFN, 0x200]);
+  assert.equal(d.log.notes.length, 0);
+});
+
+Deno.test("lost writes into identity leaves next to each other are one note over their range", () => {
+  const d = P2m.build("T12", 0x40000).draft();
+  d.rawSet(0x80000, 0xc0000, IDENTITY); // GiB 2: 512 missing leaf slots swapped to identity
+  d.log.clear();
+  assert.equal(d.write(0x80000, 0xc0000, mfn(1, 0x80000), "__set_phys_to_machine"), 0);
+  assert.deepEqual(d.log.notes, [
+    { type: "lost-write", pfn: 0x80000, endPfn: 0xc0000, kind: K.MFN },
+  ]);
+  assert.equal(d.log.before.length, 0); // nothing changed
+});

@@ -163,46 +163,8 @@ export class FileEventLines implements EventLines {
     count: number,
     sha256: string,
   ): Promise<FileEventLines> {
-    const offsets = new Float64Array(count);
-    const lengths = new Uint32Array(count);
-    let file: Deno.FsFile;
-    try {
-      file = await Deno.open(path, { read: true });
-    } catch (e) {
-      throw new InputError(name, inputReason(e));
-    }
-    try {
-      const stat = await file.stat();
-      const h = createHash("sha256");
-      const buf = new Uint8Array(SCAN_BYTES);
-      let next = 0, lineNo = 1, lineStart = 0, pos = 0;
-      for (;;) {
-        const n = await file.read(buf);
-        if (n === null) break;
-        const chunk = buf.subarray(0, n);
-        h.update(chunk);
-        for (let p = chunk.indexOf(10); p >= 0; p = chunk.indexOf(10, p + 1)) {
-          const end = pos + p;
-          if (next < count && lines[next] === lineNo) {
-            offsets[next] = lineStart;
-            lengths[next++] = end - lineStart;
-          }
-          lineNo++;
-          lineStart = end + 1;
-        }
-        pos += n;
-      }
-      if (next < count && lines[next] === lineNo && lineStart < pos) {
-        offsets[next] = lineStart;
-        lengths[next++] = pos - lineStart;
-      }
-      if (h.digest("hex") !== sha256 || next !== count || pos !== stat.size) {
-        throw changed(name);
-      }
-      return new FileEventLines(path, name, offsets, lengths, lines, count, stat);
-    } finally {
-      file.close();
-    }
+    const s = await lineSpans(path, name, lines, count, sha256);
+    return new FileEventLines(path, name, s.offsets, s.lengths, lines, count, s.stat);
   }
 
   /** Number of events. */
@@ -258,6 +220,83 @@ export class FileEventLines implements EventLines {
     } finally {
       file.close();
     }
+  }
+}
+
+/** Byte spans of a file's event lines, as {@link lineSpans} finds them. */
+export interface LineSpans {
+  /** Byte offset of each event's line. */
+  offsets: Float64Array;
+  /** Byte length of each event's line (a CR before the newline included). */
+  lengths: Uint32Array;
+  /** The file's status when it was read. */
+  stat: Deno.FileInfo;
+}
+
+/**
+ * Finds the byte span of lines `lines[0..count)` (1-based, ascending) of `path` in one
+ * streamed read, checking that the bytes hash to `sha256` (what the trace reader read);
+ * other bytes are an {@link InputError} naming `name`.
+ *
+ * @example
+ * ```ts
+ * import { lineSpans } from "./event_lines.ts";
+ * import { createHash } from "node:crypto";
+ * import assert from "node:assert/strict";
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "h\nab\ncd\n");
+ * const sha = createHash("sha256").update("h\nab\ncd\n").digest("hex");
+ * const s = await lineSpans(path, path, Uint32Array.of(3), 1, sha);
+ * assert.deepEqual([s.offsets[0], s.lengths[0]], [5, 2]);
+ * await Deno.remove(path);
+ * ```
+ */
+export async function lineSpans(
+  path: string,
+  name: string,
+  lines: Uint32Array,
+  count: number,
+  sha256: string,
+): Promise<LineSpans> {
+  const offsets = new Float64Array(count);
+  const lengths = new Uint32Array(count);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    throw new InputError(name, inputReason(e));
+  }
+  try {
+    const stat = await file.stat();
+    const h = createHash("sha256");
+    const buf = new Uint8Array(SCAN_BYTES);
+    let next = 0, lineNo = 1, lineStart = 0, pos = 0;
+    for (;;) {
+      const n = await file.read(buf);
+      if (n === null) break;
+      const chunk = buf.subarray(0, n);
+      h.update(chunk);
+      for (let p = chunk.indexOf(10); p >= 0; p = chunk.indexOf(10, p + 1)) {
+        const end = pos + p;
+        if (next < count && lines[next] === lineNo) {
+          offsets[next] = lineStart;
+          lengths[next++] = end - lineStart;
+        }
+        lineNo++;
+        lineStart = end + 1;
+      }
+      pos += n;
+    }
+    if (next < count && lines[next] === lineNo && lineStart < pos) {
+      offsets[next] = lineStart;
+      lengths[next++] = pos - lineStart;
+    }
+    if (h.digest("hex") !== sha256 || next !== count || pos !== stat.size) {
+      throw changed(name);
+    }
+    return { offsets, lengths, stat };
+  } finally {
+    file.close();
   }
 }
 

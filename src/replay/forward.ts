@@ -119,6 +119,15 @@ export class ForwardPass {
   }
 
   /** The next event, without applying it; undefined at the end (or the cut-off). */
+  /**
+   * The seq of the event the next step will apply, or undefined at the end (or a cut-off):
+   * tells a caller that the current step is the last one at or before a seq without a state
+   * frozen per step.
+   */
+  async nextSeq(): Promise<number | undefined> {
+    return (await this.#peek())?.seq;
+  }
+
   async #peek(): Promise<TraceEvent | undefined> {
     while (this.#pos >= this.#buffer.length) {
       if (this.#done) return undefined;

@@ -134,6 +134,7 @@ export class Replayer {
   lastSeq = 0;
   #log = new WriteLog();
   #draft: ModelDraft;
+  #editsBefore = 0;
   #detectors: readonly Detector[];
   #seen = new Set<string>();
   #guestGaps: string[];
@@ -159,8 +160,18 @@ export class Replayer {
     return new Replayer(initialState(header.guest, policy), detectors, header.provenance);
   }
 
+  /**
+   * Edits to the model since the start, a count that only grows: a step after which it is
+   * unchanged left the state as it was ({@link Replayer.snapshot} would return the same object),
+   * so a caller can tell the steps that changed something without freezing a state per step.
+   */
+  get edits(): number {
+    return this.#editsBefore + this.#draft.edits;
+  }
+
   /** The current state, frozen (replay continues on a fresh draft). */
   snapshot(): ModelState {
+    this.#editsBefore += this.#draft.edits;
     const s = this.#draft.finish();
     this.#draft = new ModelDraft(s, this.#log);
     return s;

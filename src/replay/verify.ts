@@ -13,6 +13,8 @@ import { hex } from "../trace/hex.ts";
 import type { BootReport, ModelDraft } from "../model/state.ts";
 import type { Verification } from "../model/outcome.ts";
 import { compareDump } from "../p2m/debugfs.ts";
+import { PFNS_PER_MID } from "../p2m/constants.ts";
+import { p2mAreaSize } from "../kernel/eras/linux_3_19.ts";
 import { escapeText } from "../report/text.ts";
 
 function fmtRange(r: PfnRange | undefined): string {
@@ -64,6 +66,7 @@ export function verifyBoot(expect: BootExpectations, report: BootReport): Verifi
   count("Released N pages", expect.released, report.released);
   count("Remapped N page(s)", expect.remapped, report.remapped);
   count("Populating: pages added", expect.populated, report.populated);
+  if (expect.p2mAreaSize !== undefined) out.push(verifyP2mArea(expect.p2mAreaSize, report));
   if (expect.identityRanges) {
     out.push(compareRanges("1-1 mapping on", expect.identityRanges, report.identityRanges));
   }
@@ -74,6 +77,49 @@ export function verifyBoot(expect: BootExpectations, report: BootReport): Verifi
     out.push(compareRanges("Populating pfn range", expect.populatedRanges, report.populatedRanges));
   }
   return out;
+}
+
+/**
+ * The printed "p2m virtual area at %p, size is %lx" against the modelled list
+ * (`xen_vmalloc_p2m_tree`, v3.19+): `ALIGN(8 * max(xen_max_p2m_pfn, p2m_limit), 2 MiB)`.
+ * `p2m_limit` is a kernel build option (CONFIG_XEN_MEMORY_HOTPLUG_LIMIT GiB, or 0 without memory
+ * hot-plug) that the log does not name, so two sizes agree with the model: the one with the
+ * policy's limit, and the one with none, which is the model's `xen_max_p2m_pfn` alone (a kernel
+ * built without hot-plug: the printed size then checks the max_pfn and extra memory the pass
+ * left). Any other size is a difference. A tree era (before v3.19) has no list to compare.
+ *
+ * @example
+ * ```ts
+ * import { verifyP2mArea } from "./verify.ts";
+ * import assert from "node:assert/strict";
+ * const model = { identity: 0, released: 0, populated: 0, remapped: 0, identityRanges: [],
+ *   releasedRanges: [], populatedRanges: [], extra: [], maxPfn: 0x9000, messages: [],
+ *   p2mArea: { size: 0x40000000, maxP2mPfn: 0x9000, limitPfns: 0x8000000 } };
+ * assert.equal(verifyP2mArea(0x200000, model).ok, true);  // built without memory hot-plug
+ * assert.equal(verifyP2mArea(0x400000, model).ok, false); // neither: 2 GiB of PFNs
+ * ```
+ */
+export function verifyP2mArea(printed: number, report: BootReport): Verification {
+  const what = "p2m virtual area size";
+  const a = report.p2mArea;
+  if (a === undefined) {
+    return {
+      what,
+      recorded: printed.toString(16),
+      model: "no p2m list (the 3-level tree before v3.19 prints no virtual area)",
+      ok: false,
+    };
+  }
+  const bare = p2mAreaSize(a.maxP2mPfn, 0);
+  const ok = printed === a.size || printed === bare;
+  const model = printed === bare && bare !== a.size
+    ? `${bare.toString(16)} (xen_max_p2m_pfn 0x${a.maxP2mPfn.toString(16)}; a kernel without ` +
+      `memory hot-plug: P2M_LIMIT 0, not the policy's ${a.limitPfns / PFNS_PER_MID} GiB)`
+    : `${a.size.toString(16)} (xen_max_p2m_pfn 0x${a.maxP2mPfn.toString(16)}, P2M_LIMIT ` +
+      `${a.limitPfns / PFNS_PER_MID} GiB${
+        bare !== a.size ? `; ${bare.toString(16)} without` : ""
+      })`;
+  return { what, recorded: printed.toString(16), model, ok };
 }
 
 /** Checks a recorded lookup's observed value against the model. */

@@ -171,6 +171,8 @@ export interface BootExpectations {
   remapped?: number;
   /** Sum of "Populating X-Y pfn range: N pages added". */
   populated?: number;
+  /** "p2m virtual area at %p, size is %lx" (v3.19+ `xen_vmalloc_p2m_tree`): bytes. */
+  p2mAreaSize?: number;
   /** Each "1-1 mapping on X->Y". */
   identityRanges?: PfnRange[];
   /** Each "Freeing X-Y pfn range: N pages freed" (range as printed). */

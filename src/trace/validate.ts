@@ -566,6 +566,7 @@ function checkEvent(pos: SourcePosition, obj: unknown): TraceEvent {
           released: count("released"),
           remapped: count("remapped"),
           populated: count("populated"),
+          p2mAreaSize: x.optUint("p2m_area_size", FRAME_LIMIT, "a byte count below 2^40"),
           identityRanges: list("identity_ranges"),
           releasedRanges: list("released_ranges"),
           populatedRanges: list("populated_ranges"),

@@ -104,6 +104,7 @@ function expectations(x: BootExpectations): Record<string, unknown> {
   if (x.released !== undefined) o.released = x.released;
   if (x.remapped !== undefined) o.remapped = x.remapped;
   if (x.populated !== undefined) o.populated = x.populated;
+  if (x.p2mAreaSize !== undefined) o.p2m_area_size = x.p2mAreaSize;
   if (x.identityRanges) o.identity_ranges = x.identityRanges.map(range);
   if (x.releasedRanges) o.released_ranges = x.releasedRanges.map(range);
   if (x.populatedRanges) o.populated_ranges = x.populatedRanges.map(range);

@@ -43,11 +43,6 @@ export interface HostileCase {
   problem?: string;
   /** Big: streamed, slower; sampled in CI. */
   heavy?: boolean;
-  /**
-   * Commands this case is known to fail, with why (a known limit, listed in the issue's notes,
-   * never silently): the runner skips them and the corpus test prints them.
-   */
-  knownOver?: { commands: readonly string[]; why: string };
 }
 
 const enc = new TextEncoder();
@@ -587,11 +582,6 @@ export function hostileCases(): HostileCase[] {
     },
     exit: 0,
     anyOf: [0, 1],
-    knownOver: {
-      commands: ["compare", "summarize"],
-      why: "each tree-era policy holds 2^18 private leaves (about 35 MB after GC) and " +
-        "compare/summarize keep all eight states at once: 725 MB peak measured",
-    },
   });
   add({
     name: "extreme-set-identity-2^40-pages",

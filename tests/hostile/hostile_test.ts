@@ -204,15 +204,11 @@ function plan(): [HostileCase, readonly string[]][] {
   const n = TRACE_COMMANDS.length;
   cases.forEach((c, i) => {
     if (FULL) {
-      for (const cmd of TRACE_COMMANDS) {
-        if (!c.knownOver?.commands.includes(cmd[0])) out.push([c, cmd]);
-      }
+      for (const cmd of TRACE_COMMANDS) out.push([c, cmd]);
     } else if (c.heavy) {
       out.push([c, TRACE_COMMANDS[(i * 3) % n]]);
     } else {
-      for (const cmd of [TRACE_COMMANDS[i % n], TRACE_COMMANDS[(i + 5) % n]]) {
-        if (!c.knownOver?.commands.includes(cmd[0])) out.push([c, cmd]);
-      }
+      for (const cmd of [TRACE_COMMANDS[i % n], TRACE_COMMANDS[(i + 5) % n]]) out.push([c, cmd]);
     }
   });
   return out;

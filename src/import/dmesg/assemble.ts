@@ -20,7 +20,8 @@ import {
   reconstructRawMap,
   sanitizeRawMap,
 } from "./raw_map.ts";
-import { fillCutMap, type ReconstructedEntry } from "./reconstruct.ts";
+import { boundByLastPfn, fillCutMap, type ReconstructedEntry } from "./reconstruct.ts";
+import { archCaveat, type ArchDecision, decideArch } from "./arch.ts";
 import { mostNotUnderstood, type UnrecognisedLines } from "./unrecognised.ts";
 
 /** The producer string of imported traces. */
@@ -83,6 +84,31 @@ export function assembleTrace(
     notes.push(text);
     warnings.push(text);
   }
+  // `last_pfn` (e820__end_of_ram_pfn) bounds the kernel's map: a printed map whose RAM ends
+  // short of it is incomplete, whatever the lines that completed it. (`mem=`/`memmap=` rewrite
+  // the map after it was printed, so the line then says nothing about the printed one.)
+  const bound = c.lastPfn && c.printed.length > 0 && c.cmdlineMem === undefined
+    ? boundByLastPfn(filled.entries, c.lastPfn)
+    : undefined;
+  const mapShort = bound?.verdict === "map-short" ? bound : undefined;
+  if (mapShort) {
+    const text = `the printed E820 map is incomplete: the kernel's RAM ends at pfn ` +
+      `0x${mapShort.lastPfn.toString(16)} (line ${mapShort.line}: '${mapShort.text}'), the map's ` +
+      `at 0x${mapShort.mapEndPfn.toString(16)}; what lies between is not in the trace`;
+    notes.push(text);
+    warnings.push(text);
+  } else if (bound?.verdict === "map-beyond") {
+    notes.push(
+      `the printed E820 map's RAM ends at pfn 0x${bound.mapEndPfn.toString(16)}, past the ` +
+        `kernel's last_pfn 0x${bound.lastPfn.toString(16)} (line ${bound.line}): the map was ` +
+        "changed after it was printed",
+    );
+  }
+  const arch = decideArch(c.arch);
+  const archNote = archCaveat(arch);
+  if (arch.confidence === "conflicting") {
+    notes.push(`lines name both a 32-bit and a 64-bit kernel: ${arch.because.join("; ")}`);
+  }
   const raw = rawMap(c, guest, filled);
   if (raw.dropped > 0) {
     notes.push(`raw E820 entries dropped (empty or overlapping an earlier one): ${raw.dropped}`);
@@ -101,7 +127,8 @@ export function assembleTrace(
   } else {
     const inferred = inferNrPages(guest.domain, {
       ...c.nr,
-      printedRamEndPfn: ramEndPfn(c.printed),
+      // A map that last_pfn shows to be cut off ends, in the kernel's view, at last_pfn.
+      printedRamEndPfn: mapShort?.lastPfn ?? ramEndPfn(c.printed),
       rawRamEndPfn: ramEndPfn(raw.entries),
     });
     nrPages = inferred.nrPages;
@@ -124,7 +151,28 @@ export function assembleTrace(
         "nothing about the P2M can be judged",
     );
   }
-  const cut = cutOffIdentity(c, guest, raw);
+  if (c.xenlinux && pv) {
+    // The policies model the upstream kernel's P2M; a XenLinux guest's is Xen's flat array.
+    const how = "a XenLinux (classic Xen) kernel (line " + `${c.xenlinux.line}: ` +
+      `${c.xenlinux.text}): its P2M is the flat phys_to_machine_mapping array Xen hands ` +
+      "over, not the upstream P2M the policies model, so the replay is an approximation";
+    estimated.push({ field: "policy", how });
+    mark(how);
+    warnings.push(how);
+  }
+  if (mapShort) {
+    estimated.push({
+      field: "e820",
+      how: `incomplete: RAM up to pfn 0x${mapShort.lastPfn.toString(16)} (last_pfn, line ` +
+        `${mapShort.line}) is missing from the printed map`,
+    });
+  }
+  if (archNote) {
+    estimated.push({ field: "arch", how: `x86_64 assumed: ${archNote}` });
+    mark(archNote);
+    warnings.push(archNote);
+  }
+  const cut = cutOffIdentity(c, guest, raw, mapShort?.line);
   if (cut) {
     mark(cut);
     warnings.push(cut);
@@ -175,6 +223,7 @@ export function assembleTrace(
     nrSource,
     rawSource: raw.source,
     rawLabel: raw.label,
+    arch,
     notes,
     events,
     digest: options.digest,
@@ -372,19 +421,27 @@ function rawMap(
  * and the map rebuilt from it gives another count. The message says so; the count is then left
  * out of `memory_setup` rather than reported as a divergence. Undefined when it can be judged.
  */
-function cutOffIdentity(c: Collected, guest: GuestDecision, raw: RawChoice): string | undefined {
+function cutOffIdentity(
+  c: Collected,
+  guest: GuestDecision,
+  raw: RawChoice,
+  shortByLastPfn: number | undefined,
+): string | undefined {
   const n = c.expect.identity;
   if (
     n === undefined || guest.type !== "pv" || raw.label !== "rebuilt from the kernel's printed map"
   ) {
     return undefined;
   }
-  if (c.printedLastLine === undefined || c.printedLastLine < c.bootRange[1]) return undefined;
+  const runsToEnd = c.printedLastLine !== undefined && c.printedLastLine >= c.bootRange[1];
+  if (!runsToEnd && shortByLastPfn === undefined) return undefined;
   const got = identityPagesOfPass(raw.entries, guest.domain === "dom0");
   if (got === n) return undefined;
-  return `cannot judge "Set ${n} page(s) to 1-1 mapping": the printed E820 map runs to the end ` +
-    `of the log (line ${c.printedLastLine}), so the holes above it are unknown (the map gives ` +
-    `${got}); the count is left out of memory_setup`;
+  const why = runsToEnd
+    ? `the printed E820 map runs to the end of the log (line ${c.printedLastLine})`
+    : `the printed E820 map ends short of the kernel's last_pfn (line ${shortByLastPfn})`;
+  return `cannot judge "Set ${n} page(s) to 1-1 mapping": ${why}, so the holes above it are ` +
+    `unknown (the map gives ${got}); the count is left out of memory_setup`;
 }
 
 function pickXenTable(
@@ -523,6 +580,7 @@ function memorySetup(c: Collected, guest: GuestDecision, time?: number): MemoryS
   if (x.released !== undefined) expect.released = x.released;
   if (x.remapped !== undefined) expect.remapped = x.remapped;
   if (x.populated !== undefined) expect.populated = x.populated;
+  if (c.p2mAreaSize !== undefined) expect.p2mAreaSize = c.p2mAreaSize;
   if (x.identityRanges?.length) expect.identityRanges = x.identityRanges;
   if (x.releasedRanges?.length) expect.releasedRanges = x.releasedRanges;
   if (x.populatedRanges?.length) expect.populatedRanges = x.populatedRanges;
@@ -540,6 +598,7 @@ function buildHeader(
     nrSource: string;
     rawSource: string;
     rawLabel: string;
+    arch: ArchDecision;
     notes: string[];
     events: TraceEvent[];
     /** Hex SHA-256 of the input log. */
@@ -551,9 +610,6 @@ function buildHeader(
   const notes = [...d.notes];
   if (!c.kernelRelease) notes.push("no 'Linux version' line: no policy is suggested");
   else if (!policy) notes.push(`kernel release '${c.kernelRelease}' is not a version number`);
-  if (c.kernelRelease && /(?:^|[-.])(?:i[3-6]86|686|pae)(?:$|[-.])/i.test(c.kernelRelease)) {
-    notes.push("the kernel release looks 32-bit; the model is x86_64 only");
-  }
   if (c.xenVersion && c.xenVersionFromXen && c.xenVersion !== c.xenVersionFromXen) {
     notes.push(`the kernel says Xen ${c.xenVersion}, the hypervisor says ${c.xenVersionFromXen}`);
   }
@@ -613,6 +669,14 @@ function buildHeader(
   }
   extra.source = source;
   if (c.cmdlineMem !== undefined) extra.kernel_mem_option = hex(c.cmdlineMem);
+  if (d.arch.arch !== "unknown") {
+    // The guest kernel's flavour as the log proves it; `guest.arch` is what the model replays.
+    extra.kernel_arch = {
+      arch: d.arch.arch,
+      confidence: d.arch.confidence,
+      source: d.arch.because,
+    };
+  }
   extra.relevant_lines = relevantLines(c);
   extra.unrecognised_lines = c.unrecognised.total;
   if (notes.length > 0) extra.notes = notes;

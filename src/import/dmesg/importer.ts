@@ -28,8 +28,10 @@ import {
   armLine,
   classifyKernelLine,
   findKernelBody,
+  type GuestArch,
   type KernelLine,
   memOption,
+  xenLinuxLine,
 } from "./kernel_lines.ts";
 import { type PciItem, PciTracker } from "./pci_state.ts";
 import { classifyPciLine, mayBePci, type PciLine } from "./pci_text.ts";
@@ -107,6 +109,8 @@ export interface Collected {
   evidence: EvidenceMap;
   /** The first line only an Arm machine prints (`armLine`), with its line number. */
   arm?: { line: number; text: string };
+  /** The first line only a XenLinux (classic Xen) kernel prints (`xenLinuxLine`). */
+  xenlinux?: { line: number; text: string };
   /** A `Linux version` banner was seen in the imported boot. */
   sawBanner: boolean;
   /** `(XEN)` E820 tables by name, in print order. */
@@ -117,6 +121,15 @@ export interface Collected {
   printedLastLine?: number;
   /** RAM ranges of "Early memory node ranges" (`node 0: [mem ...]`), with their lines. */
   numaRam: ProvenRam[];
+  /**
+   * The first `last_pfn = 0x... max_arch_pfn = 0x...` of the boot: `e820__end_of_ram_pfn`, the
+   * end of RAM in the kernel's E820 map (capped at max_arch_pfn), with its line.
+   */
+  lastPfn?: { pfn: number; maxArchPfn: number; line: number; text: string };
+  /** "p2m virtual area at %p, size is %lx": the v3.19+ list's size in bytes. */
+  p2mAreaSize?: number;
+  /** Lines that tell the guest kernel's x86 flavour (64-bit, 32-bit PAE), in log order. */
+  arch: { arch: GuestArch; proven: boolean; line: number; text: string }[];
   /** Its `who` word (`Xen`, `BIOS-e820`...). */
   printedWho?: string;
   /** The event list. */
@@ -223,6 +236,7 @@ export class DmesgImporter {
       xenTables: new Map(),
       printed: [],
       numaRam: [],
+      arch: [],
       items: [],
       expect: {},
       nr: {},
@@ -497,6 +511,13 @@ export class DmesgImporter {
     this.#fact(k, s);
   }
 
+  #arch(arch: GuestArch | undefined, proven: boolean, text: string): void {
+    const a = this.#c.arch;
+    if (arch !== undefined && a.length < 16) {
+      a.push({ arch, proven, line: this.#c.lines, text: text.slice(0, 80) });
+    }
+  }
+
   #unrecognised(text: string): void {
     if (looksLikeE820(text) || looksRelevant(text, "kernel")) {
       this.#c.unrecognised.add(text, this.#c.lines);
@@ -512,6 +533,7 @@ export class DmesgImporter {
       case "linux_version":
         c.kernelRelease ??= k.release;
         c.sawBanner = true;
+        this.#arch(archOfRelease(k.release), false, s.text);
         this.#mark(s.text, time);
         return;
       case "identity_count":
@@ -543,6 +565,10 @@ export class DmesgImporter {
         return;
       case "map_header":
         if (k.map === "bios") this.#anchor(time);
+        if (xenLinuxLine(s.text) !== undefined) c.xenlinux ??= { line: c.lines, text: s.text };
+        return;
+      case "xenlinux":
+        c.xenlinux ??= { line: c.lines, text: k.why };
         return;
       case "e820":
         this.#e820(k.entry, time);
@@ -573,6 +599,16 @@ export class DmesgImporter {
         c.nr.memoryTotalPages ??= Math.floor(k.totalKiB / 4);
         return;
       case "last_pfn":
+        c.lastPfn ??= { pfn: k.pfn, maxArchPfn: k.maxArchPfn, line: c.lines, text: s.text };
+        this.#arch(archOfMaxArchPfn(k.maxArchPfn), true, s.text);
+        return;
+      case "p2m_area":
+        // Only a PV kernel (v3.19+) builds the list.
+        this.#evidence("pv", s.text);
+        c.p2mAreaSize ??= k.size;
+        return;
+      case "arch":
+        this.#arch(k.arch, k.proven, k.why);
         return;
       case "cmdline": {
         const mem = memOption(k.text);
@@ -797,6 +833,27 @@ function unknownMessage(c: Classified): boolean {
 
 /** `... conflict with System RAM [mem 0x90000000-0x97ffffff]`: the resource tree's RAM. */
 const SYSTEM_RAM = /System RAM \[mem 0x([0-9a-f]{1,16})-0x([0-9a-f]{1,16})\]/;
+
+/**
+ * The flavour `max_arch_pfn` names (arch/x86/kernel/e820.c MAX_ARCH_PFN): 1 << (32 - 12) for
+ * 32-bit, 1 << (36 - 12) for 32-bit PAE, MAXMEM >> PAGE_SHIFT for x86_64, which is far above
+ * both (2^34 with 4-level paging, 2^40 with 5-level, 0x3ffffffff in v2.6.27 as real log 64 shows);
+ * undefined for any other value.
+ */
+function archOfMaxArchPfn(maxArchPfn: number): GuestArch | undefined {
+  if (maxArchPfn === 2 ** 20) return "x86_32";
+  if (maxArchPfn === 2 ** 24) return "x86_32_pae";
+  if (maxArchPfn >= 2 ** 32) return "x86_64";
+  return undefined;
+}
+
+/** What a release string's build suffix suggests (distribution names; not proof). */
+function archOfRelease(release: string): GuestArch | undefined {
+  if (/(?:^|[.\-_])(?:x86_64|amd64)(?:$|[.\-_+])/.test(release)) return "x86_64";
+  if (/(?:^|[.\-_])(?:PAE|pae)(?:$|[.\-_+])/.test(release)) return "x86_32_pae";
+  if (/(?:^|[.\-_])i?[3-6]86(?:$|[.\-_+])/.test(release)) return "x86_32";
+  return undefined;
+}
 
 const PASS_KINDS: ReadonlySet<KernelLine["kind"]> = new Set([
   "identity_count",

@@ -256,6 +256,28 @@ Deno.test("a log with no E820 map and no boot-pass line is unusable, quoting its
   assert.equal(run([...lines, T("Released 0 page(s)")]).header.guest.type, "pv");
 });
 
+Deno.test("a XenLinux (classic Xen) kernel is imported with its model marked an approximation", () => {
+  // XenLinux prints "Xen-provided physical RAM map" (pvops: "BIOS-provided"), its balloon driver
+  // "xen_mem:"; its P2M is Xen's flat array, not the upstream one the policies model, so the
+  // header says the policy is an estimate (which lowers every finding) and a mark says why.
+  const xenlinux = run([
+    T("Linux version 2.6.32-309-ec2 (buildd@yellow) #18-Ubuntu SMP"),
+    T("Xen-provided physical RAM map:"),
+    T(" Xen: 0000000000000000 - 00000001c0800000 (usable)"),
+    T("PCI: setting up Xen PCI frontend stub"),
+    T("xen_mem: Initialising balloon driver."),
+  ]);
+  const policy = (xenlinux.header.extra?.estimated as { field: string; how: string }[])
+    .find((e) => e.field === "policy");
+  assert.match(policy?.how ?? "", /XenLinux \(classic Xen\) kernel \(line 2: Xen-provided/);
+  assert.ok(xenlinux.events.some((e) => e.kind === "mark" && /XenLinux/.test(e.text)));
+  // The same guest under an upstream kernel is not marked.
+  const pvops = run(PV_DOMU);
+  const estimated = (pvops.header.extra?.estimated ?? []) as { field: string }[];
+  assert.ok(!estimated.some((e) => e.field === "policy"));
+  assert.ok(!pvops.events.some((e) => e.kind === "mark" && /XenLinux/.test(e.text)));
+});
+
 Deno.test("a log of an Arm machine is refused as one: no E820 map, no PV P2M to model", () => {
   // Xen on Arm translates every guest's memory in the hypervisor (stage 2): the guest prints
   // no E820 map and no boot pass. The refusal names the line that shows the machine is Arm,

@@ -26,6 +26,9 @@ export type Evidence =
   | "hvm_weak"
   | "acpi_tables";
 
+/** The x86 flavour a line proves: 64-bit, or 32-bit with or without PAE. */
+export type GuestArch = "x86_64" | "x86_32_pae" | "x86_32";
+
 /** A recognised kernel line. */
 export type KernelLine =
   | { kind: "linux_version"; release: string }
@@ -41,12 +44,15 @@ export type KernelLine =
   | { kind: "xen_version"; version: string; pv: boolean }
   | { kind: "balloon_init"; sysfs: boolean }
   | { kind: "memory_total"; totalKiB: number; physpages: boolean }
-  | { kind: "last_pfn"; pfn: number }
+  | { kind: "last_pfn"; pfn: number; maxArchPfn: number }
+  | { kind: "p2m_area"; size: number }
+  | { kind: "arch"; arch: GuestArch; proven: boolean; why: string }
   | { kind: "numa_ram"; start: number; end: number }
   | { kind: "cmdline"; text: string }
   | { kind: "gsi" }
   | { kind: "pirq" }
   | { kind: "arm"; why: string }
+  | { kind: "xenlinux"; why: string }
   | { kind: "mark"; text: string }
   | { kind: "known" }
   | { kind: "irrelevant" };
@@ -69,7 +75,13 @@ const HYPERVISOR = /^Hypervisor detected: (.+?)\s*$/;
 const XEN_VERSION = /^Xen version:? (\d+\.\d+[^\s(]*?)\.?(?: \(.*\))?$/;
 const BALLOON = /^xen[/:_-]?balloon: Initiali[sz]ing balloon driver\.?$/i;
 const MEMORY = /^Memory: (\d{1,15})[kK]\/(\d{1,15})([kK]) available/;
-const LAST_PFN = /^(?:e820: )?last_pfn = 0x([0-9a-f]{1,13}) max_arch_pfn = /;
+const LAST_PFN = /^(?:e820: )?last_pfn = 0x([0-9a-f]{1,13}) max_arch_pfn = 0x([0-9a-f]{1,13})$/;
+/** `xen_vmalloc_p2m_tree` (v3.19+): the list's virtual area, `%p` then `vm.size` in hex. */
+const P2M_AREA = /^p2m virtual area at \S+, size is ([0-9a-f]{1,13})$/;
+/** arch/x86/mm (32-bit only): `highmem_pfn_init` / `lowmem_pfn_init` print these. */
+const MEM_32 = /^\d{1,9}MB (?:HIGHMEM|LOWMEM) available\.?$/;
+/** A zone of `Zone ranges:`: ZONE_HIGHMEM exists only on 32-bit x86, ZONE_DMA32 only on 64-bit. */
+const ZONE_ARCH = /^(HighMem|DMA32)\s+(?:\[mem|empty|0x)/;
 /** `free_area_init`'s "Early memory node ranges": one memblock RAM range (end inclusive). */
 const NODE_RANGE = /^node +\d+: \[mem 0x([0-9a-f]{1,16})-0x([0-9a-f]{1,16})\]$/;
 const CMDLINE = /^(?:Kernel )?[Cc]ommand line: (.*)$/;
@@ -84,6 +96,33 @@ const CMDLINE = /^(?:Kernel )?[Cc]ommand line: (.*)$/;
  */
 const ARM_LINE =
   /(?:^|\] )(?:Booting Linux on physical CPU 0x|CPU: (?:ARMv\d|AArch64)|Xen \d+\.\d+ support found|Machine model: XENVM-)|^(?:Using PSCI v\d|Using SMC Calling Convention|d\d+v\d+: vGIC[DR]: )/;
+
+/**
+ * Lines only a XenLinux ("classic Xen", the out-of-tree port SUSE, Debian and Amazon shipped as
+ * `-xen`/`-ec2` kernels) prints, never the upstream (pvops) kernel p2mtrace models:
+ * `setup_memory_map`'s "Xen-provided physical RAM map" (pvops prints "BIOS-provided"), the
+ * balloon driver's `xen_mem:` prefix (drivers/xen/balloon/balloon.c) and time-xen.c's
+ * "Xen reported: N MHz processor". XenLinux keeps its P2M as the flat `phys_to_machine_mapping`
+ * array Xen hands over: no identity entries, no tree or list of the pvops eras.
+ */
+const XENLINUX =
+  /^(?:(?:e820: )?Xen-provided physical RAM map|xen_mem: Initialising balloon driver|Xen reported: \d+\.\d+ MHz processor)/;
+
+/**
+ * The line, when it is one only a XenLinux kernel prints (see `XENLINUX`); undefined otherwise.
+ *
+ * @example
+ * ```ts
+ * import { xenLinuxLine } from "./kernel_lines.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(xenLinuxLine("xen_mem: Initialising balloon driver."),
+ *   "xen_mem: Initialising balloon driver.");
+ * assert.equal(xenLinuxLine("xen:balloon: Initialising balloon driver"), undefined);
+ * ```
+ */
+export function xenLinuxLine(text: string): string | undefined {
+  return XENLINUX.test(text) ? text.slice(0, 120) : undefined;
+}
 
 /**
  * The line, when it is one only an Arm machine prints (kernel or `(XEN)` text, prefixes
@@ -115,6 +154,8 @@ const MARKS: RegExp[] = [
   /^P2M\[\d+\]\[\d+\] == IDENTITY/,
   /set_phys_to_machine\(\) failed/,
   /^Failed to release pfn/,
+  // xen_remap_memory (setup.c, v3.19+) when moving a remapped page's kernel mapping fails.
+  /^Failed to update kernel mapping for mfn=/,
   /^unable to handle (?:kernel )?paging request/i,
 ];
 
@@ -145,7 +186,6 @@ const KNOWN: RegExp[] = [
   /^PM: (?:hibernation: )?Registered nosave memory/,
   /^Allocating PCI resources starting at/,
   /^PCI: System does not support PCI/,
-  /^p2m virtual area at /,
   /^Remapped \d+ non-RAM page\(s\)/,
   /^Zone ranges:/,
   /^Early memory node ranges/,
@@ -171,7 +211,12 @@ const KNOWN: RegExp[] = [
   // (the boot pass's own line is "Freeing <pfn>-<pfn> pfn range", matched before this).
   /^Freeing (?:unused kernel|initrd memory|SMP alternatives|unused decrypted memory)/,
   /^(?:xenbus_probe_frontend|XENBUS): Device with no driver/,
-  /^(?:boot)?console \[\w{1,32}\] (?:enabled|disabled)/,
+  /^(?:printk: )?(?:boot)?console \[\w{1,32}\] (?:enabled|disabled)/,
+  /^(?:Setting APIC routing to |APIC: Switched APIC routing to: )Xen PV/,
+  /^Reserving Intel graphics (?:memory|stolen memory) at /,
+  /^RIP: [0-9a-f]{4}:/,
+  /^Xen virtual console successfully installed/,
+  /^xen-vbd: registered block device/,
   // A frame of a call trace ("xen_start_kernel+0x574/0x580"): the oops itself is the mark.
   /^(?:\? )?[\w.]{1,128}\+0x[0-9a-f]{1,16}\/0x[0-9a-f]{1,16}(?: \[[\w-]+\])?$/,
   // v2.6.2x's "(N early reservations)" table: "#2 [0002c21000 - 0002c3c000]   XEN PAGETABLES".
@@ -273,6 +318,7 @@ const SLOW_GATE = new RegExp(
     "\\[mem |\\[io |pcifront|root bus|host bridge|Populating|Freeing|[Rr]eleased|Remapped",
     "page\\(s\\)|RAM map|Hypervisor|Memory:|last_pfn|ommand line|ACPI|pciback|acpi_processor",
     "Booting|panic|BUG|Oops|protection fault|WARNING|Trying to|Failed to|unable to handle",
+    "HIGHMEM|LOWMEM|HighMem|DMA32",
     "CPU: ARMv|CPU: AArch64|Machine model",
   ].join("|"),
 );
@@ -310,7 +356,15 @@ function classifySlow(text: string): KernelLine | undefined {
   if ((m = BALLOON.exec(text)) !== null) {
     return { kind: "balloon_init", sysfs: text.toLowerCase().startsWith("xen-balloon") };
   }
-  if ((m = LAST_PFN.exec(text)) !== null) return { kind: "last_pfn", pfn: hex(m[1]) };
+  if ((m = LAST_PFN.exec(text)) !== null) {
+    return { kind: "last_pfn", pfn: hex(m[1]), maxArchPfn: hex(m[2]) };
+  }
+  if ((m = P2M_AREA.exec(text)) !== null) return { kind: "p2m_area", size: hex(m[1]) };
+  if (MEM_32.test(text)) return { kind: "arch", arch: "x86_32", proven: true, why: text };
+  if ((m = ZONE_ARCH.exec(text)) !== null) {
+    const arch = m[1] === "DMA32" ? "x86_64" : "x86_32";
+    return { kind: "arch", arch, proven: true, why: `${m[1]} zone` };
+  }
   if ((m = NODE_RANGE.exec(text)) !== null) {
     const start = parseInt(m[1], 16);
     const end = parseInt(m[2], 16) + 1;
@@ -329,6 +383,10 @@ function classifySlow(text: string): KernelLine | undefined {
   }
   const arm = armLine(text);
   if (arm !== undefined) return { kind: "arm", why: arm };
+  if (/^(?:xen_mem|Xen reported):/.test(text)) {
+    const why = xenLinuxLine(text);
+    if (why !== undefined) return { kind: "xenlinux", why };
+  }
   if (text.startsWith("xen: registering gsi")) return { kind: "gsi" };
   if (text.startsWith("xen: --> pirq=")) return { kind: "pirq" };
   if (/^(?:xen[-_:]?pciback|pciback|xen_acpi_processor)\b/i.test(text)) {

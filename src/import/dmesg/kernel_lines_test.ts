@@ -103,6 +103,39 @@ Deno.test("classifyKernelLine reads map headers, E820 lines and memory facts", (
   assert.deepEqual(classifyKernelLine("e820: last_pfn = 0x23fe00 max_arch_pfn = 0x400000000"), {
     kind: "last_pfn",
     pfn: 0x23fe00,
+    maxArchPfn: 0x400000000,
+  });
+});
+
+Deno.test("classifyKernelLine reads the p2m virtual area (xen_vmalloc_p2m_tree, v3.19+: '%p, size is %lx')", () => {
+  assert.deepEqual(
+    classifyKernelLine("p2m virtual area at (____ptrval____), size is c600000"),
+    { kind: "p2m_area", size: 0xc600000 },
+  );
+  // Before v4.15 %p printed the address itself.
+  assert.deepEqual(classifyKernelLine("p2m virtual area at ffffc90000000000, size is 40000000"), {
+    kind: "p2m_area",
+    size: 0x40000000,
+  });
+});
+
+Deno.test("classifyKernelLine reads the lines only one x86 flavour prints", () => {
+  // arch/x86/mm (32-bit only): highmem_pfn_init / lowmem_pfn_init; ZONE_HIGHMEM only on 32-bit
+  // x86, ZONE_DMA32 only on x86_64.
+  for (const t of ["0MB HIGHMEM available.", "615MB LOWMEM available.", "  HighMem  empty"]) {
+    assert.equal(classifyKernelLine(t.trim())?.kind, "arch", t);
+  }
+  assert.deepEqual(classifyKernelLine("HighMem  empty"), {
+    kind: "arch",
+    arch: "x86_32",
+    proven: true,
+    why: "HighMem zone",
+  });
+  assert.deepEqual(classifyKernelLine("DMA32    [mem 0x0000000001000000-0x00000000ffffffff]"), {
+    kind: "arch",
+    arch: "x86_64",
+    proven: true,
+    why: "DMA32 zone",
   });
 });
 
@@ -114,6 +147,7 @@ Deno.test("classifyKernelLine marks crashes and P2M warnings", () => {
       "WARNING: CPU: 0 PID: 1 at arch/x86/xen/p2m.c:747 set_phys_to_machine+0x3d/0x50",
       "general protection fault: 0000 [#1] SMP",
       "Identity mapping failed. We are 12 short of 1-1 mappings!",
+      "Failed to update kernel mapping for mfn=6930582 pfn=524288",
     ]
   ) assert.equal(classifyKernelLine(t)?.kind, "mark", t);
 });
@@ -135,6 +169,11 @@ Deno.test("classifyKernelLine tells irrelevant lines from unknown relevant ones"
       "xenbus_probe_frontend: Device with no driver: device/vbd/51712",
       "#2 [0002c21000 - 0002c3c000]   XEN PAGETABLES ==> [0002c21000 - 0002c3c000]",
       "console [xenboot0] enabled",
+      "printk: bootconsole [xenboot0] enabled",
+      "Setting APIC routing to Xen PV.",
+      "APIC: Switched APIC routing to: Xen PV",
+      "Reserving Intel graphics memory at [mem 0x8c000000-0x8fffffff]",
+      "RIP: e030:xen_remap_memory+0x191/0x26c",
       "xen_start_kernel+0x574/0x580",
       "? xen_mc_flush+0x1a2/0x1b0",
     ]

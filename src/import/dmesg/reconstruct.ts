@@ -108,3 +108,53 @@ function uncovered(start: number, end: number, covered: [number, number][]): [nu
   }
   return pieces;
 }
+
+/** What a printed `last_pfn` line says about the map the log printed. */
+export interface LastPfnBound {
+  /** `agrees`: the map's RAM ends where the kernel's does; `map-short`: the kernel had RAM up to
+   * `lastPfn` that the map lacks (cut off); `map-beyond`: the map shows RAM past it. */
+  verdict: "agrees" | "map-short" | "map-beyond";
+  /** The printed last_pfn. */
+  lastPfn: number;
+  /** The end of RAM the map gives, by the same rule. */
+  mapEndPfn: number;
+  /** The source line. */
+  line: number;
+  /** Its message. */
+  text: string;
+}
+
+/**
+ * Checks a printed map against `last_pfn = 0x... max_arch_pfn = 0x...`, which
+ * `e820__end_of_ram_pfn` (arch/x86/kernel/e820.c `e820_end_pfn(MAX_ARCH_PFN, E820_TYPE_RAM)`,
+ * 2.6.28+) prints from the kernel's own map after `xen_memory_setup` rewrote it: the highest
+ * `(addr + size) >> PAGE_SHIFT` of its RAM entries, capped at max_arch_pfn. It proves RAM ends
+ * exactly there; it does not say where that RAM starts, so a map that ends short of it is known
+ * to be incomplete but is not filled in. Undefined when the line was capped (the cap hides the
+ * end) or the map has no RAM.
+ *
+ * @example
+ * ```ts
+ * import { boundByLastPfn } from "./reconstruct.ts";
+ * import assert from "node:assert/strict";
+ * const map = [{ start: 0, size: 0xa0000, type: 1 }, { start: 0x100000, size: 0x3ff00000, type: 1 }];
+ * const lp = { pfn: 0x80000, maxArchPfn: 2 ** 34, line: 40, text: "e820: last_pfn = 0x80000 max_arch_pfn = 0x400000000" };
+ * assert.equal(boundByLastPfn(map, lp)?.verdict, "map-short"); // the map stops at 1 GiB
+ * assert.equal(boundByLastPfn(map, { ...lp, pfn: 0x40000 })?.verdict, "agrees");
+ * ```
+ */
+export function boundByLastPfn(
+  map: readonly MapEntry[],
+  lastPfn: { pfn: number; maxArchPfn: number; line: number; text: string },
+): LastPfnBound | undefined {
+  if (lastPfn.pfn >= lastPfn.maxArchPfn) return undefined;
+  let end: number | undefined;
+  for (const e of map) {
+    if (e.type !== E820_TYPE.ram) continue;
+    const pfn = Math.min(Math.floor((e.start + e.size) / PAGE), lastPfn.maxArchPfn);
+    if (end === undefined || pfn > end) end = pfn;
+  }
+  if (end === undefined) return undefined;
+  const verdict = end === lastPfn.pfn ? "agrees" : end < lastPfn.pfn ? "map-short" : "map-beyond";
+  return { verdict, lastPfn: lastPfn.pfn, mapEndPfn: end, line: lastPfn.line, text: lastPfn.text };
+}

@@ -12,7 +12,13 @@
  * @module
  */
 
-import { MAX_DOMAIN_PAGES, PFNS_PER_MID } from "../../p2m/constants.ts";
+import {
+  MAX_DOMAIN_PAGES,
+  P2M_AREA_ALIGN,
+  P2M_ENTRY_SIZE,
+  P2M_PER_PAGE,
+  PFNS_PER_MID,
+} from "../../p2m/constants.ts";
 import { K } from "../../p2m/leaf_runs.ts";
 import type { BootWork, KernelEra } from "../../model/policy.ts";
 import type { ModelDraft } from "../../model/state.ts";
@@ -37,7 +43,29 @@ export function listIdentityAboveMap(d: ModelDraft, b: BootWork): void {
 }
 
 /**
- * `xen_vmalloc_p2m_tree` (the list covers max(xen_max_p2m_pfn, P2M_LIMIT)), `xen_inv_extra_mem`,
+ * The byte size of the list's virtual area, as `xen_vmalloc_p2m_tree` (arch/x86/xen/p2m.c,
+ * v3.19+) computes and prints it ("p2m virtual area at %p, size is %lx"):
+ * `ALIGN(sizeof(unsigned long) * max(xen_max_p2m_pfn, p2m_limit), PMD_SIZE * PMDS_PER_MID_PAGE)`.
+ * `xen_max_p2m_pfn` is the end of the last extra memory chunk `xen_memory_setup` added, else
+ * `ALIGN(nr_pages, P2M_PER_PAGE)` from `xen_build_dynamic_phys_to_machine`. (v3.19 itself has
+ * no p2m_limit term; it came with memory hot-plug of the list, and is 0 without
+ * CONFIG_XEN_MEMORY_HOTPLUG_LIMIT.)
+ *
+ * @example
+ * ```ts
+ * import { p2mAreaSize } from "./linux_3_19.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(p2mAreaSize(0x9000, 0), 0x200000);            // a 144 MiB stub domain: 2 MiB
+ * assert.equal(p2mAreaSize(0x9000, 512 * 0x40000), 0x40000000); // P2M_LIMIT 512 GiB: 1 GiB
+ * ```
+ */
+export function p2mAreaSize(maxP2mPfn: number, limitPfns: number): number {
+  const bytes = P2M_ENTRY_SIZE * Math.max(maxP2mPfn, limitPfns);
+  return Math.ceil(bytes / P2M_AREA_ALIGN) * P2M_AREA_ALIGN;
+}
+
+/**
+ * `xen_vmalloc_p2m_tree` (the list covers {@link p2mAreaSize} / 8 PFNs), `xen_inv_extra_mem`,
  * then `xen_remap_memory`.
  *
  * @example
@@ -49,13 +77,15 @@ export function listIdentityAboveMap(d: ModelDraft, b: BootWork): void {
  */
 export function listAndRemap(d: ModelDraft, b: BootWork): void {
   const { report } = b;
-  const size = Math.max(b.maxP2mPfn, b.nr, d.policy.p2mLimitGib * PFNS_PER_MID);
+  const maxP2mPfn = b.maxP2mPfn > 0 ? b.maxP2mPfn : Math.ceil(b.nr / P2M_PER_PAGE) * P2M_PER_PAGE;
+  const limitPfns = d.policy.p2mLimitGib * PFNS_PER_MID;
+  const area = p2mAreaSize(maxP2mPfn, limitPfns);
+  const size = area / P2M_ENTRY_SIZE;
+  report.p2mArea = { size: area, maxP2mPfn, limitPfns };
   const extraFlat: number[] = [];
   for (const r of report.extra) extraFlat.push(r.pfn, r.endPfn);
   d.p2m.growList(size, extraFlat);
-  report.messages.push(
-    `p2m virtual area: ${(size * 8).toString(16)} bytes for ${size.toString(16)} PFNs`,
-  );
+  report.messages.push(`p2m virtual area at (ptrval), size is ${area.toString(16)}`);
   for (const r of report.extra) {
     d.p2m.write(
       r.pfn,

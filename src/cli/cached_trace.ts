@@ -1,0 +1,182 @@
+/**
+ * The on-disk index behind `snapshot`, `lookup` and `diff` (and `p2mtrace index`): find the
+ * trace file's index in the cache, check it, build it on first use for a large trace, and
+ * fall back to a replay from step 0 — with one note on stderr — whenever the cache cannot be
+ * used. Stdin, FIFOs and `.gz` traces are never indexed (nothing to seek in). The answers
+ * are the same with or without the index (`tests/index_cache_test.ts`).
+ *
+ * @module
+ */
+
+import { TraceReader } from "../trace/read.ts";
+import type { TraceHeader } from "../trace/event.ts";
+import type { Policy } from "../policy/policy.ts";
+import { choosePolicy, type PolicySource } from "../replay/replayer.ts";
+import { policySpec } from "../report/snapshot_report.ts";
+import { buildTraceIndex, fileKey, IndexUnusable, TraceIndex } from "../replay/trace_index.ts";
+import { AUTO_INDEX_BYTES, cacheDir, indexFileName } from "../replay/index_cache.ts";
+import { CutOffError } from "../errors.ts";
+import { escapeText } from "../report/text.ts";
+import type { Io } from "./io.ts";
+
+/** A trace answered from its index. */
+export interface CachedTrace {
+  /** The checked index. */
+  index: TraceIndex;
+  /** The trace header. */
+  header: TraceHeader;
+  /** The policy. */
+  policy: Policy;
+  /** Where the policy came from. */
+  policySource: PolicySource;
+}
+
+/** Whether `path` is a regular file that is not gzip. */
+function indexable(path: string): Deno.FileInfo | undefined {
+  try {
+    const stat = Deno.statSync(path);
+    if (!stat.isFile) return undefined;
+    const file = Deno.openSync(path, { read: true });
+    try {
+      const magic = new Uint8Array(2);
+      const n = file.readSync(magic);
+      return n === 2 && magic[0] === 0x1f && magic[1] === 0x8b ? undefined : stat;
+    } finally {
+      file.close();
+    }
+  } catch {
+    return undefined; // the replay reports what is wrong with the file
+  }
+}
+
+function note(io: Io, text: string): void {
+  io.stderr(`p2mtrace: note: ${text}\n`);
+}
+
+/**
+ * Builds (or rebuilds) the index of `file` under `policyOpt` in `dir` and opens it. Errors
+ * propagate: trace errors as the replay would report them, cache errors as thrown.
+ */
+export async function buildIndex(
+  file: string,
+  header: TraceHeader,
+  policyOpt: string | undefined,
+  policy: Policy,
+  dir: string,
+): Promise<TraceIndex> {
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new IndexUnusable(`cannot create ${dir}: ${e instanceof Error ? e.message : e}`);
+  }
+  const stat = Deno.statSync(file);
+  const path = `${dir}/${indexFileName(fileKey(stat), policySpec(policy))}`;
+  await buildTraceIndex(file, file, policyOpt, path);
+  const index = TraceIndex.open(path, file, header, policySpec(policy));
+  index.usePolicy(policy);
+  return index;
+}
+
+/**
+ * The index of `file` under `policyOpt`, or undefined when the command should replay from
+ * step 0: `--no-cache`, stdin, a FIFO or gzip, no usable cache directory, a trace smaller
+ * than {@link AUTO_INDEX_BYTES} without an index, or a trace the build could not replay (the
+ * replay then reports its error exactly as without the cache). A damaged or stale index file
+ * is ignored with a note and rebuilt.
+ */
+export async function openCached(
+  file: string,
+  policyOpt: string | undefined,
+  noCache: boolean,
+  io: Io,
+): Promise<CachedTrace | undefined> {
+  if (noCache || file === "-") return undefined;
+  const stat = indexable(file);
+  if (stat === undefined) return undefined;
+  let header: TraceHeader;
+  try {
+    header = await (await TraceReader.open(file)).header();
+  } catch {
+    return undefined;
+  }
+  const { policy, source } = choosePolicy(header, policyOpt);
+  const spec = policySpec(policy);
+  const large = stat.size >= AUTO_INDEX_BYTES;
+  const read = cacheDir(io.env, false);
+  if (read.dir === undefined) {
+    if (large) note(io, `not using the index cache: ${read.why}; replaying from step 0`);
+    return undefined;
+  }
+  const path = `${read.dir}/${indexFileName(fileKey(stat), spec)}`;
+  let rebuild = large;
+  try {
+    const index = TraceIndex.open(path, file, header, spec);
+    index.usePolicy(policy);
+    return { index, header, policy, policySource: source };
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) {
+      const why = e instanceof IndexUnusable || e instanceof SyntaxError
+        ? e.message
+        : `cannot read it (${e instanceof Error ? e.message : String(e)})`;
+      note(io, `ignoring the index cache file ${escapeText(path)}: ${why}`);
+      rebuild = true;
+    }
+  }
+  if (!rebuild) return undefined;
+  const write = cacheDir(io.env, true);
+  if (write.dir === undefined) {
+    note(io, `not using the index cache: ${write.why}; replaying from step 0`);
+    return undefined;
+  }
+  try {
+    const index = await buildIndex(file, header, policyOpt, policy, write.dir);
+    return { index, header, policy, policySource: source };
+  } catch (e) {
+    if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+      note(
+        io,
+        `not using the index cache: cannot write ${escapeText(write.dir)}; replaying from step 0`,
+      );
+    } else if (e instanceof IndexUnusable) {
+      note(io, `not using the index cache: ${e.message}; replaying from step 0`);
+    }
+    // Anything else is the trace's own error: the replay reports it as without the cache.
+    return undefined;
+  }
+}
+
+/**
+ * The cut-off message for an answer at event `index`, as the replay gives it: only a step
+ * that needs every complete event (the replay read up to the cut).
+ */
+export function cutOffMessage(c: CachedTrace, name: string, index: number): string | undefined {
+  const cut = c.index.cut;
+  if (cut === null || index !== c.index.events) return undefined;
+  return new CutOffError({ file: name, line: cut.line }, cut.eventsRead).message;
+}
+
+/**
+ * Runs `cached` on the trace's index, or `replay` when there is none or the index turns out
+ * unusable while answering (a note says so): both must print the same.
+ */
+export async function withIndex<T>(
+  file: string,
+  policyOpt: string | undefined,
+  noCache: boolean,
+  io: Io,
+  cached: (c: CachedTrace) => T,
+  replay: () => Promise<T>,
+): Promise<T> {
+  const c = await openCached(file, policyOpt, noCache, io);
+  if (c !== undefined) {
+    try {
+      return cached(c);
+    } catch (e) {
+      if (!(e instanceof IndexUnusable)) throw e;
+      note(io, `ignoring the index cache file ${escapeText(c.index.path)}: ${e.message}`);
+      // Removed, so that it is rebuilt (on the next use of a large trace, or by `index`).
+      await Deno.remove(c.index.path).catch(() => {});
+    }
+  }
+  return await replay();
+}

@@ -1,0 +1,267 @@
+// The on-disk index (src/replay/trace_index.ts, src/cli/cached_trace.ts) is only a faster way
+// to the same answer: `snapshot`, `lookup` and `diff` print the same bytes and exit the same
+// with the index as with `--no-cache` (a replay from step 0), at checkpoints, between them, at
+// the end, from the end (-N), on a cut-off trace; and an index file that is truncated, has a
+// flipped byte, or belongs to a trace that changed is never trusted: it is ignored with a note
+// and the answer is still the replay's.
+import assert from "node:assert/strict";
+import { main } from "../src/cli/main.ts";
+import { memoryIo } from "../src/cli/io.ts";
+import { generateTrace } from "../src/gen/trace_gen.ts";
+import { AUTO_INDEX_BYTES, indexFileName } from "../src/replay/index_cache.ts";
+import { fileKey } from "../src/replay/trace_index.ts";
+import "./support/repo_root.ts";
+
+async function run(argv: string[], env: Record<string, string>) {
+  const io = memoryIo("", env);
+  const code = await main(argv, io);
+  return { code, out: io.out(), err: io.err() };
+}
+
+async function traceFile(events: number, seed: number, tail = ""): Promise<string> {
+  const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+  const lines = [...generateTrace({ events, seed })];
+  if (tail) lines.pop(); // a cut-off recording has no end record
+  await Deno.writeTextFile(path, lines.join("\n") + "\n" + tail);
+  return path;
+}
+
+/** The same command with the index and without: same stdout, stderr and exit. */
+async function sameBothWays(argv: string[], env: Record<string, string>): Promise<string> {
+  const cached = await run(argv, env);
+  const plain = await run([...argv, "--no-cache"], env);
+  assert.equal(cached.out, plain.out, `${argv.join(" ")}: stdout differs with the index`);
+  assert.equal(cached.err, plain.err, `${argv.join(" ")}: stderr differs with the index`);
+  assert.equal(cached.code, plain.code, `${argv.join(" ")}: exit differs with the index`);
+  return cached.out;
+}
+
+function indexFiles(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`);
+  } catch {
+    return [];
+  }
+}
+
+// 3000 events: intervals of 1024, so three checkpoints and steps on both sides of each.
+const STEPS = [
+  "0",
+  "1",
+  "1023",
+  "1024",
+  "1025",
+  "2047",
+  "2048",
+  "2999",
+  "3000",
+  "end",
+  "-1",
+  "-1024",
+];
+
+Deno.test("index: snapshot, lookup and diff print the same with the index as by a replay", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { P2MTRACE_CACHE_DIR: dir };
+  const trace = await traceFile(3000, 11);
+  const built = await run(["index", trace], env);
+  assert.equal(built.code, 0, built.err);
+  assert.match(built.out, /^indexed .*: 3000 events, 3 checkpoint\(s\) every 1024 events/);
+  assert.equal(indexFiles(dir).length, 1);
+  assert.match((await run(["index", trace], env)).out, /^up to date: /);
+  for (const at of STEPS) {
+    await sameBothWays(["snapshot", trace, "--at", at], env);
+    await sameBothWays(["snapshot", trace, "--at", at, "--format", "debugfs"], env);
+    for (const pfn of ["0x100", "0x2000", "0x40123", "0x3800000"]) {
+      await sameBothWays(["lookup", trace, pfn, "--at", at, "--history"], env);
+    }
+    await sameBothWays(["lookup", trace, "0x41000", "--at", at, "--json"], env);
+    await sameBothWays(["diff", trace, at, "1500"], env);
+  }
+  // Lookups whose last change lies intervals back (pages the balloon took in the first
+  // interval), and histories spanning every interval.
+  const lines = (await Deno.readTextFile(trace)).split("\n").slice(100, 1000);
+  const taken = lines.filter((l) => l.includes('"decrease_reservation"')).slice(0, 4)
+    .map((l) => JSON.parse(l).pfn as string);
+  assert.equal(taken.length, 4);
+  let older = 0;
+  for (const pfn of taken) {
+    for (const at of ["2500", "end"]) {
+      const out = await sameBothWays(["lookup", trace, pfn, "--at", at], env);
+      const m = /last changed: +step (\d+)/.exec(out);
+      if (m && Number(m[1]) < 1024) older++;
+      await sameBothWays(["lookup", trace, pfn, "--at", at, "--history", "--json"], env);
+    }
+  }
+  assert.ok(older > 0, "no lookup was blamed on an earlier interval");
+  await sameBothWays(["snapshot", trace, "--at", "3001"], env); // past the end: usage error
+  await sameBothWays(["diff", trace, "-4000", "end"], env); // before the start
+});
+
+Deno.test("index: a cut-off trace answers with the same note and exit 3 at the cut only", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { P2MTRACE_CACHE_DIR: dir };
+  const trace = await traceFile(1500, 4, '{"seq":99999,"kind":"ma');
+  const built = await run(["index", trace], env);
+  assert.equal(built.code, 0, built.err);
+  for (const at of ["1000", "1499", "1500", "end", "-1"]) {
+    await sameBothWays(["snapshot", trace, "--at", at, "--format", "json"], env);
+  }
+  const end = await run(["lookup", trace, "0x100"], env);
+  assert.equal(end.code, 3);
+  assert.match(end.err, /cut off/);
+});
+
+Deno.test("index: a truncated or damaged index file is ignored with a note, never trusted", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { P2MTRACE_CACHE_DIR: dir };
+  const trace = await traceFile(2100, 5);
+  const argv = ["lookup", trace, "0x2000", "--at", "2050", "--history"];
+  const plain = await run([...argv, "--no-cache"], env);
+  assert.equal((await run(["index", trace], env)).code, 0);
+  const [file] = indexFiles(dir);
+  const good = await Deno.readFile(file);
+  // Truncations, and single flipped bytes in the header, the directory, the trailer, and the
+  // state and event table of the interval the lookup reads and the changed-PFN block of an
+  // earlier one its history reads (blocks are checked when read, not all at open).
+  const dirLen = new DataView(good.buffer).getUint32(good.length - 44, true);
+  const dirText = new TextDecoder().decode(
+    good.subarray(good.length - 44 - dirLen, good.length - 44),
+  );
+  const [, earlier, used] = JSON.parse(dirText).intervals;
+  const damages: [string, (b: Uint8Array) => Uint8Array][] = [
+    ["truncated to half", (b) => b.slice(0, b.length >> 1)],
+    ["truncated by one byte", (b) => b.slice(0, b.length - 1)],
+    ["empty", () => new Uint8Array()],
+  ];
+  const inBlocks = [used.state[0] + 7, used.events[0] + 100, earlier.changed[0] + 1];
+  for (const at of [3, 13, ...inBlocks, good.length - 300, good.length - 40, good.length - 3]) {
+    damages.push([`byte ${at} flipped`, (b) => {
+      const c = b.slice();
+      c[at] ^= 0x5a;
+      return c;
+    }]);
+  }
+  for (const [what, damage] of damages) {
+    await Deno.writeFile(file, damage(good));
+    const r = await run(argv, env);
+    assert.equal(r.out, plain.out, `${what}: a different answer`);
+    assert.equal(r.code, plain.code, what);
+    assert.match(r.err, /^p2mtrace: note: ignoring the index cache file .*: /m, what);
+    // The damaged file was replaced by a good one: the next run is quiet.
+    const again = await run(argv, env);
+    assert.equal(again.err, "", `${what}: not rebuilt`);
+    assert.equal(again.out, plain.out);
+  }
+});
+
+Deno.test("index: a changed trace is not answered from the old index", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { P2MTRACE_CACHE_DIR: dir };
+  const trace = await traceFile(1200, 6);
+  assert.equal((await run(["index", trace], env)).code, 0);
+  // Same length, other bytes (a lookup's driver named differently): the file's identity
+  // changed, so the old index is not found; the answer is the new bytes' replay.
+  const text = await Deno.readTextFile(trace);
+  const at = text.lastIndexOf('"kind":"lookup","pfn":"0x') + 25;
+  assert.ok(at > 25);
+  const digit = text[at] === "1" ? "2" : "1";
+  await Deno.writeTextFile(trace, text.slice(0, at) + digit + text.slice(at + 1));
+  await sameBothWays(["lookup", trace, "0x100", "--at", "end", "--json"], env);
+  const again = await run(["index", trace], env);
+  assert.match(again.out, /^indexed /);
+});
+
+Deno.test("index: trace bytes that differ under the same file identity are caught by the interval's hash", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { P2MTRACE_CACHE_DIR: dir };
+  const trace = await traceFile(1200, 6);
+  assert.equal((await run(["index", trace], env)).code, 0);
+  const [file] = indexFiles(dir);
+  // Other bytes of the same length (a looked-up PFN's digit), then the index's recorded file
+  // identity forged to the new one (directory checksum recomputed): only the span hash is left.
+  const text = await Deno.readTextFile(trace);
+  const at = text.lastIndexOf('"kind":"lookup","pfn":"0x') + 25;
+  await Deno.writeTextFile(
+    trace,
+    text.slice(0, at) + (text[at] === "1" ? "2" : "1") + text.slice(at + 1),
+  );
+  const st = Deno.statSync(trace);
+  const b = await Deno.readFile(file);
+  const dirLen = new DataView(b.buffer).getUint32(b.length - 44, true);
+  const d = JSON.parse(new TextDecoder().decode(b.subarray(b.length - 44 - dirLen, b.length - 44)));
+  d.trace.key = fileKey(st);
+  let body = new TextEncoder().encode(JSON.stringify(d));
+  assert.equal(body.length, dirLen, "the forged directory must keep its length");
+  const out = new Uint8Array(b.length);
+  out.set(b.subarray(0, b.length - 44 - dirLen));
+  out.set(body, b.length - 44 - dirLen);
+  const tail = b.slice(b.length - 44);
+  tail.set(new Uint8Array(await crypto.subtle.digest("SHA-256", body)), 4);
+  out.set(tail, b.length - 44);
+  body = out;
+  await Deno.remove(file); // the file name follows the identity: move it to the forged one
+  await Deno.writeFile(`${dir}/${indexFileName(fileKey(st), d.policy)}`, body);
+  const r = await run(["lookup", trace, "0x100", "--at", "end", "--json"], env);
+  const plain = await run(["lookup", trace, "0x100", "--at", "end", "--json", "--no-cache"], env);
+  assert.equal(r.out, plain.out);
+  assert.match(r.err, /ignoring the index cache file .*: the trace's bytes differ/);
+});
+
+Deno.test("index: stdin and gzip are not indexed; 'index -' is a usage error", async () => {
+  const env = { P2MTRACE_CACHE_DIR: await Deno.makeTempDir() };
+  const r = await run(["index", "-"], env);
+  assert.equal(r.code, 64);
+  assert.match(r.err, /stdin cannot be indexed/);
+  const none = await run(["index", "traces/pcie-bar-above-e820.jsonl"], {});
+  assert.equal(none.code, 74);
+  assert.match(none.err, /no cache directory/);
+});
+
+Deno.test("index: a large trace is indexed on first use; an unwritable cache is said once and skipped", async () => {
+  const events = Math.ceil(AUTO_INDEX_BYTES / 115);
+  const trace = await traceFile(events, 8);
+  assert.ok(Deno.statSync(trace).size >= AUTO_INDEX_BYTES);
+  const dir = await Deno.makeTempDir();
+  const argv = ["diff", trace, "1000", "-1", "--json"];
+  const plain = await run([...argv, "--no-cache"], { P2MTRACE_CACHE_DIR: dir });
+  assert.equal(indexFiles(dir).length, 0, "--no-cache wrote an index");
+  const first = await run(argv, { P2MTRACE_CACHE_DIR: dir });
+  assert.equal(first.out, plain.out);
+  assert.equal(first.err, "");
+  assert.equal(indexFiles(dir).length, 1, "first use built no index");
+  // A cache directory below a regular file cannot be created.
+  const blocked = `${trace}/cache`;
+  const r = await run(argv, { P2MTRACE_CACHE_DIR: blocked });
+  assert.equal(r.out, plain.out);
+  assert.equal(r.code, plain.code);
+  assert.equal(r.err.match(/note: not using the index cache/g)?.length, 1, r.err);
+});
+
+Deno.test("index: without --allow-write (or --allow-env) a large trace is answered by a replay, with one note", async () => {
+  const events = Math.ceil(AUTO_INDEX_BYTES / 115);
+  const trace = await traceFile(events, 9);
+  const home = await Deno.makeTempDir();
+  const deno = Deno.execPath();
+  for (
+    const [flags, why] of [[["--allow-read"], /no cache directory/], [
+      ["--allow-read", "--allow-env"],
+      /no write access/,
+    ]] as const
+  ) {
+    const out = await new Deno.Command(deno, {
+      args: ["run", ...flags, "cli.ts", "lookup", trace, "0x100", "--at", "-2"],
+      env: {
+        HOME: home,
+        NO_COLOR: "1",
+        DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+      },
+      clearEnv: true,
+    }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, err);
+    assert.match(err, why);
+    assert.equal(err.split("\n").filter((l) => l.includes("note:")).length, 1, err);
+    assert.equal(indexFiles(`${home}/.cache/p2mtrace`).length, 0);
+  }
+});
