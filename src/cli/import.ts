@@ -12,6 +12,7 @@ import { TOOL_NAME } from "../version.ts";
 import { DmesgImporter } from "../import/dmesg/importer.ts";
 import { LogLineSplitter } from "../import/dmesg/log_lines.ts";
 import { WrappedLineJoiner } from "../import/dmesg/wrapped_lines.ts";
+import { QuotedPrintableDecoder } from "../import/dmesg/quoted_printable.ts";
 import { formatUnrecognised } from "../import/dmesg/unrecognised.ts";
 import { parseArgs } from "./args.ts";
 import type { CommandEntry } from "./commands.ts";
@@ -144,6 +145,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     await maybeGunzip((await openInput(log, { stdin: io.stdin })).stream, log),
   );
   const splitter = new LogLineSplitter();
+  const qp = new QuotedPrintableDecoder();
   const joiner = new WrappedLineJoiner();
   const reader = input.stream.getReader();
   for (;;) {
@@ -154,11 +156,12 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
       throw readFailure(log, importer.lineNumber + 1, e);
     }
     if (chunk.done) break;
-    for (const line of splitter.push(chunk.value)) {
+    for (const line of splitter.push(chunk.value).flatMap((l) => qp.push(l))) {
       for (const l of joiner.push(line)) importer.push(l);
     }
   }
-  for (const line of [...splitter.end().flatMap((l) => joiner.push(l)), ...joiner.end()]) {
+  const rest = [...splitter.end().flatMap((l) => qp.push(l)), ...qp.end()];
+  for (const line of [...rest.flatMap((l) => joiner.push(l)), ...joiner.end()]) {
     importer.push(line);
   }
   let result;

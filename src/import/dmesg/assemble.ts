@@ -19,6 +19,7 @@ import {
   type MapEntry,
   reconstructRawMap,
   sanitizeRawMap,
+  withheldFromDom0,
 } from "./raw_map.ts";
 import { boundByLastPfn, fillCutMap, type ReconstructedEntry } from "./reconstruct.ts";
 import { archCaveat, type ArchDecision, decideArch } from "./arch.ts";
@@ -140,6 +141,13 @@ export function assembleTrace(
   const leading: TraceEvent[] = [];
   const mark = (text: string) => leading.push({ seq: 0, line: 0, kind: "mark", text });
   const estimated = [...guest.estimated];
+  if (!c.kernelRelease && c.era) {
+    estimated.push({
+      field: "policy",
+      how: `${c.era.policy}: no 'Linux version' banner; line ${c.era.line}: ${c.era.text} ` +
+        `(${c.era.rule}) is the latest era the log proves`,
+    });
+  }
   if (guest.confidence !== "proven") {
     const what = guest.estimated.map((e) => `${e.field} ${e.how}`).join("; ");
     mark(`guest ${guest.type} ${guest.domain} is ${guest.confidence}, not proven: ${what}`);
@@ -380,9 +388,15 @@ function rawMap(
   let label = "none";
   let printedIsRaw = false;
   if (guest.domain === "dom0" && guest.type === "pv" && table) {
-    entries = table.entries;
+    const w = withheldFromDom0(table.entries, c.printed);
+    entries = w.entries;
     label = `the hypervisor's ${table.name} table`;
     source = `the hypervisor's (XEN) ${table.name} table (the machine map dom0's pass reads)`;
+    if (w.withheld.length > 0) {
+      source += `; ${
+        w.withheld.map((r) => `[${hex(r.start)}, ${hex(r.end)})`).join(", ")
+      } reserved as the kernel's printed map shows it (Xen withheld RAM of its table from dom0)`;
+    }
   } else if (c.printed.length > 0 && guest.type === "pv") {
     const completed = filled.added.length > 0 ? filled : undefined;
     const r = reconstructRawMap(
@@ -606,9 +620,13 @@ function buildHeader(
   },
 ): HeaderInit {
   const xen = c.xenVersionFromXen ?? c.xenVersion;
-  const policy = c.kernelRelease ? policyForKernel(c.kernelRelease) : undefined;
+  const policy = c.kernelRelease ? policyForKernel(c.kernelRelease) : c.era?.policy;
   const notes = [...d.notes];
-  if (!c.kernelRelease) notes.push("no 'Linux version' line: no policy is suggested");
+  if (!c.kernelRelease && c.era) {
+    notes.push(
+      `no 'Linux version' line: policy ${c.era.policy} from line ${c.era.line} (${c.era.rule})`,
+    );
+  } else if (!c.kernelRelease) notes.push("no 'Linux version' line: no policy is suggested");
   else if (!policy) notes.push(`kernel release '${c.kernelRelease}' is not a version number`);
   if (c.xenVersion && c.xenVersionFromXen && c.xenVersion !== c.xenVersionFromXen) {
     notes.push(`the kernel says Xen ${c.xenVersion}, the hypervisor says ${c.xenVersionFromXen}`);

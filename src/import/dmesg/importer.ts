@@ -23,6 +23,7 @@ import type {
 import { FRAME_LIMIT } from "../../trace/hex.ts";
 import { assembleTrace, type ImportResult } from "./assemble.ts";
 import { looksLikeE820 } from "./e820_text.ts";
+import { type EraHint, eraHintOf, laterEra } from "./era.ts";
 import type { EvidenceKind, EvidenceMap, NrPagesFacts } from "./guest_facts.ts";
 import {
   armLine,
@@ -128,6 +129,8 @@ export interface Collected {
   lastPfn?: { pfn: number; maxArchPfn: number; line: number; text: string };
   /** "p2m virtual area at %p, size is %lx": the v3.19+ list's size in bytes. */
   p2mAreaSize?: number;
+  /** The latest kernel era a line proves (`era.ts`), for a log without a banner. */
+  era?: EraHint;
   /** Lines that tell the guest kernel's x86 flavour (64-bit, 32-bit PAE), in log order. */
   arch: { arch: GuestArch; proven: boolean; line: number; text: string }[];
   /** Its `who` word (`Xen`, `BIOS-e820`...). */
@@ -210,6 +213,11 @@ export class DmesgImporter {
   #bootHasXenBanner = false;
   #bootSawBanner = false;
   #lastTime: number | undefined;
+  /** The boot's `Linux version` line and the kernel line before the current one. */
+  #banner: string | undefined;
+  #lastKernelText = "";
+  /** While the kernel replays its log to a new console: the last time printed before it. */
+  #replayUntil: number | undefined;
   #xenTable: string | undefined;
   #xenSection: "physical" | "virtual" | undefined;
   #printedState: PrintedMapState = "none";
@@ -304,6 +312,7 @@ export class DmesgImporter {
     if (s.text.length === 0) return;
     if (s.text.startsWith("#") && s.time === undefined && !s.wallClock) return;
     if (s.source === "kernel" && !this.#ofDomain(domain, classified, s.text)) return;
+    if (this.#replayed(s)) return;
     this.#detectBoot(s);
     this.#bootHasContent = true;
     if (!this.#selected()) return;
@@ -379,11 +388,44 @@ export class DmesgImporter {
     return this.#boot === this.#c.selectedBoot;
   }
 
+  /**
+   * Whether `s` is a repeat of this boot's own lines: when a console registers with
+   * CON_PRINTBUFFER, printk hands over from the boot console ("bootconsole [xenboot0]
+   * disabled") and prints the whole log buffer again on it, from the `Linux version` banner on.
+   * A serial capture of both consoles then shows the boot twice. The repeat is the same banner
+   * right after that hand-over line; its lines are skipped until one is newer than the last
+   * line printed before it. A real reboot prints no hand-over line before its banner.
+   */
+  #replayed(s: StrippedLine): boolean {
+    if (s.source !== "kernel") return false;
+    if (this.#replayUntil !== undefined) {
+      if (s.time === undefined || s.time <= this.#replayUntil) return true;
+      this.#replayUntil = undefined;
+    }
+    const handOver = /^(?:printk: )?(?:legacy )?bootconsole \[[^\]]+\] disabled$/;
+    if (
+      this.#bootSawBanner && s.text === this.#banner && handOver.test(this.#lastKernelText)
+    ) {
+      this.#replayUntil = this.#lastTime ?? 0;
+      if (this.#selected()) {
+        this.#note(
+          `line ${this.#c.lines}: the kernel printed its log again on a new console ` +
+            `(after '${this.#lastKernelText}'); the repeated lines up to ` +
+            `${this.#replayUntil.toFixed(6)} s were skipped, not taken for a second boot`,
+        );
+      }
+      return true;
+    }
+    this.#lastKernelText = s.text;
+    return false;
+  }
+
   #detectBoot(s: StrippedLine): void {
     if (s.source === "kernel") {
       if (s.text.startsWith("Linux version ")) {
         if (this.#bootSawBanner) this.#maybeNewBoot(false);
         this.#bootSawBanner = true;
+        this.#banner = s.text;
       } else if (
         s.time !== undefined && this.#lastTime !== undefined && s.time < 1 &&
         s.time + 1 < this.#lastTime
@@ -413,6 +455,8 @@ export class DmesgImporter {
     this.#bootHasXenBanner = false;
     this.#bootSawBanner = false;
     this.#lastTime = undefined;
+    this.#banner = undefined;
+    this.#replayUntil = undefined;
   }
 
   #xen(s: StrippedLine): void {
@@ -529,6 +573,9 @@ export class DmesgImporter {
     const x = c.expect;
     const time = s.time;
     if (PASS_KINDS.has(k.kind)) this.#evidence("pv", s.text);
+    if (k.kind === "remapped" || k.kind === "p2m_area" || k.kind === "evidence") {
+      c.era = laterEra(c.era, eraHintOf(s.text, c.lines));
+    }
     switch (k.kind) {
       case "linux_version":
         c.kernelRelease ??= k.release;
