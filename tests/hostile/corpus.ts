@@ -469,8 +469,7 @@ export function hostileCases(): HostileCase[] {
       cls: "control",
       fileName,
       input: { text: valid },
-      exit: 0,
-      anyOf: [0, 1],
+      ...NEVER_BUILT,
     });
   }
   add({
