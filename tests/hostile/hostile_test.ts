@@ -169,7 +169,9 @@ async function runCase(c: HostileCase, command: readonly string[]): Promise<void
     assert.doesNotMatch(r.err, /internal error|Uncaught|at file:/, `${what}: ${r.err}`);
     const isValidate = command[0] === "validate";
     const expected = isValidate ? (c.validateExit ?? c.exit) : c.exit;
-    if (c.anyOf !== undefined && !isValidate) {
+    if (command[0] === "check" && c.checkExit !== undefined) {
+      assert.equal(r.code, c.checkExit, `${what}: exit ${r.code}, wanted ${c.checkExit}\n${r.err}`);
+    } else if (c.anyOf !== undefined && !isValidate) {
       assert.ok(c.anyOf.includes(r.code), `${what}: exit ${r.code}, wanted ${c.anyOf}\n${r.err}`);
     } else {
       assert.equal(r.code, expected, `${what}: exit ${r.code}, wanted ${expected}\n${r.err}`);
