@@ -749,3 +749,69 @@ for (const log of CORPUS) {
     assert.deepEqual(failures, [], `${fileOf(log.id)}\n${imp.err.slice(0, 600)}`);
   });
 }
+
+/**
+ * What `summarize` must say about an import's uncertainty, read from the header the import wrote
+ * (so a summary that drops any of it fails, whatever the log): the guest type and domain and how
+ * they were decided (`guest_confidence`, each `guest_source` line), every `estimated` fact with
+ * how, every `reconstructed` fact with its range and source line, and how many relevant lines
+ * were not understood (`unrecognised_lines` of `relevant_lines`).
+ */
+function uncertaintyOf(h: TraceHeader): string[] {
+  const raw = h.raw as Record<string, unknown>;
+  const g = raw.guest as Record<string, unknown>;
+  const out = [
+    `${g.type === "unknown" ? "unknown type" : g.type} ` +
+    `${g.domain === "unknown" ? "unknown domain" : g.domain}`,
+  ];
+  const conf = raw.guest_confidence as string | undefined;
+  if (conf !== undefined) {
+    out.push(
+      g.type === "unknown" || g.domain === "unknown"
+        ? "unknown"
+        : conf === "proven"
+        ? "proven"
+        : `${conf} (not proven)`,
+    );
+  }
+  for (const s of (raw.guest_source ?? []) as string[]) out.push(s);
+  for (const e of (raw.estimated ?? []) as { field: string; how: string }[]) {
+    out.push(`${e.field} (${e.how})`);
+  }
+  for (const r of (raw.reconstructed ?? []) as Record<string, unknown>[]) {
+    const range = r.start !== undefined ? ` [mem ${r.start}-${r.end}]` : "";
+    const type = r.type !== undefined ? ` ${r.type}` : "";
+    const line = r.line !== undefined ? ` from line ${r.line}` : "";
+    out.push(`${r.what}${range}${type}${line}`);
+    if (typeof r.text === "string") out.push(r.text);
+  }
+  if (typeof raw.unrecognised_lines === "number") {
+    out.push(
+      `${raw.unrecognised_lines} of ${raw.relevant_lines} relevant line(s) not understood`,
+    );
+  }
+  return out;
+}
+
+/** Text without any white space: the plain summary wraps at 72 columns, anywhere in a word. */
+const squeeze = (s: string) => s.replace(/\s+/g, "");
+
+for (const log of CORPUS.filter((l) => l.exit === 0)) {
+  Deno.test(`real log ${log.id}: summarize names the guest, how it was decided, every estimate and unread line`, async () => {
+    const imp = await imported(log.id);
+    assert.equal(imp.code, 0, imp.err.slice(0, 300));
+    const facts = uncertaintyOf(imp.header!);
+    const text = (await cli(["summarize", "-"], imp.text)).out;
+    const md = (await cli(["summarize", "-", "--format", "markdown"], imp.text)).out;
+    const missing = (out: string, squeezed: boolean) =>
+      facts.filter((f) =>
+        squeezed ? !squeeze(out).includes(squeeze(f)) : !out.includes(f.replace(/\|/g, "\\|"))
+      );
+    assert.deepEqual(missing(text, true), [], `plain summary of ${fileOf(log.id)}:\n${text}`);
+    assert.deepEqual(missing(md, false), [], `Markdown summary of ${fileOf(log.id)}:\n${md}`);
+    // What cannot be judged is never reported clean (docs/verdicts.md).
+    const policy = imp.header!.policy ?? "linux-3.12";
+    const c = await cli(["check", "-"], imp.text);
+    if (c.code === 4) assert.doesNotMatch(md, new RegExp(`\\| ${policy} \\| clean \\|`));
+  });
+}

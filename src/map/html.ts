@@ -12,6 +12,7 @@
 
 import { axisPfn } from "./axis.ts";
 import { CHAR_PX, CLIENT_FUNCTIONS, escapeXml } from "./draw.ts";
+import { escapeControls } from "../report/text.ts";
 import { LANES } from "./lanes.ts";
 import {
   frameHeading,
@@ -225,8 +226,11 @@ export function renderHtml(pic: MapPicture): string {
     policies: m.policies.map((p) => ({ spec: p.spec, findings: p.findings })),
     initial: m.initial,
   };
-  // "<" escaped so no string in the data can close the script element.
-  const json = JSON.stringify(data).replace(/</g, "\\u003c");
+  // Every string made safe to show (control, bidi and invisible characters as visible
+  // escapes: the page puts them in the DOM as they are), "<" escaped so no string in the data
+  // can close the script element.
+  const json = JSON.stringify(data, (_k, v) => typeof v === "string" ? escapeControls(v) : v)
+    .replace(/</g, "\\u003c");
   const note = `${m.frames.length} of ${m.events + 1} steps: ${m.sampling}` +
     (m.sampling === "every step" ? "" : ` (${m.changedSteps} steps changed the state)`) +
     `; ${m.events} event(s). Hover for the exact PFN and address; click a red marker for its evidence.`;

@@ -12,6 +12,7 @@ import type { TraceReader } from "../trace/read.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { type Policy, resolvePolicy } from "../policy/policy.ts";
 import type { Finding } from "../detect/finding.ts";
+import { ALL_JUDGED, type VerdictBasis } from "../detect/verdict.ts";
 import { Replayer, selectDetectors } from "./replayer.ts";
 
 /** One policy's result. */
@@ -34,6 +35,8 @@ export interface PolicyResult {
   firstUnjudged: Map<string, number>;
   /** Whether `findings` and `unjudged` hold every finding. */
   complete: boolean;
+  /** What the policy's verdict is decided from, at the end of the run (`verdict.ts`). */
+  basis: VerdictBasis;
 }
 
 /** The comparison. */
@@ -89,6 +92,7 @@ export async function comparePolicies(
     unjudged: [],
     firstUnjudged: new Map(),
     complete: complete(i),
+    basis: ALL_JUDGED,
   }));
   const firstError = results.map(() => false);
   const reasons = results.map(() => new Set<string | undefined>());
@@ -120,6 +124,11 @@ export async function comparePolicies(
     if (!(e instanceof CutOffError)) throw e;
     cutOff = e;
   }
+  // The replayers keep no findings: the verdict reads the result's lists (all, or when not
+  // complete those a verdict reads).
+  results.forEach((r, i) =>
+    r.basis = { ...replayers[i].basis(), findings: r.findings, unjudged: r.unjudged }
+  );
   const c: Comparison = { header, events, results };
   if (cutOff) c.cutOff = cutOff;
   return c;

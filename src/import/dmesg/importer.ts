@@ -65,6 +65,12 @@ export interface ImportOptions {
   nrPages?: number;
   /** Event cap (default {@link MAX_EVENTS}). */
   maxEvents?: number;
+  /**
+   * Which domain's kernel lines to import from a Xen console log that relays several
+   * (`(d1) ...`); 0 is the console's own kernel (dom0: unprefixed, or `(d0)`). Default: the
+   * first domain whose kernel lines the log shows.
+   */
+  domain?: number;
 }
 
 /** An item of the event list before the guest's type and domain are known. */
@@ -157,6 +163,15 @@ export interface Collected {
   truncatedAt?: number;
   /** A balloon_init event was produced. */
   balloon: boolean;
+  /**
+   * The domains whose console lines the log holds (0: unprefixed or `(d0)`, the console's own
+   * kernel; N: `(dN)`), with their line counts and first lines, in order of appearance.
+   */
+  domains: Map<number, { lines: number; first: number }>;
+  /** The domain imported, once chosen. */
+  domain?: number;
+  /** The domain was given with --domain. */
+  domainGiven: boolean;
 }
 
 type PrintedMapState = "none" | "open" | "closed";
@@ -240,6 +255,9 @@ export class DmesgImporter {
       firstRelevant: [],
       firstLines: [],
       balloon: false,
+      domains: new Map(),
+      domainGiven: options.domain !== undefined,
+      ...(options.domain !== undefined ? { domain: options.domain } : {}),
     };
     this.#pci = new PciTracker((item) => this.#pciItem(item));
   }
@@ -274,6 +292,9 @@ export class DmesgImporter {
       return;
     }
     let s = stripPrefix(raw);
+    // A Xen console relays other domains' lines as "(dN) ...": they are that domain's kernel.
+    const domain = s.source === "guest" ? s.domid ?? 0 : 0;
+    if (s.source === "guest") s = { ...s, source: "kernel" };
     let classified: Classified | undefined;
     if (s.source === "kernel" && s.text.length > 0) {
       classified = classify(s.text);
@@ -290,6 +311,7 @@ export class DmesgImporter {
     }
     if (s.text.length === 0) return;
     if (s.text.startsWith("#") && s.time === undefined && !s.wallClock) return;
+    if (s.source === "kernel" && !this.#ofDomain(domain, classified, s.text)) return;
     if (this.#replayed(s)) return;
     this.#detectBoot(s);
     this.#bootHasContent = true;
@@ -330,6 +352,28 @@ export class DmesgImporter {
     };
     if (inner.time === undefined && s.time !== undefined) merged.time = s.time;
     return [merged, classified];
+  }
+
+  /**
+   * Whether a kernel line of `domain` belongs to the import, counting it. One domain's lines
+   * are imported, never two domains' mixed: the one given, else the first whose line is a
+   * known kernel message. Until then unprefixed lines (the console's own kernel) are read as
+   * they come. A `(dN)` domain other than 0 is a domU (evidence `guest_console`, proven), so
+   * what the `(XEN)` lines say about dom0 (its builder, the machine map) decides nothing.
+   */
+  #ofDomain(domain: number, classified: Classified | undefined, text: string): boolean {
+    const c = this.#c;
+    const seen = c.domains.get(domain);
+    if (seen) seen.lines++;
+    else c.domains.set(domain, { lines: 1, first: c.lines });
+    if (c.domain === undefined && classified !== undefined && !unknownMessage(classified)) {
+      c.domain = domain;
+    }
+    const ours = domain === (c.domain ?? 0);
+    if (ours && domain !== 0 && this.#selected()) {
+      this.#evidence("guest_console", `(d${domain}) ${text}`);
+    }
+    return ours;
   }
 
   /** Ends the import and builds the trace. Throws DmesgImportError when nothing is usable. */

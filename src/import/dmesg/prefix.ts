@@ -376,7 +376,9 @@ export function stripPrefix(raw: string): StrippedLine {
           if (source === "kernel") source = "xen";
           break;
         case "guest":
-          if (source === "kernel") {
+          // "(XEN) (d1) ..." (older Xen) is domain 1's line relayed through the hypervisor's
+          // console as much as "(d1) ..." is: the guest prefix wins over "(XEN)".
+          if (source === "kernel" || source === "xen") {
             source = "guest";
             domid = Number(m[1]);
           }

@@ -8,13 +8,15 @@
  *
  * Decoding starts at the first line that proves the encoding, and stays on:
  * - a `Content-Transfer-Encoding: quoted-printable` header (the whole mail was saved), or
- * - an escape only the encoding writes: `=3D` (an `=` sign, the commonest in kernel lines) or
- *   `=20`/`=09` ending a line (a blank the encoding protects).
+ * - the escape of an `=` sign, `=3D`: the commonest in kernel lines (`console=3Dhvc0`), and one a
+ *   kernel line does not print by itself. An `=20` ending a line is not taken as proof: a plain
+ *   command line may end in `maxcpus=20`.
  *
  * Up to {@link QP_LOOKAHEAD} lines before the proof are held back, so that a soft break on the first
  * line (a `Xen version` banner cut by the encoder) is joined too; a log without proof in that many
  * lines passes its head through unchanged and is decoded only from the proof on. Plain logs are
- * never changed: none of their lines proves the encoding (an `=` ending a line is not proof).
+ * never changed: none of their lines proves the encoding (an `=` or `=20` ending a line is not
+ * proof).
  *
  * Decoding is lenient, as RFC 2045 asks: an `=` not followed by two hex digits stays as written.
  * Line numbers are kept: a joined line takes its first line's number and each continuation becomes
@@ -31,8 +33,8 @@ export const QP_LOOKAHEAD = 64;
 
 /** A header of a saved mail (or MIME part) that names the encoding. */
 const QP_HEADER = /^\s*Content-Transfer-Encoding:\s*quoted-printable\s*$/i;
-/** Escapes only the encoder writes: `=3D` anywhere, an encoded blank ending the line. */
-const QP_PROOF = /=3D|=(?:20|09)$/;
+/** The escape only the encoder writes: an encoded `=` sign. */
+const QP_PROOF = /=3D/;
 const ESCAPE = /=([0-9A-F]{2})/g;
 
 /**

@@ -40,6 +40,9 @@ Deno.test("a plain log is never changed, even with '=' ending a line or '=3' in 
     '[    0.000000] Unknown kernel command line parameters "foo="',
     "[    0.000000] e820: last_pfn = 0x80000 max_arch_pfn = 0x400000000",
     "[    0.000000] xen: --> pirq=3 -> irq=3 (gsi=3)",
+    "[    0.000000] Kernel command line: root=/dev/xvda1 maxcpus=20",
+    "[    0.000000] pci=0000:00:1f.0 split=",
+    "next",
   ];
   assert.deepEqual(decodeAll(plain), plain);
   const long = Array.from({ length: QP_LOOKAHEAD + 5 }, (_, i) => `[    0.0] line ${i} a=`);
