@@ -57,6 +57,9 @@ const FORMS: [string, (l: string) => string][] = [
   ["(XEN) (d1)", (l) => `(XEN) (d1) ${l}`],
   ["(d1v0)", (l) => `(d1v0) ${l}`],
   ["(XEN) [time] (d1)", (l) => `(XEN) [2024-03-18 10:11:12.345] (d1) ${l}`],
+  // xen/arch/arm/vpl011.c vpl011_write_data_xen: printk("DOM%u: %s", ...).
+  ["(XEN) DOM1:", (l) => `(XEN) DOM1: ${l}`],
+  ["(XEN) [time] DOM1:", (l) => `(XEN) [2024-03-18 10:11:12.345] DOM1: ${l}`],
 ];
 
 for (const [form, wrap] of FORMS) {
@@ -111,6 +114,28 @@ Deno.test("import dmesg: dom0 and a (d1) guest interleaved import dom0 by defaul
   assert.deepEqual(payload(guest.events), payload(alone.events), "the domU's trace, no dom0 event");
   assert.match(guest.err, /domain 1 .* were imported .*given with --domain/);
   assert.equal(guest.header!.guest.nrPages, alone.header!.guest.nrPages, "not dom0's Dom0 alloc.");
+});
+
+// A line Xen prints on behalf of domain 1 ("(XEN) DOM1: ...", its vpl011 console) is domain 1's
+// kernel, not the hypervisor's: it is neither dom0 evidence (the "(XEN) console is dom0's" rule)
+// nor read into dom0's trace, and a domU's own lines relayed that way ("ACPI in unprivileged
+// domain disabled") do not make dom0 a domU.
+Deno.test("import dmesg: '(XEN) DOM1:' relayed lines are domain 1's, never dom0 evidence nor dom0's trace", async () => {
+  const plain = await importLog(DOM0.join("\n") + "\n");
+  const out = [...DOM0];
+  DOMU.forEach((l, i) => out.splice(Math.min(out.length, 60 + 2 * i), 0, `(XEN) DOM1: ${l}`));
+  const log = out.join("\n") + "\n";
+  const r = await importLog(log);
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(payload(r.events), payload(plain.events), "dom0's trace, no domU event");
+  assert.equal(r.header!.guest.domain, plain.header!.guest.domain);
+  assert.deepEqual(r.header!.raw.guest_source, plain.header!.raw.guest_source);
+  assert.match(r.err, /skipped, never mixed into the trace: domain 1 /);
+  // The relayed lines alone, after the hypervisor's: domain 1, a domU, from its own lines.
+  const xen = await importLog([...XEN_ONLY, ...DOMU.map((l) => `(XEN) DOM1: ${l}`)].join("\n"));
+  assert.equal(xen.code, 0, xen.err);
+  assert.equal(xen.header!.guest.domain, "domU");
+  assert.doesNotMatch(JSON.stringify(xen.header!.raw.guest_source), /DOM1: .*\(dom0/);
 });
 
 Deno.test("import dmesg: two guests' consoles interleaved: the first is imported alone", async () => {

@@ -129,6 +129,41 @@ export function verdictLine(b: VerdictBasis): [string, string] {
   return [tag, `${worst.detector} at step ${worst.seq}${lowered}: ${worst.message}`];
 }
 
+/**
+ * The verdict so far, at one step of a run (the map's per-frame line): the same decision as
+ * {@link runVerdict}, worded for a run that may go on. It never reads "no findings so far" when
+ * the header leaves the guest unknown or the boot pass has not built the P2M by this step:
+ * finding nothing there proves nothing yet.
+ *
+ * @example
+ * ```ts
+ * import { ALL_JUDGED, verdictSoFar } from "./verdict.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(verdictSoFar(ALL_JUDGED), ["clean", "no findings so far"]);
+ * assert.deepEqual(verdictSoFar({ ...ALL_JUDGED, passGaps: ["no nr_pages"] }), [
+ *   "cannot-judge",
+ *   "cannot judge (no nr_pages): no findings, on a P2M not built by this step",
+ * ]);
+ * ```
+ */
+export function verdictSoFar(b: VerdictBasis): [Verdict, string] {
+  const v = runVerdict(b);
+  const unjudged = b.unjudged.length > 0 ? `, ${b.unjudged.length} cannot be judged` : "";
+  if (v === "bad" || v === "warn") {
+    const errors = b.findings.filter((f) => f.severity === "error").length;
+    return [v, `${b.findings.length} finding(s) so far (${errors} error(s))${unjudged}`];
+  }
+  if (v === "clean") return [v, "no findings so far"];
+  const why = `cannot judge (${missingOf(b).join("; ")})`;
+  if (b.unjudged.length > 0) return [v, `${why}: ${b.unjudged.length} unjudged finding(s) so far`];
+  return [
+    v,
+    b.guestGaps.length > 0
+      ? `${why}: no findings, but the guest decides whether there is a P2M at all`
+      : `${why}: no findings, on a P2M not built by this step`,
+  ];
+}
+
 /** Why a run without any finding still is not clean. */
 function nothingSeen(b: VerdictBasis): string {
   return b.guestGaps.length > 0

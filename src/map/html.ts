@@ -19,8 +19,8 @@ import {
   MAP_CSS,
   type MapPicture,
   PLOT_X,
-  policyVerdict,
   renderSvg,
+  verdictClass,
   visibleFindings,
 } from "./svg.ts";
 
@@ -93,7 +93,7 @@ function clientScript(): string {
     axisPfn,
     decodeState,
     visibleFindings,
-    policyVerdict,
+    verdictClass,
     frameHeading,
   ] as never[]).map((f) => f.toString()).join("\n");
   return `"use strict";
@@ -127,10 +127,9 @@ function show(fi) {
     drawn[b.id] = key;
   }
   D.policies.forEach((p, i) => {
-    const v = policyVerdict(p.findings, fr.step);
     const el = document.getElementById("verdict-" + i);
-    el.textContent = v;
-    el.setAttribute("class", "pv " + (v.startsWith("no") ? "ok" : "bad"));
+    el.textContent = fr.verdicts[i][1];
+    el.setAttribute("class", "pv " + verdictClass(fr.verdicts[i][0]));
   });
   const h = frameHeading(fr);
   document.getElementById("heading").textContent = h;
