@@ -215,6 +215,10 @@ Deno.test("index: keyed by content: a copy of a trace finds the index of its byt
   assert.equal(cached.out, plain.out);
   assert.equal(cached.err, "");
   assert.deepEqual(indexFiles(dir), [file], "the copy got an index of its own");
+  // Found by hashing the copy, which now has an alias of its own: the next question does not
+  // hash it again.
+  const aliases = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".p2mid"));
+  assert.equal(aliases.length, 2, "the copy was not answered from the index");
   assert.ok(Deno.statSync(file).mtime! >= built!, "the index was not touched on use");
   // `index` on the copy hashes it and finds the same file up to date.
   assert.match((await run(["index", copy], env)).out, /^up to date: /);
