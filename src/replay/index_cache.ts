@@ -285,7 +285,10 @@ export function modelFingerprint(): Promise<string> {
  * const before = await sourceFingerprint(root, ["model"]);
  * await Deno.writeTextFile(new URL("model/a_test.ts", root), "// a test\n");
  * assert.equal(await sourceFingerprint(root, ["model"]), before);
+ * // Same name, size and times, other bytes: another fingerprint.
+ * const { mtime } = Deno.statSync(new URL("model/a.ts", root));
  * await Deno.writeTextFile(new URL("model/a.ts", root), "export const x = 2;\n");
+ * await Deno.utime(new URL("model/a.ts", root), mtime!, mtime!);
  * assert.notEqual(await sourceFingerprint(root, ["model"]), before);
  * ```
  */
