@@ -51,7 +51,8 @@ const HANDLERS: HandlerTable<EventKind> = {
 export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
   const out = emptyOutcome();
   (HANDLERS[e.kind] as (d: ModelDraft, e: TraceEvent, out: StepOutcome) => void)(d, e, out);
-  if (d.log.notes.length > 0) out.notes = d.log.notes.slice();
+  // The log starts a new list for the next step's notes (WriteLog.clear), so this one is kept.
+  if (d.log.notes.length > 0) out.notes = d.log.notes;
   out.changes = diffChanges(d);
   return out;
 }
@@ -69,11 +70,11 @@ function sameEntry(k0: number, b0: number, k1: number, b1: number): boolean {
 
 /** Lookup-level changes of the step, from the write log's before-captures. */
 function diffChanges(d: ModelDraft): Change[] {
-  const bf = d.log.before;
-  if (bf.length === 0) return NO_ITEMS;
-  const af = d.log.after;
+  const count = d.log.capturedRuns;
+  if (count === 0) return NO_ITEMS;
+  const bf = d.log.beforeStore, af = d.log.afterStore;
   const raw: Change[] = [];
-  for (let i = 0, j = 0; i < bf.length; i += 4, j += 2) {
+  for (let i = 0, j = 0; i < count * 4; i += 4, j += 2) {
     const p = bf[i], e = bf[i + 1], k0 = bf[i + 2], b0 = bf[i + 3];
     const k1 = af[j];
     if (k1 >= 0) {
@@ -114,7 +115,7 @@ function diffChanges(d: ModelDraft): Change[] {
       (c.afterKind !== K.SCRATCH || c.afterMfn === last.afterMfn)
     ) {
       last.endPfn = c.endPfn;
-    } else out.push({ ...c });
+    } else out.push(c); // raw's changes are this function's own: extended in place, not copied
   }
   return out;
 }
