@@ -189,6 +189,21 @@ Deno.test({
           assert.deepEqual(page.problems, []);
         },
       );
+      await t.step(
+        "--at 16 opens the page at step 16, and the slider can still reach the end",
+        async () => {
+          const r = await cli(["map", "traces/pcie-bar-above-e820.jsonl", "--at", "16"]);
+          assert.equal(r.code, 0, r.err);
+          await open(page, r.out, "pcie-at-16");
+          assert.match(
+            await page.eval<string>(`document.getElementById("heading").textContent`),
+            /^step 16\b/,
+          );
+          const last = await page.eval<number>(`document.getElementById("slider").max`);
+          assert.equal(await page.eval(`__go(${last})`), "21");
+          assert.deepEqual(page.problems, []);
+        },
+      );
       for (const trace of bundledTraces()) {
         await t.step(trace, async () => {
           const r = await cli(["map", `traces/${trace}`, "--compare", POLICIES.join(",")]);

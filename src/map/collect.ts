@@ -176,6 +176,21 @@ export async function collectMap(
   // event (or the end) comes after it. Step 0 when no event has seq <= at.
   let atIndex = at === 0 ? 0 : -1;
   const atStep = at !== "end" && at > 0;
+  /** Keeps the state after `lastRec` as frame number `index`. */
+  const pushFrame = (changed: boolean, pinned: boolean) => {
+    const e = lastRec!.event;
+    frames.push({
+      frame: {
+        index,
+        step: e.seq,
+        line: e.line,
+        event: describeEvent(e),
+        lanes: capture(freeze()),
+      },
+      changed,
+      pinned,
+    });
+  };
   const pushAt = async () => {
     if (!atStep || atIndex >= 0) return;
     const next = await passes[0].nextSeq();
@@ -187,18 +202,7 @@ export async function collectMap(
       last.pinned = true;
       return;
     }
-    const e = lastRec!.event;
-    frames.push({
-      frame: {
-        index,
-        step: e.seq,
-        line: e.line,
-        event: describeEvent(e),
-        lanes: capture(freeze()),
-      },
-      changed: true,
-      pinned: true,
-    });
+    pushFrame(true, true);
   };
   if (atStep && ((await passes[0].nextSeq()) ?? Infinity) > at) atIndex = 0;
   for (;;) {
@@ -224,18 +228,7 @@ export async function collectMap(
       (changed && changedSteps % stride === 0);
     if (keep) {
       if (pinned) pinnedCount++;
-      const e = lastRec!.event;
-      frames.push({
-        frame: {
-          index,
-          step: e.seq,
-          line: e.line,
-          event: describeEvent(e),
-          lanes: capture(freeze()),
-        },
-        changed,
-        pinned,
-      });
+      pushFrame(changed, pinned);
       if (frames.length > maxFrames) {
         if (sampling === "every step") {
           sampling = "every change";
@@ -259,16 +252,8 @@ export async function collectMap(
     const cut = passes.some((p) => p.cutOff);
     if (!cut && (lastSeq === undefined || at > lastSeq)) throw pastEndError(at, lastSeq);
   }
+  if (frames[frames.length - 1].frame.index !== index && lastRec) pushFrame(true, true);
   const states = freeze();
-  const last = frames[frames.length - 1].frame;
-  if (last.index !== index && lastRec) {
-    const e = lastRec.event;
-    frames.push({
-      frame: { index, step: e.seq, line: e.line, event: describeEvent(e), lanes: capture(states) },
-      changed: true,
-      pinned: true,
-    });
-  }
   let endPfn = 0;
   for (const s of states) endPfn = Math.max(endPfn, s.p2m.structureLimit);
   for (const f of frames) {
