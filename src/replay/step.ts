@@ -102,22 +102,43 @@ function diffChanges(d: ModelDraft): Change[] {
     }, true);
   }
   if (raw.length < 2) return raw;
-  raw.sort((x, y) => x.pfn - y.pfn);
-  const out: Change[] = [];
-  for (const c of raw) {
-    const last = out[out.length - 1];
-    if (
-      last && last.endPfn === c.pfn && last.beforeKind === c.beforeKind &&
-      last.afterKind === c.afterKind &&
-      (!increments(c.beforeKind) || c.beforeMfn === last.beforeMfn + (last.endPfn - last.pfn)) &&
-      (!increments(c.afterKind) || c.afterMfn === last.afterMfn + (last.endPfn - last.pfn)) &&
-      (c.beforeKind !== K.SCRATCH || c.beforeMfn === last.beforeMfn) &&
-      (c.afterKind !== K.SCRATCH || c.afterMfn === last.afterMfn)
-    ) {
-      last.endPfn = c.endPfn;
-    } else out.push(c); // raw's changes are this function's own: extended in place, not copied
+  inPfnOrder(raw);
+  // Coalesce in place (raw's changes are this function's own): a change the next one continues
+  // is extended over it, and the next is dropped.
+  let w = 0;
+  for (let r = 1; r < raw.length; r++) {
+    const last = raw[w], c = raw[r];
+    if (continuesChange(last, c)) last.endPfn = c.endPfn;
+    else raw[++w] = c;
   }
-  return out;
+  raw.length = w + 1;
+  return raw;
+}
+
+/**
+ * Sorts a step's changes by PFN. The balloon driver walks its pages top down, so the changes of
+ * a multi-page balloon event arrive in reverse: those are turned in place, without the copy a
+ * sort makes.
+ */
+function inPfnOrder(changes: Change[]): void {
+  let ascending = true, descending = true;
+  for (let i = 1; i < changes.length; i++) {
+    if (changes[i].pfn > changes[i - 1].pfn) descending = false;
+    else ascending = false;
+  }
+  if (ascending) return;
+  if (descending) changes.reverse();
+  else changes.sort((x, y) => x.pfn - y.pfn);
+}
+
+/** True when change `c` starts where `last` ends and reads as its continuation, before and after. */
+function continuesChange(last: Change, c: Change): boolean {
+  return last.endPfn === c.pfn && last.beforeKind === c.beforeKind &&
+    last.afterKind === c.afterKind &&
+    (!increments(c.beforeKind) || c.beforeMfn === last.beforeMfn + (last.endPfn - last.pfn)) &&
+    (!increments(c.afterKind) || c.afterMfn === last.afterMfn + (last.endPfn - last.pfn)) &&
+    (c.beforeKind !== K.SCRATCH || c.beforeMfn === last.beforeMfn) &&
+    (c.afterKind !== K.SCRATCH || c.afterMfn === last.afterMfn);
 }
 
 /** Result of a pure {@link step}. */
