@@ -143,5 +143,6 @@ export {
   type Validation,
 } from "./src/share/validate.ts";
 export * from "./src/detect/basis.ts";
+export * from "./src/detect/verdict.ts";
 export { main } from "./src/cli/main.ts";
 export { type Io, memoryIo } from "./src/cli/io.ts";

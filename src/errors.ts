@@ -49,6 +49,11 @@ export interface SourcePosition {
   file: string;
   /** 1-based line number. */
   line: number;
+  /**
+   * 0-based byte offset in the file as stored (compressed, for gzip), for a fault below the
+   * lines (data after the gzip stream): the message names it instead of the line.
+   */
+  byte?: number;
 }
 
 /**
@@ -75,7 +80,9 @@ export class TraceError extends SyntaxError {
 
   /** Builds the message `file:line: field "f": expected X, got Y`. */
   constructor(position: SourcePosition, field: string | undefined, expected: string, got?: string) {
-    const where = `${escapeText(position.file)}:${position.line}: `;
+    const where = position.byte === undefined
+      ? `${escapeText(position.file)}:${position.line}: `
+      : `${escapeText(position.file)}: byte ${position.byte} (compressed): `;
     const what = field === undefined ? "" : `field "${field}": `;
     const tail = got === undefined ? "" : `, got ${got}`;
     super(`${where}${what}expected ${expected}${tail}`);

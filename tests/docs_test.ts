@@ -34,6 +34,7 @@ const INPUT_FILES: Record<string, string> = {
   "boot.log": "tests/fixtures/dmesg/dom0-3.12-serial.log",
   "journal.txt": "tests/fixtures/dmesg/dom0-5.10-journalctl.log",
   "domU.log": "tests/fixtures/dmesg/domU-4.19-syslog.log",
+  "serial.log": "tests/fixtures/dmesg/xen-console-dom0-and-d1.log",
   "run.txt": "tests/fixtures/bpftrace/dom0-5.10-balloon-sriov-hotplug.txt",
   "captured": "tests/fixtures/sysfs/dom0-3.16-bar-above-ram",
 };

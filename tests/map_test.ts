@@ -101,3 +101,47 @@ Deno.test("map mistakes are usage errors (64) naming the option", async () => {
   const missing = await cli(["map", "traces/no-such.jsonl"]);
   assert.equal(missing.code, 66);
 });
+
+// The map's per-frame verdict is the shared one (src/detect/verdict.ts): a policy reads "no
+// findings so far" only when the P2M was built and nothing was found. A trace whose E820 map is
+// recorded but whose boot pass never runs (no memory_setup event) found nothing that proves
+// anything: every surface (text, SVG, the HTML page's frames) says cannot judge, with why.
+Deno.test("map never reads clean on a P2M the boot pass never built (text, SVG, HTML)", async () => {
+  const trace = [
+    JSON.stringify({
+      format: "p2mtrace",
+      version: 1,
+      producer: "test",
+      description: "an E820 map, no memory_setup",
+      guest: { type: "pv", domain: "dom0", nr_pages: "0x100000" },
+    }),
+    '{"seq":1,"kind":"e820","start":"0x0","end":"0x9ffff","type":"ram"}',
+    '{"seq":2,"kind":"e820","start":"0x100000","end":"0xbfffffff","type":"ram"}',
+    '{"seq":3,"kind":"lookup","pfn":"0x10"}',
+    '{"kind":"end","events":3}',
+  ].join("\n") + "\n";
+  const text = await cli(["map", "-", "--format", "text", "--width", "200"], trace);
+  assert.equal(text.code, 0, text.err);
+  const line = text.out.split("\n").find((l) => l.startsWith("linux-3.12:iomap=honoured: "))!;
+  assert.equal(
+    line,
+    "linux-3.12:iomap=honoured: cannot judge (no memory_setup event before this step): " +
+      "no findings, on a P2M not built by this step",
+  );
+  const svg = await cli(["map", "-", "--format", "svg"], trace);
+  assert.match(svg.out, /class="pv cj" id="verdict-0">cannot judge \(no memory_setup/);
+  assert.doesNotMatch(svg.out, /no findings so far/);
+  const html = await cli(["map", "-"], trace);
+  const data = JSON.parse(
+    /<script type="application\/json" id="map-data">([^]*?)<\/script>/.exec(html.out)![1],
+  ) as { frames: { verdicts: [string, string][] }[] };
+  assert.deepEqual(data.frames.map((f) => f.verdicts[0][0]), [
+    "cannot-judge",
+    "cannot-judge",
+    "cannot-judge",
+    "cannot-judge",
+  ]);
+  // Built and nothing found: clean (the bundled trace under 3.16, at its end).
+  const built = await cli(["map", PCIE, ...COMPARE, "--format", "text", "--width", "200"]);
+  assert.ok(built.out.includes("linux-3.16:iomap=honoured: no findings so far"), built.out);
+});

@@ -386,6 +386,94 @@ const CORPUS: RealLog[] = [
     raw: { entries: 17, end: 0x178481000 },
     errors: 0,
   },
+  {
+    id: "70-",
+    exit: 0,
+    type: "pv",
+    domain: "dom0",
+    kernel: "4.12.14-94.41-default",
+    xen: "4.13.0-rc",
+    policy: "linux-4.3",
+    nrPages: 0x1f62e9f,
+    counts: { released: 0, remapped: 634632 },
+    raw: { entries: 16, end: 0x2080000000 },
+    p2mArea: 0x40000000,
+    arch: "x86_64",
+    errors: 0,
+  },
+  {
+    id: "71-",
+    exit: 0,
+    type: "pv",
+    domain: "dom0",
+    xen: "4.17.2",
+    policy: "linux-4.3", // no banner: 'Hypervisor detected: Xen PV' bounds it (v4.15+)
+    p2mArea: 0x40000000,
+    errors: 0,
+  },
+  {
+    id: "72-",
+    exit: 0,
+    type: "pv",
+    domain: "dom0",
+    kernel: "6.8.0-48-generic",
+    xen: "4.18.3",
+    policy: "linux-4.3",
+    nrPages: 0xf3b0e3,
+    counts: { released: 0, remapped: 440771 },
+    raw: { entries: 22, end: 0x1080200000 },
+    p2mArea: 0x40000000,
+    arch: "x86_64",
+    errors: 0,
+  },
+  {
+    id: "73-",
+    exit: 0,
+    type: "not-pv", // HVM or PVH: the excerpt does not print which (the thread says PVH dom0)
+    domain: "unproven",
+    kernel: "6.1.69",
+    policy: "linux-4.3",
+    raw: { entries: 29, end: 0x4040000000 },
+    errors: 0,
+  },
+  {
+    id: "74-",
+    exit: 0,
+    type: "hvm",
+    domain: "domU",
+    kernel: "3.0.0-15-virtual",
+    xen: "4.0",
+    policy: "linux-3.12",
+    raw: { entries: 5, end: 0x100000000 },
+    errors: 0,
+  },
+  {
+    id: "75-",
+    exit: 0,
+    type: "hvm", // platform_pci_unplug: the platform PCI device, which PVH has not
+    domain: "domU",
+    kernel: "5.15.0-1063-aws",
+    xen: "4.11",
+    policy: "linux-4.3",
+    raw: { entries: 6, end: 0x110000000 },
+    errors: 0,
+  },
+  { id: "76-", exit: 65 },
+  {
+    id: "77-",
+    exit: 0,
+    type: "pv",
+    domain: "dom0",
+    kernel: "6.8.0-48-generic",
+    xen: "4.18.4-pre",
+    policy: "linux-4.3",
+    nrPages: 0xfb1831,
+    counts: { released: 0, remapped: 612307 },
+    raw: { entries: 22, end: 0x1080000000 },
+    p2mArea: 0x40000000,
+    arch: "x86_64",
+    errors: 0,
+  },
 ];
 
 /**
@@ -659,5 +747,71 @@ for (const log of CORPUS) {
       }
     }
     assert.deepEqual(failures, [], `${fileOf(log.id)}\n${imp.err.slice(0, 600)}`);
+  });
+}
+
+/**
+ * What `summarize` must say about an import's uncertainty, read from the header the import wrote
+ * (so a summary that drops any of it fails, whatever the log): the guest type and domain and how
+ * they were decided (`guest_confidence`, each `guest_source` line), every `estimated` fact with
+ * how, every `reconstructed` fact with its range and source line, and how many relevant lines
+ * were not understood (`unrecognised_lines` of `relevant_lines`).
+ */
+function uncertaintyOf(h: TraceHeader): string[] {
+  const raw = h.raw as Record<string, unknown>;
+  const g = raw.guest as Record<string, unknown>;
+  const out = [
+    `${g.type === "unknown" ? "unknown type" : g.type} ` +
+    `${g.domain === "unknown" ? "unknown domain" : g.domain}`,
+  ];
+  const conf = raw.guest_confidence as string | undefined;
+  if (conf !== undefined) {
+    out.push(
+      g.type === "unknown" || g.domain === "unknown"
+        ? "unknown"
+        : conf === "proven"
+        ? "proven"
+        : `${conf} (not proven)`,
+    );
+  }
+  for (const s of (raw.guest_source ?? []) as string[]) out.push(s);
+  for (const e of (raw.estimated ?? []) as { field: string; how: string }[]) {
+    out.push(`${e.field} (${e.how})`);
+  }
+  for (const r of (raw.reconstructed ?? []) as Record<string, unknown>[]) {
+    const range = r.start !== undefined ? ` [mem ${r.start}-${r.end}]` : "";
+    const type = r.type !== undefined ? ` ${r.type}` : "";
+    const line = r.line !== undefined ? ` from line ${r.line}` : "";
+    out.push(`${r.what}${range}${type}${line}`);
+    if (typeof r.text === "string") out.push(r.text);
+  }
+  if (typeof raw.unrecognised_lines === "number") {
+    out.push(
+      `${raw.unrecognised_lines} of ${raw.relevant_lines} relevant line(s) not understood`,
+    );
+  }
+  return out;
+}
+
+/** Text without any white space: the plain summary wraps at 72 columns, anywhere in a word. */
+const squeeze = (s: string) => s.replace(/\s+/g, "");
+
+for (const log of CORPUS.filter((l) => l.exit === 0)) {
+  Deno.test(`real log ${log.id}: summarize names the guest, how it was decided, every estimate and unread line`, async () => {
+    const imp = await imported(log.id);
+    assert.equal(imp.code, 0, imp.err.slice(0, 300));
+    const facts = uncertaintyOf(imp.header!);
+    const text = (await cli(["summarize", "-"], imp.text)).out;
+    const md = (await cli(["summarize", "-", "--format", "markdown"], imp.text)).out;
+    const missing = (out: string, squeezed: boolean) =>
+      facts.filter((f) =>
+        squeezed ? !squeeze(out).includes(squeeze(f)) : !out.includes(f.replace(/\|/g, "\\|"))
+      );
+    assert.deepEqual(missing(text, true), [], `plain summary of ${fileOf(log.id)}:\n${text}`);
+    assert.deepEqual(missing(md, false), [], `Markdown summary of ${fileOf(log.id)}:\n${md}`);
+    // What cannot be judged is never reported clean (docs/verdicts.md).
+    const policy = imp.header!.policy ?? "linux-3.12";
+    const c = await cli(["check", "-"], imp.text);
+    if (c.code === 4) assert.doesNotMatch(md, new RegExp(`\\| ${policy} \\| clean \\|`));
   });
 }

@@ -174,7 +174,13 @@ Deno.test("gzip: members concatenated are read whole; data after the stream is 6
     );
     const c = await cli(["replay", `${dir}/junk.gz`]);
     assert.equal(c.code, 65);
-    assert.match(c.err, /junk\.gz:\d+: .*trailing data after the gzip stream/);
+    // Named by the compressed byte where the junk starts, not by a line.
+    assert.match(
+      c.err,
+      new RegExp(
+        `junk\\.gz: byte ${gzipSync(text).length} \\(compressed\\): .*trailing data after`,
+      ),
+    );
   });
 });
 
@@ -300,6 +306,30 @@ Deno.test("text output escapes control characters from traces and file names", a
 });
 
 // ---- record --root -------------------------------------------------------------------------
+
+Deno.test("record: a guest file that makes an invalid event is 65 naming that file and line", async () => {
+  await withDir(async (root) => {
+    await Deno.mkdir(`${root}/proc`);
+    await Deno.mkdir(`${root}/sys/firmware/memmap/0`, { recursive: true });
+    const memmap = `${root}/sys/firmware/memmap/0`;
+    await Deno.writeTextFile(`${memmap}/start`, "0x0\n");
+    await Deno.writeTextFile(`${memmap}/end`, "0x3fffffff\n");
+    await Deno.writeTextFile(`${memmap}/type`, "System RAM\n");
+    // 70 windows of one host bridge: more resources than a trace event may hold (64).
+    const windows = Array.from({ length: 70 }, (_, i) => {
+      const s = 0x40000000 + i * 0x100000;
+      return `${s.toString(16)}-${(s + 0xfffff).toString(16)} : PCI Bus 0000:00`;
+    });
+    await Deno.writeTextFile(
+      `${root}/proc/iomem`,
+      ["00000000-3fffffff : System RAM", ...windows].join("\n") + "\n",
+    );
+    const r = await cli(["record", "--root", root]);
+    assert.equal(r.code, 65, r.err);
+    assert.match(r.err, /\/proc\/iomem:2: field "resources": expected at most 64 elements/);
+    assert.doesNotMatch(r.err, /\(output\)/);
+  });
+});
 
 Deno.test("record --root refuses a symlink out of the root and keeps links inside it", async () => {
   await withDir(async (dir) => {

@@ -43,7 +43,7 @@ Deno.test("check --json: verdict, cannot_judge and missing appear only when some
   assert.equal(o.clean, false);
   assert.equal(o.verdict, "cannot-judge");
   assert.deepEqual(o.findings, []);
-  assert.deepEqual(o.missing, ["no raw E820 map, no nr_pages"]);
+  assert.deepEqual(o.missing, ["no raw E820 map", "no nr_pages"]);
   assert.deepEqual(o.boot_missing, ["no raw E820 map", "no nr_pages"]);
   assert.equal(o.cannot_judge[0].detector, "lookup-zero");
   assert.equal(o.cannot_judge[0].cannot_judge, "no raw E820 map, no nr_pages");
@@ -157,5 +157,96 @@ Deno.test("docs/verdicts.md lists every detector with whether it rests on the bo
       ? "linux-3.19 only"
       : "no";
     assert.equal(cell, expected, d.id);
+  }
+});
+
+// One verdict everywhere (src/detect/verdict.ts): a run that found nothing on a P2M that was
+// never built could not have seen what its boot-pass detectors look for, so no surface calls
+// it clean: check exits 4 (125 under --bisect-exit), compare and summarize say '?'/cannot judge,
+// replay's summary says so, and the batch forms too. A detector that does not rest on the pass
+// (io-as-memory) still judges alone. An auto-translated guest has no P2M to build: clean.
+const NEVER_BUILT = [
+  '{"format":"p2mtrace","version":1,"producer":"t","description":"a boot log without nr_pages",' +
+  '"guest":{"type":"pv","domain":"dom0"}}',
+  '{"seq":1,"kind":"e820","start":"0x0","end":"0x9ffff","type":"ram"}',
+  '{"seq":2,"kind":"e820","start":"0x100000","end":"0x3fffffff","type":"ram"}',
+  '{"seq":3,"kind":"memory_setup"}',
+  '{"seq":4,"kind":"balloon_init"}',
+].join("\n") + "\n";
+const HVM_NO_MAP = '{"format":"p2mtrace","version":1,"producer":"t","description":"hvm",' +
+  '"guest":{"type":"hvm","domain":"domU"}}\n{"seq":1,"kind":"balloon_init"}\n';
+
+Deno.test("check: no finding on a P2M that was never built is 'cannot judge' (exit 4), not clean", async () => {
+  const r = await cli(["check", "-", "--policy", "linux-3.12"], NEVER_BUILT);
+  assert.equal(r.code, 4, r.out);
+  assert.match(
+    r.out,
+    /cannot judge \(4 event\(s\), no findings, but the trace lacks what a verdict needs: no nr_pages\)/,
+  );
+  assert.match(
+    r.out,
+    /^note: bug-out-of-range, io-as-memory do not rest on the boot pass and found nothing; /m,
+  );
+  assert.doesNotMatch(r.out, /clean/);
+  const json = JSON.parse((await cli(["check", "-", "--json"], NEVER_BUILT)).out);
+  assert.equal(json.clean, false);
+  assert.equal(json.verdict, "cannot-judge");
+  assert.deepEqual(json.missing, ["no nr_pages"]);
+  assert.equal((await cli(["check", "-", "--bisect-exit"], NEVER_BUILT)).code, 125);
+  // A detector that reads only a resource's flags judges without the pass.
+  const own = await cli(["check", "-", "--detector", "io-as-memory"], NEVER_BUILT);
+  assert.equal(own.code, 0, own.out);
+  assert.match(own.out, /: clean \(4 event\(s\), no findings\)/);
+  // Auto-translated guests have no P2M to build: nothing is missing.
+  assert.equal((await cli(["check", "-"], HVM_NO_MAP)).code, 0);
+});
+
+Deno.test("compare, replay and summarize give the same verdict: never 'clean' when the pass never ran", async () => {
+  const c = await cli(["compare", "-"], NEVER_BUILT);
+  assert.equal(c.code, 0);
+  assert.doesNotMatch(c.out, /^ {2}\S+ +clean/m, c.out);
+  assert.match(
+    c.out,
+    /^ {2}linux-3\.12 +\? +cannot judge \(no nr_pages\): nothing found on a P2M/m,
+  );
+  const cj = JSON.parse((await cli(["compare", "-", "--json"], NEVER_BUILT)).out);
+  for (const p of cj.policies) assert.equal(p.verdict, "cannot-judge", p.policy);
+  assert.deepEqual(cj.policies[0].missing, ["no nr_pages"]);
+
+  const r = await cli(["replay", "-", "--policy", "linux-3.12", "--quiet"], NEVER_BUILT);
+  assert.match(r.out, /^verdict: {2}cannot judge \(no nr_pages\): nothing found on a P2M/m);
+  const rj = (await cli(["replay", "-", "--json", "--quiet"], NEVER_BUILT)).out.trim();
+  assert.equal(JSON.parse(rj).summary.verdict, "cannot-judge");
+
+  const text = (await cli(["summarize", "-"], NEVER_BUILT)).out;
+  assert.doesNotMatch(text, /\bclean\b/, text);
+  assert.match(
+    text,
+    /none, and cannot judge: bug-out-of-range,\s+io-as-memory do not rest on the boot pass/,
+  );
+  const md = (await cli(["summarize", "-", "--format", "markdown"], NEVER_BUILT)).out;
+  assert.doesNotMatch(md, /\| clean \|/, md);
+  assert.match(md, /\| linux-3\.12 \| cannot judge \| no nr_pages \|/);
+  const sj = JSON.parse((await cli(["summarize", "-", "--json"], NEVER_BUILT)).out);
+  for (const v of Object.values(sj.verdicts)) assert.equal(v, "cannot-judge");
+
+  const hvm = JSON.parse((await cli(["compare", "-", "--json"], HVM_NO_MAP)).out);
+  for (const p of hvm.policies) assert.equal(p.verdict, "clean", p.policy);
+});
+
+Deno.test("check and summarize of several traces: the never-built one is cannot-judge, not clean", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a-never-built.jsonl`, NEVER_BUILT);
+    await Deno.writeTextFile(`${dir}/b-hvm.jsonl`, HVM_NO_MAP);
+    const c = await cli(["check", dir, "--jobs", "1"]);
+    assert.equal(c.code, 4, c.out + c.err);
+    assert.match(c.out, /^cannot-judge +\S+a-never-built\.jsonl/m);
+    assert.match(c.out, /^clean +\S+b-hvm\.jsonl/m);
+    const s = await cli(["summarize", dir, "--jobs", "1"]);
+    assert.match(s.out, /^cannot-judge +\S+a-never-built\.jsonl.*linux-3\.12=cannot-judge/m);
+    assert.doesNotMatch(s.out.split("\n").find((l) => l.includes("never-built"))!, /=clean/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

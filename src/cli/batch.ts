@@ -38,7 +38,7 @@ export const TRACE_SUFFIXES = [".jsonl", ".jsonl.gz"] as const;
 /**
  * Expands operands: a directory becomes every trace file (`*.jsonl`, `*.jsonl.gz`) under it,
  * recursively, sorted by path (code points, so the order is the same on every machine);
- * symlinked directories are not followed (no loops). Other operands are kept as given.
+ * symlinked directories are not followed (no loops). Other operands are kept as given; `-` is a usage error (stdin cannot be shared by a batch).
  *
  * @example
  * ```ts
@@ -55,13 +55,17 @@ export const TRACE_SUFFIXES = [".jsonl", ".jsonl.gz"] as const;
 export async function expandTraceOperands(operands: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const op of operands) {
+    if (op === "-") {
+      // Standard input can be read once, by one trace's run: a batch cannot share it.
+      throw new UsageError(
+        "- (standard input) cannot be one trace of several: give it alone, or save it to a file",
+      );
+    }
     let info: Deno.FileInfo | undefined;
-    if (op !== "-") {
-      try {
-        info = await Deno.stat(op);
-      } catch {
-        info = undefined; // the command itself reports an unreadable trace, in its line
-      }
+    try {
+      info = await Deno.stat(op);
+    } catch {
+      info = undefined; // the command itself reports an unreadable trace, in its line
     }
     if (!info?.isDirectory) {
       out.push(op);

@@ -7,9 +7,8 @@
 import { CutOffError, EXIT, InputError, TraceError, UsageError } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { runTrace } from "../replay/run.ts";
-import { checkJson, checkText, runVerdict, type Unjudged } from "../report/check_report.ts";
-import { bootPassGaps, guestGaps } from "../detect/basis.ts";
-import { PROVEN } from "../trace/provenance.ts";
+import { checkJson, checkText } from "../report/check_report.ts";
+import { runVerdict } from "../detect/verdict.ts";
 import type { CommandEntry } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
@@ -47,7 +46,8 @@ they are listed as "cannot judge (<what is missing>)", never as errors. Findings
 on estimated facts (the header's estimated, reconstructed, guest_confidence) say "lowered
 confidence" and why. See docs/verdicts.md.
 
-exit: 0 clean, 1 findings, 4 nothing judged but findings cannot be judged, 3 the recording
+exit: 0 clean, 1 findings, 4 cannot judge (findings cannot be judged, or nothing was found
+on a P2M the boot pass never built: finding nothing there proves nothing), 3 the recording
 was cut off and nothing was found before the cut, 65 malformed trace, 66 unreadable file,
 64 usage, 70 internal error; with --bisect-exit 125 replaces 3, 4, 65, 66, and 128 (git
 bisect run stops) replaces 64 and 70 found after the options.
@@ -82,25 +82,25 @@ async function run(args: string[], io: Io): Promise<number> {
       detectors: (p.values.detector as string[] | undefined) ?? [],
       paranoid: p.values.paranoid === true,
     });
-    const findings = res.replayer.findings;
     const name = res.policy.name;
-    const u: Unjudged = {
-      findings: res.replayer.unjudged,
-      bootGaps: bootPassGaps(res.state),
-      guestGaps: guestGaps(res.header.provenance ?? PROVEN),
-    };
+    const basis = res.replayer.basis();
     if (p.values.json === true) {
       io.stdout(
-        JSON.stringify(checkJson(file, name, findings, res.replayer.steps, res.ending, u)) + "\n",
+        JSON.stringify(checkJson(file, name, basis, res.replayer.steps, res.ending)) + "\n",
       );
     } else {
-      io.stdout(checkText(file, name, findings, res.replayer.steps, u));
+      io.stdout(checkText(file, name, basis, res.replayer.steps));
     }
-    if (findings.length > 0) {
+    const verdict = runVerdict(basis);
+    if (verdict === "bad" || verdict === "warn") {
       if (res.cutOff) io.stderr(`p2mtrace: ${res.cutOff.message}\n`);
       return EXIT.found;
     }
-    if (runVerdict(findings, u) === "cannot-judge") {
+    // A recording cut before its boot pass is cut off (3) first: the pass lacks what the cut
+    // removed. Findings that cannot be judged, or an unknown guest, keep 4.
+    const onlyCut = res.cutOff !== undefined && basis.unjudged.length === 0 &&
+      basis.guestGaps.length === 0;
+    if (verdict === "cannot-judge" && !onlyCut) {
       if (res.cutOff) io.stderr(`p2mtrace: ${res.cutOff.message}\n`);
       if (!bisect) return EXIT.cannotJudge;
       io.stderr(`p2mtrace: cannot judge this trace (cannot test: exit 125)\n`);

@@ -12,6 +12,7 @@ import { TOOL_NAME } from "../version.ts";
 import { DmesgImporter } from "../import/dmesg/importer.ts";
 import { LogLineSplitter } from "../import/dmesg/log_lines.ts";
 import { WrappedLineJoiner } from "../import/dmesg/wrapped_lines.ts";
+import { QuotedPrintableDecoder } from "../import/dmesg/quoted_printable.ts";
 import { formatUnrecognised } from "../import/dmesg/unrecognised.ts";
 import { parseArgs } from "./args.ts";
 import type { CommandEntry } from "./commands.ts";
@@ -22,7 +23,7 @@ import { hashedStream } from "../trace/sha.ts";
 import { importBpftraceCommand, importP2mDumpCommand } from "./import_runtime.ts";
 
 const DMESG_HELP =
-  `usage: ${TOOL_NAME} import dmesg LOG [-o TRACE] [--force] [--boot N] [--nr-pages N]
+  `usage: ${TOOL_NAME} import dmesg LOG [-o TRACE] [--force] [--boot N] [--domain N] [--nr-pages N]
 
 Turns a Linux boot log of a Xen guest into a p2mtrace trace: the E820 maps, the boot pass
 with the kernel's own counts (memory_setup.expect), PCI host bridges, devices and BAR
@@ -38,6 +39,10 @@ options:
                       file is never overwritten without --force
       --force         overwrite TRACE if it exists
       --boot N        import the Nth boot of a log that holds several (default 1)
+      --domain N      from a Xen console log that relays several domains' lines
+                      ('(d1) ...'), import domain N's (0: the unprefixed lines, dom0's);
+                      default: the first domain whose kernel lines the log shows. One
+                      domain is imported, never two mixed; the report names the others
       --nr-pages N    start_info->nr_pages (decimal or 0x hex), when the log does not show it
 
 exit codes: 0 trace written, 64 usage, 65 the log is empty, binary or holds nothing usable,
@@ -112,6 +117,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     output: { type: "string", short: "o" },
     force: { type: "boolean" },
     boot: { type: "string" },
+    domain: { type: "string" },
     "nr-pages": { type: "string" },
   });
   if (p.positionals.length !== 1) {
@@ -125,18 +131,21 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
   const force = p.values.force === true;
   const boot = positiveInt(p.values.boot as string | undefined, "--boot");
   const nrPages = pageCount(p.values["nr-pages"] as string | undefined);
+  const domain = domainId(p.values.domain as string | undefined);
   const out = { output, force, inputs: [log] };
   await checkOutput(out);
 
   const importer = new DmesgImporter(log, {
     ...(boot !== undefined ? { boot } : {}),
     ...(nrPages !== undefined ? { nrPages } : {}),
+    ...(domain !== undefined ? { domain } : {}),
   });
   // The id hashes the log as text, so a log and its .gz give the same trace.
   const input = hashedStream(
     await maybeGunzip((await openInput(log, { stdin: io.stdin })).stream, log),
   );
   const splitter = new LogLineSplitter();
+  const qp = new QuotedPrintableDecoder();
   const joiner = new WrappedLineJoiner();
   const reader = input.stream.getReader();
   for (;;) {
@@ -147,11 +156,12 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
       throw readFailure(log, importer.lineNumber + 1, e);
     }
     if (chunk.done) break;
-    for (const line of splitter.push(chunk.value)) {
+    for (const line of splitter.push(chunk.value).flatMap((l) => qp.push(l))) {
       for (const l of joiner.push(line)) importer.push(l);
     }
   }
-  for (const line of [...splitter.end().flatMap((l) => joiner.push(l)), ...joiner.end()]) {
+  const rest = [...splitter.end().flatMap((l) => qp.push(l)), ...qp.end()];
+  for (const line of [...rest.flatMap((l) => joiner.push(l)), ...joiner.end()]) {
     importer.push(line);
   }
   let result;
@@ -184,6 +194,17 @@ function positiveInt(text: string | undefined, flag: string): number | undefined
   if (text === undefined) return undefined;
   if (!/^\d{1,6}$/.test(text) || Number(text) < 1) {
     throw new UsageError(`import dmesg: ${flag} expects a positive integer, got '${text}'`);
+  }
+  return Number(text);
+}
+
+/** A Xen domain id: 0 to 32751 (DOMID_FIRST_RESERVED is 0x7ff0). */
+function domainId(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(text) || Number(text) >= 0x7ff0) {
+    throw new UsageError(
+      `import dmesg: --domain expects a Xen domain id (0 to 32751), got '${text}'`,
+    );
   }
   return Number(text);
 }

@@ -12,11 +12,11 @@ import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
 import type { GuestFacts, GuestType, TraceEvent } from "../trace/event.ts";
 import { FRAME_LIMIT, hex, parseUint } from "../trace/hex.ts";
 import { maybeGunzip, openInput, readLineBatches } from "../trace/lines.ts";
-import { parseEventLine, TraceReader } from "../trace/read.ts";
+import { TraceReader } from "../trace/read.ts";
 import { endLine, eventLine, type HeaderInit, headerLine, traceText } from "../trace/write.ts";
 import { validateHeader } from "../trace/validate.ts";
 import { sha256Id } from "../trace/sha.ts";
-import { checkOutput, writeOutputParts } from "./output.ts";
+import { checkBuiltEvents, checkOutput, writeOutputParts } from "./output.ts";
 import { dumpLines, parseP2mDump } from "../p2m/debugfs_parse.ts";
 import { importBpftraceOutput } from "../import/bpftrace/importer.ts";
 import { operands, type OptionSpec, parseArgs } from "./args.ts";
@@ -108,26 +108,6 @@ function guestFromOptions(
 
 const HEADER_ONLY = ["type", "domain", "kernel", "xen", "nr-pages", "description"];
 
-/**
- * Checks every event built from the input as the trace reader will read it back; a failure
- * names the input file and the line the event came from.
- */
-function checkEvents(file: string, events: readonly TraceEvent[]): void {
-  for (const e of events) {
-    try {
-      parseEventLine(file, e.line, eventLine(e));
-    } catch (err) {
-      if (!(err instanceof TraceError)) throw err;
-      throw new TraceError(
-        { file, line: e.line },
-        err.field,
-        err.expected,
-        `a ${e.kind} event that does not make a valid trace record`,
-      );
-    }
-  }
-}
-
 /** Checks the header built from the options: a bad value is a usage error (64). */
 function checkHeader(command: string, header: HeaderInit): void {
   try {
@@ -150,7 +130,7 @@ async function emit(
 ): Promise<void> {
   const tracePath = values.trace as string | undefined;
   const base = input.name.split("/").pop() ?? input.name;
-  checkEvents(input.name, events);
+  checkBuiltEvents(events, (e) => ({ file: input.name, line: e.line }));
   const output = {
     output: values.output as string | undefined,
     force: values.force === true,

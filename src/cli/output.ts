@@ -18,9 +18,11 @@
  * @module
  */
 
-import { OutputError } from "../errors.ts";
+import { OutputError, type SourcePosition, TraceError } from "../errors.ts";
 import { inputReason } from "../trace/lines.ts";
-import { TraceReader } from "../trace/read.ts";
+import { parseEventLine } from "../trace/read.ts";
+import { eventLine } from "../trace/write.ts";
+import type { TraceEvent } from "../trace/event.ts";
 import type { Io } from "./io.ts";
 import { onInterrupt } from "./interrupt.ts";
 
@@ -34,8 +36,14 @@ export interface OutputSpec {
   inputs?: readonly string[];
 }
 
-async function samePath(a: string, b: string): Promise<boolean> {
+/**
+ * Whether `a` and `b` name the same file: the same path after symlinks, or the same inode (a
+ * hard link: writing it in place would truncate the input too).
+ */
+async function sameFile(a: string, b: string): Promise<boolean> {
   try {
+    const [sa, sb] = await Promise.all([Deno.stat(a), Deno.stat(b)]);
+    if (sa.ino !== null && sb.ino !== null) return sa.dev === sb.dev && sa.ino === sb.ino;
     return (await Deno.realPath(a)) === (await Deno.realPath(b));
   } catch {
     return false;
@@ -69,7 +77,7 @@ export async function checkOutput(spec: OutputSpec): Promise<void> {
   const path = spec.output;
   if (path === undefined || path === "-") return;
   for (const input of spec.inputs ?? []) {
-    if (input !== "-" && (input === path || await samePath(input, path))) {
+    if (input !== "-" && (input === path || await sameFile(input, path))) {
       throw new OutputError(
         path,
         "it is an input of this command (p2mtrace never modifies its input)",
@@ -271,19 +279,36 @@ async function writeInPlace(
 }
 
 /**
- * Reads a produced trace back with {@link TraceReader}; a failure is a bug in p2mtrace, reported
- * as an internal error rather than a corrupt file left for the user.
+ * Checks every event built from other files (`record`, the importers) as the trace reader will
+ * read it back, before anything is written: a failure is a data error (65) naming the file and
+ * line the event came from (its `origin`, else `fallback(event)`) and the field, never the trace
+ * being written.
  *
  * @example
  * ```ts
- * import { selfCheck } from "./output.ts";
+ * import { checkBuiltEvents } from "./output.ts";
  * import assert from "node:assert/strict";
- * await assert.rejects(() => selfCheck('{"format":"p2mtrace"}\n'), /field "version"/);
+ * const mark = { seq: 1, line: 0, kind: "mark" as const, text: "x".repeat(70_000),
+ *   origin: { file: "/sys/bus/pci/devices", line: 1 } };
+ * assert.throws(() => checkBuiltEvents([mark], () => ({ file: "-", line: 0 })),
+ *   /\/sys\/bus\/pci\/devices:1: field "text": .*a mark event that does not make a valid trace record$/);
  * ```
  */
-export async function selfCheck(text: string): Promise<void> {
-  const r = TraceReader.fromText("(output)", text);
-  await r.header();
-  for await (const _ of r.batches()) { /* validate every event */ }
-  if (r.end === undefined) throw new Error("produced trace has no end record");
+export function checkBuiltEvents(
+  events: readonly TraceEvent[],
+  fallback: (e: TraceEvent) => SourcePosition,
+): void {
+  for (const e of events) {
+    try {
+      parseEventLine("-", e.line, eventLine(e));
+    } catch (err) {
+      if (!(err instanceof TraceError)) throw err;
+      throw new TraceError(
+        e.origin ?? fallback(e),
+        err.field,
+        err.expected,
+        `a ${e.kind} event that does not make a valid trace record`,
+      );
+    }
+  }
 }

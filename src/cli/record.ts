@@ -21,8 +21,9 @@ import {
 } from "../import/sysfs/reader.ts";
 import { parseArgs } from "./args.ts";
 import type { CommandEntry } from "./commands.ts";
-import { traceText } from "../trace/write.ts";
-import { selfCheck, writeOutput } from "./output.ts";
+import { headerLine, traceText } from "../trace/write.ts";
+import { validateHeader } from "../trace/validate.ts";
+import { checkBuiltEvents, writeOutput } from "./output.ts";
 import type { Io } from "./io.ts";
 import { UsageError } from "../errors.ts";
 
@@ -116,8 +117,10 @@ async function run(args: string[], io: Io): Promise<number> {
   const rec = await recordGuest(directoryReader(root));
   for (const n of rec.notes) io.stderr(`${TOOL_NAME} record: note: ${n}\n`);
   if (!rec.events.some((e) => e.kind === "e820")) throw noMapError(root, rec.notes);
+  // An event the guest's files made invalid is a data error naming that file and line.
+  checkBuiltEvents(rec.events, () => ({ file: root, line: 1 }));
+  validateHeader({ file: root, line: 1 }, JSON.parse(headerLine(rec.header)));
   const text = traceText(rec.header, rec.events);
-  await selfCheck(text);
   await writeOutput(io, text, {
     output: values.output as string | undefined,
     force: values.force === true,

@@ -84,6 +84,7 @@ async function run(args: string[], io: Io): Promise<number> {
     unjudged: res.replayer.unjudged,
     bootGaps: bootPassGaps(res.state),
     verified: res.verified,
+    basis: res.replayer.basis(),
   };
   // A step past the end is the same error as in snapshot, lookup, diff and bisect.
   if (atSeq !== undefined && atSeq > 0 && res.ending !== "stopped" && !res.cutOff) {

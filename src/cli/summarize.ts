@@ -7,7 +7,8 @@
 import { EXIT, UsageError } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { hex } from "../trace/hex.ts";
-import { importRows, summarizeTrace, summaryMarkdown, summaryVerdict } from "../share/summarize.ts";
+import { importRows, summarizeTrace, summaryMarkdown } from "../share/summarize.ts";
+import { runVerdict } from "../detect/verdict.ts";
 import { summaryPlainText } from "../share/summary_text.ts";
 import { PROVEN, type Provenance } from "../trace/provenance.ts";
 import { findingJson } from "../report/replay_report.ts";
@@ -93,7 +94,7 @@ async function run(args: string[], io: Io): Promise<number> {
           : {}),
         verdicts: Object.fromEntries(s.comparison.results.map((r) => [
           r.policy.name,
-          JSON_VERDICT[summaryVerdict(r).verdict],
+          runVerdict(r.basis),
         ])),
       }) + "\n",
     );
@@ -106,13 +107,6 @@ async function run(args: string[], io: Io): Promise<number> {
   }
   return EXIT.ok;
 }
-
-const JSON_VERDICT: Record<string, string> = {
-  clean: "clean",
-  warn: "warn",
-  BAD: "bad",
-  "cannot judge": "cannot-judge",
-};
 
 /** The header's provenance as `summarize --json` shows it: `{"import": {...}}`, or nothing. */
 function importJson(p: Provenance): Record<string, unknown> {

@@ -16,6 +16,7 @@
  */
 
 import type { Finding } from "../detect/finding.ts";
+import { type Verdict, verdictSoFar } from "../detect/verdict.ts";
 import type { TraceReader } from "../trace/read.ts";
 import type { TraceHeader } from "../trace/event.ts";
 import { FRAME_LIMIT } from "../trace/hex.ts";
@@ -52,6 +53,8 @@ export interface MapFrame {
   event: string;
   /** Per policy, per lane (in {@link LANES} order): the id of the lane's ranges. */
   lanes: number[][];
+  /** Per policy, the verdict so far and its line (`verdictSoFar`). */
+  verdicts: [Verdict, string][];
 }
 
 /** A policy of the map, with its findings. */
@@ -158,9 +161,17 @@ export async function collectMap(
   // from the replayers' edit counts, so a long trace does not copy its P2M pages and balloon
   // list at every step (what made map's memory grow with the trace).
   const freeze = () => passes.map((p) => p.state());
+  const verdicts = () => passes.map((p) => verdictSoFar(p.replayer.basis()));
   let edits = passes.map((p) => p.replayer.edits);
   const frames: PendingFrame[] = [{
-    frame: { index: 0, step: 0, line: 0, event: "", lanes: capture(freeze()) },
+    frame: {
+      index: 0,
+      step: 0,
+      line: 0,
+      event: "",
+      lanes: capture(freeze()),
+      verdicts: verdicts(),
+    },
     changed: true,
     pinned: true,
   }];
@@ -186,6 +197,7 @@ export async function collectMap(
         line: e.line,
         event: describeEvent(e),
         lanes: capture(freeze()),
+        verdicts: verdicts(),
       },
       changed,
       pinned,

@@ -19,20 +19,31 @@ import { axisX, segmentOf } from "./axis.ts";
 export const CHAR_PX = 6.2;
 
 /**
- * Escapes text for XML content and attributes.
+ * Escapes text for XML content and attributes; control, bidi and invisible format characters
+ * (which XML forbids or which would reorder or hide what is drawn) become visible `\uXXXX`
+ * escapes, the same characters as `escapeControls` in src/report/text.ts (written out here
+ * because this function also runs in the page; a test checks both agree); LF and TAB stay
+ * (tooltips use them).
  *
  * @example
  * ```ts
  * import { escapeXml } from "./draw.ts";
  * import assert from "node:assert/strict";
  * assert.equal(escapeXml('a<b & "c"'), "a&lt;b &amp; &quot;c&quot;");
+ * assert.equal(escapeXml("x\u202ey\u200b\u001b"), "x\\u202ey\\u200b\\u001b");
  * ```
  */
 export function escapeXml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
-    /"/g,
-    "&quot;",
+  const controls = new RegExp(
+    "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u180e\\u200b-\\u200f" +
+      "\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff\\ufff9-\\ufffb]",
+    "g",
   );
+  return s.replace(controls, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"))
+    .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
+      /"/g,
+      "&quot;",
+    );
 }
 
 /**

@@ -12,14 +12,15 @@
 
 import { axisPfn } from "./axis.ts";
 import { CHAR_PX, CLIENT_FUNCTIONS, escapeXml } from "./draw.ts";
+import { escapeControls } from "../report/text.ts";
 import { LANES } from "./lanes.ts";
 import {
   frameHeading,
   MAP_CSS,
   type MapPicture,
   PLOT_X,
-  policyVerdict,
   renderSvg,
+  verdictClass,
   visibleFindings,
 } from "./svg.ts";
 
@@ -92,7 +93,7 @@ function clientScript(): string {
     axisPfn,
     decodeState,
     visibleFindings,
-    policyVerdict,
+    verdictClass,
     frameHeading,
   ] as never[]).map((f) => f.toString()).join("\n");
   return `"use strict";
@@ -126,10 +127,9 @@ function show(fi) {
     drawn[b.id] = key;
   }
   D.policies.forEach((p, i) => {
-    const v = policyVerdict(p.findings, fr.step);
     const el = document.getElementById("verdict-" + i);
-    el.textContent = v;
-    el.setAttribute("class", "pv " + (v.startsWith("no") ? "ok" : "bad"));
+    el.textContent = fr.verdicts[i][1];
+    el.setAttribute("class", "pv " + verdictClass(fr.verdicts[i][0]));
   });
   const h = frameHeading(fr);
   document.getElementById("heading").textContent = h;
@@ -225,8 +225,11 @@ export function renderHtml(pic: MapPicture): string {
     policies: m.policies.map((p) => ({ spec: p.spec, findings: p.findings })),
     initial: m.initial,
   };
-  // "<" escaped so no string in the data can close the script element.
-  const json = JSON.stringify(data).replace(/</g, "\\u003c");
+  // Every string made safe to show (control, bidi and invisible characters as visible
+  // escapes: the page puts them in the DOM as they are), "<" escaped so no string in the data
+  // can close the script element.
+  const json = JSON.stringify(data, (_k, v) => typeof v === "string" ? escapeControls(v) : v)
+    .replace(/</g, "\\u003c");
   const note = `${m.frames.length} of ${m.events + 1} steps: ${m.sampling}` +
     (m.sampling === "every step" ? "" : ` (${m.changedSteps} steps changed the state)`) +
     `; ${m.events} event(s). Hover for the exact PFN and address; click a red marker for its evidence.`;

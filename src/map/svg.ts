@@ -200,12 +200,19 @@ export function frameHeading(frame: MapFrame): string {
     : `step ${frame.step} (line ${frame.line}): ${frame.event}`;
 }
 
-/** The verdict of a policy at a frame: `clean`, or the count of findings so far. */
-export function policyVerdict(findings: readonly Finding[], step: number): string {
-  const now = findings.filter((f) => f.seq <= step);
-  const errors = now.filter((f) => f.severity === "error").length;
-  if (!now.length) return "no findings so far";
-  return `${now.length} finding(s) so far (${errors} error(s))`;
+/**
+ * The CSS class of a policy's verdict so far (the frame's `verdicts`, `verdictSoFar`): `ok` only
+ * when clean, `cj` when it cannot be judged, `bad` when something was found.
+ *
+ * @example
+ * ```ts
+ * import { verdictClass } from "./svg.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(verdictClass("cannot-judge"), "cj");
+ * ```
+ */
+export function verdictClass(v: string): string {
+  return v === "clean" ? "ok" : v === "cannot-judge" ? "cj" : "bad";
 }
 
 /** A round physical address for a tick: ` (224G)`, ` (3.75G)`, ` (3064M)`, or nothing. */
@@ -324,7 +331,7 @@ export const MAP_CSS = `
 svg.p2mmap{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;background:#fff}
 .title{font-size:16px;font-weight:600;fill:#111}.sub{font-size:12px;fill:#333}
 .lt{font-size:12px;fill:#222}.ph{font-size:13px;font-weight:600;fill:#111}.pv{font-size:12px}
-.pv.bad{fill:#c62828;font-weight:600}.pv.ok{fill:#2e7d32}
+.pv.bad{fill:#c62828;font-weight:600}.pv.ok{fill:#2e7d32}.pv.cj{fill:#8a5a00;font-weight:600}
 .tl{font-size:10px;fill:#444;font-family:ui-monospace,"DejaVu Sans Mono",monospace}
 .bl{font-size:9px;fill:#666;text-anchor:middle}
 .grid{stroke:#eceff1;stroke-width:1}.axis{stroke:#333;stroke-width:1}.tick{stroke:#333}
@@ -402,10 +409,10 @@ export function renderSvg(pic: MapPicture, f: number, opts: SvgOptions): string 
     if (b.policy >= 0 && b.lane === "extra") {
       const p = b.policy;
       const pol = m.policies[p];
-      const verdict = policyVerdict(pol.findings, frame.step);
+      const [v, verdict] = frame.verdicts[p];
       out.push(
         `<text x="20" y="${pic.policyY[p] + 17}"><tspan class="ph">${escapeXml(pol.spec)}</tspan>` +
-          `<tspan dx="14" class="pv ${verdict.startsWith("no") ? "ok" : "bad"}" id="verdict-${p}">${
+          `<tspan dx="14" class="pv ${verdictClass(v)}" id="verdict-${p}">${
             escapeXml(verdict)
           }</tspan><tspan dx="14" class="sub">${escapeXml(pol.summary)}</tspan></text>`,
       );

@@ -11,7 +11,7 @@ import { type Axis, axisPfn, buildAxis } from "./axis.ts";
 import { axisCuts, type MapModel } from "./collect.ts";
 import { sizeText } from "./draw.ts";
 import { FACT_LANES, type LaneName, type LaneRange, LANES, POLICY_LANES } from "./lanes.ts";
-import { frameHeading, policyVerdict } from "./svg.ts";
+import { frameHeading } from "./svg.ts";
 
 /** Options of {@link renderText}. */
 export interface TextOptions {
@@ -196,7 +196,7 @@ export function renderText(m: MapModel, f: number, opts: TextOptions): string {
     } else out.push(TITLES[lane].padEnd(LABEL_W) + laneLine(state(0, lane), cols, opts.ascii));
   }
   m.policies.forEach((pol, p) => {
-    out.push(fit(`${pol.spec}: ${policyVerdict(pol.findings, frame.step)}`, width));
+    out.push(fit(`${pol.spec}: ${frame.verdicts[p][1]}`, width));
     for (const lane of POLICY_LANES) {
       out.push(
         TITLES[lane].padEnd(LABEL_W) +

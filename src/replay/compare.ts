@@ -12,6 +12,7 @@ import type { TraceReader } from "../trace/read.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { type Policy, resolvePolicy } from "../policy/policy.ts";
 import type { Finding } from "../detect/finding.ts";
+import { ALL_JUDGED, type VerdictBasis } from "../detect/verdict.ts";
 import { Replayer, selectDetectors } from "./replayer.ts";
 
 /** One policy's result. */
@@ -26,6 +27,8 @@ export interface PolicyResult {
   unjudged: Finding[];
   /** Per detector id, the seq of the first finding that cannot be judged. */
   firstUnjudged: Map<string, number>;
+  /** What the policy's verdict is decided from, at the end of the run (`verdict.ts`). */
+  basis: VerdictBasis;
 }
 
 /** The comparison. */
@@ -77,6 +80,7 @@ export async function comparePolicies(
     first: new Map(),
     unjudged: [],
     firstUnjudged: new Map(),
+    basis: ALL_JUDGED,
   }));
   let events = 0;
   let cutOff: CutOffError | undefined;
@@ -103,6 +107,7 @@ export async function comparePolicies(
     if (!(e instanceof CutOffError)) throw e;
     cutOff = e;
   }
+  results.forEach((r, i) => r.basis = replayers[i].basis());
   const c: Comparison = { header, events, results };
   if (cutOff) c.cutOff = cutOff;
   return c;

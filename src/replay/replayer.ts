@@ -14,6 +14,7 @@ import { POLICIES, policyForKernel } from "../policy/policies.ts";
 import type { Policy } from "../policy/policy.ts";
 import { type Detector, DETECTORS } from "../detect/detectors.ts";
 import type { Finding } from "../detect/finding.ts";
+import type { VerdictBasis } from "../detect/verdict.ts";
 import { UsageError } from "../errors.ts";
 import { initialState, ModelDraft, type ModelState } from "../model/state.ts";
 import { bootPassGaps, type Doubts, doubts, guestGaps } from "../detect/basis.ts";
@@ -179,6 +180,23 @@ export class Replayer {
   /** The live draft (read it, do not write it). */
   get current(): ModelDraft {
     return this.#draft;
+  }
+
+  /**
+   * What the run's verdict is decided from at this point (`verdict.ts`): the findings, those
+   * that cannot be judged, what the header leaves unknown, and what the boot pass lacks when a
+   * detector that ran rests on it under this policy.
+   */
+  basis(): VerdictBasis {
+    const policy = this.#draft.policy;
+    const onPass = this.#detectors.filter((d) => d.bootPass.reads(policy));
+    return {
+      findings: this.findings,
+      unjudged: this.unjudged,
+      guestGaps: this.#guestGaps,
+      passGaps: onPass.length > 0 ? bootPassGaps(this.#draft) : [],
+      judgedWithoutPass: this.#detectors.filter((d) => !d.bootPass.reads(policy)).map((d) => d.id),
+    };
   }
 
   /** Applies one event; returns the step with its new findings. */

@@ -8,6 +8,13 @@
 import type { Finding } from "../detect/finding.ts";
 import { DETECTORS } from "../detect/detectors.ts";
 import type { Comparison } from "../replay/compare.ts";
+import {
+  blindNote,
+  missingOf,
+  runVerdict,
+  type VerdictBasis,
+  verdictLine,
+} from "../detect/verdict.ts";
 import { findingJson, severityText } from "./replay_report.ts";
 import { wrap } from "./wrap.ts";
 
@@ -43,65 +50,33 @@ export function findingText(f: Finding, n: number): string {
   return lines.join("\n") + "\n";
 }
 
-/** What a run could not judge: findings, and what the trace lacks at its end. */
-export interface Unjudged {
-  /** Findings that cannot be judged. */
-  findings: readonly Finding[];
-  /** What the boot pass lacked at the end of the run (`bootPassGaps`). */
-  bootGaps: readonly string[];
-  /** What the header leaves unknown (`guestGaps`). */
-  guestGaps: readonly string[];
-}
-
-/** Nothing unjudged. */
-export const ALL_JUDGED: Unjudged = { findings: [], bootGaps: [], guestGaps: [] };
-
-/**
- * The verdict of a run: `found` (a judged finding), `cannot-judge` (none, but findings rest on
- * what the trace lacks, or the guest type is unknown) or `clean`.
- *
- * @example
- * ```ts
- * import { ALL_JUDGED, runVerdict } from "./check_report.ts";
- * import assert from "node:assert/strict";
- * assert.equal(runVerdict([], ALL_JUDGED), "clean");
- * assert.equal(runVerdict([], { ...ALL_JUDGED, guestGaps: ["the guest type is unknown"] }),
- *   "cannot-judge");
- * ```
- */
-export function runVerdict(
-  findings: readonly Finding[],
-  u: Unjudged,
-): "found" | "cannot-judge" | "clean" {
-  if (findings.length > 0) return "found";
-  return u.findings.length > 0 || u.guestGaps.length > 0 ? "cannot-judge" : "clean";
-}
-
-/** The `check` text report. */
+/** The `check` text report: a headline with the run's verdict, then each finding. */
 export function checkText(
   file: string,
   policy: string,
-  findings: readonly Finding[],
+  b: VerdictBasis,
   events: number,
-  u: Unjudged = ALL_JUDGED,
 ): string {
+  const findings = b.findings;
   const errors = findings.filter((f) => f.severity === "error").length;
   let head: string;
+  const verdict = runVerdict(b);
   if (findings.length > 0) {
     head = `check: ${file} under ${policy}: ${findings.length} finding(s) ` +
       `(${errors} error(s), ${findings.length - errors} warning(s)) in ${events} event(s)\n`;
-  } else if (runVerdict(findings, u) === "cannot-judge") {
-    const missing = [...new Set([...u.guestGaps, ...u.findings.map((f) => f.cannotJudge)])];
-    head = `check: ${file} under ${policy}: cannot judge (${events} event(s); ` +
-      `${u.findings.length} finding(s) rest on what the trace lacks: ${missing.join("; ")})\n`;
+  } else if (verdict === "cannot-judge") {
+    const missing = missingOf(b).join("; ");
+    head = b.unjudged.length > 0
+      ? `check: ${file} under ${policy}: cannot judge (${events} event(s); ` +
+        `${b.unjudged.length} finding(s) rest on what the trace lacks: ${missing})\n`
+      : `check: ${file} under ${policy}: cannot judge (${events} event(s), no findings, ` +
+        `but the trace lacks what a verdict needs: ${missing})\n`;
+    const note = blindNote(b);
+    if (note) head += `note: ${note}\n`;
   } else {
     head = `check: ${file} under ${policy}: clean (${events} event(s), no findings)\n`;
-    if (u.bootGaps.length > 0) {
-      head += `note: the boot pass did not run (${u.bootGaps.join(", ")}); no detector that ` +
-        `rests on it found anything to judge\n`;
-    }
   }
-  const all = [...findings, ...u.findings];
+  const all = [...findings, ...b.unjudged];
   return head + all.map((f, i) => "\n" + findingText(f, i + 1)).join("");
 }
 
@@ -109,47 +84,26 @@ export function checkText(
 export function checkJson(
   file: string,
   policy: string,
-  findings: readonly Finding[],
+  b: VerdictBasis,
   events: number,
   ending: string,
-  u: Unjudged = ALL_JUDGED,
 ): Record<string, unknown> {
-  const verdict = runVerdict(findings, u);
+  const verdict = runVerdict(b);
   const o: Record<string, unknown> = {
     trace: file,
     policy,
     events,
     ending,
     clean: verdict === "clean",
-    findings: findings.map(findingJson),
+    findings: b.findings.map(findingJson),
   };
-  if (verdict === "cannot-judge" || u.findings.length > 0) {
-    o.verdict = verdict;
-    o.cannot_judge = u.findings.map(findingJson);
-    o.missing = [...new Set([...u.guestGaps, ...u.findings.map((f) => f.cannotJudge!)])];
+  if (verdict === "cannot-judge" || b.unjudged.length > 0) {
+    o.verdict = verdict === "cannot-judge" ? verdict : "found";
+    o.cannot_judge = b.unjudged.map(findingJson);
+    o.missing = missingOf(b);
   }
-  if (u.bootGaps.length > 0) o.boot_missing = u.bootGaps;
+  if (b.passGaps.length > 0) o.boot_missing = b.passGaps;
   return o;
-}
-
-/**
- * A policy's verdict: `BAD` (errors), `warn` (warnings only), `?` (nothing judged, but findings
- * cannot be judged) or `clean`, with the first finding that decides it.
- */
-export function policyVerdict(
-  findings: readonly Finding[],
-  unjudged: readonly Finding[] = [],
-): [string, string] {
-  if (findings.length === 0 && unjudged.length > 0) {
-    const f = unjudged[0];
-    return ["?", `cannot judge (${f.cannotJudge}): ${f.detector} at step ${f.seq}`];
-  }
-  if (findings.length === 0) return ["clean", "no findings"];
-  const worst = findings.find((f) => f.severity === "error") ?? findings[0];
-  const errors = findings.filter((f) => f.severity === "error").length;
-  const tag = errors > 0 ? "BAD" : "warn";
-  const lowered = worst.doubts ? " (lowered confidence)" : "";
-  return [tag, `${worst.detector} at step ${worst.seq}${lowered}: ${worst.message}`];
 }
 
 /**
@@ -164,7 +118,7 @@ export function compareText(file: string, c: Comparison): string {
   );
   const cell = (r: Comparison["results"][number], id: string) =>
     String(r.first.get(id) ?? (r.firstUnjudged.has(id) ? "?" : "."));
-  const unjudged = c.results.some((r) => r.unjudged.length > 0);
+  const unjudged = c.results.some((r) => runVerdict(r.basis) === "cannot-judge");
   const out: string[] = [];
   out.push(clip(`compare: ${file}: ${c.events} event(s) under ${c.results.length} policies`));
   if (c.cutOff) out.push(clip(`note: the recording was cut off at line ${c.cutOff.position.line}`));
@@ -174,7 +128,7 @@ export function compareText(file: string, c: Comparison): string {
       : "cells: the step at which a detector first fired ('.' = never)",
   );
   if (unjudged) {
-    const missing = [...new Set(c.results.flatMap((r) => r.unjudged.map((f) => f.cannotJudge)))];
+    const missing = [...new Set(c.results.flatMap((r) => missingOf(r.basis)))];
     out.push(...wrap(`cannot judge: ${missing.join("; ")}`, REPORT_WIDTH, "  "));
   }
   out.push("");
@@ -199,7 +153,7 @@ export function compareText(file: string, c: Comparison): string {
   out.push("");
   out.push("verdicts:");
   for (const r of c.results) {
-    const [tag, text] = policyVerdict(r.findings, r.unjudged);
+    const [tag, text] = verdictLine(r.basis);
     out.push(clip(`  ${r.policy.name.padEnd(polW)}  ${tag.padEnd(5)}  ${text}`));
   }
   return out.join("\n") + "\n";
@@ -213,17 +167,18 @@ export function compareJson(file: string, c: Comparison): Record<string, unknown
     cut_off: c.cutOff !== undefined,
     detectors: DETECTORS.map((d) => d.id),
     policies: c.results.map((r) => {
-      const [tag] = policyVerdict(r.findings, r.unjudged);
+      const verdict = runVerdict(r.basis);
       const errors = r.findings.filter((f) => f.severity === "error").length;
       const o: Record<string, unknown> = {
         policy: r.policy.name,
         summary: r.policy.summary,
-        verdict: tag === "BAD" ? "bad" : tag === "?" ? "cannot-judge" : tag,
+        verdict,
         errors,
         warnings: r.findings.length - errors,
         first: Object.fromEntries([...r.first.entries()]),
         findings: r.findings.map(findingJson),
       };
+      if (verdict === "cannot-judge") o.missing = missingOf(r.basis);
       if (r.unjudged.length > 0) {
         o.first_unjudged = Object.fromEntries([...r.firstUnjudged.entries()]);
         o.cannot_judge = r.unjudged.map(findingJson);

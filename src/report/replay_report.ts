@@ -9,6 +9,7 @@ import type { TraceEvent } from "../trace/event.ts";
 import { hex } from "../trace/hex.ts";
 import type { Finding } from "../detect/finding.ts";
 import { fmtPfns } from "../detect/finding.ts";
+import { runVerdict, type VerdictBasis, verdictLine } from "../detect/verdict.ts";
 import type { PolicySource, StepRecord } from "../replay/replayer.ts";
 import type { ModelState } from "../model/state.ts";
 import type { Policy } from "../policy/policy.ts";
@@ -129,6 +130,8 @@ export interface SummaryInput {
   bootGaps?: readonly string[];
   /** Verifications: [agreeing, total]. */
   verified: [number, number];
+  /** What the run's verdict is decided from (`Replayer.basis`); no verdict line without it. */
+  basis?: VerdictBasis;
 }
 
 const ENDING: Record<SummaryInput["ending"], string> = {
@@ -209,6 +212,10 @@ export function summaryText(s: SummaryInput): string {
   if (line) out.push(line);
   for (const f of unjudged) {
     out.push(`  step ${f.seq} (line ${f.line}) ${f.detector} (${f.cannotJudge}): ${f.message}`);
+  }
+  if (s.basis) {
+    const [tag, text] = verdictLine(s.basis);
+    out.push(`verdict:  ${tag === "?" ? text : `${tag}: ${text}`}`);
   }
   return out.join("\n") + "\n";
 }
@@ -321,6 +328,7 @@ export function summaryJson(s: SummaryInput): Record<string, unknown> {
       findings: s.findings.map(findingJson),
       ...(s.bootGaps && s.bootGaps.length > 0 && !b ? { boot_missing: s.bootGaps } : {}),
       ...(s.unjudged && s.unjudged.length > 0 ? { cannot_judge: s.unjudged.map(findingJson) } : {}),
+      ...(s.basis ? { verdict: runVerdict(s.basis) } : {}),
     },
   };
 }

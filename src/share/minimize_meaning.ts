@@ -18,6 +18,7 @@ import { Replayer, selectDetectors } from "../replay/replayer.ts";
 import { initialState } from "../model/state.ts";
 import { DETECTORS } from "../detect/detectors.ts";
 import type { Finding } from "../detect/finding.ts";
+import { runVerdict, VERDICT_TAG } from "../detect/verdict.ts";
 
 /** The identity of a finding that a minimized trace must reproduce. */
 export interface FindingSignature {
@@ -66,8 +67,9 @@ export function firstFinding(
 }
 
 /**
- * Every policy's verdict on `events`, as `compare` prints it: `BAD` with an error finding,
- * `warn` with warnings only, `clean` without findings.
+ * Every policy's verdict on `events`, as `compare` prints it (`verdict.ts`): `BAD` with an
+ * error finding, `warn` with warnings only, `?` when nothing could be judged (no boot pass, an
+ * unknown guest), `clean` otherwise.
  *
  * @example
  * ```ts
@@ -75,7 +77,7 @@ export function firstFinding(
  * import assert from "node:assert/strict";
  * const header = { format: "p2mtrace", version: 1, producer: "t", description: "", raw: {},
  *   guest: { type: "pv", domain: "dom0", arch: "x86_64", pageSize: 4096, nrPages: 0x1000 } } as const;
- * assert.equal(policyVerdicts(header, []).get("linux-3.12"), "clean");
+ * assert.equal(policyVerdicts(header, []).get("linux-3.12"), "?"); // no map: nothing built
  * ```
  */
 export function policyVerdicts(
@@ -85,10 +87,9 @@ export function policyVerdicts(
   const out = new Map<string, string>();
   const detectors = selectDetectors(DETECTORS.map((d) => d.id));
   for (const name of POLICIES.keys()) {
-    const r = new Replayer(initialState(header.guest, resolvePolicy(POLICIES, name)), detectors);
+    const r = Replayer.forHeader(header, resolvePolicy(POLICIES, name), detectors);
     for (const e of events) r.apply(e);
-    const errors = r.findings.some((f) => f.severity === "error");
-    out.set(name, errors ? "BAD" : r.findings.length > 0 ? "warn" : "clean");
+    out.set(name, VERDICT_TAG[runVerdict(r.basis())]);
   }
   return out;
 }

@@ -12,6 +12,7 @@ import { hex } from "../trace/hex.ts";
 import type { TraceReader } from "../trace/read.ts";
 import { comparePolicies, type Comparison, type PolicyResult } from "../replay/compare.ts";
 import type { Finding } from "../detect/finding.ts";
+import { blindNote, missingOf, runVerdict, VERDICT_TAG } from "../detect/verdict.ts";
 import { PROVEN, type Provenance } from "../trace/provenance.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { choosePolicy } from "../replay/replayer.ts";
@@ -172,14 +173,16 @@ function gib(bytes: number): string {
 }
 
 /** A policy's verdict word (`clean`, `warn`, `BAD`, `cannot judge`) and its first finding. */
-export function summaryVerdict(r: PolicyResult): { verdict: string; first?: Finding } {
-  if (r.findings.length === 0) {
-    return r.unjudged.length > 0
-      ? { verdict: "cannot judge", first: r.unjudged[0] }
-      : { verdict: "clean" };
+export function summaryVerdict(
+  r: PolicyResult,
+): { verdict: string; first?: Finding; missing?: string[] } {
+  const v = runVerdict(r.basis);
+  if (v === "cannot-judge") {
+    return { verdict: "cannot judge", first: r.unjudged[0], missing: missingOf(r.basis) };
   }
+  if (v === "clean") return { verdict: "clean" };
   const first = r.findings.find((x) => x.severity === "error") ?? r.findings[0];
-  return { verdict: first.severity === "error" ? "BAD" : "warn", first };
+  return { verdict: VERDICT_TAG[v], first };
 }
 
 /**
@@ -305,7 +308,10 @@ export function summaryMarkdown(s: Summary): string {
   out.push("", `> ${escapeText(h.description)}`, "");
   const mine = c.results[s.policyIndex];
   out.push(`### Findings under ${s.policy}`, "");
-  if (mine.findings.length === 0 && mine.unjudged.length === 0) out.push("None.");
+  const note = blindNote(mine.basis);
+  if (mine.findings.length === 0 && mine.unjudged.length === 0) {
+    out.push(note ? `None, and cannot judge: ${escapeText(note)}.` : "None.");
+  }
   for (const x of mine.findings) {
     const lowered = x.doubts ? ` (lowered confidence: ${x.doubts.join("; ")})` : "";
     out.push(`- step ${x.seq} (line ${x.line}) **${x.detector}**${lowered}: ${x.message}`);
@@ -324,10 +330,10 @@ export function summaryMarkdown(s: Summary): string {
     "| --- | --- | --- |",
   );
   for (const r of c.results) {
-    const { verdict, first } = summaryVerdict(r);
+    const { verdict, first, missing } = summaryVerdict(r);
     out.push(
       `| ${r.policy.name} | ${verdict} | ${
-        first ? `${first.detector} at step ${first.seq}` : ""
+        first ? `${first.detector} at step ${first.seq}` : escapeText((missing ?? []).join("; "))
       } |`,
     );
   }

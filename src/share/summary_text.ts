@@ -16,6 +16,7 @@ import { wrap, wrapCommand } from "../report/wrap.ts";
 import { escapeText } from "../report/text.ts";
 import { severityText } from "../report/replay_report.ts";
 import { importRows, type Summary, summaryVerdict } from "./summarize.ts";
+import { blindNote } from "../detect/verdict.ts";
 
 /** The width a mailed report fits (RFC 5322 recommends 78; kernel lists quote at 72). */
 export const MAIL_WIDTH = 72;
@@ -124,7 +125,10 @@ export function summaryPlainText(s: Summary): string {
   const mine = c.results[s.policyIndex];
   out.push("");
   const all = [...mine.findings, ...mine.unjudged];
-  if (all.length === 0) out.push(`Findings under ${s.policy}: none.`);
+  const note = blindNote(mine.basis);
+  if (all.length === 0 && note) {
+    para(out, `Findings under ${s.policy}: none, and cannot judge: ${note}.`, "", "  ");
+  } else if (all.length === 0) out.push(`Findings under ${s.policy}: none.`);
   else {
     para(out, `Findings under ${s.policy}:`, "", "  ");
     all.forEach((x, i) => findingLine(out, i + 1, x));
@@ -146,8 +150,8 @@ export function summaryPlainText(s: Summary): string {
   const nameW = Math.min(20, Math.max(...c.results.map((r) => r.policy.name.length)));
   const tagW = 14;
   for (const r of c.results) {
-    const { verdict, first } = summaryVerdict(r);
-    const text = first ? `${first.detector} at step ${first.seq}` : "";
+    const { verdict, first, missing } = summaryVerdict(r);
+    const text = first ? `${first.detector} at step ${first.seq}` : (missing ?? []).join("; ");
     const name = r.policy.name;
     if (name.length > nameW) {
       para(out, name, "  ", "    ");

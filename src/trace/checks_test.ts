@@ -103,3 +103,19 @@ Deno.test("a resource's end is inclusive: [start, end] of one byte has size 1", 
     assert.equal(e.size, 0x1000);
   }
 });
+
+Deno.test("a file whose lines end in a bare CR is refused as CR line ends, not as a cut-off line", async () => {
+  // Classic Mac line ends: no LF anywhere, so the whole file is one line of records.
+  const text = [HEADER, mark(1), mark(2)].join("\r") + "\r";
+  let err: unknown;
+  try {
+    for await (const _ of TraceReader.fromText("cr.jsonl", text).batches()) { /* read all */ }
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof TraceError, `got ${err}`);
+  assert.equal(err.position.line, 1);
+  assert.match(err.message, /bare carriage returns \(CR line ends\)/);
+  // CRLF stays valid.
+  assert.equal(await read([mark(1), mark(2)].map((l) => l + "\r")), 2);
+});

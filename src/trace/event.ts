@@ -128,6 +128,11 @@ export interface EventBase {
   line: number;
   /** The JSON object as read, including fields this version does not know (kept, ignored). */
   raw?: Record<string, unknown>;
+  /**
+   * For an event built from another file (`record`, the importers): the file and line it came
+   * from, so a self-check failure names the input, not the trace being written.
+   */
+  origin?: { file: string; line: number };
 }
 
 /** E820 type codes as the kernel numbers them. */

@@ -141,31 +141,43 @@ export function inputReason(e: unknown): string {
 export class GzipDataError extends Error {
   /** What is wrong, as the `got` of a {@link TraceError}. */
   readonly got: string;
+  /**
+   * Offset in the compressed input (0-based bytes) of the fault, when it is known: where the
+   * trailing data after the last complete member starts.
+   */
+  readonly offset?: number;
   /** Builds the error. */
-  constructor(got: string) {
+  constructor(got: string, offset?: number) {
     super(got);
     this.name = "GzipDataError";
     this.got = got;
+    if (offset !== undefined) this.offset = offset;
   }
 }
 
 /**
- * The {@link TraceError} for a read that failed at `line` of `name`, or undefined when the
- * failure is not about the data (then it is an {@link InputError}).
+ * The error for a read that failed at `line` of `name`: a {@link TraceError} (65) for bad data,
+ * naming the compressed byte offset instead of the line when the fault is below the lines
+ * (trailing data after the gzip stream starts at a byte, not a line), or an
+ * {@link InputError} (66) when the read itself failed.
  *
  * @example
  * ```ts
  * import { GzipDataError, readFailure } from "./lines.ts";
  * import assert from "node:assert/strict";
- * const e = readFailure("t.gz", 3, new GzipDataError("trailing data after the gzip stream"));
+ * const e = readFailure("t.gz", 3, new GzipDataError("trailing data after the gzip stream", 114));
  * assert.equal(e.exitCode, 65);
- * assert.match(e.message, /^t\.gz:3: .*trailing data after the gzip stream$/);
+ * assert.equal(e.message, "t.gz: byte 114 (compressed): trailing data after the gzip stream");
+ * assert.match(readFailure("t.gz", 3, new GzipDataError("a truncated gzip stream")).message, /^t\.gz:3: /);
  * ```
  */
 export function readFailure(name: string, line: number, e: unknown): TraceError | InputError {
   if (e instanceof TraceError || e instanceof InputError) return e;
   if (e instanceof GzipDataError) {
-    return new TraceError({ file: name, line }, undefined, "gzip data", e.got);
+    const where = e.offset === undefined
+      ? { file: name, line }
+      : { file: name, line, byte: e.offset };
+    return new TraceError(where, undefined, "gzip data", e.got);
   }
   return new InputError(name, `read failed at line ${line}: ${inputReason(e)}`);
 }
@@ -225,6 +237,11 @@ function gunzip(
 ): ReadableStream<Uint8Array> {
   const z = createGunzip({ chunkSize: CHUNK_BYTES });
   let compressed = 0;
+  // Chunks are written one at a time, so the input zlib left when a chunk's write completes
+  // (or fails) is that chunk's: where zlib stopped reading, for the trailing data's offset.
+  // (Deno's polyfill completes the failing write before it emits the error.)
+  let current: { start: number; end: number } | undefined;
+  let stopped: number | undefined;
   let decompressed = 0;
   let failure: unknown;
   let ended = false;
@@ -247,25 +264,29 @@ function gunzip(
     signal();
   });
   z.on("error", (e: unknown) => {
-    failure ??= e;
+    failure ??= gzipFailure(e, stopped ?? stoppedAt(z, current));
     signal();
   });
   const feed = async () => {
     let chunk: Uint8Array | undefined = head;
     try {
       while (chunk !== undefined && failure === undefined) {
+        const range = { start: compressed, end: compressed + chunk.length };
+        current = range;
         compressed += chunk.length;
-        if (!z.write(chunk)) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              z.off("drain", done);
-              z.off("close", done);
-              resolve();
-            };
-            z.on("drain", done);
-            z.on("close", done);
+        const data = chunk;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            z.off("close", done);
+            resolve();
+          };
+          z.on("close", done);
+          z.write(data, () => {
+            const at = stoppedAt(z, range);
+            if (stopped === undefined && at !== undefined && at < range.end) stopped = at;
+            done();
           });
-        }
+        });
         const r = await reader.read();
         chunk = r.done ? undefined : r.value;
       }
@@ -296,7 +317,7 @@ function gunzip(
           controller.enqueue(c);
           return;
         }
-        if (failure !== undefined) throw gzipFailure(failure);
+        if (failure !== undefined) throw gzipFailure(failure, undefined);
         if (ended) {
           controller.close();
           return;
@@ -311,14 +332,36 @@ function gunzip(
   }, { highWaterMark: 0 });
 }
 
-function gzipFailure(e: unknown): unknown {
+/**
+ * The compressed offset zlib had read up to when it failed: the end of the chunk it was
+ * reading less the input it left (node:zlib keeps that count in `_writeState[1]`, as Deno's
+ * polyfill does). Undefined when that is not known.
+ */
+function stoppedAt(
+  z: object,
+  chunk: { start: number; end: number } | undefined,
+): number | undefined {
+  const state = (z as { _writeState?: unknown })._writeState;
+  if (chunk === undefined || !(state instanceof Uint32Array) || state.length < 2) return undefined;
+  const at = chunk.end - state[1];
+  return at >= chunk.start ? at : undefined;
+}
+
+function gzipFailure(e: unknown, at: number | undefined): unknown {
   if (e instanceof GzipDataError || e instanceof InputError) return e;
   const code = (e as { code?: unknown })?.code;
   const message = e instanceof Error ? e.message : String(e);
   // The first member's magic was checked before decompression began, so a bad header can
-  // only be that of what follows a complete member.
-  if (/incorrect header check|unknown compression method/.test(message)) {
-    return new GzipDataError("trailing data after the gzip stream");
+  // only be that of what follows a complete member: zlib has read its 2 magic bytes (a bad
+  // magic) or its 4 first bytes (magic, method, flags) when it fails.
+  const header = /incorrect header check/.test(message)
+    ? 2
+    : /unknown compression method|unknown header flags/.test(message)
+    ? 4
+    : 0;
+  if (header > 0) {
+    const start = at === undefined || at < header ? undefined : at - header;
+    return new GzipDataError("trailing data after the gzip stream", start);
   }
   if (code === "Z_BUF_ERROR" || /unexpected end/i.test(message)) {
     return new GzipDataError("a truncated gzip stream");

@@ -53,3 +53,40 @@ Deno.test("readLineBatches assembles a line of 4 MiB sent in 1000-byte chunks", 
     [3, 1, false],
   ]);
 });
+
+Deno.test("data after the gzip stream: 65 naming the compressed byte where it starts", async () => {
+  const { gzipSync } = await import("node:zlib");
+  const { maybeGunzip, readFailure } = await import("./lines.ts");
+  // Text that compresses poorly, so the members span several chunks of the reader.
+  let x = 1;
+  const text = Array.from({ length: 20_000 }, () => (x = (x * 48271) % 2147483647).toString(36))
+    .join("\n") + "\n";
+  const gz = gzipSync(text);
+  for (
+    const [junk, members] of [["garbage!", 1], ["PK\x03\x04", 2], [
+      "\x1f\x8b\x07\x00zz",
+      1,
+    ]] as const
+  ) {
+    const body = new Uint8Array([...Array.from({ length: members }, () => [...gz]).flat()]);
+    const bytes = new Uint8Array([...body, ...new TextEncoder().encode(junk)]);
+    for (const size of [1000, 4096, 65536, gz.length, bytes.length]) {
+      const parts = [];
+      for (let i = 0; i < bytes.length; i += size) parts.push(bytes.subarray(i, i + size));
+      let err: unknown;
+      try {
+        for await (const _ of await maybeGunzip(ReadableStream.from(parts))) { /* read */ }
+      } catch (e) {
+        err = e;
+      }
+      const e = readFailure("t.gz", 1, err);
+      assert.equal(e.exitCode, 65, `${junk} ${size}`);
+      assert.equal(
+        e.message,
+        `t.gz: byte ${body.length} (compressed): expected gzip data, got trailing data after ` +
+          "the gzip stream",
+        `${JSON.stringify(junk)} in chunks of ${size}`,
+      );
+    }
+  }
+});

@@ -444,6 +444,12 @@ function isDigit(c: number): boolean {
 
 /** A short description of why `text` is not JSON, with a snippet. */
 function jsonProblem(text: string): string {
+  // A file whose lines end in a bare CR reads as one long line of records: say so, since the
+  // snippet alone ('{..."kind":"e820"...') looks like valid JSON.
+  if (/\}[ \t]*\r+[ \t]*\{/.test(text)) {
+    return "records separated by bare carriage returns (CR line ends); a trace's lines end in " +
+      "LF or CRLF (convert with: tr '\\r' '\\n')";
+  }
   const snippet = text.length > 40 ? text.slice(0, 37) + "..." : text;
   return `invalid JSON ${JSON.stringify(snippet)}`;
 }

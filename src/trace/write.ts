@@ -2,7 +2,9 @@
  * Typed records to trace lines. Importers build events in memory and write them in the canonical
  * form (fixed key order, hex strings for addresses and frame numbers, integers for counts).
  * An event that came from a trace is written back as the object it was read from, so unknown
- * fields and the user's spelling survive `minimize` and friends.
+ * fields and the user's spelling survive `minimize` and friends. Bidi controls, line separators
+ * and invisible characters in strings are written as JSON `\uXXXX` escapes (the same value), so
+ * a written trace shown in a terminal or an editor cannot hide or reorder its text.
  *
  * @module
  */
@@ -19,6 +21,7 @@ import {
   type TraceHeader,
 } from "./event.ts";
 import { E820_TYPE_NAME } from "./validate.ts";
+import { escapeControls } from "../report/text.ts";
 
 /** Header fields an importer provides; format and version are filled in. */
 export interface HeaderInit {
@@ -51,7 +54,7 @@ export interface HeaderInit {
  * ```
  */
 export function headerLine(h: HeaderInit | TraceHeader): string {
-  if ("raw" in h) return JSON.stringify(h.raw);
+  if ("raw" in h) return escapeControls(JSON.stringify(h.raw));
   const g = h.guest;
   const guest: Record<string, unknown> = {
     type: g.type,
@@ -72,7 +75,7 @@ export function headerLine(h: HeaderInit | TraceHeader): string {
   if (h.policy !== undefined) out.policy = h.policy;
   out.description = h.description;
   if (h.extra) Object.assign(out, h.extra);
-  return JSON.stringify(out);
+  return escapeControls(JSON.stringify(out));
 }
 
 function range(r: PfnRange): Record<string, string> {
@@ -215,7 +218,7 @@ export function eventObject(e: TraceEvent): Record<string, unknown> {
  * ```
  */
 export function eventLine(e: TraceEvent): string {
-  return JSON.stringify(e.raw ?? eventObject(e));
+  return escapeControls(JSON.stringify(e.raw ?? eventObject(e)));
 }
 
 /**

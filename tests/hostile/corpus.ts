@@ -15,7 +15,9 @@ export type CaseInput =
   | { text: string }
   | { bytes: Uint8Array }
   /** Written in pieces by a generator, so a 100 MB input never exists in memory. */
-  | { stream: () => Iterable<Uint8Array> };
+  | { stream: () => Iterable<Uint8Array> }
+  /** A directory where the trace should be. */
+  | { directory: true };
 
 /** One hostile input and what must happen to it. */
 export interface HostileCase {
@@ -33,8 +35,17 @@ export interface HostileCase {
   validateExit?: number;
   /** Exit codes of the commands whose result depends on the trace's meaning (valid traces). */
   anyOf?: readonly number[];
+  /**
+   * `check`'s exit code on a valid trace, exact: 4 (cannot judge) when nothing was judged on a
+   * P2M the boot pass never built (every valid trace here has an E820 map but no
+   * memory_setup: docs/verdicts.md), 1 when a detector that does not rest on the pass found
+   * something.
+   */
+  checkExit?: number;
   /** For exit 65: the line the message names. */
   line?: number;
+  /** For exit 65: the compressed byte offset the message names instead of a line. */
+  byte?: number;
   /** For exit 65: the field the message names (`field "x"`), if any. */
   field?: string;
   /** A part of the message (regular expression source). */
@@ -43,6 +54,12 @@ export interface HostileCase {
   problem?: string;
   /** Big: streamed, slower; sampled in CI. */
   heavy?: boolean;
+  /** The commands to run instead of {@link TRACE_COMMANDS} (same `T` and `O` placeholders). */
+  commands?: readonly (readonly string[])[];
+  /** Prepares the run's directory after the input is written (links, other files). */
+  setup?: (dir: string, file: string) => Promise<void>;
+  /** Deno's `--allow-write` names only this file of the directory (default: the directory). */
+  writeOnly?: string;
 }
 
 const enc = new TextEncoder();
@@ -89,6 +106,12 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * A valid trace whose boot pass never runs (an E820 map, no memory_setup): the commands whose
+ * result depends on its meaning exit 0 or 1, `check` exits 4, cannot judge (docs/verdicts.md).
+ */
+const NEVER_BUILT = { exit: 0, anyOf: [0, 1], checkExit: 4 } as const;
+
 /** Every case, in a fixed order. */
 export function hostileCases(): HostileCase[] {
   const cases: HostileCase[] = [];
@@ -103,8 +126,7 @@ export function hostileCases(): HostileCase[] {
     input: {
       bytes: concat(gzipSync(valid.slice(0, half)), gzipSync(valid.slice(half))),
     },
-    exit: 0,
-    anyOf: [0, 1],
+    ...NEVER_BUILT,
   });
   for (const [i, junk] of ["garbage!", "\x1f", "\x1f\x8b\x08junk", "PK\x03\x04"].entries()) {
     add({
@@ -112,7 +134,10 @@ export function hostileCases(): HostileCase[] {
       cls: "gzip",
       input: { bytes: concat(gzipSync(valid), enc.encode(junk)) },
       exit: 65,
-      message: "trailing data after the gzip stream|truncated gzip|corrupt gzip",
+      // One byte is a truncated member; more are a bad header: data after the stream.
+      ...(junk.length === 1
+        ? { message: "truncated gzip" }
+        : { message: "trailing data after the gzip stream", byte: gzipSync(valid).length }),
       problem: "bad-gzip",
     });
   }
@@ -225,8 +250,7 @@ export function hostileCases(): HostileCase[] {
       name: `nesting-allowed-${depth}`,
       cls: "nesting",
       input: { text: trace([`{"seq":4,"kind":"mark","text":"x","junk":${nested(depth)}}`]) },
-      exit: 0,
-      anyOf: [0, 1],
+      ...NEVER_BUILT,
     });
   }
 
@@ -382,14 +406,19 @@ export function hostileCases(): HostileCase[] {
     ["line-separator", "a\u2028b"],
     ["nul", "a\u0000b"],
     ["backspace", "abc\b\b\bxyz"],
+    ["cr-run", "\r".repeat(4000) + "step 9 (line 9) lookup-zero: FAKE"],
+    ["bidi-rlo-pdf", "\u202dabc\u202c\u202edef\u202c"],
+    ["bidi-isolates", "\u2066\u2067\u2068x\u2069"],
+    ["bidi-marks", "a\u200e\u200f\u061cb"],
+    ["zero-width", "a\u200bb\u200cc\u200dd\u2060e\ufeff"],
+    ["html-markup", "<script>alert(1)</script><img src=x onerror=alert(1)>\"'&amp;"],
   ];
   for (const [name, text] of controls) {
     add({
       name: `control-mark-${name}`,
       cls: "control",
       input: { text: trace([JSON.stringify({ seq: 4, kind: "mark", text })]) },
-      exit: 0,
-      anyOf: [0, 1],
+      ...NEVER_BUILT,
     });
     add({
       name: `control-lookup-by-${name}`,
@@ -399,8 +428,7 @@ export function hostileCases(): HostileCase[] {
           JSON.stringify({ seq: 4, kind: "lookup", pfn: "0x10", by: text }),
         ]),
       },
-      exit: 0,
-      anyOf: [0, 1],
+      ...NEVER_BUILT,
     });
   }
   for (const [name, text] of controls.slice(0, 6)) {
@@ -409,8 +437,7 @@ export function hostileCases(): HostileCase[] {
         name: `control-header-${field}-${name}`,
         cls: "control",
         input: { text: trace(['{"seq":4,"kind":"mark","text":"x"}'], header({ [field]: text })) },
-        exit: 0,
-        anyOf: [0, 1],
+        ...NEVER_BUILT,
       });
     }
     add({
@@ -424,8 +451,25 @@ export function hostileCases(): HostileCase[] {
           }),
         ),
       },
-      exit: 0,
-      anyOf: [0, 1],
+      ...NEVER_BUILT,
+    });
+  }
+  // File names: markup, quotes, bidi and zero-width characters, on a valid trace (every
+  // command names it in its output, map in its title).
+  for (
+    const [name, fileName] of [
+      ["markup", "<img src=x onerror=alert(1)><script>alert(1)\"q'.jsonl"],
+      ["bidi", "evil\u202egpj.jsonl"],
+      ["zero-width", "a\u200bb\u200d\ufeff.jsonl"],
+      ["cr-run", "x" + "\r".repeat(200) + "FAKE.jsonl"],
+    ]
+  ) {
+    add({
+      name: `control-file-name-${name}`,
+      cls: "control",
+      fileName,
+      input: { text: valid },
+      ...NEVER_BUILT,
     });
   }
   add({
@@ -558,7 +602,7 @@ export function hostileCases(): HostileCase[] {
       cls: "structure",
       input: { text },
       exit,
-      ...(exit === 0 ? { anyOf: [0, 1] } : { line }),
+      ...(exit === 0 ? NEVER_BUILT : { line }),
       ...(field ? { field } : {}),
     });
   }
@@ -580,8 +624,9 @@ export function hostileCases(): HostileCase[] {
         '{"seq":5,"kind":"lookup","pfn":"0xffffffffff"}',
       ]),
     },
-    exit: 0,
-    anyOf: [0, 1],
+    ...NEVER_BUILT,
+    // bug-out-of-range does not rest on the boot pass: the write past the P2M is judged (1).
+    checkExit: 1,
   });
   add({
     name: "extreme-set-identity-2^40-pages",
@@ -591,8 +636,7 @@ export function hostileCases(): HostileCase[] {
         '{"seq":4,"kind":"set_identity","pfn":"0x0","end_pfn":"0x10000000000"}',
       ]),
     },
-    exit: 0,
-    anyOf: [0, 1],
+    ...NEVER_BUILT,
   });
   add({
     name: "extreme-p2m-dump-900k-lines",
@@ -617,8 +661,7 @@ export function hostileCases(): HostileCase[] {
         yield enc.encode(']}\n{"kind":"end","events":4}\n');
       },
     },
-    exit: 0,
-    anyOf: [0, 1],
+    ...NEVER_BUILT,
   });
   add({
     name: "extreme-many-blank-lines",
@@ -632,8 +675,124 @@ export function hostileCases(): HostileCase[] {
         yield enc.encode(E820.join("\n") + '\n{"kind":"end","events":3}\n');
       },
     },
+    ...NEVER_BUILT,
+  });
+  // --- boundaries: addresses at the 52-bit limit, many ranges, nearly empty traces ------------
+  const atLimit: [string, string, number, string?][] = [
+    [
+      "e820-end-2^52-1",
+      '"kind":"e820","start":"0x440000000","end":"0xfffffffffffff","type":"reserved"',
+      0,
+    ],
+    [
+      "e820-end-2^52",
+      '"kind":"e820","start":"0x440000000","end":"0x10000000000000","type":"reserved"',
+      65,
+      "end",
+    ],
+    ["lookup-addr-2^52-1", '"kind":"lookup","addr":"0xfffffffffffff"', 0],
+    ["lookup-addr-2^52", '"kind":"lookup","addr":"0x10000000000000"', 65, "addr"],
+    [
+      "bar-end-2^52-1",
+      '"kind":"xen_add_device","device":"0000:03:00.0","resources":[{"index":0,' +
+      '"start":"0xffffff0000000","end":"0xfffffffffffff","flags":"0x200"}]',
+      0,
+    ],
+    [
+      "bar-end-2^52",
+      '"kind":"xen_add_device","device":"0000:03:00.0","resources":[{"index":0,' +
+      '"start":"0xffffff0000000","end":"0x10000000000000","flags":"0x200"}]',
+      65,
+      "resources[0].end",
+    ],
+  ];
+  for (const [name, body, exit, field] of atLimit) {
+    add({
+      name: `address-${name}`,
+      cls: "addresses",
+      input: { text: trace([`{"seq":4,${body}}`]) },
+      exit,
+      ...(exit === 0 ? { anyOf: [0, 1, 4] } : {
+        line: 5,
+        field,
+        problem: `bad-field:${field?.replace(/\[\d+\]/g, "[]")}`,
+      }),
+    });
+  }
+  add({
+    name: "identity-5000-overlapping",
+    cls: "extreme",
+    input: {
+      text: trace(Array.from({ length: 5000 }, (_, i) =>
+        JSON.stringify({
+          seq: i + 4,
+          kind: "set_identity",
+          pfn: "0x" + (i * 7).toString(16),
+          end_pfn: "0x" + (i * 7 + 100_000).toString(16),
+        }))),
+    },
     exit: 0,
-    anyOf: [0, 1],
+    anyOf: [0, 1, 4],
+  });
+  const marksOnly = Array.from(
+    { length: 2000 },
+    (_, i) => `{"seq":${i + 1},"kind":"mark","text":"m${i}"}`,
+  );
+  for (
+    const [name, text] of [
+      ["header-only", header() + "\n"],
+      ["header-and-end", header() + '\n{"kind":"end","events":0}\n'],
+      ["marks-only", [header(), ...marksOnly, '{"kind":"end","events":2000}'].join("\n") + "\n"],
+      ["cr-runs-before-newline", valid.replace(/\n/g, "\r\r\r\n")],
+      ["cr-run-lines", valid.replace(/\n/g, "\n" + "\r".repeat(100_000) + "\n")],
+    ]
+  ) {
+    add({ name: `sparse-${name}`, cls: "sparse", input: { text }, exit: 0, anyOf: [0, 1, 4] });
+  }
+
+  // --- paths: the trace a directory, `-o` naming the input, symlinks, stdin twice --------------
+  add({
+    name: "path-directory-as-trace",
+    cls: "paths",
+    input: { directory: true },
+    exit: 66,
+    commands: TRACE_COMMANDS,
+  });
+  const writers = (out: string, force: boolean) =>
+    [["minimize", "T"], ["map", "T"]].map((c) => [...c, "-o", out, ...(force ? ["--force"] : [])]);
+  const refuse = (name: string, out: string, setup?: HostileCase["setup"], writeOnly?: string) =>
+    add({
+      name: `path-output-${name}`,
+      cls: "paths",
+      input: { text: valid },
+      exit: 74,
+      commands: [...writers(out, false), ...writers(out, true)],
+      ...(setup ? { setup } : {}),
+      ...(writeOnly ? { writeOnly } : {}),
+    });
+  refuse("same-name", "T");
+  refuse("dot-slash", "./T");
+  refuse("symlink-to-input", "link.jsonl", (dir, file) => Deno.symlink(file, `${dir}/link.jsonl`));
+  refuse("symlink-outside", "link.jsonl", async (dir) => {
+    await Deno.mkdir(`${dir}/elsewhere`);
+    await Deno.writeTextFile(`${dir}/elsewhere/keep.txt`, "not yours\n");
+    await Deno.symlink("elsewhere/keep.txt", `${dir}/link.jsonl`);
+  });
+  refuse("symlink-dangling", "link.jsonl", (dir) => Deno.symlink("nowhere/x", `${dir}/link.jsonl`));
+  // A hard link to the input, written in place (Deno may write only that name): truncating it
+  // would truncate the input.
+  refuse(
+    "hard-link-to-input",
+    "hard.jsonl",
+    (dir, file) => Deno.link(`${dir}/${file}`, `${dir}/hard.jsonl`),
+    "hard.jsonl",
+  );
+  add({
+    name: "path-stdin-twice",
+    cls: "paths",
+    input: { text: valid },
+    exit: 64,
+    commands: [["summarize", "-", "-"], ["check", "-", "-"], ["check", "T", "-"]],
   });
   return cases;
 }
@@ -650,4 +809,6 @@ export const TRACE_COMMANDS: readonly (readonly string[])[] = [
   ["validate", "T"],
   ["minimize", "T", "-o", "O"],
   ["summarize", "T"],
+  ["map", "T", "-o", "O"],
+  ["map", "T", "--format", "text"],
 ];

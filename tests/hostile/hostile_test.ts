@@ -27,13 +27,15 @@ const FULL = Deno.env.get("HOSTILE_FULL") === "1";
 /** Only cases whose name matches this regular expression (debugging). */
 const ONLY = Deno.env.get("HOSTILE_ONLY");
 const PARALLEL = 3;
-const RAW_CONTROL_CLASS = "\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f" +
-  "\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069";
+// Controls, line separators, bidi controls and invisible format characters (zero-width).
+const RAW_CONTROL_CLASS = "\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u180e" +
+  "\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff\\ufff9-\\ufffb";
 const RAW_CONTROL = new RegExp(`[${RAW_CONTROL_CLASS}]`);
 
 async function writeInput(path: string, c: HostileCase): Promise<void> {
   const input = c.input;
-  if ("text" in input) await Deno.writeTextFile(path, input.text);
+  if ("directory" in input) await Deno.mkdir(path);
+  else if ("text" in input) await Deno.writeTextFile(path, input.text);
   else if ("bytes" in input) await Deno.writeFile(path, input.bytes);
   else {
     const f = await Deno.open(path, { write: true, createNew: true });
@@ -48,11 +50,13 @@ async function writeInput(path: string, c: HostileCase): Promise<void> {
   }
 }
 
-async function listing(dir: string): Promise<string[]> {
+/** Every name under `dir` (symlinks not followed) with its size and mtime. */
+async function listing(dir: string, prefix = ""): Promise<string[]> {
   const out: string[] = [];
   for await (const e of Deno.readDir(dir)) {
     const st = await Deno.lstat(`${dir}/${e.name}`);
-    out.push(`${e.name} ${st.size} ${st.mtime?.getTime()}`);
+    out.push(`${prefix}${e.name} ${st.size} ${st.mtime?.getTime()}`);
+    if (st.isDirectory) out.push(...await listing(`${dir}/${e.name}`, `${prefix}${e.name}/`));
   }
   return out.sort();
 }
@@ -92,10 +96,15 @@ interface RunResult {
   killed?: string;
 }
 
-async function runCli(dir: string, argv: string[], limitSeconds: number): Promise<RunResult> {
+async function runCli(
+  dir: string,
+  argv: string[],
+  limitSeconds: number,
+  allowWrite = dir,
+): Promise<RunResult> {
   const start = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", `--allow-write=${dir}`, `${ROOT}cli.ts`, ...argv],
+    args: ["run", "--allow-read", `--allow-write=${allowWrite}`, `${ROOT}cli.ts`, ...argv],
     cwd: dir,
     stdin: "null",
     stdout: "piped",
@@ -139,7 +148,9 @@ async function runCli(dir: string, argv: string[], limitSeconds: number): Promis
 }
 
 function argvFor(command: readonly string[], file: string): string[] {
-  return command.map((a) => a === "T" ? file : a === "O" ? "out.jsonl" : a);
+  return command.map((a) =>
+    a === "T" ? file : a === "./T" ? `./${file}` : a === "O" ? "out.jsonl" : a
+  );
 }
 
 async function runCase(c: HostileCase, command: readonly string[]): Promise<void> {
@@ -147,16 +158,20 @@ async function runCase(c: HostileCase, command: readonly string[]): Promise<void
   try {
     const file = c.fileName ?? `${c.name}.jsonl`;
     await writeInput(`${dir}/${file}`, c);
+    await c.setup?.(dir, file);
     const before = await listing(dir);
     const argv = argvFor(command, file);
-    const r = await runCli(dir, argv, c.heavy ? 120 : 60);
+    const allowWrite = c.writeOnly === undefined ? dir : `${dir}/${c.writeOnly}`;
+    const r = await runCli(dir, argv, c.heavy ? 120 : 60, allowWrite);
     const what = `${c.name}: p2mtrace ${argv.map(escapeText).join(" ")}`;
     assert.equal(r.killed, undefined, `${what}: killed: ${r.killed}`);
     assert.ok(r.peak < RSS_LIMIT_MB, `${what}: peak RSS ${r.peak} MB`);
     assert.doesNotMatch(r.err, /internal error|Uncaught|at file:/, `${what}: ${r.err}`);
     const isValidate = command[0] === "validate";
     const expected = isValidate ? (c.validateExit ?? c.exit) : c.exit;
-    if (c.anyOf !== undefined && !isValidate) {
+    if (command[0] === "check" && c.checkExit !== undefined) {
+      assert.equal(r.code, c.checkExit, `${what}: exit ${r.code}, wanted ${c.checkExit}\n${r.err}`);
+    } else if (c.anyOf !== undefined && !isValidate) {
       assert.ok(c.anyOf.includes(r.code), `${what}: exit ${r.code}, wanted ${c.anyOf}\n${r.err}`);
     } else {
       assert.equal(r.code, expected, `${what}: exit ${r.code}, wanted ${expected}\n${r.err}`);
@@ -166,7 +181,12 @@ async function runCase(c: HostileCase, command: readonly string[]): Promise<void
     assert.doesNotMatch(r.err, RAW_CONTROL, `${what}: raw control character on stderr`);
     if (r.code === 65 && !isValidate) {
       const name = escapeText(file);
-      if (c.line !== undefined) {
+      if (c.byte !== undefined) {
+        assert.ok(
+          r.err.includes(`${name}: byte ${c.byte} (compressed): `),
+          `${what}: wanted byte ${c.byte}: ${r.err}`,
+        );
+      } else if (c.line !== undefined) {
         assert.ok(
           r.err.includes(`${name}:${c.line}: `),
           `${what}: wanted line ${c.line}: ${r.err}`,
@@ -183,6 +203,14 @@ async function runCase(c: HostileCase, command: readonly string[]): Promise<void
     // No file changed but the output; no temporary file left behind.
     const after = await listing(dir);
     const wrote = command.includes("O") && r.code === 0;
+    if (wrote) {
+      // The output (a trace, or map's HTML) carries nothing raw either, and no markup.
+      const text = await Deno.readTextFile(`${dir}/out.jsonl`);
+      assert.doesNotMatch(text, RAW_CONTROL, `${what}: raw control character in the output`);
+      if (command[0] === "map") {
+        assert.doesNotMatch(text, /<script>alert|<img /, `${what}: markup from the trace`);
+      }
+    }
     assert.deepEqual(
       after.filter((l) => !(wrote && l.startsWith("out.jsonl "))),
       before,
@@ -203,7 +231,9 @@ function plan(): [HostileCase, readonly string[]][] {
   const out: [HostileCase, readonly string[]][] = [];
   const n = TRACE_COMMANDS.length;
   cases.forEach((c, i) => {
-    if (FULL) {
+    if (c.commands !== undefined) {
+      for (const cmd of c.commands) out.push([c, cmd]);
+    } else if (FULL) {
       for (const cmd of TRACE_COMMANDS) out.push([c, cmd]);
     } else if (c.heavy) {
       out.push([c, TRACE_COMMANDS[(i * 3) % n]]);

@@ -19,6 +19,7 @@ import {
   type MapEntry,
   reconstructRawMap,
   sanitizeRawMap,
+  withheldFromDom0,
 } from "./raw_map.ts";
 import { boundByLastPfn, fillCutMap, type ReconstructedEntry } from "./reconstruct.ts";
 import { archCaveat, type ArchDecision, decideArch } from "./arch.ts";
@@ -140,6 +141,13 @@ export function assembleTrace(
   const leading: TraceEvent[] = [];
   const mark = (text: string) => leading.push({ seq: 0, line: 0, kind: "mark", text });
   const estimated = [...guest.estimated];
+  if (!c.kernelRelease && c.era) {
+    estimated.push({
+      field: "policy",
+      how: `${c.era.policy}: no 'Linux version' banner; line ${c.era.line}: ${c.era.text} ` +
+        `(${c.era.rule}) is the latest era the log proves`,
+    });
+  }
   if (guest.confidence !== "proven") {
     const what = guest.estimated.map((e) => `${e.field} ${e.how}`).join("; ");
     mark(`guest ${guest.type} ${guest.domain} is ${guest.confidence}, not proven: ${what}`);
@@ -204,6 +212,11 @@ export function assembleTrace(
   if (!usable(c, events)) failNothingUsable(c, events);
   events.forEach((e, i) => e.seq = i + 1);
 
+  const domains = domainReport(c);
+  if (domains) {
+    notes.push(domains);
+    if (c.domains.size > 1) warnings.push(domains);
+  }
   const boots = c.boots;
   if (boots > 1) {
     warnings.push(
@@ -233,6 +246,32 @@ export function assembleTrace(
   };
 }
 
+/** `domain 1` or `dom0 (unprefixed)`, as the import report names a console's source. */
+function domainName(id: number): string {
+  return id === 0 ? "domain 0 (unprefixed or '(d0)' lines)" : `domain ${id} ('(d${id})' lines)`;
+}
+
+/**
+ * Which domain's kernel lines were imported from a Xen console log and which were skipped;
+ * undefined for a log of one kernel without '(dN)' prefixes.
+ */
+function domainReport(c: Collected): string | undefined {
+  const chosen = c.domain ?? 0;
+  if (c.domains.size <= 1 && chosen === 0) return undefined;
+  const mine = c.domains.get(chosen);
+  const skipped = [...c.domains].filter(([id]) => id !== chosen)
+    .map(([id, d]) => `${domainName(id)}: ${d.lines} line(s) from line ${d.first}`);
+  const how = c.domainGiven ? "given with --domain" : "the first whose kernel lines the log shows";
+  return `the kernel lines of ${domainName(chosen)} were imported (${mine?.lines ?? 0} line(s); ` +
+    `${how})` +
+    (skipped.length > 0
+      ? `; skipped, never mixed into the trace: ${skipped.join("; ")} (choose with --domain)`
+      : "") +
+    (chosen !== 0
+      ? "; the hypervisor's (XEN) lines describe dom0 and decide nothing about it"
+      : "");
+}
+
 function relevantLines(c: Collected): number {
   return c.recognised + c.unrecognised.total;
 }
@@ -255,6 +294,18 @@ function checkInput(c: Collected): void {
       "no-such-boot",
       `the log holds ${boots} boot(s), so there is no boot ${c.selectedBoot}`,
       `--boot between 1 and ${boots}`,
+    );
+  }
+  if (c.domainGiven && !c.domains.has(c.domain ?? 0)) {
+    const seen = [...c.domains.keys()];
+    throw new DmesgImportError(
+      c.file,
+      "no-such-domain",
+      `the log holds no kernel line of domain ${c.domain}` +
+        (seen.length > 0 ? ` (it holds ${seen.map(domainName).join(", ")})` : ""),
+      seen.length > 0
+        ? `--domain ${seen.join(" or ")}`
+        : "a log with kernel lines ('(dN) ...' on a Xen console)",
     );
   }
   if (c.garbled > 0 && c.garbled * 10 >= c.nonBlank && c.recognised === 0) {
@@ -337,9 +388,15 @@ function rawMap(
   let label = "none";
   let printedIsRaw = false;
   if (guest.domain === "dom0" && guest.type === "pv" && table) {
-    entries = table.entries;
+    const w = withheldFromDom0(table.entries, c.printed);
+    entries = w.entries;
     label = `the hypervisor's ${table.name} table`;
     source = `the hypervisor's (XEN) ${table.name} table (the machine map dom0's pass reads)`;
+    if (w.withheld.length > 0) {
+      source += `; ${
+        w.withheld.map((r) => `[${hex(r.start)}, ${hex(r.end)})`).join(", ")
+      } reserved as the kernel's printed map shows it (Xen withheld RAM of its table from dom0)`;
+    }
   } else if (c.printed.length > 0 && guest.type === "pv") {
     const completed = filled.added.length > 0 ? filled : undefined;
     const r = reconstructRawMap(
@@ -563,9 +620,13 @@ function buildHeader(
   },
 ): HeaderInit {
   const xen = c.xenVersionFromXen ?? c.xenVersion;
-  const policy = c.kernelRelease ? policyForKernel(c.kernelRelease) : undefined;
+  const policy = c.kernelRelease ? policyForKernel(c.kernelRelease) : c.era?.policy;
   const notes = [...d.notes];
-  if (!c.kernelRelease) notes.push("no 'Linux version' line: no policy is suggested");
+  if (!c.kernelRelease && c.era) {
+    notes.push(
+      `no 'Linux version' line: policy ${c.era.policy} from line ${c.era.line} (${c.era.rule})`,
+    );
+  } else if (!c.kernelRelease) notes.push("no 'Linux version' line: no policy is suggested");
   else if (!policy) notes.push(`kernel release '${c.kernelRelease}' is not a version number`);
   if (c.xenVersion && c.xenVersionFromXen && c.xenVersion !== c.xenVersionFromXen) {
     notes.push(`the kernel says Xen ${c.xenVersion}, the hypervisor says ${c.xenVersionFromXen}`);
@@ -620,6 +681,10 @@ function buildHeader(
   source.boot = c.selectedBoot;
   source.boots = c.boots;
   source.timestamps = timestampKind(c);
+  if (c.domains.size > 1 || (c.domain ?? 0) !== 0) {
+    source.domain = c.domain ?? 0;
+    source.domains = [...c.domains].map(([id, d]) => ({ domain: id, lines: d.lines }));
+  }
   extra.source = source;
   if (c.cmdlineMem !== undefined) extra.kernel_mem_option = hex(c.cmdlineMem);
   if (d.arch.arch !== "unknown") {

@@ -9,7 +9,12 @@
 import { EXIT } from "../../errors.ts";
 
 /** Why a log could not be imported. */
-export type DmesgProblem = "empty" | "binary" | "nothing-usable" | "no-such-boot";
+export type DmesgProblem =
+  | "empty"
+  | "binary"
+  | "nothing-usable"
+  | "no-such-boot"
+  | "no-such-domain";
 
 /**
  * The log cannot be turned into a trace.

@@ -12,6 +12,7 @@ import type { Evidence } from "./kernel_lines.ts";
 export type EvidenceKind =
   | Evidence
   | "xen_console"
+  | "guest_console"
   | "pirq_without_gsi"
   | "pci_enumeration"
   | "xen_builder_pv"
@@ -96,6 +97,13 @@ export const EVIDENCE_RULES: Readonly<
     domain: "dom0",
     strength: "likely",
     rule: "the hypervisor's console is dom0's (a log may concatenate xl dmesg with a domU's)",
+  },
+  guest_console: {
+    domain: "domU",
+    strength: "proven",
+    rule: "Xen relays a domain's console writes with a '(dN)' prefix (guest_printk in " +
+      "xen/drivers/char/console.c); the hardware domain writes straight to the console " +
+      "without one (newer Xen prefixes it '(d0)' while another domain has the console)",
   },
   xen_builder_pv: {
     type: "pv",

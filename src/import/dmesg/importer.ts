@@ -23,6 +23,7 @@ import type {
 import { FRAME_LIMIT } from "../../trace/hex.ts";
 import { assembleTrace, type ImportResult } from "./assemble.ts";
 import { looksLikeE820 } from "./e820_text.ts";
+import { type EraHint, eraHintOf, laterEra } from "./era.ts";
 import type { EvidenceKind, EvidenceMap, NrPagesFacts } from "./guest_facts.ts";
 import {
   armLine,
@@ -64,6 +65,12 @@ export interface ImportOptions {
   nrPages?: number;
   /** Event cap (default {@link MAX_EVENTS}). */
   maxEvents?: number;
+  /**
+   * Which domain's kernel lines to import from a Xen console log that relays several
+   * (`(d1) ...`); 0 is the console's own kernel (dom0: unprefixed, or `(d0)`). Default: the
+   * first domain whose kernel lines the log shows.
+   */
+  domain?: number;
 }
 
 /** An item of the event list before the guest's type and domain are known. */
@@ -122,6 +129,8 @@ export interface Collected {
   lastPfn?: { pfn: number; maxArchPfn: number; line: number; text: string };
   /** "p2m virtual area at %p, size is %lx": the v3.19+ list's size in bytes. */
   p2mAreaSize?: number;
+  /** The latest kernel era a line proves (`era.ts`), for a log without a banner. */
+  era?: EraHint;
   /** Lines that tell the guest kernel's x86 flavour (64-bit, 32-bit PAE), in log order. */
   arch: { arch: GuestArch; proven: boolean; line: number; text: string }[];
   /** Its `who` word (`Xen`, `BIOS-e820`...). */
@@ -154,6 +163,15 @@ export interface Collected {
   truncatedAt?: number;
   /** A balloon_init event was produced. */
   balloon: boolean;
+  /**
+   * The domains whose console lines the log holds (0: unprefixed or `(d0)`, the console's own
+   * kernel; N: `(dN)`), with their line counts and first lines, in order of appearance.
+   */
+  domains: Map<number, { lines: number; first: number }>;
+  /** The domain imported, once chosen. */
+  domain?: number;
+  /** The domain was given with --domain. */
+  domainGiven: boolean;
 }
 
 type PrintedMapState = "none" | "open" | "closed";
@@ -195,6 +213,11 @@ export class DmesgImporter {
   #bootHasXenBanner = false;
   #bootSawBanner = false;
   #lastTime: number | undefined;
+  /** The boot's `Linux version` line and the kernel line before the current one. */
+  #banner: string | undefined;
+  #lastKernelText = "";
+  /** While the kernel replays its log to a new console: the last time printed before it. */
+  #replayUntil: number | undefined;
   #xenTable: string | undefined;
   #xenSection: "physical" | "virtual" | undefined;
   #printedState: PrintedMapState = "none";
@@ -232,6 +255,9 @@ export class DmesgImporter {
       firstRelevant: [],
       firstLines: [],
       balloon: false,
+      domains: new Map(),
+      domainGiven: options.domain !== undefined,
+      ...(options.domain !== undefined ? { domain: options.domain } : {}),
     };
     this.#pci = new PciTracker((item) => this.#pciItem(item));
   }
@@ -266,6 +292,9 @@ export class DmesgImporter {
       return;
     }
     let s = stripPrefix(raw);
+    // A Xen console relays other domains' lines as "(dN) ...": they are that domain's kernel.
+    const domain = s.source === "guest" ? s.domid ?? 0 : 0;
+    if (s.source === "guest") s = { ...s, source: "kernel" };
     let classified: Classified | undefined;
     if (s.source === "kernel" && s.text.length > 0) {
       classified = classify(s.text);
@@ -282,6 +311,8 @@ export class DmesgImporter {
     }
     if (s.text.length === 0) return;
     if (s.text.startsWith("#") && s.time === undefined && !s.wallClock) return;
+    if (s.source === "kernel" && !this.#ofDomain(domain, classified, s.text)) return;
+    if (this.#replayed(s)) return;
     this.#detectBoot(s);
     this.#bootHasContent = true;
     if (!this.#selected()) return;
@@ -323,6 +354,28 @@ export class DmesgImporter {
     return [merged, classified];
   }
 
+  /**
+   * Whether a kernel line of `domain` belongs to the import, counting it. One domain's lines
+   * are imported, never two domains' mixed: the one given, else the first whose line is a
+   * known kernel message. Until then unprefixed lines (the console's own kernel) are read as
+   * they come. A `(dN)` domain other than 0 is a domU (evidence `guest_console`, proven), so
+   * what the `(XEN)` lines say about dom0 (its builder, the machine map) decides nothing.
+   */
+  #ofDomain(domain: number, classified: Classified | undefined, text: string): boolean {
+    const c = this.#c;
+    const seen = c.domains.get(domain);
+    if (seen) seen.lines++;
+    else c.domains.set(domain, { lines: 1, first: c.lines });
+    if (c.domain === undefined && classified !== undefined && !unknownMessage(classified)) {
+      c.domain = domain;
+    }
+    const ours = domain === (c.domain ?? 0);
+    if (ours && domain !== 0 && this.#selected()) {
+      this.#evidence("guest_console", `(d${domain}) ${text}`);
+    }
+    return ours;
+  }
+
   /** Ends the import and builds the trace. Throws DmesgImportError when nothing is usable. */
   finish(input: { digest?: string } = {}): ImportResult {
     if (!this.#finished && this.#boot === this.#c.selectedBoot) this.#pci.finish();
@@ -335,11 +388,44 @@ export class DmesgImporter {
     return this.#boot === this.#c.selectedBoot;
   }
 
+  /**
+   * Whether `s` is a repeat of this boot's own lines: when a console registers with
+   * CON_PRINTBUFFER, printk hands over from the boot console ("bootconsole [xenboot0]
+   * disabled") and prints the whole log buffer again on it, from the `Linux version` banner on.
+   * A serial capture of both consoles then shows the boot twice. The repeat is the same banner
+   * right after that hand-over line; its lines are skipped until one is newer than the last
+   * line printed before it. A real reboot prints no hand-over line before its banner.
+   */
+  #replayed(s: StrippedLine): boolean {
+    if (s.source !== "kernel") return false;
+    if (this.#replayUntil !== undefined) {
+      if (s.time === undefined || s.time <= this.#replayUntil) return true;
+      this.#replayUntil = undefined;
+    }
+    const handOver = /^(?:printk: )?(?:legacy )?bootconsole \[[^\]]+\] disabled$/;
+    if (
+      this.#bootSawBanner && s.text === this.#banner && handOver.test(this.#lastKernelText)
+    ) {
+      this.#replayUntil = this.#lastTime ?? 0;
+      if (this.#selected()) {
+        this.#note(
+          `line ${this.#c.lines}: the kernel printed its log again on a new console ` +
+            `(after '${this.#lastKernelText}'); the repeated lines up to ` +
+            `${this.#replayUntil.toFixed(6)} s were skipped, not taken for a second boot`,
+        );
+      }
+      return true;
+    }
+    this.#lastKernelText = s.text;
+    return false;
+  }
+
   #detectBoot(s: StrippedLine): void {
     if (s.source === "kernel") {
       if (s.text.startsWith("Linux version ")) {
         if (this.#bootSawBanner) this.#maybeNewBoot(false);
         this.#bootSawBanner = true;
+        this.#banner = s.text;
       } else if (
         s.time !== undefined && this.#lastTime !== undefined && s.time < 1 &&
         s.time + 1 < this.#lastTime
@@ -369,6 +455,8 @@ export class DmesgImporter {
     this.#bootHasXenBanner = false;
     this.#bootSawBanner = false;
     this.#lastTime = undefined;
+    this.#banner = undefined;
+    this.#replayUntil = undefined;
   }
 
   #xen(s: StrippedLine): void {
@@ -485,6 +573,9 @@ export class DmesgImporter {
     const x = c.expect;
     const time = s.time;
     if (PASS_KINDS.has(k.kind)) this.#evidence("pv", s.text);
+    if (k.kind === "remapped" || k.kind === "p2m_area" || k.kind === "evidence") {
+      c.era = laterEra(c.era, eraHintOf(s.text, c.lines));
+    }
     switch (k.kind) {
       case "linux_version":
         c.kernelRelease ??= k.release;

@@ -367,3 +367,40 @@ Deno.test("reassignments keep their order; a failure without a claim is its own 
     ["14:assigned:3221225472", "14:released:3221225472", "14:assigned:3489660928", "15:failed:0"],
   );
 });
+
+// kernel/printk: a console registered with CON_PRINTBUFFER gets the whole log buffer again, right
+// after "bootconsole [xenboot0] disabled" (real log 77, a serial capture of a 6.8 dom0 with
+// earlyprintk=xen). That repeat is not a second boot; a reboot has no hand-over line before it.
+Deno.test("a log the kernel printed again on a new console is one boot, its repeat skipped", () => {
+  const banner = "[    0.000000] Linux version 6.8.0-48-generic (root@x) #48 SMP";
+  const boot = [
+    banner,
+    "[    0.000000] Released 0 page(s)",
+    "[    0.000000] BIOS-provided physical RAM map:",
+    "[    0.000000] Xen: [mem 0x0000000000000000-0x000000000009ffff] usable",
+    "[    0.000000] Xen: [mem 0x0000000000100000-0x000000003fffffff] usable",
+    "[    4.989453] Remapped 0 page(s)",
+  ];
+  const imp = new DmesgImporter("t.log");
+  for (
+    const l of [
+      ...boot,
+      "[    5.318451] printk: legacy console [tty1] enabled",
+      "[    5.318458] printk: legacy bootconsole [xenboot0] disabled",
+      ...boot,
+      "[    5.400000] xen:balloon: Initialising balloon driver",
+    ]
+  ) imp.push(l);
+  const r = imp.finish();
+  const source = r.header.extra?.source as { boots: number };
+  assert.equal(source.boots, 1);
+  assert.match(
+    (r.header.extra?.notes as string[]).join("\n"),
+    /line 9: the kernel printed its log again on a new console/,
+  );
+  assert.ok(r.events.some((e) => e.kind === "balloon_init"), "lines after the repeat are read");
+
+  const reboot = new DmesgImporter("t.log");
+  for (const l of [...boot, "[    6.000000] reboot: Restarting system", ...boot]) reboot.push(l);
+  assert.equal((reboot.finish().header.extra?.source as { boots: number }).boots, 2);
+});

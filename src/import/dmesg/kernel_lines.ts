@@ -196,7 +196,7 @@ const KNOWN: RegExp[] = [
   /^Xen HVM callback vector/,
   /^xen: (?:--> pirq|registering gsi|PV spinlocks|Enabling|Disabling)/,
   /^Xen Platform PCI:/,
-  /^bootconsole \[/,
+  /^(?:printk: )?(?:legacy )?bootconsole \[/,
   /^Zone PFN ranges/,
   /^early_node_map\[\d+\] active PFN ranges/,
   /^Movable zone start (?:PFN )?for each node/,
@@ -371,6 +371,10 @@ function classifySlow(text: string): KernelLine | undefined {
     if (end > start && end <= 2 ** 52) return { kind: "numa_ram", start, end };
   }
   if ((m = CMDLINE.exec(text)) !== null) return { kind: "cmdline", text: m[1] };
+  // arch/x86/kernel/setup.c, reserve_crashkernel: only when xen_pv_domain() (dom0 or domU).
+  if (text.startsWith("Ignoring crashkernel for a Xen PV domain")) {
+    return { kind: "evidence", evidence: "pv", why: "Ignoring crashkernel for a Xen PV domain" };
+  }
   if (text.startsWith("ACPI in unprivileged domain disabled")) {
     return { kind: "evidence", evidence: "pv_domU", why: "ACPI in unprivileged domain disabled" };
   }
@@ -397,8 +401,10 @@ function classifySlow(text: string): KernelLine | undefined {
     return { kind: "evidence", evidence: "auto", why: text.slice(0, 60) };
   }
   if (
-    /^Xen Platform PCI:/.test(text) ||
-    /^(?:Netfront|Blkfront) and the Xen platform PCI driver/.test(text)
+    // platform-pci-unplug.c (HVM only: "PVH guests don't have emulated devices"); v4.x+ adds
+    // its pr_fmt "platform_pci_unplug: " before the same words.
+    /^(?:platform_pci_unplug: )?Xen Platform PCI:/.test(text) ||
+    /^(?:platform_pci_unplug: )?(?:Netfront|Blkfront) and the Xen platform PCI driver/.test(text)
   ) {
     return { kind: "evidence", evidence: "hvm", why: text.slice(0, 60) };
   }

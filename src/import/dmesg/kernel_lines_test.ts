@@ -216,3 +216,32 @@ Deno.test("armLine knows the lines only an Arm machine prints, and no x86 line",
     why: "Booting Linux on physical CPU 0x0",
   });
 });
+
+// arch/x86/xen/platform-pci-unplug.c returns early for PVH ("PVH guests don't have emulated
+// devices"), so its lines prove HVM; v4.x+ prints them after the pr_fmt "platform_pci_unplug: "
+// (real log 75, an EC2 5.15 guest, shows nothing else that tells HVM from PVH).
+Deno.test("classifyKernelLine takes the platform PCI unplug lines as HVM, with or without pr_fmt", () => {
+  for (
+    const text of [
+      "platform_pci_unplug: Netfront and the Xen platform PCI driver have been compiled for this kernel: unplug emulated NICs.",
+      "Blkfront and the Xen platform PCI driver have been compiled for this kernel: unplug emulated disks.",
+      "platform_pci_unplug: Xen Platform PCI: I/O protocol version 1",
+    ]
+  ) {
+    assert.deepEqual(
+      (classifyKernelLine(text) as { evidence?: string }).evidence,
+      "hvm",
+      text,
+    );
+  }
+});
+
+// arch/x86/kernel/setup.c prints it only under xen_pv_domain() (real log 70, a SLES dom0 booted
+// with crashkernel=): PV evidence, not an unread line.
+Deno.test("classifyKernelLine takes 'Ignoring crashkernel for a Xen PV domain' as PV", () => {
+  assert.deepEqual(classifyKernelLine("Ignoring crashkernel for a Xen PV domain"), {
+    kind: "evidence",
+    evidence: "pv",
+    why: "Ignoring crashkernel for a Xen PV domain",
+  });
+});

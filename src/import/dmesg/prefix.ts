@@ -7,7 +7,7 @@
  *
  * Forms marked `outer` (mail quotes, pastebin line numbers, indentation) are wrapped around a
  * line by the person who pasted it, so they are tried only before any inner form; forms marked
- * `after` (Xen's own timestamp) only right after the named form. Before the forms, CR, ANSI
+ * `after` (Xen's own timestamp, a relayed domain's `DOM1: `) only right after a named form. Before the forms, CR, ANSI
  * colour escapes and other control characters are removed, and binary noise flags the line as
  * garbled.
  *
@@ -69,8 +69,8 @@ export interface PrefixForm {
   effect: PrefixEffect;
   /** Wrapped around the line by whoever pasted it: only tried before any inner form. */
   outer?: boolean;
-  /** Only tried right after this form. */
-  after?: string;
+  /** Only tried right after one of these forms. */
+  after?: readonly string[];
 }
 
 const MONTHS = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)";
@@ -154,7 +154,7 @@ export const PREFIX_FORMS: readonly PrefixForm[] = [
     first: "[",
     re: /^\[[0-9a-fA-F.: -]{1,40}\] ?/,
     effect: "none",
-    after: "xen-console",
+    after: ["xen-console"],
   },
   {
     name: "syslog-monotonic",
@@ -282,6 +282,18 @@ export const PREFIX_FORMS: readonly PrefixForm[] = [
     re: /^\(d(\d{1,5})(?:v\d{1,5})?\) /,
     effect: "guest",
   },
+  {
+    // xen/arch/arm/vpl011.c vpl011_write_data_xen: a domain's emulated PL011 UART (dom0less
+    // guests on Arm) is printed by Xen's printk as "DOM%u: %s", so after "(XEN) " and its
+    // timestamp: domain N's own console line, never the hypervisor's (nor dom0's).
+    name: "xen-relayed-domain",
+    what: "a domain's vpl011 console relayed by Xen's printk",
+    example: "DOM1: ",
+    first: "D",
+    re: /^DOM(\d{1,5}): /,
+    effect: "guest",
+    after: ["xen-console", "xen-time"],
+  },
 ];
 
 /** Bytes of a line searched for a kernel message after a prefix the grammar does not know. */
@@ -344,7 +356,10 @@ export function stripPrefix(raw: string): StrippedLine {
     let matched = false;
     for (const i of candidates) {
       const f = PREFIX_FORMS[i];
-      if ((used & (1 << i)) !== 0 || (f.outer && inner) || (f.after && f.after !== last)) {
+      if (
+        (used & (1 << i)) !== 0 || (f.outer && inner) ||
+        (f.after && (last === undefined || !f.after.includes(last)))
+      ) {
         continue;
       }
       const m = f.re.exec(s);
@@ -376,7 +391,9 @@ export function stripPrefix(raw: string): StrippedLine {
           if (source === "kernel") source = "xen";
           break;
         case "guest":
-          if (source === "kernel") {
+          // "(XEN) (d1) ..." (older Xen) is domain 1's line relayed through the hypervisor's
+          // console as much as "(d1) ..." is: the guest prefix wins over "(XEN)".
+          if (source === "kernel" || source === "xen") {
             source = "guest";
             domid = Number(m[1]);
           }

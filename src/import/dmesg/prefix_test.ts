@@ -124,6 +124,7 @@ const FORM_CASES: Record<string, { line: string; time?: number; wall?: boolean; 
     "xen-time": { line: `(XEN) [2022-09-19 20:25:36.123] ${MSG}`, source: "xen" },
     "xenboot": { line: `(early) ${MSG}` },
     "guest-console": { line: `(d1) ${MSG}`, source: "guest" },
+    "xen-relayed-domain": { line: `(XEN) DOM1: ${MSG}`, source: "guest" },
   };
 
 for (const form of PREFIX_FORMS) {
@@ -156,6 +157,15 @@ Deno.test("stripPrefix strips stacked prefixes, outermost first", () => {
   ]);
   const xen = stripPrefix("[2022-09-19 20:25:36] (XEN) [2022-09-19 20:25:36.123] Xen version 4.16");
   assert.deepEqual([xen.text, xen.source], ["Xen version 4.16", "xen"]);
+  const relayed = stripPrefix("(XEN) [2022-09-19 20:25:36.123] DOM12: [    0.500000] Linux");
+  assert.deepEqual([relayed.text, relayed.source, relayed.domid, relayed.time], [
+    "Linux",
+    "guest",
+    12,
+    0.5,
+  ]);
+  // Only after "(XEN)": a kernel line that starts "DOM1: " is the kernel's.
+  assert.equal(stripPrefix("DOM1: x").source, "kernel");
   const guest = stripPrefix("(d3) [    0.000000] Linux version 5.10.0");
   assert.deepEqual([guest.text, guest.source, guest.domid, guest.time], [
     "Linux version 5.10.0",

@@ -212,3 +212,82 @@ function mergeIsaHole(map: MapEntry[]): MapEntry[] | undefined {
   }
   return undefined;
 }
+
+/** A byte range `[start, end)`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * The machine map dom0 read, from the hypervisor's printed table and the kernel's printed map.
+ *
+ * Xen prints its table (`Xen-e820`, `EFI RAM map`) while it boots, and may reserve RAM of it for
+ * itself afterwards (e.g. low memory for its trampoline on an EFI boot): XENMEM_machine_memory_map
+ * then gives dom0 that range as reserved, and only the kernel's printed map shows it. The kernel
+ * itself marks reserved only the ISA range [0xa0000, 0x100000) (`xen_memory_setup`); the RAM it
+ * cannot use it prints as `unusable`. So every whole page that the table has as RAM and the
+ * kernel's map has in a reserved (or ACPI, NVS...) entry outside the ISA range was withheld by
+ * Xen, and is not RAM in the map dom0's pass walked: it becomes a reserved entry here.
+ *
+ * @example
+ * ```ts
+ * import { withheldFromDom0 } from "./raw_map.ts";
+ * import assert from "node:assert/strict";
+ * const r = withheldFromDom0(
+ *   [{ start: 0, size: 0xa0000, type: 1 }, { start: 0x100000, size: 0x100000, type: 1 }],
+ *   [
+ *     { start: 0, size: 0x80000, type: 1 },
+ *     { start: 0x80000, size: 0x80000, type: 2 },
+ *     { start: 0x100000, size: 0x100000, type: 1 },
+ *   ],
+ * );
+ * assert.deepEqual(r.withheld, [{ start: 0x80000, end: 0xa0000 }]);
+ * assert.deepEqual(r.entries.map((e) => [e.start, e.size, e.type]),
+ *   [[0, 0x80000, 1], [0x80000, 0x20000, 2], [0x100000, 0x100000, 1]]);
+ * ```
+ */
+export function withheldFromDom0(
+  table: readonly MapEntry[],
+  printed: readonly MapEntry[],
+): { entries: MapEntry[]; withheld: ByteRange[] } {
+  const reserved: ByteRange[] = [];
+  for (const p of printed) {
+    if (p.type === E820_TYPE.ram || p.type === E820_TYPE.unusable) continue;
+    const start = Math.ceil(p.start / PAGE) * PAGE;
+    const end = Math.floor((p.start + p.size) / PAGE) * PAGE;
+    // The ISA range is the kernel's own reservation.
+    for (
+      const r of [{ start, end: Math.min(end, ISA_START) }, {
+        start: Math.max(start, ISA_END),
+        end,
+      }]
+    ) {
+      if (r.start < r.end) reserved.push(r);
+    }
+  }
+  const withheld: ByteRange[] = [];
+  const entries: MapEntry[] = [];
+  for (const t of [...table].sort((a, b) => a.start - b.start)) {
+    if (t.type !== E820_TYPE.ram) {
+      entries.push(t);
+      continue;
+    }
+    const ramStart = Math.ceil(t.start / PAGE) * PAGE;
+    const ramEnd = Math.floor((t.start + t.size) / PAGE) * PAGE;
+    const cuts = reserved
+      .map((r) => ({ start: Math.max(r.start, ramStart), end: Math.min(r.end, ramEnd) }))
+      .filter((r) => r.start < r.end)
+      .sort((a, b) => a.start - b.start);
+    let at = t.start;
+    for (const cut of cuts) {
+      if (cut.start < at) continue;
+      if (cut.start > at) entries.push({ ...t, start: at, size: cut.start - at });
+      entries.push({ ...t, start: cut.start, size: cut.end - cut.start, type: E820_TYPE.reserved });
+      withheld.push(cut);
+      at = cut.end;
+    }
+    if (at < t.start + t.size) entries.push({ ...t, start: at, size: t.start + t.size - at });
+  }
+  return { entries, withheld };
+}

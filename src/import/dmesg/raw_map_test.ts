@@ -4,6 +4,7 @@ import {
   type MapEntry,
   reconstructRawMap,
   sanitizeRawMap,
+  withheldFromDom0,
 } from "./raw_map.ts";
 import { KONRAD_2013_DOM0_E820 } from "../../../tests/support/real_maps.ts";
 
@@ -78,4 +79,36 @@ Deno.test("sanitizeRawMap sorts and drops overlaps and empty entries", () => {
   ]);
   assert.deepEqual(r.entries.map((e) => e.start), [0, 0x100000000]);
   assert.equal(r.dropped, 2);
+});
+
+// Xen 4.18 on EFI (real log 72): Xen's "EFI RAM map" has RAM to 0x9ffff, the kernel's map shows
+// [0x80000, 0x100000) reserved: Xen kept [0x80000, 0xa0000) after printing its table. The
+// kernel's "Remapped 440771 page(s)" counts those 32 pages; the table alone gives 440739.
+Deno.test("withheldFromDom0() reserves table RAM the kernel's map shows reserved, not ISA or unusable", () => {
+  const table = [
+    { start: 0, size: 0xa0000, type: 1 },
+    { start: 0xa0000, size: 0x60000, type: 2 },
+    { start: 0x100000, size: 0x3ff00000, type: 1 },
+  ];
+  const printed = [
+    { start: 0, size: 0x80000, type: 1 },
+    { start: 0x80000, size: 0x80000, type: 2 },
+    { start: 0x100000, size: 0x1ff00000, type: 1 },
+    { start: 0x20000000, size: 0x20000000, type: 5 }, // unusable: the kernel's own clip
+  ];
+  const r = withheldFromDom0(table, printed);
+  assert.deepEqual(r.withheld, [{ start: 0x80000, end: 0xa0000 }]);
+  assert.deepEqual(r.entries.map((e) => [e.start, e.size, e.type]), [
+    [0, 0x80000, 1],
+    [0x80000, 0x20000, 2],
+    [0xa0000, 0x60000, 2],
+    [0x100000, 0x3ff00000, 1],
+  ]);
+  // The ISA reservation alone (every kernel adds it) changes nothing.
+  const isaOnly = withheldFromDom0(table, [
+    { start: 0, size: 0xa0000, type: 1 },
+    { start: 0xa0000, size: 0x60000, type: 2 },
+  ]);
+  assert.deepEqual(isaOnly.withheld, []);
+  assert.deepEqual(isaOnly.entries, table);
 });

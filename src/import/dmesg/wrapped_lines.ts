@@ -10,8 +10,9 @@
  *   exactly an E820 type name.
  *
  * Logs without timestamps are passed through as they are: there a short line cannot be told from
- * a wrapped one. Neither is a quoted-printable soft break (`=` ending the line) undone: it cuts a
- * word, so joining with a space would make a wrong line. Line numbers are kept: the joined line takes the first line's number and an empty
+ * a wrapped one. A quoted-printable soft break (`=` ending the line) is not a wrap: it cuts a
+ * word, so joining with a space would make a wrong line; `quoted_printable.ts` undoes it before
+ * this joiner runs, once the log has proven its encoding. Line numbers are kept: the joined line takes the first line's number and an empty
  * line (which the importer counts and skips) takes the continuation's.
  *
  * @module
@@ -87,7 +88,8 @@ export class WrappedLineJoiner {
       const held = this.#held;
       const open = this.#open!;
       this.#held = this.#open = undefined;
-      if (finishes(line, open)) return [`${held.trimEnd()} ${line.trim()}`, ""];
+      // The rest goes on without its own outer prefix: a quoted mail repeats `> ` on it.
+      if (finishes(line, open)) return [`${held.trimEnd()} ${stripPrefix(line).text.trim()}`, ""];
       out.push(held);
     }
     const open = openness(line);

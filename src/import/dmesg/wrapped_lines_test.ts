@@ -93,3 +93,18 @@ Deno.test("a PV domU's early console lines ('(early) ') are timestamped lines: w
     ],
   );
 });
+
+// A reply quotes the wrapped paste: the bare rest carries the reply's own `> ` (one level less than
+// the line it finishes). The joined line must read as the kernel printed it.
+Deno.test("a quoted wrapped line is joined without the continuation's quote marker", () => {
+  const j = new WrappedLineJoiner();
+  const out = [
+    ...j.push("> > [    0.000000] BIOS-e820: [mem 0x0000000000000000-0x000000000009ffff]"),
+    ...j.push("> usable"),
+    ...j.end(),
+  ];
+  assert.deepEqual(out, [
+    "> > [    0.000000] BIOS-e820: [mem 0x0000000000000000-0x000000000009ffff] usable",
+    "",
+  ]);
+});

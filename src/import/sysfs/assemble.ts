@@ -291,10 +291,21 @@ function sameMap(a: readonly E820Range[], b: readonly E820Range[]): boolean {
     a.every((e, i) => e.start === b[i].start && e.end === b[i].end && e.type === b[i].type);
 }
 
-function e820Event(e: E820Range, map: "raw" | "kernel"): E820Event {
+/** The line of the first resource named `name` in a resource tree, depth first. */
+function firstLine(roots: readonly IomemNode[], name: string): number | undefined {
+  const stack = [...roots].reverse();
+  for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
+    if (n.name === name) return n.line;
+    stack.push(...[...n.children].reverse());
+  }
+  return undefined;
+}
+
+function e820Event(e: E820Range, map: "raw" | "kernel", from: string): E820Event {
   return {
     seq: 0,
     line: 0,
+    origin: { file: from, line: 1 },
     kind: "e820",
     start: e.start,
     size: e.end - e.start + 1,
@@ -402,10 +413,11 @@ export async function recordGuest(reader: SysfsReader): Promise<Recording> {
   const push = (e: TraceEvent) => events.push(e);
   for (const n of src.notes) push({ seq: 0, line: 0, kind: "mark", text: `record: ${n}` });
   if (raw !== undefined && saved !== undefined) {
-    for (const e of raw.entries) push(e820Event(e, "raw"));
+    const from = memmap === undefined ? "/proc/iomem" : MEMMAP_DIR;
+    for (const e of raw.entries) push(e820Event(e, "raw", from));
     const sortedSaved = [...saved].sort((a, b) => a.start - b.start);
     if (!sameMap(raw.entries, sortedSaved)) {
-      for (const e of sortedSaved) push(e820Event(e, "kernel"));
+      for (const e of sortedSaved) push(e820Event(e, "kernel", from));
     }
     const setup: TraceEvent = { seq: 0, line: 0, kind: "memory_setup" };
     if (maxReservation !== undefined) setup.maxReservation = maxReservation;
@@ -421,13 +433,20 @@ export async function recordGuest(reader: SysfsReader): Promise<Recording> {
   for (const bus of [...new Set([...io.keys(), ...mem.keys()])].sort()) {
     const resources = [...(io.get(bus) ?? []), ...(mem.get(bus) ?? [])]
       .map((r, index) => ({ ...r, index }));
-    push({ seq: 0, line: 0, kind: "pci_host_bridge", bus, resources });
+    // The bus's first window line, in /proc/iomem (or /proc/ioports for I/O windows only).
+    const name = `PCI Bus ${bus}`;
+    const at = firstLine(iomem ?? [], name);
+    const origin = at === undefined
+      ? { file: "/proc/ioports", line: firstLine(ioports ?? [], name) ?? 1 }
+      : { file: "/proc/iomem", line: at };
+    push({ seq: 0, line: 0, origin, kind: "pci_host_bridge", bus, resources });
   }
 
   if (devices.length > 0) {
     push({
       seq: 0,
       line: 0,
+      origin: { file: PCI_DEVICES_DIR, line: 1 },
       kind: "mark",
       text: "record: PCI devices [class] vendor:device: " +
         devices.map((d) => `${d.name} [${pad(d.cls, 6)}] ${pad(d.vendor, 4)}:${pad(d.device, 4)}`)
@@ -439,6 +458,7 @@ export async function recordGuest(reader: SysfsReader): Promise<Recording> {
       const e: TraceEvent = {
         seq: 0,
         line: 0,
+        origin: { file: `${PCI_DEVICES_DIR}/${d.name}/resource`, line: 1 },
         kind: "xen_add_device",
         device: d.name,
         resources: d.bars,
@@ -454,6 +474,8 @@ export async function recordGuest(reader: SysfsReader): Promise<Recording> {
         push({
           seq: 0,
           line: 0,
+          // The resource file has a line per index.
+          origin: { file: `${PCI_DEVICES_DIR}/${d.name}/resource`, line: w.index + 1 },
           kind: "pci_resource_assign",
           device: d.name,
           resource: w,
@@ -502,7 +524,9 @@ export async function recordGuest(reader: SysfsReader): Promise<Recording> {
         "unpopulated-alloc address space (foreign mappings), not modelled",
     });
   }
-  if (dump !== undefined) push({ seq: 0, line: 0, kind: "p2m_dump", ...dump });
+  if (dump !== undefined) {
+    push({ seq: 0, line: 0, origin: { file: P2M_DUMP_PATH, line: 1 }, kind: "p2m_dump", ...dump });
+  }
   events.forEach((e, i) => e.seq = i + 1);
 
   const kernelText = osrelease ? `Linux ${osrelease}` : "unknown kernel";

@@ -1,0 +1,274 @@
+/**
+ * README's "Limits" table, checked row by row (issue 14: every bound stated with the exit code
+ * that enforces it, and each claim covered by a test). Each row of the table must have an entry
+ * here: a check run on the spot (the input just inside and just past the bound where that is
+ * cheap) and/or the tests elsewhere that prove it, which must exist. A row added to the README
+ * without a check, or a check whose row is gone, fails.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import { cli } from "./cli_helpers.ts";
+import { header, hostileCases, trace } from "./hostile/corpus.ts";
+import { MAX_LINE_BYTES, maybeGunzip, readFailure, readLineBatches } from "../src/trace/lines.ts";
+import {
+  MAX_DUMP_LINES,
+  MAX_NESTING,
+  MAX_PFN_LIST,
+  MAX_RESOURCES,
+  MAX_TEXT,
+} from "../src/trace/validate.ts";
+import { MAX_IMPORT_BYTES } from "../src/cli/import_runtime.ts";
+import { MAX_SYSFS_FILE_BYTES } from "../src/import/sysfs/reader.ts";
+
+const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+
+/** The Limits table: first column to the whole row. */
+function limitRows(): Map<string, string> {
+  const section = README.slice(README.indexOf("## Limits"));
+  const body = section.slice(0, section.indexOf("\n## ", 3));
+  const rows = new Map<string, string>();
+  for (const line of body.split("\n")) {
+    const m = /^\|\s*([^|]+?)\s*\|/.exec(line);
+    if (m && m[1] !== "bound" && !/^-+$/.test(m[1])) rows.set(m[1], line);
+  }
+  return rows;
+}
+
+async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "p2mtrace-limits-" });
+  try {
+    await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Runs `argv` on `text` written to a temporary file (`T` in argv). */
+async function onFile(text: string | Uint8Array, argv: string[]) {
+  let r = { code: -1, out: "", err: "" };
+  await withDir(async (dir) => {
+    const path = `${dir}/t.jsonl`;
+    if (typeof text === "string") await Deno.writeTextFile(path, text);
+    else await Deno.writeFile(path, text);
+    r = await cli(argv.map((a) => a === "T" ? path : a));
+  });
+  return r;
+}
+
+async function writeBig(path: string, head: string, bytes: number, tail = ""): Promise<void> {
+  const f = await Deno.open(path, { write: true, create: true });
+  try {
+    const enc = new TextEncoder();
+    await f.write(enc.encode(head));
+    const block = new Uint8Array(1 << 20).fill(0x61);
+    for (let left = bytes; left > 0; left -= block.length) {
+      await f.write(block.subarray(0, Math.min(left, block.length)));
+    }
+    await f.write(enc.encode(tail));
+  } finally {
+    f.close();
+  }
+}
+
+const corpus = new Map(hostileCases().map((c) => [c.name, c]));
+
+/** Tests elsewhere that prove a row: `file: test name` (the name must be in the file). */
+async function provenBy(refs: string[]): Promise<void> {
+  for (const ref of refs) {
+    const [file, name] = ref.split(": ", 2);
+    const text = await Deno.readTextFile(new URL(file, import.meta.url));
+    assert.ok(text.includes(`"${name}`), `${file} has no test "${name}"`);
+  }
+}
+
+/** Hostile corpus cases that prove a row, with the exit code the row states. */
+function inCorpus(names: string[], exit: number): void {
+  for (const n of names) {
+    const c = corpus.get(n);
+    assert.ok(c, `no hostile case ${n}`);
+    assert.equal(c.exit, exit, n);
+  }
+}
+
+const mark = (extra: string) => trace([`{"seq":4,"kind":"mark","text":"x"${extra}}`]);
+
+const CHECKS: Record<string, (row: string) => Promise<void>> = {
+  "line length": async (row) => {
+    assert.match(row, new RegExp(`${MAX_LINE_BYTES / (1 << 20)} MiB.*\\| 65,`));
+    // One byte past the cap, sent in pieces: refused without building the line.
+    const piece = new Uint8Array(1 << 20).fill(0x61);
+    const parts = Array.from({ length: MAX_LINE_BYTES / piece.length }, () => piece);
+    parts.push(new Uint8Array([0x61, 10]));
+    await assert.rejects(
+      async () => {
+        for await (const _ of readLineBatches("t", ReadableStream.from(parts))) { /* read */ }
+      },
+      (e: Error & { exitCode?: number }) =>
+        e.exitCode === 65 && /t:1: .*a line of at most/.test(e.message),
+    );
+    inCorpus(["line-100mb", "no-newline-80mb"], 65);
+  },
+  "decompressed size": async (row) => {
+    assert.match(row, /100 times.*\| 65 "a gzip bomb\?"; data after the last member: 65/);
+    const bomb = gzipSync(new Uint8Array(70 << 20).fill(10), { level: 9 });
+    let err: unknown;
+    try {
+      for await (const _ of await maybeGunzip(ReadableStream.from([bomb]))) { /* read */ }
+    } catch (e) {
+      err = e;
+    }
+    const e = readFailure("b.gz", 1, err);
+    assert.equal(e.exitCode, 65);
+    assert.match(e.message, /gzip bomb/);
+    await provenBy([
+      "untrusted_test.ts: gzip: members concatenated are read whole; data after the stream is 65",
+      "../src/trace/lines_test.ts: data after the gzip stream: 65 naming the compressed byte",
+    ]);
+  },
+  "text encoding": async (row) => {
+    assert.match(row, /UTF-8 only.*\| 65 naming the line; `validate` reports `bad-encoding`/);
+    const r = await onFile(
+      new Uint8Array([
+        ...new TextEncoder().encode(header() + "\n"),
+        ...new TextEncoder().encode('{"seq":1,"kind":"mark","text":"'),
+        0xff,
+        ...new TextEncoder().encode('"}\n'),
+      ]),
+      ["replay", "T"],
+    );
+    assert.equal(r.code, 65, r.err);
+    assert.match(r.err, /t\.jsonl:2: expected UTF-8 text/);
+  },
+  "nesting depth": async (row) => {
+    assert.match(row, new RegExp(`${MAX_NESTING} deep.*\\| 65 naming line and field`));
+    const nest = (d: number) => "[".repeat(d - 1) + "1" + "]".repeat(d - 1);
+    assert.equal((await onFile(mark(`,"junk":${nest(MAX_NESTING)}`), ["validate", "T"])).code, 0);
+    const r = await onFile(mark(`,"junk":${nest(MAX_NESTING + 1)}`), ["replay", "T"]);
+    assert.equal(r.code, 65);
+    assert.match(r.err, /t\.jsonl:5: field "junk"/);
+  },
+  "numbers": async (row) => {
+    assert.match(row, /below 2\^40.*below 2\^52.*\| 65 naming line and field/);
+    const lookup = (addr: string) => trace([`{"seq":4,"kind":"lookup","addr":"${addr}"}`]);
+    assert.equal((await onFile(lookup("0xfffffffffffff"), ["validate", "T"])).code, 0);
+    const r = await onFile(lookup("0x10000000000000"), ["replay", "T"]);
+    assert.equal(r.code, 65);
+    assert.match(r.err, /t\.jsonl:5: field "addr": expected a byte address below 2\^52/);
+    const range = (end: string) =>
+      trace([`{"seq":4,"kind":"set_identity","pfn":"0x0","end_pfn":"${end}"}`]);
+    assert.equal((await onFile(range("0x10000000000"), ["validate", "T"])).code, 0);
+    assert.equal((await onFile(range("0x10000000001"), ["replay", "T"])).code, 65);
+    inCorpus(
+      ["number-too-large-seq", "range-mfn-range-reaches-2^40", "address-lookup-addr-2^52"],
+      65,
+    );
+  },
+  "list sizes": async (row) => {
+    assert.match(
+      row,
+      /65,536 PFNs per event, 64 resources per event, 1,000,000 `p2m_dump` lines, 65,536-character strings.*\| 65 naming line and field/,
+    );
+    assert.equal(MAX_PFN_LIST, 65536);
+    assert.equal(MAX_RESOURCES, 64);
+    assert.equal(MAX_DUMP_LINES, 1_000_000);
+    assert.equal(MAX_TEXT, 65536);
+    const dump = (n: number) =>
+      trace([
+        JSON.stringify({
+          seq: 4,
+          kind: "p2m_dump",
+          format: "list",
+          lines: Array(n).fill(" [0x0->0x1] pfn"),
+        }),
+      ]);
+    const r = await onFile(dump(MAX_DUMP_LINES + 1), ["replay", "T"]);
+    assert.equal(r.code, 65);
+    assert.match(r.err, /t\.jsonl:5: field "lines"/);
+    inCorpus(
+      ["structure-pfns-too-many", "structure-resources-too-many", "structure-text-too-long"],
+      65,
+    );
+  },
+  "header `policy`": async (row) => {
+    assert.match(row, /\| 65 naming line 1 and field `policy` \(125 under `check --bisect-exit`\)/);
+    const text = trace([], header({ policy: "linux-9.99" }));
+    const r = await onFile(text, ["check", "T"]);
+    assert.equal(r.code, 65);
+    assert.match(r.err, /t\.jsonl:1: field "policy"/);
+    assert.equal((await onFile(text, ["check", "T", "--bisect-exit"])).code, 125);
+  },
+  "`import bpftrace`, `import p2m-dump` input": async (row) => {
+    assert.match(row, new RegExp(`${MAX_IMPORT_BYTES / (1 << 20)} MiB of text\\s*\\| 65`));
+    await withDir(async (dir) => {
+      // Lines of 1 MiB, one byte past the limit in all.
+      const f = await Deno.open(`${dir}/big.txt`, { write: true, create: true });
+      const line = new Uint8Array((1 << 20) - 1 + 1).fill(0x61);
+      line[line.length - 1] = 10;
+      for (let i = 0; i < MAX_IMPORT_BYTES / line.length; i++) await f.write(line);
+      await f.write(new TextEncoder().encode("a\n"));
+      f.close();
+      const r = await cli(["import", "p2m-dump", `${dir}/big.txt`]);
+      assert.equal(r.code, 65, r.err);
+      assert.match(r.err, /big\.txt:\d+: expected an input of at most/);
+    });
+  },
+  "`record` file": async (row) => {
+    assert.match(row, new RegExp(`at most ${MAX_SYSFS_FILE_BYTES / (1 << 20)} MiB.*\\| a note`));
+    await withDir(async (dir) => {
+      await Deno.mkdir(`${dir}/proc`);
+      await writeBig(`${dir}/proc/iomem`, "", MAX_SYSFS_FILE_BYTES + 1);
+      const r = await cli(["record", "--root", dir]);
+      assert.match(r.err, new RegExp(`/proc/iomem: larger than ${MAX_SYSFS_FILE_BYTES} bytes`));
+    });
+    await provenBy(["untrusted_test.ts: record --root refuses a symlink out of the root"]);
+  },
+  "`bisect run --timeout SECONDS`": async (row) => {
+    assert.match(
+      row,
+      /at most 86,400 .*\| the command's process group is killed and the step is marked skip/,
+    );
+    const r = await cli([
+      "bisect",
+      "run",
+      "traces/pcie-bar-above-e820.jsonl",
+      "--timeout",
+      "86401",
+      "--",
+      "true",
+    ]);
+    assert.equal(r.code, 64, r.err);
+    await provenBy(["untrusted_test.ts: bisect run --timeout kills a hanging predicate's group"]);
+  },
+  "interrupt (SIGINT/SIGTERM)": async (row) => {
+    assert.match(row, /\| 130 \/ 143/);
+    await provenBy([
+      "untrusted_test.ts: SIGTERM during a write removes the temporary file",
+      "untrusted_test.ts: bisect run: SIGTERM kills the predicate's group",
+    ]);
+  },
+  "closed stdout (a pipe into head)": async (row) => {
+    assert.match(row, /\| 0, no message/);
+    await provenBy(["untrusted_test.ts: a closed stdout ends quietly with status 0"]);
+  },
+  "full disk (stdout to /dev/full)": async (row) => {
+    assert.match(row, /\| 74 with a message/);
+    await provenBy([
+      "untrusted_test.ts: a closed stdout ends quietly with status 0; /dev/full is 74",
+    ]);
+  },
+};
+
+Deno.test("every row of README's Limits table has a check here, and every check a row", () => {
+  assert.deepEqual([...limitRows().keys()].sort(), Object.keys(CHECKS).sort());
+});
+
+for (const [name, check] of Object.entries(CHECKS)) {
+  Deno.test(`README Limits: ${name}`, async () => {
+    const row = limitRows().get(name);
+    assert.ok(row, `no row ${name}`);
+    await check(row);
+  });
+}
