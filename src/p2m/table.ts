@@ -332,7 +332,7 @@ export class WriteLog {
       const n = this.#bfN, j = n / 2 - 2;
       if (
         n > 0 && bf[n - 3] === p && af[j] === kind &&
-        continues(bf[n - 2], bf[n - 1], p - bf[n - 4], kind, bs) &&
+        continues(bf[n - 2], bf[n - 1], p - bf[n - 4], k, bs) &&
         continues(kind, af[j + 1], p - bf[n - 4], kind, as)
       ) {
         bf[n - 3] = e;

@@ -565,3 +565,29 @@ Deno.test("kindAt(pfn) is entry(pfn)[0] in private, identity and missing leaves 
     }
   }
 });
+
+// A store over two leaves continues the first leaf's captured run into the second only when the
+// second's before-value continues it: here the first leaf ends in unrecorded frames, the
+// second was INVALID, and both become unrecorded frames; the second's change must stay.
+Deno.test("a store over two leaves keeps the second leaf's own before-value in the capture", () => {
+  const d = P2m.build("T12", 0x40000).draft();
+  d.write(0x1000, 0x1100, mfn(0x500, 0x1000), "set_phys_to_machine");
+  d.write(0x1200, 0x1400, INVALID, "set_phys_to_machine");
+  d.log.clear();
+  const unknown: WriteValue = { kind: K.MFN_UNKNOWN, base: 0, startPfn: 0x1000 };
+  d.write(0x1000, 0x1400, unknown, "set_phys_to_machine");
+  assert.deepEqual(d.log.before, [
+    0x1000,
+    0x1100,
+    K.MFN,
+    0x500,
+    0x1100,
+    0x1200,
+    K.MFN_UNKNOWN,
+    0,
+    0x1200,
+    0x1400,
+    K.INVALID,
+    0,
+  ]);
+});
