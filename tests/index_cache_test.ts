@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { main } from "../src/cli/main.ts";
 import { memoryIo } from "../src/cli/io.ts";
 import { generateTrace } from "../src/gen/trace_gen.ts";
-import { AUTO_INDEX_BYTES, indexFileName } from "../src/replay/index_cache.ts";
+import { AUTO_INDEX_BYTES, CACHE_MAX_INDEXES, writeAlias } from "../src/replay/index_cache.ts";
 import { fileKey } from "../src/replay/trace_index.ts";
 import "./support/repo_root.ts";
 
@@ -36,12 +36,19 @@ async function sameBothWays(argv: string[], env: Record<string, string>): Promis
   return cached.out;
 }
 
+/** The index files in the cache directory `dir` (not the aliases). */
 function indexFiles(dir: string): string[] {
   try {
-    return [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`);
+    return [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".p2mindex"))
+      .map((e) => `${dir}/${e.name}`);
   } catch {
     return [];
   }
+}
+
+async function sha256Hex(path: string): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path)));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 // 3000 events: intervals of 1024, so three checkpoints and steps on both sides of each.
@@ -177,35 +184,66 @@ Deno.test("index: trace bytes that differ under the same file identity are caugh
   const env = { P2MTRACE_CACHE_DIR: dir };
   const trace = await traceFile(1200, 6);
   assert.equal((await run(["index", trace], env)).code, 0);
-  const [file] = indexFiles(dir);
-  // Other bytes of the same length (a looked-up PFN's digit), then the index's recorded file
-  // identity forged to the new one (directory checksum recomputed): only the span hash is left.
+  const indexed = await sha256Hex(trace);
+  // Other bytes of the same length (a looked-up PFN's digit), then the alias of the new file
+  // identity forged to the old bytes' SHA-256: only the span hash is left to notice.
   const text = await Deno.readTextFile(trace);
   const at = text.lastIndexOf('"kind":"lookup","pfn":"0x') + 25;
   await Deno.writeTextFile(
     trace,
     text.slice(0, at) + (text[at] === "1" ? "2" : "1") + text.slice(at + 1),
   );
-  const st = Deno.statSync(trace);
-  const b = await Deno.readFile(file);
-  const dirLen = new DataView(b.buffer).getUint32(b.length - 44, true);
-  const d = JSON.parse(new TextDecoder().decode(b.subarray(b.length - 44 - dirLen, b.length - 44)));
-  d.trace.key = fileKey(st);
-  let body = new TextEncoder().encode(JSON.stringify(d));
-  assert.equal(body.length, dirLen, "the forged directory must keep its length");
-  const out = new Uint8Array(b.length);
-  out.set(b.subarray(0, b.length - 44 - dirLen));
-  out.set(body, b.length - 44 - dirLen);
-  const tail = b.slice(b.length - 44);
-  tail.set(new Uint8Array(await crypto.subtle.digest("SHA-256", body)), 4);
-  out.set(tail, b.length - 44);
-  body = out;
-  await Deno.remove(file); // the file name follows the identity: move it to the forged one
-  await Deno.writeFile(`${dir}/${indexFileName(fileKey(st), d.policy)}`, body);
+  await writeAlias(dir, fileKey(Deno.statSync(trace)), indexed);
   const r = await run(["lookup", trace, "0x100", "--at", "end", "--json"], env);
   const plain = await run(["lookup", trace, "0x100", "--at", "end", "--json", "--no-cache"], env);
   assert.equal(r.out, plain.out);
   assert.match(r.err, /ignoring the index cache file .*: the trace's bytes differ/);
+});
+
+Deno.test("index: keyed by content: a copy of a trace finds the index of its bytes, without a rebuild", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { P2MTRACE_CACHE_DIR: dir };
+  const trace = await traceFile(2100, 12);
+  assert.equal((await run(["index", trace], env)).code, 0);
+  const [file] = indexFiles(dir);
+  const built = Deno.statSync(file).mtime;
+  const copy = `${await Deno.makeTempDir()}/copy.jsonl`;
+  await Deno.copyFile(trace, copy);
+  const argv = ["lookup", copy, "0x2000", "--at", "2050", "--history"];
+  const cached = await run(argv, env);
+  const plain = await run([...argv, "--no-cache"], env);
+  assert.equal(cached.out, plain.out);
+  assert.equal(cached.err, "");
+  assert.deepEqual(indexFiles(dir), [file], "the copy got an index of its own");
+  assert.ok(Deno.statSync(file).mtime! >= built!, "the index was not touched on use");
+  // `index` on the copy hashes it and finds the same file up to date.
+  assert.match((await run(["index", copy], env)).out, /^up to date: /);
+  // Another policy is another index.
+  assert.match((await run(["index", copy, "--policy", "linux-3.16"], env)).out, /^indexed /);
+  assert.equal(indexFiles(dir).length, 2);
+});
+
+Deno.test("index: the cache is bounded: a build removes the least recently used indices beyond the limit", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { P2MTRACE_CACHE_DIR: dir };
+  // Older indices (of other traces) filling the cache to its limit, oldest first.
+  for (let i = 0; i < CACHE_MAX_INDEXES; i++) {
+    const f = `${dir}/old-${String(i).padStart(2, "0")}.p2mindex`;
+    await Deno.writeFile(f, new Uint8Array(64));
+    await Deno.utime(f, 1000 + i, 1000 + i);
+  }
+  await Deno.writeFile(`${dir}/build.p2mindex.1.x.tmp`, new Uint8Array(8));
+  await Deno.utime(`${dir}/build.p2mindex.1.x.tmp`, 1000, 1000);
+  await Deno.writeTextFile(`${dir}/README`, "not the cache's");
+  const trace = await traceFile(1200, 13);
+  assert.equal((await run(["index", trace], env)).code, 0);
+  const names = indexFiles(dir).map((p) => p.slice(dir.length + 1)).sort();
+  assert.equal(names.length, CACHE_MAX_INDEXES);
+  assert.ok(!names.includes("old-00.p2mindex"), "the least recently used index was kept");
+  assert.ok(names.includes("old-01.p2mindex"));
+  assert.ok(names.some((n) => !n.startsWith("old-")), "the new index was removed");
+  assert.ok(!Deno.readDirSync(dir).some((e) => e.name.endsWith(".tmp")), "a dead build's file");
+  assert.equal(Deno.readTextFileSync(`${dir}/README`), "not the cache's");
 });
 
 Deno.test("index: stdin and gzip are not indexed; 'index -' is a usage error", async () => {

@@ -39,7 +39,7 @@ import {
 } from "../report/bisect_report.ts";
 import { policySpec, stepHeading } from "../report/snapshot_report.ts";
 import { policyListText } from "../report/policy_list.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { commandLine, parsePfnArg, parseStepName } from "./step_arg.ts";
@@ -405,8 +405,7 @@ async function run(args: string[], io: Io): Promise<number> {
 }
 
 /** The `bisect` command (scan, `run` and `replay`). */
-export const bisectCommand: CommandEntry = {
-  summary: "the first step after which a predicate goes bad (built-in scan, or run a command)",
+export const bisectCommand: CommandModule = {
   help: HELP,
   run,
 };

@@ -14,7 +14,15 @@ import type { Policy } from "../policy/policy.ts";
 import { choosePolicy, type PolicySource } from "../replay/replayer.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { buildTraceIndex, fileKey, IndexUnusable, TraceIndex } from "../replay/trace_index.ts";
-import { AUTO_INDEX_BYTES, cacheDir, indexFileName } from "../replay/index_cache.ts";
+import {
+  AUTO_INDEX_BYTES,
+  cacheDir,
+  indexFileName,
+  pruneCache,
+  readAlias,
+  touchIndex,
+  writeAlias,
+} from "../replay/index_cache.ts";
 import { CutOffError } from "../errors.ts";
 import { escapeText } from "../report/text.ts";
 import type { Io } from "./io.ts";
@@ -54,7 +62,8 @@ function note(io: Io, text: string): void {
 }
 
 /**
- * Builds (or rebuilds) the index of `file` under `policyOpt` in `dir` and opens it. Errors
+ * Builds (or rebuilds) the index of `file` under `policyOpt` in `dir`, records the trace's
+ * SHA-256 for its file identity, bounds the cache (`pruneCache`) and opens the index. Errors
  * propagate: trace errors as the replay would report them, cache errors as thrown.
  */
 export async function buildIndex(
@@ -69,10 +78,11 @@ export async function buildIndex(
   } catch (e) {
     throw new IndexUnusable(`cannot create ${dir}: ${e instanceof Error ? e.message : e}`);
   }
-  const stat = Deno.statSync(file);
-  const path = `${dir}/${indexFileName(fileKey(stat), policySpec(policy))}`;
-  await buildTraceIndex(file, file, policyOpt, path);
-  const index = TraceIndex.open(path, file, header, policySpec(policy));
+  const built = await buildTraceIndex(file, file, policyOpt, dir);
+  // The alias and the bound only save work and space: failing them leaves a usable index.
+  await writeAlias(dir, built.key, built.sha256).catch(() => {});
+  await pruneCache(dir, built.path).catch(() => {});
+  const index = TraceIndex.open(built.path, file, header, policySpec(policy), built.sha256);
   index.usePolicy(policy);
   return index;
 }
@@ -94,8 +104,10 @@ export async function openCached(
   const stat = indexable(file);
   if (stat === undefined) return undefined;
   let header: TraceHeader;
+  let reader: TraceReader;
   try {
-    header = await (await TraceReader.open(file)).header();
+    reader = await TraceReader.open(file);
+    header = await reader.header();
   } catch {
     return undefined;
   }
@@ -107,11 +119,28 @@ export async function openCached(
     if (large) note(io, `not using the index cache: ${read.why}; replaying from step 0`);
     return undefined;
   }
-  const path = `${read.dir}/${indexFileName(fileKey(stat), spec)}`;
+  // The trace's SHA-256: recorded for this file identity, or hashed now (a copied or touched
+  // trace then finds the index of the same bytes).
+  const key = fileKey(stat);
+  let sha = await readAlias(read.dir, key);
+  const aliased = sha !== undefined;
+  if (sha === undefined) {
+    try {
+      sha = await reader.sha256();
+    } catch {
+      return undefined; // the replay reports what is wrong with the trace
+    }
+  }
+  const path = `${read.dir}/${await indexFileName(sha, spec)}`;
   let rebuild = large;
   try {
-    const index = TraceIndex.open(path, file, header, spec);
+    const index = TraceIndex.open(path, file, header, spec, sha);
     index.usePolicy(policy);
+    const write = cacheDir(io.env, true);
+    if (write.dir !== undefined) {
+      if (!aliased) await writeAlias(write.dir, key, sha).catch(() => {});
+      await touchIndex(path);
+    }
     return { index, header, policy, policySource: source };
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) {

@@ -9,7 +9,7 @@ import { TraceReader } from "../trace/read.ts";
 import { runTrace } from "../replay/run.ts";
 import { checkJson, checkText } from "../report/check_report.ts";
 import { runVerdict } from "../detect/verdict.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { reportError } from "./report_error.ts";
@@ -130,8 +130,7 @@ async function run(args: string[], io: Io): Promise<number> {
 }
 
 /** The `check` command. */
-export const checkCommand: CommandEntry = {
-  summary: "replay a trace and report each finding once, with evidence (exit 1 when found)",
+export const checkCommand: CommandModule = {
   help: HELP,
   run,
 };

@@ -9,7 +9,7 @@ import { TraceReader } from "../trace/read.ts";
 import { comparePolicies } from "../replay/compare.ts";
 import { compareJson, compareText } from "../report/check_report.ts";
 import { POLICIES } from "../policy/policies.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 
@@ -41,10 +41,13 @@ async function run(args: string[], io: Io): Promise<number> {
   const [file] = operands("compare", p.positionals, ["TRACE"]);
   const policies = (p.values.policy as string[] | undefined) ?? [...POLICIES.keys()];
   const reader = await TraceReader.open(file, io.stdin);
+  // The text needs each policy's first findings only; --json lists every finding.
   const c = await comparePolicies(
     reader,
     policies,
     (p.values.detector as string[] | undefined) ?? [],
+    undefined,
+    () => p.values.json === true,
   );
   io.stdout(
     p.values.json === true ? JSON.stringify(compareJson(file, c)) + "\n" : compareText(file, c),
@@ -57,8 +60,7 @@ async function run(args: string[], io: Io): Promise<number> {
 }
 
 /** The `compare` command. */
-export const compareCommand: CommandEntry = {
-  summary: "replay a trace under every policy and print the policy x detector matrix",
+export const compareCommand: CommandModule = {
   help: HELP,
   run,
 };

@@ -12,7 +12,7 @@ import type { ModelState } from "../model/state.ts";
 import { diffTables } from "../p2m/table_diff.ts";
 import { type DiffInput, diffJson, type DiffSide, diffText } from "../report/diff_report.ts";
 import { policyListText } from "../report/policy_list.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { parseStepName, resolveFromEnd } from "./step_arg.ts";
@@ -101,8 +101,7 @@ async function run(args: string[], io: Io): Promise<number> {
 }
 
 /** The `diff` command. */
-export const diffCommand: CommandEntry = {
-  summary: "the PFN ranges whose entry differs between two steps (exit 1 when any do)",
+export const diffCommand: CommandModule = {
   help: HELP,
   run,
 };

@@ -9,7 +9,7 @@
 import { EXIT, UsageError } from "../errors.ts";
 import { generateTrace, TRACE_GENERATOR_VERSION } from "../gen/trace_gen.ts";
 import { generateDmesg } from "../gen/dmesg_gen.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import { checkOutput, writeOutputParts } from "./output.ts";
 import type { Io } from "./io.ts";
@@ -110,8 +110,7 @@ async function run(args: string[], io: Io): Promise<number> {
 }
 
 /** The `generate` command. */
-export const generateCommand: CommandEntry = {
-  summary: "write a deterministic synthetic trace or kernel log (tests, benchmarks)",
+export const generateCommand: CommandModule = {
   help: HELP,
   run,
 };

@@ -15,7 +15,7 @@ import { WrappedLineJoiner } from "../import/dmesg/wrapped_lines.ts";
 import { QuotedPrintableDecoder } from "../import/dmesg/quoted_printable.ts";
 import { formatUnrecognised } from "../import/dmesg/unrecognised.ts";
 import { parseArgs } from "./args.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule, SubcommandEntry } from "./commands.ts";
 import type { Io } from "./io.ts";
 import { checkOutput, writeOutput } from "./output.ts";
 import { traceText } from "../trace/write.ts";
@@ -50,14 +50,14 @@ exit codes: 0 trace written, 64 usage, 65 the log is empty, binary or holds noth
 `;
 
 /** `import dmesg`: a boot log to a trace. */
-export const importDmesgCommand: CommandEntry = {
+export const importDmesgCommand: SubcommandEntry = {
   summary: "a Linux boot log (dmesg, journalctl -k, serial console) to a trace",
   help: DMESG_HELP,
   run: runImportDmesg,
 };
 
 /** Import formats: subcommand name to its entry. Add a format by adding a row. */
-export const IMPORT_FORMATS: Record<string, CommandEntry> = {
+export const IMPORT_FORMATS: Record<string, SubcommandEntry> = {
   dmesg: importDmesgCommand,
   bpftrace: importBpftraceCommand,
   "p2m-dump": importP2mDumpCommand,
@@ -88,9 +88,7 @@ function importHelp(): string {
  * assert.match(io.out(), /"kind":"balloon_init"/);
  * ```
  */
-export const importCommand: CommandEntry = {
-  summary:
-    "turn another tool's recording (dmesg, bpftrace output, a debugfs p2m dump) into a trace",
+export const importCommand: CommandModule = {
   help: importHelp(),
   run: async (args: string[], io: Io): Promise<number> => {
     const [format, ...rest] = args;

@@ -20,7 +20,7 @@ import { checkBuiltEvents, checkOutput, writeOutputParts } from "./output.ts";
 import { dumpLines, parseP2mDump } from "../p2m/debugfs_parse.ts";
 import { importBpftraceOutput } from "../import/bpftrace/importer.ts";
 import { operands, type OptionSpec, parseArgs } from "./args.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { SubcommandEntry } from "./commands.ts";
 import type { Io } from "./io.ts";
 
 /** Largest runtime recording or dump read by `import bpftrace` and `import p2m-dump`. */
@@ -337,7 +337,7 @@ export async function importBpftrace(args: string[], io: Io): Promise<number> {
  * assert.match(importBpftraceCommand.help, /^usage: p2mtrace import bpftrace FILE/);
  * ```
  */
-export const importBpftraceCommand: CommandEntry = {
+export const importBpftraceCommand: SubcommandEntry = {
   summary: "output of tools/p2mtrace.bt (runtime P2M, balloon, PCI events) to trace events",
   help: IMPORT_BPFTRACE_HELP,
   run: importBpftrace,
@@ -353,7 +353,7 @@ export const importBpftraceCommand: CommandEntry = {
  * assert.match(importP2mDumpCommand.help, /^usage: p2mtrace import p2m-dump FILE/);
  * ```
  */
-export const importP2mDumpCommand: CommandEntry = {
+export const importP2mDumpCommand: SubcommandEntry = {
   summary: "a saved /sys/kernel/debug/xen/mmu/p2m to a p2m_dump event",
   help: IMPORT_P2M_DUMP_HELP,
   run: importP2mDump,

@@ -10,9 +10,9 @@ import { TraceReader } from "../trace/read.ts";
 import { choosePolicy } from "../replay/replayer.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { fileKey, IndexUnusable, TraceIndex } from "../replay/trace_index.ts";
-import { cacheDir, indexFileName } from "../replay/index_cache.ts";
+import { cacheDir, indexFileName, touchIndex, writeAlias } from "../replay/index_cache.ts";
 import { policyListText } from "../report/policy_list.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { buildIndex } from "./cached_trace.ts";
@@ -24,15 +24,18 @@ that 'snapshot', 'lookup' and 'diff' answer any step of it by decoding the neare
 saved model states and replaying at most a few thousand events, instead of replaying the
 trace from step 0 (about 30 ms instead of 7 s on a 1M-event trace). Those commands build it
 themselves the first time they read a trace file of 8 MiB or more; this command builds it
-for any size, or checks an existing one against the trace's SHA-256 and rebuilds it when it
-differs. Pass --no-cache to those commands to replay without it.
+for any size (hashing the whole trace, an existing index of the same bytes is reused). Pass
+--no-cache to those commands to replay without it.
 
 The cache directory is $P2MTRACE_CACHE_DIR, else $XDG_CACHE_HOME/p2mtrace, else
-~/.cache/p2mtrace: never beside the trace. An index is found by the trace file's device,
-inode, size and times, policy and p2mtrace version, and records the trace's SHA-256; every
-part is checked before use, and a damaged or stale file is ignored (with a note) and
-rebuilt. Stdin, FIFOs and .gz traces cannot be indexed (nothing to seek in): those commands
-replay them from step 0.
+~/.cache/p2mtrace: never beside the trace. An index is named by the trace's SHA-256, the
+policy, the p2mtrace version and a hash of its model's source, so a copy of a trace reuses
+it and an edited trace or a changed model never does; a small alias file maps the trace
+file's device, inode, size and times to its SHA-256, so that a question does not hash the
+whole trace. Every part is checked before use, and a damaged or stale file is ignored (with
+a note) and rebuilt. After each build the cache keeps at most 16 indices and 2 GiB of them,
+least recently used removed first (never the one just built). Stdin, FIFOs and .gz traces
+cannot be indexed (nothing to seek in): those commands replay them from step 0.
 
 options:
   --policy P        kernel behaviour, as for replay ('--policy list' lists them); one index
@@ -72,14 +75,14 @@ async function run(args: string[], io: Io): Promise<number> {
   const spec = policySpec(policy);
   const dir = cacheDir(io.env, true);
   if (dir.dir === undefined) throw new OutputError("the index cache", dir.why);
-  const path = `${dir.dir}/${indexFileName(fileKey(stat), spec)}`;
+  // Hashing the whole trace is this command's check: the index is found by these bytes.
+  const sha = await reader.sha256();
+  const path = `${dir.dir}/${await indexFileName(sha, spec)}`;
   let index: TraceIndex | undefined;
   try {
-    index = TraceIndex.open(path, file, header, spec);
-    if (index.traceSha256 !== await reader.sha256()) {
-      io.stderr(`p2mtrace: note: the index of ${file} is for other bytes: rebuilding it\n`);
-      index = undefined;
-    }
+    index = TraceIndex.open(path, file, header, spec, sha);
+    await writeAlias(dir.dir, fileKey(stat), sha).catch(() => {});
+    await touchIndex(path);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) {
       const why = e instanceof IndexUnusable || e instanceof SyntaxError ? e.message : String(e);
@@ -110,8 +113,7 @@ async function run(args: string[], io: Io): Promise<number> {
 }
 
 /** The `index` command. */
-export const indexCommand: CommandEntry = {
-  summary: "build the on-disk index that answers snapshot/lookup/diff at any step in milliseconds",
+export const indexCommand: CommandModule = {
   help: HELP,
   run,
 };

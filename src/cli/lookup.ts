@@ -10,7 +10,7 @@ import { ForwardPass } from "../replay/forward.ts";
 import { PfnHistory } from "../replay/blame.ts";
 import { type LookupInput, lookupJson, lookupText } from "../report/lookup_report.ts";
 import { policyListText } from "../report/policy_list.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { parseAddrArg, parsePfnArg, parseStepName, resolveFromEnd } from "./step_arg.ts";
@@ -128,8 +128,7 @@ async function run(args: string[], io: Io): Promise<number> {
 }
 
 /** The `lookup` command. */
-export const lookupCommand: CommandEntry = {
-  summary: "one PFN at one step: entry, pfn_to_mfn, PTE, bus address, structure, blame, history",
+export const lookupCommand: CommandModule = {
   help: HELP,
   run,
 };

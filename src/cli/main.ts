@@ -144,14 +144,15 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       io.stderr(`${TOOL_NAME}: no command '${escapeText(topic)}'\n`);
       return EXIT.usage;
     }
-    io.stdout(c.help);
+    io.stdout((await c.load()).help);
     return EXIT.ok;
   }
-  const command = commandNamed(name);
-  if (!command) {
+  const entry = commandNamed(name);
+  if (!entry) {
     io.stderr(`${TOOL_NAME}: no command '${escapeText(name)}'\n\n${usage()}`);
     return EXIT.usage;
   }
+  const command = await entry.load();
   if (rest.includes("-h") || rest.includes("--help")) {
     io.stdout(command.help);
     return EXIT.ok;

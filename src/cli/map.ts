@@ -11,7 +11,7 @@ import { layoutMap, renderSvg } from "../map/svg.ts";
 import { renderText } from "../map/text.ts";
 import { renderHtml } from "../map/html.ts";
 import { policyListText } from "../report/policy_list.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { checkOutput, writeOutput } from "./output.ts";
@@ -129,8 +129,7 @@ async function run(args: string[], io: Io): Promise<number> {
 }
 
 /** The `map` command. */
-export const mapCommand: CommandEntry = {
-  summary: "an address-space map of the guest at any step: HTML with a step slider, SVG or text",
+export const mapCommand: CommandModule = {
   help: HELP,
   run,
 };

@@ -16,7 +16,7 @@ import type { TraceEvent } from "../trace/event.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { checkOutput, writeOutput } from "./output.ts";
@@ -148,8 +148,7 @@ function neverFires(io: Io, detector: string, file: string, policy: string): num
 }
 
 /** The `minimize` command. */
-export const minimizeCommand: CommandEntry = {
-  summary: "shrink a trace to the fewest events that still show a finding",
+export const minimizeCommand: CommandModule = {
   help: HELP,
   run,
 };

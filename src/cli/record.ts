@@ -20,7 +20,7 @@ import {
   REFUSED_BY_DENO,
 } from "../import/sysfs/reader.ts";
 import { parseArgs } from "./args.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { headerLine, traceText } from "../trace/write.ts";
 import { validateHeader } from "../trace/validate.ts";
 import { checkBuiltEvents, writeOutput } from "./output.ts";
@@ -136,15 +136,14 @@ async function run(args: string[], io: Io): Promise<number> {
  * import { recordCommand } from "./record.ts";
  * import { memoryIo } from "./io.ts";
  * import assert from "node:assert/strict";
- * assert.match(recordCommand.summary, /record/);
+ * assert.match(recordCommand.help, /record/);
  * await assert.rejects(
  *   () => recordCommand.run(["--root", "/nonexistent-p2mtrace-root"], memoryIo()),
  *   /--root: no such file/,
  * );
  * ```
  */
-export const recordCommand: CommandEntry = {
-  summary: "record the running Xen guest's memory map, PCI devices, balloon and P2M dump",
+export const recordCommand: CommandModule = {
   help: HELP,
   run,
 };

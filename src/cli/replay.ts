@@ -10,7 +10,7 @@ import { TraceReader } from "../trace/read.ts";
 import { runTrace } from "../replay/run.ts";
 import { stepJson, stepText, summaryJson, summaryText } from "../report/replay_report.ts";
 import { policyListText } from "../report/policy_list.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { parseStepName, resolveFromEnd } from "./step_arg.ts";
@@ -102,8 +102,7 @@ async function run(args: string[], io: Io): Promise<number> {
 }
 
 /** The `replay` command. */
-export const replayCommand: CommandEntry = {
-  summary: "replay a trace under a kernel policy, step by step, with findings",
+export const replayCommand: CommandModule = {
   help: HELP,
   run,
 };

@@ -14,7 +14,7 @@ import {
   snapshotText,
 } from "../report/snapshot_report.ts";
 import { policyListText } from "../report/policy_list.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { parseStepName, resolveFromEnd } from "./step_arg.ts";
@@ -105,8 +105,7 @@ async function run(args: string[], io: Io): Promise<number> {
 }
 
 /** The `snapshot` command. */
-export const snapshotCommand: CommandEntry = {
-  summary: "the P2M at one step: coalesced ranges, JSON, or the kernel's debugfs text",
+export const snapshotCommand: CommandModule = {
   help: HELP,
   run,
 };

@@ -14,7 +14,7 @@ import { PROVEN, type Provenance } from "../trace/provenance.ts";
 import { findingJson } from "../report/replay_report.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { isBatch, summarizeMany } from "./batch.ts";
@@ -127,8 +127,7 @@ function importJson(p: Provenance): Record<string, unknown> {
 }
 
 /** The `summarize` command. */
-export const summarizeCommand: CommandEntry = {
-  summary: "a paste-ready summary of a trace for a bug report (plain text or Markdown)",
+export const summarizeCommand: CommandModule = {
   help: HELP,
   run,
 };

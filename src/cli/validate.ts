@@ -7,7 +7,7 @@
 import { EXIT } from "../errors.ts";
 import { openInput } from "../trace/lines.ts";
 import { validateStream, type Validation } from "../share/validate.ts";
-import type { CommandEntry } from "./commands.ts";
+import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 
@@ -86,8 +86,7 @@ async function run(args: string[], io: Io): Promise<number> {
 }
 
 /** The `validate` command. */
-export const validateCommand: CommandEntry = {
-  summary: "check every line of a trace and list named problems (severity, count, first line)",
+export const validateCommand: CommandModule = {
   help: HELP,
   run,
 };

@@ -19,14 +19,22 @@ import { Replayer, selectDetectors } from "./replayer.ts";
 export interface PolicyResult {
   /** The policy. */
   policy: Policy;
-  /** Its findings, in order. */
+  /**
+   * Its findings, in order; when not `complete`, only those a verdict reads: the first
+   * finding and the first error.
+   */
   findings: Finding[];
   /** Per detector id, the seq of the first finding. */
   first: Map<string, number>;
-  /** Findings that cannot be judged (`Replayer.unjudged`), in order. */
+  /**
+   * Findings that cannot be judged (`Replayer.unjudged`), in order; when not `complete`, only
+   * the first for each reason (`cannotJudge`).
+   */
   unjudged: Finding[];
   /** Per detector id, the seq of the first finding that cannot be judged. */
   firstUnjudged: Map<string, number>;
+  /** Whether `findings` and `unjudged` hold every finding. */
+  complete: boolean;
   /** What the policy's verdict is decided from, at the end of the run (`verdict.ts`). */
   basis: VerdictBasis;
 }
@@ -45,7 +53,9 @@ export interface Comparison {
 
 /**
  * Replays `reader` under each of `policies` (default: every shipped policy, in order), calling
- * `onEvent` with each event once.
+ * `onEvent` with each event once. Every finding is kept for the policies `complete` says
+ * (default: all); the others keep what a verdict needs ({@link PolicyResult}), so that memory
+ * does not grow with the findings of a long trace under policies nobody lists.
  *
  * @example
  * ```ts
@@ -69,19 +79,23 @@ export async function comparePolicies(
   policies: readonly string[] = [...POLICIES.keys()],
   detectors: readonly string[] = [],
   onEvent?: (e: TraceEvent) => void,
+  complete: (index: number) => boolean = () => true,
 ): Promise<Comparison> {
   const selected = selectDetectors(detectors);
   const resolved = policies.map((p) => resolvePolicy(POLICIES, p));
   const header = await reader.header();
-  const replayers = resolved.map((p) => Replayer.forHeader(header, p, selected));
-  const results: PolicyResult[] = resolved.map((policy) => ({
+  const replayers = resolved.map((p) => Replayer.forHeader(header, p, selected, false));
+  const results: PolicyResult[] = resolved.map((policy, i) => ({
     policy,
     findings: [],
     first: new Map(),
     unjudged: [],
     firstUnjudged: new Map(),
+    complete: complete(i),
     basis: ALL_JUDGED,
   }));
+  const firstError = results.map(() => false);
+  const reasons = results.map(() => new Set<string | undefined>());
   let events = 0;
   let cutOff: CutOffError | undefined;
   try {
@@ -93,11 +107,14 @@ export async function comparePolicies(
           const rec = replayers[i].apply(e);
           const res = results[i];
           for (const f of rec.findings) {
-            res.findings.push(f);
+            const error = f.severity === "error" && !firstError[i];
+            if (error) firstError[i] = true;
+            if (res.complete || res.findings.length === 0 || error) res.findings.push(f);
             if (!res.first.has(f.detector)) res.first.set(f.detector, f.seq);
           }
           for (const f of rec.unjudged) {
-            res.unjudged.push(f);
+            if (res.complete || !reasons[i].has(f.cannotJudge)) res.unjudged.push(f);
+            reasons[i].add(f.cannotJudge);
             if (!res.firstUnjudged.has(f.detector)) res.firstUnjudged.set(f.detector, f.seq);
           }
         }
@@ -107,7 +124,11 @@ export async function comparePolicies(
     if (!(e instanceof CutOffError)) throw e;
     cutOff = e;
   }
-  results.forEach((r, i) => r.basis = replayers[i].basis());
+  // The replayers keep no findings: the verdict reads the result's lists (all, or when not
+  // complete those a verdict reads).
+  results.forEach((r, i) =>
+    r.basis = { ...replayers[i].basis(), findings: r.findings, unjudged: r.unjudged }
+  );
   const c: Comparison = { header, events, results };
   if (cutOff) c.cutOff = cutOff;
   return c;

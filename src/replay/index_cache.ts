@@ -1,19 +1,42 @@
 /**
- * Where on-disk indices (`trace_index.ts`) live: `$P2MTRACE_CACHE_DIR`, else
- * `$XDG_CACHE_HOME/p2mtrace`, else `$HOME/.cache/p2mtrace` — never beside the user's trace.
- * One file per trace file identity (device, inode, size, modification and change times),
- * policy, tool version, index format and the model's source ({@link modelFingerprint}), so a stale key is simply another file name; the
- * file itself records the trace's SHA-256. Reading needs read access to the directory,
- * building needs write access to it; without either (no `--allow-env`, `--allow-read` or
- * `--allow-write` for it, or a directory that cannot be written) commands work without the
- * cache.
+ * Where on-disk indices (`trace_index.ts`) live and what they are called:
+ * `$P2MTRACE_CACHE_DIR`, else `$XDG_CACHE_HOME/p2mtrace`, else `$HOME/.cache/p2mtrace` — never
+ * beside the user's trace.
+ *
+ * **Keys.** An index file is named by the trace's content — its SHA-256 — with the policy, the
+ * index format, the tool version and the model's source ({@link modelFingerprint}), so a copy
+ * of a trace finds its index, an edited trace never finds the old one, and an index built by
+ * other model code is simply another file name. Hashing a 1 GB trace on every question would
+ * cost more than the answer, so a small alias file maps a trace file's identity (device,
+ * inode, size, modification and change times) to the SHA-256 computed when the trace was last
+ * read whole; a trace whose identity has no alias is hashed again.
+ *
+ * **Bounds.** After each build the directory is pruned ({@link pruneCache}): at most
+ * {@link CACHE_MAX_INDEXES} index files and {@link CACHE_MAX_BYTES} bytes of them, least
+ * recently used first (an index used is touched), never the one just built; at most
+ * {@link CACHE_MAX_ALIASES} aliases; temporary files of builds that died an hour ago.
+ *
+ * Reading needs read access to the directory, building needs write access to it; without
+ * either (no `--allow-env`, `--allow-read` or `--allow-write` for it, or a directory that
+ * cannot be written) commands work without the cache.
  *
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { type FileKey, INDEX_FORMAT } from "./trace_index.ts";
+import type { FileKey } from "./trace_index.ts";
 import { TOOL_VERSION } from "../version.ts";
+
+/** Bumped whenever the index file layout or the state encoding changes. */
+export const INDEX_FORMAT = 2;
+
+/** Index files kept in the cache directory at most (least recently used removed first). */
+export const CACHE_MAX_INDEXES = 16;
+/** Bytes of index files kept at most (about 28 indices of a 1M-event trace). */
+export const CACHE_MAX_BYTES = 2 * 1024 ** 3;
+/** Alias files (trace identity to SHA-256) kept at most. */
+export const CACHE_MAX_ALIASES = 256;
+/** A build's temporary file older than this (ms) belongs to a build that died. */
+const STALE_TMP_MS = 3600_000;
 
 /**
  * Traces at least this large get an index on first use by `snapshot`, `lookup` and `diff`
@@ -61,68 +84,226 @@ export function cacheDir(env: (name: string) => string | undefined, write: boole
   return { dir };
 }
 
+async function hexSha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /**
- * The index file name for a trace file identity and policy spec.
+ * The index file name for a trace's SHA-256 and a policy spec: also keyed by the index
+ * format, the tool version and {@link modelFingerprint}.
  *
  * @example
  * ```ts
  * import { indexFileName } from "./index_cache.ts";
  * import assert from "node:assert/strict";
- * const key = { dev: 1, ino: 2, size: 3, mtime: 4, ctime: 5 };
- * assert.match(indexFileName(key, "linux-3.12"), /^[0-9a-f]{40}\.p2mindex$/);
- * assert.notEqual(indexFileName(key, "linux-3.12"), indexFileName(key, "linux-3.16"));
+ * const sha = "ab".repeat(32);
+ * assert.match(await indexFileName(sha, "linux-3.12"), /^[0-9a-f]{40}\.p2mindex$/);
+ * assert.notEqual(await indexFileName(sha, "linux-3.12"), await indexFileName(sha, "linux-3.16"));
  * ```
  */
-export function indexFileName(key: FileKey, policy: string): string {
+export async function indexFileName(traceSha256: string, policy: string): Promise<string> {
   const id = JSON.stringify({
     format: INDEX_FORMAT,
     tool: TOOL_VERSION,
-    model: modelFingerprint(),
-    key,
+    model: await modelFingerprint(),
+    trace: traceSha256,
     policy,
   });
-  return createHash("sha256").update(id).digest("hex").slice(0, 40) + ".p2mindex";
+  return (await hexSha256(new TextEncoder().encode(id))).slice(0, 40) + ".p2mindex";
+}
+
+async function aliasFileName(key: FileKey): Promise<string> {
+  const id = JSON.stringify({ format: INDEX_FORMAT, key });
+  return (await hexSha256(new TextEncoder().encode(id))).slice(0, 40) + ".p2mid";
+}
+
+/**
+ * The SHA-256 recorded for the trace file identity `key` in the cache directory `dir`, or
+ * undefined when there is none (or the alias file is damaged: it is then simply not used).
+ *
+ * @example
+ * ```ts
+ * import { readAlias, writeAlias } from "./index_cache.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const key = { dev: 1, ino: 2, size: 3, mtime: 4, ctime: 5 };
+ * assert.equal(await readAlias(dir, key), undefined);
+ * await writeAlias(dir, key, "ab".repeat(32));
+ * assert.equal(await readAlias(dir, key), "ab".repeat(32));
+ * assert.equal(await readAlias(dir, { ...key, ctime: 6 }), undefined);
+ * ```
+ */
+export async function readAlias(dir: string, key: FileKey): Promise<string | undefined> {
+  try {
+    const a = JSON.parse(await Deno.readTextFile(`${dir}/${await aliasFileName(key)}`));
+    const ok = JSON.stringify(a?.key) === JSON.stringify(key) && typeof a?.sha256 === "string" &&
+      /^[0-9a-f]{64}$/.test(a.sha256);
+    return ok ? a.sha256 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Records that the trace file with identity `key` has the SHA-256 `sha256` (written whole
+ * through a temporary file, so a reader never sees half of it).
+ */
+export async function writeAlias(dir: string, key: FileKey, sha256: string): Promise<void> {
+  const path = `${dir}/${await aliasFileName(key)}`;
+  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
+  try {
+    await Deno.writeTextFile(tmp, JSON.stringify({ key, sha256 }), { mode: 0o600 });
+    await Deno.rename(tmp, path);
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+  }
+}
+
+/** Marks an index file as used now (pruning removes the least recently used first). */
+export async function touchIndex(path: string): Promise<void> {
+  const now = new Date();
+  await Deno.utime(path, now, now).catch(() => {});
+}
+
+/** What {@link pruneCache} removed. */
+export interface Pruned {
+  /** Index files removed. */
+  indexes: number;
+  /** Alias and stale temporary files removed. */
+  others: number;
+}
+
+/**
+ * Bounds the cache directory `dir`: keeps at most `maxIndexes` index files of at most
+ * `maxBytes` bytes together, the most recently used (modified or touched) first, and always
+ * `keep` (the index just built, even when larger than the bound); at most
+ * {@link CACHE_MAX_ALIASES} alias files; removes build temporaries older than an hour. Files
+ * that are not the cache's are left alone.
+ *
+ * @example
+ * ```ts
+ * import { pruneCache } from "./index_cache.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * for (let i = 0; i < 4; i++) {
+ *   await Deno.writeFile(`${dir}/${i}.p2mindex`, new Uint8Array(100));
+ *   await Deno.utime(`${dir}/${i}.p2mindex`, i, i); // 0 is the least recently used
+ * }
+ * await Deno.writeTextFile(`${dir}/notes.txt`, "mine");
+ * const r = await pruneCache(dir, `${dir}/0.p2mindex`, { maxIndexes: 2, maxBytes: 1e9 });
+ * assert.deepEqual(r, { indexes: 2, others: 0 });
+ * const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+ * assert.deepEqual(left, ["0.p2mindex", "3.p2mindex", "notes.txt"]);
+ * ```
+ */
+export async function pruneCache(
+  dir: string,
+  keep: string,
+  bounds: { maxIndexes: number; maxBytes: number } = {
+    maxIndexes: CACHE_MAX_INDEXES,
+    maxBytes: CACHE_MAX_BYTES,
+  },
+): Promise<Pruned> {
+  const indexes: { path: string; size: number; used: number }[] = [];
+  const aliases: { path: string; used: number }[] = [];
+  const pruned: Pruned = { indexes: 0, others: 0 };
+  const remove = async (path: string, what: keyof Pruned) => {
+    try {
+      await Deno.remove(path);
+      pruned[what]++;
+    } catch { /* gone already, or not ours to remove */ }
+  };
+  const now = Date.now();
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isFile) continue;
+    const path = `${dir}/${e.name}`;
+    let st: Deno.FileInfo;
+    try {
+      st = await Deno.stat(path);
+    } catch {
+      continue;
+    }
+    const used = st.mtime?.getTime() ?? 0;
+    if (/\.p2m(index|id)\..+\.tmp$/.test(e.name)) {
+      if (now - used > STALE_TMP_MS) await remove(path, "others");
+    } else if (e.name.endsWith(".p2mindex")) indexes.push({ path, size: st.size, used });
+    else if (e.name.endsWith(".p2mid")) aliases.push({ path, used });
+  }
+  indexes.sort((a, b) => b.used - a.used || (a.path < b.path ? -1 : 1));
+  let count = 0, bytes = 0;
+  for (const f of indexes.filter((f) => f.path === keep)) count++, bytes += f.size;
+  for (const f of indexes) {
+    if (f.path === keep) continue;
+    if (count + 1 > bounds.maxIndexes || bytes + f.size > bounds.maxBytes) {
+      await remove(f.path, "indexes");
+    } else count++, bytes += f.size;
+  }
+  aliases.sort((a, b) => b.used - a.used || (a.path < b.path ? -1 : 1));
+  for (const a of aliases.slice(CACHE_MAX_ALIASES)) await remove(a.path, "others");
+  return pruned;
 }
 
 /** Source directories whose code decides a replayed state (the index's states depend on it). */
 const MODEL_DIRS = ["model", "p2m", "kernel", "policy", "trace", "replay"];
-let fingerprint: string | undefined;
+let fingerprint: Promise<string> | undefined;
 
 /**
- * SHA-256 of the names, sizes and modification times of the model's source files (src/model,
- * p2m, kernel, policy, trace, replay; tests excluded: statting them costs a few ms where
- * reading them would cost tens), so that an index built by other model code — a checkout with a fixed kernel
- * rule under the same version number — is another file name, never a stale answer. When the
- * source cannot be read (a published package, no read access to it) it is "-": the tool
- * version then stands for the code.
+ * SHA-256 (16 hex digits) of the content of the model's source files (src/model, p2m, kernel,
+ * policy, trace, replay; tests excluded), so that an index built by other model code — a
+ * checkout with a fixed kernel rule under the same version number — is another file name,
+ * never a stale answer. When the source cannot be read (a published package, no read access
+ * to it) it is "-": the tool version then stands for the code. Computed once per process.
  *
  * @example
  * ```ts
  * import { modelFingerprint } from "./index_cache.ts";
  * import assert from "node:assert/strict";
- * assert.match(modelFingerprint(), /^([0-9a-f]{16}|-)$/);
+ * assert.match(await modelFingerprint(), /^([0-9a-f]{16}|-)$/);
  * ```
  */
-export function modelFingerprint(): string {
-  if (fingerprint !== undefined) return fingerprint;
-  try {
-    const root = new URL("../", import.meta.url);
-    if (root.protocol !== "file:") return fingerprint = "-";
-    const h = createHash("sha256");
-    const walk = (dir: URL) => {
-      const entries = [...Deno.readDirSync(dir)].sort((a, b) => a.name < b.name ? -1 : 1);
-      for (const e of entries) {
-        if (e.isDirectory) walk(new URL(`${e.name}/`, dir));
-        else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) {
-          const st = Deno.statSync(new URL(e.name, dir));
-          h.update(`${e.name} ${st.size} ${st.mtime?.getTime()}\n`);
-        }
-      }
-    };
-    for (const d of MODEL_DIRS) walk(new URL(`${d}/`, root));
-    fingerprint = h.digest("hex").slice(0, 16);
-  } catch {
-    fingerprint = "-";
-  }
+export function modelFingerprint(): Promise<string> {
+  const root = new URL("../", import.meta.url);
+  fingerprint ??= root.protocol === "file:"
+    ? sourceFingerprint(root, MODEL_DIRS).catch(() => "-")
+    : Promise.resolve("-");
   return fingerprint;
+}
+
+/**
+ * SHA-256 (16 hex digits) of the paths and bytes of the `.ts` files (tests excluded) below
+ * `dirs` of the directory `root`, in name order: it changes when any byte does, whatever
+ * the files' times.
+ *
+ * @example
+ * ```ts
+ * import { sourceFingerprint } from "./index_cache.ts";
+ * import assert from "node:assert/strict";
+ * const root = new URL(`file://${await Deno.makeTempDir()}/`);
+ * await Deno.mkdir(new URL("model/", root));
+ * await Deno.writeTextFile(new URL("model/a.ts", root), "export const x = 1;\n");
+ * const before = await sourceFingerprint(root, ["model"]);
+ * await Deno.writeTextFile(new URL("model/a_test.ts", root), "// a test\n");
+ * assert.equal(await sourceFingerprint(root, ["model"]), before);
+ * await Deno.writeTextFile(new URL("model/a.ts", root), "export const x = 2;\n");
+ * assert.notEqual(await sourceFingerprint(root, ["model"]), before);
+ * ```
+ */
+export async function sourceFingerprint(root: URL, dirs: readonly string[]): Promise<string> {
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  const walk = (dir: URL, rel: string) => {
+    const entries = [...Deno.readDirSync(dir)].sort((a, b) => a.name < b.name ? -1 : 1);
+    for (const e of entries) {
+      if (e.isDirectory) walk(new URL(`${e.name}/`, dir), `${rel}${e.name}/`);
+      else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) {
+        const body = Deno.readFileSync(new URL(e.name, dir));
+        parts.push(enc.encode(`${rel}${e.name} ${body.length}\n`), body);
+      }
+    }
+  };
+  for (const d of dirs) walk(new URL(`${d}/`, root), `${d}/`);
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
+  return (await hexSha256(all)).slice(0, 16);
 }

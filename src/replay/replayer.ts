@@ -17,7 +17,7 @@ import type { Finding } from "../detect/finding.ts";
 import type { VerdictBasis } from "../detect/verdict.ts";
 import { UsageError } from "../errors.ts";
 import { initialState, ModelDraft, type ModelState } from "../model/state.ts";
-import { bootPassGaps, type Doubts, doubts, guestGaps } from "../detect/basis.ts";
+import { bootPassGaps, type Doubts, doubts, guestGaps, NO_GUEST_KERNEL } from "../detect/basis.ts";
 import { PROVEN, type Provenance } from "../trace/provenance.ts";
 import { applyEvent } from "./step.ts";
 import type { StepOutcome } from "../model/outcome.ts";
@@ -118,12 +118,12 @@ export function selectDetectors(ids: readonly string[]): readonly Detector[] {
  * ```
  */
 export class Replayer {
-  /** Every finding so far, in order. */
+  /** Every finding so far, in order (none kept when built with `retain` false). */
   readonly findings: Finding[] = [];
   /**
    * Every finding so far that cannot be judged, in order: its detector reads what the boot pass
    * builds and the pass could not run, or the header leaves the guest type unknown (`basis.ts`).
-   * These are never errors or warnings.
+   * These are never errors or warnings. None kept when built with `retain` false.
    */
   readonly unjudged: Finding[] = [];
   /** Events replayed, by kind. */
@@ -144,11 +144,19 @@ export class Replayer {
    * Starts from `initial` with the given detectors (all by default); `provenance` (the header's)
    * says which facts were estimated or unknown.
    */
+  #retain: boolean;
+
+  /**
+   * A replayer from `initial`; with `retain` false it keeps no list of its findings (each
+   * step's record still has them), for a caller that keeps what it needs.
+   */
   constructor(
     initial: ModelState,
     detectors: readonly Detector[] = DETECTORS,
     provenance: Provenance = PROVEN,
+    retain = true,
   ) {
+    this.#retain = retain;
     this.#draft = new ModelDraft(initial, this.#log);
     this.#detectors = detectors;
     this.#guestGaps = guestGaps(provenance);
@@ -156,8 +164,13 @@ export class Replayer {
   }
 
   /** A replayer at the start of a trace with this header under `policy`. */
-  static forHeader(header: TraceHeader, policy: Policy, detectors?: readonly Detector[]): Replayer {
-    return new Replayer(initialState(header.guest, policy), detectors, header.provenance);
+  static forHeader(
+    header: TraceHeader,
+    policy: Policy,
+    detectors?: readonly Detector[],
+    retain = true,
+  ): Replayer {
+    return new Replayer(initialState(header.guest, policy), detectors, header.provenance, retain);
   }
 
   /**
@@ -225,12 +238,15 @@ export class Replayer {
           f.cannotJudge = gaps.join(", ");
           const why = bootGaps.length > 0
             ? `${d.id} rests on the boot pass (xen_memory_setup): ${d.bootPass.why}`
+            : this.#guestGaps.includes(NO_GUEST_KERNEL)
+            ? "no line of the guest's kernel was read: the finding rests on the hypervisor's " +
+              "facts alone"
             : "the guest type and domain decide whether there is a P2M and what the kernel does " +
               "with BARs";
           f.evidence.push(["cannot judge", `${f.cannotJudge}: ${why}`]);
           if (unjudged === NO_FINDINGS) unjudged = [];
           unjudged.push(f);
-          this.unjudged.push(f);
+          if (this.#retain) this.unjudged.push(f);
           continue;
         }
         const why = boot ? [...this.#doubts.all, ...this.#doubts.boot] : this.#doubts.all;
@@ -240,7 +256,7 @@ export class Replayer {
         }
         if (findings === NO_FINDINGS) findings = [];
         findings.push(f);
-        this.findings.push(f);
+        if (this.#retain) this.findings.push(f);
       }
     }
     return { event: e, outcome, findings, unjudged };

@@ -13,7 +13,8 @@
  *
  * **Trust.** Nothing is used unchecked: {@link TraceIndex.open} checks both magics, the format,
  * the file's length, the directory's SHA-256, the tool version, the policy and the trace's
- * file identity (device, inode, size, modification and change times); every block read is
+ * SHA-256 and size against those the caller found for the trace (`index_cache.ts`: the trace
+ * hashed, or the hash recorded for its file identity); every block read is
  * checked against its SHA-256 before it is decoded, and the trace bytes an access replays are
  * checked against the SHA-256 of its interval's span recorded at build. Any mismatch is an
  * {@link IndexUnusable} (the caller ignores the file, says so, and rebuilds or replays).
@@ -33,21 +34,19 @@ import { initialState, type ModelState } from "../model/state.ts";
 import { decodeInts, decodeState, encodeInts, encodeState } from "../model/state_codec.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { TOOL_VERSION } from "../version.ts";
+import { INDEX_FORMAT, indexFileName } from "./index_cache.ts";
 import { ForwardPass } from "./forward.ts";
 import { Replayer, type StepRecord } from "./replayer.ts";
 import { beforeStartError, pastEndError, type StepName, type StepPoint } from "./steps.ts";
 import { lineSpans } from "./event_lines.ts";
 import { type PfnChange, PfnHistory } from "./blame.ts";
 
-/** Bumped whenever the file layout or the state encoding changes. */
-export const INDEX_FORMAT = 1;
-
 const MAGIC = new TextEncoder().encode("P2MTIDX\n");
 const TRAILER = 4 + 32 + 8;
 /** A directory larger than this is not one this code wrote. */
 const MAX_DIR = 64 << 20;
 
-/** The file identity an index is found by and checked against (no hashing of the trace). */
+/** A trace file's identity: what its recorded SHA-256 is found by (no hashing of the trace). */
 export interface FileKey {
   /** Device. */
   dev: number;
@@ -168,22 +167,35 @@ class F64List {
   }
 }
 
+/** A built index: where it is, and the trace it is for. */
+export interface BuiltIndex {
+  /** The index file (`dir`/{@link indexFileName}). */
+  path: string;
+  /** The trace's SHA-256, hashed while it was replayed. */
+  sha256: string;
+  /** The trace file's identity, unchanged while it was read. */
+  key: FileKey;
+}
+
 /**
  * Replays the trace file `path` once under `policy` (a `--policy` value, or the header's
- * choice) and writes its index to `out` (through a temporary file beside it, renamed when
- * complete, so a reader never sees half a file). Errors of the trace propagate; the
- * temporary file is removed.
+ * choice) and writes its index into the directory `dir`, named by the trace's SHA-256 and the
+ * policy (through a temporary file beside it, renamed when complete, so a reader never sees
+ * half a file). Errors of the trace propagate; the temporary file is removed.
  *
  * @example
  * ```ts
  * import { buildTraceIndex, TraceIndex } from "./trace_index.ts";
  * import { TraceReader } from "../trace/read.ts";
  * import assert from "node:assert/strict";
- * const out = (await Deno.makeTempDir()) + "/idx";
+ * const dir = await Deno.makeTempDir();
  * const trace = "traces/pcie-bar-above-e820.jsonl";
- * await buildTraceIndex(trace, trace, undefined, out);
+ * const built = await buildTraceIndex(trace, trace, undefined, dir);
  * const reader = await TraceReader.open(trace);
- * const idx = TraceIndex.open(out, trace, await reader.header(), "linux-3.12:iomap=honoured");
+ * const header = await reader.header();
+ * assert.equal(built.sha256, await reader.sha256());
+ * const spec = "linux-3.12:iomap=honoured";
+ * const idx = TraceIndex.open(built.path, trace, header, spec, built.sha256);
  * assert.equal(idx.resolve("end").index, 21);
  * ```
  */
@@ -191,13 +203,13 @@ export async function buildTraceIndex(
   path: string,
   name: string,
   policy: string | undefined,
-  out: string,
-): Promise<void> {
+  dir: string,
+): Promise<BuiltIndex> {
   const before = fileKey(await Deno.stat(path));
   const reader = await TraceReader.open(path);
   const pass = await ForwardPass.open(reader, { policy });
   const k = intervalFor(before.size);
-  const tmp = `${out}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
+  const tmp = `${dir}/build.p2mindex.${Deno.pid}.${crypto.randomUUID()}.tmp`;
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
@@ -281,11 +293,12 @@ export async function buildTraceIndex(
     if (JSON.stringify(fileKey(spans.stat)) !== JSON.stringify(before)) {
       throw new IndexUnusable(`${name} changed while it was indexed`);
     }
-    const dir: Directory = {
+    const sha256 = await reader.sha256();
+    const directory: Directory = {
       format: INDEX_FORMAT,
       tool: TOOL_VERSION,
       policy: policySpec(pass.policy),
-      trace: { sha256: await reader.sha256(), key: before },
+      trace: { sha256, key: before },
       events: n,
       lastSeq: n ? seqs.a[n - 1] : 0,
       interval: k,
@@ -297,12 +310,12 @@ export async function buildTraceIndex(
     };
     // The length is the file's, directory included: write it with a fixed width.
     const dirAt = at;
-    let text = JSON.stringify(dir);
+    let text = JSON.stringify(directory);
     for (;;) {
       const total = dirAt + new TextEncoder().encode(text).length + TRAILER;
-      dir.length = total;
-      const again = JSON.stringify(dir);
-      if (again.length === text.length && dir.length === total) {
+      directory.length = total;
+      const again = JSON.stringify(directory);
+      if (again.length === text.length && directory.length === total) {
         text = again;
         break;
       }
@@ -317,7 +330,9 @@ export async function buildTraceIndex(
     write(tail);
     file.close();
     done = true;
+    const out = `${dir}/${await indexFileName(sha256, directory.policy)}`;
     await Deno.rename(tmp, out);
+    return { path: out, sha256, key: before };
   } finally {
     if (!done) file.close();
     await Deno.remove(tmp).catch(() => {});
@@ -347,12 +362,11 @@ function readAt(file: Deno.FsFile, offset: number, length: number): Uint8Array {
  * import { POLICIES } from "../policy/policies.ts";
  * import { K } from "../p2m/leaf_runs.ts";
  * import assert from "node:assert/strict";
- * const out = (await Deno.makeTempDir()) + "/idx";
  * const trace = "traces/pcie-bar-above-e820.jsonl";
- * await buildTraceIndex(trace, trace, "linux-3.16", out);
+ * const built = await buildTraceIndex(trace, trace, "linux-3.16", await Deno.makeTempDir());
  * const policy = resolvePolicy(POLICIES, "linux-3.16");
  * const header = await (await TraceReader.open(trace)).header();
- * const idx = TraceIndex.open(out, trace, header, policySpec(policy));
+ * const idx = TraceIndex.open(built.path, trace, header, policySpec(policy), built.sha256);
  * idx.usePolicy(policy);
  * const { state, event } = idx.stateAt(idx.resolve(13).index);
  * assert.equal(event?.seq, 13);
@@ -384,14 +398,16 @@ export class TraceIndex {
 
   /**
    * Opens the index at `path` for the trace file `trace` (errors name it `name`) with
-   * `header`, under the policy whose spec is `policy`; anything that does not match or
-   * check is an {@link IndexUnusable}; a missing file is `Deno.errors.NotFound`.
+   * `header` and SHA-256 `sha256`, under the policy whose spec is `policy`; anything that
+   * does not match or check is an {@link IndexUnusable}; a missing file is
+   * `Deno.errors.NotFound`.
    */
   static open(
     path: string,
     trace: string,
     header: TraceHeader,
     policy: string,
+    sha256: string,
     name = trace,
   ): TraceIndex {
     const file = Deno.openSync(path, { read: true });
@@ -425,9 +441,9 @@ export class TraceIndex {
         throw new IndexUnusable(`it was built by p2mtrace ${dir.tool}, this is ${TOOL_VERSION}`);
       }
       if (dir.policy !== policy) throw new IndexUnusable(`it is for policy ${dir.policy}`);
-      const key = fileKey(Deno.statSync(trace));
-      if (JSON.stringify(key) !== JSON.stringify(dir.trace.key)) {
-        throw new IndexUnusable("the trace changed since it was indexed (size, times or inode)");
+      if (dir.trace.sha256 !== sha256) throw new IndexUnusable("it is for other trace bytes");
+      if (Deno.statSync(trace).size !== dir.trace.key.size) {
+        throw new IndexUnusable("it is for a trace of another size");
       }
       return new TraceIndex(path, trace, name, header, dir);
     } finally {

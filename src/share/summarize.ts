@@ -154,8 +154,15 @@ export async function summarizeTrace(
   const spec = policyOption ?? policy.name;
   const list = names.includes(spec) ? names : [spec, ...names];
   const facts = new FactCollector();
-  const comparison = await comparePolicies(reader, list, [], (e) => facts.add(e));
   const policyIndex = list.indexOf(spec);
+  // Every finding of the policy the summary lists; the others give a verdict only.
+  const comparison = await comparePolicies(
+    reader,
+    list,
+    [],
+    (e) => facts.add(e),
+    (i) => i === policyIndex,
+  );
   const digest = typeof sha256 === "string" ? sha256 : await sha256();
   return {
     file,

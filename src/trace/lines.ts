@@ -21,7 +21,6 @@
  * @module
  */
 
-import { createGunzip } from "node:zlib";
 import { createHash } from "node:crypto";
 import { InputError, TraceError } from "../errors.ts";
 
@@ -208,7 +207,10 @@ export async function maybeGunzip(
     throw new InputError(name, inputReason(e));
   }
   const head = first.done ? new Uint8Array(0) : first.value;
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return gunzip(head, reader);
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+    // Loaded only for gzip: node:zlib costs every other command tens of ms of start-up.
+    return gunzip(head, reader, (await import("node:zlib")).createGunzip);
+  }
   return new ReadableStream<Uint8Array>({
     start(controller) {
       if (head.length > 0) controller.enqueue(head);
@@ -234,6 +236,7 @@ export async function maybeGunzip(
 function gunzip(
   head: Uint8Array,
   reader: ReadableStreamDefaultReader<Uint8Array>,
+  createGunzip: typeof import("node:zlib").createGunzip,
 ): ReadableStream<Uint8Array> {
   const z = createGunzip({ chunkSize: CHUNK_BYTES });
   let compressed = 0;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CommandEntry } from "../../src/cli/commands.ts";
+import type { CommandModule } from "../../src/cli/commands.ts";
 import { memoryIo } from "../../src/cli/io.ts";
 import { reportError } from "../../src/cli/report_error.ts";
 
@@ -22,7 +22,7 @@ export interface EntryRun {
 
 /** Runs `entry` with `argv` (the arguments after the command name) and optional stdin text. */
 export async function runEntry(
-  entry: CommandEntry,
+  entry: CommandModule,
   argv: string[],
   stdin = "",
 ): Promise<EntryRun> {
