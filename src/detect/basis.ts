@@ -47,6 +47,13 @@ export function bootPassGaps(state: ModelState | ModelDraft): string[] {
 }
 
 /**
+ * The gap of a log that holds no line of the guest's kernel (an `xl dmesg`: the hypervisor's
+ * lines only): no BAR, device, lookup or count of the guest was recorded, so nothing of its
+ * kernel can be judged, whatever the boot pass modelled from the hypervisor's map.
+ */
+export const NO_GUEST_KERNEL = "the log holds no guest kernel lines, only the hypervisor's";
+
+/**
  * What the header leaves unknown that every verdict needs: the guest type decides whether there
  * is a P2M at all, the domain whether BARs are walked and the map is the machine's.
  *
@@ -61,6 +68,7 @@ export function bootPassGaps(state: ModelState | ModelDraft): string[] {
  */
 export function guestGaps(p: Provenance): string[] {
   const gaps: string[] = [];
+  if (p.guestKernelLines === 0) gaps.push(NO_GUEST_KERNEL);
   if (p.typeUnknown) gaps.push("the guest type is unknown");
   if (p.domainUnknown) gaps.push("the guest domain is unknown");
   return gaps;

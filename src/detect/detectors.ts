@@ -163,9 +163,27 @@ function notIdentityPages(ctx: DetectContext): boolean {
   if (e.kind !== "decrease_reservation") return false;
   for (const r of e.ranges) {
     if (r.endPfn - r.pfn !== 1) return false;
-    if (effective(ctx, ctx.state.p2m.entry(r.pfn)[0]) === K.IDENTITY) return false;
+    if (effective(ctx, ctx.state.p2m.kindAt(r.pfn)) === K.IDENTITY) return false;
   }
   return true;
+}
+
+/** True for the event kinds {@link membershipAdded} can return ranges for. */
+function addsMembership(kind: TraceEvent["kind"]): boolean {
+  return kind === "balloon_append" || kind === "decrease_reservation" ||
+    kind === "memory_hotplug" || kind === "memory_setup";
+}
+
+/** True when a change of the step made PFNs identity (as a lookup reads them) that were not. */
+function madeIdentity(ctx: DetectContext): boolean {
+  const changes = ctx.outcome.changes;
+  for (let i = 0; i < changes.length; i++) {
+    const c = changes[i];
+    if (effective(ctx, c.afterKind) === K.IDENTITY && effective(ctx, c.beforeKind) !== K.IDENTITY) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** Ranges newly put on the balloon list / in extra memory / hot-added by this event. */
@@ -208,6 +226,31 @@ function mappingPaths(ctx: DetectContext, pfn: number): string {
   return `bus address 0: ioremap, sysfs/proc PCI mmap, ${consulting} (${why})`;
 }
 
+/** True when a change of the step made PFNs INVALID (as a lookup reads them) that were not. */
+function madeInvalid(ctx: DetectContext): boolean {
+  const changes = ctx.outcome.changes;
+  for (let i = 0; i < changes.length; i++) {
+    const c = changes[i];
+    if (effective(ctx, c.afterKind) === K.INVALID && effective(ctx, c.beforeKind) !== K.INVALID) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether lookup-zero has anything to look at in this step: a device added, a resource
+ * assigned, a lookup, or PFNs made INVALID while some device is known. Every other step (most
+ * of a balloon-driven trace) returns before building its lists.
+ */
+function lookupZeroWatches(ctx: DetectContext): boolean {
+  const kind = ctx.event.kind;
+  if (kind === "xen_add_device" || kind === "pci_resource_assign" || kind === "lookup") {
+    return true;
+  }
+  return ctx.state.devices.size > 0 && madeInvalid(ctx);
+}
+
 const lookupZero: Detector = {
   id: "lookup-zero",
   severity: "error",
@@ -219,7 +262,7 @@ const lookupZero: Detector = {
       "identity; it skips BARs that overlap RAM by the raw E820 map",
   },
   run(ctx) {
-    if (ctx.state.ctx.autoTranslated) return NONE;
+    if (ctx.state.ctx.autoTranslated || !lookupZeroWatches(ctx)) return NONE;
     const out: Finding[] = [];
     const e = ctx.event;
     const check = (device: string, r: import("../trace/event.ts").Resource, why: string) => {
@@ -260,7 +303,7 @@ const lookupZero: Detector = {
     ) {
       check(e.device, e.resource, `the resource was ${e.action}`);
     } else if (e.kind === "lookup") {
-      const [k] = ctx.state.p2m.entry(e.pfn);
+      const k = ctx.state.p2m.kindAt(e.pfn);
       const bypass = e.iomap && ctx.state.ctx.pageIomap && (ctx.state.ctx.dom0 || e.pfn >= 0x100);
       if (effective(ctx, k) === K.INVALID && !bypass) {
         const r = { pfn: e.pfn, endPfn: e.pfn + 1 };
@@ -331,6 +374,7 @@ const balloonIdentity: Detector = {
     if (ctx.state.ctx.autoTranslated) return NONE;
     const quiet = notIdentityPages(ctx);
     if (quiet && !ctx.outcome.changes.some(becameIdentity)) return NONE;
+    if (!addsMembership(ctx.event.kind) && !madeIdentity(ctx)) return NONE;
     const out: Finding[] = [];
     for (const { range, what } of quiet ? [] : membershipAdded(ctx)) {
       if (ctx.event.kind === "memory_hotplug") continue; // identity-overlap reports hot-added memory
@@ -498,6 +542,12 @@ function groupNotes(ctx: DetectContext, type: string): NoteGroup[] {
   return out;
 }
 
+/** True when `notes` hold one of `type` (most steps' notes are of other types, or none). */
+function hasNote(notes: readonly { type: string }[], type: string): boolean {
+  for (let i = 0; i < notes.length; i++) if (notes[i].type === type) return true;
+  return false;
+}
+
 function noteDetector(
   id: string,
   severity: Severity,
@@ -512,7 +562,7 @@ function noteDetector(
     description,
     bootPass,
     run(ctx) {
-      if (ctx.outcome.notes.length === 0) return NONE;
+      if (!hasNote(ctx.outcome.notes, type)) return NONE;
       return groupNotes(ctx, type).map((g) => {
         const m = make(g);
         return finding(

@@ -10,6 +10,7 @@
  */
 
 import type { Finding } from "./finding.ts";
+import { NO_GUEST_KERNEL } from "./basis.ts";
 
 /** A run's verdict. */
 export type Verdict = "bad" | "warn" | "cannot-judge" | "clean";
@@ -156,6 +157,7 @@ export function verdictSoFar(b: VerdictBasis): [Verdict, string] {
   if (v === "clean") return [v, "no findings so far"];
   const why = `cannot judge (${missingOf(b).join("; ")})`;
   if (b.unjudged.length > 0) return [v, `${why}: ${b.unjudged.length} unjudged finding(s) so far`];
+  if (b.guestGaps.includes(NO_GUEST_KERNEL)) return [v, `${why}: nothing of its kernel to judge`];
   return [
     v,
     b.guestGaps.length > 0
@@ -166,6 +168,9 @@ export function verdictSoFar(b: VerdictBasis): [Verdict, string] {
 
 /** Why a run without any finding still is not clean. */
 function nothingSeen(b: VerdictBasis): string {
+  if (b.guestGaps.includes(NO_GUEST_KERNEL)) {
+    return "there is nothing of the guest's kernel to judge";
+  }
   return b.guestGaps.length > 0
     ? "nothing found, but the guest decides whether there is a P2M at all"
     : "nothing found on a P2M that was never built";
@@ -186,6 +191,10 @@ function nothingSeen(b: VerdictBasis): string {
  */
 export function blindNote(b: VerdictBasis): string | undefined {
   if (b.findings.length > 0) return undefined;
+  if (b.guestGaps.includes(NO_GUEST_KERNEL)) {
+    return `${NO_GUEST_KERNEL} (an xl dmesg): no BAR, device, lookup or count of the guest ` +
+      "was recorded, so there is nothing of its kernel to judge";
+  }
   if (b.guestGaps.length > 0) {
     return `${b.guestGaps.join(", ")}: it decides whether there is a P2M at all, so finding ` +
       "nothing proves nothing";

@@ -127,30 +127,98 @@ export type P2mNote =
  * modifies a range it calls {@link WriteLog.capture}, which records the range's lookup-level
  * runs as they were (once per PFN per step), so the step's changes are an exact before/after
  * diff even when a replay mutates one draft in place across many steps.
+ *
+ * Its lists are kept from step to step: {@link WriteLog.clear} resets their counts, not the
+ * arrays. (Emptying a JS array with `length = 0` drops its backing store, so each step
+ * allocated four new arrays: about 600 bytes a step, a sixth of everything a replay of the
+ * bench trace allocated.)
+ *
+ * @example
+ * ```ts
+ * import { P2m, WriteLog } from "./table.ts";
+ * import { K } from "./leaf_runs.ts";
+ * import assert from "node:assert/strict";
+ * const log = new WriteLog();
+ * const d = P2m.build("T12", 0x40000).draft(log);
+ * // PFNs 0x1000-0x1003 hold unrecorded frames until this store.
+ * d.write(0x1000, 0x1004, { kind: K.MFN, base: 0x500, startPfn: 0x1000 }, "__set_phys_to_machine");
+ * assert.equal(log.capturedRuns, 1);
+ * assert.deepEqual(log.before, [0x1000, 0x1004, K.MFN_UNKNOWN, 0]);
+ * assert.deepEqual(log.after, [K.MFN, 0x500]);
+ * log.clear();
+ * assert.deepEqual(log.before, []);
+ * ```
  */
 export class WriteLog {
-  /** Captured runs, flat `[pfn, endPfn, kind, base, ...]`, non-overlapping. */
-  before: number[] = [];
+  /** Notes, in order. */
+  notes: P2mNote[] = [];
+  // Captured runs, flat [pfn, endPfn, kind, base, ...] (the first #bfN numbers), and for each
+  // its after-value [kind, base] (the first #bfN / 2 numbers of #af; kind -1 when unknown).
+  #bf: number[] = [];
+  #af: number[] = [];
+  #bfN = 0;
+  // Ranges captured this step: a short flat list (one range in most steps), a PfnSet past that.
+  #few: number[] = [];
+  #fewN = 0;
+  #many: PfnSet | undefined;
+  /** Indices (into #af) of captured runs that still have a known after-value. */
+  #known: number[] = [];
+  #knownN = 0;
+
+  /** How many runs this step captured. */
+  get capturedRuns(): number {
+    return this.#bfN / 4;
+  }
+
+  /**
+   * The captured runs, flat `[pfn, endPfn, kind, base, ...]`, non-overlapping (a copy; the hot
+   * path reads {@link WriteLog.beforeStore}).
+   */
+  get before(): number[] {
+    return this.#bf.slice(0, this.#bfN);
+  }
+
   /**
    * For each captured run, `[kind, base]` of what the step wrote over all of it, when a single
    * store into a private leaf did and nothing touched it again this step; `[-1, 0]` otherwise
-   * (then the after-view must be read from the table).
+   * (then the after-view must be read from the table). A copy, like {@link WriteLog.before}.
    */
-  after: number[] = [];
-  /** Notes, in order. */
-  notes: P2mNote[] = [];
-  // Ranges captured this step: a short flat list (one range in most steps), a PfnSet past that.
-  #few: number[] = [];
-  #many: PfnSet | undefined;
-  /** Indices (into `after`) of captured runs that still have a known after-value. */
-  #known: number[] = [];
+  get after(): number[] {
+    return this.#af.slice(0, this.#bfN / 2);
+  }
+
+  /**
+   * The storage behind {@link WriteLog.before}, without a copy: only its first
+   * `capturedRuns * 4` numbers belong to this step. Read it, never write it.
+   */
+  get beforeStore(): readonly number[] {
+    return this.#bf;
+  }
+
+  /** The storage behind {@link WriteLog.after}: its first `capturedRuns * 2` numbers. */
+  get afterStore(): readonly number[] {
+    return this.#af;
+  }
+
+  /** Appends a captured run and its after-value. */
+  #append(p: number, e: number, k: number, bs: number, ak: number, as: number): void {
+    const bf = this.#bf, af = this.#af, n = this.#bfN, j = n / 2;
+    bf[n] = p;
+    bf[n + 1] = e;
+    bf[n + 2] = k;
+    bf[n + 3] = bs;
+    af[j] = ak;
+    af[j + 1] = as;
+    this.#bfN = n + 4;
+  }
+
   /**
    * Appends a captured run whose after-value is unknown, extending the last one instead when
    * it continues it (adjacent, same kind, continuing frames) and its after-value is unknown
    * too: a step that writes 2^18 leaves keeps one run, not one per leaf.
    */
   #push = (p: number, e: number, k: number, bs: number): void => {
-    const bf = this.before, af = this.after, n = bf.length;
+    const bf = this.#bf, af = this.#af, n = this.#bfN;
     if (
       n > 0 && bf[n - 3] === p && af[n / 2 - 2] < 0 &&
       continues(bf[n - 2], bf[n - 1], p - bf[n - 4], k, bs)
@@ -158,22 +226,52 @@ export class WriteLog {
       bf[n - 3] = e;
       return;
     }
-    bf.push(p, e, k, bs);
-    af.push(-1, 0);
+    this.#append(p, e, k, bs, -1, 0);
   };
 
-  /** Records `[a, b)` as captured, extending the last range when it ends at `a`. */
+  /**
+   * True when {@link WriteLog.#cover} of `[a, b)` keeps the short list within 16 numbers: it has
+   * room, or the range continues the last one (upwards, or downwards as the balloon driver
+   * walks its pages).
+   */
+  #coverFits(a: number, b: number): boolean {
+    const few = this.#few, n = this.#fewN;
+    return n < 16 || few[n - 1] === a || few[n - 2] === b;
+  }
+
+  /** Records `[a, b)` as captured, extending the last range when it ends at `a` or starts at `b`. */
   #cover(a: number, b: number): void {
-    const few = this.#few, n = few.length;
+    const few = this.#few, n = this.#fewN;
     if (n > 0 && few[n - 1] === a) few[n - 1] = b;
-    else few.push(a, b);
+    else if (n > 0 && few[n - 2] === b) few[n - 2] = a;
+    else {
+      few[n] = a;
+      few[n + 1] = b;
+      this.#fewN = n + 2;
+    }
+  }
+
+  /** True when `[a, b)` overlaps a range in the short list of captured ranges. */
+  #fewOverlap(a: number, b: number): boolean {
+    const few = this.#few;
+    for (let i = 0; i < this.#fewN; i += 2) if (few[i] < b && a < few[i + 1]) return true;
+    return false;
+  }
+
+  /** Moves the short list of captured ranges into a set (many ranges, or an overlap). */
+  #toMany(): PfnSet {
+    const many = PfnSet.empty().thaw();
+    const few = this.#few;
+    for (let i = 0; i < this.#fewN; i += 2) many.add(few[i], few[i + 1]);
+    this.#many = many;
+    return many;
   }
 
   /** Forgets the known after-values of captured runs overlapping `[a, b)`. */
   #unknownAfter(a: number, b: number): void {
     // Only runs captured by captureLeaf (at most 16 ranges' worth) can be known: scan those.
-    const known = this.#known, bf = this.before, af = this.after;
-    for (let n = 0; n < known.length; n++) {
+    const known = this.#known, bf = this.#bf, af = this.#af;
+    for (let n = 0; n < this.#knownN; n++) {
       const j = known[n];
       if (af[j] >= 0 && bf[j * 2] < b && a < bf[j * 2 + 1]) af[j] = -1;
     }
@@ -181,31 +279,20 @@ export class WriteLog {
 
   /** Records the current view of `[a, b)` (the parts not captured yet this step). */
   capture(table: P2m, a: number, b: number): void {
-    const few = this.#few;
     if (this.#many === undefined) {
-      let overlap = false;
-      for (let i = 0; i < few.length; i += 2) {
-        if (few[i] < b && a < few[i + 1]) {
-          overlap = true;
-          break;
-        }
-      }
-      if (!overlap) {
+      if (!this.#fewOverlap(a, b)) {
         table.forEachRun(a, b, this.#push, true);
-        if (few.length < 16 || few[few.length - 1] === a) {
+        if (this.#coverFits(a, b)) {
           this.#cover(a, b);
           return;
         }
-        this.#many = PfnSet.empty().thaw();
-        for (let i = 0; i < few.length; i += 2) this.#many.add(few[i], few[i + 1]);
-        this.#many.add(a, b);
+        this.#toMany().add(a, b);
         return;
       }
-      this.#many = PfnSet.empty().thaw();
-      for (let i = 0; i < few.length; i += 2) this.#many.add(few[i], few[i + 1]);
+      this.#toMany();
     }
     this.#unknownAfter(a, b);
-    const covered = this.#many;
+    const covered = this.#many!;
     let from = a;
     covered.forEachIn(a, b, (s, e) => {
       if (s > from) table.forEachRun(from, s, this.#push, true);
@@ -230,11 +317,9 @@ export class WriteLog {
     kind: number,
     base: number,
   ): void {
-    const few = this.#few;
-    let clash = this.#many !== undefined || (few.length >= 16 && few[few.length - 1] !== a);
-    for (let i = 0; !clash && i < few.length; i += 2) clash = few[i] < b && a < few[i + 1];
+    const clash = this.#many !== undefined || !this.#coverFits(a, b) || this.#fewOverlap(a, b);
     if (clash) return this.capture(table, a, b);
-    const bf = this.before, af = this.after;
+    const bf = this.#bf, af = this.#af;
     const inc = increments(kind);
     let p = a;
     for (let i = runAt(runs, a - lStart); p < b; i += 3) {
@@ -244,7 +329,7 @@ export class WriteLog {
       const bs = increments(k) ? runs[i + 2] + (p - lStart - runs[i]) : runs[i + 2];
       const as = inc ? base + (p - a) : base;
       // Extend the last run when both its before- and after-values continue into this one.
-      const n = bf.length, j = n / 2 - 2;
+      const n = this.#bfN, j = n / 2 - 2;
       if (
         n > 0 && bf[n - 3] === p && af[j] === kind &&
         continues(bf[n - 2], bf[n - 1], p - bf[n - 4], k, bs) &&
@@ -252,9 +337,8 @@ export class WriteLog {
       ) {
         bf[n - 3] = e;
       } else {
-        bf.push(p, e, k, bs);
-        this.#known.push(af.length);
-        af.push(kind, as);
+        this.#known[this.#knownN++] = n / 2;
+        this.#append(p, e, k, bs, kind, as);
       }
       p = e;
     }
@@ -285,16 +369,13 @@ export class WriteLog {
     this.notes.push(n);
   }
 
-  /** Empties the log for the next step. */
+  /** Empties the log for the next step (the counts; the lists are reused). */
   clear(): void {
-    if (this.before.length > 0) {
-      this.before.length = 0;
-      this.after.length = 0;
-    }
-    if (this.notes.length > 0) this.notes.length = 0;
-    if (this.#few.length > 0) this.#few.length = 0;
+    this.#bfN = 0;
+    this.#fewN = 0;
+    this.#knownN = 0;
     this.#many = undefined;
-    if (this.#known.length > 0) this.#known.length = 0;
+    if (this.notes.length > 0) this.notes = [];
   }
 }
 
@@ -431,6 +512,20 @@ export class P2m {
   entry(pfn: number): [number, number] {
     const [k, b] = this.#lookup(pfn);
     return [k, b];
+  }
+
+  /**
+   * The kind of `pfn`'s entry, `entry(pfn)[0]`, without building the pair: detectors ask it of
+   * every page a step balloons out.
+   */
+  kindAt(pfn: number): number {
+    if (pfn >= this.limit) return this.#lookup(pfn)[0];
+    const mid = this.top[Math.floor(pfn / PFNS_PER_MID)];
+    const leaf = (mid === MID_MISSING ? this.midMissing : mid)
+      .slots[Math.floor(pfn / P2M_PER_PAGE) % P2M_MID_PER_PAGE];
+    if (leaf === IDENTITY_LEAF) return K.IDENTITY;
+    if (leaf === MISSING_LEAF) return K.INVALID;
+    return leaf.runs[runAt(leaf.runs, pfn % P2M_PER_PAGE) + 1];
   }
 
   /** Which structure answers a lookup of `pfn`. */

@@ -519,3 +519,75 @@ Deno.test("lost writes into identity leaves next to each other are one note over
   ]);
   assert.equal(d.log.before.length, 0); // nothing changed
 });
+
+// The write log reuses its lists from step to step (clear() resets counts, not arrays): what a
+// step captured must never show through in the next one's runs.
+Deno.test("after clear() the log holds only the next step's captures, not the last step's tail", () => {
+  const d = P2m.build("T12", 0x40000).draft();
+  // Step 1: ten single pages, top down as the balloon driver walks them (ten captured runs).
+  for (let p = 0x1009; p >= 0x1000; p--) {
+    d.write(p, p + 1, mfn(0x500 + p, p), "set_phys_to_machine");
+  }
+  assert.equal(d.log.capturedRuns, 10);
+  // The same pages again in the same step: each PFN's before-value is captured once, so the
+  // runs still hold what the step started from (the hypervisor's unrecorded frames).
+  d.write(0x1000, 0x100a, INVALID, "set_phys_to_machine");
+  const before = d.log.before;
+  assert.equal(before.length, 40);
+  for (let i = 0; i < 40; i += 4) {
+    assert.deepEqual(before.slice(i + 1, i + 4), [before[i] + 1, K.MFN_UNKNOWN, 0]);
+  }
+  d.log.clear();
+  assert.deepEqual([d.log.capturedRuns, d.log.before, d.log.after], [0, [], []]);
+  // Step 2: one page, over one written in step 1.
+  d.write(0x1005, 0x1006, mfn(0x2000, 0x1005), "set_phys_to_machine");
+  assert.deepEqual(d.log.before, [0x1005, 0x1006, K.INVALID, 0]);
+  assert.deepEqual(d.log.after, [K.MFN, 0x2000]);
+  // A second write over the same page in the same step: the after-value is now unknown (-1)
+  // and the before-value stays what the step started from.
+  d.write(0x1005, 0x1006, mfn(0x900, 0x1005), "set_phys_to_machine");
+  assert.deepEqual(d.log.before, [0x1005, 0x1006, K.INVALID, 0]);
+  assert.equal(d.log.after[0], -1);
+});
+
+Deno.test("kindAt(pfn) is entry(pfn)[0] in private, identity and missing leaves and past the limit", () => {
+  for (const era of ["T12", "T16", "L19"] as const) {
+    const d = P2m.build(era, 0x40000).draft();
+    d.write(0x100, 0x180, IDENTITY, "early_set_phys_to_machine");
+    d.write(0x3fff0, 0x40000, mfn(7, 0x3fff0), "set_phys_to_machine");
+    d.write(0x80000, 0x80400, IDENTITY, "early_set_phys_to_machine"); // whole leaves: shared pages
+    const t = d.finish();
+    const pfns = [0, 0x100, 0x17f, 0x180, 0x3ffef, 0x3fff5, 0x40000, 0x80000, 0x80300, G * 3, MAX];
+    const shared = ["identity-leaf", "mid-identity"];
+    if (era !== "L19") assert.ok(pfns.some((p) => shared.includes(t.structureAt(p))), era);
+    for (const pfn of pfns) {
+      assert.equal(t.kindAt(pfn), t.entry(pfn)[0], `${era} pfn ${pfn.toString(16)}`);
+    }
+  }
+});
+
+// A store over two leaves continues the first leaf's captured run into the second only when the
+// second's before-value continues it: here the first leaf ends in unrecorded frames, the
+// second was INVALID, and both become unrecorded frames; the second's change must stay.
+Deno.test("a store over two leaves keeps the second leaf's own before-value in the capture", () => {
+  const d = P2m.build("T12", 0x40000).draft();
+  d.write(0x1000, 0x1100, mfn(0x500, 0x1000), "set_phys_to_machine");
+  d.write(0x1200, 0x1400, INVALID, "set_phys_to_machine");
+  d.log.clear();
+  const unknown: WriteValue = { kind: K.MFN_UNKNOWN, base: 0, startPfn: 0x1000 };
+  d.write(0x1000, 0x1400, unknown, "set_phys_to_machine");
+  assert.deepEqual(d.log.before, [
+    0x1000,
+    0x1100,
+    K.MFN,
+    0x500,
+    0x1100,
+    0x1200,
+    K.MFN_UNKNOWN,
+    0,
+    0x1200,
+    0x1400,
+    K.INVALID,
+    0,
+  ]);
+});

@@ -17,7 +17,7 @@ import type { Finding } from "../detect/finding.ts";
 import type { VerdictBasis } from "../detect/verdict.ts";
 import { UsageError } from "../errors.ts";
 import { initialState, ModelDraft, type ModelState } from "../model/state.ts";
-import { bootPassGaps, type Doubts, doubts, guestGaps } from "../detect/basis.ts";
+import { bootPassGaps, type Doubts, doubts, guestGaps, NO_GUEST_KERNEL } from "../detect/basis.ts";
 import { PROVEN, type Provenance } from "../trace/provenance.ts";
 import { applyEvent } from "./step.ts";
 import type { StepOutcome } from "../model/outcome.ts";
@@ -238,6 +238,9 @@ export class Replayer {
           f.cannotJudge = gaps.join(", ");
           const why = bootGaps.length > 0
             ? `${d.id} rests on the boot pass (xen_memory_setup): ${d.bootPass.why}`
+            : this.#guestGaps.includes(NO_GUEST_KERNEL)
+            ? "no line of the guest's kernel was read: the finding rests on the hypervisor's " +
+              "facts alone"
             : "the guest type and domain decide whether there is a P2M and what the kernel does " +
               "with BARs";
           f.evidence.push(["cannot judge", `${f.cannotJudge}: ${why}`]);

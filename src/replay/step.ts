@@ -51,7 +51,8 @@ const HANDLERS: HandlerTable<EventKind> = {
 export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
   const out = emptyOutcome();
   (HANDLERS[e.kind] as (d: ModelDraft, e: TraceEvent, out: StepOutcome) => void)(d, e, out);
-  if (d.log.notes.length > 0) out.notes = d.log.notes.slice();
+  // The log starts a new list for the next step's notes (WriteLog.clear), so this one is kept.
+  if (d.log.notes.length > 0) out.notes = d.log.notes;
   out.changes = diffChanges(d);
   return out;
 }
@@ -69,11 +70,11 @@ function sameEntry(k0: number, b0: number, k1: number, b1: number): boolean {
 
 /** Lookup-level changes of the step, from the write log's before-captures. */
 function diffChanges(d: ModelDraft): Change[] {
-  const bf = d.log.before;
-  if (bf.length === 0) return NO_ITEMS;
-  const af = d.log.after;
+  const count = d.log.capturedRuns;
+  if (count === 0) return NO_ITEMS;
+  const bf = d.log.beforeStore, af = d.log.afterStore;
   const raw: Change[] = [];
-  for (let i = 0, j = 0; i < bf.length; i += 4, j += 2) {
+  for (let i = 0, j = 0; i < count * 4; i += 4, j += 2) {
     const p = bf[i], e = bf[i + 1], k0 = bf[i + 2], b0 = bf[i + 3];
     const k1 = af[j];
     if (k1 >= 0) {
@@ -101,22 +102,43 @@ function diffChanges(d: ModelDraft): Change[] {
     }, true);
   }
   if (raw.length < 2) return raw;
-  raw.sort((x, y) => x.pfn - y.pfn);
-  const out: Change[] = [];
-  for (const c of raw) {
-    const last = out[out.length - 1];
-    if (
-      last && last.endPfn === c.pfn && last.beforeKind === c.beforeKind &&
-      last.afterKind === c.afterKind &&
-      (!increments(c.beforeKind) || c.beforeMfn === last.beforeMfn + (last.endPfn - last.pfn)) &&
-      (!increments(c.afterKind) || c.afterMfn === last.afterMfn + (last.endPfn - last.pfn)) &&
-      (c.beforeKind !== K.SCRATCH || c.beforeMfn === last.beforeMfn) &&
-      (c.afterKind !== K.SCRATCH || c.afterMfn === last.afterMfn)
-    ) {
-      last.endPfn = c.endPfn;
-    } else out.push({ ...c });
+  inPfnOrder(raw);
+  // Coalesce in place (raw's changes are this function's own): a change the next one continues
+  // is extended over it, and the next is dropped.
+  let w = 0;
+  for (let r = 1; r < raw.length; r++) {
+    const last = raw[w], c = raw[r];
+    if (continuesChange(last, c)) last.endPfn = c.endPfn;
+    else raw[++w] = c;
   }
-  return out;
+  raw.length = w + 1;
+  return raw;
+}
+
+/**
+ * Sorts a step's changes by PFN. The balloon driver walks its pages top down, so the changes of
+ * a multi-page balloon event arrive in reverse: those are turned in place, without the copy a
+ * sort makes.
+ */
+function inPfnOrder(changes: Change[]): void {
+  let ascending = true, descending = true;
+  for (let i = 1; i < changes.length; i++) {
+    if (changes[i].pfn > changes[i - 1].pfn) descending = false;
+    else ascending = false;
+  }
+  if (ascending) return;
+  if (descending) changes.reverse();
+  else changes.sort((x, y) => x.pfn - y.pfn);
+}
+
+/** True when change `c` starts where `last` ends and reads as its continuation, before and after. */
+function continuesChange(last: Change, c: Change): boolean {
+  return last.endPfn === c.pfn && last.beforeKind === c.beforeKind &&
+    last.afterKind === c.afterKind &&
+    (!increments(c.beforeKind) || c.beforeMfn === last.beforeMfn + (last.endPfn - last.pfn)) &&
+    (!increments(c.afterKind) || c.afterMfn === last.afterMfn + (last.endPfn - last.pfn)) &&
+    (c.beforeKind !== K.SCRATCH || c.beforeMfn === last.beforeMfn) &&
+    (c.afterKind !== K.SCRATCH || c.afterMfn === last.afterMfn);
 }
 
 /** Result of a pure {@link step}. */

@@ -144,3 +144,27 @@ Deno.test("step returns the same state object for an event that changes nothing"
     assert.equal(step(s0, e).state, s0, e.kind);
   }
 });
+
+// The balloon driver hands pages back top down (a `pfns` list in descending order): the step's
+// changes must still come out in PFN order and coalesced, as they do for the same pages listed
+// bottom up (a page per range, captured in reverse).
+Deno.test("a top-down balloon batch reports the same changes, in PFN order, as a bottom-up one", () => {
+  const s0 = initialState(
+    { type: "pv", domain: "domU", arch: "x86_64", pageSize: 4096, nrPages: 0x40000 },
+    resolvePolicy(POLICIES, "linux-3.12"),
+  );
+  const pages = [0x1000, 0x1001, 0x1002, 0x1003, 0x1005, 0x1006, 0x1007];
+  const batch = (pfns: number[]) =>
+    step(s0, {
+      seq: 1,
+      line: 2,
+      kind: "decrease_reservation",
+      ranges: pfns.map((p) => ({ pfn: p, endPfn: p + 1 })),
+    }).outcome.changes;
+  const up = batch(pages);
+  const down = batch(pages.toReversed());
+  assert.deepEqual(down, up);
+  assert.deepEqual(down.map((c) => [c.pfn, c.endPfn]), [[0x1000, 0x1004], [0x1005, 0x1008]]);
+  // Listed in no order at all: sorted the same way.
+  assert.deepEqual(batch([0x1005, 0x1000, 0x1007, 0x1002, 0x1001, 0x1006, 0x1003]), up);
+});

@@ -7,6 +7,7 @@
 
 import type { Finding } from "../detect/finding.ts";
 import { DETECTORS } from "../detect/detectors.ts";
+import { NO_GUEST_KERNEL } from "../detect/basis.ts";
 import type { Comparison } from "../replay/compare.ts";
 import {
   blindNote,
@@ -66,7 +67,10 @@ export function checkText(
       `(${errors} error(s), ${findings.length - errors} warning(s)) in ${events} event(s)\n`;
   } else if (verdict === "cannot-judge") {
     const missing = missingOf(b).join("; ");
-    head = b.unjudged.length > 0
+    head = b.guestGaps.includes(NO_GUEST_KERNEL)
+      ? `check: ${file} under ${policy}: cannot judge (${events} event(s): the log holds no ` +
+        `guest kernel lines to judge, only the hypervisor's)\n`
+      : b.unjudged.length > 0
       ? `check: ${file} under ${policy}: cannot judge (${events} event(s); ` +
         `${b.unjudged.length} finding(s) rest on what the trace lacks: ${missing})\n`
       : `check: ${file} under ${policy}: cannot judge (${events} event(s), no findings, ` +

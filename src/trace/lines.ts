@@ -473,13 +473,17 @@ export async function* readLineBatches(
       }
       const firstNl = text.indexOf("\n");
       if (tailLength + firstNl > MAX_LINE_BYTES) throw tooLong();
-      let head = text.slice(0, lastNl);
       const headBad = tailBad;
+      let lines: string[];
       if (tail.length > 0) {
-        tail.push(head);
-        head = tail.join("");
+        // The line the last chunk cut off is joined from its own pieces, not with the rest of
+        // this chunk: joining the whole chunk copied every byte of the input once more.
+        tail.push(text.slice(0, firstNl));
+        const first = tail.join("");
         tail.length = 0;
-      }
+        lines = firstNl < lastNl ? text.slice(firstNl + 1, lastNl).split("\n") : [];
+        lines.unshift(first);
+      } else lines = text.slice(0, lastNl).split("\n");
       tailLength = text.length - lastNl - 1;
       if (tailLength > MAX_LINE_BYTES) {
         lineNo += countNewlines(text);
@@ -487,7 +491,6 @@ export async function* readLineBatches(
       }
       if (tailLength > 0) tail.push(text.slice(lastNl + 1));
       tailBad = bad && tailLength > 0 && text.slice(lastNl + 1).includes("\uFFFD");
-      const lines = head.split("\n");
       for (let i = 0; i < lines.length; i++) {
         const l = lines[i];
         if (l.length > MAX_LINE_BYTES) {

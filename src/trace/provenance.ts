@@ -7,8 +7,9 @@
  * Header fields (all optional): `guest_confidence` (`"proven"`, `"likely"` or `"guessed"`),
  * `guest_source` (strings), `estimated` (`[{"field", "how"}]`), `reconstructed`
  * (`[{"what", "start", "end", "type", "line", "text"}]`), `relevant_lines` and
- * `unrecognised_lines` (counts); `guest.type` or `guest.domain` `"unknown"` when nothing in the
- * log decided them.
+ * `unrecognised_lines` (counts), `guest_kernel_lines` (the guest kernel's own lines the log
+ * held: 0 for an `xl dmesg`, the hypervisor's lines only); `guest.type` or `guest.domain`
+ * `"unknown"` when nothing in the log decided them.
  *
  * @module
  */
@@ -62,6 +63,8 @@ export interface Provenance {
   relevantLines?: number;
   /** Of those, lines that were not understood. */
   unrecognisedLines?: number;
+  /** The guest kernel's own lines in the log, when counted (0: only the hypervisor's). */
+  guestKernelLines?: number;
 }
 
 /** The provenance of a hand-written trace: every fact proven. */
@@ -189,11 +192,14 @@ export function readProvenance(pos: SourcePosition, raw: Record<string, unknown>
   if (relevant !== undefined) p.relevantLines = relevant;
   const unrecognised = count(pos, raw, "unrecognised_lines");
   if (unrecognised !== undefined) p.unrecognisedLines = unrecognised;
+  const kernelLines = count(pos, raw, "guest_kernel_lines");
+  if (kernelLines !== undefined) p.guestKernelLines = kernelLines;
   return p;
 }
 
 /** True when nothing in `p` is estimated, rebuilt, guessed or unknown. */
 export function isProven(p: Provenance): boolean {
   return p.guestConfidence === "proven" && !p.typeUnknown && !p.domainUnknown &&
+    p.guestKernelLines !== 0 &&
     p.estimated.length === 0 && p.reconstructed.length === 0;
 }

@@ -505,16 +505,22 @@ function fastRanges(o: Obj): PfnRange[] | undefined {
     return undefined;
   }
   const ranges: PfnRange[] = [];
-  const seen: number[] = [];
   for (let i = 0; i < list.length; i++) {
     const pfn = parseHex(list[i], FRAME_LIMIT);
-    if (pfn === undefined || seen.includes(pfn)) return undefined;
-    seen.push(pfn);
+    if (pfn === undefined || inRanges(ranges, pfn)) return undefined;
     const last = ranges[ranges.length - 1];
     if (last !== undefined && last.endPfn === pfn) last.endPfn++;
     else ranges.push({ pfn, endPfn: pfn + 1 });
   }
   return ranges;
+}
+
+/** True when `pfn` is in one of `ranges` (a PFN listed twice: the full check names it). */
+function inRanges(ranges: readonly PfnRange[], pfn: number): boolean {
+  for (let i = 0; i < ranges.length; i++) {
+    if (pfn >= ranges[i].pfn && pfn < ranges[i].endPfn) return true;
+  }
+  return false;
 }
 
 /** The full check of one event record, with an error naming the field. */

@@ -697,6 +697,8 @@ function buildHeader(
   }
   extra.relevant_lines = relevantLines(c);
   extra.unrecognised_lines = c.unrecognised.total;
+  // Written when there are none (an `xl dmesg`): no verdict can be about the guest's kernel.
+  if (c.kernelLines === 0) extra.guest_kernel_lines = 0;
   if (notes.length > 0) extra.notes = notes;
   const header: HeaderInit = {
     producer: PRODUCER,

@@ -88,6 +88,12 @@ export interface Collected {
   lines: number;
   /** Lines of the imported boot that produced or informed something. */
   recognised: number;
+  /**
+   * Lines of the imported boot that are the guest kernel's own: a message the importer knows
+   * (relevant or not) or a line with a kernel timestamp. None in an `xl dmesg` (the
+   * hypervisor's lines only).
+   */
+  kernelLines: number;
   /** Lines that held binary noise, and the first one. */
   garbled: number;
   /** First garbled line. */
@@ -234,6 +240,7 @@ export class DmesgImporter {
       file,
       lines: 0,
       recognised: 0,
+      kernelLines: 0,
       garbled: 0,
       nonBlank: 0,
       boots: 1,
@@ -317,6 +324,9 @@ export class DmesgImporter {
     this.#bootHasContent = true;
     if (!this.#selected()) return;
     c.bootRange[1] = c.lines;
+    if (s.source === "kernel" && (s.time !== undefined || kernelMessage(classified))) {
+      c.kernelLines++;
+    }
     const before = c.recognised + c.unrecognised.total;
     if (s.source === "xen") this.#xen(s);
     else if (s.source === "kernel") this.#kernel(s, classified);
@@ -678,6 +688,7 @@ export class DmesgImporter {
         this.#mark(k.text, time);
         return;
       case "known":
+      case "hypervisor":
       case "irrelevant":
         return;
     }
@@ -871,6 +882,11 @@ function classify(text: string): Classified {
     if (pci) return { pci };
   }
   return { kernel: classifyKernelLine(text) };
+}
+
+/** True when a message is a Linux kernel's: one the importer knows, relevant or not. */
+function kernelMessage(c: Classified | undefined): boolean {
+  return c !== undefined && !unknownMessage(c) && c.kernel?.kind !== "hypervisor";
 }
 
 /** True when a classified message matched no pattern, or only as irrelevant. */

@@ -55,6 +55,7 @@ export type KernelLine =
   | { kind: "xenlinux"; why: string }
   | { kind: "mark"; text: string }
   | { kind: "known" }
+  | { kind: "hypervisor" }
   | { kind: "irrelevant" };
 
 const HEX = "([0-9a-f]{1,13})";
@@ -221,10 +222,14 @@ const KNOWN: RegExp[] = [
   /^(?:\? )?[\w.]{1,128}\+0x[0-9a-f]{1,16}\/0x[0-9a-f]{1,16}(?: \[[\w-]+\])?$/,
   // v2.6.2x's "(N early reservations)" table: "#2 [0002c21000 - 0002c3c000]   XEN PAGETABLES".
   /^#\d+ \[[0-9a-f]+ - [0-9a-f]+\] /,
-  // The first line of `xl dmesg`: the end of Xen's start-of-day banner, " Xen 4.8.3-2.fc25",
-  // printed without "(XEN)"; the "(XEN) Xen version" line that follows carries the version.
-  /^Xen \d+\.\d+[^\s(]*$/,
 ];
+
+/**
+ * The first line of `xl dmesg`: the end of Xen's start-of-day banner, " Xen 4.8.3-2.fc25",
+ * printed without "(XEN)"; the "(XEN) Xen version" line that follows carries the version. The
+ * hypervisor's line, not the guest kernel's.
+ */
+const XL_DMESG_BANNER = /^Xen \d+\.\d+[^\s(]*$/;
 
 /**
  * Classifies one kernel message. Returns `irrelevant` for a line that mentions nothing the
@@ -413,6 +418,7 @@ function classifySlow(text: string): KernelLine | undefined {
   }
   for (const re of MARKS) if (re.test(text)) return { kind: "mark", text };
   for (const re of KNOWN) if (re.test(text)) return { kind: "known" };
+  if (XL_DMESG_BANNER.test(text)) return { kind: "hypervisor" };
   return undefined;
 }
 

@@ -179,9 +179,10 @@ Deno.test("classifyKernelLine tells irrelevant lines from unknown relevant ones"
     ]
   ) assert.deepEqual(classifyKernelLine(t), { kind: "known" }, t);
   assert.equal(classifyKernelLine("Freeing 9d-100 pfn range: 99 pages freed")?.kind, "freeing");
-  // xl dmesg's first line, the tail of Xen's banner, is not a relevant line left unread.
-  assert.deepEqual(classifyKernelLine("Xen 4.8.3-2.fc25"), { kind: "known" });
-  assert.deepEqual(classifyKernelLine("Xen 4.4.1"), { kind: "known" });
+  // xl dmesg's first line, the tail of Xen's banner, is not a relevant line left unread, and it
+  // is the hypervisor's, not a line of the guest kernel.
+  assert.deepEqual(classifyKernelLine("Xen 4.8.3-2.fc25"), { kind: "hypervisor" });
+  assert.deepEqual(classifyKernelLine("Xen 4.4.1"), { kind: "hypervisor" });
 });
 
 Deno.test("memOption reads the last mem= of a command line", () => {

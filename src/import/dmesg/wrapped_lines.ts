@@ -5,11 +5,12 @@
  *
  * A line is joined with the next only when both say so:
  * - it carries a timestamp (dmesg, wall clock) and its message is visibly unfinished: a `[`
- *   left open (`reg 0x18: [mem`) or an E820 entry without its type;
- * - the next line carries no timestamp of its own and finishes it: it closes the bracket, or it is
- *   exactly an E820 type name.
+ *   left open (`reg 0x18: [mem`) or an E820 entry without its type; or it is a row of the
+ *   hypervisor's `(XEN)` E820 table without its type, which is never complete without it;
+ * - the next line carries no timestamp or `(XEN)` of its own and finishes it: it closes the
+ *   bracket, or it is exactly an E820 type name (`(usable)`, `type 9` for a `(XEN)` row).
  *
- * Logs without timestamps are passed through as they are: there a short line cannot be told from
+ * Other logs without timestamps are passed through as they are: there a short line cannot be told from
  * a wrapped one. A quoted-printable soft break (`=` ending the line) is not a wrap: it cuts a
  * word, so joining with a space would make a wrong line; `quoted_printable.ts` undoes it before
  * this joiner runs, once the log has proven its encoding. Line numbers are kept: the joined line takes the first line's number and an empty
@@ -26,8 +27,18 @@ const E820_TYPE =
 /** An E820 entry (any of the printed maps) whose type went to the next line. */
 const E820_UNTYPED = /^(?:Xen|BIOS-e820|e820|user|modified): \[mem 0x[0-9a-f]+-0x[0-9a-f]+\]$/i;
 
+/**
+ * A row of the hypervisor's E820 table (`(XEN)  0000000000000000 - 000000000009ec00 (usable)`,
+ * or `[start, end]` on newer Xen) without its type: Xen's print_e820_memory_map
+ * (xen/arch/x86/e820.c) prints the type right after the range on the same console line, so the
+ * row is never complete without it, timestamp or not.
+ */
+const XEN_E820_UNTYPED = /^(?:[0-9a-f]{16} - [0-9a-f]{16}|\[[0-9a-f]{16}, [0-9a-f]{16}\])$/i;
+/** The type of a `(XEN)` E820 row, alone on a line a mail client wrapped. */
+const XEN_E820_TYPE = /^(?:\([A-Za-z ]{1,24}\)|type \d{1,10})$/;
+
 /** How a held line may be finished. */
-type Open = "bracket" | "e820-type";
+type Open = "bracket" | "e820-type" | "xen-e820-type";
 
 function count(text: string, ch: string): number {
   let n = 0;
@@ -44,8 +55,10 @@ function openness(raw: string): Open | undefined {
   if (last === "" || last === "=") return undefined;
   const maybeBracket = raw.lastIndexOf("[", e - 1) > raw.lastIndexOf("]", e - 1);
   const maybeE820 = last === "]" && raw.includes("[mem 0x");
-  if (!maybeBracket && !maybeE820) return undefined;
+  const maybeXen = (last === "]" || /[0-9a-fA-F]/.test(last)) && raw.includes("(XEN)");
+  if (!maybeBracket && !maybeE820 && !maybeXen) return undefined;
   const s = stripPrefix(raw);
+  if (s.source === "xen" && XEN_E820_UNTYPED.test(s.text)) return "xen-e820-type";
   if (s.source !== "kernel" || (s.time === undefined && !s.wallClock)) return undefined;
   if (count(s.text, "[") > count(s.text, "]")) return "bracket";
   return E820_UNTYPED.test(s.text) ? "e820-type" : undefined;
@@ -57,6 +70,7 @@ function finishes(raw: string, open: Open): boolean {
   if (s.time !== undefined || s.wallClock || s.text.length === 0 || s.text.length > 100) {
     return false;
   }
+  if (open === "xen-e820-type") return s.source === "kernel" && XEN_E820_TYPE.test(s.text);
   return open === "e820-type"
     ? E820_TYPE.test(s.text)
     : count(s.text, "]") > count(s.text, "[") && !s.text.startsWith("[");

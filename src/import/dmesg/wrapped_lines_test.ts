@@ -108,3 +108,32 @@ Deno.test("a quoted wrapped line is joined without the continuation's quote mark
     "",
   ]);
 });
+
+// xen/arch/x86/e820.c print_e820_memory_map prints a row's range and then its type on the same
+// console line: a "(XEN)" row without its type is unfinished whatever its timestamps, and a
+// mail client that wrapped it put the type alone on the next line.
+Deno.test("a (XEN) E820 row whose type a mail client wrapped is one row again, and only then", () => {
+  assert.deepEqual(
+    run([
+      "> (XEN)  0000000000000000 - 000000000009a800",
+      "> (usable)",
+      "(XEN)  [00000000dfe9e000, 00000000dfea0000]",
+      "type 9",
+    ]),
+    [
+      "> (XEN)  0000000000000000 - 000000000009a800 (usable)",
+      "",
+      "(XEN)  [00000000dfe9e000, 00000000dfea0000] type 9",
+      "",
+    ],
+  );
+  const apart = [
+    "(XEN)  0000000000000000 - 000000000009a800",
+    "(XEN) (usable)",
+    "(XEN)  000000000009a800 - 00000000000a0000",
+    "reserved by the firmware",
+    "(XEN) Xen version 4.4.1 (gcc) debug=n",
+    "(usable)",
+  ];
+  assert.deepEqual(run(apart), apart);
+});
