@@ -219,3 +219,71 @@ Deno.test("import options are checked as usage errors", async () => {
     message: "import p2m-dump: FILE and --trace cannot both be - (standard input)",
   });
 });
+
+Deno.test("import p2m-dump --trace - copies the base trace as it arrives, never holding it whole", async () => {
+  // The copy streams: while the base trace (a pipe still being written) is open, the events
+  // read so far are already on stdout. A copy that kept every event first would print nothing
+  // before the end of its input, and its memory would grow with the trace.
+  const EVENTS = 100_000;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      here("../cli.ts"),
+      "import",
+      "p2m-dump",
+      fixture("debugfs/domU-4.19-list.p2m"),
+      "--trace",
+      "-",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const chunks: string[] = [];
+  let seenWhileOpen = false;
+  let inputOpen = true;
+  const marker = `"seq":${EVENTS / 2},`;
+  let sawMarker!: () => void;
+  const markerSeen = new Promise<void>((resolve) => (sawMarker = resolve));
+  const drained = (async () => {
+    const dec = new TextDecoder();
+    let tail = "";
+    for await (const bytes of child.stdout) {
+      const text = dec.decode(bytes, { stream: true });
+      chunks.push(text);
+      if ((tail + text).includes(marker)) {
+        if (inputOpen) seenWhileOpen = true;
+        sawMarker();
+      }
+      tail = text.slice(-marker.length);
+    }
+    sawMarker();
+  })();
+  const w = child.stdin.getWriter();
+  const enc = new TextEncoder();
+  await w.write(enc.encode((await Deno.readTextFile(BASE_TRACE)).split("\n")[0] + "\n"));
+  const lines: string[] = [];
+  for (let seq = 1; seq <= EVENTS; seq++) lines.push(`{"seq":${seq},"kind":"mark","text":"m"}`);
+  await w.write(enc.encode(lines.join("\n") + "\n"));
+  // A generous liveness bound, not a timing: the half-way event must come out before the input
+  // ends (it does within a second; a copy that waits for the end never prints it).
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    markerSeen,
+    new Promise((resolve) => (timer = setTimeout(resolve, 60_000))),
+  ]);
+  clearTimeout(timer);
+  inputOpen = false;
+  await w.close();
+  await drained;
+  const status = await child.status;
+  assert.equal(status.code, 0, await stderr);
+  assert.ok(seenWhileOpen, "no copied event reached stdout before the base trace ended");
+  const { events } = await roundTrip(chunks.join(""));
+  assert.equal(events.length, EVENTS + 1);
+  assert.equal(events[EVENTS].kind, "p2m_dump");
+  assert.equal(events[EVENTS].seq, EVENTS + 1);
+});
