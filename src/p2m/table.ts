@@ -122,6 +122,10 @@ export type P2mNote =
   | { type: "alloc"; pages: number; what: string }
   | { type: "reuse"; leafPfn: number; forPfn: number };
 
+// How many numbers a WriteLog list keeps from step to step (4 a captured run: 1024 runs).
+// Most steps capture one run; a longer list was made by a rare step and is dropped.
+const WRITE_LOG_KEPT = 4096;
+
 /**
  * Collects what one step is about to change and what it noticed. Before a table write
  * modifies a range it calls {@link WriteLog.capture}, which records the range's lookup-level
@@ -369,8 +373,17 @@ export class WriteLog {
     this.notes.push(n);
   }
 
-  /** Empties the log for the next step (the counts; the lists are reused). */
+  /**
+   * Empties the log for the next step (the counts; the lists are reused, unless one step made
+   * them longer than 4096 numbers: those are dropped, so a single boot pass or
+   * hotplug that captured 10^5 runs does not keep megabytes for the rest of the trace).
+   */
   clear(): void {
+    if (this.#bf.length > WRITE_LOG_KEPT) {
+      this.#bf = [];
+      this.#af = [];
+    }
+    if (this.#known.length > WRITE_LOG_KEPT) this.#known = [];
     this.#bfN = 0;
     this.#fewN = 0;
     this.#knownN = 0;

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { P2m, type P2mDraft, type Structure, type WriteValue } from "./table.ts";
+import { P2m, type P2mDraft, type Structure, WriteLog, type WriteValue } from "./table.ts";
 import { K } from "./leaf_runs.ts";
 import { MAX_DOMAIN_PAGES, MAX_P2M_PFN, PFNS_PER_MID } from "./constants.ts";
 
@@ -590,4 +590,30 @@ Deno.test("a store over two leaves keeps the second leaf's own before-value in t
     K.INVALID,
     0,
   ]);
+});
+
+Deno.test("WriteLog: after a step that captured thousands of runs, the next step's diff is exact", () => {
+  // The log drops lists a rare step made long (memory: a boot pass keeps no megabytes for the
+  // rest of the trace); the step after it must still see only its own runs.
+  const log = new WriteLog();
+  const d = P2m.build("T12", 0x40000).draft(log);
+  for (let i = 0; i < 2000; i++) {
+    d.write(
+      0x1000 + 2 * i,
+      0x1001 + 2 * i,
+      mfn(0x500 + i, 0x1000 + 2 * i),
+      "__set_phys_to_machine",
+    );
+  }
+  assert.equal(log.capturedRuns, 2000);
+  log.clear();
+  assert.deepEqual(log.before, []);
+  d.write(0x1001, 0x1003, mfn(0x9000, 0x1001), "__set_phys_to_machine");
+  // 0x1001 held an unrecorded frame; 0x1002 the frame stored in the step before.
+  assert.deepEqual(log.before, [0x1001, 0x1002, K.MFN_UNKNOWN, 0, 0x1002, 0x1003, K.MFN, 0x501]);
+  assert.deepEqual(log.after.length, 4);
+  log.clear();
+  d.write(0x3000, 0x3001, mfn(0x9100, 0x3000), "__set_phys_to_machine");
+  assert.deepEqual(log.before, [0x3000, 0x3001, K.MFN_UNKNOWN, 0]);
+  assert.deepEqual(log.after, [K.MFN, 0x9100]);
 });
