@@ -141,7 +141,9 @@ function unstatedCap(printed: number, a: NonNullable<BootReport["p2mArea"]>): st
     const entries = printed / P2M_ENTRY_SIZE;
     const bound = limit >= entries
       ? `P2M_LIMIT ${limit / PFNS_PER_MID} GiB covers it`
-      : `xen_max_p2m_pfn in (0x${(entries - P2M_AREA_ALIGN / P2M_ENTRY_SIZE).toString(16)}, 0x${entries.toString(16)}]`;
+      : `xen_max_p2m_pfn in (0x${(entries - P2M_AREA_ALIGN / P2M_ENTRY_SIZE).toString(16)}, 0x${
+        entries.toString(16)
+      }]`;
     return `not verified, consistent with a maximum reservation Xen set but the log does not ` +
       `show (${bound}; the model assumed none: xen_max_p2m_pfn 0x${a.maxP2mPfn.toString(16)}, ` +
       `size ${hi.toString(16)}; capped at nr_pages: xen_max_p2m_pfn ` +
