@@ -101,6 +101,7 @@ export function memorySetup(d: ModelDraft, input: MemorySetupInput): BootReport 
     limit,
   );
   const last = map[map.length - 1];
+  const cappedPages = Math.min(nr, limit);
   const b: BootWork = {
     map,
     nr,
@@ -108,6 +109,15 @@ export function memorySetup(d: ModelDraft, input: MemorySetupInput): BootReport 
     maxPages,
     extraPages: maxPages > maxPfn ? maxPages - maxPfn : 0,
     maxP2mPfn: 0,
+    ...(dom0 && input.maxReservation === undefined && maxPages > cappedPages
+      ? {
+        capped: {
+          maxPages: cappedPages,
+          extraPages: cappedPages > maxPfn ? cappedPages - maxPfn : 0,
+          maxP2mPfn: 0,
+        },
+      }
+      : {}),
     lastEndPfn: last ? pfnDown(last.start + last.size) : 0,
     remapTargets: [],
     report,
@@ -148,8 +158,27 @@ export function memorySetup(d: ModelDraft, input: MemorySetupInput): BootReport 
  * extra memory while extra_pages lasts, the rest unusable.
  */
 function extraMemoryFromE820(d: ModelDraft, b: BootWork): void {
-  const memEnd = b.maxPfn * PAGE_SIZE;
-  for (const entry of b.map) {
+  for (const c of extraChunks(b.map, b.maxPfn, b.extraPages)) {
+    addExtraMem(d, c.start, c.size, b.report);
+    b.maxP2mPfn = pfnDown(c.start + c.size);
+    b.extraPages -= Math.floor(c.size / PAGE_SIZE);
+  }
+  if (b.capped) {
+    const chunks = extraChunks(b.map, b.maxPfn, b.capped.extraPages);
+    const c = chunks[chunks.length - 1];
+    b.capped.maxP2mPfn = c ? pfnDown(c.start + c.size) : 0;
+  }
+}
+
+/** The chunks of RAM beyond max_pfn the rewrite loop turns into extra memory, `pages` at most. */
+function extraChunks(
+  map: readonly E820Entry[],
+  maxPfn: number,
+  pages: number,
+): { start: number; size: number }[] {
+  const memEnd = maxPfn * PAGE_SIZE;
+  const out: { start: number; size: number }[] = [];
+  for (const entry of map) {
     if (entry.type !== E820_TYPE.ram) continue;
     let addr = entry.start;
     let size = entry.size;
@@ -157,16 +186,38 @@ function extraMemoryFromE820(d: ModelDraft, b: BootWork): void {
       let chunk = size;
       if (addr < memEnd) {
         chunk = Math.min(size, memEnd - addr);
-      } else if (b.extraPages > 0) {
-        chunk = Math.min(size, b.extraPages * PAGE_SIZE);
-        b.extraPages -= Math.floor(chunk / PAGE_SIZE);
-        addExtraMem(d, addr, chunk, b.report);
-        b.maxP2mPfn = pfnDown(addr + chunk);
+      } else if (pages > 0) {
+        chunk = Math.min(size, pages * PAGE_SIZE);
+        pages -= Math.floor(chunk / PAGE_SIZE);
+        out.push({ start: addr, size: chunk });
       }
       addr += chunk;
       size -= chunk;
     }
   }
+  return out;
+}
+
+/**
+ * `extra_pages += n; extra_pages = min(extra_pages, limit)` as an era's pass does it, applied
+ * to the pass's budget and to its {@link BootWork.capped} twin alike.
+ *
+ * @example
+ * ```ts
+ * import { growExtraPages } from "./memory_setup.ts";
+ * import assert from "node:assert/strict";
+ * const b = { extraPages: 10, capped: { maxPages: 0, extraPages: 0, maxP2mPfn: 0 } };
+ * growExtraPages(b, 5, 12);
+ * assert.deepEqual([b.extraPages, b.capped.extraPages], [12, 5]);
+ * ```
+ */
+export function growExtraPages(
+  b: Pick<BootWork, "extraPages" | "capped">,
+  n: number,
+  limit: number,
+): void {
+  b.extraPages = Math.min(limit, b.extraPages + n);
+  if (b.capped) b.capped.extraPages = Math.min(limit, b.capped.extraPages + n);
 }
 
 /** `EXTRA_MEM_RATIO * min(max_pfn, PFN_DOWN(MAXMEM))`: the most extra memory setup.c allows. */

@@ -246,3 +246,15 @@ Deno.test("v4.3 sizes extra memory before the pass: max_pages += xen_count_remap
     "Remapped 283999 page(s)",
   ]);
 });
+
+Deno.test("a dom0 without a stated maximum reservation also sizes the list with it capped at nr_pages", () => {
+  // xen_get_max_pages: XENMEM_maximum_reservation for dom0, else the era's limit. The capped twin
+  // must be exactly the run with maxReservation = nr_pages, in both list eras.
+  for (const policy of ["linux-3.19", "linux-4.3"]) {
+    const open = memorySetup(konradDraft(policy), {}).p2mArea!;
+    const capped = memorySetup(konradDraft(policy), { maxReservation: 0x1acb65 }).p2mArea!;
+    assert.equal(open.cappedMaxP2mPfn, capped.maxP2mPfn, policy);
+    assert.ok(open.maxP2mPfn > capped.maxP2mPfn, policy);
+    assert.equal(capped.cappedMaxP2mPfn, undefined, policy);
+  }
+});

@@ -11,7 +11,14 @@ import { MAX_DOMAIN_PAGES } from "../p2m/constants.ts";
 import { K } from "../p2m/leaf_runs.ts";
 import type { BootReport, E820Entry, ModelDraft } from "../model/state.ts";
 import type { BootWork } from "../model/policy.ts";
-import { extraMemLimit, forEachChunk, pfnDown, pfnUp, release } from "./memory_setup.ts";
+import {
+  extraMemLimit,
+  forEachChunk,
+  growExtraPages,
+  pfnDown,
+  pfnUp,
+  release,
+} from "./memory_setup.ts";
 
 /**
  * Runs the pass on `d`: release, populate back, then size extra memory as setup.c does:
@@ -48,9 +55,8 @@ export function releaseAndPopulate(d: ModelDraft, b: BootWork): void {
   if (report.identity > 0) report.messages.push(`Set ${report.identity} page(s) to 1-1 mapping`);
   const [populated, lastPfn] = populate(d, map, b.maxPfn, report);
   report.populated = populated;
-  b.extraPages += report.released - populated;
   if (lastPfn > b.maxPfn) b.maxPfn = Math.min(MAX_DOMAIN_PAGES, lastPfn);
-  b.extraPages = Math.min(extraMemLimit(b.maxPfn), b.extraPages);
+  growExtraPages(b, report.released - populated, extraMemLimit(b.maxPfn));
 }
 
 /**

@@ -18,8 +18,13 @@ export interface Verification {
   recorded: string;
   /** What the model computed. */
   model: string;
-  /** True when they agree. */
+  /** True when they agree, or when only an input the trace does not state can explain why not. */
   ok: boolean;
+  /**
+   * Set when `ok` is only "consistent": the values differ, but an input the trace does not
+   * state (and the model assumed) explains the difference; says which, and what it implies.
+   */
+  unverified?: string;
   /** The PFNs concerned, when any. */
   range?: PfnRange;
 }

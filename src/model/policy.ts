@@ -47,6 +47,13 @@ export interface BootWork {
   extraPages: number;
   /** End PFN of the last extra memory region (`xen_max_p2m_pfn`). */
   maxP2mPfn: number;
+  /**
+   * A dom0 whose maximum reservation the trace does not state: the same sizing with
+   * `xen_get_max_pages()` capped at the domain's own pages (Xen may have set one that no log
+   * line shows, e.g. a build-time CONFIG_DOM0_MEM), so a check can bound what the kernel saw.
+   * `maxPages`/`extraPages` as above; `maxP2mPfn` is filled by the E820 rewrite.
+   */
+  capped?: { maxPages: number; extraPages: number; maxP2mPfn: number };
   /** PFN after the last E820 entry. */
   lastEndPfn: number;
   /** Where the remap pass moved RAM to (v3.17+). */

@@ -74,7 +74,16 @@ export interface BootReport {
    * `ALIGN(8 * max(xen_max_p2m_pfn, P2M_LIMIT), 2 MiB)`; `maxP2mPfn` is `xen_max_p2m_pfn`;
    * `limitPfns` the policy's P2M_LIMIT in PFNs.
    */
-  p2mArea?: { size: number; maxP2mPfn: number; limitPfns: number };
+  p2mArea?: {
+    size: number;
+    maxP2mPfn: number;
+    limitPfns: number;
+    /**
+     * A dom0 whose maximum reservation the trace does not state: `xen_max_p2m_pfn` had Xen
+     * capped it at nr_pages (the model's own `maxP2mPfn` assumes no cap).
+     */
+    cappedMaxP2mPfn?: number;
+  };
   /** Extra memory regions after the pass. */
   extra: PfnRange[];
   /** max_pfn after the pass. */

@@ -13,7 +13,7 @@ import { hex } from "../trace/hex.ts";
 import type { BootReport, ModelDraft } from "../model/state.ts";
 import type { Verification } from "../model/outcome.ts";
 import { compareDump } from "../p2m/debugfs.ts";
-import { PFNS_PER_MID } from "../p2m/constants.ts";
+import { P2M_AREA_ALIGN, P2M_ENTRY_SIZE, PFNS_PER_MID } from "../p2m/constants.ts";
 import { p2mAreaSize } from "../kernel/eras/linux_3_19.ts";
 import { escapeText } from "../report/text.ts";
 
@@ -112,6 +112,7 @@ export function verifyP2mArea(printed: number, report: BootReport): Verification
   }
   const bare = p2mAreaSize(a.maxP2mPfn, 0);
   const ok = printed === a.size || printed === bare;
+  const capped = ok ? undefined : unstatedCap(printed, a);
   const model = printed === bare && bare !== a.size
     ? `${bare.toString(16)} (xen_max_p2m_pfn 0x${a.maxP2mPfn.toString(16)}; a kernel without ` +
       `memory hot-plug: P2M_LIMIT 0, not the policy's ${a.limitPfns / PFNS_PER_MID} GiB)`
@@ -119,7 +120,37 @@ export function verifyP2mArea(printed: number, report: BootReport): Verification
       `${a.limitPfns / PFNS_PER_MID} GiB${
         bare !== a.size ? `; ${bare.toString(16)} without` : ""
       })`;
-  return { what, recorded: printed.toString(16), model, ok };
+  const v: Verification = { what, recorded: printed.toString(16), model, ok: ok || !!capped };
+  if (capped !== undefined) v.unverified = capped;
+  return v;
+}
+
+/**
+ * A dom0 whose maximum reservation the trace does not state (`xen_get_max_pages` reads
+ * XENMEM_maximum_reservation, which Xen may have set with no `dom0_mem=max:` in the log, e.g.
+ * from a build-time CONFIG_DOM0_MEM): a printed size between the list with the reservation
+ * capped at nr_pages and the model's uncapped list is explained by that unknown alone. Says so,
+ * with the `xen_max_p2m_pfn` the printed size implies; undefined when it is not in that span.
+ */
+function unstatedCap(printed: number, a: NonNullable<BootReport["p2mArea"]>): string | undefined {
+  if (a.cappedMaxP2mPfn === undefined) return undefined;
+  for (const limit of [a.limitPfns, 0]) {
+    const lo = p2mAreaSize(a.cappedMaxP2mPfn, limit);
+    const hi = p2mAreaSize(a.maxP2mPfn, limit);
+    if (printed < lo || printed > hi) continue;
+    const entries = printed / P2M_ENTRY_SIZE;
+    const bound = limit >= entries
+      ? `P2M_LIMIT ${limit / PFNS_PER_MID} GiB covers it`
+      : `xen_max_p2m_pfn in (0x${(entries - P2M_AREA_ALIGN / P2M_ENTRY_SIZE).toString(16)}, 0x${
+        entries.toString(16)
+      }]`;
+    return `not verified, consistent with a maximum reservation Xen set but the log does not ` +
+      `show (${bound}; the model assumed none: xen_max_p2m_pfn 0x${a.maxP2mPfn.toString(16)}, ` +
+      `size ${hi.toString(16)}; capped at nr_pages: xen_max_p2m_pfn ` +
+      `0x${a.cappedMaxP2mPfn.toString(16)}, size ${lo.toString(16)}` +
+      `${limit === 0 && a.limitPfns > 0 ? "; both with P2M_LIMIT 0" : ""})`;
+  }
+  return undefined;
 }
 
 /** Checks a recorded lookup's observed value against the model. */

@@ -36,3 +36,28 @@ Deno.test("the printed p2m virtual area agrees with the list with the policy's P
     [["p2m virtual area size", false]],
   );
 });
+
+Deno.test("a dom0 without a stated maximum reservation: a printed area between the capped and the uncapped list is open, not a DIFF, not a silent ok", () => {
+  // xen_get_max_pages takes dom0's XENMEM_maximum_reservation; when the trace does not state it
+  // the model assumes none, and the list with it capped at nr_pages is the other end.
+  const r = report({
+    size: 0x40000000,
+    maxP2mPfn: 0x42e000,
+    limitPfns: 0x8000000,
+    cappedMaxP2mPfn: 0x135af2,
+  });
+  const v = verifyP2mArea(0xa00000, r);
+  assert.equal(v.ok, true);
+  assert.match(v.unverified ?? "", /xen_max_p2m_pfn in \(0x100000, 0x140000\]/);
+  assert.match(v.unverified ?? "", /capped at nr_pages: xen_max_p2m_pfn 0x135af2, size a00000/);
+  // Below the capped list or above the uncapped one nothing explains it.
+  assert.equal(verifyP2mArea(0x800000, r).ok, false);
+  assert.equal(
+    verifyP2mArea(0x2400000, { ...r, p2mArea: { ...r.p2mArea!, limitPfns: 0 } }).ok,
+    false,
+  );
+  // Exact agreement stays a plain ok; a stated reservation leaves no span.
+  assert.equal(verifyP2mArea(0x40000000, r).unverified, undefined);
+  const stated = report({ size: 0x40000000, maxP2mPfn: 0x42e000, limitPfns: 0x8000000 });
+  assert.equal(verifyP2mArea(0xa00000, stated).ok, false);
+});

@@ -54,7 +54,9 @@ export function stepText(rec: StepRecord): string {
   }
   for (const v of outcome.verifications) {
     lines.push(
-      v.ok
+      v.unverified !== undefined
+        ? `  verify: open  ${v.what}: recorded ${v.recorded}, replaying ${v.model}: ${v.unverified}`
+        : v.ok
         ? `  verify: ok    ${v.what}: ${
           v.recorded === "same" ? "replaying and recorded agree" : v.recorded
         }`
@@ -275,6 +277,7 @@ export function stepJson(rec: StepRecord): Record<string, unknown> {
       recorded: v.recorded,
       model: v.model,
       ok: v.ok,
+      ...(v.unverified !== undefined ? { unverified: v.unverified } : {}),
     })),
     notes: outcome.notes.filter((n) => n.type !== "brk" && n.type !== "alloc").map((n) => {
       const o: Record<string, unknown> = { type: n.type };

@@ -186,6 +186,8 @@ export function assembleTrace(
     warnings.push(cut);
     delete c.expect.identity;
   }
+  const reservation = unstatedReservation(c, guest, pv);
+  if (reservation) estimated.push({ field: "max_reservation", how: reservation });
   if (pv && nrPages === undefined) {
     estimated.push({ field: "nr_pages", how: "unknown: the log shows nothing it follows from" });
     mark(
@@ -582,6 +584,22 @@ function resolveItems(
     );
   }
   return out;
+}
+
+/**
+ * A PV dom0's `xen_get_max_pages` reads XENMEM_maximum_reservation, which Xen sets in
+ * dom0_compute_nr_pages (`d->max_pages`, from `dom0_mem=max:`, or from a build-time
+ * CONFIG_DOM0_MEM default that the printed command line does not show): unless the log proves
+ * it, the model assumes no cap, and says so.
+ */
+function unstatedReservation(c: Collected, guest: GuestDecision, pv: boolean): string | undefined {
+  if (!pv || guest.domain !== "dom0" || c.dom0MaxPages !== undefined) return undefined;
+  const where = c.xenCmdlineLine !== undefined
+    ? `Xen's command line (line ${c.xenCmdlineLine}) has no dom0_mem=max:, but a build-time ` +
+      "CONFIG_DOM0_MEM would not show there"
+    : "the log shows no dom0_mem=max: (no Xen command line)";
+  return `none assumed (the era's limit; all RAM of the map beyond nr_pages may become extra ` +
+    `memory): ${where}`;
 }
 
 function memorySetup(c: Collected, guest: GuestDecision, time?: number): MemorySetupEvent {

@@ -151,6 +151,8 @@ export interface Collected {
   nr: NrPagesFacts;
   /** `dom0_mem=max:` in pages. */
   dom0MaxPages?: number;
+  /** The line of the hypervisor's `Command line:`, when the log has it. */
+  xenCmdlineLine?: number;
   /** `mem=` on the kernel command line, in bytes. */
   cmdlineMem?: number;
   /** Lines with a seconds-since-boot time / a wall-clock time / neither. */
@@ -500,6 +502,7 @@ export class DmesgImporter {
         break;
       }
       case "cmdline":
+        c.xenCmdlineLine ??= c.lines;
         if (x.dom0Pages !== undefined) c.nr.dom0MemPages = x.dom0Pages;
         if (x.dom0MaxPages !== undefined) c.dom0MaxPages = x.dom0MaxPages;
         break;

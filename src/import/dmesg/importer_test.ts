@@ -404,3 +404,28 @@ Deno.test("a log the kernel printed again on a new console is one boot, its repe
   for (const l of [...boot, "[    6.000000] reboot: Restarting system", ...boot]) reboot.push(l);
   assert.equal((reboot.finish().header.extra?.source as { boots: number }).boots, 2);
 });
+
+Deno.test("a PV dom0's maximum reservation is estimated unless dom0_mem=max: proves it", () => {
+  // xen_get_max_pages (arch/x86/xen/setup.c) reads dom0's XENMEM_maximum_reservation, which Xen
+  // sets in dom0_compute_nr_pages from dom0_mem=max: or from a build-time CONFIG_DOM0_MEM that
+  // the printed command line does not show: without max:, the model's "no cap" is an assumption.
+  const dom0 = (cmdline: string) =>
+    run([
+      "(XEN) Xen version 4.14.0 (x@y) (gcc) debug=n",
+      `(XEN) Command line: placeholder ${cmdline}`,
+      ...XEN_TABLE.slice(1),
+      ...PV_DOMU.filter((l) => !l.includes("unprivileged")),
+    ]);
+  const reservation = (r: ReturnType<typeof run>) =>
+    ((r.header.extra?.estimated ?? []) as { field: string; how: string }[])
+      .find((e) => e.field === "max_reservation")?.how;
+  assert.match(
+    reservation(dom0("dom0_mem=1024M")) ?? "",
+    /none assumed .*line 2\) has no dom0_mem=max:, but a build-time CONFIG_DOM0_MEM/,
+  );
+  assert.equal(reservation(dom0("dom0_mem=1024M,max:1024M")), undefined);
+  const ms = dom0("dom0_mem=1024M,max:1024M").events.find((e) => e.kind === "memory_setup");
+  assert.equal(ms?.kind === "memory_setup" && ms.maxReservation, 0x40000);
+  // A domU's maximum is not read from XENMEM_maximum_reservation: nothing to estimate.
+  assert.equal(reservation(run([...XEN_TABLE, ...PV_DOMU])), undefined);
+});

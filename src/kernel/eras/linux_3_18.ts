@@ -17,7 +17,7 @@ import { K } from "../../p2m/leaf_runs.ts";
 import type { BootWork, KernelEra } from "../../model/policy.ts";
 import type { ModelDraft } from "../../model/state.ts";
 import { identityAndRemap, leafBlockPieces } from "../remap.ts";
-import { extraMemLimit } from "../memory_setup.ts";
+import { extraMemLimit, growExtraPages } from "../memory_setup.ts";
 import { identityAboveMap } from "./linux_3_16.ts";
 
 /**
@@ -50,9 +50,8 @@ export function remapOnTree(d: ModelDraft, b: BootWork): void {
   report.messages.push(`Set ${report.identity} page(s) to 1-1 mapping`);
   report.messages.push(`Remapped ${report.remapped} page(s), last_pfn=${lastPfn}`);
   report.messages.push(`Released ${report.released} page(s)`);
-  b.extraPages += report.released;
   if (lastPfn > b.maxPfn) b.maxPfn = Math.min(MAX_DOMAIN_PAGES, lastPfn);
-  b.extraPages = Math.min(extraMemLimit(b.maxPfn), b.extraPages);
+  growExtraPages(b, report.released, extraMemLimit(b.maxPfn));
 }
 
 /**

@@ -23,7 +23,7 @@ import { K } from "../../p2m/leaf_runs.ts";
 import type { BootWork, KernelEra } from "../../model/policy.ts";
 import type { ModelDraft } from "../../model/state.ts";
 import { identityAndRemap, remapSizePieces } from "../remap.ts";
-import { extraMemLimit, rangesOf } from "../memory_setup.ts";
+import { extraMemLimit, growExtraPages, rangesOf } from "../memory_setup.ts";
 
 /**
  * `set_phys_range_identity(end of the last E820 entry, ~0)` on the initial list: only entries
@@ -82,6 +82,12 @@ export function listAndRemap(d: ModelDraft, b: BootWork): void {
   const area = p2mAreaSize(maxP2mPfn, limitPfns);
   const size = area / P2M_ENTRY_SIZE;
   report.p2mArea = { size: area, maxP2mPfn, limitPfns };
+  if (b.capped) {
+    // The list the kernel would build under an unstated maximum reservation at nr_pages.
+    report.p2mArea.cappedMaxP2mPfn = b.capped.maxP2mPfn > 0
+      ? b.capped.maxP2mPfn
+      : Math.ceil(b.nr / P2M_PER_PAGE) * P2M_PER_PAGE;
+  }
   const extraFlat: number[] = [];
   for (const r of report.extra) extraFlat.push(r.pfn, r.endPfn);
   d.p2m.growList(size, extraFlat);
@@ -112,8 +118,7 @@ function prepareRemap(d: ModelDraft, b: BootWork): void {
   const { report } = b;
   identityAndRemap(d, b, { identityPieces: remapSizePieces, skipEntryEndingAtCursor: false });
   report.messages.push(`Released ${report.released} page(s)`);
-  b.extraPages += report.released + report.remapped;
-  b.extraPages = Math.min(extraMemLimit(b.maxPfn), b.extraPages);
+  growExtraPages(b, report.released + report.remapped, extraMemLimit(b.maxPfn));
 }
 
 /**

@@ -52,9 +52,14 @@ export function countRemapPages(map: readonly E820Entry[], maxPfn: number): numb
 
 /** v4.3 sizing, before the E820 rewrite. */
 function sizeExtraMemory(_d: ModelDraft, b: BootWork): void {
-  b.maxPages += countRemapPages(b.map, b.maxPfn);
-  b.extraPages = b.maxPages > b.maxPfn ? b.maxPages - b.maxPfn : 0;
-  b.extraPages = Math.min(extraMemLimit(b.maxPfn), b.extraPages, b.maxPages - b.maxPfn);
+  const remap = countRemapPages(b.map, b.maxPfn);
+  const size = (s: { maxPages: number; extraPages: number }) => {
+    s.maxPages += remap;
+    s.extraPages = s.maxPages > b.maxPfn ? s.maxPages - b.maxPfn : 0;
+    s.extraPages = Math.min(extraMemLimit(b.maxPfn), s.extraPages, s.maxPages - b.maxPfn);
+  };
+  size(b);
+  if (b.capped) size(b.capped);
 }
 
 /**
