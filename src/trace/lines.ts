@@ -166,7 +166,10 @@ export class GzipDataError extends Error {
  * import assert from "node:assert/strict";
  * const e = readFailure("t.gz", 3, new GzipDataError("trailing data after the gzip stream", 114));
  * assert.equal(e.exitCode, 65);
- * assert.equal(e.message, "t.gz: byte 114 (compressed): trailing data after the gzip stream");
+ * assert.equal(
+ *   e.message,
+ *   "t.gz: byte 114 (compressed): expected gzip data, got trailing data after the gzip stream",
+ * );
  * assert.match(readFailure("t.gz", 3, new GzipDataError("a truncated gzip stream")).message, /^t\.gz:3: /);
  * ```
  */
