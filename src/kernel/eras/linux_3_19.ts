@@ -77,16 +77,16 @@ export function p2mAreaSize(maxP2mPfn: number, limitPfns: number): number {
  */
 export function listAndRemap(d: ModelDraft, b: BootWork): void {
   const { report } = b;
-  const maxP2mPfn = b.maxP2mPfn > 0 ? b.maxP2mPfn : Math.ceil(b.nr / P2M_PER_PAGE) * P2M_PER_PAGE;
+  // xen_max_p2m_pfn: the end of the last extra memory region, else nr_pages to a whole leaf.
+  const listEnd = (last: number) => last > 0 ? last : Math.ceil(b.nr / P2M_PER_PAGE) * P2M_PER_PAGE;
+  const maxP2mPfn = listEnd(b.maxP2mPfn);
   const limitPfns = d.policy.p2mLimitGib * PFNS_PER_MID;
   const area = p2mAreaSize(maxP2mPfn, limitPfns);
   const size = area / P2M_ENTRY_SIZE;
   report.p2mArea = { size: area, maxP2mPfn, limitPfns };
   if (b.capped) {
     // The list the kernel would build under an unstated maximum reservation at nr_pages.
-    report.p2mArea.cappedMaxP2mPfn = b.capped.maxP2mPfn > 0
-      ? b.capped.maxP2mPfn
-      : Math.ceil(b.nr / P2M_PER_PAGE) * P2M_PER_PAGE;
+    report.p2mArea.cappedMaxP2mPfn = listEnd(b.capped.maxP2mPfn);
   }
   const extraFlat: number[] = [];
   for (const r of report.extra) extraFlat.push(r.pfn, r.endPfn);
