@@ -14,6 +14,23 @@ import { validateEnd, validateEvent, validateHeader } from "./validate.ts";
 import { RecordChecks } from "./checks.ts";
 
 /**
+ * What `replay` and `check` read events from: a {@link TraceReader}, or a
+ * `ThreadedReader` (src/trace/threaded_read.ts) whose parsing runs in a worker.
+ */
+export interface EventSource {
+  /** The file name as given (`-` for stdin). */
+  readonly name: string;
+  /** The validated header. */
+  header(): Promise<TraceHeader>;
+  /** Validated events in the reader's batches; throws what the reader throws, where it does. */
+  batches(): AsyncGenerator<TraceEvent[]>;
+  /** The `end` record, once the batches have finished. */
+  readonly end: TraceEnd | undefined;
+  /** Stops the reading thread, if any (reading stopped early, or never started). */
+  close?(): void;
+}
+
+/**
  * Reads one trace. Create it with {@link TraceReader.open} (a path or `-`) or
  * {@link TraceReader.fromText}, read {@link TraceReader.header}, then iterate
  * {@link TraceReader.batches}.
@@ -36,13 +53,14 @@ import { RecordChecks } from "./checks.ts";
  * assert.equal(r.end?.events, 1);
  * ```
  */
-export class TraceReader {
+export class TraceReader implements EventSource {
   /** The file name as given (`-` for stdin). */
   readonly name: string;
   #lines: AsyncGenerator<LineBatch>;
   #pending: LineBatch | undefined;
   #pendingIndex = 0;
   #header: TraceHeader | undefined;
+  #headerSource: { text: string; line: number } | undefined;
   #end: TraceEnd | undefined;
   #checks: RecordChecks;
   #textSink: ((text: string) => void) | undefined;
@@ -110,6 +128,14 @@ export class TraceReader {
     return this.#end;
   }
 
+  /**
+   * The header's line and its number, once {@link TraceReader.header} has read it: another
+   * thread validates the same text into the same header ({@link validateHeader}).
+   */
+  get headerSource(): { text: string; line: number } | undefined {
+    return this.#headerSource;
+  }
+
   /** Number of events read so far. */
   get eventsRead(): number {
     return this.#checks.events;
@@ -132,6 +158,7 @@ export class TraceReader {
       if (text.trim() === "") continue;
       const obj = this.#parse(text, line, terminated);
       this.#header = validateHeader({ file: this.name, line }, obj);
+      this.#headerSource = { text, line };
       return this.#header;
     }
   }
