@@ -116,7 +116,7 @@ export function operands(command: string, positionals: string[], names: string[]
  * import assert from "node:assert/strict";
  * assert.equal(parseThreads("check", "1"), 1);
  * assert.equal(parseThreads("check", undefined), undefined);
- * assert.throws(() => parseThreads("check", "3"), /--threads takes 1 or 2/);
+ * assert.throws(() => parseThreads("check", "3"), /--threads takes 1 \(parse on the main thread\) or 2/);
  * ```
  */
 export function parseThreads(command: string, value: string | undefined): 1 | 2 | undefined {

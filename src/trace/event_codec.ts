@@ -69,10 +69,11 @@ const HEAD = 4;
  * ```ts
  * import { decodeBatches, EventEncoder } from "./event_codec.ts";
  * import assert from "node:assert/strict";
- * const batches = [
+ * import type { TraceEvent } from "./event.ts";
+ * const batches: TraceEvent[][] = [
  *   [{ seq: 1, line: 2, kind: "decrease_reservation", ranges: [{ pfn: 0x10, endPfn: 0x12 }] }],
  *   [{ seq: 2, line: 3, time: 1.5, kind: "mark", text: "héllo" }],
- * ] as const;
+ * ];
  * const enc = new EventEncoder();
  * for (const b of batches) enc.add(b);
  * const buf = new SharedArrayBuffer(enc.byteLength);
@@ -383,8 +384,9 @@ class Cursor {
  * ```ts
  * import { decodeBatches, EventEncoder } from "./event_codec.ts";
  * import assert from "node:assert/strict";
- * const e = { seq: 9, line: 10, kind: "lookup", pfn: 2 ** 40 - 1, offset: 0, via: "pte",
- *   iomap: false, observed: 2n ** 64n - 1n } as const;
+ * import type { TraceEvent } from "./event.ts";
+ * const e: TraceEvent = { seq: 9, line: 10, kind: "lookup", pfn: 2 ** 40 - 1, offset: 0,
+ *   via: "pte", iomap: false, observed: 2n ** 64n - 1n };
  * assert.deepEqual([...decodeBatches(new EventEncoder().encode([[e], []]))], [[e], []]);
  * ```
  */
