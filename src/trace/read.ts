@@ -8,7 +8,7 @@
  */
 
 import { CutOffError, TraceError } from "../errors.ts";
-import type { TraceEnd, TraceEvent, TraceHeader } from "./event.ts";
+import { EVENT_KINDS, type TraceEnd, type TraceEvent, type TraceHeader } from "./event.ts";
 import { type Input, type LineBatch, maybeGunzip, openInput, readLineBatches } from "./lines.ts";
 import { validateEnd, validateEvent, validateHeader } from "./validate.ts";
 import { RecordChecks } from "./checks.ts";
@@ -307,7 +307,7 @@ function scanFlatObject(s: string): Record<string, unknown> | undefined {
     if (c === 34) {
       const e = stringEnd(s, i);
       if (e < 0) return undefined;
-      v = e - i > SLICE_MIN ? own(s.slice(i + 1, e)) : s.slice(i + 1, e);
+      v = e - i > SLICE_MIN ? knownValue(s, i + 1, e) ?? own(s.slice(i + 1, e)) : s.slice(i + 1, e);
       i = e + 1;
     } else if (c === 91) {
       const arr: unknown[] = [];
@@ -402,6 +402,36 @@ const KNOWN_KEYS: readonly (readonly string[])[] = (() => {
   for (const k of keys) (byLength[k.length] ??= []).push(k);
   return byLength;
 })();
+
+/**
+ * The string values every line of a long trace repeats (event kinds, lookup paths, write
+ * primitives), by length: a value found here is the literal itself, so the fast path neither
+ * copies nor hashes it ({@link own} does both, for a value of {@link SLICE_MIN} or more).
+ */
+const KNOWN_VALUES: readonly (readonly string[])[] = (() => {
+  const values = [
+    ...EVENT_KINDS,
+    "pfn_to_mfn",
+    "get_phys_to_machine",
+    "phys_to_machine",
+    "set_phys_to_machine",
+    "__set_phys_to_machine",
+    "early_set_phys_to_machine",
+  ];
+  const byLength: string[][] = [];
+  for (const v of values) (byLength[v.length] ??= []).push(v);
+  return byLength;
+})();
+
+/** The known value spelled by `s` from `from` to `to`, or undefined. */
+function knownValue(s: string, from: number, to: number): string | undefined {
+  const candidates = KNOWN_VALUES[to - from];
+  if (candidates === undefined) return undefined;
+  for (let i = 0; i < candidates.length; i++) {
+    if (s.startsWith(candidates[i], from)) return candidates[i];
+  }
+  return undefined;
+}
 
 /** The known field name spelled by `s` from `from` to `to`, or undefined. */
 function knownKey(s: string, from: number, to: number): string | undefined {
