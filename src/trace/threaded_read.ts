@@ -295,8 +295,8 @@ function unexpected(m: FromWorker): Error {
 export interface OpenEventsOptions {
   /**
    * 1: parse on this thread. 2: parse on a second thread. Undefined: a second thread for a
-   * regular file of at least {@link THREAD_MIN_BYTES}, unless this is already a worker (a
-   * `--jobs` batch keeps its cores busy).
+   * regular file of at least {@link THREAD_MIN_BYTES} on a machine of two cores or more, unless
+   * this is already a worker (a `--jobs` batch keeps its cores busy).
    */
   threads?: 1 | 2;
 }
@@ -326,8 +326,10 @@ export async function openEvents(
 async function useThread(path: string, threads: 1 | 2 | undefined): Promise<boolean> {
   if (threads === 1 || !workerLoadable()) return false;
   if (threads === 2) return true;
+  // Standard input's size is unknown; a worker already shares the cores (a --jobs batch); one
+  // core cannot run both threads at once.
   if (
-    path === "-" ||
+    path === "-" || navigator.hardwareConcurrency < 2 ||
     typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined"
   ) return false;
   try {
