@@ -299,7 +299,7 @@ function scanFlatObject(s: string): Record<string, unknown> | undefined {
   for (;;) {
     const ke = stringEnd(s, i);
     if (ke < 0 || s.charCodeAt(ke + 1) !== 58) return undefined;
-    const key = knownKey(s, i + 1, ke) ?? s.slice(i + 1, ke);
+    const key = knownString(KNOWN_KEYS, s, i + 1, ke) ?? s.slice(i + 1, ke);
     if (key === "__proto__") return undefined;
     i = ke + 2;
     const c = s.charCodeAt(i);
@@ -307,7 +307,9 @@ function scanFlatObject(s: string): Record<string, unknown> | undefined {
     if (c === 34) {
       const e = stringEnd(s, i);
       if (e < 0) return undefined;
-      v = e - i > SLICE_MIN ? knownValue(s, i + 1, e) ?? own(s.slice(i + 1, e)) : s.slice(i + 1, e);
+      v = e - i > SLICE_MIN
+        ? knownString(KNOWN_VALUES, s, i + 1, e) ?? own(s.slice(i + 1, e))
+        : s.slice(i + 1, e);
       i = e + 1;
     } else if (c === 91) {
       const arr: unknown[] = [];
@@ -398,9 +400,7 @@ const KNOWN_KEYS: readonly (readonly string[])[] = (() => {
     "events",
     "lines",
   ];
-  const byLength: string[][] = [];
-  for (const k of keys) (byLength[k.length] ??= []).push(k);
-  return byLength;
+  return byLength(keys);
 })();
 
 /**
@@ -408,34 +408,31 @@ const KNOWN_KEYS: readonly (readonly string[])[] = (() => {
  * primitives), by length: a value found here is the literal itself, so the fast path neither
  * copies nor hashes it ({@link own} does both, for a value of {@link SLICE_MIN} or more).
  */
-const KNOWN_VALUES: readonly (readonly string[])[] = (() => {
-  const values = [
-    ...EVENT_KINDS,
-    "pfn_to_mfn",
-    "get_phys_to_machine",
-    "phys_to_machine",
-    "set_phys_to_machine",
-    "__set_phys_to_machine",
-    "early_set_phys_to_machine",
-  ];
-  const byLength: string[][] = [];
-  for (const v of values) (byLength[v.length] ??= []).push(v);
-  return byLength;
-})();
+const KNOWN_VALUES: readonly (readonly string[])[] = byLength([
+  ...EVENT_KINDS,
+  "pfn_to_mfn",
+  "get_phys_to_machine",
+  "phys_to_machine",
+  "set_phys_to_machine",
+  "__set_phys_to_machine",
+  "early_set_phys_to_machine",
+]);
 
-/** The known value spelled by `s` from `from` to `to`, or undefined. */
-function knownValue(s: string, from: number, to: number): string | undefined {
-  const candidates = KNOWN_VALUES[to - from];
-  if (candidates === undefined) return undefined;
-  for (let i = 0; i < candidates.length; i++) {
-    if (s.startsWith(candidates[i], from)) return candidates[i];
-  }
-  return undefined;
+/** `strings` grouped by length. */
+function byLength(strings: readonly string[]): string[][] {
+  const out: string[][] = [];
+  for (const k of strings) (out[k.length] ??= []).push(k);
+  return out;
 }
 
-/** The known field name spelled by `s` from `from` to `to`, or undefined. */
-function knownKey(s: string, from: number, to: number): string | undefined {
-  const candidates = KNOWN_KEYS[to - from];
+/** The string of `known` (grouped by length) spelled by `s` from `from` to `to`, or undefined. */
+function knownString(
+  known: readonly (readonly string[])[],
+  s: string,
+  from: number,
+  to: number,
+): string | undefined {
+  const candidates = known[to - from];
   if (candidates === undefined) return undefined;
   for (let i = 0; i < candidates.length; i++) {
     if (s.startsWith(candidates[i], from)) return candidates[i];
