@@ -80,7 +80,7 @@ async function run(args: string[], io: Io): Promise<number> {
   const path = `${dir.dir}/${await indexFileName(sha, spec)}`;
   let index: TraceIndex | undefined;
   try {
-    index = TraceIndex.open(path, file, header, spec, sha);
+    index = await TraceIndex.open(path, file, header, spec, sha);
     await writeAlias(dir.dir, fileKey(stat), sha).catch(() => {});
     await touchIndex(path);
   } catch (e) {
@@ -106,7 +106,8 @@ async function run(args: string[], io: Io): Promise<number> {
   const mb = (Deno.statSync(index.path).size / 1e6).toFixed(1);
   io.stdout(
     `${fresh ? "indexed" : "up to date:"} ${file} under ${spec}: ${index.events} events, ` +
-      `${index.checkpoints} checkpoint(s) every ${index.interval} events, ${mb} MB\n` +
+      `${index.checkpoints} checkpoint(s) (every ${index.interval} events and after a boot pass), ` +
+      `${mb} MB\n` +
       `  ${index.path}\n`,
   );
   return EXIT.ok;

@@ -25,9 +25,13 @@
 
 import type { FileKey } from "./trace_index.ts";
 import { TOOL_VERSION } from "../version.ts";
+import { sha256Hex } from "../trace/sha.ts";
 
-/** Bumped whenever the index file layout or the state encoding changes. */
-export const INDEX_FORMAT = 2;
+/**
+ * Bumped whenever the index file layout or the state encoding changes (3: each interval's
+ * last change of every PFN it changed, region blocks, an interval ending after a boot pass).
+ */
+export const INDEX_FORMAT = 3;
 
 /** Index files kept in the cache directory at most (least recently used removed first). */
 export const CACHE_MAX_INDEXES = 16;
@@ -84,11 +88,6 @@ export function cacheDir(env: (name: string) => string | undefined, write: boole
   return { dir };
 }
 
-async function hexSha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * The index file name for a trace's SHA-256 and a policy spec: also keyed by the index
  * format, the tool version and {@link modelFingerprint}.
@@ -110,12 +109,12 @@ export async function indexFileName(traceSha256: string, policy: string): Promis
     trace: traceSha256,
     policy,
   });
-  return (await hexSha256(new TextEncoder().encode(id))).slice(0, 40) + ".p2mindex";
+  return (await sha256Hex(new TextEncoder().encode(id))).slice(0, 40) + ".p2mindex";
 }
 
 async function aliasFileName(key: FileKey): Promise<string> {
   const id = JSON.stringify({ format: INDEX_FORMAT, key });
-  return (await hexSha256(new TextEncoder().encode(id))).slice(0, 40) + ".p2mid";
+  return (await sha256Hex(new TextEncoder().encode(id))).slice(0, 40) + ".p2mid";
 }
 
 /**
@@ -308,5 +307,5 @@ export async function sourceFingerprint(root: URL, dirs: readonly string[]): Pro
   for (const d of dirs) walk(new URL(`${d}/`, root), `${d}/`);
   const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
-  return (await hexSha256(all)).slice(0, 16);
+  return (await sha256Hex(all)).slice(0, 16);
 }
