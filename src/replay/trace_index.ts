@@ -529,6 +529,7 @@ export class TraceIndex {
   #header: TraceHeader;
   #dir: Directory;
   #policy: Policy | undefined;
+  #read = new Map<Block, Promise<Uint8Array<ArrayBuffer>>>();
 
   private constructor(
     path: string,
@@ -627,8 +628,14 @@ export class TraceIndex {
     return this.#dir.cut;
   }
 
-  /** Block `b`, checked. */
-  async #block(b: Block): Promise<Uint8Array<ArrayBuffer>> {
+  /** Block `b`, checked (once per index opened: a question reads a handful of blocks). */
+  #block(b: Block): Promise<Uint8Array<ArrayBuffer>> {
+    let got = this.#read.get(b);
+    if (got === undefined) this.#read.set(b, got = this.#readBlock(b));
+    return got;
+  }
+
+  async #readBlock(b: Block): Promise<Uint8Array<ArrayBuffer>> {
     const [off, len, want] = b;
     if (off + len > this.#dir.length) throw new IndexUnusable("a block runs past the end");
     const file = Deno.openSync(this.path, { read: true });
@@ -725,16 +732,8 @@ export class TraceIndex {
     this.#policy = policy;
   }
 
-  /** Events `from..to-1` of interval `j` (indices within it), parsed from checked bytes. */
-  #events(j: number, from: number, to: number): Promise<TraceEvent[]> {
-    return this.#eventsAt(j, Array.from({ length: to - from }, (_, i) => from + i));
-  }
-
-  /** Events `which` of interval `j` (indices within it), parsed from checked bytes. */
-  async #eventsAt(j: number, which: readonly number[]): Promise<TraceEvent[]> {
-    const iv = this.#dir.intervals[j];
-    const t = await this.#table(j);
-    const [base, len, want] = iv.span;
+  /** The bytes of the trace `span`, checked. */
+  async #readSpan([base, len, want]: Block): Promise<Uint8Array<ArrayBuffer>> {
     let bytes: Uint8Array<ArrayBuffer>;
     const file = Deno.openSync(this.#trace, { read: true });
     try {
@@ -745,6 +744,22 @@ export class TraceIndex {
     if (await sha256Hex(bytes) !== want) {
       throw new IndexUnusable("the trace's bytes differ from those indexed (same size and times)");
     }
+    return bytes;
+  }
+
+  /** Events `from..to-1` of interval `j` (indices within it), parsed from checked bytes. */
+  #events(j: number, from: number, to: number): Promise<TraceEvent[]> {
+    return this.#eventsAt(j, Array.from({ length: to - from }, (_, i) => from + i));
+  }
+
+  /** Events `which` of interval `j` (indices within it), parsed from checked bytes. */
+  async #eventsAt(j: number, which: readonly number[]): Promise<TraceEvent[]> {
+    const iv = this.#dir.intervals[j];
+    const t = await this.#table(j);
+    const base = iv.span[0];
+    let span = this.#read.get(iv.span);
+    if (span === undefined) this.#read.set(iv.span, span = this.#readSpan(iv.span));
+    const bytes = await span;
     const dec = new TextDecoder();
     return which.map((i) => {
       if (!(i >= 0 && i < iv.count)) throw new IndexUnusable("an event index is out of range");
