@@ -165,7 +165,8 @@ export async function openCached(
       return undefined; // the replay reports what is wrong with the trace
     }
   }
-  const path = `${read.dir}/${await indexFileName(sha, spec)}`;
+  const memo = { dir: read.dir, write: cacheDir(io.env, true).dir !== undefined };
+  const path = `${read.dir}/${await indexFileName(sha, spec, memo)}`;
   let rebuild = large;
   try {
     const index = await TraceIndex.open(path, file, header, spec, sha);

@@ -77,7 +77,7 @@ async function run(args: string[], io: Io): Promise<number> {
   if (dir.dir === undefined) throw new OutputError("the index cache", dir.why);
   // Hashing the whole trace is this command's check: the index is found by these bytes.
   const sha = await reader.sha256();
-  const path = `${dir.dir}/${await indexFileName(sha, spec)}`;
+  const path = `${dir.dir}/${await indexFileName(sha, spec, { dir: dir.dir, write: true })}`;
   let index: TraceIndex | undefined;
   try {
     index = await TraceIndex.open(path, file, header, spec, sha);
