@@ -142,8 +142,10 @@ Deno.test("index: a PFN changed twice within an earlier interval is blamed on th
   for (const kind of ["increase_reservation", "decrease_reservation"]) {
     for (const pfn of pfns) lines.push(JSON.stringify({ seq: ++seq, kind, pfn }));
   }
+  // Marks of multi-byte characters: an interval's bytes are not its characters.
   for (let i = 0; i < 1100; i++) {
-    lines.push(JSON.stringify({ seq: ++seq, kind: "mark", text: "x" }));
+    const text = i % 7 ? "x" : "h\u00e9 \u2603 \ud83d\ude00";
+    lines.push(JSON.stringify({ seq: ++seq, kind: "mark", text }));
   }
   lines.push(JSON.stringify({ kind: "end", events: seq }));
   const trace = await Deno.makeTempFile({ suffix: ".jsonl" });
@@ -154,6 +156,10 @@ Deno.test("index: a PFN changed twice within an earlier interval is blamed on th
     assert.equal(JSON.parse(out).last_change.step, 3004 + i, out);
     const all = await sameBothWays(["lookup", trace, pfn, "--history", "--json"], env);
     assert.equal(JSON.parse(all).history.length, 3, all);
+  }
+  for (const at of ["3007", "3014", "3500", "4099"]) {
+    const out = await sameBothWays(["lookup", trace, pfns[0], "--at", at, "--json"], env);
+    if (at === "3014") assert.match(out, /h\u00e9 \u2603/);
   }
 });
 

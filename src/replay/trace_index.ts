@@ -34,6 +34,7 @@
 import { InvariantError } from "../errors.ts";
 import type { TraceEvent, TraceHeader } from "../trace/event.ts";
 import { parseEventLine, TraceReader } from "../trace/read.ts";
+import { validateEvent } from "../trace/validate.ts";
 import type { Policy } from "../policy/policy.ts";
 import { initialState, type ModelState } from "../model/state.ts";
 import { decodeState, encodeState } from "../model/state_codec.ts";
@@ -760,13 +761,30 @@ export class TraceIndex {
     let span = this.#read.get(iv.span);
     if (span === undefined) this.#read.set(iv.span, span = this.#readSpan(iv.span));
     const bytes = await span;
+    // One decode of the span (its characters are its bytes when their counts agree), one
+    // native JSON.parse of the events' lines (what parseEventLine's parser gives, line by
+    // line: these bytes are the ones indexed, each a valid event); any surprise parses them
+    // one by one, for the error the replay would give.
     const dec = new TextDecoder();
-    return which.map((i) => {
+    const whole = dec.decode(bytes);
+    const texts = which.map((i) => {
       if (!(i >= 0 && i < iv.count)) throw new IndexUnusable("an event index is out of range");
       const at = t.offset(i) - base;
       let l = t.length(i);
       if (l > 0 && bytes[at + l - 1] === 13) l--;
-      return parseEventLine(this.#name, t.line(i), dec.decode(bytes.subarray(at, at + l)));
+      return whole.length === bytes.length
+        ? whole.slice(at, at + l)
+        : dec.decode(bytes.subarray(at, at + l));
+    });
+    let objs: unknown[] | undefined;
+    try {
+      objs = JSON.parse(`[${texts.join(",")}]`);
+    } catch { /* parsed one by one below */ }
+    return texts.map((text, k) => {
+      const line = t.line(which[k]);
+      return objs?.length === texts.length
+        ? validateEvent({ file: this.#name, line }, objs[k])
+        : parseEventLine(this.#name, line, text);
     });
   }
 
