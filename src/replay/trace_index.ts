@@ -733,7 +733,22 @@ export class TraceIndex {
     this.#policy = policy;
   }
 
-  /** The bytes of the trace `span`, checked. */
+  /** The bytes of the trace `span`, checked (once per index opened). */
+  #span(b: Block): Promise<Uint8Array<ArrayBuffer>> {
+    let got = this.#read.get(b);
+    if (got === undefined) this.#read.set(b, got = this.#readSpan(b));
+    return got;
+  }
+
+  /**
+   * Starts reading the blocks `bs` (and the trace span `span`) a question will need: each is
+   * read at once and checked on another thread while this one decodes and replays.
+   */
+  #prefetch(bs: Block[], span?: Block): void {
+    for (const b of bs) this.#block(b).catch(() => {}); // the awaiting caller sees any failure
+    if (span !== undefined) this.#span(span).catch(() => {});
+  }
+
   async #readSpan([base, len, want]: Block): Promise<Uint8Array<ArrayBuffer>> {
     let bytes: Uint8Array<ArrayBuffer>;
     const file = Deno.openSync(this.#trace, { read: true });
@@ -758,9 +773,7 @@ export class TraceIndex {
     const iv = this.#dir.intervals[j];
     const t = await this.#table(j);
     const base = iv.span[0];
-    let span = this.#read.get(iv.span);
-    if (span === undefined) this.#read.set(iv.span, span = this.#readSpan(iv.span));
-    const bytes = await span;
+    const bytes = await this.#span(iv.span);
     // One decode of the span (its characters are its bytes when their counts agree), one
     // native JSON.parse of the events' lines (what parseEventLine's parser gives, line by
     // line: these bytes are the ones indexed, each a valid event); any surprise parses them
@@ -802,6 +815,7 @@ export class TraceIndex {
     }
     const j = this.#intervalOf(index);
     const iv = this.#dir.intervals[j];
+    if (index > iv.first) this.#prefetch([iv.events], iv.span);
     let state = decodeState(await this.#block(iv.state), this.#header.guest, policy);
     let event: TraceEvent | undefined;
     if (index > iv.first) {
@@ -830,6 +844,8 @@ export class TraceIndex {
     changes: PfnChange[];
   }> {
     const here = new PfnHistory(pfn);
+    const region = this.#regionOf(pfn);
+    if (region !== undefined) this.#prefetch([region.block]);
     const at = await this.stateAt(index, (rec) => here.add(rec));
     if (this.#dir.intervals.length === 0 || (!all && here.changes.length)) {
       return { ...at, changes: here.changes };
@@ -848,15 +864,9 @@ export class TraceIndex {
    * only the latest).
    */
   async #changedIn(pfn: number, before: number, all: boolean): Promise<number[]> {
-    const regions = this.#dir.regions;
-    let lo = 0, hi = regions.length - 1;
-    if (hi < 0 || pfn < regions[0].pfn) return [];
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (regions[mid].pfn <= pfn) lo = mid;
-      else hi = mid - 1;
-    }
-    const rows = this.#rows(await this.#block(regions[lo].block), REGION_COLUMNS, "region");
+    const region = this.#regionOf(pfn);
+    if (region === undefined) return [];
+    const rows = this.#rows(await this.#block(region.block), REGION_COLUMNS, "region");
     const out: number[] = [];
     for (let r = rows.count - 1; r >= 0; r--) {
       const j = rows.at(r, 0);
@@ -867,6 +877,19 @@ export class TraceIndex {
       }
     }
     return out;
+  }
+
+  /** The region holding `pfn`, if a step changed any PFN from there on. */
+  #regionOf(pfn: number): Region | undefined {
+    const regions = this.#dir.regions;
+    let lo = 0, hi = regions.length - 1;
+    if (hi < 0 || pfn < regions[0].pfn) return undefined;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (regions[mid].pfn <= pfn) lo = mid;
+      else hi = mid - 1;
+    }
+    return regions[lo];
   }
 
   /** The changes of `pfn` by the steps of interval `j`, in step order (`all` false: the last). */
