@@ -796,7 +796,7 @@ export class TraceIndex {
     return texts.map((text, k) => {
       const line = t.line(which[k]);
       return objs?.length === texts.length
-        ? validateEvent({ file: this.#name, line }, objs[k])
+        ? validateEvent({ file: this.#name, line }, objs[k], true)
         : parseEventLine(this.#name, line, text);
     });
   }
