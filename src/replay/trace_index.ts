@@ -399,35 +399,31 @@ export async function buildTraceIndex(
       Uint32Array.from(lines.a.subarray(0, n)),
       n,
       await reader.sha256(),
+      n ? firsts : [],
     );
     const intervals: Interval[] = [];
-    const trace = Deno.openSync(path, { read: true });
-    try {
-      for (let j = 0; j < firsts.length && firsts[j] < n; j++) {
-        const first = firsts[j];
-        const count = (j + 1 < firsts.length ? firsts[j + 1] : n) - first;
-        const table = new Uint8Array(24 * count);
-        const dv = new DataView(table.buffer);
-        for (let i = 0; i < count; i++) {
-          dv.setFloat64(i * 8, spans.offsets[first + i], true);
-          dv.setUint32(count * 8 + i * 4, spans.lengths[first + i], true);
-          dv.setUint32(count * 12 + i * 4, lines.a[first + i], true);
-          dv.setFloat64(count * 16 + i * 8, seqs.a[first + i], true);
-        }
-        const from = spans.offsets[first];
-        const to = spans.offsets[first + count - 1] + spans.lengths[first + count - 1];
-        intervals.push({
-          first,
-          count,
-          firstSeq: seqs.a[first],
-          state: states[j],
-          events: write(table),
-          changes: changes[j],
-          span: [from, to - from, sha(readAt(trace, from, to - from))],
-        });
+    for (let j = 0; j < firsts.length && firsts[j] < n; j++) {
+      const first = firsts[j];
+      const count = (j + 1 < firsts.length ? firsts[j + 1] : n) - first;
+      const table = new Uint8Array(24 * count);
+      const dv = new DataView(table.buffer);
+      for (let i = 0; i < count; i++) {
+        dv.setFloat64(i * 8, spans.offsets[first + i], true);
+        dv.setUint32(count * 8 + i * 4, spans.lengths[first + i], true);
+        dv.setUint32(count * 12 + i * 4, lines.a[first + i], true);
+        dv.setFloat64(count * 16 + i * 8, seqs.a[first + i], true);
       }
-    } finally {
-      trace.close();
+      const from = spans.offsets[first];
+      const to = spans.offsets[first + count - 1] + spans.lengths[first + count - 1];
+      intervals.push({
+        first,
+        count,
+        firstSeq: seqs.a[first],
+        state: states[j],
+        events: write(table),
+        changes: changes[j],
+        span: [from, to - from, spans.groupSha256[j]],
+      });
     }
     const regions = regionRows(members.a.subarray(0, members.n))
       .map(({ pfn, rows }) => ({ pfn, block: write(f64Bytes(Float64Array.from(rows))) }));
