@@ -240,8 +240,9 @@ export interface LineSpans {
 
 /**
  * Finds the byte span of lines `lines[0..count)` (1-based, ascending) of `path` in one
- * streamed read, checking that the bytes hash to `sha256` (what the trace reader read);
- * other bytes are an {@link InputError} naming `name`. `groups` (ascending event indices, the
+ * streamed read, checking that the bytes hash to `sha256` (what the trace reader read; a
+ * caller that checks the file's identity instead passes undefined); other bytes are an
+ * {@link InputError} naming `name`. `groups` (ascending event indices, the
  * first 0) splits the events into groups whose spans are hashed in the same read.
  *
  * @example
@@ -263,7 +264,7 @@ export async function lineSpans(
   name: string,
   lines: Uint32Array,
   count: number,
-  sha256: string,
+  sha256: string | undefined,
   groups: readonly number[] = [],
 ): Promise<LineSpans> {
   const offsets = new Float64Array(count);
@@ -281,7 +282,7 @@ export async function lineSpans(
   }
   try {
     const stat = await file.stat();
-    const h = await incrementalSha256();
+    const h = sha256 === undefined ? undefined : await incrementalSha256();
     const buf = new Uint8Array(SCAN_BYTES);
     let next = 0, lineNo = 1, lineStart = 0, pos = 0;
     // A group is hashed from the start of its first event's line (found when the line before
@@ -294,7 +295,7 @@ export async function lineSpans(
       const n = await file.read(buf);
       if (n === null) break;
       const chunk = buf.subarray(0, n);
-      h.update(chunk);
+      h?.update(chunk);
       for (let p = chunk.indexOf(10); p >= 0; p = chunk.indexOf(10, p + 1)) {
         const end = pos + p;
         if (next < count && lines[next] === lineNo) {
@@ -327,7 +328,7 @@ export async function lineSpans(
       next++;
     }
     if (
-      h.digest() !== sha256 || next !== count || pos !== stat.size ||
+      (h !== undefined && h.digest() !== sha256) || next !== count || pos !== stat.size ||
       groupSha256.length !== groups.length
     ) {
       throw changed(name);
