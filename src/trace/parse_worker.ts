@@ -6,25 +6,31 @@
  * at most `SLOTS` groups wait between the threads.
  *
  * It needs no permission the command does not have: it reads the one file the command names
- * (Deno workers inherit the command's permissions), or standard input handed over as a stream.
+ * (a worker inherits the command's permissions), or standard input handed over as a stream.
  *
  * @module
  */
 
+import { parentPort } from "node:worker_threads";
 import { TraceReader } from "./read.ts";
 import { EventEncoder } from "./event_codec.ts";
 import { errorData, type FromWorker, GROUP_BYTES, SLOTS, type ToWorker } from "./threaded_read.ts";
 
-const scope = self as unknown as {
-  onmessage: ((m: MessageEvent<ToWorker>) => void) | null;
-  postMessage(m: FromWorker): void;
+/** The thread's port to the reading thread (a `node:worker_threads` Worker: see threaded_read.ts). */
+const scope = {
+  set onmessage(f: (m: { data: ToWorker }) => void) {
+    parentPort?.on("message", (data: ToWorker) => f({ data }));
+  },
+  postMessage(m: FromWorker): void {
+    parentPort?.postMessage(m);
+  },
 };
 
 const slots: SharedArrayBuffer[] = [];
 const free: number[] = Array.from({ length: SLOTS }, (_, i) => i);
 let wake: (() => void) | undefined;
 
-scope.onmessage = (m: MessageEvent<ToWorker>) => {
+scope.onmessage = (m: { data: ToWorker }) => {
   const d = m.data;
   if (typeof d === "number") {
     free.push(d);
