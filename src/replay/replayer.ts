@@ -20,6 +20,7 @@ import { initialState, ModelDraft, type ModelState } from "../model/state.ts";
 import { bootPassGaps, type Doubts, doubts, guestGaps, NO_GUEST_KERNEL } from "../detect/basis.ts";
 import { PROVEN, type Provenance } from "../trace/provenance.ts";
 import { applyEvent } from "./step.ts";
+import { KeySet } from "./key_set.ts";
 import type { StepOutcome } from "../model/outcome.ts";
 
 // A step without new findings shares this empty list (never pushed to).
@@ -136,7 +137,8 @@ export class Replayer {
   #draft: ModelDraft;
   #editsBefore = 0;
   #detectors: readonly Detector[];
-  #seen = new Set<string>();
+  // Every finding key reported, so each is reported once: one per finding of the whole trace.
+  #seen = new KeySet();
   #guestGaps: string[];
   #doubts: Doubts;
 
@@ -228,8 +230,7 @@ export class Replayer {
       const found = detectors[i].run(ctx);
       for (let j = 0; j < found.length; j++) {
         const f = found[j];
-        if (this.#seen.has(f.key)) continue;
-        this.#seen.add(f.key);
+        if (!this.#seen.add(f.key)) continue;
         const d = detectors[i];
         const boot = d.bootPass.reads(this.#draft.policy);
         const bootGaps = boot ? bootPassGaps(this.#draft) : [];
