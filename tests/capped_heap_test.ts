@@ -36,11 +36,12 @@ Deno.test("a streaming command on its own thread prints what main() prints, with
   const text = await Deno.readTextFile(TRACE);
   for (
     const [args, stdin] of [
-      [["check", TRACE], undefined],
-      [["replay", "-", "--policy", "linux-3.16"], text],
-      [["compare", TRACE, "--json"], undefined],
+      [["validate", TRACE, "--json"], undefined],
+      [["validate", "-"], text],
       [["validate", "-"], "not json\n"],
-      [["summarize", `${ROOT}traces/no-such-trace.jsonl`], undefined],
+      [["bisect", TRACE, "--detector", "lookup-zero"], undefined],
+      [["map", "-", "--format", "text", "--at", "16"], text],
+      [["map", `${ROOT}traces/no-such-trace.jsonl`], undefined],
     ] as const
   ) {
     assert.equal(streams(args), true, args.join(" "));
@@ -56,5 +57,6 @@ Deno.test("help, a command's --help and the cached question commands stay on the
   assert.equal(streams(["help"]), false);
   assert.equal(streams(["check", "--help"]), false);
   assert.equal(streams(["lookup", TRACE, "0x1000"]), false);
+  assert.equal(streams(["replay", TRACE]), false);
   assert.equal(streams(["--version"]), false);
 });
