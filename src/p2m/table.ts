@@ -340,6 +340,16 @@ export class WriteLog {
         continues(kind, af[j + 1], p - bf[n - 4], kind, as)
       ) {
         bf[n - 3] = e;
+      } else if (
+        n > 0 && p === a && e === b && bf[n - 4] === e && af[j] === kind &&
+        continues(k, bs, e - p, bf[n - 2], bf[n - 1]) &&
+        continues(kind, as, e - p, kind, af[j + 1])
+      ) {
+        // The balloon driver walks its pages top down: a store just below the last one, whose
+        // before- and after-values the last one continues, extends it downwards.
+        bf[n - 4] = p;
+        bf[n - 1] = bs;
+        af[j + 1] = as;
       } else {
         this.#known[this.#knownN++] = n / 2;
         this.#append(p, e, k, bs, kind, as);
