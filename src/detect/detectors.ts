@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { PfnRange, TraceEvent } from "../trace/event.ts";
+import type { LookupEvent, PfnRange, TraceEvent } from "../trace/event.ts";
 import { K } from "../p2m/leaf_runs.ts";
 import { KIND_NAME } from "../p2m/lookup.ts";
 import { E820_TYPE } from "../trace/event.ts";
@@ -222,7 +222,9 @@ function intersect(a: PfnRange, b: PfnRange): PfnRange | undefined {
 function notIdentityPages(ctx: DetectContext): boolean {
   const e = ctx.event;
   if (e.kind !== "decrease_reservation") return false;
-  for (const r of e.ranges) {
+  const ranges = e.ranges;
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i];
     if (r.endPfn - r.pfn !== 1) return false;
     if (effective(ctx, ctx.state.p2m.kindAt(r.pfn)) === K.IDENTITY) return false;
   }
@@ -319,6 +321,12 @@ function lookupZeroWatches(ctx: DetectContext): boolean {
   return ctx.state.devices.size > 0 && madeInvalid(ctx);
 }
 
+/** True when recorded lookup `e` reads INVALID and its mapping does not bypass the P2M. */
+function lookupGetsZero(ctx: DetectContext, e: LookupEvent): boolean {
+  const bypass = e.iomap && ctx.state.ctx.pageIomap && (ctx.state.ctx.dom0 || e.pfn >= 0x100);
+  return effective(ctx, ctx.state.p2m.kindAt(e.pfn)) === K.INVALID && !bypass;
+}
+
 const lookupZero: Detector = {
   id: "lookup-zero",
   severity: "error",
@@ -332,8 +340,12 @@ const lookupZero: Detector = {
   },
   run(ctx) {
     if (ctx.state.ctx.autoTranslated || !lookupZeroWatches(ctx)) return NONE;
-    const out: Finding[] = [];
     const e = ctx.event;
+    // Most recorded lookups find a mapped entry: nothing to build.
+    if (e.kind === "lookup" && ctx.outcome.changes.length === 0 && !lookupGetsZero(ctx, e)) {
+      return NONE;
+    }
+    const out: Finding[] = [];
     const check = (device: string, r: import("../trace/event.ts").Resource, why: string) => {
       // Drivers map BARs, ROMs and IOV BARs; bridge windows (13-16) only route addresses.
       if (!isMmio(r) || r.index > 12) return;
@@ -372,9 +384,7 @@ const lookupZero: Detector = {
     ) {
       check(e.device, e.resource, `the resource was ${e.action}`);
     } else if (e.kind === "lookup") {
-      const k = ctx.state.p2m.kindAt(e.pfn);
-      const bypass = e.iomap && ctx.state.ctx.pageIomap && (ctx.state.ctx.dom0 || e.pfn >= 0x100);
-      if (effective(ctx, k) === K.INVALID && !bypass) {
+      if (lookupGetsZero(ctx, e)) {
         const r = { pfn: e.pfn, endPfn: e.pfn + 1 };
         const value = e.via === "pte"
           ? "a PTE of 0 (bus address 0)"

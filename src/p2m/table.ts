@@ -538,6 +538,17 @@ export class P2m {
   }
 
   /**
+   * True when `[a, b)` lies inside one private leaf: a store there is one edit of that leaf's
+   * runs (no shared page, no allocation, no note), whatever order its pages are stored in.
+   */
+  inPrivateLeaf(a: number, b: number): boolean {
+    const l = Math.floor(a / P2M_PER_PAGE);
+    if (!(a < b && b <= this.limit && Math.floor((b - 1) / P2M_PER_PAGE) === l)) return false;
+    const mid = this.top[Math.floor(a / PFNS_PER_MID)];
+    return mid.shared === SHARED_NONE && mid.slots[l % P2M_MID_PER_PAGE].shared === SHARED_NONE;
+  }
+
+  /**
    * The kind of `pfn`'s entry, `entry(pfn)[0]`, without building the pair: detectors ask it of
    * every page a step balloons out.
    */

@@ -152,6 +152,7 @@ export class Replayer {
   // Per detector: the STEP bits it watches, or -1 when it watches every step.
   #watchBits: number[];
   #seen = new Set<string>();
+  #ctx: DetectContext | undefined;
   #guestGaps: string[];
   #doubts: Doubts;
 
@@ -250,7 +251,14 @@ export class Replayer {
     for (let i = 0; i < detectors.length; i++) {
       // A detector finds nothing on a step that touched nothing it watches: not called there.
       if ((bits & watchBits[i]) === 0 && !onKind[i]) continue;
-      ctx ??= { event: e, state: this.#draft, outcome, brkBefore };
+      if (ctx === undefined) {
+        // One context object per replayer, refilled for each step a detector looks at.
+        ctx = this.#ctx ??= { event: e, state: this.#draft, outcome, brkBefore };
+        ctx.event = e;
+        ctx.state = this.#draft;
+        ctx.outcome = outcome;
+        ctx.brkBefore = brkBefore;
+      }
       const found = detectors[i].run(ctx);
       for (let j = 0; j < found.length; j++) {
         const f = found[j];
