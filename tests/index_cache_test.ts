@@ -51,7 +51,8 @@ async function sha256Hex(path: string): Promise<string> {
   return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-// 3000 events: intervals of 1024, so three checkpoints and steps on both sides of each.
+// 3000 events: intervals of 1024 after the one that ends with the boot pass (memory_setup),
+// so four checkpoints; steps on both sides of each (bootSteps adds those the boot pass moves).
 const STEPS = [
   "0",
   "1",
@@ -67,16 +68,37 @@ const STEPS = [
   "-1024",
 ];
 
+/** Steps around the checkpoints the boot pass moves: after it, and 1024 events later. */
+async function bootSteps(trace: string): Promise<string[]> {
+  const line = (await Deno.readTextFile(trace)).split("\n").find((l) =>
+    l.includes('"memory_setup"')
+  );
+  assert.ok(line, "the trace has no boot pass");
+  const seq = JSON.parse(line).seq as number;
+  return [seq - 1, seq, seq + 1, seq + 1023, seq + 1024, seq + 1025].map(String);
+}
+
+/** The index file's directory (JSON before the 44-byte trailer). */
+function directoryOf(bytes: Uint8Array) {
+  const dirLen = new DataView(bytes.buffer).getUint32(bytes.length - 44, true);
+  return JSON.parse(
+    new TextDecoder().decode(bytes.subarray(bytes.length - 44 - dirLen, bytes.length - 44)),
+  );
+}
+
 Deno.test("index: snapshot, lookup and diff print the same with the index as by a replay", async () => {
   const dir = await Deno.makeTempDir();
   const env = { P2MTRACE_CACHE_DIR: dir };
   const trace = await traceFile(3000, 11);
   const built = await run(["index", trace], env);
   assert.equal(built.code, 0, built.err);
-  assert.match(built.out, /^indexed .*: 3000 events, 3 checkpoint\(s\) every 1024 events/);
+  assert.match(
+    built.out,
+    /^indexed .*: 3000 events, 4 checkpoint\(s\) \(every 1024 events and after a boot pass\)/,
+  );
   assert.equal(indexFiles(dir).length, 1);
   assert.match((await run(["index", trace], env)).out, /^up to date: /);
-  for (const at of STEPS) {
+  for (const at of [...STEPS, ...await bootSteps(trace)]) {
     await sameBothWays(["snapshot", trace, "--at", at], env);
     await sameBothWays(["snapshot", trace, "--at", at, "--format", "debugfs"], env);
     for (const pfn of ["0x100", "0x2000", "0x40123", "0x3800000"]) {
@@ -105,6 +127,42 @@ Deno.test("index: snapshot, lookup and diff print the same with the index as by 
   await sameBothWays(["diff", trace, "-4000", "end"], env); // before the start
 });
 
+Deno.test("index: a PFN changed twice within an earlier interval is blamed on the later step", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { P2MTRACE_CACHE_DIR: dir };
+  // The balloon gives back pages it took early (increase_reservation) and takes them again,
+  // both in one interval, then 1100 marks put that interval behind the last one.
+  const lines = [...generateTrace({ events: 3000, seed: 11 })];
+  lines.pop(); // the end record
+  const pfns = lines.filter((l) => l.includes('"decrease_reservation"')).map((l) =>
+    JSON.parse(l).pfn
+  )
+    .filter((p) => typeof p === "string").slice(100, 103); // taken intervals before
+  let seq = 3000;
+  for (const kind of ["increase_reservation", "decrease_reservation"]) {
+    for (const pfn of pfns) lines.push(JSON.stringify({ seq: ++seq, kind, pfn }));
+  }
+  // Marks of multi-byte characters: an interval's bytes are not its characters.
+  for (let i = 0; i < 1100; i++) {
+    const text = i % 7 ? "x" : "h\u00e9 \u2603 \ud83d\ude00";
+    lines.push(JSON.stringify({ seq: ++seq, kind: "mark", text }));
+  }
+  lines.push(JSON.stringify({ kind: "end", events: seq }));
+  const trace = await Deno.makeTempFile({ suffix: ".jsonl" });
+  await Deno.writeTextFile(trace, lines.join("\n") + "\n");
+  assert.equal((await run(["index", trace], env)).code, 0);
+  for (const [i, pfn] of pfns.entries()) {
+    const out = await sameBothWays(["lookup", trace, pfn, "--json"], env);
+    assert.equal(JSON.parse(out).last_change.step, 3004 + i, out);
+    const all = await sameBothWays(["lookup", trace, pfn, "--history", "--json"], env);
+    assert.equal(JSON.parse(all).history.length, 3, all);
+  }
+  for (const at of ["3007", "3014", "3500", "4099"]) {
+    const out = await sameBothWays(["lookup", trace, pfns[0], "--at", at, "--json"], env);
+    if (at === "3014") assert.match(out, /h\u00e9 \u2603/);
+  }
+});
+
 Deno.test("index: a cut-off trace answers with the same note and exit 3 at the cut only", async () => {
   const dir = await Deno.makeTempDir();
   const env = { P2MTRACE_CACHE_DIR: dir };
@@ -123,33 +181,63 @@ Deno.test("index: a truncated or damaged index file is ignored with a note, neve
   const dir = await Deno.makeTempDir();
   const env = { P2MTRACE_CACHE_DIR: dir };
   const trace = await traceFile(2100, 5);
-  const argv = ["lookup", trace, "0x2000", "--at", "2050", "--history"];
-  const plain = await run([...argv, "--no-cache"], env);
   assert.equal((await run(["index", trace], env)).code, 0);
   const [file] = indexFiles(dir);
   const good = await Deno.readFile(file);
-  // Truncations, and single flipped bytes in the header, the directory, the trailer, and the
-  // state and event table of the interval the lookup reads and the changed-PFN block of an
-  // earlier one its history reads (blocks are checked when read, not all at open).
-  const dirLen = new DataView(good.buffer).getUint32(good.length - 44, true);
-  const dirText = new TextDecoder().decode(
-    good.subarray(good.length - 44 - dirLen, good.length - 44),
-  );
-  const [, earlier, used] = JSON.parse(dirText).intervals;
-  const damages: [string, (b: Uint8Array) => Uint8Array][] = [
-    ["truncated to half", (b) => b.slice(0, b.length >> 1)],
-    ["truncated by one byte", (b) => b.slice(0, b.length - 1)],
-    ["empty", () => new Uint8Array()],
-  ];
-  const inBlocks = [used.state[0] + 7, used.events[0] + 100, earlier.changed[0] + 1];
-  for (const at of [3, 13, ...inBlocks, good.length - 300, good.length - 40, good.length - 3]) {
-    damages.push([`byte ${at} flipped`, (b) => {
-      const c = b.slice();
-      c[at] ^= 0x5a;
-      return c;
-    }]);
+  const directory = directoryOf(good);
+  const at = 2050;
+  const intervals = directory.intervals as { first: number; [block: string]: number[] | number }[];
+  const u = intervals.findLastIndex((iv) => iv.first < at);
+  const [earlier, used] = [intervals[u - 1], intervals[u]] as Record<string, number[]>[];
+  // A PFN the balloon took in the earlier interval and the step's interval left alone: its
+  // blame is read from the earlier interval's last-change block.
+  const text = await Deno.readTextFile(trace);
+  const taken = text.split("\n").filter((l) => l.includes('"decrease_reservation"'))
+    .map((l) => JSON.parse(l)).filter((e) =>
+      e.seq > (earlier.first as unknown as number) && e.seq <= (used.first as unknown as number)
+    ).map((e) => e.pfn as string);
+  let blamed: string | undefined;
+  for (const pfn of taken) {
+    const out = (await run(["lookup", trace, pfn, "--at", `${at}`, "--no-cache"], env)).out;
+    const step = Number(/last changed: +step (\d+)/.exec(out)?.[1]);
+    if (step > (earlier.first as unknown as number) && step <= (used.first as unknown as number)) {
+      blamed = pfn;
+      break;
+    }
   }
-  for (const [what, damage] of damages) {
+  assert.ok(blamed, "no PFN last changed in the earlier interval");
+  const history = ["lookup", trace, "0x2000", "--at", `${at}`, "--history"];
+  const blame = ["lookup", trace, blamed, "--at", `${at}`, "--json"];
+  // Truncations, and single flipped bytes in the header, the directory, the trailer, and the
+  // state and event table of the interval the lookup reads, the region block and the
+  // last-change block of an earlier one its blame reads (blocks are checked when read, not
+  // all at open).
+  const region = directory.regions.findLast((r: { pfn: number }) => r.pfn <= parseInt(blamed));
+  const damages: [string, (b: Uint8Array) => Uint8Array, string[]][] = [
+    ["truncated to half", (b) => b.slice(0, b.length >> 1), history],
+    ["truncated by one byte", (b) => b.slice(0, b.length - 1), history],
+    ["empty", () => new Uint8Array(), history],
+  ];
+  const inBlocks: [number, string[]][] = [
+    [used.state[0] + 7, history],
+    [used.events[0] + 100, history],
+    [region.block[0] + 1, blame],
+    [earlier.changes[0] + 1, blame],
+  ];
+  for (
+    const [byte, argv] of [[3, history], [13, history], ...inBlocks, [good.length - 300, history], [
+      good.length - 40,
+      history,
+    ], [good.length - 3, history]] as [number, string[]][]
+  ) {
+    damages.push([`byte ${byte} flipped`, (b) => {
+      const c = b.slice();
+      c[byte] ^= 0x5a;
+      return c;
+    }, argv]);
+  }
+  for (const [what, damage, argv] of damages) {
+    const plain = await run([...argv, "--no-cache"], env);
     await Deno.writeFile(file, damage(good));
     const r = await run(argv, env);
     assert.equal(r.out, plain.out, `${what}: a different answer`);

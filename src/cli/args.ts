@@ -1,11 +1,13 @@
 /**
- * Argument parsing on top of `node:util` parseArgs, with mistakes reported as
- * {@link UsageError} (exit 64) naming the flag.
+ * Argument parsing with mistakes reported as {@link UsageError} (exit 64) naming the flag:
+ * the strict subset of `node:util` parseArgs the commands use (long options, `--name=value`,
+ * a one-letter alias, `--` ending options), with its wording (`args_test.ts` checks both give
+ * the same answers and messages). Written here because loading `node:util` cost every command
+ * about 16 ms of startup.
  *
  * @module
  */
 
-import { parseArgs as nodeParseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 
 /** Option spec: `string` or `boolean`, optionally repeatable, with a one-letter alias. */
@@ -47,42 +49,78 @@ export function parseArgs(
   args: string[],
   options: Record<string, OptionSpec>,
 ): ParsedArgs {
-  // `-N` (a step N events before the end) is a value, never a flag: hide its dash from
-  // node's parser, which would take it for a short option, and give it back afterwards.
-  const NEG = "\u0000";
-  const hidden = args.map((a) => /^-\d+$/.test(a) ? NEG + a : a);
-  const shown = <T>(v: T): T =>
-    (typeof v === "string" && v.startsWith(NEG)
-      ? v.slice(1)
-      : Array.isArray(v)
-      ? v.map(shown)
-      : v) as T;
-  let r;
-  try {
-    r = nodeParseArgs({
-      args: hidden,
-      options,
-      allowPositionals: true,
-      strict: true,
-      tokens: true,
-    });
-  } catch (e) {
-    const msg = e instanceof Error ? e.message.replace(/\. To specify.*$/s, "") : String(e);
-    throw new UsageError(`${command}: ${msg} (see 'p2mtrace help ${command}')`);
+  const fail = (message: string): never => {
+    throw new UsageError(`${command}: ${message} (see 'p2mtrace help ${command}')`);
+  };
+  const spec = (name: string) => Object.hasOwn(options, name) ? options[name] : undefined;
+  const longOf = (short: string) =>
+    Object.keys(options).find((name) => options[name].short === short) ?? short;
+  // Options as [name, rawName, value, inline] in order, then positionals. `-N` (a step N
+  // events before the end) is a value, never a flag.
+  const tokens: [string, string, string | undefined, boolean][] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const next = () => i + 1 < args.length ? args[++i] : undefined;
+    const string = (name: string) => spec(name)?.type === "string";
+    if (a === "--") {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (a.startsWith("--")) {
+      const eq = a.indexOf("=", 3);
+      const name = a.slice(2, eq < 0 ? a.length : eq);
+      if (eq >= 0) tokens.push([name, a.slice(0, eq), a.slice(eq + 1), true]);
+      else tokens.push([name, a, string(name) ? next() : undefined, false]);
+    } else if (a.length < 2 || a[0] !== "-" || /^-\d+$/.test(a)) positionals.push(a);
+    else {
+      // -abc: an option a letter; a string option's letter takes the rest (-ofile), or as
+      // the last letter the next argument.
+      for (let c = 1; c < a.length; c++) {
+        const name = longOf(a[c]);
+        if (!string(name)) tokens.push([name, `-${a[c]}`, undefined, false]);
+        else if (c === a.length - 1) tokens.push([name, `-${a[c]}`, next(), false]);
+        else {
+          tokens.push([name, `-${a[c]}`, a.slice(c + 1), true]);
+          break;
+        }
+      }
+    }
+  }
+  const values: ParsedArgs["values"] = {};
+  for (const [name, raw, value, inline] of tokens) {
+    const o = spec(name);
+    if (o === undefined) fail(`Unknown option '${raw}'`);
+    const flag = `${o!.short ? `-${o!.short}, ` : ""}--${name}`;
+    if (o!.type === "string" && value === undefined) {
+      fail(`Option '${flag} <value>' argument missing`);
+    }
+    if (o!.type === "boolean" && value !== undefined) {
+      fail(`Option '${flag}' does not take an argument`);
+    }
+    if (
+      !inline && value !== undefined && value.length > 1 && value[0] === "-" &&
+      !/^-\d+$/.test(value)
+    ) {
+      const example = raw.startsWith("--") ? `'${raw}=-XYZ'` : `'--${name}=-XYZ' or '${raw}-XYZ'`;
+      fail(
+        `Option '${raw}' argument is ambiguous.\n` +
+          `Did you forget to specify the option argument for '${raw}'?\n` +
+          `To specify an option argument starting with a dash use ${example}.`,
+      );
+    }
+    const v = value ?? true;
+    if (o!.multiple) ((values[name] ??= []) as (string | boolean)[]).push(v);
+    else values[name] = v;
   }
   // A single-valued flag given twice (`--at 5 --at 6`) is a mistake, not "the last one wins".
   const seen = new Set<string>();
-  for (const t of r.tokens ?? []) {
-    if (t.kind !== "option" || options[t.name]?.multiple) continue;
-    if (seen.has(t.name)) {
-      throw new UsageError(
-        `${command}: --${t.name} given more than once (see 'p2mtrace help ${command}')`,
-      );
-    }
-    seen.add(t.name);
+  for (const [name] of tokens) {
+    if (options[name].multiple) continue;
+    if (seen.has(name)) fail(`--${name} given more than once`);
+    seen.add(name);
   }
-  const values = Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, shown(v)]));
-  return { values: values as ParsedArgs["values"], positionals: r.positionals.map(shown) };
+  return { values, positionals };
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   writeAlias,
 } from "../replay/index_cache.ts";
 import { CutOffError } from "../errors.ts";
+import { validateHeader } from "../trace/validate.ts";
 import { escapeText } from "../report/text.ts";
 import type { Io } from "./io.ts";
 
@@ -39,21 +40,50 @@ export interface CachedTrace {
   policySource: PolicySource;
 }
 
-/** Whether `path` is a regular file that is not gzip. */
-function indexable(path: string): Deno.FileInfo | undefined {
+/** Bytes of a trace read to find its header without the streaming reader. */
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * The status and first {@link HEAD_BYTES} of `path` when it is a regular file that is not
+ * gzip; undefined otherwise (the replay reports what is wrong with the file).
+ */
+function indexable(path: string): { stat: Deno.FileInfo; head: Uint8Array } | undefined {
   try {
     const stat = Deno.statSync(path);
     if (!stat.isFile) return undefined;
     const file = Deno.openSync(path, { read: true });
     try {
-      const magic = new Uint8Array(2);
-      const n = file.readSync(magic);
-      return n === 2 && magic[0] === 0x1f && magic[1] === 0x8b ? undefined : stat;
+      const head = new Uint8Array(HEAD_BYTES);
+      let n = 0;
+      for (let got; n < head.length && (got = file.readSync(head.subarray(n))) !== null;) n += got;
+      const gzip = n >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+      return gzip ? undefined : { stat, head: head.subarray(0, n) };
     } finally {
       file.close();
     }
   } catch {
-    return undefined; // the replay reports what is wrong with the file
+    return undefined;
+  }
+}
+
+/**
+ * The header of the trace whose first bytes are `head`, when its line is complete in them and
+ * validates exactly as the trace reader would take it (the first non-blank line, UTF-8, one
+ * JSON object); undefined otherwise (the reader then reads it, and reports what is wrong).
+ * Reading it here spares a cached answer the streaming reader and its hash of the input.
+ */
+function headerIn(name: string, head: Uint8Array): TraceHeader | undefined {
+  const dec = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  try {
+    for (let start = 0, line = 1;; line++) {
+      const nl = head.indexOf(10, start);
+      if (nl < 0) return undefined;
+      const text = dec.decode(head.subarray(start, nl));
+      if (text.trim() !== "") return validateHeader({ file: name, line }, JSON.parse(text));
+      start = nl + 1;
+    }
+  } catch {
+    return undefined;
   }
 }
 
@@ -82,7 +112,7 @@ export async function buildIndex(
   // The alias and the bound only save work and space: failing them leaves a usable index.
   await writeAlias(dir, built.key, built.sha256).catch(() => {});
   await pruneCache(dir, built.path).catch(() => {});
-  const index = TraceIndex.open(built.path, file, header, policySpec(policy), built.sha256);
+  const index = await TraceIndex.open(built.path, file, header, policySpec(policy), built.sha256);
   index.usePolicy(policy);
   return index;
 }
@@ -101,13 +131,16 @@ export async function openCached(
   io: Io,
 ): Promise<CachedTrace | undefined> {
   if (noCache || file === "-") return undefined;
-  const stat = indexable(file);
-  if (stat === undefined) return undefined;
-  let header: TraceHeader;
-  let reader: TraceReader;
+  const found = indexable(file);
+  if (found === undefined) return undefined;
+  const { stat } = found;
+  let header = headerIn(file, found.head);
+  let reader: TraceReader | undefined;
   try {
-    reader = await TraceReader.open(file);
-    header = await reader.header();
+    if (header === undefined) {
+      reader = await TraceReader.open(file);
+      header = await reader.header();
+    }
   } catch {
     return undefined;
   }
@@ -126,15 +159,17 @@ export async function openCached(
   const aliased = sha !== undefined;
   if (sha === undefined) {
     try {
+      reader ??= await TraceReader.open(file);
       sha = await reader.sha256();
     } catch {
       return undefined; // the replay reports what is wrong with the trace
     }
   }
-  const path = `${read.dir}/${await indexFileName(sha, spec)}`;
+  const memo = { dir: read.dir, write: cacheDir(io.env, true).dir !== undefined };
+  const path = `${read.dir}/${await indexFileName(sha, spec, memo)}`;
   let rebuild = large;
   try {
-    const index = TraceIndex.open(path, file, header, spec, sha);
+    const index = await TraceIndex.open(path, file, header, spec, sha);
     index.usePolicy(policy);
     const write = cacheDir(io.env, true);
     if (write.dir !== undefined) {
@@ -193,13 +228,13 @@ export async function withIndex<T>(
   policyOpt: string | undefined,
   noCache: boolean,
   io: Io,
-  cached: (c: CachedTrace) => T,
+  cached: (c: CachedTrace) => Promise<T>,
   replay: () => Promise<T>,
 ): Promise<T> {
   const c = await openCached(file, policyOpt, noCache, io);
   if (c !== undefined) {
     try {
-      return cached(c);
+      return await cached(c);
     } catch (e) {
       if (!(e instanceof IndexUnusable)) throw e;
       note(io, `ignoring the index cache file ${escapeText(c.index.path)}: ${e.message}`);

@@ -7,7 +7,7 @@
 import { EXIT } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { ForwardPass } from "../replay/forward.ts";
-import type { StepName } from "../replay/steps.ts";
+import type { StepName, StepPoint } from "../replay/steps.ts";
 import type { ModelState } from "../model/state.ts";
 import { diffTables } from "../p2m/table_diff.ts";
 import { type DiffInput, diffJson, type DiffSide, diffText } from "../report/diff_report.ts";
@@ -68,14 +68,19 @@ async function run(args: string[], io: Io): Promise<number> {
     policy,
     p.values["no-cache"] === true,
     io,
-    (c) => {
+    async (c) => {
       // Resolved in the order the replay walks them, so the same step is named in an error.
       const swap = order(named[0]) > order(named[1]);
-      const points = (swap ? [named[1], named[0]] : named).map((name) => c.index.resolve(name));
-      const [sa, sb] = (swap ? [points[1], points[0]] : points).map((point) => {
-        const { state, event } = c.index.stateAt(point.index);
-        return { side: { point, event }, state };
-      });
+      const points: StepPoint[] = [];
+      for (const name of swap ? [named[1], named[0]] : named) {
+        points.push(await c.index.resolve(name));
+      }
+      const sides: Side[] = [];
+      for (const point of swap ? [points[1], points[0]] : points) {
+        const { state, event } = await c.index.stateAt(point.index);
+        sides.push({ side: { point, event }, state });
+      }
+      const [sa, sb] = sides;
       const last = Math.max(sa.side.point.index, sb.side.point.index);
       return { input: diffInput(file, c.policy, sa, sb), cut: cutOffMessage(c, file, last) };
     },

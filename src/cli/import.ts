@@ -139,7 +139,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     ...(domain !== undefined ? { domain } : {}),
   });
   // The id hashes the log as text, so a log and its .gz give the same trace.
-  const input = hashedStream(
+  const input = await hashedStream(
     await maybeGunzip((await openInput(log, { stdin: io.stdin })).stream, log),
   );
   const splitter = new LogLineSplitter();

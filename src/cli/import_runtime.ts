@@ -150,7 +150,7 @@ async function emit(
     const h = await reader.header();
     const raw: Record<string, unknown> = {
       ...h.raw,
-      id: sha256Id(h.id ?? "", input.text),
+      id: await sha256Id(h.id ?? "", input.text),
       description: `${h.description} + ${input.what} from ${base}`,
     };
     parts = (async function* () {
@@ -173,7 +173,7 @@ async function emit(
     const all = events.map((e, i) => ({ ...e, seq: i + 1 }));
     const header: HeaderInit = {
       producer: `${TOOL_NAME} ${TOOL_VERSION} ${command}`,
-      id: sha256Id(input.text),
+      id: await sha256Id(input.text),
       guest,
       description: (values.description as string | undefined) ?? `${input.what} from ${base}`,
     };

@@ -77,10 +77,10 @@ async function run(args: string[], io: Io): Promise<number> {
   if (dir.dir === undefined) throw new OutputError("the index cache", dir.why);
   // Hashing the whole trace is this command's check: the index is found by these bytes.
   const sha = await reader.sha256();
-  const path = `${dir.dir}/${await indexFileName(sha, spec)}`;
+  const path = `${dir.dir}/${await indexFileName(sha, spec, { dir: dir.dir, write: true })}`;
   let index: TraceIndex | undefined;
   try {
-    index = TraceIndex.open(path, file, header, spec, sha);
+    index = await TraceIndex.open(path, file, header, spec, sha);
     await writeAlias(dir.dir, fileKey(stat), sha).catch(() => {});
     await touchIndex(path);
   } catch (e) {
@@ -106,7 +106,8 @@ async function run(args: string[], io: Io): Promise<number> {
   const mb = (Deno.statSync(index.path).size / 1e6).toFixed(1);
   io.stdout(
     `${fresh ? "indexed" : "up to date:"} ${file} under ${spec}: ${index.events} events, ` +
-      `${index.checkpoints} checkpoint(s) every ${index.interval} events, ${mb} MB\n` +
+      `${index.checkpoints} checkpoint(s) (every ${index.interval} events and after a boot pass), ` +
+      `${mb} MB\n` +
       `  ${index.path}\n`,
   );
   return EXIT.ok;

@@ -82,7 +82,11 @@ export function processIo(): Io {
         writeAll(Deno.stderr, escapeControls(t));
       } catch { /* nowhere left to report a failure to report */ }
     },
-    stdin: Deno.stdin.readable,
+    // Read on first use: creating the stream loads Deno's web streams (~30 ms of startup),
+    // which a command answered from the index cache never needs.
+    get stdin() {
+      return Deno.stdin.readable;
+    },
     env: (name) => {
       try {
         return Deno.env.get(name);

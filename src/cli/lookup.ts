@@ -85,9 +85,9 @@ async function run(args: string[], io: Io): Promise<number> {
     policy,
     p.values["no-cache"] === true,
     io,
-    (c) => {
-      const point = c.index.resolve(named);
-      const { state, event, changes } = c.index.pfnHistory(pfn, point.index, showHistory);
+    async (c) => {
+      const point = await c.index.resolve(named);
+      const { state, event, changes } = await c.index.pfnHistory(pfn, point.index, showHistory);
       const history = new PfnHistory(pfn);
       history.changes.push(...changes);
       const input: LookupInput = {

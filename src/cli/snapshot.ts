@@ -68,9 +68,9 @@ async function run(args: string[], io: Io): Promise<number> {
     policy,
     p.values["no-cache"] === true,
     io,
-    (c) => {
-      const point = c.index.resolve(named);
-      const { state, event } = c.index.stateAt(point.index);
+    async (c) => {
+      const point = await c.index.resolve(named);
+      const { state, event } = await c.index.stateAt(point.index);
       const input: SnapshotInput = {
         trace: file,
         point,

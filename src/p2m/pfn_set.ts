@@ -54,8 +54,23 @@ export class PfnSet {
     return PfnSet.#empty ??= new PfnSet([], true, false, 0);
   }
 
-  /** A frozen set of the given flat ranges (sorted and merged here). */
+  /**
+   * A frozen set of the given flat ranges (sorted and merged here; ranges already sorted,
+   * disjoint and non-adjacent, as {@link PfnSet.toArray} gives them, are taken in one pass).
+   */
   static of(ranges: readonly number[]): PfnSet {
+    let pages = 0;
+    for (let i = 0; i < ranges.length; i += 2) {
+      const a = ranges[i], b = ranges[i + 1];
+      if (!(a < b && (i === 0 || a > ranges[i - 1]))) {
+        pages = -1;
+        break;
+      }
+      pages += b - a;
+    }
+    if (pages >= 0 && ranges.length % 2 === 0) {
+      return new PfnSet(ranges.slice(), true, false, pages);
+    }
     const s = new PfnSet([], false, false, 0);
     for (let i = 0; i < ranges.length; i += 2) s.add(ranges[i], ranges[i + 1]);
     return s.freeze();

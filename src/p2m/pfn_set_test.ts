@@ -29,3 +29,19 @@ Deno.test("PfnSet agrees with a naive Set<number> under random adds and deletes"
     { seed: 1, numRuns: 500 },
   );
 });
+
+Deno.test("PfnSet.of: any flat ranges, canonical (toArray's form) or not, give the same set", () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(60), fc.nat(6)), { maxLength: 12 }), (ranges) => {
+      const flat = ranges.flatMap(([a, len]) => [a, a + len]);
+      const n = new Set<number>();
+      for (const [a, len] of ranges) for (let p = a; p < a + len; p++) n.add(p);
+      for (const s of [PfnSet.of(flat), PfnSet.of(PfnSet.of(flat).toArray())]) {
+        s.validate("of");
+        assert.equal(s.pages, n.size);
+        for (let p = 0; p < 70; p++) assert.equal(s.has(p), n.has(p));
+      }
+    }),
+    { seed: 2, numRuns: 500 },
+  );
+});

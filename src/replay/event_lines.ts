@@ -15,9 +15,9 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { InputError } from "../errors.ts";
 import { inputReason } from "../trace/lines.ts";
+import { incrementalSha256 } from "../trace/sha.ts";
 
 /** The lines of a trace's events, by event index (0-based). */
 export interface EventLines {
@@ -268,7 +268,7 @@ export async function lineSpans(
   }
   try {
     const stat = await file.stat();
-    const h = createHash("sha256");
+    const h = await incrementalSha256();
     const buf = new Uint8Array(SCAN_BYTES);
     let next = 0, lineNo = 1, lineStart = 0, pos = 0;
     for (;;) {
@@ -291,7 +291,7 @@ export async function lineSpans(
       offsets[next] = lineStart;
       lengths[next++] = pos - lineStart;
     }
-    if (h.digest("hex") !== sha256 || next !== count || pos !== stat.size) {
+    if (h.digest() !== sha256 || next !== count || pos !== stat.size) {
       throw changed(name);
     }
     return { offsets, lengths, stat };

@@ -25,9 +25,13 @@
 
 import type { FileKey } from "./trace_index.ts";
 import { TOOL_VERSION } from "../version.ts";
+import { sha256Hex } from "../trace/sha.ts";
 
-/** Bumped whenever the index file layout or the state encoding changes. */
-export const INDEX_FORMAT = 2;
+/**
+ * Bumped whenever the index file layout or the state encoding changes (3: each interval's
+ * last change of every PFN it changed, region blocks, an interval ending after a boot pass).
+ */
+export const INDEX_FORMAT = 3;
 
 /** Index files kept in the cache directory at most (least recently used removed first). */
 export const CACHE_MAX_INDEXES = 16;
@@ -84,14 +88,9 @@ export function cacheDir(env: (name: string) => string | undefined, write: boole
   return { dir };
 }
 
-async function hexSha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * The index file name for a trace's SHA-256 and a policy spec: also keyed by the index
- * format, the tool version and {@link modelFingerprint}.
+ * format, the tool version and {@link modelFingerprint} (through `memo` when given).
  *
  * @example
  * ```ts
@@ -102,20 +101,24 @@ async function hexSha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
  * assert.notEqual(await indexFileName(sha, "linux-3.12"), await indexFileName(sha, "linux-3.16"));
  * ```
  */
-export async function indexFileName(traceSha256: string, policy: string): Promise<string> {
+export async function indexFileName(
+  traceSha256: string,
+  policy: string,
+  memo?: FingerprintMemo,
+): Promise<string> {
   const id = JSON.stringify({
     format: INDEX_FORMAT,
     tool: TOOL_VERSION,
-    model: await modelFingerprint(),
+    model: await modelFingerprint(memo),
     trace: traceSha256,
     policy,
   });
-  return (await hexSha256(new TextEncoder().encode(id))).slice(0, 40) + ".p2mindex";
+  return (await sha256Hex(new TextEncoder().encode(id))).slice(0, 40) + ".p2mindex";
 }
 
 async function aliasFileName(key: FileKey): Promise<string> {
   const id = JSON.stringify({ format: INDEX_FORMAT, key });
-  return (await hexSha256(new TextEncoder().encode(id))).slice(0, 40) + ".p2mid";
+  return (await sha256Hex(new TextEncoder().encode(id))).slice(0, 40) + ".p2mid";
 }
 
 /**
@@ -225,7 +228,7 @@ export async function pruneCache(
       continue;
     }
     const used = st.mtime?.getTime() ?? 0;
-    if (/\.p2m(index|id)\..+\.tmp$/.test(e.name)) {
+    if (/\.p2m(index|id|fp)\..+\.tmp$/.test(e.name)) {
       if (now - used > STALE_TMP_MS) await remove(path, "others");
     } else if (e.name.endsWith(".p2mindex")) indexes.push({ path, size: st.size, used });
     else if (e.name.endsWith(".p2mid")) aliases.push({ path, used });
@@ -248,12 +251,21 @@ export async function pruneCache(
 const MODEL_DIRS = ["model", "p2m", "kernel", "policy", "trace", "replay"];
 let fingerprint: Promise<string> | undefined;
 
+/** Where {@link memoFingerprint} keeps its memo, and whether it may write it. */
+export interface FingerprintMemo {
+  /** The cache directory. */
+  dir: string;
+  /** Whether the memo may be written (write access to `dir`). */
+  write: boolean;
+}
+
 /**
  * SHA-256 (16 hex digits) of the content of the model's source files (src/model, p2m, kernel,
  * policy, trace, replay; tests excluded), so that an index built by other model code — a
  * checkout with a fixed kernel rule under the same version number — is another file name,
  * never a stale answer. When the source cannot be read (a published package, no read access
- * to it) it is "-": the tool version then stands for the code. Computed once per process.
+ * to it) it is "-": the tool version then stands for the code. Computed once per process,
+ * through the memo in `memo.dir` when given ({@link memoFingerprint}).
  *
  * @example
  * ```ts
@@ -262,12 +274,28 @@ let fingerprint: Promise<string> | undefined;
  * assert.match(await modelFingerprint(), /^([0-9a-f]{16}|-)$/);
  * ```
  */
-export function modelFingerprint(): Promise<string> {
+export function modelFingerprint(memo?: FingerprintMemo): Promise<string> {
   const root = new URL("../", import.meta.url);
   fingerprint ??= root.protocol === "file:"
-    ? sourceFingerprint(root, MODEL_DIRS).catch(() => "-")
+    ? memoFingerprint(root, MODEL_DIRS, memo).catch(() => "-")
     : Promise.resolve("-");
   return fingerprint;
+}
+
+/** The `.ts` files (tests excluded) below `dirs` of `root`, in name order, with their paths. */
+function sourceFiles(root: URL, dirs: readonly string[]): [string, URL][] {
+  const out: [string, URL][] = [];
+  const walk = (dir: URL, rel: string) => {
+    const entries = [...Deno.readDirSync(dir)].sort((a, b) => a.name < b.name ? -1 : 1);
+    for (const e of entries) {
+      if (e.isDirectory) walk(new URL(`${e.name}/`, dir), `${rel}${e.name}/`);
+      else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) {
+        out.push([`${rel}${e.name}`, new URL(e.name, dir)]);
+      }
+    }
+  };
+  for (const d of dirs) walk(new URL(`${d}/`, root), `${d}/`);
+  return out;
 }
 
 /**
@@ -295,18 +323,72 @@ export function modelFingerprint(): Promise<string> {
 export async function sourceFingerprint(root: URL, dirs: readonly string[]): Promise<string> {
   const enc = new TextEncoder();
   const parts: Uint8Array[] = [];
-  const walk = (dir: URL, rel: string) => {
-    const entries = [...Deno.readDirSync(dir)].sort((a, b) => a.name < b.name ? -1 : 1);
-    for (const e of entries) {
-      if (e.isDirectory) walk(new URL(`${e.name}/`, dir), `${rel}${e.name}/`);
-      else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) {
-        const body = Deno.readFileSync(new URL(e.name, dir));
-        parts.push(enc.encode(`${rel}${e.name} ${body.length}\n`), body);
-      }
-    }
-  };
-  for (const d of dirs) walk(new URL(`${d}/`, root), `${d}/`);
+  for (const [rel, url] of sourceFiles(root, dirs)) {
+    const body = Deno.readFileSync(url);
+    parts.push(enc.encode(`${rel} ${body.length}\n`), body);
+  }
   const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
-  return (await hexSha256(all)).slice(0, 16);
+  return (await sha256Hex(all)).slice(0, 16);
+}
+
+/**
+ * A file changed this recently (ms) may change again within the same timestamp, so its
+ * times cannot stand for its bytes yet (git's "racily clean" entries): no memo is written.
+ */
+const RACY_MS = 2000;
+
+/**
+ * {@link sourceFingerprint}, found through a memo in `memo.dir` (one per source directory)
+ * that maps the files' identities — path, device, inode, size, modification and status
+ * change times, which any write changes — to their fingerprint, so that a question does not
+ * read and hash the model's source on every run (about 430 KB). A memo is written only when
+ * no file changed in the last two seconds; one that does not match every identity is not
+ * used.
+ *
+ * @example
+ * ```ts
+ * import { memoFingerprint, sourceFingerprint } from "./index_cache.ts";
+ * import assert from "node:assert/strict";
+ * const root = new URL(`file://${await Deno.makeTempDir()}/`);
+ * const memo = { dir: await Deno.makeTempDir(), write: true };
+ * await Deno.mkdir(new URL("model/", root));
+ * await Deno.writeTextFile(new URL("model/a.ts", root), "export const x = 1;\n");
+ * const old = new Date(Date.now() - 60_000);
+ * await Deno.utime(new URL("model/a.ts", root), old, old);
+ * assert.equal(await memoFingerprint(root, ["model"], memo), await sourceFingerprint(root, ["model"]));
+ * ```
+ */
+export async function memoFingerprint(
+  root: URL,
+  dirs: readonly string[],
+  memo?: FingerprintMemo,
+): Promise<string> {
+  if (memo === undefined) return await sourceFingerprint(root, dirs);
+  const now = Date.now();
+  let racy = false;
+  const ids = sourceFiles(root, dirs).map(([rel, url]) => {
+    const st = Deno.statSync(url);
+    const m = st.mtime?.getTime() ?? 0, c = st.ctime?.getTime() ?? now;
+    if (!(now - Math.max(m, c) >= RACY_MS)) racy = true;
+    return [rel, st.dev, st.ino, st.size, m, c];
+  });
+  const files = JSON.stringify(ids);
+  const name = (await sha256Hex(new TextEncoder().encode(root.href))).slice(0, 16);
+  const path = `${memo.dir}/${name}.p2mfp`;
+  try {
+    const m = JSON.parse(Deno.readTextFileSync(path));
+    if (m?.files === files && /^[0-9a-f]{16}$/.test(m?.fingerprint)) return m.fingerprint;
+  } catch { /* no memo, or not one to use */ }
+  const fresh = await sourceFingerprint(root, dirs);
+  if (memo.write && !racy) {
+    const tmp = `${path}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
+    try {
+      Deno.writeTextFileSync(tmp, JSON.stringify({ files, fingerprint: fresh }), { mode: 0o600 });
+      Deno.renameSync(tmp, path);
+    } catch {
+      await Deno.remove(tmp).catch(() => {});
+    }
+  }
+  return fresh;
 }

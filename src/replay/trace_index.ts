@@ -1,15 +1,21 @@
 /**
- * The on-disk random-access index of one trace file under one policy: a model state every
- * `K` events (`state_codec.ts`), each event's byte offset, length, line and seq, and for each
- * interval of `K` events the PFNs its steps changed. With it a step of a 1M-event trace costs
- * one state decoded and at most `K - 1` events replayed, read with one positioned read,
- * instead of a replay from step 0. `src/replay/index_cache.ts` says where the file lives.
+ * The on-disk random-access index of one trace file under one policy: a model state at each
+ * checkpoint (`state_codec.ts`: every `K` events, and after a boot pass), each event's byte
+ * offset, length, line and seq, and every change each step made (the PFN range with its
+ * values before and after), so that "which step last changed this PFN" is a lookup. With it
+ * a step of a 1M-event trace costs one state decoded and at most `K - 1` events replayed,
+ * read with one positioned read, instead of a replay from step 0; its blame costs one region
+ * block and one change block read. `src/replay/index_cache.ts` says where the file lives.
  *
- * **File layout** (little-endian): `P2MTIDX\n`, `u32` format, `u32` 0; then the blocks (state,
- * event table and changed PFNs of each interval) in build order; then the directory (JSON:
- * format, tool version, policy, the trace's SHA-256, size and file identity, events, interval,
- * how the trace ended, and each block's offset, length and SHA-256), `u32` directory length,
- * the directory's SHA-256 (32 bytes) and `P2MTIDX\n` again.
+ * **File layout** (little-endian): `P2MTIDX\n`, `u32` format, `u32` 0; then the blocks in
+ * build order: per interval its state, its changes (f64 rows: event index, pfn, endPfn,
+ * beforeMfn, afterMfn, kinds) and its event table; then the region blocks (f64 rows: interval,
+ * first and end PFN of each range of PFNs the interval changed, for the PFNs of one region, so
+ * that a lookup reads one region's block to find the intervals that changed its PFN); then
+ * the directory (JSON: format, tool version, policy, the trace's SHA-256, size and file
+ * identity, events, interval, how the trace ended, each interval's first event and blocks,
+ * each region's first PFN and block, each block's offset, length and SHA-256), `u32`
+ * directory length, the directory's SHA-256 (32 bytes) and `P2MTIDX\n` again.
  *
  * **Trust.** Nothing is used unchecked: {@link TraceIndex.open} checks both magics, the format,
  * the file's length, the directory's SHA-256, the tool version, the policy and the trace's
@@ -25,13 +31,13 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { InvariantError } from "../errors.ts";
 import type { TraceEvent, TraceHeader } from "../trace/event.ts";
 import { parseEventLine, TraceReader } from "../trace/read.ts";
+import { validateEvent } from "../trace/validate.ts";
 import type { Policy } from "../policy/policy.ts";
 import { initialState, type ModelState } from "../model/state.ts";
-import { decodeInts, decodeState, encodeInts, encodeState } from "../model/state_codec.ts";
+import { decodeState, encodeState } from "../model/state_codec.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { INDEX_FORMAT, indexFileName } from "./index_cache.ts";
@@ -40,6 +46,7 @@ import { Replayer, type StepRecord } from "./replayer.ts";
 import { beforeStartError, pastEndError, type StepName, type StepPoint } from "./steps.ts";
 import { lineSpans } from "./event_lines.ts";
 import { type PfnChange, PfnHistory } from "./blame.ts";
+import { oneShotSha256, sha256Hex } from "../trace/sha.ts";
 
 const MAGIC = new TextEncoder().encode("P2MTIDX\n");
 const TRAILER = 4 + 32 + 8;
@@ -93,10 +100,18 @@ interface Interval {
   state: Block;
   /** Per event: f64 offset, u32 length, u32 line, f64 seq. */
   events: Block;
-  /** The PFNs its steps changed: encodeInts of flat sorted ranges. */
-  changed: Block;
+  /** Every change of its steps: {@link CHANGE_COLUMNS} f64 a row. */
+  changes: Block;
   /** Its events' span of the trace file. */
   span: Block;
+}
+
+/** A PFN region's block of which intervals changed which PFNs in it. */
+interface Region {
+  /** Its first PFN (it ends where the next region starts). */
+  pfn: number;
+  /** Rows of f64 `[interval, start, end]`, by interval, then start. */
+  block: Block;
 }
 
 interface Directory {
@@ -110,6 +125,7 @@ interface Directory {
   cut: { line: number; eventsRead: number } | null;
   length: number;
   intervals: Interval[];
+  regions: Region[];
 }
 
 /**
@@ -151,9 +167,21 @@ export function intervalFor(bytes: number): number {
   return k;
 }
 
-function sha(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
+/**
+ * Columns of a row of an interval's change block, one row per change of a step, in step
+ * order: the event's index, then the `Change`: `pfn`, `endPfn`, `beforeMfn`, `afterMfn`, and
+ * `beforeKind * 16 + afterKind`.
+ */
+const CHANGE_COLUMNS = 6;
+/** Columns of a row of a region block: interval, start, end. */
+const REGION_COLUMNS = 3;
+/** Changed ranges starting in a region, about (a range crossing regions is in each). */
+const REGION_RANGES = 1024;
+/**
+ * An interval also ends after a boot pass (the first interval would otherwise replay
+ * `memory_setup` for every step in it: ~250 ms), at most once every interval's length.
+ */
+const CUT_AFTER = "memory_setup";
 
 /** A growable list of numbers held in a typed array. */
 class F64List {
@@ -167,6 +195,83 @@ class F64List {
     }
     this.a[this.n++] = v;
   }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Float64Array.of(1).buffer)[7] === 0x3f;
+
+/** `a` as little-endian bytes (a copy). */
+function f64Bytes(a: Float64Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(a.slice().buffer);
+  const out = new Uint8Array(8 * a.length);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) dv.setFloat64(i * 8, a[i], true);
+  return out;
+}
+
+/**
+ * The union of the non-empty ranges `[starts[i], ends[i])` as flat sorted `[start, end, ...]`,
+ * touching ranges joined (both arrays are sorted in place: a union needs no pairing of the
+ * two, and typed arrays sort natively).
+ *
+ * @example
+ * ```ts
+ * import { unionOf } from "./trace_index.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(unionOf(Float64Array.of(5, 1, 3, 2), Float64Array.of(6, 3, 4, 3)), [1, 4, 5, 6]);
+ * ```
+ */
+export function unionOf(starts: Float64Array, ends: Float64Array): number[] {
+  starts.sort();
+  ends.sort();
+  const out: number[] = [];
+  let depth = 0, e = 0;
+  for (let s = 0; s < starts.length; s++) {
+    // Ends before this start close ranges; an end at it does not (touching ranges join).
+    for (; e < ends.length && ends[e] < starts[s]; e++) {
+      if (--depth === 0) out.push(ends[e]);
+    }
+    if (depth++ === 0) out.push(starts[s]);
+  }
+  for (; e < ends.length; e++) if (--depth === 0) out.push(ends[e]);
+  return out;
+}
+
+/**
+ * The region blocks of the changed ranges `members` (flat `[interval, start, end]`, by
+ * interval, then start): region boundaries about every {@link REGION_RANGES} range starts,
+ * the first at PFN 0, each region's rows in the order given, clipped to it.
+ */
+function regionRows(members: Float64Array): { pfn: number; rows: number[] }[] {
+  const m = members.length / REGION_COLUMNS;
+  if (m === 0) return [];
+  const starts = new Float64Array(m);
+  for (let i = 0; i < m; i++) starts[i] = members[i * REGION_COLUMNS + 1];
+  starts.sort();
+  const bounds = [0];
+  for (let i = REGION_RANGES; i < m; i += REGION_RANGES) {
+    if (starts[i] > bounds[bounds.length - 1]) bounds.push(starts[i]);
+  }
+  const regionOf = (pfn: number) => {
+    let lo = 0, hi = bounds.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (bounds[mid] <= pfn) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const out = bounds.map((pfn) => ({ pfn, rows: [] as number[] }));
+  for (let i = 0; i < m; i++) {
+    const j = members[i * 3], a = members[i * 3 + 1], e = members[i * 3 + 2];
+    for (let r = regionOf(a); r < bounds.length && bounds[r] < e; r++) {
+      out[r].rows.push(
+        j,
+        Math.max(a, bounds[r]),
+        r + 1 < bounds.length ? Math.min(e, bounds[r + 1]) : e,
+      );
+    }
+  }
+  return out;
 }
 
 /** A built index: where it is, and the trace it is for. */
@@ -197,8 +302,8 @@ export interface BuiltIndex {
  * const header = await reader.header();
  * assert.equal(built.sha256, await reader.sha256());
  * const spec = "linux-3.12:iomap=honoured";
- * const idx = TraceIndex.open(built.path, trace, header, spec, built.sha256);
- * assert.equal(idx.resolve("end").index, 21);
+ * const idx = await TraceIndex.open(built.path, trace, header, spec, built.sha256);
+ * assert.equal((await idx.resolve("end")).index, 21);
  * ```
  */
 export async function buildTraceIndex(
@@ -210,6 +315,7 @@ export async function buildTraceIndex(
   const before = fileKey(await Deno.stat(path));
   const reader = await TraceReader.open(path);
   const pass = await ForwardPass.open(reader, { policy });
+  const sha = await oneShotSha256();
   const k = intervalFor(before.size);
   const tmp = `${dir}/build.p2mindex.${Deno.pid}.${crypto.randomUUID()}.tmp`;
   let file: Deno.FsFile;
@@ -233,30 +339,60 @@ export async function buildTraceIndex(
     write(head);
     const lines = new F64List();
     const seqs = new F64List();
+    const firsts = [0];
     const states: Block[] = [write(encodeState(pass.state()))];
-    const changed: Block[] = [];
-    // Changed ranges of the interval, flat [pfn, endPfn, ...]: sorted and merged at its end
-    // (inserting each into a sorted set would move O(ranges) numbers per change).
-    let touched: number[] = [];
+    const changes: Block[] = [];
+    // Each interval's changed ranges, flat [interval, start, end], for the region blocks.
+    const members = new F64List();
+    // The interval's changes (CHANGE_COLUMNS each), their starts and ends.
+    const recs = new F64List(), starts = new F64List(), ends = new F64List();
+    let earlyCut = -Infinity;
     const closeInterval = () => {
-      const flat = mergeRanges(touched);
-      const deltas = flat.map((v, i) => i === 0 ? v : v - flat[i - 1]);
-      changed.push(write(encodeInts(deltas)));
-      touched = [];
+      const j = changes.length;
+      changes.push(write(f64Bytes(recs.a.subarray(0, recs.n))));
+      const union = unionOf(starts.a.subarray(0, starts.n), ends.a.subarray(0, ends.n));
+      for (let r = 0; r < union.length; r += 2) {
+        members.push(j);
+        members.push(union[r]);
+        members.push(union[r + 1]);
+      }
+      recs.n = starts.n = ends.n = 0;
     };
     await pass.forEachStep((rec) => {
+      const i = lines.n;
       lines.push(rec.event.line);
       seqs.push(rec.event.seq);
       const cs = rec.outcome.changes;
-      for (let i = 0; i < cs.length; i++) touched.push(cs[i].pfn, cs[i].endPfn);
-      if (lines.n % k === 0) {
+      for (let c = 0; c < cs.length; c++) {
+        const ch = cs[c];
+        if (ch.endPfn <= ch.pfn) continue;
+        if (ch.beforeKind > 15 || ch.afterKind > 15) {
+          throw new InvariantError(`index: entry kind ${ch.beforeKind}/${ch.afterKind} over 15`);
+        }
+        recs.push(i);
+        recs.push(ch.pfn);
+        recs.push(ch.endPfn);
+        recs.push(ch.beforeMfn);
+        recs.push(ch.afterMfn);
+        recs.push(ch.beforeKind * 16 + ch.afterKind);
+        starts.push(ch.pfn);
+        ends.push(ch.endPfn);
+      }
+      const n = i + 1, size = n - firsts[firsts.length - 1];
+      if (size === k || (rec.event.kind === CUT_AFTER && n - earlyCut >= k)) {
+        if (size < k) earlyCut = n;
         closeInterval();
+        firsts.push(n);
         states.push(write(encodeState(pass.state())));
       }
     });
     const n = lines.n;
-    if (n % k !== 0 || n === 0) closeInterval();
-    else states.pop(); // the state after the last event starts no interval
+    if (n === 0 || n > firsts[firsts.length - 1]) closeInterval();
+    else {
+      // The state after the last event starts no interval.
+      states.pop();
+      firsts.pop();
+    }
     const spans = await lineSpans(
       path,
       name,
@@ -267,8 +403,9 @@ export async function buildTraceIndex(
     const intervals: Interval[] = [];
     const trace = Deno.openSync(path, { read: true });
     try {
-      for (let j = 0; j * k < n; j++) {
-        const first = j * k, count = Math.min(k, n - first);
+      for (let j = 0; j < firsts.length && firsts[j] < n; j++) {
+        const first = firsts[j];
+        const count = (j + 1 < firsts.length ? firsts[j + 1] : n) - first;
         const table = new Uint8Array(24 * count);
         const dv = new DataView(table.buffer);
         for (let i = 0; i < count; i++) {
@@ -285,13 +422,15 @@ export async function buildTraceIndex(
           firstSeq: seqs.a[first],
           state: states[j],
           events: write(table),
-          changed: changed[j],
+          changes: changes[j],
           span: [from, to - from, sha(readAt(trace, from, to - from))],
         });
       }
     } finally {
       trace.close();
     }
+    const regions = regionRows(members.a.subarray(0, members.n))
+      .map(({ pfn, rows }) => ({ pfn, block: write(f64Bytes(Float64Array.from(rows))) }));
     if (JSON.stringify(fileKey(spans.stat)) !== JSON.stringify(before)) {
       throw new IndexUnusable(`${name} changed while it was indexed`);
     }
@@ -309,6 +448,7 @@ export async function buildTraceIndex(
         : null,
       length: 0,
       intervals: n ? intervals : [],
+      regions: n ? regions : [],
     };
     // The length is the file's, directory included: write it with a fixed width.
     const dirAt = at;
@@ -327,7 +467,7 @@ export async function buildTraceIndex(
     write(dirBytes);
     const tail = new Uint8Array(TRAILER);
     new DataView(tail.buffer).setUint32(0, dirBytes.length, true);
-    tail.set(createHash("sha256").update(dirBytes).digest(), 4);
+    tail.set(fromHex(sha(dirBytes)), 4);
     tail.set(MAGIC, 36);
     write(tail);
     file.close();
@@ -341,7 +481,14 @@ export async function buildTraceIndex(
   }
 }
 
-function readAt(file: Deno.FsFile, offset: number, length: number): Uint8Array {
+function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(
+    { length: hex.length / 2 },
+    (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16),
+  );
+}
+
+function readAt(file: Deno.FsFile, offset: number, length: number): Uint8Array<ArrayBuffer> {
   file.seekSync(offset, Deno.SeekMode.Start);
   const bytes = new Uint8Array(length);
   for (let got = 0; got < length;) {
@@ -368,9 +515,9 @@ function readAt(file: Deno.FsFile, offset: number, length: number): Uint8Array {
  * const built = await buildTraceIndex(trace, trace, "linux-3.16", await Deno.makeTempDir());
  * const policy = resolvePolicy(POLICIES, "linux-3.16");
  * const header = await (await TraceReader.open(trace)).header();
- * const idx = TraceIndex.open(built.path, trace, header, policySpec(policy), built.sha256);
+ * const idx = await TraceIndex.open(built.path, trace, header, policySpec(policy), built.sha256);
  * idx.usePolicy(policy);
- * const { state, event } = idx.stateAt(idx.resolve(13).index);
+ * const { state, event } = await idx.stateAt((await idx.resolve(13)).index);
  * assert.equal(event?.seq, 13);
  * assert.equal(state.p2m.entry(0x100)[0], K.MFN_UNKNOWN);
  * ```
@@ -383,6 +530,7 @@ export class TraceIndex {
   #header: TraceHeader;
   #dir: Directory;
   #policy: Policy | undefined;
+  #read = new Map<Block, Promise<Uint8Array<ArrayBuffer>>>();
 
   private constructor(
     path: string,
@@ -404,21 +552,24 @@ export class TraceIndex {
    * does not match or check is an {@link IndexUnusable}; a missing file is
    * `Deno.errors.NotFound`.
    */
-  static open(
+  static async open(
     path: string,
     trace: string,
     header: TraceHeader,
     policy: string,
     sha256: string,
     name = trace,
-  ): TraceIndex {
+  ): Promise<TraceIndex> {
+    let size: number,
+      head: Uint8Array,
+      tail: Uint8Array<ArrayBuffer>,
+      dirBytes: Uint8Array<ArrayBuffer>;
     const file = Deno.openSync(path, { read: true });
     try {
-      const size = file.statSync().size;
+      size = file.statSync().size;
       if (size < 16 + TRAILER) throw new IndexUnusable("it is shorter than its header and trailer");
-      const head = readAt(file, 0, 16);
-      const tail = readAt(file, size - TRAILER, TRAILER);
-      const tdv = new DataView(tail.buffer);
+      head = readAt(file, 0, 16);
+      tail = readAt(file, size - TRAILER, TRAILER);
       if (!same(head.subarray(0, 8), MAGIC) || !same(tail.subarray(36), MAGIC)) {
         throw new IndexUnusable("it does not begin and end as an index file (truncated?)");
       }
@@ -429,28 +580,28 @@ export class TraceIndex {
       if (format !== INDEX_FORMAT) {
         throw new IndexUnusable(`it has format ${format}, this p2mtrace writes ${INDEX_FORMAT}`);
       }
-      const dirLen = tdv.getUint32(0, true);
+      const dirLen = new DataView(tail.buffer).getUint32(0, true);
       if (dirLen > MAX_DIR || dirLen > size - 16 - TRAILER) {
         throw new IndexUnusable("its directory length is out of range");
       }
-      const dirBytes = readAt(file, size - TRAILER - dirLen, dirLen);
-      if (!same(createHash("sha256").update(dirBytes).digest(), tail.subarray(4, 36))) {
-        throw new IndexUnusable("its directory does not match its checksum");
-      }
-      const dir = JSON.parse(new TextDecoder().decode(dirBytes)) as Directory;
-      if (dir.length !== size) throw new IndexUnusable(`it is ${size} bytes, not ${dir.length}`);
-      if (dir.tool !== TOOL_VERSION) {
-        throw new IndexUnusable(`it was built by p2mtrace ${dir.tool}, this is ${TOOL_VERSION}`);
-      }
-      if (dir.policy !== policy) throw new IndexUnusable(`it is for policy ${dir.policy}`);
-      if (dir.trace.sha256 !== sha256) throw new IndexUnusable("it is for other trace bytes");
-      if (Deno.statSync(trace).size !== dir.trace.key.size) {
-        throw new IndexUnusable("it is for a trace of another size");
-      }
-      return new TraceIndex(path, trace, name, header, dir);
+      dirBytes = readAt(file, size - TRAILER - dirLen, dirLen);
     } finally {
       file.close();
     }
+    if (!same(fromHex(await sha256Hex(dirBytes)), tail.subarray(4, 36))) {
+      throw new IndexUnusable("its directory does not match its checksum");
+    }
+    const dir = JSON.parse(new TextDecoder().decode(dirBytes)) as Directory;
+    if (dir.length !== size) throw new IndexUnusable(`it is ${size} bytes, not ${dir.length}`);
+    if (dir.tool !== TOOL_VERSION) {
+      throw new IndexUnusable(`it was built by p2mtrace ${dir.tool}, this is ${TOOL_VERSION}`);
+    }
+    if (dir.policy !== policy) throw new IndexUnusable(`it is for policy ${dir.policy}`);
+    if (dir.trace.sha256 !== sha256) throw new IndexUnusable("it is for other trace bytes");
+    if (Deno.statSync(trace).size !== dir.trace.key.size) {
+      throw new IndexUnusable("it is for a trace of another size");
+    }
+    return new TraceIndex(path, trace, name, header, dir);
   }
 
   /** Number of events. */
@@ -458,7 +609,7 @@ export class TraceIndex {
     return this.#dir.events;
   }
 
-  /** Events between checkpoints. */
+  /** Events between checkpoints (at most; an interval also ends after a boot pass). */
   get interval(): number {
     return this.#dir.interval;
   }
@@ -478,24 +629,33 @@ export class TraceIndex {
     return this.#dir.cut;
   }
 
-  /** Block `b`, checked; read through `open` (the index file, open) when given. */
-  #block(b: Block, open?: Deno.FsFile): Uint8Array {
+  /** Block `b`, checked (once per index opened: a question reads a handful of blocks). */
+  #block(b: Block): Promise<Uint8Array<ArrayBuffer>> {
+    let got = this.#read.get(b);
+    if (got === undefined) this.#read.set(b, got = this.#readBlock(b));
+    return got;
+  }
+
+  async #readBlock(b: Block): Promise<Uint8Array<ArrayBuffer>> {
     const [off, len, want] = b;
-    const file = open ?? Deno.openSync(this.path, { read: true });
+    if (off + len > this.#dir.length) throw new IndexUnusable("a block runs past the end");
+    const file = Deno.openSync(this.path, { read: true });
+    let bytes;
     try {
-      if (off + len > this.#dir.length) throw new IndexUnusable("a block runs past the end");
-      const bytes = readAt(file, off, len);
-      if (sha(bytes) !== want) throw new IndexUnusable(`the block at byte ${off} is damaged`);
-      return bytes;
+      bytes = readAt(file, off, len);
     } finally {
-      if (open === undefined) file.close();
+      file.close();
     }
+    if (await sha256Hex(bytes) !== want) {
+      throw new IndexUnusable(`the block at byte ${off} is damaged`);
+    }
+    return bytes;
   }
 
   /** The event table of interval `j`: offsets, lengths, lines, seqs. */
-  #table(j: number) {
+  async #table(j: number) {
     const iv = this.#dir.intervals[j];
-    const bytes = this.#block(iv.events);
+    const bytes = await this.#block(iv.events);
     const m = iv.count;
     if (bytes.length !== 24 * m) throw new IndexUnusable("an event table has the wrong size");
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
@@ -509,26 +669,33 @@ export class TraceIndex {
 
   /** The interval holding event `i` (or the last one for `i` = events). */
   #intervalOf(i: number): number {
-    return Math.min(Math.floor(i / this.#dir.interval), this.#dir.intervals.length - 1);
+    const ivs = this.#dir.intervals;
+    let lo = 0, hi = ivs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (ivs[mid].first <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
   }
 
   /** Seq of event `i` (0-based). */
-  #seq(i: number): number {
+  async #seq(i: number): Promise<number> {
     const j = this.#intervalOf(i);
-    return this.#table(j).seq(i - this.#dir.intervals[j].first);
+    return (await this.#table(j)).seq(i - this.#dir.intervals[j].first);
   }
 
-  #point(index: number): StepPoint {
-    return { step: index === 0 ? 0 : this.#seq(index - 1), index };
+  async #point(index: number): Promise<StepPoint> {
+    return { step: index === 0 ? 0 : await this.#seq(index - 1), index };
   }
 
   /** Resolves a step name exactly as `StepIndex.resolve` over the trace's seqs. */
-  resolve(name: StepName): StepPoint {
+  async resolve(name: StepName): Promise<StepPoint> {
     const n = this.#dir.events;
-    if (name === "end") return this.#point(n);
+    if (name === "end") return await this.#point(n);
     if (name < 0) {
       if (n + name < 0) throw beforeStartError(name, n);
-      return this.#point(n + name);
+      return await this.#point(n + name);
     }
     if (name > 0 && (n === 0 || name > this.#dir.lastSeq)) {
       throw pastEndError(name, n === 0 ? undefined : this.#dir.lastSeq);
@@ -543,7 +710,7 @@ export class TraceIndex {
       } else hi = mid - 1;
     }
     if (j < 0) return { step: name, index: 0 };
-    const t = this.#table(j);
+    const t = await this.#table(j);
     let lo = 0, hi = ivs[j].count;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
@@ -566,51 +733,94 @@ export class TraceIndex {
     this.#policy = policy;
   }
 
-  /** Events `from..to-1` of interval `j` (indices within it), parsed from checked bytes. */
-  #events(j: number, from: number, to: number): TraceEvent[] {
-    const iv = this.#dir.intervals[j];
-    const t = this.#table(j);
-    const [base, len, want] = iv.span;
-    let bytes: Uint8Array;
+  /** The bytes of the trace `span`, checked (once per index opened). */
+  #span(b: Block): Promise<Uint8Array<ArrayBuffer>> {
+    let got = this.#read.get(b);
+    if (got === undefined) this.#read.set(b, got = this.#readSpan(b));
+    return got;
+  }
+
+  /**
+   * Starts reading the blocks `bs` (and the trace span `span`) a question will need: each is
+   * read at once and checked on another thread while this one decodes and replays.
+   */
+  #prefetch(bs: Block[], span?: Block): void {
+    for (const b of bs) this.#block(b).catch(() => {}); // the awaiting caller sees any failure
+    if (span !== undefined) this.#span(span).catch(() => {});
+  }
+
+  async #readSpan([base, len, want]: Block): Promise<Uint8Array<ArrayBuffer>> {
+    let bytes: Uint8Array<ArrayBuffer>;
     const file = Deno.openSync(this.#trace, { read: true });
     try {
       bytes = readAt(file, base, len);
     } finally {
       file.close();
     }
-    if (sha(bytes) !== want) {
+    if (await sha256Hex(bytes) !== want) {
       throw new IndexUnusable("the trace's bytes differ from those indexed (same size and times)");
     }
+    return bytes;
+  }
+
+  /** Events `from..to-1` of interval `j` (indices within it), parsed from checked bytes. */
+  #events(j: number, from: number, to: number): Promise<TraceEvent[]> {
+    return this.#eventsAt(j, Array.from({ length: to - from }, (_, i) => from + i));
+  }
+
+  /** Events `which` of interval `j` (indices within it), parsed from checked bytes. */
+  async #eventsAt(j: number, which: readonly number[]): Promise<TraceEvent[]> {
+    const iv = this.#dir.intervals[j];
+    const t = await this.#table(j);
+    const base = iv.span[0];
+    const bytes = await this.#span(iv.span);
+    // One decode of the span (its characters are its bytes when their counts agree), one
+    // native JSON.parse of the events' lines (what parseEventLine's parser gives, line by
+    // line: these bytes are the ones indexed, each a valid event); any surprise parses them
+    // one by one, for the error the replay would give.
     const dec = new TextDecoder();
-    const out: TraceEvent[] = [];
-    for (let i = from; i < to; i++) {
+    const whole = dec.decode(bytes);
+    const texts = which.map((i) => {
+      if (!(i >= 0 && i < iv.count)) throw new IndexUnusable("an event index is out of range");
       const at = t.offset(i) - base;
       let l = t.length(i);
       if (l > 0 && bytes[at + l - 1] === 13) l--;
-      out.push(parseEventLine(this.#name, t.line(i), dec.decode(bytes.subarray(at, at + l))));
-    }
-    return out;
+      return whole.length === bytes.length
+        ? whole.slice(at, at + l)
+        : dec.decode(bytes.subarray(at, at + l));
+    });
+    let objs: unknown[] | undefined;
+    try {
+      objs = JSON.parse(`[${texts.join(",")}]`);
+    } catch { /* parsed one by one below */ }
+    return texts.map((text, k) => {
+      const line = t.line(which[k]);
+      return objs?.length === texts.length
+        ? validateEvent({ file: this.#name, line }, objs[k])
+        : parseEventLine(this.#name, line, text);
+    });
   }
 
   /**
    * The state after `index` events and the event applied last (undefined at 0); `onStep` sees
    * each step replayed from the checkpoint.
    */
-  stateAt(
+  async stateAt(
     index: number,
     onStep?: (rec: StepRecord) => void,
-  ): { state: ModelState; event: TraceEvent | undefined } {
+  ): Promise<{ state: ModelState; event: TraceEvent | undefined }> {
     const policy = this.#policyOf();
     if (this.#dir.intervals.length === 0) {
       return { state: initialState(this.#header.guest, policy), event: undefined };
     }
     const j = this.#intervalOf(index);
     const iv = this.#dir.intervals[j];
-    let state = decodeState(this.#block(iv.state), this.#header.guest, policy);
+    if (index > iv.first) this.#prefetch([iv.events], iv.span);
+    let state = decodeState(await this.#block(iv.state), this.#header.guest, policy);
     let event: TraceEvent | undefined;
     if (index > iv.first) {
       const r = new Replayer(state, [], this.#header.provenance);
-      for (const e of this.#events(j, 0, index - iv.first)) {
+      for (const e of await this.#events(j, 0, index - iv.first)) {
         const rec = r.apply(e);
         onStep?.(rec);
         event = e;
@@ -619,65 +829,102 @@ export class TraceIndex {
     } else if (index > 0) {
       const p = this.#intervalOf(index - 1);
       const pi = this.#dir.intervals[p];
-      event = this.#events(p, index - 1 - pi.first, index - pi.first)[0];
+      event = (await this.#events(p, index - 1 - pi.first, index - pi.first))[0];
     }
     return { state, event };
   }
 
   /**
-   * The steps up to `index` that changed `pfn` (all of them, or with `all` false at least the
-   * last one, which is what a lookup's blame needs), with the state after `index` events.
+   * The steps up to `index` that changed `pfn` (all of them, or with `all` false the last
+   * one, which is what a lookup's blame needs), with the state after `index` events.
    */
-  pfnHistory(pfn: number, index: number, all: boolean): {
+  async pfnHistory(pfn: number, index: number, all: boolean): Promise<{
     state: ModelState;
     event: TraceEvent | undefined;
     changes: PfnChange[];
-  } {
+  }> {
     const here = new PfnHistory(pfn);
-    const at = this.stateAt(index, (rec) => here.add(rec));
-    if (this.#dir.intervals.length === 0) return { ...at, changes: here.changes };
-    const earlier: PfnChange[][] = [];
-    // stateAt replayed the interval holding `index`: the earlier ones come from their
-    // changed-PFN sets (read through one open file: a PFN never changed checks them all),
-    // replayed only where the PFN changed.
-    const file = Deno.openSync(this.path, { read: true });
-    try {
-      for (
-        let j = this.#intervalOf(index) - 1;
-        j >= 0 && (all || (here.changes.length === 0 && earlier.length === 0));
-        j--
-      ) {
-        if (index <= this.#dir.intervals[j].first) continue;
-        if (!this.#touches(j, pfn, file)) continue;
-        const h = new PfnHistory(pfn);
-        const iv = this.#dir.intervals[j];
-        this.#replayInterval(j, Math.min(iv.count, index - iv.first), (rec) => h.add(rec));
-        if (h.changes.length) earlier.unshift(h.changes);
+    const region = this.#regionOf(pfn);
+    if (region !== undefined) this.#prefetch([region.block]);
+    const at = await this.stateAt(index, (rec) => here.add(rec));
+    if (this.#dir.intervals.length === 0 || (!all && here.changes.length)) {
+      return { ...at, changes: here.changes };
+    }
+    // stateAt replayed the interval holding `index`; the earlier ones that changed the PFN
+    // are in its region's block, and their changes of it in their change blocks.
+    const earlier: PfnChange[] = [];
+    for (const j of await this.#changedIn(pfn, this.#intervalOf(index), all)) {
+      earlier.unshift(...await this.#changesOf(j, pfn, all));
+    }
+    return { ...at, changes: [...earlier, ...here.changes] };
+  }
+
+  /**
+   * The intervals before interval `before` that changed `pfn`, latest first (`all` false:
+   * only the latest).
+   */
+  async #changedIn(pfn: number, before: number, all: boolean): Promise<number[]> {
+    const region = this.#regionOf(pfn);
+    if (region === undefined) return [];
+    const rows = this.#rows(await this.#block(region.block), REGION_COLUMNS, "region");
+    const out: number[] = [];
+    for (let r = rows.count - 1; r >= 0; r--) {
+      const j = rows.at(r, 0);
+      if (j >= before || j === out[out.length - 1]) continue;
+      if (pfn >= rows.at(r, 1) && pfn < rows.at(r, 2)) {
+        out.push(j);
+        if (!all) break;
       }
-    } finally {
-      file.close();
     }
-    return { ...at, changes: [...earlier.flat(), ...here.changes] };
+    return out;
   }
 
-  #replayInterval(j: number, count: number, onStep: (rec: StepRecord) => void): void {
+  /** The region holding `pfn`, if a step changed any PFN from there on. */
+  #regionOf(pfn: number): Region | undefined {
+    const regions = this.#dir.regions;
+    let lo = 0, hi = regions.length - 1;
+    if (hi < 0 || pfn < regions[0].pfn) return undefined;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (regions[mid].pfn <= pfn) lo = mid;
+      else hi = mid - 1;
+    }
+    return regions[lo];
+  }
+
+  /** The changes of `pfn` by the steps of interval `j`, in step order (`all` false: the last). */
+  async #changesOf(j: number, pfn: number, all: boolean): Promise<PfnChange[]> {
     const iv = this.#dir.intervals[j];
-    const state = decodeState(this.#block(iv.state), this.#header.guest, this.#policyOf());
-    const r = new Replayer(state, [], this.#header.provenance);
-    for (const e of this.#events(j, 0, count)) onStep(r.apply(e));
+    const rows = this.#rows(await this.#block(iv.changes), CHANGE_COLUMNS, "change");
+    const hits: number[] = [];
+    for (let r = rows.count - 1; r >= 0 && (all || hits.length === 0); r--) {
+      if (pfn >= rows.at(r, 1) && pfn < rows.at(r, 2)) hits.unshift(r);
+    }
+    if (hits.length === 0) throw new IndexUnusable("its region and change blocks disagree");
+    const events = await this.#eventsAt(j, hits.map((r) => rows.at(r, 0) - iv.first));
+    return hits.map((r, h) => {
+      const kinds = rows.at(r, 5);
+      const change = {
+        pfn: rows.at(r, 1),
+        endPfn: rows.at(r, 2),
+        beforeKind: kinds >> 4,
+        beforeMfn: rows.at(r, 3),
+        afterKind: kinds & 15,
+        afterMfn: rows.at(r, 4),
+      };
+      return { event: events[h], change };
+    });
   }
 
-  /** Whether a step of interval `j` changed `pfn`. */
-  #touches(j: number, pfn: number, file: Deno.FsFile): boolean {
-    const deltas = decodeInts(this.#block(this.#dir.intervals[j].changed, file));
-    let v = 0;
-    for (let i = 0; i < deltas.length; i += 2) {
-      const start = (v += deltas[i]);
-      const end = (v += deltas[i + 1]);
-      if (pfn < start) return false;
-      if (pfn < end) return true;
-    }
-    return false;
+  /** Rows of `columns` f64 in the block `bytes` (of a `what` block). */
+  #rows(bytes: Uint8Array, columns: number, what: string) {
+    const width = 8 * columns;
+    if (bytes.length % width !== 0) throw new IndexUnusable(`a ${what} block has the wrong size`);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    return {
+      count: bytes.length / width,
+      at: (r: number, c: number) => dv.getFloat64(r * width + c * 8, true),
+    };
   }
 }
 
@@ -685,27 +932,4 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/**
- * Flat `[start, end, ...]` ranges sorted, with overlapping and adjacent ones merged.
- *
- * @example
- * ```ts
- * import { mergeRanges } from "./trace_index.ts";
- * import assert from "node:assert/strict";
- * assert.deepEqual(mergeRanges([5, 6, 1, 3, 3, 4, 2, 3]), [1, 4, 5, 6]);
- * ```
- */
-export function mergeRanges(flat: readonly number[]): number[] {
-  const order = Array.from({ length: flat.length / 2 }, (_, i) => i);
-  order.sort((a, b) => flat[a * 2] - flat[b * 2]);
-  const out: number[] = [];
-  for (const i of order) {
-    const a = flat[i * 2], b = flat[i * 2 + 1];
-    if (out.length && a <= out[out.length - 1]) {
-      if (b > out[out.length - 1]) out[out.length - 1] = b;
-    } else out.push(a, b);
-  }
-  return out;
 }

@@ -131,12 +131,30 @@ export function pfnContext(state: ModelState, pfn: number): string[] {
   return out;
 }
 
-/** The maximal run (one kind, continuing frames, one structure) holding `pfn`. */
-function runAround(
+/**
+ * The maximal run (one kind, continuing frames, one structure) holding `pfn`: walked over a
+ * window around it, doubled until the run ends inside it (a walk of the whole table costs
+ * O(leaves + runs): 250k numbers at 1M events, most of a cached lookup's report).
+ *
+ * @example
+ * ```ts
+ * import { runAround } from "./lookup_report.ts";
+ * import { initialState } from "../model/state.ts";
+ * import { resolvePolicy } from "../policy/policy.ts";
+ * import { POLICIES } from "../policy/policies.ts";
+ * import assert from "node:assert/strict";
+ * const guest = { type: "pv", domain: "dom0", arch: "x86_64", pageSize: 4096, nrPages: 0x40000 } as const;
+ * const s = initialState(guest, resolvePolicy(POLICIES, "linux-3.16"));
+ * const run = runAround(s, 0x100);
+ * assert.ok(run.pfn <= 0x100 && run.endPfn > 0x100);
+ * ```
+ */
+export function runAround(
   state: ModelState,
   pfn: number,
 ): { pfn: number; endPfn: number; kind: number; frame: number; structure: Structure } {
   const t = state.p2m;
+  const end = Math.max(t.structureLimit, pfn + 1);
   let found = {
     pfn,
     endPfn: pfn + 1,
@@ -144,10 +162,14 @@ function runAround(
     frame: 0,
     structure: t.structureAt(pfn),
   };
-  t.forEachRun(0, Math.max(t.structureLimit, pfn + 1), (p, e, k, b, s) => {
-    if (pfn >= p && pfn < e) found = { pfn: p, endPfn: e, kind: k, frame: b, structure: s };
-  });
-  return found;
+  for (let w = 4096;; w *= 2) {
+    // A window's runs are the table's maximal runs cut at its ends.
+    const a = Math.max(0, pfn - w), b = Math.min(end, pfn + w + 1);
+    t.forEachRun(a, b, (p, e, k, f, st) => {
+      if (pfn >= p && pfn < e) found = { pfn: p, endPfn: e, kind: k, frame: f, structure: st };
+    });
+    if ((found.pfn > a || a === 0) && (found.endPfn < b || b === end)) return found;
+  }
 }
 
 function spanText(a: number, b: number): string {

@@ -21,8 +21,8 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { InputError, TraceError } from "../errors.ts";
+import { incrementalSha256 } from "./sha.ts";
 
 /**
  * Longest line accepted, in characters (UTF-16 code units, at least one byte each). The longest
@@ -108,7 +108,7 @@ export async function openInput(path: string, options: OpenOptions = {}): Promis
     }
     raw = file.readable;
   }
-  const h = createHash("sha256");
+  const h = await incrementalSha256();
   let n = 0;
   let hex: string | undefined;
   const stream = raw.pipeThrough(
@@ -120,7 +120,7 @@ export async function openInput(path: string, options: OpenOptions = {}): Promis
       },
     }),
   );
-  return { name: path, stream, sha256: () => hex ??= h.digest("hex"), bytesRead: () => n };
+  return { name: path, stream, sha256: () => hex ??= h.digest(), bytesRead: () => n };
 }
 
 /** A short reason for an open/read failure, without a stack trace. */

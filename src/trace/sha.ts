@@ -1,13 +1,82 @@
 /**
- * SHA-256 for trace ids and bug reports, streamed in bounded memory (node:crypto's incremental
- * hash; Web Crypto's `digest` cannot stream).
+ * SHA-256 for trace ids, bug reports and the index's checks. One-shot digests use Web Crypto
+ * (built in); hashing a stream in bounded memory needs an incremental hash, which Web Crypto's
+ * `digest` cannot do, so {@link incrementalSha256} loads `node:crypto` on first use — about
+ * 35 ms of module loading that a command which never streams a hash (a cached `lookup`) does
+ * not pay.
  *
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { InputError } from "../errors.ts";
 import { inputReason } from "./lines.ts";
+
+/**
+ * The hex SHA-256 of `bytes` (Web Crypto).
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex } from "./sha.ts";
+ * import assert from "node:assert/strict";
+ * const abc = new TextEncoder().encode("abc");
+ * assert.equal(await sha256Hex(abc), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+ * ```
+ */
+export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function hex(d: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < d.length; i++) s += HEX[d[i]];
+  return s;
+}
+
+/** An incremental SHA-256: bytes in, one hex digest out. */
+export interface Sha256Stream {
+  /** Hashes more bytes. */
+  update(bytes: Uint8Array): void;
+  /** The hex digest of every byte given (call once, after the last update). */
+  digest(): string;
+}
+
+/**
+ * A new incremental SHA-256 (`node:crypto`, loaded by the first call).
+ *
+ * @example
+ * ```ts
+ * import { incrementalSha256 } from "./sha.ts";
+ * import assert from "node:assert/strict";
+ * const h = await incrementalSha256();
+ * h.update(new TextEncoder().encode("a"));
+ * h.update(new TextEncoder().encode("bc"));
+ * assert.equal(h.digest(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+ * ```
+ */
+export async function incrementalSha256(): Promise<Sha256Stream> {
+  const { createHash } = await import("node:crypto");
+  const h = createHash("sha256");
+  return { update: (bytes) => void h.update(bytes), digest: () => h.digest("hex") };
+}
+
+/**
+ * A synchronous one-shot SHA-256 (`node:crypto`, loaded by the first call), for code that
+ * hashes many blocks while it streams (the index build).
+ *
+ * @example
+ * ```ts
+ * import { oneShotSha256 } from "./sha.ts";
+ * import assert from "node:assert/strict";
+ * const sha = await oneShotSha256();
+ * assert.equal(sha(new TextEncoder().encode("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+ * ```
+ */
+export async function oneShotSha256(): Promise<(bytes: Uint8Array) => string> {
+  const { createHash } = await import("node:crypto");
+  return (bytes) => createHash("sha256").update(bytes).digest("hex");
+}
 
 /**
  * `sha256:` and the SHA-256 of the texts joined by NUL.
@@ -16,11 +85,11 @@ import { inputReason } from "./lines.ts";
  * ```ts
  * import { sha256Id } from "./sha.ts";
  * import assert from "node:assert/strict";
- * assert.equal(sha256Id("abc"), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+ * assert.equal(await sha256Id("abc"), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
  * ```
  */
-export function sha256Id(...parts: string[]): string {
-  return "sha256:" + createHash("sha256").update(parts.join("\0")).digest("hex");
+export async function sha256Id(...parts: string[]): Promise<string> {
+  return "sha256:" + await sha256Hex(new TextEncoder().encode(parts.join("\0")));
 }
 
 /**
@@ -43,13 +112,13 @@ export async function sha256File(path: string): Promise<string> {
   } catch (e) {
     throw new InputError(path, inputReason(e));
   }
-  const h = createHash("sha256");
+  const h = await incrementalSha256();
   try {
     for await (const chunk of file.readable) h.update(chunk);
   } catch (e) {
     throw new InputError(path, inputReason(e));
   }
-  return h.digest("hex");
+  return h.digest();
 }
 
 /**
@@ -60,15 +129,15 @@ export async function sha256File(path: string): Promise<string> {
  * ```ts
  * import { hashedStream } from "./sha.ts";
  * import assert from "node:assert/strict";
- * const h = hashedStream(ReadableStream.from([new TextEncoder().encode("abc")]));
+ * const h = await hashedStream(ReadableStream.from([new TextEncoder().encode("abc")]));
  * for await (const chunk of h.stream) assert.equal(chunk.length, 3);
  * assert.equal(h.digest(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
  * ```
  */
-export function hashedStream(
+export async function hashedStream(
   stream: ReadableStream<Uint8Array>,
-): { stream: ReadableStream<Uint8Array>; digest(): string } {
-  const h = createHash("sha256");
+): Promise<{ stream: ReadableStream<Uint8Array>; digest(): string }> {
+  const h = await incrementalSha256();
   let hex: string | undefined;
   const pass = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
@@ -76,5 +145,5 @@ export function hashedStream(
       controller.enqueue(chunk);
     },
   });
-  return { stream: stream.pipeThrough(pass), digest: () => hex ??= h.digest("hex") };
+  return { stream: stream.pipeThrough(pass), digest: () => hex ??= h.digest() };
 }

@@ -115,7 +115,7 @@ class Source {
     }
   }
 
-  id(): string {
+  id(): Promise<string> {
     return sha256Id(this.#seen.join("\0\0"));
   }
 }
@@ -533,7 +533,7 @@ export async function recordGuest(reader: SysfsReader): Promise<Recording> {
   const xenText = hv.xen ? `Xen ${hv.xen}` : "unknown Xen";
   const header: HeaderInit = {
     producer: `${TOOL_NAME} ${TOOL_VERSION} record`,
-    id: src.id(),
+    id: await src.id(),
     guest: {
       type: guestType.value as GuestType,
       domain: domain.value,
