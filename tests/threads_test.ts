@@ -147,6 +147,8 @@ Deno.test("--threads takes 1 or 2", async () => {
 Deno.test("openEvents() parses on a second thread only for a file of THREAD_MIN_BYTES or more", async () => {
   const small = await openEvents("traces/pcie-bar-above-e820.jsonl", new ReadableStream());
   assert.ok(small instanceof TraceReader);
+  // replay and check never ask for the digest, so the bytes are not hashed.
+  await assert.rejects(() => small.sha256(), /opened without hashing/);
   assert.ok((await openEvents("-", ReadableStream.from([]))) instanceof TraceReader);
   const lines: string[] = [];
   let size = 0;

@@ -75,13 +75,15 @@ export class TraceReader implements EventSource {
 
   /**
    * Opens `path` (or `-` for `stdin`) once, transparently gunzipping, through the bounded
-   * input path (src/trace/lines.ts); its bytes are hashed as they are read ({@link TraceReader.sha256}).
+   * input path (src/trace/lines.ts); its bytes are hashed as they are read ({@link TraceReader.sha256})
+   * unless `hash` is false.
    */
   static async open(
     path: string,
     stdin?: ReadableStream<Uint8Array>,
+    options: { hash?: boolean } = {},
   ): Promise<TraceReader> {
-    const input = await openInput(path, stdin ? { stdin } : {});
+    const input = await openInput(path, stdin ? { stdin, ...options } : options);
     const stream = await maybeGunzip(input.stream, path);
     return new TraceReader(path, readLineBatches(path, stream), input);
   }

@@ -212,7 +212,7 @@ export class ThreadedReader implements EventSource {
     if (m.type === "crash") {
       // The worker never ran (its module could not load): nothing was read yet, so this
       // thread reads the trace instead.
-      this.#local = await TraceReader.open(this.#path, this.#stdin);
+      this.#local = await TraceReader.open(this.#path, this.#stdin, { hash: false });
       return this.#local.header();
     }
     throw m.type === "error" ? rebuildError(m.error) : unexpected(m);
@@ -320,7 +320,7 @@ export async function openEvents(
   options: OpenEventsOptions = {},
 ): Promise<EventSource> {
   if (await useThread(path, options.threads)) return ThreadedReader.open(path, stdin);
-  return await TraceReader.open(path, stdin);
+  return await TraceReader.open(path, stdin, { hash: false });
 }
 
 async function useThread(path: string, threads: 1 | 2 | undefined): Promise<boolean> {
