@@ -345,6 +345,11 @@ const CLI = ["run", "--allow-read", "cli.ts"];
 const COMMAND_ENTRIES: readonly { name: string; argv: string[]; findings?: boolean }[] = [
   { name: "replay --quiet", argv: ["replay", "--quiet"] },
   { name: "check", argv: ["check"], findings: true },
+  // The parse thread, forced either way: the default picks it by size (a second thread from
+  // 4 MiB), so --smoke's small trace would not reach the worker without --threads 2.
+  { name: "replay --quiet --threads 1", argv: ["replay", "--quiet", "--threads", "1"] },
+  { name: "replay --quiet --threads 2", argv: ["replay", "--quiet", "--threads", "2"] },
+  { name: "check --threads 1", argv: ["check", "--threads", "1"], findings: true },
   {
     name: "bisect --detector lookup-zero",
     argv: ["bisect", "--detector", "lookup-zero"],

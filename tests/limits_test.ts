@@ -22,6 +22,7 @@ import {
 } from "../src/trace/validate.ts";
 import { MAX_IMPORT_BYTES } from "../src/cli/import_runtime.ts";
 import { MAX_SYSFS_FILE_BYTES } from "../src/import/sysfs/reader.ts";
+import { GROUP_BYTES, SLOTS, THREAD_MIN_BYTES } from "../src/trace/threaded_read.ts";
 
 const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));
 
@@ -247,6 +248,18 @@ const CHECKS: Record<string, (row: string) => Promise<void>> = {
     await provenBy([
       "untrusted_test.ts: SIGTERM during a write removes the temporary file",
       "untrusted_test.ts: bisect run: SIGTERM kills the predicate's group",
+    ]);
+  },
+  "parse thread (`replay`, `check`)": async (row) => {
+    assert.equal(THREAD_MIN_BYTES, 4 * 1024 * 1024);
+    assert.match(row, /a trace file of 4 MiB or more/);
+    assert.equal(SLOTS, 4);
+    assert.equal(GROUP_BYTES, 256 * 1024);
+    assert.match(row, /at most 4 groups of about 256 KiB/);
+    await provenBy([
+      "threads_test.ts: openEvents() parses on a second thread only for a file of THREAD_MIN_BYTES or more",
+      "threads_test.ts: with read access to the trace alone, --threads 2 reads on the main thread, silently",
+      "threads_test.ts: standard input is handed to the worker and read the same",
     ]);
   },
   "closed stdout (a pipe into head)": async (row) => {

@@ -143,3 +143,25 @@ export function operands(command: string, positionals: string[], names: string[]
   }
   return positionals;
 }
+
+/**
+ * `--threads N` of `replay` and `check`: 1 parses the trace on the main thread, 2 on a second
+ * thread; absent (undefined) lets the reader choose by the trace's size.
+ *
+ * @example
+ * ```ts
+ * import { parseThreads } from "./args.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseThreads("check", "1"), 1);
+ * assert.equal(parseThreads("check", undefined), undefined);
+ * assert.throws(() => parseThreads("check", "3"), /--threads takes 1 \(parse on the main thread\) or 2/);
+ * ```
+ */
+export function parseThreads(command: string, value: string | undefined): 1 | 2 | undefined {
+  if (value === undefined) return undefined;
+  if (value === "1" || value === "2") return Number(value) as 1 | 2;
+  throw new UsageError(
+    `${command}: --threads takes 1 (parse on the main thread) or 2 (parse on a second ` +
+      `thread), got '${value}'`,
+  );
+}

@@ -5,12 +5,12 @@
  */
 
 import { CutOffError, EXIT, InputError, TraceError, UsageError } from "../errors.ts";
-import { TraceReader } from "../trace/read.ts";
+import { openEvents } from "../trace/threaded_read.ts";
 import { runTrace } from "../replay/run.ts";
 import { checkJson, checkText } from "../report/check_report.ts";
 import { runVerdict } from "../detect/verdict.ts";
 import type { CommandModule } from "./commands.ts";
-import { operands, parseArgs } from "./args.ts";
+import { operands, parseArgs, parseThreads } from "./args.ts";
 import type { Io } from "./io.ts";
 import { reportError } from "./report_error.ts";
 import { checkMany, isBatch } from "./batch.ts";
@@ -31,6 +31,8 @@ options:
                    or cannot be judged, so that 'git bisect run p2mtrace check --bisect-exit
                    ...' skips that kernel
   --paranoid       check every model invariant after each step (slow; exit 70 names the step)
+  --threads N      1: parse the trace on this thread; 2: on a second thread while this one
+                   replays (default: 2 for a file of 4 MiB or more, else 1; same output)
   --jobs N         with several traces or a directory: check N traces at a time (default: the
                    number of cores)
 
@@ -67,6 +69,7 @@ async function run(args: string[], io: Io): Promise<number> {
     json: { type: "boolean" },
     "bisect-exit": { type: "boolean" },
     paranoid: { type: "boolean" },
+    threads: { type: "string" },
     jobs: { type: "string" },
   });
   const bisect = p.values["bisect-exit"] === true;
@@ -75,8 +78,9 @@ async function run(args: string[], io: Io): Promise<number> {
     return await checkMany(p, run, io);
   }
   const [file] = operands("check", p.positionals, ["TRACE"]);
+  const threads = parseThreads("check", p.values.threads as string | undefined);
   try {
-    const reader = await TraceReader.open(file, io.stdin);
+    const reader = await openEvents(file, io.stdin, { threads });
     const res = await runTrace(reader, {
       policy: p.values.policy as string | undefined,
       detectors: (p.values.detector as string[] | undefined) ?? [],

@@ -6,12 +6,12 @@
 
 import { EXIT } from "../errors.ts";
 import { bootPassGaps } from "../detect/basis.ts";
-import { TraceReader } from "../trace/read.ts";
+import { openEvents } from "../trace/threaded_read.ts";
 import { runTrace } from "../replay/run.ts";
 import { stepJson, stepText, summaryJson, summaryText } from "../report/replay_report.ts";
 import { policyListText } from "../report/policy_list.ts";
 import type { CommandModule } from "./commands.ts";
-import { operands, parseArgs } from "./args.ts";
+import { operands, parseArgs, parseThreads } from "./args.ts";
 import type { Io } from "./io.ts";
 import { parseStepName, resolveFromEnd } from "./step_arg.ts";
 import { pastEndError } from "../replay/steps.ts";
@@ -34,6 +34,9 @@ options:
   --paranoid        walk every model structure before the first step and after each one, and
                     stop at the first broken invariant (a p2mtrace bug: exit 70 names the step);
                     slow, O(private P2M pages) per step
+  --threads N       1: parse the trace on this thread; 2: parse it on a second thread while
+                    this one replays (default: 2 for a file of 4 MiB or more, else 1; the
+                    output is the same either way)
 
 exit: 0 replayed (findings do not change it), 3 the recording was cut off (output covers the
 events before the truncated line), 64 usage, 65 malformed trace, 66 unreadable file, 70 internal
@@ -48,6 +51,7 @@ async function run(args: string[], io: Io): Promise<number> {
     at: { type: "string" },
     detector: { type: "string", multiple: true },
     paranoid: { type: "boolean" },
+    threads: { type: "string" },
   });
   if (p.values.policy === "list") {
     io.stdout(policyListText());
@@ -61,7 +65,8 @@ async function run(args: string[], io: Io): Promise<number> {
     : "end";
   const { names: [at], stdin } = await resolveFromEnd(file, io.stdin, [named]);
   const atSeq = at === "end" ? undefined : at as number;
-  const reader = await TraceReader.open(file, stdin);
+  const threads = parseThreads("replay", p.values.threads as string | undefined);
+  const reader = await openEvents(file, stdin, { threads });
   const res = await runTrace(reader, {
     policy: p.values.policy as string | undefined,
     detectors: (p.values.detector as string[] | undefined) ?? [],

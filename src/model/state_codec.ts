@@ -62,20 +62,14 @@ function ints(v: unknown): number[] {
  */
 export function encodeState(s: ModelState): Uint8Array {
   const p = p2mPages(s.p2m);
-  const p2m = {
+  const head = JSON.stringify({
     era: ERAS.indexOf(p.era),
-    limit: p.limit,
-    maxPfn: p.maxPfn,
+    limit: checkInts([p.limit])[0],
+    maxPfn: checkInts([p.maxPfn])[0],
     extra: checkInts(p.extra),
     acct: checkInts([p.acct.brkUsed, p.acct.brkReserved, p.acct.runtimePages]),
-    leaves: p.leaves.map(checkInts),
-    mids: p.mids.map(checkInts),
-    midMissing: checkInts(p.midMissing),
-    top: checkInts(p.top),
-  };
-  checkInts([p2m.limit, p2m.maxPfn]);
-  return new TextEncoder().encode(JSON.stringify({
-    p2m,
+  });
+  const rest = JSON.stringify({
     e820: s.e820,
     boot: s.boot ?? null,
     maxPfn: s.maxPfn,
@@ -86,7 +80,35 @@ export function encodeState(s: ModelState): Uint8Array {
     devices: [...s.devices.values()],
     bridges: [...s.bridges.entries()],
     grants: s.grants,
-  }));
+  });
+  // {"p2m":{head..., "leaves":[...], "mids", "midMissing", "top"}, rest...}: each leaf's
+  // bytes are made once for every state that shares the leaf (tables are persistent: a
+  // frozen leaf never changes), and copied.
+  const parts: Uint8Array[] = [ENC.encode(`{"p2m":${head.slice(0, -1)},"leaves":[`)];
+  p.leaves.forEach((runs, i) => {
+    const bytes = leafBytes(runs);
+    parts.push(i > 0 ? bytes : bytes.subarray(1));
+  });
+  parts.push(ENC.encode(
+    `],"mids":${JSON.stringify(p.mids.map(checkInts))},"midMissing":${
+      JSON.stringify(checkInts(p.midMissing))
+    },"top":${JSON.stringify(checkInts(p.top))}},${rest.slice(1)}`,
+  ));
+  const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+  parts.reduce((at, b) => (out.set(b, at), at + b.length), 0);
+  return out;
+}
+
+const ENC = new TextEncoder();
+const leafBytesOf = new WeakMap<readonly number[], Uint8Array>();
+
+/** A comma and the JSON bytes of a frozen leaf's runs, made once per leaf. */
+function leafBytes(runs: readonly number[]): Uint8Array {
+  let bytes = leafBytesOf.get(runs);
+  if (bytes === undefined) {
+    leafBytesOf.set(runs, bytes = ENC.encode("," + JSON.stringify(checkInts(runs))));
+  }
+  return bytes;
 }
 
 /**

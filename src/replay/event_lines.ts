@@ -17,7 +17,7 @@
 
 import { InputError } from "../errors.ts";
 import { inputReason } from "../trace/lines.ts";
-import { incrementalSha256 } from "../trace/sha.ts";
+import { incrementalSha256, type Sha256Stream } from "../trace/sha.ts";
 
 /** The lines of a trace's events, by event index (0-based). */
 export interface EventLines {
@@ -231,12 +231,19 @@ export interface LineSpans {
   lengths: Uint32Array;
   /** The file's status when it was read. */
   stat: Deno.FileInfo;
+  /**
+   * With `groups`: the SHA-256 of each group's span (from its first event's line to the end
+   * of its last one's, newline excluded).
+   */
+  groupSha256: string[];
 }
 
 /**
  * Finds the byte span of lines `lines[0..count)` (1-based, ascending) of `path` in one
- * streamed read, checking that the bytes hash to `sha256` (what the trace reader read);
- * other bytes are an {@link InputError} naming `name`.
+ * streamed read, checking that the bytes hash to `sha256` (what the trace reader read; a
+ * caller that checks the file's identity instead passes undefined); other bytes are an
+ * {@link InputError} naming `name`. `groups` (ascending event indices, the
+ * first 0) splits the events into groups whose spans are hashed in the same read.
  *
  * @example
  * ```ts
@@ -246,8 +253,9 @@ export interface LineSpans {
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "h\nab\ncd\n");
  * const sha = createHash("sha256").update("h\nab\ncd\n").digest("hex");
- * const s = await lineSpans(path, path, Uint32Array.of(3), 1, sha);
- * assert.deepEqual([s.offsets[0], s.lengths[0]], [5, 2]);
+ * const s = await lineSpans(path, path, Uint32Array.of(2, 3), 2, sha, [0, 1]);
+ * assert.deepEqual([s.offsets[1], s.lengths[1]], [5, 2]);
+ * assert.equal(s.groupSha256[1], createHash("sha256").update("cd").digest("hex"));
  * await Deno.remove(path);
  * ```
  */
@@ -256,9 +264,15 @@ export async function lineSpans(
   name: string,
   lines: Uint32Array,
   count: number,
-  sha256: string,
+  sha256: string | undefined,
+  groups: readonly number[] = [],
 ): Promise<LineSpans> {
   const offsets = new Float64Array(count);
+  const groupSha256: string[] = [];
+  // The group being hashed: its hash, and the offset its bytes are hashed up to.
+  let group: { h: Sha256Stream; from: number } | undefined;
+  const groupEnd = () =>
+    (groupSha256.length + 1 < groups.length ? groups[groupSha256.length + 1] : count) - 1;
   const lengths = new Uint32Array(count);
   let file: Deno.FsFile;
   try {
@@ -268,37 +282,64 @@ export async function lineSpans(
   }
   try {
     const stat = await file.stat();
-    const h = await incrementalSha256();
+    const h = sha256 === undefined ? undefined : await incrementalSha256();
     const buf = new Uint8Array(SCAN_BYTES);
     let next = 0, lineNo = 1, lineStart = 0, pos = 0;
+    // A group is hashed from the start of its first event's line (found when the line before
+    // it ends), chunk by chunk, to the end of its last one's.
+    const opens = () =>
+      group === undefined && next < count && lines[next] === lineNo &&
+      groups[groupSha256.length] === next;
+    if (opens()) group = { h: await sha(), from: 0 };
     for (;;) {
       const n = await file.read(buf);
       if (n === null) break;
       const chunk = buf.subarray(0, n);
-      h.update(chunk);
+      h?.update(chunk);
       for (let p = chunk.indexOf(10); p >= 0; p = chunk.indexOf(10, p + 1)) {
         const end = pos + p;
         if (next < count && lines[next] === lineNo) {
           offsets[next] = lineStart;
-          lengths[next++] = end - lineStart;
+          lengths[next] = end - lineStart;
+          if (group !== undefined && next === groupEnd()) {
+            group.h.update(chunk.subarray(group.from - pos, p));
+            groupSha256.push(group.h.digest());
+            group = undefined;
+          }
+          next++;
         }
         lineNo++;
         lineStart = end + 1;
+        if (opens()) group = { h: await sha(), from: lineStart };
+      }
+      if (group !== undefined) {
+        group.h.update(chunk.subarray(group.from - pos));
+        group.from = pos + n;
       }
       pos += n;
     }
     if (next < count && lines[next] === lineNo && lineStart < pos) {
       offsets[next] = lineStart;
-      lengths[next++] = pos - lineStart;
+      lengths[next] = pos - lineStart;
+      if (group !== undefined && next === groupEnd()) {
+        groupSha256.push(group.h.digest()); // its bytes were hashed with their chunk
+        group = undefined;
+      }
+      next++;
     }
-    if (h.digest() !== sha256 || next !== count || pos !== stat.size) {
+    if (
+      (h !== undefined && h.digest() !== sha256) || next !== count || pos !== stat.size ||
+      groupSha256.length !== groups.length
+    ) {
       throw changed(name);
     }
-    return { offsets, lengths, stat };
+    return { offsets, lengths, stat, groupSha256 };
   } finally {
     file.close();
   }
 }
+
+const sha = incrementalSha256;
 
 function changed(name: string): InputError {
   return new InputError(

@@ -8,7 +8,7 @@
 
 import { CutOffError, InvariantError } from "../errors.ts";
 import type { TraceHeader } from "../trace/event.ts";
-import type { TraceReader } from "../trace/read.ts";
+import type { EventSource } from "../trace/read.ts";
 import { type Policy, resolvePolicy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
 import {
@@ -60,7 +60,8 @@ export interface RunResult {
 }
 
 /**
- * Replays `reader` to its end (or `atSeq`).
+ * Replays `reader` (parsed on this thread or a second one: `openEvents` in
+ * src/trace/threaded_read.ts) to its end (or `atSeq`).
  *
  * @example
  * ```ts
@@ -80,7 +81,15 @@ export interface RunResult {
  * assert.equal(res.ending, "no-end-record");
  * ```
  */
-export async function runTrace(reader: TraceReader, opts: RunOptions = {}): Promise<RunResult> {
+export async function runTrace(reader: EventSource, opts: RunOptions = {}): Promise<RunResult> {
+  try {
+    return await replayAll(reader, opts);
+  } finally {
+    reader.close?.();
+  }
+}
+
+async function replayAll(reader: EventSource, opts: RunOptions): Promise<RunResult> {
   // Usage mistakes are reported before any input is read.
   const detectors = selectDetectors(opts.detectors ?? []);
   if (opts.policy !== undefined) resolvePolicy(POLICIES, opts.policy);

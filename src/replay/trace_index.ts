@@ -188,12 +188,15 @@ class F64List {
   a = new Float64Array(1024);
   n = 0;
   push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
+    if (this.n === this.a.length) this.reserve(1);
     this.a[this.n++] = v;
+  }
+  /** Makes room for `k` more numbers. */
+  reserve(k: number): void {
+    if (this.n + k <= this.a.length) return;
+    const b = new Float64Array(Math.max(this.a.length * 2, this.n + k));
+    b.set(this.a.subarray(0, this.n));
+    this.a = b;
   }
 }
 
@@ -363,20 +366,28 @@ export async function buildTraceIndex(
       lines.push(rec.event.line);
       seqs.push(rec.event.seq);
       const cs = rec.outcome.changes;
+      if (cs.length > 0) {
+        recs.reserve(CHANGE_COLUMNS * cs.length);
+        starts.reserve(cs.length);
+        ends.reserve(cs.length);
+      }
       for (let c = 0; c < cs.length; c++) {
         const ch = cs[c];
         if (ch.endPfn <= ch.pfn) continue;
         if (ch.beforeKind > 15 || ch.afterKind > 15) {
           throw new InvariantError(`index: entry kind ${ch.beforeKind}/${ch.afterKind} over 15`);
         }
-        recs.push(i);
-        recs.push(ch.pfn);
-        recs.push(ch.endPfn);
-        recs.push(ch.beforeMfn);
-        recs.push(ch.afterMfn);
-        recs.push(ch.beforeKind * 16 + ch.afterKind);
-        starts.push(ch.pfn);
-        ends.push(ch.endPfn);
+        const r = recs.a;
+        let at = recs.n;
+        r[at++] = i;
+        r[at++] = ch.pfn;
+        r[at++] = ch.endPfn;
+        r[at++] = ch.beforeMfn;
+        r[at++] = ch.afterMfn;
+        r[at++] = ch.beforeKind * 16 + ch.afterKind;
+        recs.n = at;
+        starts.a[starts.n++] = ch.pfn;
+        ends.a[ends.n++] = ch.endPfn;
       }
       const n = i + 1, size = n - firsts[firsts.length - 1];
       if (size === k || (rec.event.kind === CUT_AFTER && n - earlyCut >= k)) {
@@ -398,36 +409,32 @@ export async function buildTraceIndex(
       name,
       Uint32Array.from(lines.a.subarray(0, n)),
       n,
-      await reader.sha256(),
+      undefined, // the file's identity is checked below, and each interval's span hashed
+      n ? firsts : [],
     );
     const intervals: Interval[] = [];
-    const trace = Deno.openSync(path, { read: true });
-    try {
-      for (let j = 0; j < firsts.length && firsts[j] < n; j++) {
-        const first = firsts[j];
-        const count = (j + 1 < firsts.length ? firsts[j + 1] : n) - first;
-        const table = new Uint8Array(24 * count);
-        const dv = new DataView(table.buffer);
-        for (let i = 0; i < count; i++) {
-          dv.setFloat64(i * 8, spans.offsets[first + i], true);
-          dv.setUint32(count * 8 + i * 4, spans.lengths[first + i], true);
-          dv.setUint32(count * 12 + i * 4, lines.a[first + i], true);
-          dv.setFloat64(count * 16 + i * 8, seqs.a[first + i], true);
-        }
-        const from = spans.offsets[first];
-        const to = spans.offsets[first + count - 1] + spans.lengths[first + count - 1];
-        intervals.push({
-          first,
-          count,
-          firstSeq: seqs.a[first],
-          state: states[j],
-          events: write(table),
-          changes: changes[j],
-          span: [from, to - from, sha(readAt(trace, from, to - from))],
-        });
+    for (let j = 0; j < firsts.length && firsts[j] < n; j++) {
+      const first = firsts[j];
+      const count = (j + 1 < firsts.length ? firsts[j + 1] : n) - first;
+      const table = new Uint8Array(24 * count);
+      const dv = new DataView(table.buffer);
+      for (let i = 0; i < count; i++) {
+        dv.setFloat64(i * 8, spans.offsets[first + i], true);
+        dv.setUint32(count * 8 + i * 4, spans.lengths[first + i], true);
+        dv.setUint32(count * 12 + i * 4, lines.a[first + i], true);
+        dv.setFloat64(count * 16 + i * 8, seqs.a[first + i], true);
       }
-    } finally {
-      trace.close();
+      const from = spans.offsets[first];
+      const to = spans.offsets[first + count - 1] + spans.lengths[first + count - 1];
+      intervals.push({
+        first,
+        count,
+        firstSeq: seqs.a[first],
+        state: states[j],
+        events: write(table),
+        changes: changes[j],
+        span: [from, to - from, spans.groupSha256[j]],
+      });
     }
     const regions = regionRows(members.a.subarray(0, members.n))
       .map(({ pfn, rows }) => ({ pfn, block: write(f64Bytes(Float64Array.from(rows))) }));
@@ -796,7 +803,7 @@ export class TraceIndex {
     return texts.map((text, k) => {
       const line = t.line(which[k]);
       return objs?.length === texts.length
-        ? validateEvent({ file: this.#name, line }, objs[k])
+        ? validateEvent({ file: this.#name, line }, objs[k], true)
         : parseEventLine(this.#name, line, text);
     });
   }

@@ -57,6 +57,11 @@ export interface OpenOptions {
   stdin?: ReadableStream<Uint8Array>;
   /** Refuse anything but a regular file (and `-`): for inputs that must be files. */
   regularOnly?: boolean;
+  /**
+   * Hash the bytes as they are read (default true). False for a reader whose digest nobody asks
+   * for (`replay`, `check`): `sha256()` then throws.
+   */
+  hash?: boolean;
 }
 
 /** An opened input: its bytes, read once, and their SHA-256 once they have been read. */
@@ -108,19 +113,23 @@ export async function openInput(path: string, options: OpenOptions = {}): Promis
     }
     raw = file.readable;
   }
-  const h = await incrementalSha256();
+  const h = options.hash === false ? undefined : await incrementalSha256();
   let n = 0;
   let hex: string | undefined;
   const stream = raw.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
-        h.update(chunk);
+        h?.update(chunk);
         n += chunk.length;
         controller.enqueue(chunk);
       },
     }),
   );
-  return { name: path, stream, sha256: () => hex ??= h.digest(), bytesRead: () => n };
+  const sha256 = () => {
+    if (h === undefined) throw new Error(`${path}: opened without hashing, no sha256`);
+    return hex ??= h.digest();
+  };
+  return { name: path, stream, sha256, bytesRead: () => n };
 }
 
 /** A short reason for an open/read failure, without a stack trace. */

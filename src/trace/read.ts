@@ -8,10 +8,27 @@
  */
 
 import { CutOffError, TraceError } from "../errors.ts";
-import type { TraceEnd, TraceEvent, TraceHeader } from "./event.ts";
+import { EVENT_KINDS, type TraceEnd, type TraceEvent, type TraceHeader } from "./event.ts";
 import { type Input, type LineBatch, maybeGunzip, openInput, readLineBatches } from "./lines.ts";
 import { validateEnd, validateEvent, validateHeader } from "./validate.ts";
 import { RecordChecks } from "./checks.ts";
+
+/**
+ * What `replay` and `check` read events from: a {@link TraceReader}, or a
+ * `ThreadedReader` (src/trace/threaded_read.ts) whose parsing runs in a worker.
+ */
+export interface EventSource {
+  /** The file name as given (`-` for stdin). */
+  readonly name: string;
+  /** The validated header. */
+  header(): Promise<TraceHeader>;
+  /** Validated events in the reader's batches; throws what the reader throws, where it does. */
+  batches(): AsyncGenerator<TraceEvent[]>;
+  /** The `end` record, once the batches have finished. */
+  readonly end: TraceEnd | undefined;
+  /** Stops the reading thread, if any (reading stopped early, or never started). */
+  close?(): void;
+}
 
 /**
  * Reads one trace. Create it with {@link TraceReader.open} (a path or `-`) or
@@ -36,13 +53,14 @@ import { RecordChecks } from "./checks.ts";
  * assert.equal(r.end?.events, 1);
  * ```
  */
-export class TraceReader {
+export class TraceReader implements EventSource {
   /** The file name as given (`-` for stdin). */
   readonly name: string;
   #lines: AsyncGenerator<LineBatch>;
   #pending: LineBatch | undefined;
   #pendingIndex = 0;
   #header: TraceHeader | undefined;
+  #headerSource: { text: string; line: number } | undefined;
   #end: TraceEnd | undefined;
   #checks: RecordChecks;
   #textSink: ((text: string) => void) | undefined;
@@ -57,13 +75,15 @@ export class TraceReader {
 
   /**
    * Opens `path` (or `-` for `stdin`) once, transparently gunzipping, through the bounded
-   * input path (src/trace/lines.ts); its bytes are hashed as they are read ({@link TraceReader.sha256}).
+   * input path (src/trace/lines.ts); its bytes are hashed as they are read ({@link TraceReader.sha256})
+   * unless `hash` is false.
    */
   static async open(
     path: string,
     stdin?: ReadableStream<Uint8Array>,
+    options: { hash?: boolean } = {},
   ): Promise<TraceReader> {
-    const input = await openInput(path, stdin ? { stdin } : {});
+    const input = await openInput(path, stdin ? { stdin, ...options } : options);
     const stream = await maybeGunzip(input.stream, path);
     return new TraceReader(path, readLineBatches(path, stream), input);
   }
@@ -110,6 +130,14 @@ export class TraceReader {
     return this.#end;
   }
 
+  /**
+   * The header's line and its number, once {@link TraceReader.header} has read it: another
+   * thread validates the same text into the same header ({@link validateHeader}).
+   */
+  get headerSource(): { text: string; line: number } | undefined {
+    return this.#headerSource;
+  }
+
   /** Number of events read so far. */
   get eventsRead(): number {
     return this.#checks.events;
@@ -132,6 +160,7 @@ export class TraceReader {
       if (text.trim() === "") continue;
       const obj = this.#parse(text, line, terminated);
       this.#header = validateHeader({ file: this.name, line }, obj);
+      this.#headerSource = { text, line };
       return this.#header;
     }
   }
@@ -272,7 +301,7 @@ function scanFlatObject(s: string): Record<string, unknown> | undefined {
   for (;;) {
     const ke = stringEnd(s, i);
     if (ke < 0 || s.charCodeAt(ke + 1) !== 58) return undefined;
-    const key = knownKey(s, i + 1, ke) ?? s.slice(i + 1, ke);
+    const key = knownString(KNOWN_KEYS, s, i + 1, ke) ?? s.slice(i + 1, ke);
     if (key === "__proto__") return undefined;
     i = ke + 2;
     const c = s.charCodeAt(i);
@@ -280,7 +309,9 @@ function scanFlatObject(s: string): Record<string, unknown> | undefined {
     if (c === 34) {
       const e = stringEnd(s, i);
       if (e < 0) return undefined;
-      v = e - i > SLICE_MIN ? own(s.slice(i + 1, e)) : s.slice(i + 1, e);
+      v = e - i > SLICE_MIN
+        ? knownString(KNOWN_VALUES, s, i + 1, e) ?? own(s.slice(i + 1, e))
+        : s.slice(i + 1, e);
       i = e + 1;
     } else if (c === 91) {
       const arr: unknown[] = [];
@@ -371,14 +402,39 @@ const KNOWN_KEYS: readonly (readonly string[])[] = (() => {
     "events",
     "lines",
   ];
-  const byLength: string[][] = [];
-  for (const k of keys) (byLength[k.length] ??= []).push(k);
-  return byLength;
+  return byLength(keys);
 })();
 
-/** The known field name spelled by `s` from `from` to `to`, or undefined. */
-function knownKey(s: string, from: number, to: number): string | undefined {
-  const candidates = KNOWN_KEYS[to - from];
+/**
+ * The string values every line of a long trace repeats (event kinds, lookup paths, write
+ * primitives), by length: a value found here is the literal itself, so the fast path neither
+ * copies nor hashes it ({@link own} does both, for a value of {@link SLICE_MIN} or more).
+ */
+const KNOWN_VALUES: readonly (readonly string[])[] = byLength([
+  ...EVENT_KINDS,
+  "pfn_to_mfn",
+  "get_phys_to_machine",
+  "phys_to_machine",
+  "set_phys_to_machine",
+  "__set_phys_to_machine",
+  "early_set_phys_to_machine",
+]);
+
+/** `strings` grouped by length. */
+function byLength(strings: readonly string[]): string[][] {
+  const out: string[][] = [];
+  for (const k of strings) (out[k.length] ??= []).push(k);
+  return out;
+}
+
+/** The string of `known` (grouped by length) spelled by `s` from `from` to `to`, or undefined. */
+function knownString(
+  known: readonly (readonly string[])[],
+  s: string,
+  from: number,
+  to: number,
+): string | undefined {
+  const candidates = known[to - from];
   if (candidates === undefined) return undefined;
   for (let i = 0; i < candidates.length; i++) {
     if (s.startsWith(candidates[i], from)) return candidates[i];

@@ -1,0 +1,54 @@
+// lineSpans hashes groups of events' spans in the one read that finds them (the index's
+// per-interval checks of the trace bytes a step replays): each group's hash is the SHA-256 of
+// exactly its bytes, for groups that cross the 1 MiB read chunks, lines with CR, blank and
+// non-event lines between events, and a last line without a newline.
+import fc from "fast-check";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { lineSpans } from "./event_lines.ts";
+
+const sha = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
+
+Deno.test("lineSpans: each group's hash is that of its span's bytes", async () => {
+  const path = await Deno.makeTempFile();
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 90_000 }), fc.boolean(), fc.boolean()), {
+        minLength: 1,
+        maxLength: 40,
+      }),
+      fc.boolean(),
+      fc.integer({ min: 1, max: 7 }),
+      async (rows, terminated, every) => {
+        // Line 1 a header; then per row an event line of the given length (CR-ended or not),
+        // maybe a blank line after it.
+        const parts = ["h"];
+        const lines: number[] = [];
+        for (const [len, cr, blank] of rows) {
+          lines.push(parts.length + 1);
+          parts.push("e".repeat(len) + (cr ? "\r" : ""));
+          if (blank) parts.push("");
+        }
+        const text = parts.join("\n") + (terminated ? "\n" : "");
+        await Deno.writeTextFile(path, text);
+        const groups = lines.map((_, i) => i).filter((i) => i % every === 0);
+        const s = await lineSpans(
+          path,
+          path,
+          Uint32Array.from(lines),
+          lines.length,
+          sha(text),
+          groups,
+        );
+        const bytes = new TextEncoder().encode(text);
+        groups.forEach((g, k) => {
+          const last = (groups[k + 1] ?? lines.length) - 1;
+          const span = bytes.subarray(s.offsets[g], s.offsets[last] + s.lengths[last]);
+          assert.equal(s.groupSha256[k], sha(span), `group ${k}`);
+        });
+      },
+    ),
+    { numRuns: 40 },
+  );
+  await Deno.remove(path);
+});

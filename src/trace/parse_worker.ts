@@ -1,0 +1,74 @@
+/**
+ * The worker side of `threaded_read.ts`: reads one trace with {@link TraceReader} (the same
+ * bounded input path, the same parse and validation) and posts its header line, then its
+ * batches encoded (`event_codec.ts`) into shared slots, a group of batches per message, then the
+ * end record or the error. It fills a slot only once the reading thread has handed it back, so
+ * at most `SLOTS` groups wait between the threads.
+ *
+ * It needs no permission the command does not have: it reads the one file the command names
+ * (Deno workers inherit the command's permissions), or standard input handed over as a stream.
+ *
+ * @module
+ */
+
+import { TraceReader } from "./read.ts";
+import { EventEncoder } from "./event_codec.ts";
+import { errorData, type FromWorker, GROUP_BYTES, SLOTS, type ToWorker } from "./threaded_read.ts";
+
+const scope = self as unknown as {
+  onmessage: ((m: MessageEvent<ToWorker>) => void) | null;
+  postMessage(m: FromWorker): void;
+};
+
+const slots: SharedArrayBuffer[] = [];
+const free: number[] = Array.from({ length: SLOTS }, (_, i) => i);
+let wake: (() => void) | undefined;
+
+scope.onmessage = (m: MessageEvent<ToWorker>) => {
+  const d = m.data;
+  if (typeof d === "number") {
+    free.push(d);
+    const w = wake;
+    wake = undefined;
+    w?.();
+  } else read(d.path, d.stdin);
+};
+
+async function read(path: string, stdin: ReadableStream<Uint8Array> | undefined): Promise<void> {
+  const encoder = new EventEncoder();
+  try {
+    // Nobody asks a replay for the trace's digest: no hashing (a sixteenth of the parse).
+    const reader = await TraceReader.open(path, stdin, { hash: false });
+    await reader.header();
+    const source = reader.headerSource!;
+    scope.postMessage({ type: "header", text: source.text, line: source.line });
+    for await (const batch of reader.batches()) {
+      encoder.add(batch);
+      if (encoder.byteLength >= GROUP_BYTES) await send(encoder);
+    }
+    if (encoder.batches > 0) await send(encoder);
+    scope.postMessage({ type: "done", end: reader.end });
+  } catch (e) {
+    // The batches read before the error are delivered first, as the reader yielded them.
+    if (encoder.batches > 0) await send(encoder);
+    scope.postMessage({ type: "error", error: errorData(e) });
+  }
+}
+
+/** Writes the encoder's batches into a free slot (growing it if needed) and posts it. */
+async function send(encoder: EventEncoder): Promise<void> {
+  while (free.length === 0) await new Promise<void>((resolve) => wake = resolve);
+  const slot = free.shift()!;
+  const size = encoder.byteLength;
+  let grown: SharedArrayBuffer | undefined;
+  if (slots[slot] === undefined || slots[slot].byteLength < size) {
+    grown = new SharedArrayBuffer(
+      Math.max(size, 2 * GROUP_BYTES, 2 * (slots[slot]?.byteLength ?? 0)),
+    );
+    slots[slot] = grown;
+  }
+  encoder.writeTo(slots[slot]);
+  scope.postMessage(
+    grown === undefined ? { type: "group", slot } : { type: "group", slot, buf: grown },
+  );
+}

@@ -1,0 +1,353 @@
+/**
+ * Events from a second thread: a module worker (`parse_worker.ts`) reads, splits, parses and
+ * validates the trace with the same {@link TraceReader} and hands the batches over in binary
+ * (`event_codec.ts`), so this thread only decodes and replays. The batches are those
+ * {@link TraceReader.batches} yields, one for one, and an error (a bad line, a cut-off last
+ * line, an unreadable file) arrives after the batches before it, as the same error class with the
+ * same message: whatever thread parsed it, a replay sees the same stream.
+ *
+ * The worker encodes batches into one of {@link SLOTS} shared buffers until about
+ * {@link GROUP_BYTES} are waiting, then posts the slot's number; this thread decodes the slot
+ * and hands it back. Buffers are reused, never allocated per batch (a fresh `ArrayBuffer` of
+ * 50 KB costs about 0.2 ms to allocate and fault in, more than encoding it), messages are few,
+ * and at most {@link SLOTS} groups wait between the threads, so memory stays flat in the
+ * trace's length.
+ *
+ * @module
+ */
+
+import { CutOffError, InputError, type SourcePosition, TraceError } from "../errors.ts";
+import type { TraceEnd, TraceEvent, TraceHeader } from "./event.ts";
+import { decodeBatches } from "./event_codec.ts";
+import { type EventSource, TraceReader } from "./read.ts";
+import { validateHeader } from "./validate.ts";
+
+/** Shared buffers between the threads: groups of batches the worker may be ahead by. */
+export const SLOTS = 4;
+
+/** Encoded bytes the worker gathers before it posts a slot (unless the trace ends first). */
+export const GROUP_BYTES = 256 * 1024;
+
+/**
+ * Smallest file (bytes as stored) parsed on a second thread when `threads` is not given. Below
+ * it the worker's start-up (loading the reader's modules a second time, about 0.1 s of CPU)
+ * costs more than the parsing it would take off this thread.
+ */
+export const THREAD_MIN_BYTES = 4 * 1024 * 1024;
+
+/** An error as it crosses threads: enough to build the same class with the same message. */
+export interface ErrorData {
+  /** `TraceError`, `CutOffError`, `InputError` or anything else (an internal error). */
+  kind: string;
+  /** The message, exactly. */
+  message: string;
+  /** TraceError and CutOffError: where. */
+  position?: SourcePosition;
+  /** TraceError: the field. */
+  field?: string;
+  /** TraceError: what was expected. */
+  expected?: string;
+  /** CutOffError: complete events before the cut. */
+  eventsRead?: number;
+  /** Another error's exit code, when it has one. */
+  exitCode?: number;
+}
+
+/** Messages to the worker: open a trace, or a slot number this thread has decoded. */
+export type ToWorker =
+  | { type: "open"; path: string; stdin?: ReadableStream<Uint8Array> }
+  | number;
+
+/**
+ * Messages from the worker. A group names its slot, with the slot's (new, larger) buffer when
+ * the worker had to grow it.
+ */
+export type FromWorker =
+  | { type: "header"; text: string; line: number }
+  | { type: "group"; slot: number; buf?: SharedArrayBuffer }
+  | { type: "done"; end: TraceEnd | undefined }
+  | { type: "error"; error: ErrorData }
+  | { type: "crash"; message: string };
+
+/**
+ * An error as {@link ErrorData}, for `postMessage`.
+ *
+ * @example
+ * ```ts
+ * import { errorData, rebuildError } from "./threaded_read.ts";
+ * import { TraceError } from "../errors.ts";
+ * import assert from "node:assert/strict";
+ * const e = new TraceError({ file: "t.jsonl", line: 3 }, "seq", "an integer", '"x"');
+ * const back = rebuildError(structuredClone(errorData(e)));
+ * assert.ok(back instanceof TraceError);
+ * assert.equal(back.message, e.message);
+ * assert.equal(back.exitCode, 65);
+ * ```
+ */
+export function errorData(e: unknown): ErrorData {
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof TraceError) {
+    return {
+      kind: "TraceError",
+      message,
+      position: e.position,
+      field: e.field,
+      expected: e.expected,
+    };
+  }
+  if (e instanceof CutOffError) {
+    return { kind: "CutOffError", message, position: e.position, eventsRead: e.eventsRead };
+  }
+  if (e instanceof InputError) return { kind: "InputError", message };
+  const code = (e as { exitCode?: unknown })?.exitCode;
+  const d: ErrorData = { kind: e instanceof Error ? e.name : "Error", message };
+  if (typeof code === "number") d.exitCode = code;
+  return d;
+}
+
+/**
+ * The error {@link errorData} described: a {@link TraceError}, {@link CutOffError} or
+ * {@link InputError} with the same fields and message; anything else an `Error` with the same
+ * message and exit code.
+ *
+ * @example
+ * ```ts
+ * import { errorData, rebuildError } from "./threaded_read.ts";
+ * import { CutOffError } from "../errors.ts";
+ * import assert from "node:assert/strict";
+ * const back = rebuildError(errorData(new CutOffError({ file: "t", line: 9 }, 8)));
+ * assert.ok(back instanceof CutOffError && back.eventsRead === 8);
+ * ```
+ */
+export function rebuildError(d: ErrorData): Error {
+  let e: Error & { exitCode?: number };
+  if (d.kind === "TraceError") {
+    e = new TraceError(d.position!, d.field, d.expected!);
+  } else if (d.kind === "CutOffError") {
+    e = new CutOffError(d.position!, d.eventsRead!);
+  } else if (d.kind === "InputError") {
+    e = new InputError("", "");
+  } else {
+    e = new Error(d.message);
+    e.name = d.kind;
+    if (d.exitCode !== undefined) e.exitCode = d.exitCode;
+  }
+  e.message = d.message;
+  return e;
+}
+
+/**
+ * Reads a trace on a second thread. Create it with {@link ThreadedReader.open}; read it as a
+ * {@link TraceReader} ({@link EventSource}). When the worker cannot start (its module cannot
+ * be loaded), it reads on this thread instead, before anything was read.
+ *
+ * @example
+ * ```ts
+ * import { ThreadedReader } from "./threaded_read.ts";
+ * import assert from "node:assert/strict";
+ * const r = ThreadedReader.open("traces/pcie-bar-above-e820.jsonl");
+ * assert.equal((await r.header()).format, "p2mtrace");
+ * let events = 0;
+ * for await (const batch of r.batches()) events += batch.length;
+ * assert.equal(events, r.end?.events);
+ * ```
+ */
+export class ThreadedReader implements EventSource {
+  /** The file name as given (`-` for stdin). */
+  readonly name: string;
+  #path: string;
+  #worker: Worker | undefined;
+  #inbox: FromWorker[] = [];
+  #wake: (() => void) | undefined;
+  #header: TraceHeader | undefined;
+  #end: TraceEnd | undefined;
+  #local: TraceReader | undefined;
+  #stdin: ReadableStream<Uint8Array> | undefined;
+  #slots: SharedArrayBuffer[] = [];
+  #copy = new Uint8Array(0);
+
+  private constructor(path: string, stdin: ReadableStream<Uint8Array> | undefined) {
+    this.name = path;
+    this.#path = path;
+    this.#stdin = stdin;
+    const w = new Worker(new URL("./parse_worker.ts", import.meta.url), { type: "module" });
+    this.#worker = w;
+    w.onmessage = (m: MessageEvent<FromWorker>) => this.#deliver(m.data);
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      this.#deliver({ type: "crash", message: e.message });
+    };
+    const open: ToWorker = stdin === undefined ? { type: "open", path } : {
+      type: "open",
+      path,
+      stdin,
+    };
+    // deno-lint-ignore no-explicit-any
+    w.postMessage(open, stdin === undefined ? [] : [stdin as any]);
+  }
+
+  /**
+   * Starts a worker reading `path` (or `-`: `stdin`, handed to the worker). Errors opening the
+   * file arrive where {@link TraceReader.open} would throw them: from {@link header}.
+   */
+  static open(path: string, stdin?: ReadableStream<Uint8Array>): ThreadedReader {
+    return new ThreadedReader(path, path === "-" ? stdin ?? Deno.stdin.readable : undefined);
+  }
+
+  /** The `end` record, once {@link batches} has finished; undefined if absent. */
+  get end(): TraceEnd | undefined {
+    return this.#local !== undefined ? this.#local.end : this.#end;
+  }
+
+  /** Reads and validates the header (validated again here from its line: the same header). */
+  async header(): Promise<TraceHeader> {
+    if (this.#local !== undefined) return this.#local.header();
+    if (this.#header !== undefined) return this.#header;
+    const m = await this.#next();
+    if (m.type === "header") {
+      this.#header = validateHeader({ file: this.name, line: m.line }, JSON.parse(m.text));
+      return this.#header;
+    }
+    this.close();
+    if (m.type === "crash") {
+      // The worker never ran (its module could not load): nothing was read yet, so this
+      // thread reads the trace instead.
+      this.#local = await TraceReader.open(this.#path, this.#stdin, { hash: false });
+      return this.#local.header();
+    }
+    throw m.type === "error" ? rebuildError(m.error) : unexpected(m);
+  }
+
+  /** Yields the worker's batches, decoded; throws its error after the batches before it. */
+  async *batches(): AsyncGenerator<TraceEvent[]> {
+    await this.header();
+    if (this.#local !== undefined) {
+      yield* this.#local.batches();
+      return;
+    }
+    try {
+      for (;;) {
+        const m = await this.#next();
+        if (m.type === "group") {
+          if (m.buf !== undefined) this.#slots[m.slot] = m.buf;
+          yield* decodeBatches(this.#take(m.slot));
+        } else if (m.type === "done") {
+          this.#end = m.end;
+          return;
+        } else if (m.type === "error") {
+          throw rebuildError(m.error);
+        } else {
+          throw unexpected(m);
+        }
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /**
+   * Copies a slot out (one memcpy) and hands it back at once: the worker can fill it while
+   * this thread replays, and decoding reads an ordinary buffer (reads from a shared one are
+   * slower).
+   */
+  #take(slot: number): ArrayBuffer {
+    const shared = new Uint8Array(this.#slots[slot]);
+    const size = new Float64Array(this.#slots[slot], 0, 4);
+    const bytes = (size[1] * 8) + size[3] * 2 + size[2];
+    if (this.#copy.length < bytes) {
+      this.#copy = new Uint8Array(Math.max(bytes, 2 * this.#copy.length));
+    }
+    this.#copy.set(shared.subarray(0, bytes));
+    this.#worker?.postMessage(slot);
+    return this.#copy.buffer;
+  }
+
+  /** Stops the worker (idempotent). */
+  close(): void {
+    this.#worker?.terminate();
+    this.#worker = undefined;
+  }
+
+  #deliver(m: FromWorker): void {
+    this.#inbox.push(m);
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  async #next(): Promise<FromWorker> {
+    while (this.#inbox.length === 0) {
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+    return this.#inbox.shift()!;
+  }
+}
+
+function unexpected(m: FromWorker): Error {
+  return new Error(
+    m.type === "crash"
+      ? `the parse worker failed: ${m.message}`
+      : `the parse worker sent ${m.type} out of order`,
+  );
+}
+
+/** Options of {@link openEvents}. */
+export interface OpenEventsOptions {
+  /**
+   * 1: parse on this thread. 2: parse on a second thread. Undefined: a second thread for a
+   * regular file of at least {@link THREAD_MIN_BYTES} on a machine of two cores or more, unless
+   * this is already a worker (a `--jobs` batch keeps its cores busy).
+   */
+  threads?: 1 | 2;
+}
+
+/**
+ * Opens a trace for `replay` or `check`: a {@link TraceReader} on this thread or a
+ * {@link ThreadedReader}, as `threads` says; either gives the same events, errors and end.
+ *
+ * @example
+ * ```ts
+ * import { openEvents } from "./threaded_read.ts";
+ * import { TraceReader } from "./read.ts";
+ * import assert from "node:assert/strict";
+ * const small = await openEvents("traces/pcie-bar-above-e820.jsonl", new ReadableStream());
+ * assert.ok(small instanceof TraceReader);
+ * ```
+ */
+export async function openEvents(
+  path: string,
+  stdin: ReadableStream<Uint8Array>,
+  options: OpenEventsOptions = {},
+): Promise<EventSource> {
+  if (await useThread(path, options.threads)) return ThreadedReader.open(path, stdin);
+  return await TraceReader.open(path, stdin, { hash: false });
+}
+
+async function useThread(path: string, threads: 1 | 2 | undefined): Promise<boolean> {
+  if (threads === 1 || !workerLoadable()) return false;
+  if (threads === 2) return true;
+  // Standard input's size is unknown; a worker already shares the cores (a --jobs batch); one
+  // core cannot run both threads at once.
+  if (
+    path === "-" || navigator.hardwareConcurrency < 2 ||
+    typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined"
+  ) return false;
+  try {
+    const st = await Deno.stat(path);
+    return st.isFile && st.size >= THREAD_MIN_BYTES;
+  } catch {
+    return false; // the reader reports it, as always
+  }
+}
+
+/**
+ * Whether the worker's modules can be loaded without asking for more than the command has:
+ * Deno loads a worker's modules as dynamic imports, which need read access to them (the launcher
+ * grants `--allow-read`; `--allow-read=TRACE` alone does not reach them). Without it the trace
+ * is read on this thread, silently: a failed worker load would print Deno's own error.
+ */
+function workerLoadable(): boolean {
+  const src = new URL("../", import.meta.url);
+  if (src.protocol !== "file:") return false;
+  return Deno.permissions.querySync({ name: "read", path: src }).state === "granted";
+}
