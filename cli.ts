@@ -9,6 +9,7 @@ import { main } from "./src/cli/main.ts";
 import { processIo } from "./src/cli/io.ts";
 import { EXIT } from "./src/errors.ts";
 import { bisectExitWanted } from "./src/cli/main.ts";
+import { runOnCappedHeap, streams } from "./src/cli/capped_heap.ts";
 
 if (import.meta.main) {
   // Deno exits 1 on an error nothing caught, which `git bisect run` would count as "bad":
@@ -26,5 +27,7 @@ if (import.meta.main) {
     e.preventDefault();
     crash(e.error);
   });
-  Deno.exit(await main(Deno.args, processIo()));
+  Deno.exit(
+    streams(Deno.args) ? await runOnCappedHeap(Deno.args) : await main(Deno.args, processIo()),
+  );
 }

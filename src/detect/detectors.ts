@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { PfnRange, TraceEvent } from "../trace/event.ts";
+import type { LookupEvent, PfnRange, TraceEvent } from "../trace/event.ts";
 import { K } from "../p2m/leaf_runs.ts";
 import { KIND_NAME } from "../p2m/lookup.ts";
 import { E820_TYPE } from "../trace/event.ts";
@@ -45,6 +45,56 @@ export interface BootPassUse {
 
 const ALWAYS = () => true;
 
+/**
+ * What a step did, as bits a detector can watch ({@link Detector.watches}): its outcome had
+ * changes, notes, verifications, anomalies, identity-rule walks, moved or removed devices, or
+ * the step used brk pages.
+ */
+export const STEP = {
+  CHANGES: 1,
+  NOTES: 2,
+  VERIFICATIONS: 4,
+  ANOMALIES: 8,
+  RULES: 16,
+  MOVED: 32,
+  BRK: 64,
+} as const;
+
+/**
+ * The {@link STEP} bits of a step's outcome (`brkUsed`: the brk pages used after it).
+ *
+ * @example
+ * ```ts
+ * import { STEP, stepBits } from "./detectors.ts";
+ * import { emptyOutcome } from "../model/outcome.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(stepBits(emptyOutcome(), 20, 20), 0);
+ * assert.equal(stepBits(emptyOutcome(), 20, 21), STEP.BRK);
+ * ```
+ */
+export function stepBits(outcome: StepOutcome, brkBefore: number, brkUsed: number): number {
+  let bits = 0;
+  if (outcome.changes.length > 0) bits |= STEP.CHANGES;
+  if (outcome.notes.length > 0) bits |= STEP.NOTES;
+  if (outcome.verifications.length > 0) bits |= STEP.VERIFICATIONS;
+  if (outcome.anomalies.length > 0) bits |= STEP.ANOMALIES;
+  if (outcome.rules.length > 0) bits |= STEP.RULES;
+  if (outcome.moved.length > 0 || outcome.removed !== undefined) bits |= STEP.MOVED;
+  if (brkUsed !== brkBefore) bits |= STEP.BRK;
+  return bits;
+}
+
+/**
+ * The steps a detector can find something in: those whose event is of one of `kinds` or whose
+ * outcome has one of the `outcome` bits ({@link STEP}).
+ */
+export interface Watches {
+  /** Event kinds the detector looks at whatever the step did. */
+  kinds: readonly TraceEvent["kind"][];
+  /** {@link STEP} bits, any of which makes the detector look. */
+  outcome: number;
+}
+
 /** A detector. */
 export interface Detector {
   /** Stable id. */
@@ -55,6 +105,11 @@ export interface Detector {
   description: string;
   /** Whether its findings rest on the boot pass, and why. */
   bootPass: BootPassUse;
+  /**
+   * When set, `run` finds nothing on a step outside these, and the replayer does not call it
+   * there: most steps of a long trace touch nothing a detector watches. Unset: every step.
+   */
+  watches?: Watches;
   /** Finds problems in one step (the shared empty {@link NONE} when there are none). */
   run(ctx: DetectContext): readonly Finding[];
 }
@@ -129,6 +184,12 @@ function becameIdentity(c: Change): boolean {
   return c.afterKind === K.IDENTITY && c.beforeKind !== K.IDENTITY;
 }
 
+/** True when one of `changes` made PFNs identity that were not. */
+function anyBecameIdentity(changes: readonly Change[]): boolean {
+  for (let i = 0; i < changes.length; i++) if (becameIdentity(changes[i])) return true;
+  return false;
+}
+
 /** True when `r` overlaps a raw E820 RAM entry. */
 function overlapsRam(ctx: DetectContext, r: PfnRange): boolean {
   return ctx.state.e820.some((e) =>
@@ -161,17 +222,26 @@ function intersect(a: PfnRange, b: PfnRange): PfnRange | undefined {
 function notIdentityPages(ctx: DetectContext): boolean {
   const e = ctx.event;
   if (e.kind !== "decrease_reservation") return false;
-  for (const r of e.ranges) {
+  const ranges = e.ranges;
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i];
     if (r.endPfn - r.pfn !== 1) return false;
     if (effective(ctx, ctx.state.p2m.kindAt(r.pfn)) === K.IDENTITY) return false;
   }
   return true;
 }
 
+/** The event kinds {@link membershipAdded} can return ranges for. */
+const MEMBERSHIP_KINDS: readonly TraceEvent["kind"][] = [
+  "balloon_append",
+  "decrease_reservation",
+  "memory_hotplug",
+  "memory_setup",
+];
+
 /** True for the event kinds {@link membershipAdded} can return ranges for. */
 function addsMembership(kind: TraceEvent["kind"]): boolean {
-  return kind === "balloon_append" || kind === "decrease_reservation" ||
-    kind === "memory_hotplug" || kind === "memory_setup";
+  return MEMBERSHIP_KINDS.includes(kind);
 }
 
 /** True when a change of the step made PFNs identity (as a lookup reads them) that were not. */
@@ -251,9 +321,16 @@ function lookupZeroWatches(ctx: DetectContext): boolean {
   return ctx.state.devices.size > 0 && madeInvalid(ctx);
 }
 
+/** True when recorded lookup `e` reads INVALID and its mapping does not bypass the P2M. */
+function lookupGetsZero(ctx: DetectContext, e: LookupEvent): boolean {
+  const bypass = e.iomap && ctx.state.ctx.pageIomap && (ctx.state.ctx.dom0 || e.pfn >= 0x100);
+  return effective(ctx, ctx.state.p2m.kindAt(e.pfn)) === K.INVALID && !bypass;
+}
+
 const lookupZero: Detector = {
   id: "lookup-zero",
   severity: "error",
+  watches: { kinds: ["xen_add_device", "pci_resource_assign", "lookup"], outcome: STEP.CHANGES },
   description: "a device MMIO PFN or a recorded lookup gives bus address 0 (the entry is INVALID)",
   bootPass: {
     reads: ALWAYS,
@@ -263,8 +340,12 @@ const lookupZero: Detector = {
   },
   run(ctx) {
     if (ctx.state.ctx.autoTranslated || !lookupZeroWatches(ctx)) return NONE;
-    const out: Finding[] = [];
     const e = ctx.event;
+    // Most recorded lookups find a mapped entry: nothing to build.
+    if (e.kind === "lookup" && ctx.outcome.changes.length === 0 && !lookupGetsZero(ctx, e)) {
+      return NONE;
+    }
+    const out: Finding[] = [];
     const check = (device: string, r: import("../trace/event.ts").Resource, why: string) => {
       // Drivers map BARs, ROMs and IOV BARs; bridge windows (13-16) only route addresses.
       if (!isMmio(r) || r.index > 12) return;
@@ -303,9 +384,7 @@ const lookupZero: Detector = {
     ) {
       check(e.device, e.resource, `the resource was ${e.action}`);
     } else if (e.kind === "lookup") {
-      const k = ctx.state.p2m.kindAt(e.pfn);
-      const bypass = e.iomap && ctx.state.ctx.pageIomap && (ctx.state.ctx.dom0 || e.pfn >= 0x100);
-      if (effective(ctx, k) === K.INVALID && !bypass) {
+      if (lookupGetsZero(ctx, e)) {
         const r = { pfn: e.pfn, endPfn: e.pfn + 1 };
         const value = e.via === "pte"
           ? "a PTE of 0 (bus address 0)"
@@ -362,6 +441,7 @@ const lookupZero: Detector = {
 const balloonIdentity: Detector = {
   id: "balloon-identity",
   severity: "error",
+  watches: { kinds: MEMBERSHIP_KINDS, outcome: STEP.CHANGES },
   description:
     "a ballooned or extra-memory page is identity (its PTE would map machine frame == pfn)",
   bootPass: {
@@ -373,7 +453,7 @@ const balloonIdentity: Detector = {
   run(ctx) {
     if (ctx.state.ctx.autoTranslated) return NONE;
     const quiet = notIdentityPages(ctx);
-    if (quiet && !ctx.outcome.changes.some(becameIdentity)) return NONE;
+    if (quiet && !anyBecameIdentity(ctx.outcome.changes)) return NONE;
     if (!addsMembership(ctx.event.kind) && !madeIdentity(ctx)) return NONE;
     const out: Finding[] = [];
     for (const { range, what } of quiet ? [] : membershipAdded(ctx)) {
@@ -435,6 +515,7 @@ const balloonIdentity: Detector = {
 const identityOverlap: Detector = {
   id: "identity-overlap",
   severity: "warning",
+  watches: { kinds: ["memory_hotplug"], outcome: 0 },
   description: "memory is hot-added where the P2M is identity",
   bootPass: {
     reads: ALWAYS,
@@ -465,13 +546,14 @@ const identityOverlap: Detector = {
 const ramIdentity: Detector = {
   id: "ram-identity",
   severity: "error",
+  watches: { kinds: [], outcome: STEP.CHANGES },
   description: "a PFN entirely inside E820 RAM, below max_pfn, becomes identity",
   bootPass: {
     reads: ALWAYS,
     why: "it reads the raw E820 map and the max_pfn the boot pass sets",
   },
   run(ctx) {
-    if (ctx.state.ctx.autoTranslated || !ctx.outcome.changes.some(becameIdentity)) return NONE;
+    if (ctx.state.ctx.autoTranslated || !anyBecameIdentity(ctx.outcome.changes)) return NONE;
     const out: Finding[] = [];
     const ram = ctx.state.e820.filter((e) => e.type === E820_TYPE.ram);
     for (const c of ctx.outcome.changes) {
@@ -561,6 +643,7 @@ function noteDetector(
     severity,
     description,
     bootPass,
+    watches: { kinds: [], outcome: STEP.NOTES },
     run(ctx) {
       if (!hasNote(ctx.outcome.notes, type)) return NONE;
       return groupNotes(ctx, type).map((g) => {
@@ -680,6 +763,7 @@ const bugOutOfRange = noteDetector(
 const brkBudget: Detector = {
   id: "brk-budget",
   severity: "error",
+  watches: { kinds: [], outcome: STEP.BRK },
   description: "the P2M needed more boot pages (brk) than the kernel reserves: a boot-time BUG",
   bootPass: {
     reads: ALWAYS,
@@ -712,6 +796,7 @@ const brkBudget: Detector = {
 const staleIdentity: Detector = {
   id: "stale-identity",
   severity: "warning",
+  watches: { kinds: [], outcome: STEP.MOVED },
   description:
     "identity granted for a BAR or window stays behind after it moved or the device went away",
   bootPass: {
@@ -766,6 +851,7 @@ const staleIdentity: Detector = {
 const divergence: Detector = {
   id: "divergence",
   severity: "error",
+  watches: { kinds: [], outcome: STEP.VERIFICATIONS },
   description:
     "a recorded lookup, p2m dump or boot count disagrees with the model (replaying vs recorded)",
   bootPass: {
@@ -791,6 +877,7 @@ const divergence: Detector = {
 const ioAsMemory: Detector = {
   id: "io-as-memory",
   severity: "warning",
+  watches: { kinds: [], outcome: STEP.RULES },
   description:
     "an I/O port resource was walked as a memory range (flags == IORESOURCE_IO misses 0x40101)",
   bootPass: {
@@ -827,6 +914,7 @@ const ioAsMemory: Detector = {
 const traceAnomaly: Detector = {
   id: "trace-anomaly",
   severity: "warning",
+  watches: { kinds: [], outcome: STEP.ANOMALIES },
   description:
     "the trace asks for something the modelled kernel would not do (a retrieve of a page not ballooned, a second boot pass)",
   bootPass: {

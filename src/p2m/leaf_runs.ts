@@ -88,6 +88,20 @@ export function uniformRuns(kind: number, base = 0): number[] {
  * ```
  */
 export function runAt(runs: readonly number[], off: number): number {
+  // A replay step asks for the same leaf several times (the no-op test, the capture, the
+  // write's two ends, a detector's read), and the balloon driver walks a leaf page by page: the
+  // run found last, or one beside it, usually holds `off`. Each guess is checked, so the hint
+  // only saves the binary search (a fragmented leaf holds dozens of runs).
+  if (runs === hintRuns) {
+    const n = runs.length;
+    let h = hintIndex;
+    if (h < n && runs[h] > off) h -= 3;
+    else if (h + 3 < n && runs[h + 3] <= off) h += 3;
+    if (h >= 0 && h < n && runs[h] <= off && (h + 3 >= n || runs[h + 3] > off)) {
+      hintIndex = h;
+      return h;
+    }
+  }
   let lo = 0;
   let hi = runs.length / 3 - 1;
   while (lo < hi) {
@@ -95,8 +109,14 @@ export function runAt(runs: readonly number[], off: number): number {
     if (runs[mid * 3] <= off) lo = mid;
     else hi = mid - 1;
   }
-  return lo * 3;
+  hintRuns = runs;
+  hintIndex = lo * 3;
+  return hintIndex;
 }
+
+// The run array {@link runAt} searched last and the index it answered (checked before use).
+let hintRuns: readonly number[] | undefined;
+let hintIndex = 0;
 
 /**
  * What breaks the run-array invariants of this module in `runs` (offsets from 0, strictly

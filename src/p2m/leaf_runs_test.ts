@@ -101,3 +101,37 @@ Deno.test("runsProblem names each broken run-array invariant", () => {
   assert.equal(runsProblem([0, K.SCRATCH, -1, 4, K.SCRATCH, 5, 9, K.FOREIGN, 3]), undefined);
   assert.equal(runsProblem([0, K.MFN, 100, 4, K.MFN, 105]), undefined);
 });
+
+Deno.test("runAt finds the run holding an offset whatever it answered last, as the array is edited in place", () => {
+  // runAt remembers the array and run it found last and tries that run and its neighbours
+  // first; the answer must still be the run a linear scan finds, after edits that move runs.
+  const linear = (runs: readonly number[], off: number) => {
+    let i = 0;
+    while (i + 3 < runs.length && runs[i + 3] <= off) i += 3;
+    return i;
+  };
+  const step = fc.oneof(
+    fc.record({ query: fc.integer({ min: 0, max: LEAF - 1 }) }),
+    fc.record({
+      a: fc.integer({ min: 0, max: LEAF - 1 }),
+      len: fc.integer({ min: 1, max: 40 }),
+      kind: fc.constantFrom(K.MFN, K.SCRATCH, K.INVALID),
+      base: fc.integer({ min: 0, max: 3 }),
+    }),
+  );
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
+      const runs = uniformRuns(K.MFN, 1000);
+      const other = uniformRuns(K.INVALID);
+      for (const s of steps) {
+        if ("query" in s) {
+          assert.equal(runAt(runs, s.query), linear(runs, s.query));
+          assert.equal(runAt(other, s.query), 0);
+        } else {
+          writeRunsInPlace(runs, s.a, Math.min(LEAF, s.a + s.len), s.kind, s.base);
+        }
+      }
+    }),
+    { seed: 16, numRuns: 500 },
+  );
+});

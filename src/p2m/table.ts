@@ -340,6 +340,16 @@ export class WriteLog {
         continues(kind, af[j + 1], p - bf[n - 4], kind, as)
       ) {
         bf[n - 3] = e;
+      } else if (
+        n > 0 && p === a && e === b && bf[n - 4] === e && af[j] === kind &&
+        continues(k, bs, e - p, bf[n - 2], bf[n - 1]) &&
+        continues(kind, as, e - p, kind, af[j + 1])
+      ) {
+        // The balloon driver walks its pages top down: a store just below the last one, whose
+        // before- and after-values the last one continues, extends it downwards.
+        bf[n - 4] = p;
+        bf[n - 1] = bs;
+        af[j + 1] = as;
       } else {
         this.#known[this.#knownN++] = n / 2;
         this.#append(p, e, k, bs, kind, as);
@@ -525,6 +535,17 @@ export class P2m {
   entry(pfn: number): [number, number] {
     const [k, b] = this.#lookup(pfn);
     return [k, b];
+  }
+
+  /**
+   * True when `[a, b)` lies inside one private leaf: a store there is one edit of that leaf's
+   * runs (no shared page, no allocation, no note), whatever order its pages are stored in.
+   */
+  inPrivateLeaf(a: number, b: number): boolean {
+    const l = Math.floor(a / P2M_PER_PAGE);
+    if (!(a < b && b <= this.limit && Math.floor((b - 1) / P2M_PER_PAGE) === l)) return false;
+    const mid = this.top[Math.floor(a / PFNS_PER_MID)];
+    return mid.shared === SHARED_NONE && mid.slots[l % P2M_MID_PER_PAGE].shared === SHARED_NONE;
   }
 
   /**

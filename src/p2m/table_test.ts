@@ -524,19 +524,24 @@ Deno.test("lost writes into identity leaves next to each other are one note over
 // step captured must never show through in the next one's runs.
 Deno.test("after clear() the log holds only the next step's captures, not the last step's tail", () => {
   const d = P2m.build("T12", 0x40000).draft();
-  // Step 1: ten single pages, top down as the balloon driver walks them (ten captured runs).
+  // Step 1: ten single pages, top down as the balloon driver walks them: one captured run,
+  // extended downwards by each store (before and after both continue it).
   for (let p = 0x1009; p >= 0x1000; p--) {
     d.write(p, p + 1, mfn(0x500 + p, p), "set_phys_to_machine");
   }
-  assert.equal(d.log.capturedRuns, 10);
+  assert.equal(d.log.capturedRuns, 1);
+  assert.deepEqual(d.log.after, [K.MFN, 0x1500]);
   // The same pages again in the same step: each PFN's before-value is captured once, so the
-  // runs still hold what the step started from (the hypervisor's unrecorded frames).
+  // run still holds what the step started from (the hypervisor's unrecorded frames).
   d.write(0x1000, 0x100a, INVALID, "set_phys_to_machine");
-  const before = d.log.before;
-  assert.equal(before.length, 40);
-  for (let i = 0; i < 40; i += 4) {
-    assert.deepEqual(before.slice(i + 1, i + 4), [before[i] + 1, K.MFN_UNKNOWN, 0]);
+  assert.deepEqual(d.log.before, [0x1000, 0x100a, K.MFN_UNKNOWN, 0]);
+  assert.equal(d.log.after[0], -1);
+  // Ten pages top down whose after-values do not continue (every other frame): ten runs.
+  d.log.clear();
+  for (let p = 0x1109; p >= 0x1100; p--) {
+    d.write(p, p + 1, mfn(0x500 + 2 * p, p), "set_phys_to_machine");
   }
+  assert.equal(d.log.capturedRuns, 10);
   d.log.clear();
   assert.deepEqual([d.log.capturedRuns, d.log.before, d.log.after], [0, [], []]);
   // Step 2: one page, over one written in step 1.

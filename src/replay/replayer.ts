@@ -12,7 +12,7 @@ import { WriteLog } from "../p2m/table.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { POLICIES, policyForKernel } from "../policy/policies.ts";
 import type { Policy } from "../policy/policy.ts";
-import { type Detector, DETECTORS } from "../detect/detectors.ts";
+import { type DetectContext, type Detector, DETECTORS, stepBits } from "../detect/detectors.ts";
 import type { Finding } from "../detect/finding.ts";
 import type { VerdictBasis } from "../detect/verdict.ts";
 import { UsageError } from "../errors.ts";
@@ -20,6 +20,7 @@ import { initialState, ModelDraft, type ModelState } from "../model/state.ts";
 import { bootPassGaps, type Doubts, doubts, guestGaps, NO_GUEST_KERNEL } from "../detect/basis.ts";
 import { PROVEN, type Provenance } from "../trace/provenance.ts";
 import { applyEvent } from "./step.ts";
+import { KeySet } from "./key_set.ts";
 import type { StepOutcome } from "../model/outcome.ts";
 
 // A step without new findings shares this empty list (never pushed to).
@@ -35,6 +36,14 @@ export interface StepRecord {
   findings: Finding[];
   /** New findings at this step that cannot be judged (each with `cannotJudge`). */
   unjudged: Finding[];
+}
+
+/** What a replayer keeps per event kind. */
+interface KindEntry {
+  /** Events of the kind replayed. */
+  count: number;
+  /** Per detector: true when it looks at every event of the kind. */
+  onKind: boolean[];
 }
 
 /** Where the policy came from. */
@@ -126,8 +135,10 @@ export class Replayer {
    * These are never errors or warnings. None kept when built with `retain` false.
    */
   readonly unjudged: Finding[] = [];
-  /** Events replayed, by kind. */
-  readonly counts: Map<string, number> = new Map();
+  /** Events replayed, by kind (in the order each kind first appeared). */
+  get counts(): Map<string, number> {
+    return new Map([...this.#kinds].map(([kind, k]) => [kind, k.count]));
+  }
   /** Number of events replayed. */
   steps = 0;
   /** Seq of the last event replayed (0 before the first). */
@@ -136,7 +147,14 @@ export class Replayer {
   #draft: ModelDraft;
   #editsBefore = 0;
   #detectors: readonly Detector[];
-  #seen = new Set<string>();
+  // Per event kind: how many were replayed, and which detectors look at such an event whatever
+  // the step did (the others only when its outcome has one of their watched bits).
+  #kinds = new Map<string, KindEntry>();
+  // Per detector: the STEP bits it watches, or -1 when it watches every step.
+  #watchBits: number[];
+  // Every finding key reported, so each is reported once: one per finding of the whole trace.
+  #seen = new KeySet();
+  #ctx: DetectContext | undefined;
   #guestGaps: string[];
   #doubts: Doubts;
 
@@ -159,6 +177,7 @@ export class Replayer {
     this.#retain = retain;
     this.#draft = new ModelDraft(initial, this.#log);
     this.#detectors = detectors;
+    this.#watchBits = detectors.map((d) => d.watches === undefined ? -1 : d.watches.outcome);
     this.#guestGaps = guestGaps(provenance);
     this.#doubts = doubts(provenance);
   }
@@ -219,17 +238,33 @@ export class Replayer {
     const outcome = applyEvent(this.#draft, e);
     this.steps++;
     this.lastSeq = e.seq;
-    this.counts.set(e.kind, (this.counts.get(e.kind) ?? 0) + 1);
+    let kind = this.#kinds.get(e.kind);
+    if (kind === undefined) {
+      const onKind = this.#detectors.map((d) => d.watches?.kinds.includes(e.kind) ?? true);
+      kind = { count: 0, onKind };
+      this.#kinds.set(e.kind, kind);
+    }
+    kind.count++;
     let findings: Finding[] = NO_FINDINGS;
     let unjudged: Finding[] = NO_FINDINGS;
-    const ctx = { event: e, state: this.#draft, outcome, brkBefore };
-    const detectors = this.#detectors;
+    const bits = stepBits(outcome, brkBefore, this.#draft.p2m.accounting.brkUsed);
+    let ctx: DetectContext | undefined;
+    const detectors = this.#detectors, watchBits = this.#watchBits, onKind = kind.onKind;
     for (let i = 0; i < detectors.length; i++) {
+      // A detector finds nothing on a step that touched nothing it watches: not called there.
+      if ((bits & watchBits[i]) === 0 && !onKind[i]) continue;
+      if (ctx === undefined) {
+        // One context object per replayer, refilled for each step a detector looks at.
+        ctx = this.#ctx ??= { event: e, state: this.#draft, outcome, brkBefore };
+        ctx.event = e;
+        ctx.state = this.#draft;
+        ctx.outcome = outcome;
+        ctx.brkBefore = brkBefore;
+      }
       const found = detectors[i].run(ctx);
       for (let j = 0; j < found.length; j++) {
         const f = found[j];
-        if (this.#seen.has(f.key)) continue;
-        this.#seen.add(f.key);
+        if (!this.#seen.add(f.key)) continue;
         const d = detectors[i];
         const boot = d.bootPass.reads(this.#draft.policy);
         const bootGaps = boot ? bootPassGaps(this.#draft) : [];

@@ -73,6 +73,19 @@ function diffChanges(d: ModelDraft): Change[] {
   const count = d.log.capturedRuns;
   if (count === 0) return NO_ITEMS;
   const bf = d.log.beforeStore, af = d.log.afterStore;
+  if (count === 1 && af[0] >= 0) {
+    // Most steps: one store wrote one run of a leaf; its change needs no list to sort or merge.
+    const k0 = bf[2], b0 = bf[3], k1 = af[0], b1 = af[1];
+    if (sameEntry(k0, b0, k1, b1)) return NO_ITEMS;
+    return [{
+      pfn: bf[0],
+      endPfn: bf[1],
+      beforeKind: k0,
+      beforeMfn: b0,
+      afterKind: k1,
+      afterMfn: b1,
+    }];
+  }
   const raw: Change[] = [];
   for (let i = 0, j = 0; i < count * 4; i += 4, j += 2) {
     const p = bf[i], e = bf[i + 1], k0 = bf[i + 2], b0 = bf[i + 3];

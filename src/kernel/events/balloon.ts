@@ -5,7 +5,7 @@
  * @module
  */
 
-import { K } from "../../p2m/leaf_runs.ts";
+import { increments, K } from "../../p2m/leaf_runs.ts";
 import type { WriteValue } from "../../p2m/table.ts";
 import { add } from "../../model/outcome.ts";
 import { pfnDown } from "../memory_setup.ts";
@@ -63,9 +63,32 @@ export const onBalloonRetrieve: Handler<"balloon_retrieve" | "increase_reservati
 
 /** `decrease_reservation`: pages go back to Xen; their entries take the era's balloon-out value. */
 export const onDecreaseReservation: Handler<"decrease_reservation"> = (d, e, out) => {
-  for (const r of e.ranges) {
-    if (d.guest.type === "pv") {
-      const v = d.policy.kernel.balloonOutEntry(r.pfn, e.scratchMfn);
+  const pv = d.guest.type === "pv";
+  // The era's balloon-out value is one entry for every page (the scratch frame, INVALID): it
+  // is asked again per range only if it numbers its frames along the range.
+  let v: WriteValue | undefined;
+  const ranges = e.ranges;
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i];
+    // The driver lists its pages top down, one range each. Where they run down inside one
+    // private leaf and none is ballooned yet, storing the value page by page leaves the leaf
+    // as one store over their union does (its runs are coalesced, so both give the same runs),
+    // with the same captured change, no note and no anomaly: that store is made instead.
+    let j = i + 1, lo = r.pfn;
+    while (j < ranges.length && ranges[j].endPfn === lo) lo = ranges[j++].pfn;
+    if (j > i + 1 && !d.balloon.overlaps(lo, r.endPfn)) {
+      if (v === undefined) v = d.policy.kernel.balloonOutEntry(lo, e.scratchMfn);
+      if (!pv || (!increments(v.kind) && d.p2m.inPrivateLeaf(lo, r.endPfn))) {
+        if (pv) d.p2m.write(lo, r.endPfn, v, "__set_phys_to_machine");
+        d.balloonAdd(lo, r.endPfn);
+        i = j - 1;
+        continue;
+      }
+    }
+    if (pv) {
+      if (v === undefined || increments(v.kind)) {
+        v = d.policy.kernel.balloonOutEntry(r.pfn, e.scratchMfn);
+      }
       d.p2m.write(r.pfn, r.endPfn, v, "__set_phys_to_machine");
     }
     const added = d.balloonAdd(r.pfn, r.endPfn);

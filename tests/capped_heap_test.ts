@@ -1,0 +1,62 @@
+/**
+ * The commands that stream a whole trace run on a worker thread with a capped young generation
+ * (`src/cli/capped_heap.ts`); what a user sees must not change: the same output, exit code,
+ * standard input, closed pipes and an interrupt's exit status as `main()` gives in-process.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { cli } from "./cli_helpers.ts";
+import { streams } from "../src/cli/capped_heap.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const TRACE = `${ROOT}traces/pcie-bar-above-e820.jsonl`;
+
+async function sub(args: string[], stdin?: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", `${ROOT}cli.ts`, ...args],
+    cwd: ROOT,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const r = await child.output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}
+
+Deno.test("a streaming command on its own thread prints what main() prints, with its exit code", async () => {
+  const text = await Deno.readTextFile(TRACE);
+  for (
+    const [args, stdin] of [
+      [["validate", TRACE, "--json"], undefined],
+      [["validate", "-"], text],
+      [["validate", "-"], "not json\n"],
+      [["bisect", TRACE, "--detector", "lookup-zero"], undefined],
+      [["map", "-", "--format", "text", "--at", "16"], text],
+      [["map", `${ROOT}traces/no-such-trace.jsonl`], undefined],
+    ] as const
+  ) {
+    assert.equal(streams(args), true, args.join(" "));
+    const inProcess = await cli([...args], stdin ?? "");
+    const r = await sub([...args], stdin);
+    assert.equal(r.code, inProcess.code, `${args.join(" ")}: ${r.err}`);
+    assert.equal(r.out, inProcess.out, args.join(" "));
+    assert.equal(r.err, inProcess.err, args.join(" "));
+  }
+});
+
+Deno.test("help, a command's --help and the cached question commands stay on the main thread", () => {
+  assert.equal(streams(["help"]), false);
+  assert.equal(streams(["check", "--help"]), false);
+  assert.equal(streams(["lookup", TRACE, "0x1000"]), false);
+  assert.equal(streams(["replay", TRACE]), false);
+  assert.equal(streams(["--version"]), false);
+});
