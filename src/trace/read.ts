@@ -363,54 +363,65 @@ function scanFlatObject(s: string): Record<string, unknown> | undefined {
 const CONTROL = /[\x00-\x1f]/;
 
 /**
- * The field names of trace records, by length. A key found here is the literal itself, already
- * internalized: a key sliced out of the line would be a new string that V8 hashes and looks up
- * in its string table before it can name a property, for every field of every line (a third of
- * the fast path's time on the bench trace).
+ * The field names of trace records that the fast path hands out as literals: a key found here is
+ * the literal itself, already internalized, where a key sliced out of the line would be a new
+ * string that V8 hashes and looks up in its string table before it can name a property, for every
+ * field of every line (a third of the fast path's time on the bench trace).
+ *
+ * @example
+ * ```ts
+ * import { RECORD_FIELD_NAMES } from "./read.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(RECORD_FIELD_NAMES.includes("pfn"));
+ * ```
  */
-const KNOWN_KEYS: readonly (readonly string[])[] = (() => {
-  const keys = [
-    "seq",
-    "time",
-    "kind",
-    "pfn",
-    "pfns",
-    "end_pfn",
-    "pages",
-    "mfn",
-    "scratch_mfn",
-    "via",
-    "by",
-    "iomap",
-    "observed",
-    "addr",
-    "text",
-    "device",
-    "resources",
-    "action",
-    "start",
-    "end",
-    "size",
-    "type",
-    "map",
-    "index",
-    "flags",
-    "name",
-    "bus",
-    "physfn",
-    "xen_flags",
-    "events",
-    "lines",
-  ];
-  return byLength(keys);
-})();
+export const RECORD_FIELD_NAMES: readonly string[] = [
+  "seq",
+  "time",
+  "kind",
+  "pfn",
+  "pfns",
+  "end_pfn",
+  "pages",
+  "mfn",
+  "scratch_mfn",
+  "via",
+  "by",
+  "iomap",
+  "observed",
+  "addr",
+  "text",
+  "device",
+  "resources",
+  "action",
+  "start",
+  "end",
+  "size",
+  "type",
+  "map",
+  "index",
+  "flags",
+  "name",
+  "bus",
+  "physfn",
+  "xen_flags",
+  "events",
+  "lines",
+];
 
 /**
  * The string values every line of a long trace repeats (event kinds, lookup paths, write
- * primitives), by length: a value found here is the literal itself, so the fast path neither
- * copies nor hashes it ({@link own} does both, for a value of {@link SLICE_MIN} or more).
+ * primitives), handed out as literals: the fast path neither copies nor hashes them
+ * ({@link own} does both, for a value of {@link SLICE_MIN} or more).
+ *
+ * @example
+ * ```ts
+ * import { RECORD_STRING_VALUES } from "./read.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(RECORD_STRING_VALUES.includes("set_phys_to_machine"));
+ * ```
  */
-const KNOWN_VALUES: readonly (readonly string[])[] = byLength([
+export const RECORD_STRING_VALUES: readonly string[] = [
   ...EVENT_KINDS,
   "pfn_to_mfn",
   "get_phys_to_machine",
@@ -418,7 +429,13 @@ const KNOWN_VALUES: readonly (readonly string[])[] = byLength([
   "set_phys_to_machine",
   "__set_phys_to_machine",
   "early_set_phys_to_machine",
-]);
+];
+
+/** {@link RECORD_FIELD_NAMES} by length. */
+const KNOWN_KEYS = byLength(RECORD_FIELD_NAMES);
+
+/** {@link RECORD_STRING_VALUES} by length. */
+const KNOWN_VALUES = byLength(RECORD_STRING_VALUES);
 
 /** `strings` grouped by length. */
 function byLength(strings: readonly string[]): string[][] {
