@@ -60,3 +60,29 @@ Deno.test("help, a command's --help and the cached question commands stay on the
   assert.equal(streams(["replay", TRACE]), false);
   assert.equal(streams(["--version"]), false);
 });
+
+// Least privilege: reading a trace needs only read access to it. The thread's modules need read
+// access to src/, which `--allow-read=TRACE` does not give: the command then runs on the main
+// thread, with the same output, instead of failing with Deno's permission error (exit 70).
+Deno.test("with read access to the trace alone, a streaming command runs on the main thread", async () => {
+  for (
+    const args of [
+      ["validate", TRACE, "--json"],
+      ["bisect", TRACE, "--detector", "lookup-zero"],
+      ["map", TRACE, "--format", "text", "--at", "16"],
+    ]
+  ) {
+    const inProcess = await cli(args, "");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", `--allow-read=${TRACE}`, `${ROOT}cli.ts`, ...args],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const dec = new TextDecoder();
+    assert.equal(dec.decode(out.stderr), inProcess.err, args.join(" "));
+    assert.equal(out.code, inProcess.code, args.join(" "));
+    assert.equal(dec.decode(out.stdout), inProcess.out, args.join(" "));
+  }
+});

@@ -6,9 +6,13 @@
  * A worker thread takes heap limits when it is made, so the commands that stream a whole trace
  * run `main()` on one whose young generation is {@link YOUNG_GENERATION_MB}; the others run
  * here, without the thread's start-up (the command's modules are loaded again on the thread).
+ * So do the streaming commands when the thread could not load its modules
+ * ({@link threadModulesReadable}: `--allow-read=TRACE` alone).
  *
  * @module
  */
+
+import { threadModulesReadable } from "../thread_access.ts";
 
 /** The young generation of a streaming command's thread, in MB. */
 export const YOUNG_GENERATION_MB = 16;
@@ -22,7 +26,8 @@ export const YOUNG_GENERATION_MB = 16;
 const STREAMING = new Set(["validate", "bisect", "map"]);
 
 /**
- * True when `argv` runs a command that streams a whole trace.
+ * True when `argv` runs a command that streams a whole trace, and a thread may load the
+ * command's modules.
  *
  * @example
  * ```ts
@@ -34,7 +39,8 @@ const STREAMING = new Set(["validate", "bisect", "map"]);
  * ```
  */
 export function streams(argv: readonly string[]): boolean {
-  return STREAMING.has(argv[0]) && !argv.includes("--help") && !argv.includes("-h");
+  return STREAMING.has(argv[0]) && !argv.includes("--help") && !argv.includes("-h") &&
+    threadModulesReadable();
 }
 
 /**

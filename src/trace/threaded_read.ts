@@ -22,6 +22,7 @@ import type { TraceEnd, TraceEvent, TraceHeader } from "./event.ts";
 import { decodeBatches } from "./event_codec.ts";
 import { type EventSource, TraceReader } from "./read.ts";
 import { validateHeader } from "./validate.ts";
+import { threadModulesReadable } from "../thread_access.ts";
 
 /** Shared buffers between the threads: groups of batches the worker may be ahead by. */
 export const SLOTS = 4;
@@ -342,7 +343,7 @@ export async function openEvents(
 }
 
 async function useThread(path: string, threads: 1 | 2 | undefined): Promise<boolean> {
-  if (threads === 1 || !workerLoadable()) return false;
+  if (threads === 1 || !threadModulesReadable()) return false;
   if (threads === 2) return true;
   // Standard input's size is unknown; a worker already shares the cores (a --jobs batch); one
   // core cannot run both threads at once.
@@ -356,16 +357,4 @@ async function useThread(path: string, threads: 1 | 2 | undefined): Promise<bool
   } catch {
     return false; // the reader reports it, as always
   }
-}
-
-/**
- * Whether the worker's modules can be loaded without asking for more than the command has:
- * Deno loads a worker's modules as dynamic imports, which need read access to them (the launcher
- * grants `--allow-read`; `--allow-read=TRACE` alone does not reach them). Without it the trace
- * is read on this thread, silently: a failed worker load would print Deno's own error.
- */
-function workerLoadable(): boolean {
-  const src = new URL("../", import.meta.url);
-  if (src.protocol !== "file:") return false;
-  return Deno.permissions.querySync({ name: "read", path: src }).state === "granted";
 }
