@@ -165,13 +165,13 @@ export async function openCached(
       return undefined; // the replay reports what is wrong with the trace
     }
   }
-  const memo = { dir: read.dir, write: cacheDir(io.env, true).dir !== undefined };
+  const write = cacheDir(io.env, true);
+  const memo = { dir: read.dir, write: write.dir !== undefined };
   const path = `${read.dir}/${await indexFileName(sha, spec, memo)}`;
   let rebuild = large;
   try {
     const index = await TraceIndex.open(path, file, header, spec, sha);
     index.usePolicy(policy);
-    const write = cacheDir(io.env, true);
     if (write.dir !== undefined) {
       if (!aliased) await writeAlias(write.dir, key, sha).catch(() => {});
       await touchIndex(path);
@@ -187,7 +187,6 @@ export async function openCached(
     }
   }
   if (!rebuild) return undefined;
-  const write = cacheDir(io.env, true);
   if (write.dir === undefined) {
     note(io, `not using the index cache: ${write.why}; replaying from step 0`);
     return undefined;

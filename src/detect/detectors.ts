@@ -7,7 +7,7 @@
  */
 
 import type { LookupEvent, PfnRange, TraceEvent } from "../trace/event.ts";
-import { K } from "../p2m/leaf_runs.ts";
+import { K, type KindCode } from "../p2m/leaf_runs.ts";
 import { KIND_NAME } from "../p2m/lookup.ts";
 import { E820_TYPE } from "../trace/event.ts";
 import { isMmio, resourceName, resourcePfns } from "../kernel/pci_resource.ts";
@@ -244,14 +244,12 @@ function addsMembership(kind: TraceEvent["kind"]): boolean {
   return MEMBERSHIP_KINDS.includes(kind);
 }
 
-/** True when a change of the step made PFNs identity (as a lookup reads them) that were not. */
-function madeIdentity(ctx: DetectContext): boolean {
+/** True when a change of the step made PFNs `kind` (as a lookup reads them) that were not. */
+function madeKind(ctx: DetectContext, kind: KindCode): boolean {
   const changes = ctx.outcome.changes;
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i];
-    if (effective(ctx, c.afterKind) === K.IDENTITY && effective(ctx, c.beforeKind) !== K.IDENTITY) {
-      return true;
-    }
+    if (effective(ctx, c.afterKind) === kind && effective(ctx, c.beforeKind) !== kind) return true;
   }
   return false;
 }
@@ -296,18 +294,6 @@ function mappingPaths(ctx: DetectContext, pfn: number): string {
   return `bus address 0: ioremap, sysfs/proc PCI mmap, ${consulting} (${why})`;
 }
 
-/** True when a change of the step made PFNs INVALID (as a lookup reads them) that were not. */
-function madeInvalid(ctx: DetectContext): boolean {
-  const changes = ctx.outcome.changes;
-  for (let i = 0; i < changes.length; i++) {
-    const c = changes[i];
-    if (effective(ctx, c.afterKind) === K.INVALID && effective(ctx, c.beforeKind) !== K.INVALID) {
-      return true;
-    }
-  }
-  return false;
-}
-
 /**
  * Whether lookup-zero has anything to look at in this step: a device added, a resource
  * assigned, a lookup, or PFNs made INVALID while some device is known. Every other step (most
@@ -318,7 +304,7 @@ function lookupZeroWatches(ctx: DetectContext): boolean {
   if (kind === "xen_add_device" || kind === "pci_resource_assign" || kind === "lookup") {
     return true;
   }
-  return ctx.state.devices.size > 0 && madeInvalid(ctx);
+  return ctx.state.devices.size > 0 && madeKind(ctx, K.INVALID);
 }
 
 /** True when recorded lookup `e` reads INVALID and its mapping does not bypass the P2M. */
@@ -454,7 +440,7 @@ const balloonIdentity: Detector = {
     if (ctx.state.ctx.autoTranslated) return NONE;
     const quiet = notIdentityPages(ctx);
     if (quiet && !anyBecameIdentity(ctx.outcome.changes)) return NONE;
-    if (!addsMembership(ctx.event.kind) && !madeIdentity(ctx)) return NONE;
+    if (!addsMembership(ctx.event.kind) && !madeKind(ctx, K.IDENTITY)) return NONE;
     const out: Finding[] = [];
     for (const { range, what } of quiet ? [] : membershipAdded(ctx)) {
       if (ctx.event.kind === "memory_hotplug") continue; // identity-overlap reports hot-added memory

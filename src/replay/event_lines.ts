@@ -290,7 +290,7 @@ export async function lineSpans(
     const opens = () =>
       group === undefined && next < count && lines[next] === lineNo &&
       groups[groupSha256.length] === next;
-    if (opens()) group = { h: await sha(), from: 0 };
+    if (opens()) group = { h: await incrementalSha256(), from: 0 };
     for (;;) {
       const n = await file.read(buf);
       if (n === null) break;
@@ -310,7 +310,7 @@ export async function lineSpans(
         }
         lineNo++;
         lineStart = end + 1;
-        if (opens()) group = { h: await sha(), from: lineStart };
+        if (opens()) group = { h: await incrementalSha256(), from: lineStart };
       }
       if (group !== undefined) {
         group.h.update(chunk.subarray(group.from - pos));
@@ -338,8 +338,6 @@ export async function lineSpans(
     file.close();
   }
 }
-
-const sha = incrementalSha256;
 
 function changed(name: string): InputError {
   return new InputError(
