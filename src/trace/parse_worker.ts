@@ -16,29 +16,23 @@ import { TraceReader } from "./read.ts";
 import { EventEncoder } from "./event_codec.ts";
 import { errorData, type FromWorker, GROUP_BYTES, SLOTS, type ToWorker } from "./threaded_read.ts";
 
-/** The thread's port to the reading thread (a `node:worker_threads` Worker: see threaded_read.ts). */
-const scope = {
-  set onmessage(f: (m: { data: ToWorker }) => void) {
-    parentPort?.on("message", (data: ToWorker) => f({ data }));
-  },
-  postMessage(m: FromWorker): void {
-    parentPort?.postMessage(m);
-  },
-};
+/** Posts to the reading thread (a `node:worker_threads` Worker: see threaded_read.ts). */
+function post(m: FromWorker): void {
+  parentPort?.postMessage(m);
+}
 
 const slots: SharedArrayBuffer[] = [];
 const free: number[] = Array.from({ length: SLOTS }, (_, i) => i);
 let wake: (() => void) | undefined;
 
-scope.onmessage = (m: { data: ToWorker }) => {
-  const d = m.data;
+parentPort?.on("message", (d: ToWorker) => {
   if (typeof d === "number") {
     free.push(d);
     const w = wake;
     wake = undefined;
     w?.();
   } else read(d.path, d.stdin);
-};
+});
 
 async function read(path: string, stdin: ReadableStream<Uint8Array> | undefined): Promise<void> {
   const encoder = new EventEncoder();
@@ -47,17 +41,17 @@ async function read(path: string, stdin: ReadableStream<Uint8Array> | undefined)
     const reader = await TraceReader.open(path, stdin, { hash: false });
     await reader.header();
     const source = reader.headerSource!;
-    scope.postMessage({ type: "header", text: source.text, line: source.line });
+    post({ type: "header", text: source.text, line: source.line });
     for await (const batch of reader.batches()) {
       encoder.add(batch);
       if (encoder.byteLength >= GROUP_BYTES) await send(encoder);
     }
     if (encoder.batches > 0) await send(encoder);
-    scope.postMessage({ type: "done", end: reader.end });
+    post({ type: "done", end: reader.end });
   } catch (e) {
     // The batches read before the error are delivered first, as the reader yielded them.
     if (encoder.batches > 0) await send(encoder);
-    scope.postMessage({ type: "error", error: errorData(e) });
+    post({ type: "error", error: errorData(e) });
   }
 }
 
@@ -74,7 +68,7 @@ async function send(encoder: EventEncoder): Promise<void> {
     slots[slot] = grown;
   }
   encoder.writeTo(slots[slot]);
-  scope.postMessage(
+  post(
     grown === undefined ? { type: "group", slot } : { type: "group", slot, buf: grown },
   );
 }
