@@ -13,7 +13,9 @@ Deno.test("lineSpans: each group's hash is that of its span's bytes", async () =
   const path = await Deno.makeTempFile();
   await fc.assert(
     fc.asyncProperty(
-      fc.array(fc.tuple(fc.integer({ min: 0, max: 90_000 }), fc.boolean(), fc.boolean()), {
+      // An event line is never empty: the reader skips blank lines, so no event is read from
+      // one (an empty last line without a newline is not a line at all).
+      fc.array(fc.tuple(fc.integer({ min: 1, max: 90_000 }), fc.boolean(), fc.boolean()), {
         minLength: 1,
         maxLength: 40,
       }),
@@ -48,7 +50,7 @@ Deno.test("lineSpans: each group's hash is that of its span's bytes", async () =
         });
       },
     ),
-    { numRuns: 40 },
+    { numRuns: 200 },
   );
   await Deno.remove(path);
 });
