@@ -1041,12 +1041,17 @@ export class P2mDraft extends P2m {
     const lEnd = lStart + P2M_PER_PAGE;
     if (topMid === MID_MISSING) {
       // The slot lives in the shared mid-missing page: it changes in every GiB that shares it.
+      // Each span of GiBs that share it is captured whole: a capture may cover more than the
+      // step changes (the step's changes are the difference of the two views), and a step
+      // that swaps all 512 slots (an identity write over a GiB) then captures each span once
+      // instead of 512 runs in each of its GiBs (~2.5 * 10^5 runs under a 512 GiB tree).
       let gibs = 0;
       for (let h = 0; h < this.top.length; h++) {
         if (this.top[h] !== MID_MISSING) continue;
-        gibs++;
-        const s = h * PFNS_PER_MID + slot * P2M_PER_PAGE;
-        this.log.capture(this, s, s + P2M_PER_PAGE);
+        const from = h;
+        while (h + 1 < this.top.length && this.top[h + 1] === MID_MISSING) h++;
+        gibs += h + 1 - from;
+        this.log.capture(this, from * PFNS_PER_MID, Math.min((h + 1) * PFNS_PER_MID, this.limit));
       }
       this.log.note({ type: "alias", slot, gibs, pfn: lStart, endPfn: lEnd });
     } else {

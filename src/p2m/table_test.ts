@@ -68,6 +68,23 @@ Deno.test("T12: an identity write into a mid-missing GiB aliases into every miss
   expectPages(d, 9, 3); // mid + mid_mfn + leaf
 });
 
+// v3.12 p2m_top entries of every missing GiB point at the one p2m_mid_missing page, so a
+// cmpxchg of one of its slots changes that slot in all of them. A step that swaps all 512 slots
+// (identity over a whole GiB, as a 1 GiB BAR under the seed rule) changes every such GiB: its
+// capture is one run per span of GiBs sharing the page, not 512 runs per GiB (2.6 * 10^5 runs
+// each with its own change object until the diff coalesced them).
+Deno.test("T12: an identity write over a whole missing GiB captures each span of GiBs sharing mid-missing once", () => {
+  const d = P2m.build("T12", 512).draft(); // GiB 0 private, GiBs 1-511 share mid-missing
+  d.write(5 * G + 600, 5 * G + 601, mfn(42, 5 * G + 600), "set_phys_to_machine"); // GiB 5's own mid
+  d.log.clear();
+  assert.equal(d.write(2 * G, 3 * G, IDENTITY, "__set_phys_to_machine"), 0);
+  expectAt(d, [G, 2 * G + 7, 4 * G + 511, 511 * G + 511], K.IDENTITY, 0, "identity-leaf");
+  expectAt(d, [5 * G + 3, 5 * G + 2000], K.INVALID, 0, "missing-leaf"); // its own mid: no alias
+  assert.equal(d.log.capturedRuns, 2);
+  assert.deepEqual(d.log.before, [G, 5 * G, K.INVALID, 0, 6 * G, MAX, K.INVALID, 0]);
+  assert.equal(d.log.notes.filter((n) => n.type === "alias").length, 512);
+});
+
 Deno.test("T12: set_phys_range_identity returns 0 and changes nothing when pfn_e >= MAX_P2M_PFN", () => {
   const d = P2m.build("T12", 512).draft();
   assert.equal(d.setIdentityRange(MAX - 10, MAX), 0);
