@@ -99,27 +99,26 @@ export async function comparePolicies(
   let events = 0;
   let cutOff: CutOffError | undefined;
   try {
-    for await (const batch of reader.batches()) {
-      for (const e of batch) {
-        events++;
-        onEvent?.(e);
-        for (let i = 0; i < replayers.length; i++) {
-          const rec = replayers[i].apply(e);
-          const res = results[i];
-          for (const f of rec.findings) {
-            const error = f.severity === "error" && !firstError[i];
-            if (error) firstError[i] = true;
-            if (res.complete || res.findings.length === 0 || error) res.findings.push(f);
-            if (!res.first.has(f.detector)) res.first.set(f.detector, f.seq);
-          }
-          for (const f of rec.unjudged) {
-            if (res.complete || !reasons[i].has(f.cannotJudge)) res.unjudged.push(f);
-            reasons[i].add(f.cannotJudge);
-            if (!res.firstUnjudged.has(f.detector)) res.firstUnjudged.set(f.detector, f.seq);
-          }
+    // Event by event as parsed, not in batches: see TraceReader.forEachEvent.
+    await reader.forEachEvent((e) => {
+      events++;
+      onEvent?.(e);
+      for (let i = 0; i < replayers.length; i++) {
+        const rec = replayers[i].apply(e);
+        const res = results[i];
+        for (const f of rec.findings) {
+          const error = f.severity === "error" && !firstError[i];
+          if (error) firstError[i] = true;
+          if (res.complete || res.findings.length === 0 || error) res.findings.push(f);
+          if (!res.first.has(f.detector)) res.first.set(f.detector, f.seq);
+        }
+        for (const f of rec.unjudged) {
+          if (res.complete || !reasons[i].has(f.cannotJudge)) res.unjudged.push(f);
+          reasons[i].add(f.cannotJudge);
+          if (!res.firstUnjudged.has(f.detector)) res.firstUnjudged.set(f.detector, f.seq);
         }
       }
-    }
+    });
   } catch (e) {
     if (!(e instanceof CutOffError)) throw e;
     cutOff = e;

@@ -145,3 +145,52 @@ Deno.test("parseRecord() keeps every field name and value as written, known ones
     }
   }
 });
+
+/** Every event a read gives, then the error that ended it (class and message) and the end. */
+async function readAll(
+  text: string,
+  how: "batches" | "forEachEvent",
+): Promise<[unknown[], string, unknown]> {
+  const r = TraceReader.fromText("t.jsonl", text);
+  const events: unknown[] = [];
+  let error = "";
+  try {
+    if (how === "batches") { for await (const b of r.batches()) events.push(...b); }
+    else await r.forEachEvent((e) => events.push(e));
+  } catch (e) {
+    error = `${(e as Error).constructor.name}: ${(e as Error).message}`;
+  }
+  return [events, error, r.end];
+}
+
+// compare and summarize read event by event (forEachEvent), the other commands in batches: both
+// must give the same events, stop at the same damaged line with the same error (a cut-off
+// last line after every complete event) and see the same end record. A malformed line ends the
+// command with exit 65, so the events visited before it in its batch are never reported.
+Deno.test("forEachEvent gives what batches gives: events, the error at a damaged line, the end record", async () => {
+  for (const e of Deno.readDirSync("traces")) {
+    if (!e.name.endsWith(".jsonl")) continue;
+    const text = Deno.readTextFileSync(`traces/${e.name}`);
+    const lines = text.split("\n");
+    const middle = Math.floor(lines.length / 2);
+    const variants = [
+      text,
+      text.slice(0, text.trimEnd().length - 3), // the last line cut off, no newline
+      [...lines.slice(0, middle), '{"seq":', ...lines.slice(middle)].join("\n"), // malformed
+      [...lines.slice(0, middle), "", "  ", ...lines.slice(middle)].join("\n"), // blank lines
+      text + '{"kind":"end","events":1}\n', // a wrong end record
+    ];
+    for (const [i, v] of variants.entries()) {
+      const want = await readAll(v, "batches");
+      const got = await readAll(v, "forEachEvent");
+      if (want[1].startsWith("TraceError")) {
+        // Before a malformed line's error (or a wrong end record's), batches drops the events of its batch; each event
+        // has been visited already. Either way the read ends with that error.
+        assert.deepEqual(got[0].slice(0, want[0].length), want[0], e.name);
+        assert.deepEqual([got[1], got[2]], [want[1], want[2]], e.name);
+      } else assert.deepEqual(got, want, `${e.name} variant ${i}`);
+      if (i === 1) assert.match(want[1], /^CutOffError/, e.name);
+      if (i === 2 || i === 4) assert.match(want[1], /^TraceError/, e.name);
+    }
+  }
+});
