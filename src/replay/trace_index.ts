@@ -36,7 +36,6 @@
 import { InvariantError } from "../errors.ts";
 import type { TraceEvent, TraceHeader } from "../trace/event.ts";
 import { parseEventLine } from "../trace/read.ts";
-import { openEvents } from "../trace/threaded_read.ts";
 import { validateEvent } from "../trace/validate.ts";
 import type { Policy } from "../policy/policy.ts";
 import { initialState, type ModelState } from "../model/state.ts";
@@ -334,7 +333,9 @@ export async function buildTraceIndex(
 ): Promise<BuiltIndex> {
   const before = fileKey(await Deno.stat(path));
   // Parsed on a second thread as `replay` does (the file's SHA-256 is taken by the read that
-  // finds the lines' byte spans, below, checked against the identity it had here).
+  // finds the lines' byte spans, below, checked against the identity it had here). Loaded
+  // here: a cached answer never builds, and `node:worker_threads` costs it module loading.
+  const { openEvents } = await import("../trace/threaded_read.ts");
   const reader = await openEvents(path, new ReadableStream());
   let file: Deno.FsFile | undefined;
   let done = false;
