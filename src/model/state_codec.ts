@@ -9,9 +9,7 @@
  * JSON, not a compact binary encoding: a cached answer decodes one state in a fresh process,
  * where code has not been optimised yet, and `JSON.parse` (native) builds the P2M's 250k
  * run numbers of a 1M-event state in about a third of the CPU time a zigzag LEB128 decoder
- * needed (12 against 30-40 ms), for about twice the bytes (0.8 MB against 0.44 MB). Runs are
- * written as differences (offsets from the run before, bases from the last of their kind),
- * which a loop undoes in place: 22-28% fewer bytes for little work.
+ * needed (12 against 30-40 ms), for about twice the bytes (0.8 MB against 0.44 MB).
  *
  * A state can be written against an earlier one (its base): the P2M leaves they share are
  * then references into the base's leaves, so a state a few thousand events after a whole one
@@ -28,7 +26,7 @@
 import type { GuestFacts } from "../trace/event.ts";
 import type { Policy } from "./policy.ts";
 import { initialState, type ModelState } from "./state.ts";
-import { type Era, type LeafSource, p2mFromPages, type P2mPages, p2mPages } from "../p2m/table.ts";
+import { type Era, p2mFromPages, type P2mPages, p2mPages } from "../p2m/table.ts";
 import { PfnSet } from "../p2m/pfn_set.ts";
 import { InvariantError } from "../errors.ts";
 
@@ -113,9 +111,9 @@ export function encodeState(
 }
 
 // deno-lint-ignore no-explicit-any
-function parse(bytes: Uint8Array | string): any {
+function parse(bytes: Uint8Array): any {
   try {
-    return JSON.parse(typeof bytes === "string" ? bytes : new TextDecoder().decode(bytes));
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
     throw new InvariantError(`state codec: ${e instanceof Error ? e.message : e}`);
   }
@@ -124,61 +122,13 @@ function parse(bytes: Uint8Array | string): any {
 const ENC = new TextEncoder();
 const leafBytesOf = new WeakMap<readonly number[], Uint8Array>();
 
-/**
- * A comma and the bytes of a frozen leaf's runs ({@link runDeltas}) as JSON in a JSON string
- * (decoded on the leaf's first use), made once per leaf.
- */
+/** A comma and the JSON bytes of a frozen leaf's runs, made once per leaf. */
 function leafBytes(runs: readonly number[]): Uint8Array {
   let bytes = leafBytesOf.get(runs);
   if (bytes === undefined) {
-    const text = JSON.stringify(runDeltas(checkInts(runs)));
-    leafBytesOf.set(runs, bytes = ENC.encode(`,"${text}"`));
+    leafBytesOf.set(runs, bytes = ENC.encode("," + JSON.stringify(checkInts(runs))));
   }
   return bytes;
-}
-
-/** The runs of a leaf {@link leafBytes} wrote, made on first use. */
-function lazyRuns(v: unknown): () => number[] {
-  if (typeof v !== "string") throw new InvariantError("state codec: a leaf is not a string");
-  return () => runsFromDeltas(parse(v));
-}
-
-/** Kinds a leaf's runs hold are below this (`K` in `p2m/leaf_runs.ts`). */
-const KINDS = 16;
-
-/**
- * A leaf's runs `[offset, kind, base, ...]` as written: each offset less the one before it,
- * each base less the last base of the same kind in the leaf (a fragmented leaf's MFNs lie
- * near each other: a checkpoint of the 1M-event bench trace loses 22-28% of its bytes).
- * {@link runsFromDeltas} is the inverse.
- */
-function runDeltas(runs: readonly number[]): number[] {
-  const out = new Array<number>(runs.length);
-  const last = new Array<number>(KINDS).fill(0);
-  for (let i = 0, off = 0; i < runs.length; i += 3) {
-    const kind = runs[i + 1];
-    if (!(kind >= 0 && kind < KINDS)) throw new InvariantError(`state codec: kind ${kind}`);
-    out[i] = runs[i] - off;
-    out[i + 1] = kind;
-    out[i + 2] = runs[i + 2] - last[kind];
-    off = runs[i];
-    last[kind] = runs[i + 2];
-  }
-  return checkInts(out) as number[];
-}
-
-/** The runs {@link runDeltas} wrote, in place. */
-function runsFromDeltas(v: unknown): number[] {
-  const runs = ints(v);
-  if (runs.length % 3 !== 0) throw new InvariantError("state codec: a leaf's runs are cut");
-  const last = new Array<number>(KINDS).fill(0);
-  for (let i = 0, off = 0; i < runs.length; i += 3) {
-    const kind = runs[i + 1];
-    if (!(kind >= 0 && kind < KINDS)) throw new InvariantError(`state codec: kind ${kind}`);
-    off = runs[i] += off;
-    last[kind] = runs[i + 2] += last[kind];
-  }
-  return runs;
 }
 
 /**
@@ -204,22 +154,22 @@ export function decodeState(
 ): ModelState {
   const o = parse(bytes);
   const p = o?.p2m;
-  let baseLeaves: LeafSource[] = [];
+  let baseLeaves: number[][] = [];
   if (against !== undefined) {
     const b = parse(against)?.p2m;
     if (b?.base !== 0) throw new InvariantError("state codec: the base is not a whole state");
-    baseLeaves = ints(b.leaves).map(lazyRuns);
+    baseLeaves = ints(b.leaves).map(ints);
   }
   const era = ERAS[p?.era];
   if (era === undefined) throw new InvariantError("state codec: unknown era");
   const acct = ints(p.acct);
-  const pages: Parameters<typeof p2mFromPages>[0] = {
+  const pages: P2mPages = {
     era,
     limit: p.limit,
     maxPfn: p.maxPfn,
     extra: ints(p.extra),
     acct: { brkUsed: acct[0], brkReserved: acct[1], runtimePages: acct[2] },
-    leaves: ints(p.leaves).map(lazyRuns),
+    leaves: ints(p.leaves).map(ints),
     base: p.base,
     mids: ints(p.mids).map(ints),
     midMissing: ints(p.midMissing),

@@ -1482,28 +1482,6 @@ export function p2mPages(t: P2m, base?: P2mPages): P2mPages {
 }
 
 /**
- * A private leaf's runs for {@link p2mFromPages}: the runs, or a function that makes them on
- * the leaf's first use (a question answered from a stored state touches a few of its
- * thousands of leaves: the others are never decoded).
- */
-export type LeafSource = number[] | (() => number[]);
-
-/** A private leaf of `src`: its runs made on the first read of `runs` when `src` makes them. */
-function leafFrom(src: LeafSource): Leaf {
-  if (typeof src !== "function") return new Leaf(null, src, SHARED_NONE);
-  const leaf = new Leaf(null, [], SHARED_NONE);
-  const settle = (runs: number[]) =>
-    Object.defineProperty(leaf, "runs", { value: runs, writable: true, enumerable: true });
-  Object.defineProperty(leaf, "runs", {
-    configurable: true,
-    enumerable: true,
-    get: () => settle(src()).runs,
-    set: (runs: number[]) => void settle(runs),
-  });
-  return leaf;
-}
-
-/**
  * The frozen table whose pages are `p` (as {@link p2mPages} gave them; `base`: the leaves of
  * the pages they were written against); throws `InvariantError` when an index points
  * nowhere or `base` is not what `p` was written against.
@@ -1516,14 +1494,15 @@ function leafFrom(src: LeafSource): Leaf {
  * assert.deepEqual(p2mFromPages(p2mPages(t)).entry(0x100), t.entry(0x100));
  * ```
  */
-export function p2mFromPages(
-  p: Omit<P2mPages, "leaves"> & { leaves: readonly LeafSource[] },
-  base: readonly LeafSource[] = [],
-): P2m {
+export function p2mFromPages(p: P2mPages, base: readonly number[][] = []): P2m {
   if (base.length !== p.base) {
     throw new InvariantError(`P2M pages: written against ${p.base} leaves, given ${base.length}`);
   }
-  const leaves = [...SHARED_LEAVES, ...base.map(leafFrom), ...p.leaves.map(leafFrom)];
+  const leaves = [
+    ...SHARED_LEAVES,
+    ...base.map((runs) => new Leaf(null, runs, SHARED_NONE)),
+    ...p.leaves.map((runs) => new Leaf(null, runs, SHARED_NONE)),
+  ];
   const leaf = (i: number): Leaf => {
     const l = leaves[i];
     if (l === undefined) throw new InvariantError(`P2M pages: no leaf ${i}`);
