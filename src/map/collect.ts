@@ -317,8 +317,11 @@ function thin(frames: PendingFrame[], keep: (f: PendingFrame) => boolean): void 
  * @example
  * ```ts
  * import { axisCuts } from "./collect.ts";
+ * import { LaneStore } from "./lane_store.ts";
  * import assert from "node:assert/strict";
- * const cuts = axisCuts({ states: [[{ pfn: 5, endPfn: 9, cls: "ram", label: "", row: 0 }]],
+ * const states = new LaneStore();
+ * states.id([{ pfn: 5, endPfn: 9, cls: "ram", label: "", row: 0 }]);
+ * const cuts = axisCuts({ states,
  *   frames: [{ index: 0, step: 0, line: 0, event: "", lanes: [[0, 0, 0, 0, 0, 0, 0, 0]] }],
  *   policies: [{ spec: "p", summary: "", findings: [], findingsOmitted: 0 }] } as never);
  * assert.deepEqual([...cuts], [[5, 3], [9, 3]]);
