@@ -1396,8 +1396,13 @@ export interface P2mPages {
   extra: number[];
   /** Allocation counters. */
   acct: P2mAccounting;
-  /** Runs of each private leaf (leaf index 3 + i). */
+  /**
+   * Runs of each private leaf: leaf index 3 + `base` + i (indices 3 to 3 + `base` - 1 are
+   * the leaves of the pages these were written against, {@link p2mPages}' `base`).
+   */
   leaves: number[][];
+  /** Leaves taken from the base pages (0: the pages stand alone). */
+  base: number;
   /** Leaf indices of each private mid's 512 slots (mid index 3 + i). */
   mids: number[][];
   /** Leaf indices of the table's own mid-missing page. */
@@ -1411,6 +1416,9 @@ const SHARED_MIDS = [MID_MISSING, RAM_MID, MID_IDENTITY];
 
 /**
  * The pages of `t` ({@link P2mPages}); {@link p2mFromPages} builds the same table again.
+ * With `base` (the pages of an earlier table of the same trace), a leaf `t` shares with it
+ * (tables are persistent: a leaf never written since is the same object) is written as the
+ * base's leaf index, not again: the pages then hold only the leaves changed since.
  *
  * @example
  * ```ts
@@ -1424,18 +1432,34 @@ const SHARED_MIDS = [MID_MISSING, RAM_MID, MID_IDENTITY];
  * assert.deepEqual(p2mPages(back), p2mPages(t));
  * ```
  */
-export function p2mPages(t: P2m): P2mPages {
+export function p2mPages(t: P2m, base?: P2mPages): P2mPages {
   const o = t as unknown as { top: Mid[]; midMissing: Mid; limit: number; maxPfn: number };
   const leafIds = new Map<Leaf, number>(SHARED_LEAVES.map((l, i) => [l, i]));
   const midIds = new Map<Mid, number>(SHARED_MIDS.map((m, i) => [m, i]));
+  // A frozen leaf's runs never change: its runs array stands for it (each base index once:
+  // two leaves holding one array are two leaves in the base too).
+  const baseIds = new Map<readonly number[], number[]>();
+  const baseCount = base?.leaves.length ?? 0;
+  if (base !== undefined) {
+    if (base.base !== 0) throw new InvariantError("P2M pages: a base written against a base");
+    for (let i = baseCount - 1; i >= 0; i--) {
+      const ids = baseIds.get(base.leaves[i]);
+      if (ids === undefined) baseIds.set(base.leaves[i], [SHARED_LEAVES.length + i]);
+      else ids.push(SHARED_LEAVES.length + i);
+    }
+  }
+  const first = SHARED_LEAVES.length + baseCount;
   const leaves: number[][] = [];
   const mids: number[][] = [];
   const leafId = (l: Leaf): number => {
     let id = leafIds.get(l);
     if (id === undefined) {
-      id = SHARED_LEAVES.length + leaves.length;
+      id = baseIds.get(l.runs)?.pop();
+      if (id === undefined) {
+        id = first + leaves.length;
+        leaves.push(l.runs);
+      }
       leafIds.set(l, id);
-      leaves.push(l.runs);
     }
     return id;
   };
@@ -1455,6 +1479,7 @@ export function p2mPages(t: P2m): P2mPages {
     extra: (t as unknown as { extra: number[] }).extra,
     acct: { ...t.accounting },
     leaves,
+    base: baseCount,
     mids,
     midMissing: o.midMissing.slots.map(leafId),
     top,
@@ -1462,8 +1487,9 @@ export function p2mPages(t: P2m): P2mPages {
 }
 
 /**
- * The frozen table whose pages are `p` (as {@link p2mPages} gave them); throws
- * `InvariantError` when an index points nowhere.
+ * The frozen table whose pages are `p` (as {@link p2mPages} gave them; `base`: the leaves of
+ * the pages they were written against); throws `InvariantError` when an index points
+ * nowhere or `base` is not what `p` was written against.
  *
  * @example
  * ```ts
@@ -1473,9 +1499,13 @@ export function p2mPages(t: P2m): P2mPages {
  * assert.deepEqual(p2mFromPages(p2mPages(t)).entry(0x100), t.entry(0x100));
  * ```
  */
-export function p2mFromPages(p: P2mPages): P2m {
+export function p2mFromPages(p: P2mPages, base: readonly number[][] = []): P2m {
+  if (base.length !== p.base) {
+    throw new InvariantError(`P2M pages: written against ${p.base} leaves, given ${base.length}`);
+  }
   const leaves = [
     ...SHARED_LEAVES,
+    ...base.map((runs) => new Leaf(null, runs, SHARED_NONE)),
     ...p.leaves.map((runs) => new Leaf(null, runs, SHARED_NONE)),
   ];
   const leaf = (i: number): Leaf => {
@@ -1491,4 +1521,80 @@ export function p2mFromPages(p: P2mPages): P2m {
   });
   const midMissing = new Mid(null, p.midMissing.map(leaf), SHARED_MISSING);
   return new P2m(p.era, top, midMissing, p.limit, p.maxPfn, p.extra, { ...p.acct });
+}
+
+/**
+ * Names pages for {@link p2mPageIds}: a store of many tables asks it for the id of each private
+ * page, by identity, so a page shared by two tables (persistence) is stored once.
+ */
+export interface PageNamer {
+  /** The id (>= 3) of private leaf `page`, whose (frozen) runs are `runs`. */
+  leaf(page: object, runs: readonly number[]): number;
+  /** The id (>= 3) of private mid `page`; `leaves()` gives the ids of its 512 slots. */
+  mid(page: object, leaves: () => number[]): number;
+}
+
+/**
+ * The pages of a frozen table as ids a {@link PageNamer} gave, for a store that keeps many
+ * tables and shares their common pages: {@link P2mPages} with the leaves and mids left to the
+ * namer. Ids 0-2 are the shared pages, as in {@link P2mPages}.
+ */
+export interface P2mPageIds {
+  /** Kernel era. */
+  era: Era;
+  /** First PFN outside the structure. */
+  limit: number;
+  /** v3.19+ max_pfn of the early lookup rule. */
+  maxPfn: number;
+  /** Extra-memory ranges of the early lookup rule (flat pairs; the table's own, frozen). */
+  extra: number[];
+  /** Allocation counters (a copy). */
+  acct: P2mAccounting;
+  /** Mid id of each top slot. */
+  top: number[];
+  /** Mid id of the table's own mid-missing page. */
+  midMissing: number;
+}
+
+/**
+ * Names every page of the frozen table `t` through `namer` ({@link P2mPageIds}); a namer that
+ * keeps the leaves and mids it was given, by id, rebuilds `t` with {@link p2mFromPages}.
+ *
+ * @example
+ * ```ts
+ * import { P2m, p2mPageIds } from "./table.ts";
+ * import assert from "node:assert/strict";
+ * const d = P2m.build("T12", 0x40000).draft();
+ * d.setIdentityRange(0x80000, 0x80010);
+ * const ids = new Map<object, number>();
+ * const namer = {
+ *   leaf: (page: object) => ids.get(page) ?? ids.set(page, 3 + ids.size).get(page)!,
+ *   mid: (page: object, leaves: () => number[]) => (leaves(), namer.leaf(page)),
+ * };
+ * const p = p2mPageIds(d.finish(), namer);
+ * assert.equal(p.top.length, 512);
+ * assert.equal(p.top[0], 1); // boot RAM: the shared RAM mid
+ * assert.ok(p.midMissing >= 3); // the table's own mid-missing page
+ * ```
+ */
+export function p2mPageIds(t: P2m, namer: PageNamer): P2mPageIds {
+  if (t instanceof P2mDraft) throw new InvariantError("p2mPageIds: the table is a live draft");
+  const o = t as unknown as { top: Mid[]; midMissing: Mid; limit: number; maxPfn: number };
+  const leafId = (l: Leaf): number => {
+    const shared = SHARED_LEAVES.indexOf(l);
+    return shared >= 0 ? shared : namer.leaf(l, l.runs);
+  };
+  const midId = (m: Mid): number => {
+    const shared = SHARED_MIDS.indexOf(m);
+    return shared >= 0 ? shared : namer.mid(m, () => m.slots.map(leafId));
+  };
+  return {
+    era: t.era,
+    limit: o.limit,
+    maxPfn: o.maxPfn,
+    extra: (t as unknown as { extra: number[] }).extra,
+    acct: { ...t.accounting },
+    top: o.top.map(midId),
+    midMissing: namer.mid(o.midMissing, () => o.midMissing.slots.map(leafId)),
+  };
 }
