@@ -42,6 +42,11 @@ Deno.test("a streaming command on its own thread prints what main() prints, with
       [["bisect", TRACE, "--detector", "lookup-zero"], undefined],
       [["map", "-", "--format", "text", "--at", "16"], text],
       [["map", `${ROOT}traces/no-such-trace.jsonl`], undefined],
+      [["summarize", "-"], text],
+      [["summarize", TRACE, "--json"], undefined],
+      [["summarize", `${ROOT}traces`, "--jobs", "2"], undefined],
+      [["compare", TRACE, "--json"], undefined],
+      [["compare", "-"], text.slice(0, -20)], // cut off: exit 3
     ] as const
   ) {
     assert.equal(streams(args), true, args.join(" "));

@@ -19,11 +19,12 @@ export const YOUNG_GENERATION_MB = 16;
 
 // Commands whose peak the young generation decides, measured (one run each, main thread ->
 // this thread): validate 190 -> 168 MB at 10M events, bisect 162 -> 143 MB and map 235 -> 180
-// MB at 1M.
+// MB at 1M; summarize 212-233 -> 168-181 MB and compare 205-213 -> 168-169 MB at 1M, once
+// their ten models stopped filling the old generation (events taken as parsed, read.ts
+// forEachEvent): the main thread's young generation had reached 64 MB of their ~150 MB heap.
 // Not here: replay and check (under 200 MB at 10M already, and their CPU is the floor race),
-// summarize and compare (297 -> 321 MB at 1M: the old generation decides theirs), and the
-// cached question commands (start-up is their cost).
-const STREAMING = new Set(["validate", "bisect", "map"]);
+// and the cached question commands (start-up is their cost).
+const STREAMING = new Set(["validate", "bisect", "map", "summarize", "compare"]);
 
 /**
  * True when `argv` runs a command that streams a whole trace, and a thread may load the
