@@ -1,0 +1,466 @@
+/**
+ * The parse thread's fast path: an event line of the kinds a long trace is made of (ballooning,
+ * lookups, marks), in the plain form traces are written in, scanned and validated straight into
+ * the binary batch (`event_codec.ts`), with no object built for the record, its fields or its
+ * ranges. A line it does not take (another kind, an unusual form, anything it would have to
+ * reject) is left to the reader's parse and validation, which then gives the record or the
+ * error, so what it takes is exactly what those would have made of the line: the same bytes as
+ * {@link EventEncoder.event} of `validateEvent(parseRecord(line))` (a property test holds it
+ * to that).
+ *
+ * It takes a line only when it is certain: an object of members written without whitespace or
+ * escapes, every key at most once, `seq` a plain integer, `time` a plain decimal of at most 15
+ * digits, PFNs and MFNs `"0x..."` strings of at most 13 digits, and no field the kind reads
+ * (`end_pfn`, `pages`, `addr`) that it does not handle. Members other kinds read, and unknown
+ * members with string, number or literal values, are skipped, as validation ignores them.
+ *
+ * @module
+ */
+
+import type { EventEncoder } from "./event_codec.ts";
+import { LOOKUP_VIAS } from "./event_codec.ts";
+import type { BatchSink } from "./read.ts";
+import type { EventKind, TraceEvent } from "./event.ts";
+import { FRAME_LIMIT } from "./hex.ts";
+import { MAX_TEXT } from "./validate.ts";
+
+/** Members the fast path reads; their index is their bit in the scanner's `seen` mask. */
+const KEYS = [
+  "seq",
+  "time",
+  "kind",
+  "pfn",
+  "pfns",
+  "end_pfn",
+  "pages",
+  "mfn",
+  "scratch_mfn",
+  "addr",
+  "via",
+  "iomap",
+  "observed",
+  "by",
+  "text",
+] as const;
+const SEQ = 0, TIME = 1, KIND = 2, PFN = 3, PFNS = 4, END_PFN = 5, PAGES = 6, MFN = 7;
+const SCRATCH_MFN = 8, ADDR = 9, VIA = 10, IOMAP = 11, OBSERVED = 12, BY = 13, TEXT = 14;
+
+/** Kinds of member value. */
+const STR = 1, NUM = 2, TRUE = 3, FALSE = 4, NULL = 5, ARR = 6;
+
+/** The kinds it takes. */
+const KINDS: readonly EventKind[] = [
+  "decrease_reservation",
+  "increase_reservation",
+  "balloon_retrieve",
+  "balloon_append",
+  "lookup",
+  "mark",
+];
+
+/** Longest `pfns` list it takes (the reader's fast validation takes as many). */
+const MAX_FAST_PFNS = 64;
+
+/** Most digits of a `time` it converts itself (below 2^53, so the division is exact-rounded). */
+const MAX_TIME_DIGITS = 15;
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f]/;
+
+const POW10 = Array.from({ length: MAX_TIME_DIGITS + 1 }, (_, i) => 10 ** i);
+
+/** `strings` grouped by length, each with its index in `strings`. */
+function byLength(strings: readonly string[]): [string, number][][] {
+  const out: [string, number][][] = [];
+  strings.forEach((k, i) => (out[k.length] ??= []).push([k, i]));
+  return out;
+}
+
+const KEYS_BY_LENGTH = byLength(KEYS);
+const KINDS_BY_LENGTH = byLength(KINDS);
+const VIAS_BY_LENGTH = byLength(LOOKUP_VIAS);
+
+/** Index in its list of the string `s` spells from `from` to `to`, or -1. */
+function known(table: readonly [string, number][][], s: string, from: number, to: number): number {
+  const candidates = table[to - from];
+  if (candidates === undefined) return -1;
+  for (let i = 0; i < candidates.length; i++) {
+    if (s.startsWith(candidates[i][0], from)) return candidates[i][1];
+  }
+  return -1;
+}
+
+/**
+ * The `"0x..."` frame number `s` spells from `from` to `to` (quotes excluded), at most 13
+ * digits and below `limit`; -1 for anything else (the reader then decides).
+ */
+function hexAt(s: string, from: number, to: number, limit: number): number {
+  const len = to - from;
+  if (len < 3 || len > 15 || s.charCodeAt(from) !== 48 || (s.charCodeAt(from + 1) | 0x20) !== 120) {
+    return -1;
+  }
+  let n = 0;
+  for (let i = from + 2; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) n = n * 16 + (c - 48);
+    else {
+      const l = c | 0x20;
+      if (l < 97 || l > 102) return -1;
+      n = n * 16 + (l - 87);
+    }
+  }
+  return n < limit ? n : -1;
+}
+
+/** End of a JSON number starting at `i` (`-?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?`), or -1. */
+function numberEnd(s: string, i: number): number {
+  let j = i;
+  if (s.charCodeAt(j) === 45) j++;
+  const first = s.charCodeAt(j);
+  if (first === 48) j++;
+  else if (first >= 49 && first <= 57) {
+    do j++; while (isDigit(s.charCodeAt(j)));
+  } else return -1;
+  if (s.charCodeAt(j) === 46) {
+    j++;
+    if (!isDigit(s.charCodeAt(j))) return -1;
+    do j++; while (isDigit(s.charCodeAt(j)));
+  }
+  const e = s.charCodeAt(j);
+  if (e === 101 || e === 69) {
+    j++;
+    const sign = s.charCodeAt(j);
+    if (sign === 43 || sign === 45) j++;
+    if (!isDigit(s.charCodeAt(j))) return -1;
+    do j++; while (isDigit(s.charCodeAt(j)));
+  }
+  return j;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * Scans event lines into an {@link EventEncoder}, and is the {@link BatchSink} the parse
+ * worker hands {@link TraceReader.batchesInto}: the lines it takes go straight into the open
+ * batch, the others come back from the reader as validated records.
+ *
+ * @example
+ * ```ts
+ * import { LineEncoder } from "./scan_event.ts";
+ * import { decodeBatches, EventEncoder } from "./event_codec.ts";
+ * import assert from "node:assert/strict";
+ * const enc = new EventEncoder();
+ * const sink = new LineEncoder(enc);
+ * assert.equal(sink.take('{"seq":4,"time":1.5,"kind":"decrease_reservation","pfn":"0x10"}', 6), 4);
+ * assert.equal(sink.take('{"seq":5,"kind":"e820","start":"0x0","size":"0x1000"}', 7), -1);
+ * sink.endBatch();
+ * const buf = new ArrayBuffer(enc.byteLength);
+ * enc.writeTo(buf);
+ * assert.deepEqual([...decodeBatches(buf)], [[
+ *   { seq: 4, line: 6, time: 1.5, kind: "decrease_reservation", ranges: [{ pfn: 16, endPfn: 17 }] },
+ * ]]);
+ * ```
+ */
+export class LineEncoder implements BatchSink {
+  readonly #enc: EventEncoder;
+  /** Per member of {@link KEYS} seen on this line: its value's kind and span. */
+  readonly #type = new Uint8Array(KEYS.length);
+  readonly #from = new Int32Array(KEYS.length);
+  readonly #to = new Int32Array(KEYS.length);
+  /** The line's PFN ranges, as pairs (pfn, endPfn). */
+  readonly #ranges = new Float64Array(2 * MAX_FAST_PFNS);
+  #rangeCount = 0;
+
+  /** Writes into `encoder`. */
+  constructor(encoder: EventEncoder) {
+    this.#enc = encoder;
+  }
+
+  /**
+   * Writes the event on `text` (line number `line`) into the open batch and returns its `seq`;
+   * or writes nothing and returns -1 when it leaves the line to the reader.
+   */
+  take(text: string, line: number): number {
+    const seen = this.#scan(text);
+    if (seen < 0 || (seen & (1 << SEQ | 1 << KIND)) !== (1 << SEQ | 1 << KIND)) return -1;
+    const type = this.#type, from = this.#from, to = this.#to;
+    if (type[KIND] !== STR) return -1;
+    const kind = known(KINDS_BY_LENGTH, text, from[KIND], to[KIND]);
+    if (kind < 0) return -1;
+    const seq = type[SEQ] === NUM ? plainInteger(text, from[SEQ], to[SEQ]) : -1;
+    if (seq < 0) return -1;
+    let time: number | undefined;
+    if (seen & (1 << TIME)) {
+      time = type[TIME] === NUM ? plainDecimal(text, from[TIME], to[TIME]) : -1;
+      if (time < 0) return -1;
+    }
+    const enc = this.#enc;
+    switch (KINDS[kind]) {
+      case "decrease_reservation":
+      case "increase_reservation":
+      case "balloon_retrieve": {
+        const m = KINDS[kind] === "decrease_reservation" ? SCRATCH_MFN : MFN;
+        const mfn = seen & (1 << m) ? this.#frame(text, m) : -2;
+        if (mfn === -1 || !this.#pfnRanges(text, seen)) return -1;
+        enc.scanned(KINDS[kind], seq, line, time);
+        this.#writeRanges();
+        enc.tag(mfn < 0 ? 0 : 1);
+        if (mfn >= 0) enc.num(mfn);
+        return seq;
+      }
+      case "balloon_append":
+        if (!this.#pfnRanges(text, seen)) return -1;
+        enc.scanned("balloon_append", seq, line, time);
+        this.#writeRanges();
+        return seq;
+      case "lookup": {
+        if (seen & (1 << ADDR)) return -1;
+        const pfn = seen & (1 << PFN) ? this.#frame(text, PFN) : -1;
+        if (pfn < 0) return -1;
+        let via = 0;
+        if (seen & (1 << VIA)) {
+          via = type[VIA] === STR ? known(VIAS_BY_LENGTH, text, from[VIA], to[VIA]) : -1;
+          if (via < 0) return -1;
+        }
+        let bits = 0;
+        if (seen & (1 << IOMAP)) {
+          if (type[IOMAP] === TRUE) bits = 1;
+          else if (type[IOMAP] !== FALSE) return -1;
+        }
+        let observed: bigint | undefined;
+        if (seen & (1 << OBSERVED)) {
+          observed = type[OBSERVED] === STR
+            ? u64(text, from[OBSERVED], to[OBSERVED])
+            : undefined;
+          if (observed === undefined) return -1;
+          bits |= 2;
+        }
+        if (seen & (1 << BY)) {
+          if (!this.#text(BY)) return -1;
+          bits |= 4;
+        }
+        enc.scanned("lookup", seq, line, time);
+        enc.num(pfn);
+        enc.num(0);
+        enc.tag(via);
+        enc.tag(bits);
+        if (observed !== undefined) enc.u64(observed);
+        if (bits & 4) enc.text(text, from[BY], to[BY]);
+        return seq;
+      }
+      case "mark":
+        if (!(seen & (1 << TEXT)) || !this.#text(TEXT)) return -1;
+        enc.scanned("mark", seq, line, time);
+        enc.text(text, from[TEXT], to[TEXT]);
+        return seq;
+    }
+    return -1;
+  }
+
+  /** Adds an event the reader parsed and validated. */
+  add(e: TraceEvent): void {
+    this.#enc.event(e);
+  }
+
+  /** Ends the open batch. */
+  endBatch(): void {
+    this.#enc.endBatch();
+  }
+
+  /** Drops the open batch. */
+  dropBatch(): void {
+    this.#enc.dropBatch();
+  }
+
+  /**
+   * Scans `s` as a flat JSON object, noting the members of {@link KEYS}: the mask of those
+   * seen, or -1 when the line is not one it takes (not such an object, or a member twice).
+   */
+  #scan(s: string): number {
+    const n = s.length;
+    if (n < 3 || s.charCodeAt(0) !== 123 || s.charCodeAt(n - 1) !== 125) return -1;
+    // No escapes and no control characters anywhere: every string ends at its next quote.
+    if (s.indexOf("\\") >= 0 || CONTROL.test(s)) return -1;
+    const type = this.#type, from = this.#from, to = this.#to;
+    let seen = 0;
+    let i = 1;
+    for (;;) {
+      if (s.charCodeAt(i) !== 34) return -1;
+      const ke = s.indexOf('"', i + 1);
+      if (ke < 0 || s.charCodeAt(ke + 1) !== 58) return -1;
+      const key = known(KEYS_BY_LENGTH, s, i + 1, ke);
+      i = ke + 2;
+      const c = s.charCodeAt(i);
+      let t: number, f: number, e: number;
+      if (c === 34) {
+        e = s.indexOf('"', i + 1);
+        if (e < 0) return -1;
+        t = STR;
+        f = i + 1;
+        i = e + 1;
+      } else if (c === 91) {
+        t = ARR;
+        f = i + 1;
+        e = arrayEnd(s, i);
+        if (e < 0) return -1;
+        i = e + 1;
+      } else if (c === 116 && s.startsWith("true", i)) {
+        t = TRUE;
+        f = e = i;
+        i += 4;
+      } else if (c === 102 && s.startsWith("false", i)) {
+        t = FALSE;
+        f = e = i;
+        i += 5;
+      } else if (c === 110 && s.startsWith("null", i)) {
+        t = NULL;
+        f = e = i;
+        i += 4;
+      } else {
+        e = numberEnd(s, i);
+        if (e < 0) return -1;
+        t = NUM;
+        f = i;
+        i = e;
+      }
+      if (key >= 0) {
+        if (seen & (1 << key)) return -1;
+        seen |= 1 << key;
+        type[key] = t;
+        from[key] = f;
+        to[key] = e;
+      }
+      const sep = s.charCodeAt(i++);
+      if (sep === 125) return i === n ? seen : -1;
+      if (sep !== 44) return -1;
+    }
+  }
+
+  /** The frame number member `k` holds, or -1. */
+  #frame(s: string, k: number): number {
+    return this.#type[k] === STR ? hexAt(s, this.#from[k], this.#to[k], FRAME_LIMIT) : -1;
+  }
+
+  /** True when member `k` is a string the validator takes as free text. */
+  #text(k: number): boolean {
+    return this.#type[k] === STR && this.#to[k] - this.#from[k] <= MAX_TEXT;
+  }
+
+  /**
+   * The line's PFN ranges into {@link #ranges}, coalesced in trace order as the validator
+   * coalesces them: `pfn` alone, or a `pfns` list of at most {@link MAX_FAST_PFNS} distinct
+   * PFNs. False for any other form (the reader decides).
+   */
+  #pfnRanges(s: string, seen: number): boolean {
+    const r = this.#ranges;
+    if (!(seen & (1 << PFNS))) {
+      if (seen & (1 << END_PFN | 1 << PAGES)) return false;
+      const pfn = seen & (1 << PFN) ? this.#frame(s, PFN) : -1;
+      if (pfn < 0) return false;
+      r[0] = pfn;
+      r[1] = pfn + 1;
+      this.#rangeCount = 1;
+      return true;
+    }
+    if (seen & (1 << PFN) || this.#type[PFNS] !== ARR) return false;
+    let count = 0, listed = 0;
+    let i = this.#from[PFNS];
+    const end = this.#to[PFNS];
+    while (i < end) {
+      if (s.charCodeAt(i) !== 34 || ++listed > MAX_FAST_PFNS) return false;
+      const e = s.indexOf('"', i + 1);
+      const pfn = hexAt(s, i + 1, e, FRAME_LIMIT);
+      if (pfn < 0) return false;
+      for (let j = 0; j < 2 * count; j += 2) {
+        if (pfn >= r[j] && pfn < r[j + 1]) return false; // listed twice: the reader names it
+      }
+      if (count > 0 && r[2 * count - 1] === pfn) r[2 * count - 1]++;
+      else {
+        r[2 * count] = pfn;
+        r[2 * count + 1] = pfn + 1;
+        count++;
+      }
+      i = e + 2; // past the quote and the comma (or the closing bracket)
+    }
+    if (count === 0) return false;
+    this.#rangeCount = count;
+    return true;
+  }
+
+  #writeRanges(): void {
+    const enc = this.#enc, r = this.#ranges, count = this.#rangeCount;
+    enc.num(count);
+    for (let j = 0; j < 2 * count; j++) enc.num(r[j]);
+  }
+}
+
+/**
+ * Index of the `]` closing the flat array opening at `i`: strings and numbers separated by
+ * commas; -1 for anything else (nested values, literals, a malformed list).
+ */
+function arrayEnd(s: string, i: number): number {
+  i++;
+  if (s.charCodeAt(i) === 93) return i;
+  for (;;) {
+    if (s.charCodeAt(i) === 34) {
+      const e = s.indexOf('"', i + 1);
+      if (e < 0) return -1;
+      i = e + 1;
+    } else {
+      const e = numberEnd(s, i);
+      if (e < 0) return -1;
+      i = e;
+    }
+    const sep = s.charCodeAt(i);
+    if (sep === 93) return i;
+    if (sep !== 44) return -1;
+    i++;
+  }
+}
+
+/** A JSON number written as a plain non-negative integer of at most 15 digits, or -1. */
+function plainInteger(s: string, from: number, to: number): number {
+  const len = to - from;
+  if (len > 15 || (len > 1 && s.charCodeAt(from) === 48)) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n;
+}
+
+/**
+ * A JSON number written as a plain non-negative decimal (`123`, `301.099276`) of at most
+ * {@link MAX_TIME_DIGITS} digits, as `Number` reads it, or -1. Its digits as an integer m are
+ * below 2^53 and 10^k is exact, so m / 10^k is the correctly rounded value, as `Number` gives.
+ */
+function plainDecimal(s: string, from: number, to: number): number {
+  let m = 0, digits = 0, point = -1;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 && point < 0) point = i;
+    else if (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+    } else return -1;
+  }
+  if (digits > MAX_TIME_DIGITS) return -1;
+  return point < 0 ? m : m / POW10[to - point - 1];
+}
+
+/** The `"0x..."` 64-bit value of at most 16 digits `s` spells from `from` to `to`, or undefined. */
+function u64(s: string, from: number, to: number): bigint | undefined {
+  const len = to - from;
+  if (len < 3 || len > 18 || s.charCodeAt(from) !== 48 || (s.charCodeAt(from + 1) | 0x20) !== 120) {
+    return undefined;
+  }
+  for (let i = from + 2; i < to; i++) {
+    const c = s.charCodeAt(i) | 0x20;
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return undefined;
+  }
+  return BigInt(s.slice(from, to));
+}
