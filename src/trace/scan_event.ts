@@ -45,8 +45,11 @@ const KEYS = [
 const SEQ = 0, TIME = 1, KIND = 2, PFN = 3, PFNS = 4, END_PFN = 5, PAGES = 6, MFN = 7;
 const SCRATCH_MFN = 8, ADDR = 9, VIA = 10, IOMAP = 11, OBSERVED = 12, BY = 13, TEXT = 14;
 
-/** Kinds of member value. */
-const STR = 1, NUM = 2, TRUE = 3, FALSE = 4, NULL = 5, ARR = 6;
+/**
+ * Kinds of member value: a string, a number in another form, a plain integer (digits only, at
+ * most 15), a plain decimal (digits and a point, at most 15 digits), the literals, a flat array.
+ */
+const STR = 1, NUM = 2, INT = 3, DEC = 4, TRUE = 5, FALSE = 6, NULL = 7, ARR = 8;
 
 /** The kinds it takes. */
 const KINDS: readonly EventKind[] = [
@@ -61,13 +64,13 @@ const KINDS: readonly EventKind[] = [
 /** Longest `pfns` list it takes (the reader's fast validation takes as many). */
 const MAX_FAST_PFNS = 64;
 
-/** Most digits of a `time` it converts itself (below 2^53, so the division is exact-rounded). */
-const MAX_TIME_DIGITS = 15;
+/**
+ * Most digits of a number it reads itself: as an integer m they are below 2^53, and 10^k is
+ * exact, so m / 10^k is the correctly rounded value of the decimal, which `Number` gives.
+ */
+const MAX_PLAIN_DIGITS = 15;
 
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x1f]/;
-
-const POW10 = Array.from({ length: MAX_TIME_DIGITS + 1 }, (_, i) => 10 ** i);
+const POW10 = Array.from({ length: MAX_PLAIN_DIGITS + 1 }, (_, i) => 10 ** i);
 
 /** `strings` grouped by length, each with its index in `strings`. */
 function byLength(strings: readonly string[]): [string, number][][] {
@@ -76,7 +79,32 @@ function byLength(strings: readonly string[]): [string, number][][] {
   return out;
 }
 
-const KEYS_BY_LENGTH = byLength(KEYS);
+/**
+ * {@link KEYS} by length and their first two characters: `keyIndex` looks a key up with one
+ * load and confirms it with one comparison, where trying the keys of each length in turn cost
+ * a third of the scan.
+ */
+const KEY_AT = (() => {
+  const table = new Int8Array(16 << 7).fill(-1);
+  KEYS.forEach((k, i) => {
+    const at = keySlot(k, 0, k.length);
+    if (table[at] !== -1) throw new Error(`scan_event: keys ${KEYS[table[at]]} and ${k} share a slot`);
+    table[at] = i;
+  });
+  return table;
+})();
+
+function keySlot(s: string, from: number, to: number): number {
+  return (to - from) << 7 | ((s.charCodeAt(from) + s.charCodeAt(from + 1)) & 127);
+}
+
+/** Index in {@link KEYS} of the key `s` spells from `from` to `to`, or -1. */
+function keyIndex(s: string, from: number, to: number): number {
+  if (to - from < 2 || to - from > 15) return -1;
+  const k = KEY_AT[keySlot(s, from, to)];
+  return k >= 0 && s.startsWith(KEYS[k], from) ? k : -1;
+}
+
 const KINDS_BY_LENGTH = byLength(KINDS);
 const VIAS_BY_LENGTH = byLength(LOOKUP_VIAS);
 
@@ -165,10 +193,12 @@ function isDigit(c: number): boolean {
  */
 export class LineEncoder implements BatchSink {
   readonly #enc: EventEncoder;
-  /** Per member of {@link KEYS} seen on this line: its value's kind and span. */
+  /** Per member of {@link KEYS} seen on this line: its value's kind, span and number. */
   readonly #type = new Uint8Array(KEYS.length);
   readonly #from = new Int32Array(KEYS.length);
   readonly #to = new Int32Array(KEYS.length);
+  /** A number's value (INT, DEC); a string's `"0x..."` value of at most 13 digits, or -1. */
+  readonly #value = new Float64Array(KEYS.length);
   /** The line's PFN ranges, as pairs (pfn, endPfn). */
   readonly #ranges = new Float64Array(2 * MAX_FAST_PFNS);
   #rangeCount = 0;
@@ -185,26 +215,28 @@ export class LineEncoder implements BatchSink {
   take(text: string, line: number): number {
     const seen = this.#scan(text);
     if (seen < 0 || (seen & (1 << SEQ | 1 << KIND)) !== (1 << SEQ | 1 << KIND)) return -1;
-    const type = this.#type, from = this.#from, to = this.#to;
-    if (type[KIND] !== STR) return -1;
-    const kind = known(KINDS_BY_LENGTH, text, from[KIND], to[KIND]);
-    if (kind < 0) return -1;
-    const seq = type[SEQ] === NUM ? plainInteger(text, from[SEQ], to[SEQ]) : -1;
-    if (seq < 0) return -1;
+    const type = this.#type, from = this.#from, to = this.#to, value = this.#value;
+    if (type[KIND] !== STR || type[SEQ] !== INT) return -1;
+    const code = known(KINDS_BY_LENGTH, text, from[KIND], to[KIND]);
+    if (code < 0) return -1;
+    const kind = KINDS[code];
+    // Members this kind does not read must still be JSON strings without escapes.
+    if (!this.#plainRest(text, seen & ~STRICT[code])) return -1;
+    const seq = value[SEQ];
     let time: number | undefined;
     if (seen & (1 << TIME)) {
-      time = type[TIME] === NUM ? plainDecimal(text, from[TIME], to[TIME]) : -1;
-      if (time < 0) return -1;
+      if (type[TIME] !== INT && type[TIME] !== DEC) return -1;
+      time = value[TIME];
     }
     const enc = this.#enc;
-    switch (KINDS[kind]) {
+    switch (kind) {
       case "decrease_reservation":
       case "increase_reservation":
       case "balloon_retrieve": {
-        const m = KINDS[kind] === "decrease_reservation" ? SCRATCH_MFN : MFN;
-        const mfn = seen & (1 << m) ? this.#frame(text, m) : -2;
+        const m = kind === "decrease_reservation" ? SCRATCH_MFN : MFN;
+        const mfn = seen & (1 << m) ? this.#frame(m) : -2;
         if (mfn === -1 || !this.#pfnRanges(text, seen)) return -1;
-        enc.scanned(KINDS[kind], seq, line, time);
+        enc.scanned(kind, seq, line, time);
         this.#writeRanges();
         enc.tag(mfn < 0 ? 0 : 1);
         if (mfn >= 0) enc.num(mfn);
@@ -212,12 +244,12 @@ export class LineEncoder implements BatchSink {
       }
       case "balloon_append":
         if (!this.#pfnRanges(text, seen)) return -1;
-        enc.scanned("balloon_append", seq, line, time);
+        enc.scanned(kind, seq, line, time);
         this.#writeRanges();
         return seq;
       case "lookup": {
         if (seen & (1 << ADDR)) return -1;
-        const pfn = seen & (1 << PFN) ? this.#frame(text, PFN) : -1;
+        const pfn = seen & (1 << PFN) ? this.#frame(PFN) : -1;
         if (pfn < 0) return -1;
         let via = 0;
         if (seen & (1 << VIA)) {
@@ -231,17 +263,15 @@ export class LineEncoder implements BatchSink {
         }
         let observed: bigint | undefined;
         if (seen & (1 << OBSERVED)) {
-          observed = type[OBSERVED] === STR
-            ? u64(text, from[OBSERVED], to[OBSERVED])
-            : undefined;
+          observed = type[OBSERVED] === STR ? u64(text, from[OBSERVED], to[OBSERVED]) : undefined;
           if (observed === undefined) return -1;
           bits |= 2;
         }
         if (seen & (1 << BY)) {
-          if (!this.#text(BY)) return -1;
+          if (!this.#text(text, BY)) return -1;
           bits |= 4;
         }
-        enc.scanned("lookup", seq, line, time);
+        enc.scanned(kind, seq, line, time);
         enc.num(pfn);
         enc.num(0);
         enc.tag(via);
@@ -251,8 +281,8 @@ export class LineEncoder implements BatchSink {
         return seq;
       }
       case "mark":
-        if (!(seen & (1 << TEXT)) || !this.#text(TEXT)) return -1;
-        enc.scanned("mark", seq, line, time);
+        if (!(seen & (1 << TEXT)) || !this.#text(text, TEXT)) return -1;
+        enc.scanned(kind, seq, line, time);
         enc.text(text, from[TEXT], to[TEXT]);
         return seq;
     }
@@ -275,36 +305,84 @@ export class LineEncoder implements BatchSink {
   }
 
   /**
-   * Scans `s` as a flat JSON object, noting the members of {@link KEYS}: the mask of those
-   * seen, or -1 when the line is not one it takes (not such an object, or a member twice).
+   * Scans `s` as a flat JSON object with no whitespace, noting the members of {@link KEYS}:
+   * the mask of those seen, or -1 when the line is not one it takes (not such an object, a
+   * member twice, an escape or control character in another member's name or string).
+   * Numbers and `"0x..."` strings are read as they are scanned.
    */
   #scan(s: string): number {
     const n = s.length;
     if (n < 3 || s.charCodeAt(0) !== 123 || s.charCodeAt(n - 1) !== 125) return -1;
-    // No escapes and no control characters anywhere: every string ends at its next quote.
-    if (s.indexOf("\\") >= 0 || CONTROL.test(s)) return -1;
-    const type = this.#type, from = this.#from, to = this.#to;
+    const type = this.#type, from = this.#from, to = this.#to, value = this.#value;
     let seen = 0;
     let i = 1;
     for (;;) {
       if (s.charCodeAt(i) !== 34) return -1;
       const ke = s.indexOf('"', i + 1);
       if (ke < 0 || s.charCodeAt(ke + 1) !== 58) return -1;
-      const key = known(KEYS_BY_LENGTH, s, i + 1, ke);
+      const key = keyIndex(s, i + 1, ke);
+      if (key < 0 && !plain(s, i + 1, ke)) return -1;
       i = ke + 2;
       const c = s.charCodeAt(i);
-      let t: number, f: number, e: number;
+      let t: number, f: number, e: number, v = -1;
       if (c === 34) {
-        e = s.indexOf('"', i + 1);
-        if (e < 0) return -1;
+        // A string; a "0x..." one is read on the way to its closing quote.
         t = STR;
         f = i + 1;
+        e = -1;
+        if (s.charCodeAt(f) === 48 && (s.charCodeAt(f + 1) | 0x20) === 120) {
+          let j = f + 2, h = 0, d: number;
+          for (;;) {
+            d = s.charCodeAt(j);
+            if (d >= 48 && d <= 57) h = h * 16 + (d - 48);
+            else if ((d | 0x20) >= 97 && (d | 0x20) <= 102) h = h * 16 + ((d | 0x20) - 87);
+            else break;
+            j++;
+          }
+          if (d === 34) {
+            e = j;
+            if (j - f > 2 && j - f <= 15) v = h;
+          }
+        }
+        if (e < 0) {
+          e = s.indexOf('"', f);
+          if (e < 0 || (key < 0 && !plain(s, f, e))) return -1;
+        }
         i = e + 1;
+      } else if (c >= 48 && c <= 57) {
+        // A number; digits with at most one point are read on the way.
+        f = i;
+        let m = 0, digits = 0, point = -1, d = c;
+        for (;;) {
+          if (d >= 48 && d <= 57) {
+            m = m * 10 + (d - 48);
+            digits++;
+          } else if (d === 46 && point < 0) point = i;
+          else break;
+          d = s.charCodeAt(++i);
+        }
+        e = i;
+        if (
+          d === 101 || d === 69 || digits > MAX_PLAIN_DIGITS || point === e - 1 ||
+          (c === 48 && digits > 1 && point !== f + 1)
+        ) {
+          // An exponent, too many digits, or not JSON (the separator check below decides).
+          e = numberEnd(s, f);
+          if (e < 0) return -1;
+          t = NUM;
+          i = e;
+        } else if (point < 0) {
+          t = INT;
+          v = m;
+        } else {
+          t = DEC;
+          v = m / POW10[e - point - 1];
+        }
       } else if (c === 91) {
         t = ARR;
         f = i + 1;
         e = arrayEnd(s, i);
-        if (e < 0) return -1;
+        if (e < 0 || (key < 0 && !plain(s, f, e))) return -1;
         i = e + 1;
       } else if (c === 116 && s.startsWith("true", i)) {
         t = TRUE;
@@ -319,7 +397,7 @@ export class LineEncoder implements BatchSink {
         f = e = i;
         i += 4;
       } else {
-        e = numberEnd(s, i);
+        e = numberEnd(s, i); // a negative number
         if (e < 0) return -1;
         t = NUM;
         f = i;
@@ -331,6 +409,7 @@ export class LineEncoder implements BatchSink {
         type[key] = t;
         from[key] = f;
         to[key] = e;
+        value[key] = v;
       }
       const sep = s.charCodeAt(i++);
       if (sep === 125) return i === n ? seen : -1;
@@ -338,14 +417,26 @@ export class LineEncoder implements BatchSink {
     }
   }
 
-  /** The frame number member `k` holds, or -1. */
-  #frame(s: string, k: number): number {
-    return this.#type[k] === STR ? hexAt(s, this.#from[k], this.#to[k], FRAME_LIMIT) : -1;
+  /** True when every string and list member of `mask` is free of escapes and control characters. */
+  #plainRest(s: string, mask: number): boolean {
+    for (let k = 0; mask !== 0; k++, mask >>>= 1) {
+      if ((mask & 1) && (this.#type[k] === STR || this.#type[k] === ARR)) {
+        if (!plain(s, this.#from[k], this.#to[k])) return false;
+      }
+    }
+    return true;
+  }
+
+  /** The frame number member `k` holds (a `"0x..."` string below 2^40), or -1. */
+  #frame(k: number): number {
+    const v = this.#value[k];
+    return this.#type[k] === STR && v < FRAME_LIMIT ? v : -1;
   }
 
   /** True when member `k` is a string the validator takes as free text. */
-  #text(k: number): boolean {
-    return this.#type[k] === STR && this.#to[k] - this.#from[k] <= MAX_TEXT;
+  #text(s: string, k: number): boolean {
+    const from = this.#from[k], to = this.#to[k];
+    return this.#type[k] === STR && to - from <= MAX_TEXT && plain(s, from, to);
   }
 
   /**
@@ -357,7 +448,7 @@ export class LineEncoder implements BatchSink {
     const r = this.#ranges;
     if (!(seen & (1 << PFNS))) {
       if (seen & (1 << END_PFN | 1 << PAGES)) return false;
-      const pfn = seen & (1 << PFN) ? this.#frame(s, PFN) : -1;
+      const pfn = seen & (1 << PFN) ? this.#frame(PFN) : -1;
       if (pfn < 0) return false;
       r[0] = pfn;
       r[1] = pfn + 1;
@@ -396,6 +487,33 @@ export class LineEncoder implements BatchSink {
   }
 }
 
+/** True when `s` from `from` to `to` holds no escape (`\\`) and no control character. */
+function plain(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 32 || c === 92) return false;
+  }
+  return true;
+}
+
+/** Members each of {@link KINDS} reads itself, checking their form: the rest must be plain. */
+const STRICT: readonly number[] = KINDS.map((kind) => {
+  const base = 1 << SEQ | 1 << TIME | 1 << KIND;
+  switch (kind) {
+    case "decrease_reservation":
+      return base | 1 << PFN | 1 << PFNS | 1 << SCRATCH_MFN;
+    case "increase_reservation":
+    case "balloon_retrieve":
+      return base | 1 << PFN | 1 << PFNS | 1 << MFN;
+    case "balloon_append":
+      return base | 1 << PFN | 1 << PFNS;
+    case "lookup":
+      return base | 1 << PFN | 1 << VIA | 1 << IOMAP | 1 << OBSERVED | 1 << BY | 1 << ADDR;
+    default:
+      return base | 1 << TEXT;
+  }
+});
+
 /**
  * Index of the `]` closing the flat array opening at `i`: strings and numbers separated by
  * commas; -1 for anything else (nested values, literals, a malformed list).
@@ -418,38 +536,6 @@ function arrayEnd(s: string, i: number): number {
     if (sep !== 44) return -1;
     i++;
   }
-}
-
-/** A JSON number written as a plain non-negative integer of at most 15 digits, or -1. */
-function plainInteger(s: string, from: number, to: number): number {
-  const len = to - from;
-  if (len > 15 || (len > 1 && s.charCodeAt(from) === 48)) return -1;
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return -1;
-    n = n * 10 + (c - 48);
-  }
-  return n;
-}
-
-/**
- * A JSON number written as a plain non-negative decimal (`123`, `301.099276`) of at most
- * {@link MAX_TIME_DIGITS} digits, as `Number` reads it, or -1. Its digits as an integer m are
- * below 2^53 and 10^k is exact, so m / 10^k is the correctly rounded value, as `Number` gives.
- */
-function plainDecimal(s: string, from: number, to: number): number {
-  let m = 0, digits = 0, point = -1;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46 && point < 0) point = i;
-    else if (c >= 48 && c <= 57) {
-      m = m * 10 + (c - 48);
-      digits++;
-    } else return -1;
-  }
-  if (digits > MAX_TIME_DIGITS) return -1;
-  return point < 0 ? m : m / POW10[to - point - 1];
 }
 
 /** The `"0x..."` 64-bit value of at most 16 digits `s` spells from `from` to `to`, or undefined. */
