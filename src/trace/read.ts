@@ -294,7 +294,11 @@ export class TraceReader implements EventSource {
    * Parses and validates one non-blank line after the header: its event, with the checks across
    * lines made; undefined for the `end` record; {@link CUT_OFF} for a cut-off last line.
    */
-  #record(text: string, line: number, terminated: boolean): TraceEvent | undefined | typeof CUT_OFF {
+  #record(
+    text: string,
+    line: number,
+    terminated: boolean,
+  ): TraceEvent | undefined | typeof CUT_OFF {
     const name = this.name;
     let obj: unknown;
     try {

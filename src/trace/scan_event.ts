@@ -88,7 +88,9 @@ const KEY_AT = (() => {
   const table = new Int8Array(16 << 7).fill(-1);
   KEYS.forEach((k, i) => {
     const at = keySlot(k, 0, k.length);
-    if (table[at] !== -1) throw new Error(`scan_event: keys ${KEYS[table[at]]} and ${k} share a slot`);
+    if (table[at] !== -1) {
+      throw new Error(`scan_event: keys ${KEYS[table[at]]} and ${k} share a slot`);
+    }
     table[at] = i;
   });
   return table;
