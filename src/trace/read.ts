@@ -590,8 +590,18 @@ function stringEnd(s: string, i: number): number {
   return s.charCodeAt(i) === 34 ? s.indexOf('"', i + 1) : -1;
 }
 
-/** End of a JSON number starting at `i` (`-?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?`), or -1. */
-function numberEnd(s: string, i: number): number {
+/**
+ * End of the JSON number starting at `s[i]` (`-?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?`), or -1.
+ *
+ * @example
+ * ```ts
+ * import { numberEnd } from "./read.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(numberEnd('{"t":-1.5e3}', 5), 11);
+ * assert.equal(numberEnd('{"t":1.}', 5), -1);
+ * ```
+ */
+export function numberEnd(s: string, i: number): number {
   let j = i;
   if (s.charCodeAt(j) === 45) j++;
   const first = s.charCodeAt(j);

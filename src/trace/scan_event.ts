@@ -23,6 +23,7 @@ import type { BatchSink } from "./read.ts";
 import type { EventKind, TraceEvent } from "./event.ts";
 import { FRAME_LIMIT } from "./hex.ts";
 import { MAX_TEXT } from "./validate.ts";
+import { numberEnd } from "./read.ts";
 
 /** Members the fast path reads; their index is their bit in the scanner's `seen` mask. */
 const KEYS = [
@@ -51,8 +52,17 @@ const SCRATCH_MFN = 8, ADDR = 9, VIA = 10, IOMAP = 11, OBSERVED = 12, BY = 13, T
  */
 const STR = 1, NUM = 2, INT = 3, DEC = 4, TRUE = 5, FALSE = 6, NULL = 7, ARR = 8;
 
-/** The kinds it takes. */
-const KINDS: readonly EventKind[] = [
+/**
+ * The kinds whose lines it takes (the others go to the reader).
+ *
+ * @example
+ * ```ts
+ * import { SCANNED_KINDS } from "./scan_event.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(SCANNED_KINDS.includes("decrease_reservation"));
+ * ```
+ */
+export const SCANNED_KINDS: readonly EventKind[] = [
   "decrease_reservation",
   "increase_reservation",
   "balloon_retrieve",
@@ -107,6 +117,7 @@ function keyIndex(s: string, from: number, to: number): number {
   return k >= 0 && s.startsWith(KEYS[k], from) ? k : -1;
 }
 
+const KINDS = SCANNED_KINDS;
 const KINDS_BY_LENGTH = byLength(KINDS);
 const VIAS_BY_LENGTH = byLength(LOOKUP_VIAS);
 
@@ -140,35 +151,6 @@ function hexAt(s: string, from: number, to: number, limit: number): number {
     }
   }
   return n < limit ? n : -1;
-}
-
-/** End of a JSON number starting at `i` (`-?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?`), or -1. */
-function numberEnd(s: string, i: number): number {
-  let j = i;
-  if (s.charCodeAt(j) === 45) j++;
-  const first = s.charCodeAt(j);
-  if (first === 48) j++;
-  else if (first >= 49 && first <= 57) {
-    do j++; while (isDigit(s.charCodeAt(j)));
-  } else return -1;
-  if (s.charCodeAt(j) === 46) {
-    j++;
-    if (!isDigit(s.charCodeAt(j))) return -1;
-    do j++; while (isDigit(s.charCodeAt(j)));
-  }
-  const e = s.charCodeAt(j);
-  if (e === 101 || e === 69) {
-    j++;
-    const sign = s.charCodeAt(j);
-    if (sign === 43 || sign === 45) j++;
-    if (!isDigit(s.charCodeAt(j))) return -1;
-    do j++; while (isDigit(s.charCodeAt(j)));
-  }
-  return j;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
 }
 
 /**

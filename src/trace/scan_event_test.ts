@@ -1,27 +1,13 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
 import { decodeBatches, EventEncoder } from "./event_codec.ts";
-import { LineEncoder } from "./scan_event.ts";
+import { LineEncoder, SCANNED_KINDS } from "./scan_event.ts";
+import { sameRecords } from "../../tests/support/same_records.ts";
 import { parseRecord, TraceReader } from "./read.ts";
 import { validateEvent } from "./validate.ts";
 import { generateTrace } from "../gen/trace_gen.ts";
 import { bundledTraces } from "../../tests/cli_helpers.ts";
 import "../../tests/support/repo_root.ts";
-
-/** Deep equality with the same keys in the same order at every level. */
-function sameRecords(got: unknown, want: unknown, path = "$"): void {
-  assert.deepStrictEqual(got, want, path);
-  if (got !== null && typeof got === "object") {
-    assert.deepEqual(Object.keys(got), Object.keys(want as object), `key order at ${path}`);
-    for (const k of Object.keys(got)) {
-      sameRecords(
-        (got as Record<string, unknown>)[k],
-        (want as Record<string, unknown>)[k],
-        `${path}.${k}`,
-      );
-    }
-  }
-}
 
 /** The bytes `encoder` holds once its open batch is ended. */
 function bytes(enc: EventEncoder): Uint8Array {
@@ -222,17 +208,7 @@ const pfnList = fc.array(fc.oneof(small, hex).map((h) => JSON.stringify(h)), { m
   (l) => `[${l.join(",")}]`,
 );
 const member = fc.oneof(
-  fc.constantFrom(
-    "decrease_reservation",
-    "increase_reservation",
-    "balloon_retrieve",
-    "balloon_append",
-    "lookup",
-    "mark",
-    "e820",
-    "end",
-    "Mark",
-  ).map((k) => ["kind", JSON.stringify(k)]),
+  fc.constantFrom(...SCANNED_KINDS, "e820", "end", "Mark").map((k) => ["kind", JSON.stringify(k)]),
   number.map((v) => ["seq", v]),
   number.map((v) => ["time", v]),
   frameValue.map((v) => ["pfn", v]),
@@ -275,14 +251,7 @@ const goodTime = fc.oneof(
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 /** A record of the hot kinds, mostly valid, its members in any order, with some noise. */
 const line = fc.record({
-  kind: fc.constantFrom(
-    "decrease_reservation",
-    "increase_reservation",
-    "balloon_retrieve",
-    "balloon_append",
-    "lookup",
-    "mark",
-  ),
+  kind: fc.constantFrom(...SCANNED_KINDS),
   seq: mostly(fc.nat(1e12).map(String), number),
   time: opt(mostly(goodTime, number)),
   pfns: fc.boolean(),
