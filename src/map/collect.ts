@@ -82,8 +82,8 @@ export interface MapModel {
   events: number;
   /** The policies, in the order asked for. */
   policies: MapPolicy[];
-  /** Lane contents by id. */
-  states: LaneRange[][];
+  /** Lane contents by id (`states.ranges(id)`), held packed. */
+  states: LaneStore;
   /** The kept steps, in order. */
   frames: MapFrame[];
   /** What the frames stand for. */
@@ -272,15 +272,17 @@ export async function collectMap(
     for (const ids of f.frame.lanes) {
       LANES.forEach((lane, li) => {
         if (lane === "p2m" || lane === "structure") return;
-        const rs = table.ranges(ids[li]);
-        for (const r of rs) endPfn = Math.max(endPfn, r.endPfn);
+        table.forEachBound(ids[li], (_, end) => endPfn = Math.max(endPfn, end));
       });
     }
   }
   const GIB = 0x40000;
   endPfn = Math.max(GIB, Math.ceil(endPfn / GIB) * GIB);
   const kept = frames.map((f) => f.frame);
-  const compact = compactStates(table, kept, endPfn);
+  // The kept states, clipped to the axis, stay packed: as objects they were most of the heap
+  // a long trace's map held while it drew (tens of MB at 1M events).
+  const compact = table.clipped(kept.flatMap((f) => f.lanes), endPfn);
+  for (const f of kept) f.lanes = f.lanes.map(() => compact.lanes.shift()!);
   return {
     trace: passes[0].name,
     header: passes[0].header,
@@ -291,7 +293,7 @@ export async function collectMap(
       findings: p.replayer.findings.slice(0, MAX_FINDINGS),
       findingsOmitted: Math.max(0, p.replayer.findings.length - MAX_FINDINGS),
     })),
-    states: compact,
+    states: compact.states,
     frames: kept,
     sampling,
     changedSteps,
@@ -308,31 +310,6 @@ function thin(frames: PendingFrame[], keep: (f: PendingFrame) => boolean): void 
   frames.push(...out);
 }
 
-/** Drops states no kept frame refers to, renumbers, and clips every range to `endPfn`. */
-function compactStates(states: LaneStore, frames: MapFrame[], endPfn: number): LaneRange[][] {
-  const renumber = new Map<number, number>();
-  const out: LaneRange[][] = [];
-  for (const f of frames) {
-    f.lanes = f.lanes.map((ids) =>
-      ids.map((id) => {
-        let n = renumber.get(id);
-        if (n === undefined) {
-          n = out.length;
-          renumber.set(id, n);
-          out.push(
-            states.ranges(id).filter((r) => r.pfn < endPfn).map((r) => ({
-              ...r,
-              endPfn: Math.min(r.endPfn, endPfn),
-            })),
-          );
-        }
-        return n;
-      })
-    );
-  }
-  return out;
-}
-
 /**
  * The cuts of the map's axis: every boundary of every lane of every kept frame, facts and
  * findings first, then extra and hot-added memory, then the P2M's own boundaries.
@@ -340,8 +317,11 @@ function compactStates(states: LaneStore, frames: MapFrame[], endPfn: number): L
  * @example
  * ```ts
  * import { axisCuts } from "./collect.ts";
+ * import { LaneStore } from "./lane_store.ts";
  * import assert from "node:assert/strict";
- * const cuts = axisCuts({ states: [[{ pfn: 5, endPfn: 9, cls: "ram", label: "", row: 0 }]],
+ * const states = new LaneStore();
+ * states.id([{ pfn: 5, endPfn: 9, cls: "ram", label: "", row: 0 }]);
+ * const cuts = axisCuts({ states,
  *   frames: [{ index: 0, step: 0, line: 0, event: "", lanes: [[0, 0, 0, 0, 0, 0, 0, 0]] }],
  *   policies: [{ spec: "p", summary: "", findings: [], findingsOmitted: 0 }] } as never);
  * assert.deepEqual([...cuts], [[5, 3], [9, 3]]);
@@ -364,10 +344,10 @@ export function axisCuts(m: MapModel): Map<number, CutPriority> {
           : lane === "extra" || lane === "hotplug"
           ? 2
           : 1;
-        for (const r of m.states[id]) {
-          add(r.pfn, p);
-          add(r.endPfn, p);
-        }
+        m.states.forEachBound(id, (pfn, endPfn) => {
+          add(pfn, p);
+          add(endPfn, p);
+        });
       });
     }
   }

@@ -90,7 +90,7 @@ Deno.test("map --at N shows the state after the last event with seq <= N", async
     );
     // The at-frame's lanes read what the end of the trace cut at N reads.
     const lanes = (mm: typeof m, i: number) =>
-      mm.frames[i].lanes[0].map((id) => JSON.stringify(mm.states[id]));
+      mm.frames[i].lanes[0].map((id) => JSON.stringify(mm.states.ranges(id)));
     assert.deepEqual(lanes(m, m.initial), lanes(want, want.initial));
   }
 });

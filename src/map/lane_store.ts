@@ -78,6 +78,65 @@ export class LaneStore {
   }
 
   /**
+   * Calls `fn(pfn, endPfn)` for each range of state `id`, in order, without making objects.
+   */
+  forEachBound(id: number, fn: (pfn: number, endPfn: number) => void): void {
+    const nums = this.#states[id].nums;
+    for (let i = 0; i < nums.length; i += 3) fn(nums[i], nums[i + 1]);
+  }
+
+  /**
+   * A new store of the states `lanes` refer to, numbered in order of first reference, each
+   * clipped to PFNs below `endPfn` (a range at or past it dropped, one across it shortened);
+   * states equal only once clipped keep their own ids. Returns it with `lanes` renumbered.
+   *
+   * @example
+   * ```ts
+   * import { LaneStore } from "./lane_store.ts";
+   * import assert from "node:assert/strict";
+   * const store = new LaneStore();
+   * const a = store.id([
+   *   { pfn: 0, endPfn: 4, cls: "ram", label: "E820 ram", row: 0 },
+   *   { pfn: 4, endPfn: 9, cls: "hole", label: "hole", row: 0 },
+   * ]);
+   * const { states, lanes } = store.clipped([[a, a]], 6);
+   * assert.deepEqual(lanes, [[0, 0]]);
+   * assert.deepEqual(states.ranges(0).map((r) => [r.pfn, r.endPfn]), [[0, 4], [4, 6]]);
+   * ```
+   */
+  clipped(
+    lanes: readonly (readonly number[])[],
+    endPfn: number,
+  ): { states: LaneStore; lanes: number[][] } {
+    const out = new LaneStore(this.#hash);
+    const renumber = new Map<number, number>();
+    const clipped = lanes.map((ids) =>
+      ids.map((id) => {
+        let n = renumber.get(id);
+        if (n === undefined) {
+          const { nums, tags } = this.#states[id];
+          let k = 0;
+          for (let i = 0; i < tags.length; i++) if (nums[3 * i] < endPfn) k++;
+          const cn = new Float64Array(3 * k);
+          const ct = new Uint32Array(k);
+          k = 0;
+          for (let i = 0; i < tags.length; i++) {
+            if (!(nums[3 * i] < endPfn)) continue;
+            cn[3 * k] = nums[3 * i];
+            cn[3 * k + 1] = Math.min(nums[3 * i + 1], endPfn);
+            cn[3 * k + 2] = nums[3 * i + 2];
+            ct[k++] = out.#tag(this.#tags[tags[i]][0], this.#tags[tags[i]][1]);
+          }
+          n = out.#add({ nums: cn, tags: ct, hash: out.#hash(cn, ct) });
+          renumber.set(id, n);
+        }
+        return n;
+      })
+    );
+    return { states: out, lanes: clipped };
+  }
+
+  /**
    * Keeps only the states `lanes` refer to, in order of first reference, and returns `lanes`
    * with the new ids; interned labels no kept state uses are dropped too.
    */

@@ -13,7 +13,7 @@ import { hex } from "../trace/hex.ts";
 import { type Axis, buildAxis } from "./axis.ts";
 import { axisCuts, coarsen, type MapFrame, type MapModel } from "./collect.ts";
 import { drawFindings, drawLane, type DrawnFinding, escapeXml, sizeText } from "./draw.ts";
-import { FACT_LANES, type LaneName, type LaneRange, LANES, POLICY_LANES } from "./lanes.ts";
+import { FACT_LANES, type LaneName, LANES, POLICY_LANES } from "./lanes.ts";
 
 /** Picture width in pixels. */
 export const SVG_WIDTH = 1280;
@@ -103,7 +103,6 @@ const GAP = 4;
  */
 export function layoutMap(model: MapModel): MapPicture {
   const axis = buildAxis(axisCuts(model), model.endPfn, { width: PLOT_WIDTH, minWidth: 9 });
-  const states = coarsen(model.states, axis);
   const strings: string[] = [];
   const sid = new Map<string, number>();
   const str = (s: string) => {
@@ -115,15 +114,20 @@ export function layoutMap(model: MapModel): MapPicture {
     }
     return i;
   };
-  const flat = states.map((rs: LaneRange[]) => {
+  // One state at a time: its ranges as objects only while it is coarsened and flattened.
+  const flat: number[][] = [];
+  for (let id = 0; id < model.states.size; id++) {
     const a: number[] = [];
-    for (const r of rs) a.push(r.pfn, r.endPfn, str(r.cls), str(r.label), r.row);
-    return a;
-  });
+    for (const r of coarsen([model.states.ranges(id)], axis)[0]) {
+      a.push(r.pfn, r.endPfn, str(r.cls), str(r.label), r.row);
+    }
+    flat.push(a);
+  }
   const barLane = LANES.indexOf("bar");
   let barRows = 1;
   for (const f of model.frames) {
-    for (const r of states[f.lanes[0][barLane]]) barRows = Math.max(barRows, r.row + 1);
+    const a = flat[f.lanes[0][barLane]];
+    for (let i = 4; i < a.length; i += 5) barRows = Math.max(barRows, a[i] + 1);
   }
   const boxes: LaneBox[] = [];
   let y = TITLE_H + AXIS_H;

@@ -182,7 +182,7 @@ export function renderText(m: MapModel, f: number, opts: TextOptions): string {
   ticks.push(`| ${hex(ax.endPfn)} (end, ${sizeText(ax.endPfn)})`);
   out.push("PFN".padEnd(LABEL_W) + tickRow.padEnd(plotW).slice(0, plotW - 1) + "|");
   out.push("".padEnd(LABEL_W) + brkRow);
-  const state = (p: number, lane: LaneName) => m.states[frame.lanes[p][LANES.indexOf(lane)]];
+  const state = (p: number, lane: LaneName) => m.states.ranges(frame.lanes[p][LANES.indexOf(lane)]);
   for (const lane of FACT_LANES) {
     if (lane === "bar") {
       const rs = state(0, lane);

@@ -1487,3 +1487,79 @@ export function p2mFromPages(p: P2mPages): P2m {
   const midMissing = new Mid(null, p.midMissing.map(leaf), SHARED_MISSING);
   return new P2m(p.era, top, midMissing, p.limit, p.maxPfn, p.extra, { ...p.acct });
 }
+
+/**
+ * Names pages for {@link p2mPageIds}: a store of many tables asks it for the id of each private
+ * page, by identity, so a page shared by two tables (persistence) is stored once.
+ */
+export interface PageNamer {
+  /** The id (>= 3) of private leaf `page`, whose (frozen) runs are `runs`. */
+  leaf(page: object, runs: readonly number[]): number;
+  /** The id (>= 3) of private mid `page`; `leaves()` gives the ids of its 512 slots. */
+  mid(page: object, leaves: () => number[]): number;
+}
+
+/**
+ * The pages of a frozen table as ids a {@link PageNamer} gave, for a store that keeps many
+ * tables and shares their common pages: {@link P2mPages} with the leaves and mids left to the
+ * namer. Ids 0-2 are the shared pages, as in {@link P2mPages}.
+ */
+export interface P2mPageIds {
+  /** Kernel era. */
+  era: Era;
+  /** First PFN outside the structure. */
+  limit: number;
+  /** v3.19+ max_pfn of the early lookup rule. */
+  maxPfn: number;
+  /** Extra-memory ranges of the early lookup rule (flat pairs; the table's own, frozen). */
+  extra: number[];
+  /** Allocation counters (a copy). */
+  acct: P2mAccounting;
+  /** Mid id of each top slot. */
+  top: number[];
+  /** Mid id of the table's own mid-missing page. */
+  midMissing: number;
+}
+
+/**
+ * Names every page of the frozen table `t` through `namer` ({@link P2mPageIds}); a namer that
+ * keeps the leaves and mids it was given, by id, rebuilds `t` with {@link p2mFromPages}.
+ *
+ * @example
+ * ```ts
+ * import { P2m, p2mPageIds } from "./table.ts";
+ * import assert from "node:assert/strict";
+ * const d = P2m.build("T12", 0x40000).draft();
+ * d.setIdentityRange(0x80000, 0x80010);
+ * const ids = new Map<object, number>();
+ * const namer = {
+ *   leaf: (page: object) => ids.get(page) ?? ids.set(page, 3 + ids.size).get(page)!,
+ *   mid: (page: object, leaves: () => number[]) => (leaves(), namer.leaf(page)),
+ * };
+ * const p = p2mPageIds(d.finish(), namer);
+ * assert.equal(p.top.length, 512);
+ * assert.equal(p.top[0], 1); // boot RAM: the shared RAM mid
+ * assert.ok(p.midMissing >= 3); // the table's own mid-missing page
+ * ```
+ */
+export function p2mPageIds(t: P2m, namer: PageNamer): P2mPageIds {
+  if (t instanceof P2mDraft) throw new InvariantError("p2mPageIds: the table is a live draft");
+  const o = t as unknown as { top: Mid[]; midMissing: Mid; limit: number; maxPfn: number };
+  const leafId = (l: Leaf): number => {
+    const shared = SHARED_LEAVES.indexOf(l);
+    return shared >= 0 ? shared : namer.leaf(l, l.runs);
+  };
+  const midId = (m: Mid): number => {
+    const shared = SHARED_MIDS.indexOf(m);
+    return shared >= 0 ? shared : namer.mid(m, () => m.slots.map(leafId));
+  };
+  return {
+    era: t.era,
+    limit: o.limit,
+    maxPfn: o.maxPfn,
+    extra: (t as unknown as { extra: number[] }).extra,
+    acct: { ...t.accounting },
+    top: o.top.map(midId),
+    midMissing: namer.mid(o.midMissing, () => o.midMissing.slots.map(leafId)),
+  };
+}

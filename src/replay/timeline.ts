@@ -12,14 +12,16 @@
  * checkpoint `floor(i / K)` plus a replay of at most `K - 1` events on a copy-on-write draft of
  * it. Frozen states share every page they did not write (tables are persistent), so a
  * checkpoint costs only the leaves and mids written since the previous one, never a whole
- * table. When a trace would need more than `maxCheckpoints` (default 256), every other
- * checkpoint is dropped and `K` doubles, so memory stays bounded for any length and access
- * stays O(n / 128) events. The last answer is cached: walking forward costs one event a step.
+ * table; the checkpoints are held encoded (`checkpoints.ts`: each distinct leaf once, as bytes,
+ * about a seventh of its heap as arrays) and a whole state is decoded on access. When a trace
+ * would need more than `maxCheckpoints` (default 512), every other checkpoint is dropped and
+ * `K` doubles, so memory stays bounded for any length and access stays O(n / 256) events. The
+ * last answer is cached: walking forward costs one event a step.
  *
  * | operation | time | memory |
  * | --- | --- | --- |
  * | `build` | one replay: O(n) event applications (+ one more streamed read of a file, hashed) | 16 bytes an event (a file) or its line (stdin, gzip) + at most `maxCheckpoints` checkpoints, each O(pages written in its K events) |
- * | `stateAt(i)` | at most K - 1 event parses and applications (0 at a checkpoint, 1 moving forward by one), from one read of their lines | one draft, the lines read |
+ * | `stateAt(i)` | one checkpoint decoded (its private leaves) and at most K - 1 event parses and applications (0 moving forward by one), from one read of their lines | one state, the lines read |
  * | `resolve(step)` | O(log n) | - |
  *
  * Measured with `tests/support/timeline_memory.ts` (Deno 2.9.6, linux-3.12, a generated trace
@@ -42,7 +44,11 @@
  * offsets against 672 MB with kept lines (0.80x: here checkpoints dominate). On the 1M-event
  * bench trace (`bench/random_access.ts`, 122 MB, 245 checkpoints, one run each, same machine):
  * heap 132 MB against 300 MB before (0.44x), median step 19.0 ms against 35.5 ms (0.54x), max
- * 203 ms against 206 ms (0.98x), build 15.3 s against 22.0 s (0.70x).
+ * 203 ms against 206 ms (0.98x), build 15.3 s against 22.0 s (0.70x). Checkpoints encoded and
+ * their bound raised from 256 to 512 (same trace and machine, two interleaved runs each, heap
+ * plus typed-array buffers): the index holds 57-59 MB against 152-155 MB (489 checkpoints
+ * against 245), median step 13 ms against 6-18 ms, max 45-50 ms against 60-84 ms, process CPU
+ * 7.3 s both, peak RSS 230-263 MB against 304-416 MB.
  *
  * Forward-only commands (`snapshot`, `lookup`, `diff`, the `bisect` scan) never build a
  * timeline: they stream the trace once ({@link ForwardPass}), holding one state, so they work
@@ -63,6 +69,7 @@ import type { ModelState } from "../model/state.ts";
 import { ForwardPass, type PassEnding } from "./forward.ts";
 import { StepIndex, type StepName, type StepPoint } from "./steps.ts";
 import { type EventLines, FileEventLines, KeptEventLines } from "./event_lines.ts";
+import { CheckpointStore } from "./checkpoints.ts";
 
 /** Options of {@link Timeline.build}. */
 export interface TimelineOptions {
@@ -85,7 +92,7 @@ export interface TimelineOptions {
 export const DEFAULT_INTERVAL = 64;
 
 /** Default bound on checkpoints: the interval doubles when a trace would need more. */
-export const DEFAULT_MAX_CHECKPOINTS = 256;
+export const DEFAULT_MAX_CHECKPOINTS = 512;
 
 /**
  * Every step of one trace, by random access.
@@ -136,7 +143,7 @@ export class Timeline {
   readonly eventIndex: "byte-offsets" | "kept-lines";
   // The at most 2K events an access replays are parsed again from their lines.
   #events: EventLines;
-  #checkpoints: readonly ModelState[];
+  #checkpoints: CheckpointStore;
   #cache: { index: number; state: ModelState } | undefined;
 
   private constructor(
@@ -144,7 +151,7 @@ export class Timeline {
     interval: number,
     seqs: number[],
     events: EventLines,
-    checkpoints: ModelState[],
+    checkpoints: CheckpointStore,
   ) {
     this.header = pass.header;
     this.policy = pass.policy;
@@ -173,7 +180,8 @@ export class Timeline {
       throw new RangeError(`maxCheckpoints must be an integer of at least 2, got ${max}`);
     }
     let k = interval;
-    let checkpoints = [pass.state()];
+    const checkpoints = new CheckpointStore();
+    checkpoints.add(pass.state());
     const seqs: number[] = [];
     const path = seekable(reader.path) ? reader.path : undefined;
     const kept = new KeptEventLines();
@@ -182,11 +190,11 @@ export class Timeline {
       seqs.push(rec.event.seq);
       kept.addLine(rec.event.line);
       if (seqs.length % k !== 0) continue;
-      checkpoints.push(pass.state());
-      if (checkpoints.length > max) {
+      checkpoints.add(pass.state());
+      if (checkpoints.count > max) {
         // Thin out: keep every other checkpoint and double the interval, so the count stays
         // bounded however long the trace is (access then replays at most 2K - 1 more events).
-        checkpoints = checkpoints.filter((_, i) => i % 2 === 0);
+        checkpoints.thin();
         k *= 2;
       }
     }
@@ -212,7 +220,7 @@ export class Timeline {
 
   /** Number of checkpoints held (including step 0). */
   get checkpoints(): number {
-    return this.#checkpoints.length;
+    return this.#checkpoints.count;
   }
 
   /** The event applied last to reach `index` (undefined at index 0). */
@@ -230,12 +238,13 @@ export class Timeline {
     this.index.point(index); // range check
     const k = Math.floor(index / this.interval);
     let from = k * this.interval;
-    let state = this.#checkpoints[k];
+    let state: ModelState | undefined;
     const c = this.#cache;
     if (c && c.index <= index && c.index > from) {
       from = c.index;
       state = c.state;
     }
+    state ??= this.#checkpoints.get(k);
     if (from === index) return state;
     const r = new Replayer(state, []);
     const texts = this.#events.texts(from, index);
