@@ -1401,8 +1401,8 @@ export interface P2mPages {
    * the leaves of the pages these were written against, {@link p2mPages}' `base`).
    */
   leaves: number[][];
-  /** Leaves taken from the base pages (0: the pages stand alone). */
-  base: number;
+  /** Leaves taken from the base pages (0 or absent: the pages stand alone). */
+  base?: number;
   /** Leaf indices of each private mid's 512 slots (mid index 3 + i). */
   mids: number[][];
   /** Leaf indices of the table's own mid-missing page. */
@@ -1441,7 +1441,7 @@ export function p2mPages(t: P2m, base?: P2mPages): P2mPages {
   const baseIds = new Map<readonly number[], number[]>();
   const baseCount = base?.leaves.length ?? 0;
   if (base !== undefined) {
-    if (base.base !== 0) throw new InvariantError("P2M pages: a base written against a base");
+    if (base.base) throw new InvariantError("P2M pages: a base written against a base");
     for (let i = baseCount - 1; i >= 0; i--) {
       const ids = baseIds.get(base.leaves[i]);
       if (ids === undefined) baseIds.set(base.leaves[i], [SHARED_LEAVES.length + i]);
@@ -1500,7 +1500,7 @@ export function p2mPages(t: P2m, base?: P2mPages): P2mPages {
  * ```
  */
 export function p2mFromPages(p: P2mPages, base: readonly number[][] = []): P2m {
-  if (base.length !== p.base) {
+  if (base.length !== (p.base ?? 0)) {
     throw new InvariantError(`P2M pages: written against ${p.base} leaves, given ${base.length}`);
   }
   const leaves = [
