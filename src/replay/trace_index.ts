@@ -111,8 +111,11 @@ interface Interval {
   events: Block;
   /** Every change of its steps: {@link CHANGE_COLUMNS} f64 a row. */
   changes: Block;
-  /** Its events' span of the trace file. */
-  span: Block;
+  /**
+   * Its events' spans of the trace file: one per part, the first from `first`, the others
+   * from each of `subs` that has events after it (an answer reads and checks one part).
+   */
+  spans: Block[];
 }
 
 /** A PFN region's block of which intervals changed which PFNs in it. */
@@ -438,14 +441,17 @@ export async function buildTraceIndex(
       firsts.pop();
       subs.pop();
     }
+    // Each interval's parts: from its first event and from each checkpoint within it.
+    const parts = firsts.map((f, j) => [f, ...subs[j].map((s) => s.first).filter((p) => p < n)]);
     const spans = await lineSpans(
       path,
       name,
       Uint32Array.from(lines.a.subarray(0, n)),
       n,
-      undefined, // the file's identity is checked below, and each interval's span hashed
-      n ? firsts : [],
+      undefined, // the file's identity is checked below, and each part's span hashed
+      n ? parts.flat() : [],
     );
+    let group = 0;
     const intervals: Interval[] = [];
     for (let j = 0; j < firsts.length && firsts[j] < n; j++) {
       const first = firsts[j];
@@ -458,8 +464,12 @@ export async function buildTraceIndex(
         dv.setUint32(count * 12 + i * 4, lines.a[first + i], true);
         dv.setFloat64(count * 16 + i * 8, seqs.a[first + i], true);
       }
-      const from = spans.offsets[first];
-      const to = spans.offsets[first + count - 1] + spans.lengths[first + count - 1];
+      const ends = [...parts[j].slice(1), first + count];
+      const partSpans = parts[j].map((p, q): Block => {
+        const from = spans.offsets[p];
+        const to = spans.offsets[ends[q] - 1] + spans.lengths[ends[q] - 1];
+        return [from, to - from, spans.groupSha256[group++]];
+      });
       intervals.push({
         first,
         count,
@@ -468,7 +478,7 @@ export async function buildTraceIndex(
         subs: subs[j],
         events: write(table),
         changes: changes[j],
-        span: [from, to - from, spans.groupSha256[j]],
+        spans: partSpans,
       });
     }
     const regions = regionRows(members.a.subarray(0, members.n))
@@ -811,27 +821,43 @@ export class TraceIndex {
     return this.#eventsAt(j, Array.from({ length: to - from }, (_, i) => from + i));
   }
 
+  /** The span of the part of interval `j` holding its event `i` (an index within it). */
+  #partSpan(j: number, i: number): Block {
+    const iv = this.#dir.intervals[j];
+    let q = 0;
+    for (const s of iv.subs) if (s.first <= iv.first + i && q + 1 < iv.spans.length) q++;
+    return iv.spans[q];
+  }
+
   /** Events `which` of interval `j` (indices within it), parsed from checked bytes. */
   async #eventsAt(j: number, which: readonly number[]): Promise<TraceEvent[]> {
     const iv = this.#dir.intervals[j];
     const t = await this.#table(j);
-    const base = iv.span[0];
-    const bytes = await this.#span(iv.span);
-    // One decode of the span (its characters are its bytes when their counts agree), one
-    // native JSON.parse of the events' lines (what parseEventLine's parser gives, line by
-    // line: these bytes are the ones indexed, each a valid event); any surprise parses them
-    // one by one, for the error the replay would give.
+    // One decode of each part's span read (its characters are its bytes when their counts
+    // agree), one native JSON.parse of the events' lines (what parseEventLine's parser gives,
+    // line by line: these bytes are the ones indexed, each a valid event); any surprise
+    // parses them one by one, for the error the replay would give.
     const dec = new TextDecoder();
-    const whole = dec.decode(bytes);
-    const texts = which.map((i) => {
+    const decoded = new Map<Block, string>();
+    const texts: string[] = [];
+    for (const i of which) {
       if (!(i >= 0 && i < iv.count)) throw new IndexUnusable("an event index is out of range");
-      const at = t.offset(i) - base;
+      const span = this.#partSpan(j, i);
+      const bytes = await this.#span(span);
+      let whole = decoded.get(span);
+      if (whole === undefined) decoded.set(span, whole = dec.decode(bytes));
+      const at = t.offset(i) - span[0];
       let l = t.length(i);
+      if (at < 0 || at + l > bytes.length) {
+        throw new IndexUnusable("an event lies outside its part");
+      }
       if (l > 0 && bytes[at + l - 1] === 13) l--;
-      return whole.length === bytes.length
-        ? whole.slice(at, at + l)
-        : dec.decode(bytes.subarray(at, at + l));
-    });
+      texts.push(
+        whole.length === bytes.length
+          ? whole.slice(at, at + l)
+          : dec.decode(bytes.subarray(at, at + l)),
+      );
+    }
     let objs: unknown[] | undefined;
     try {
       objs = JSON.parse(`[${texts.join(",")}]`);
@@ -863,8 +889,12 @@ export class TraceIndex {
     for (const s of iv.subs) if (s.first <= index) sub = s;
     const from = sub?.first ?? iv.first;
     const blocks = sub === undefined ? [iv.state] : [iv.state, sub.state];
-    if (index > iv.first) this.#prefetch([...blocks, iv.events], iv.span);
-    else this.#prefetch(blocks);
+    if (index > iv.first) {
+      this.#prefetch(
+        [...blocks, iv.events],
+        this.#partSpan(j, index - 1 - iv.first),
+      );
+    } else this.#prefetch(blocks);
     let state = sub === undefined
       ? decodeState(await this.#block(iv.state), this.#header.guest, policy)
       : decodeState(

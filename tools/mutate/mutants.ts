@@ -414,11 +414,11 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "lookup-zero-flags-windows",
-    file: "src/detect/detectors.ts",
-    original: "if (!isMmio(r) || r.index > 12) continue;",
-    replacement: "if (!isMmio(r) || r.index > 16) continue;",
+    file: "src/detect/device_mmio.ts",
+    original: "if (isMmio(r) && r.index <= 12) all.push(",
+    replacement: "if (isMmio(r) && r.index <= 16) all.push(",
     breaks: "lookup-zero: bridge windows (13-16) only route addresses; nothing maps them",
-    tests: DETECT,
+    tests: [...DETECT, "src/detect/device_mmio_test.ts"],
   },
   {
     id: "lookup-zero-firmware-conflict",
