@@ -5,7 +5,8 @@
  * questions answered from that index — `lookup` at a random step and PFN, `diff` of two random
  * steps, `snapshot --format json` at a random step — each timed two ways: in-process (the
  * command's own time, `main()` with the output kept in memory) and as a subprocess (wall time,
- * Deno's startup included; the startup alone, `p2mtrace --version`, is measured too). Prints
+ * Deno's startup included; the startup alone, `p2mtrace --version`, and Deno's alone, an empty
+ * module run with the same flags, are measured too). Prints
  * one JSON line with medians in ms.
  *
  * Usage: `deno run --allow-read --allow-write --allow-run --allow-env bench/cached_index.ts TRACE [QUESTIONS]` (lookups and diffs; default 15)
@@ -20,10 +21,14 @@ import { median } from "./main.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-async function sub(args: string[], env: Record<string, string>): Promise<number> {
+async function sub(
+  args: string[],
+  env: Record<string, string>,
+  script = "cli.ts",
+): Promise<number> {
   const t = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "cli.ts", ...args],
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", script, ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...env },
     stdout: "null",
@@ -92,9 +97,17 @@ if (import.meta.main) {
       result[`${kind}_max_ms`] = Math.max(...inner);
       result[`${kind}_subprocess_ms`] = median(outer);
     }
+    // p2mtrace's own startup, and Deno's alone: an empty module run with the same flags.
+    const empty = `${cache}/empty.ts`;
+    await Deno.writeTextFile(empty, "export {};\n");
     const startup: number[] = [];
-    for (let i = 0; i < 5; i++) startup.push(await sub(["--version"], {}));
+    const bare: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      startup.push(await sub(["--version"], {}));
+      bare.push(await sub([], {}, empty));
+    }
     result.startup_ms = median(startup);
+    result.deno_startup_ms = median(bare);
     console.log(JSON.stringify(result));
   } finally {
     await Deno.remove(cache, { recursive: true });

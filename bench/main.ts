@@ -435,7 +435,7 @@ const ENTRIES: readonly Entry[] = [
           `${f(r.lookup_ms)} ms (max ${f(r.lookup_max_ms)}), diff ${f(r.diff_ms)}, snapshot ` +
           `${f(r.snapshot_ms)}; as subprocesses ${f(r.lookup_subprocess_ms)}, ` +
           `${f(r.diff_subprocess_ms)}, ${f(r.snapshot_subprocess_ms)} ms (startup alone ` +
-          `${f(r.startup_ms)} ms)`,
+          `${f(r.startup_ms)} ms, Deno's alone ${f(r.deno_startup_ms)} ms)`,
       };
     },
     floor: "own",

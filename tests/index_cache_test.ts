@@ -52,7 +52,8 @@ async function sha256Hex(path: string): Promise<string> {
 }
 
 // 3000 events: intervals of 1024 after the one that ends with the boot pass (memory_setup),
-// so four checkpoints; steps on both sides of each (bootSteps adds those the boot pass moves).
+// so four checkpoints, and within each interval one every 256 events (written against the
+// interval's first); steps on both sides of each (bootSteps adds those the boot pass moves).
 const STEPS = [
   "0",
   "1",
@@ -98,7 +99,12 @@ Deno.test("index: snapshot, lookup and diff print the same with the index as by 
   );
   assert.equal(indexFiles(dir).length, 1);
   assert.match((await run(["index", trace], env)).out, /^up to date: /);
-  for (const at of [...STEPS, ...await bootSteps(trace)]) {
+  // Steps on both sides of the checkpoints within intervals (seqs here are 1, 2, 3, ...).
+  const subs: number[] = directoryOf(await Deno.readFile(indexFiles(dir)[0])).intervals
+    .flatMap((iv: { subs: { first: number }[] }) => iv.subs.map((s) => s.first));
+  assert.equal(subs.length, 9, `checkpoints within intervals: ${subs}`);
+  const subSteps = subs.filter((_, i) => i % 2 === 0).flatMap((f) => [f - 1, f, f + 1]);
+  for (const at of [...STEPS, ...await bootSteps(trace), ...subSteps.map(String)]) {
     await sameBothWays(["snapshot", trace, "--at", at], env);
     await sameBothWays(["snapshot", trace, "--at", at, "--format", "debugfs"], env);
     for (const pfn of ["0x100", "0x2000", "0x40123", "0x3800000"]) {
@@ -123,6 +129,20 @@ Deno.test("index: snapshot, lookup and diff print the same with the index as by 
     }
   }
   assert.ok(older > 0, "no lookup was blamed on an earlier interval");
+  // Blamed on a step of the interval the answer replays, before the checkpoint within it
+  // that the replay starts from (read from the interval's change block, not replayed).
+  let within = 0;
+  const balloon = lines.slice(200).filter((l) => /"(de|in)crease_reservation"/.test(l));
+  for (const l of balloon.filter((_, i) => i % 10 === 0).slice(0, 12)) {
+    const { pfn, seq } = JSON.parse(l);
+    if (typeof pfn !== "string") continue;
+    for (const at of [...[-1, 1, 300, 600, 1500].map((d) => String(seq + d)), "end"]) {
+      const out = await sameBothWays(["lookup", trace, pfn, "--at", at, "--json"], env);
+      if (JSON.parse(out).last_change?.step === seq) within++;
+      await sameBothWays(["lookup", trace, pfn, "--at", at, "--history"], env);
+    }
+  }
+  assert.ok(within > 0, "no lookup was blamed on a step before the checkpoint it replays from");
   await sameBothWays(["snapshot", trace, "--at", "3001"], env); // past the end: usage error
   await sameBothWays(["diff", trace, "-4000", "end"], env); // before the start
 });

@@ -82,6 +82,13 @@ Deno.test("an invalid line deep in the trace stops both at the same step with th
       '{"seq":9000,"kind":"lookup","pfn":"0xzz"}',
       "{not json",
       '{"seq":1,"kind":"mark","text":"x"}',
+      // Lines of the kinds the worker scans straight into its batches (scan_event.ts).
+      '{"seq":9001,"kind":"decrease_reservation","pfns":["0x10","0x11","0x10"]}',
+      '{"seq":9001,"kind":"lookup","pfn":"0x1","iomap":"yes"}',
+      '{"seq":9001,"kind":"increase_reservation","pfn":"0x1","mfn":"0x10000000000"}',
+      '{"seq":9001,"kind":"mark","text":"a\tb","text":"c"}',
+      '{"seq":9001,"kind":"decrease_reservation","pfn":"0x1","note":["\\q"]}',
+      '{"seq":9001,"kind":"balloon_append","pfn":"0x1","note":"\\q"}',
     ]
   ) {
     const lines = [...LONG];
@@ -95,6 +102,48 @@ Deno.test("an invalid line deep in the trace stops both at the same step with th
       await bothWays(["check", path, "--bisect-exit"]);
     });
   }
+});
+
+/**
+ * {@link LONG} with every line but the header and end record rewritten, line by line, into
+ * another form of the same record: members in reverse order (the worker's scanner takes it),
+ * an unknown member holding an escape, a space after each colon, `time` as an exponent (the
+ * scanner leaves those to the reader).
+ */
+function rewritten(): string[] {
+  return LONG.map((text, i) => {
+    if (i === 0 || i === LONG.length - 1) return text;
+    const o = JSON.parse(text);
+    switch (i % 5) {
+      case 0:
+        return JSON.stringify(Object.fromEntries(Object.entries(o).reverse()));
+      case 1:
+        return JSON.stringify({ ...o, note: "tab\there" });
+      case 2:
+        return JSON.stringify(o).replaceAll('":', '": ');
+      case 3:
+        return o.time === undefined
+          ? text
+          : JSON.stringify(o).replace(/"time":[^,]*/, `"time":${o.time.toExponential()}`);
+      default:
+        return text;
+    }
+  });
+}
+
+Deno.test("lines the worker scans and lines it leaves to the reader: the same steps and errors", async () => {
+  const lines = rewritten();
+  await withFile("forms.jsonl", lines.join("\n") + "\n", async (path) => {
+    const r = await bothWays(["replay", path, "--json"]);
+    const steps = r.out.split("\n").filter((l) => l.startsWith('{"seq":')).length;
+    assert.equal(steps, 12000, "every rewritten line is a valid event");
+    await bothWays(["check", path, "--json"]);
+  });
+  // A line after the end record: scanned, and refused as the reader refuses it.
+  const after = [...LONG, '{"seq":20000,"kind":"mark","text":"late"}'];
+  await withFile("after.jsonl", after.join("\n") + "\n", async (path) => {
+    assert.match((await bothWays(["replay", path])).err, /after the end record/);
+  });
 });
 
 Deno.test("a truncated last line, bare CRs, an empty file and a bad header are reported alike", async () => {

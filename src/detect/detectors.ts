@@ -17,6 +17,7 @@ import type { Policy } from "../policy/policy.ts";
 import type { Change, StepOutcome } from "../model/outcome.ts";
 import { type Finding, fmtPfns, type Severity } from "./finding.ts";
 import { hex } from "../trace/hex.ts";
+import { mmioHits } from "./device_mmio.ts";
 import { escapeText } from "../report/text.ts";
 
 /** What a detector sees of one step. */
@@ -397,27 +398,24 @@ const lookupZero: Detector = {
       if (effective(ctx, c.afterKind) !== K.INVALID || effective(ctx, c.beforeKind) === K.INVALID) {
         continue;
       }
-      for (const dev of ctx.state.devices.values()) {
-        for (const r of dev.resources) {
-          if (!isMmio(r) || r.index > 12) continue;
-          const hit = intersect(c, resourcePfns(r));
-          if (!hit) continue;
-          out.push(finding(
-            this,
-            ctx,
-            `${dev.device}:${r.index}:${r.start}:${hit.pfn}`,
-            `${dev.device} ${resourceName(r.index)}: PFNs ${
-              fmtPfns(hit)
-            } became INVALID (bus address 0)`,
-            [
-              ["device", dev.device],
-              ["before", describeEntry(c.beforeKind, c.beforeMfn)],
-              ["after", describeEntry(K.INVALID, 0)],
-              ["mapping paths", mappingPaths(ctx, hit.pfn)],
-            ],
-            hit,
-          ));
-        }
+      if (ctx.state.devices.size === 0) continue;
+      // Devices x resources, walked through their index by PFN (many devices, many changes).
+      for (const { dev, r, hit } of mmioHits(ctx.state, c)) {
+        out.push(finding(
+          this,
+          ctx,
+          `${dev.device}:${r.index}:${r.start}:${hit.pfn}`,
+          `${dev.device} ${resourceName(r.index)}: PFNs ${
+            fmtPfns(hit)
+          } became INVALID (bus address 0)`,
+          [
+            ["device", dev.device],
+            ["before", describeEntry(c.beforeKind, c.beforeMfn)],
+            ["after", describeEntry(K.INVALID, 0)],
+            ["mapping paths", mappingPaths(ctx, hit.pfn)],
+          ],
+          hit,
+        ));
       }
     }
     return out;

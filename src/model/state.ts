@@ -185,6 +185,7 @@ export class ModelDraft {
   #balloonStarted: boolean;
   #hotplug: PfnSet;
   #devices: Map<string, DeviceState> | undefined;
+  #devicesEdits = 0;
   #bridges: Map<string, readonly Resource[]> | undefined;
   #grants: IdentityGrant[] | undefined;
 
@@ -253,6 +254,14 @@ export class ModelDraft {
   /** Devices. */
   get devices(): ReadonlyMap<string, DeviceState> {
     return this.#devices ?? this.#origin.devices;
+  }
+  /**
+   * How many times this draft has added, replaced or removed a device. With the identity of
+   * {@link devices} it tells a cache built from the devices whether they are still the same: a
+   * draft copies the map before its first device edit and no one else edits that copy.
+   */
+  get devicesEdits(): number {
+    return this.#devicesEdits;
   }
   /** Host bridges. */
   get bridges(): ReadonlyMap<string, readonly Resource[]> {
@@ -338,6 +347,7 @@ export class ModelDraft {
   /** Adds or replaces a device. */
   setDevice(d: DeviceState): void {
     (this.#devices ??= new Map(this.#origin.devices)).set(d.device, d);
+    this.#devicesEdits++;
     this.#edits++;
   }
 
@@ -346,6 +356,7 @@ export class ModelDraft {
     const d = this.devices.get(name);
     if (d) {
       (this.#devices ??= new Map(this.#origin.devices)).delete(name);
+      this.#devicesEdits++;
       this.#edits++;
     }
     return d;

@@ -302,6 +302,8 @@ export interface LineSpans {
    * of its last one's, newline excluded).
    */
   groupSha256: string[];
+  /** The SHA-256 of the whole file as read. */
+  sha256: string;
 }
 
 /**
@@ -348,7 +350,7 @@ export async function lineSpans(
   }
   try {
     const stat = await file.stat();
-    const h = sha256 === undefined ? undefined : await incrementalSha256();
+    const h = await incrementalSha256();
     const buf = new Uint8Array(SCAN_BYTES);
     let next = 0, lineNo = 1, lineStart = 0, pos = 0;
     // A group is hashed from the start of its first event's line (found when the line before
@@ -361,7 +363,7 @@ export async function lineSpans(
       const n = await file.read(buf);
       if (n === null) break;
       const chunk = buf.subarray(0, n);
-      h?.update(chunk);
+      h.update(chunk);
       for (let p = chunk.indexOf(10); p >= 0; p = chunk.indexOf(10, p + 1)) {
         const end = pos + p;
         if (next < count && lines[next] === lineNo) {
@@ -393,13 +395,14 @@ export async function lineSpans(
       }
       next++;
     }
+    const whole = h.digest();
     if (
-      (h !== undefined && h.digest() !== sha256) || next !== count || pos !== stat.size ||
+      (sha256 !== undefined && whole !== sha256) || next !== count || pos !== stat.size ||
       groupSha256.length !== groups.length
     ) {
       throw changed(name);
     }
-    return { offsets, lengths, stat, groupSha256 };
+    return { offsets, lengths, stat, groupSha256, sha256: whole };
   } finally {
     file.close();
   }

@@ -10,7 +10,7 @@
 
 import { CutOffError } from "../errors.ts";
 import type { TraceEvent, TraceHeader } from "../trace/event.ts";
-import type { TraceReader } from "../trace/read.ts";
+import type { EventSource } from "../trace/read.ts";
 import type { Policy } from "../policy/policy.ts";
 import type { Detector } from "../detect/detectors.ts";
 import { choosePolicy, type PolicySource, Replayer, type StepRecord } from "./replayer.ts";
@@ -65,7 +65,7 @@ export class ForwardPass {
   ending: PassEnding = "stopped";
   /** The cut-off, when the recording's last line was truncated. */
   cutOff: CutOffError | undefined;
-  #reader: TraceReader;
+  #reader: EventSource;
   #batches: AsyncGenerator<TraceEvent[]> | undefined;
   #buffer: TraceEvent[] = [];
   #pos = 0;
@@ -73,7 +73,7 @@ export class ForwardPass {
   #last: TraceEvent | undefined;
 
   private constructor(
-    reader: TraceReader,
+    reader: EventSource,
     header: TraceHeader,
     policy: Policy,
     source: PolicySource,
@@ -87,7 +87,7 @@ export class ForwardPass {
   }
 
   /** Reads the header and chooses the policy. */
-  static async open(reader: TraceReader, opts: ForwardOptions = {}): Promise<ForwardPass> {
+  static async open(reader: EventSource, opts: ForwardOptions = {}): Promise<ForwardPass> {
     const header = await reader.header();
     const { policy, source } = choosePolicy(header, opts.policy);
     return new ForwardPass(reader, header, policy, source, opts.detectors ?? []);

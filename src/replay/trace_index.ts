@@ -1,15 +1,17 @@
 /**
  * The on-disk random-access index of one trace file under one policy: a model state at each
- * checkpoint (`state_codec.ts`: every `K` events, and after a boot pass), each event's byte
+ * checkpoint (`state_codec.ts`: every `K` events, and after a boot pass; and every `K / 4`
+ * within, written against the interval's first state, so costing a sixth), each event's byte
  * offset, length, line and seq, and every change each step made (the PFN range with its
  * values before and after), so that "which step last changed this PFN" is a lookup. With it
- * a step of a 1M-event trace costs one state decoded and at most `K - 1` events replayed,
- * read with one positioned read, instead of a replay from step 0; its blame costs one region
- * block and one change block read. `src/replay/index_cache.ts` says where the file lives.
+ * a step of a 1M-event trace costs one state decoded (and one written against it) and at most
+ * `K / 4 - 1` events replayed, read with one positioned read, instead of a replay from step 0;
+ * its blame costs one region block and one or two change blocks read. `src/replay/index_cache.ts` says where the file lives.
  *
  * **File layout** (little-endian): `P2MTIDX\n`, `u32` format, `u32` 0; then the blocks in
- * build order: per interval its state, its changes (f64 rows: event index, pfn, endPfn,
- * beforeMfn, afterMfn, kinds) and its event table; then the region blocks (f64 rows: interval,
+ * build order: per interval its state (and the states within it, interleaved with its other
+ * blocks), its changes (f64 rows: event index, pfn, endPfn, beforeMfn, afterMfn, kinds) and
+ * its event table; then the region blocks (f64 rows: interval,
  * first and end PFN of each range of PFNs the interval changed, for the PFNs of one region, so
  * that a lookup reads one region's block to find the intervals that changed its PFN); then
  * the directory (JSON: format, tool version, policy, the trace's SHA-256, size and file
@@ -33,11 +35,12 @@
 
 import { InvariantError } from "../errors.ts";
 import type { TraceEvent, TraceHeader } from "../trace/event.ts";
-import { parseEventLine, TraceReader } from "../trace/read.ts";
+import { parseEventLine } from "../trace/read.ts";
 import { validateEvent } from "../trace/validate.ts";
 import type { Policy } from "../policy/policy.ts";
 import { initialState, type ModelState } from "../model/state.ts";
 import { decodeState, encodeState } from "../model/state_codec.ts";
+import { type P2mPages, p2mPages } from "../p2m/table.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { INDEX_FORMAT, indexFileName } from "./index_cache.ts";
@@ -98,12 +101,21 @@ interface Interval {
   /** Seq of its first event. */
   firstSeq: number;
   state: Block;
+  /**
+   * Checkpoints within it, every {@link SUB_PARTS}-th of its length: the state after `first`
+   * events, written against the interval's `state` (`state_codec.ts`: the P2M leaves they
+   * share are references into it).
+   */
+  subs: { first: number; state: Block }[];
   /** Per event: f64 offset, u32 length, u32 line, f64 seq. */
   events: Block;
   /** Every change of its steps: {@link CHANGE_COLUMNS} f64 a row. */
   changes: Block;
-  /** Its events' span of the trace file. */
-  span: Block;
+  /**
+   * Its events' spans of the trace file: one per part, the first from `first`, the others
+   * from each of `subs` that has events after it (an answer reads and checks one part).
+   */
+  spans: Block[];
 }
 
 /** A PFN region's block of which intervals changed which PFNs in it. */
@@ -166,6 +178,13 @@ export function intervalFor(bytes: number): number {
   while (k * 128 * 256 < bytes) k *= 2;
   return k;
 }
+
+/**
+ * Parts an interval is split into by checkpoints written against its first one: an access
+ * replays at most a quarter of an interval. Such a checkpoint costs about a sixth of a whole
+ * one (the P2M leaves changed since, and the rest of the state).
+ */
+const SUB_PARTS = 4;
 
 /**
  * Columns of a row of an interval's change block, one row per change of a step, in step
@@ -316,22 +335,27 @@ export async function buildTraceIndex(
   dir: string,
 ): Promise<BuiltIndex> {
   const before = fileKey(await Deno.stat(path));
-  const reader = await TraceReader.open(path);
-  const pass = await ForwardPass.open(reader, { policy });
-  const sha = await oneShotSha256();
-  const k = intervalFor(before.size);
-  const tmp = `${dir}/build.p2mindex.${Deno.pid}.${crypto.randomUUID()}.tmp`;
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
-  } catch (e) {
-    throw new IndexUnusable(`cannot write ${tmp}: ${e instanceof Error ? e.message : e}`);
-  }
+  // Parsed on a second thread as `replay` does (the file's SHA-256 is taken by the read that
+  // finds the lines' byte spans, below, checked against the identity it had here). Loaded
+  // here: a cached answer never builds, and `node:worker_threads` costs it module loading.
+  const { openEvents } = await import("../trace/threaded_read.ts");
+  const reader = await openEvents(path, new ReadableStream());
+  let file: Deno.FsFile | undefined;
   let done = false;
+  const tmp = `${dir}/build.p2mindex.${Deno.pid}.${crypto.randomUUID()}.tmp`;
   try {
+    const pass = await ForwardPass.open(reader, { policy });
+    const sha = await oneShotSha256();
+    const k = intervalFor(before.size);
+    try {
+      file = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
+    } catch (e) {
+      throw new IndexUnusable(`cannot write ${tmp}: ${e instanceof Error ? e.message : e}`);
+    }
+    const out = file;
     let at = 0;
     const write = (bytes: Uint8Array): Block => {
-      for (let off = 0; off < bytes.length;) off += file.writeSync(bytes.subarray(off));
+      for (let off = 0; off < bytes.length;) off += out.writeSync(bytes.subarray(off));
       const b: Block = [at, bytes.length, sha(bytes)];
       at += bytes.length;
       return b;
@@ -343,7 +367,16 @@ export async function buildTraceIndex(
     const lines = new F64List();
     const seqs = new F64List();
     const firsts = [0];
-    const states: Block[] = [write(encodeState(pass.state()))];
+    // The interval's whole state, which its later checkpoints are written against.
+    const whole = (): Block => {
+      const st = pass.state();
+      base = p2mPages(st.p2m);
+      return write(encodeState(st, undefined, base));
+    };
+    let base: P2mPages | undefined;
+    const states: Block[] = [whole()];
+    const subs: { first: number; state: Block }[][] = [[]];
+    const part = Math.max(1, Math.floor(k / SUB_PARTS));
     const changes: Block[] = [];
     // Each interval's changed ranges, flat [interval, start, end], for the region blocks.
     const members = new F64List();
@@ -394,7 +427,10 @@ export async function buildTraceIndex(
         if (size < k) earlyCut = n;
         closeInterval();
         firsts.push(n);
-        states.push(write(encodeState(pass.state())));
+        states.push(whole());
+        subs.push([]);
+      } else if (size % part === 0) {
+        subs[subs.length - 1].push({ first: n, state: write(encodeState(pass.state(), base)) });
       }
     });
     const n = lines.n;
@@ -403,15 +439,19 @@ export async function buildTraceIndex(
       // The state after the last event starts no interval.
       states.pop();
       firsts.pop();
+      subs.pop();
     }
+    // Each interval's parts: from its first event and from each checkpoint within it.
+    const parts = firsts.map((f, j) => [f, ...subs[j].map((s) => s.first).filter((p) => p < n)]);
     const spans = await lineSpans(
       path,
       name,
       Uint32Array.from(lines.a.subarray(0, n)),
       n,
-      undefined, // the file's identity is checked below, and each interval's span hashed
-      n ? firsts : [],
+      undefined, // the file's identity is checked below, and each part's span hashed
+      n ? parts.flat() : [],
     );
+    let group = 0;
     const intervals: Interval[] = [];
     for (let j = 0; j < firsts.length && firsts[j] < n; j++) {
       const first = firsts[j];
@@ -424,16 +464,21 @@ export async function buildTraceIndex(
         dv.setUint32(count * 12 + i * 4, lines.a[first + i], true);
         dv.setFloat64(count * 16 + i * 8, seqs.a[first + i], true);
       }
-      const from = spans.offsets[first];
-      const to = spans.offsets[first + count - 1] + spans.lengths[first + count - 1];
+      const ends = [...parts[j].slice(1), first + count];
+      const partSpans = parts[j].map((p, q): Block => {
+        const from = spans.offsets[p];
+        const to = spans.offsets[ends[q] - 1] + spans.lengths[ends[q] - 1];
+        return [from, to - from, spans.groupSha256[group++]];
+      });
       intervals.push({
         first,
         count,
         firstSeq: seqs.a[first],
         state: states[j],
+        subs: subs[j],
         events: write(table),
         changes: changes[j],
-        span: [from, to - from, spans.groupSha256[j]],
+        spans: partSpans,
       });
     }
     const regions = regionRows(members.a.subarray(0, members.n))
@@ -441,7 +486,7 @@ export async function buildTraceIndex(
     if (JSON.stringify(fileKey(spans.stat)) !== JSON.stringify(before)) {
       throw new IndexUnusable(`${name} changed while it was indexed`);
     }
-    const sha256 = await reader.sha256();
+    const sha256 = spans.sha256;
     const directory: Directory = {
       format: INDEX_FORMAT,
       tool: TOOL_VERSION,
@@ -477,13 +522,14 @@ export async function buildTraceIndex(
     tail.set(fromHex(sha(dirBytes)), 4);
     tail.set(MAGIC, 36);
     write(tail);
-    file.close();
+    out.close();
     done = true;
-    const out = `${dir}/${await indexFileName(sha256, directory.policy)}`;
-    await Deno.rename(tmp, out);
-    return { path: out, sha256, key: before };
+    const named = `${dir}/${await indexFileName(sha256, directory.policy)}`;
+    await Deno.rename(tmp, named);
+    return { path: named, sha256, key: before };
   } finally {
-    if (!done) file.close();
+    reader.close?.();
+    if (!done) file?.close();
     await Deno.remove(tmp).catch(() => {});
   }
 }
@@ -775,27 +821,43 @@ export class TraceIndex {
     return this.#eventsAt(j, Array.from({ length: to - from }, (_, i) => from + i));
   }
 
+  /** The span of the part of interval `j` holding its event `i` (an index within it). */
+  #partSpan(j: number, i: number): Block {
+    const iv = this.#dir.intervals[j];
+    let q = 0;
+    for (const s of iv.subs) if (s.first <= iv.first + i && q + 1 < iv.spans.length) q++;
+    return iv.spans[q];
+  }
+
   /** Events `which` of interval `j` (indices within it), parsed from checked bytes. */
   async #eventsAt(j: number, which: readonly number[]): Promise<TraceEvent[]> {
     const iv = this.#dir.intervals[j];
     const t = await this.#table(j);
-    const base = iv.span[0];
-    const bytes = await this.#span(iv.span);
-    // One decode of the span (its characters are its bytes when their counts agree), one
-    // native JSON.parse of the events' lines (what parseEventLine's parser gives, line by
-    // line: these bytes are the ones indexed, each a valid event); any surprise parses them
-    // one by one, for the error the replay would give.
+    // One decode of each part's span read (its characters are its bytes when their counts
+    // agree), one native JSON.parse of the events' lines (what parseEventLine's parser gives,
+    // line by line: these bytes are the ones indexed, each a valid event); any surprise
+    // parses them one by one, for the error the replay would give.
     const dec = new TextDecoder();
-    const whole = dec.decode(bytes);
-    const texts = which.map((i) => {
+    const decoded = new Map<Block, string>();
+    const texts: string[] = [];
+    for (const i of which) {
       if (!(i >= 0 && i < iv.count)) throw new IndexUnusable("an event index is out of range");
-      const at = t.offset(i) - base;
+      const span = this.#partSpan(j, i);
+      const bytes = await this.#span(span);
+      let whole = decoded.get(span);
+      if (whole === undefined) decoded.set(span, whole = dec.decode(bytes));
+      const at = t.offset(i) - span[0];
       let l = t.length(i);
+      if (at < 0 || at + l > bytes.length) {
+        throw new IndexUnusable("an event lies outside its part");
+      }
       if (l > 0 && bytes[at + l - 1] === 13) l--;
-      return whole.length === bytes.length
-        ? whole.slice(at, at + l)
-        : dec.decode(bytes.subarray(at, at + l));
-    });
+      texts.push(
+        whole.length === bytes.length
+          ? whole.slice(at, at + l)
+          : dec.decode(bytes.subarray(at, at + l)),
+      );
+    }
     let objs: unknown[] | undefined;
     try {
       objs = JSON.parse(`[${texts.join(",")}]`);
@@ -815,19 +877,36 @@ export class TraceIndex {
   async stateAt(
     index: number,
     onStep?: (rec: StepRecord) => void,
-  ): Promise<{ state: ModelState; event: TraceEvent | undefined }> {
+  ): Promise<{ state: ModelState; event: TraceEvent | undefined; from: number }> {
     const policy = this.#policyOf();
     if (this.#dir.intervals.length === 0) {
-      return { state: initialState(this.#header.guest, policy), event: undefined };
+      return { state: initialState(this.#header.guest, policy), event: undefined, from: 0 };
     }
     const j = this.#intervalOf(index);
     const iv = this.#dir.intervals[j];
-    if (index > iv.first) this.#prefetch([iv.events], iv.span);
-    let state = decodeState(await this.#block(iv.state), this.#header.guest, policy);
-    let event: TraceEvent | undefined;
+    // The latest checkpoint at or before `index`: the interval's own, or one within it.
+    let sub: { first: number; state: Block } | undefined;
+    for (const s of iv.subs) if (s.first <= index) sub = s;
+    const from = sub?.first ?? iv.first;
+    const blocks = sub === undefined ? [iv.state] : [iv.state, sub.state];
     if (index > iv.first) {
+      this.#prefetch(
+        [...blocks, iv.events],
+        this.#partSpan(j, index - 1 - iv.first),
+      );
+    } else this.#prefetch(blocks);
+    let state = sub === undefined
+      ? decodeState(await this.#block(iv.state), this.#header.guest, policy)
+      : decodeState(
+        await this.#block(sub.state),
+        this.#header.guest,
+        policy,
+        await this.#block(iv.state),
+      );
+    let event: TraceEvent | undefined;
+    if (index > from) {
       const r = new Replayer(state, [], this.#header.provenance);
-      for (const e of await this.#events(j, 0, index - iv.first)) {
+      for (const e of await this.#events(j, from - iv.first, index - iv.first)) {
         const rec = r.apply(e);
         onStep?.(rec);
         event = e;
@@ -838,7 +917,7 @@ export class TraceIndex {
       const pi = this.#dir.intervals[p];
       event = (await this.#events(p, index - 1 - pi.first, index - pi.first))[0];
     }
-    return { state, event };
+    return { state, event, from };
   }
 
   /**
@@ -853,24 +932,27 @@ export class TraceIndex {
     const here = new PfnHistory(pfn);
     const region = this.#regionOf(pfn);
     if (region !== undefined) this.#prefetch([region.block]);
-    const at = await this.stateAt(index, (rec) => here.add(rec));
+    const { state, event, from } = await this.stateAt(index, (rec) => here.add(rec));
     if (this.#dir.intervals.length === 0 || (!all && here.changes.length)) {
-      return { ...at, changes: here.changes };
+      return { state, event, changes: here.changes };
     }
-    // stateAt replayed the interval holding `index`; the earlier ones that changed the PFN
-    // are in its region's block, and their changes of it in their change blocks.
+    // stateAt replayed the events from `from` (the start of the interval holding `index`, or
+    // a checkpoint within it): the earlier steps that changed the PFN are found through its
+    // region's block — that interval's before `from`, then earlier intervals' — and their
+    // changes of it are in the intervals' change blocks.
+    const j = this.#intervalOf(index);
+    const within = from > this.#dir.intervals[j].first;
     const earlier: PfnChange[] = [];
-    for (const j of await this.#changedIn(pfn, this.#intervalOf(index), all)) {
-      earlier.unshift(...await this.#changesOf(j, pfn, all));
+    for (const i of await this.#changedIn(pfn, within ? j + 1 : j, all ? Infinity : 2)) {
+      const got = await this.#changesOf(i, pfn, all, i === j ? from : Infinity);
+      earlier.unshift(...got);
+      if (!all && got.length) break;
     }
-    return { ...at, changes: [...earlier, ...here.changes] };
+    return { state, event, changes: [...earlier, ...here.changes] };
   }
 
-  /**
-   * The intervals before interval `before` that changed `pfn`, latest first (`all` false:
-   * only the latest).
-   */
-  async #changedIn(pfn: number, before: number, all: boolean): Promise<number[]> {
+  /** The latest (at most `max`) intervals before interval `before` that changed `pfn`. */
+  async #changedIn(pfn: number, before: number, max: number): Promise<number[]> {
     const region = this.#regionOf(pfn);
     if (region === undefined) return [];
     const rows = this.#rows(await this.#block(region.block), REGION_COLUMNS, "region");
@@ -880,7 +962,7 @@ export class TraceIndex {
       if (j >= before || j === out[out.length - 1]) continue;
       if (pfn >= rows.at(r, 1) && pfn < rows.at(r, 2)) {
         out.push(j);
-        if (!all) break;
+        if (out.length === max) break;
       }
     }
     return out;
@@ -899,15 +981,20 @@ export class TraceIndex {
     return regions[lo];
   }
 
-  /** The changes of `pfn` by the steps of interval `j`, in step order (`all` false: the last). */
-  async #changesOf(j: number, pfn: number, all: boolean): Promise<PfnChange[]> {
+  /**
+   * The changes of `pfn` by the steps of interval `j` before event index `before`, in step
+   * order (`all` false: the last).
+   */
+  async #changesOf(j: number, pfn: number, all: boolean, before: number): Promise<PfnChange[]> {
     const iv = this.#dir.intervals[j];
     const rows = this.#rows(await this.#block(iv.changes), CHANGE_COLUMNS, "change");
     const hits: number[] = [];
     for (let r = rows.count - 1; r >= 0 && (all || hits.length === 0); r--) {
-      if (pfn >= rows.at(r, 1) && pfn < rows.at(r, 2)) hits.unshift(r);
+      if (rows.at(r, 0) < before && pfn >= rows.at(r, 1) && pfn < rows.at(r, 2)) hits.unshift(r);
     }
-    if (hits.length === 0) throw new IndexUnusable("its region and change blocks disagree");
+    if (hits.length === 0 && before === Infinity) {
+      throw new IndexUnusable("its region and change blocks disagree");
+    }
     const events = await this.#eventsAt(j, hits.map((r) => rows.at(r, 0) - iv.first));
     return hits.map((r, h) => {
       const kinds = rows.at(r, 5);

@@ -49,18 +49,31 @@ export class RecordChecks {
 
   /** Checks an event against the ones before it, then counts it. */
   event(e: TraceEvent): void {
-    const pos = { file: this.file, line: e.line };
-    if (e.seq <= this.#lastSeq) {
-      throw new TraceError(
-        pos,
-        "seq",
-        `a value greater than the previous event's ${this.#lastSeq}`,
-        String(e.seq),
-      );
-    }
+    this.#seq(e.line, e.seq);
     if (e.kind === "e820" && e.map === "raw") this.#rawE820(e);
     this.#lastSeq = e.seq;
     this.events++;
+  }
+
+  /**
+   * {@link event} for an event known by its line and `seq` alone (one that is not a raw E820
+   * entry: the parse worker's scanned lines).
+   */
+  eventAt(line: number, seq: number): void {
+    this.#seq(line, seq);
+    this.#lastSeq = seq;
+    this.events++;
+  }
+
+  #seq(line: number, seq: number): void {
+    if (seq <= this.#lastSeq) {
+      throw new TraceError(
+        { file: this.file, line },
+        "seq",
+        `a value greater than the previous event's ${this.#lastSeq}`,
+        String(seq),
+      );
+    }
   }
 
   /** Checks the end record's count. */

@@ -37,7 +37,23 @@ import {
 
 const KIND_CODE: ReadonlyMap<string, number> = new Map(EVENT_KINDS.map((k, i) => [k, i]));
 const MAPS: readonly E820Map[] = ["raw", "kernel", "user"];
-const VIAS: readonly LookupVia[] = ["pte", "pfn_to_mfn", "get_phys_to_machine", "phys_to_machine"];
+/**
+ * A lookup's `via` values in the order of their tag (the tag is the index).
+ *
+ * @example
+ * ```ts
+ * import { LOOKUP_VIAS } from "./event_codec.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(LOOKUP_VIAS[0], "pte");
+ * ```
+ */
+export const LOOKUP_VIAS: readonly LookupVia[] = [
+  "pte",
+  "pfn_to_mfn",
+  "get_phys_to_machine",
+  "phys_to_machine",
+];
+const VIAS = LOOKUP_VIAS;
 const VALUES: readonly P2mWriteValue[] = ["mfn", "invalid", "identity", "foreign"];
 const PRIMITIVES: readonly P2mPrimitive[] = [
   "set_phys_to_machine",
@@ -90,11 +106,85 @@ export class EventEncoder {
   #text = new Uint16Array(1024);
   #u = 0;
   #counts: number[] = [];
+  /** Where the open batch (events since the last batch ended) starts in each stream. */
+  #open = { n: 0, t: 0, u: 0, events: 0 };
 
   /** Appends one batch (it comes back as one batch). */
   add(events: readonly TraceEvent[]): void {
-    for (let i = 0; i < events.length; i++) this.#event(events[i]);
-    this.#counts.push(events.length);
+    for (let i = 0; i < events.length; i++) this.event(events[i]);
+    this.endBatch();
+  }
+
+  /** Appends one event to the open batch (see {@link endBatch}). */
+  event(e: TraceEvent): void {
+    this.#event(e);
+    this.#open.events++;
+  }
+
+  /**
+   * Starts an event in the open batch from its fields, with no record built: how
+   * `scan_event.ts` writes a line it scanned. The rest of the kind's fields follow through
+   * {@link num}, {@link tag}, {@link u64} and {@link text}, in the order {@link event} writes
+   * them for the same record.
+   */
+  scanned(
+    kind: EventKind,
+    seq: number,
+    line: number,
+    time: number | undefined,
+  ): void {
+    this.#tag(KIND_CODE.get(kind)!);
+    this.#tag(time === undefined ? 0 : 1);
+    this.#num(seq);
+    this.#num(line);
+    if (time !== undefined) this.#num(time);
+    this.#open.events++;
+  }
+
+  /** Writes a number (a double) into the open event: see {@link scanned}. */
+  num(v: number): void {
+    this.#num(v);
+  }
+
+  /** Writes a tag byte into the open event: see {@link scanned}. */
+  tag(v: number): void {
+    this.#tag(v);
+  }
+
+  /** Writes a 64-bit value into the open event: see {@link scanned}. */
+  u64(v: bigint): void {
+    this.#big(v);
+  }
+
+  /** Writes the string `s.slice(from, to)` into the open event: see {@link scanned}. */
+  text(s: string, from: number, to: number): void {
+    this.#str(s, from, to);
+  }
+
+  /** Ends the open batch: the events appended since the last end come back as one batch. */
+  endBatch(): void {
+    this.#counts.push(this.#open.events);
+    this.#mark();
+  }
+
+  /** Drops the open batch's events (an error cut the batch short: it is not delivered). */
+  dropBatch(): void {
+    this.#n = this.#open.n;
+    this.#t = this.#open.t;
+    this.#u = this.#open.u;
+    this.#open.events = 0;
+  }
+
+  /** Events in the open batch. */
+  get openEvents(): number {
+    return this.#open.events;
+  }
+
+  #mark(): void {
+    this.#open.n = this.#n;
+    this.#open.t = this.#t;
+    this.#open.u = this.#u;
+    this.#open.events = 0;
   }
 
   /** Batches added since the last {@link writeTo}. */
@@ -107,8 +197,14 @@ export class EventEncoder {
     return (HEAD + this.#counts.length + this.#n) * 8 + this.#u * 2 + this.#t;
   }
 
-  /** Writes what was added into `buf` (at least {@link byteLength} bytes) and starts afresh. */
+  /**
+   * Writes the batches ended so far into `buf` (at least {@link byteLength} bytes) and starts
+   * afresh. No batch may be open.
+   */
   writeTo(buf: ArrayBufferLike): void {
+    if (this.#open.events > 0 || this.#n !== this.#open.n || this.#t !== this.#open.t) {
+      throw new Error("event_codec: writeTo() with a batch open");
+    }
     const counts = this.#counts;
     const n = HEAD + counts.length + this.#n, t = this.#t, u = this.#u;
     const nums = new Float64Array(buf, 0, n);
@@ -122,6 +218,7 @@ export class EventEncoder {
     new Uint8Array(buf, n * 8 + u * 2, t).set(this.#tags.subarray(0, t));
     this.#n = this.#t = this.#u = 0;
     this.#counts = [];
+    this.#mark();
   }
 
   /** The batches as one new buffer (tests, examples; the worker reuses its buffers). */
@@ -156,8 +253,8 @@ export class EventEncoder {
     this.#tags[this.#t++] = v;
   }
 
-  #str(s: string): void {
-    const len = s.length;
+  #str(s: string, from = 0, to = s.length): void {
+    const len = to - from;
     this.#num(len);
     if (this.#u + len > this.#text.length) {
       const grown = new Uint16Array(Math.max(this.#text.length * 2, this.#u + len));
@@ -166,7 +263,7 @@ export class EventEncoder {
     }
     const text = this.#text;
     let u = this.#u;
-    for (let i = 0; i < len; i++) text[u++] = s.charCodeAt(i);
+    for (let i = from; i < to; i++) text[u++] = s.charCodeAt(i);
     this.#u = u;
   }
 

@@ -4,21 +4,7 @@ import { decodeBatches, EventEncoder } from "./event_codec.ts";
 import type { PfnRange, Resource, TraceEvent } from "./event.ts";
 import { TraceReader } from "./read.ts";
 import "../../tests/support/repo_root.ts";
-
-/** Deep equality with the same keys in the same order at every level (output depends on it). */
-function sameRecords(got: unknown, want: unknown, path = "$"): void {
-  assert.deepStrictEqual(got, want, path);
-  if (got !== null && typeof got === "object") {
-    assert.deepEqual(Object.keys(got), Object.keys(want as object), `key order at ${path}`);
-    for (const k of Object.keys(got)) {
-      sameRecords(
-        (got as Record<string, unknown>)[k],
-        (want as Record<string, unknown>)[k],
-        `${path}.${k}`,
-      );
-    }
-  }
-}
+import { sameRecords } from "../../tests/support/same_records.ts";
 
 function roundTrip(batches: TraceEvent[][], shared = false): TraceEvent[][] {
   const enc = new EventEncoder();

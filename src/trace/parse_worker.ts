@@ -2,7 +2,9 @@
  * The worker side of `threaded_read.ts`: reads one trace with {@link TraceReader} (the same
  * bounded input path, the same parse and validation) and posts its header line, then its
  * batches encoded (`event_codec.ts`) into shared slots, a group of batches per message, then the
- * end record or the error. It fills a slot only once the reading thread has handed it back, so
+ * end record or the error. Lines of the hot kinds are scanned straight into the encoding
+ * (`scan_event.ts`); the reader parses and validates the rest, and checks every line across
+ * lines, as always. It fills a slot only once the reading thread has handed it back, so
  * at most `SLOTS` groups wait between the threads.
  *
  * It needs no permission the command does not have: it reads the one file the command names
@@ -14,6 +16,7 @@
 import { parentPort } from "node:worker_threads";
 import { TraceReader } from "./read.ts";
 import { EventEncoder } from "./event_codec.ts";
+import { LineEncoder } from "./scan_event.ts";
 import { errorData, type FromWorker, GROUP_BYTES, SLOTS, type ToWorker } from "./threaded_read.ts";
 
 /** Posts to the reading thread (a `node:worker_threads` Worker: see threaded_read.ts). */
@@ -42,8 +45,8 @@ async function read(path: string, stdin: ReadableStream<Uint8Array> | undefined)
     await reader.header();
     const source = reader.headerSource!;
     post({ type: "header", text: source.text, line: source.line });
-    for await (const batch of reader.batches()) {
-      encoder.add(batch);
+    // The lines of the hot kinds go straight into the encoder; the reader parses the rest.
+    for await (const _ of reader.batchesInto(new LineEncoder(encoder))) {
       if (encoder.byteLength >= GROUP_BYTES) await send(encoder);
     }
     if (encoder.batches > 0) await send(encoder);

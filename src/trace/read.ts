@@ -31,6 +31,27 @@ export interface EventSource {
 }
 
 /**
+ * Where {@link TraceReader.batchesInto} puts a trace's events: a batch being built that may take
+ * an event straight from its line, without the reader parsing it (the parse worker's encoder,
+ * `scan_event.ts`).
+ */
+export interface BatchSink {
+  /**
+   * Takes the event on `text`, line number `line`, into the open batch and returns its `seq`;
+   * or takes nothing and returns -1, and the reader parses and validates the line as always
+   * (then {@link add} gets the record). It may take a line only if it holds a valid event and
+   * what it takes is that event.
+   */
+  take(text: string, line: number): number;
+  /** Adds an event the reader validated to the open batch. */
+  add(e: TraceEvent): void;
+  /** Ends the open batch. */
+  endBatch(): void;
+  /** Drops the open batch's events: an error cut it short. */
+  dropBatch(): void;
+}
+
+/**
  * Reads one trace. Create it with {@link TraceReader.open} (a path or `-`) or
  * {@link TraceReader.fromText}, read {@link TraceReader.header}, then iterate
  * {@link TraceReader.batches}.
@@ -192,33 +213,113 @@ export class TraceReader implements EventSource {
         const line = firstLine + i;
         if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === "")) continue;
         if (this.#end) checks.record(line);
-        let obj: unknown;
-        try {
-          obj = parseRecord(text);
-        } catch {
-          if (!batch.terminated) {
-            if (out.length > 0) yield out;
-            throw new CutOffError({ file: name, line }, checks.events);
-          }
-          throw new TraceError(
-            { file: name, line },
-            undefined,
-            "one JSON object per line",
-            jsonProblem(text),
-          );
+        const e = this.#record(text, line, batch.terminated);
+        if (e === undefined) continue;
+        if (e === CUT_OFF) {
+          if (out.length > 0) yield out;
+          throw new CutOffError({ file: name, line }, checks.events);
         }
-        if ((obj as Record<string, unknown>)?.kind === "end") {
-          this.#end = validateEnd({ file: name, line }, obj as Record<string, unknown>);
-          checks.end(line, this.#end.events);
-          continue;
-        }
-        const e = validateEvent({ file: name, line }, obj);
-        checks.event(e);
         out.push(e);
         if (this.#textSink !== undefined) this.#textSink(text);
       }
       if (out.length > 0) yield out;
     }
+  }
+
+  /**
+   * {@link TraceReader.batches} into `sink`, which may take lines straight from their text
+   * ({@link BatchSink.take}); yields the number of events in each batch once the sink has ended
+   * it. The batches, the checks across lines and every error are those of
+   * {@link TraceReader.batches}: the events of a batch an error cuts short are dropped, except
+   * before a cut-off last line, where they are delivered first, as there.
+   */
+  async *batchesInto(sink: BatchSink): AsyncGenerator<number> {
+    await this.header();
+    const name = this.name;
+    const checks = this.#checks;
+    for (;;) {
+      const batch = await this.#nextBatch();
+      if (batch === undefined) return;
+      const { lines, firstLine } = batch;
+      let count = 0;
+      try {
+        for (let i = this.#pendingIndex; i < lines.length; i++) {
+          const text = lines[i];
+          const line = firstLine + i;
+          if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === "")) continue;
+          if (this.#end) checks.record(line);
+          const seq = sink.take(text, line);
+          if (seq >= 0) {
+            checks.eventAt(line, seq);
+          } else {
+            const e = this.#record(text, line, batch.terminated);
+            if (e === undefined) continue;
+            if (e === CUT_OFF) {
+              if (count > 0) {
+                sink.endBatch();
+                yield count;
+              }
+              throw new CutOffError({ file: name, line }, checks.events);
+            }
+            sink.add(e);
+          }
+          count++;
+          if (this.#textSink !== undefined) this.#textSink(text);
+        }
+      } catch (e) {
+        if (!(e instanceof CutOffError)) sink.dropBatch();
+        throw e;
+      }
+      this.#pendingIndex = 0;
+      if (count > 0) {
+        sink.endBatch();
+        yield count;
+      }
+    }
+  }
+
+  /** The next batch of lines, from {@link #pendingIndex} (lines the header left), or undefined. */
+  async #nextBatch(): Promise<LineBatch | undefined> {
+    if (this.#pending) {
+      const batch = this.#pending;
+      this.#pending = undefined;
+      return batch;
+    }
+    this.#pendingIndex = 0;
+    const r = await this.#lines.next();
+    return r.done ? undefined : r.value;
+  }
+
+  /**
+   * Parses and validates one non-blank line after the header: its event, with the checks across
+   * lines made; undefined for the `end` record; {@link CUT_OFF} for a cut-off last line.
+   */
+  #record(
+    text: string,
+    line: number,
+    terminated: boolean,
+  ): TraceEvent | undefined | typeof CUT_OFF {
+    const name = this.name;
+    let obj: unknown;
+    try {
+      obj = parseRecord(text);
+    } catch {
+      if (!terminated) return CUT_OFF;
+      throw new TraceError(
+        { file: name, line },
+        undefined,
+        "one JSON object per line",
+        jsonProblem(text),
+      );
+    }
+    if ((obj as Record<string, unknown>)?.kind === "end") {
+      this.#end = validateEnd({ file: name, line }, obj as Record<string, unknown>);
+      this.#checks.end(line, this.#end.events);
+      return undefined;
+    }
+    const e = validateEvent({ file: name, line }, obj);
+    this.#checks.event(e);
+    return e;
   }
 
   /** The next non-blank line (blank lines skipped within a batch, without an await each). */
@@ -267,6 +368,9 @@ export class TraceReader implements EventSource {
     }
   }
 }
+
+/** What {@link TraceReader}'s line parser returns for a cut-off last line. */
+const CUT_OFF = Symbol("cut off");
 
 /**
  * `JSON.parse` of one trace line, with a faster path for the flat records a long trace is
@@ -486,8 +590,18 @@ function stringEnd(s: string, i: number): number {
   return s.charCodeAt(i) === 34 ? s.indexOf('"', i + 1) : -1;
 }
 
-/** End of a JSON number starting at `i` (`-?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?`), or -1. */
-function numberEnd(s: string, i: number): number {
+/**
+ * End of the JSON number starting at `s[i]` (`-?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?`), or -1.
+ *
+ * @example
+ * ```ts
+ * import { numberEnd } from "./read.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(numberEnd('{"t":-1.5e3}', 5), 11);
+ * assert.equal(numberEnd('{"t":1.}', 5), -1);
+ * ```
+ */
+export function numberEnd(s: string, i: number): number {
   let j = i;
   if (s.charCodeAt(j) === 45) j++;
   const first = s.charCodeAt(j);

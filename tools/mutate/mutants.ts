@@ -22,6 +22,7 @@ export const FALLBACK_TESTS: readonly string[] = [
 ];
 
 const READ = ["src/trace/checks_test.ts", "src/trace/read_test.ts"];
+const SCAN = ["src/trace/scan_event_test.ts", "tests/threads_test.ts"];
 const VALIDATE = ["src/trace/checks_test.ts", "tests/bad_input_test.ts"];
 const REDUCER = ["src/replay/reducer_oracle_test.ts", "src/replay/step_test.ts"];
 const BOOT = ["src/kernel/memory_setup_test.ts", "src/replay/reducer_oracle_test.ts"];
@@ -34,8 +35,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "read-seq-decreasing",
     file: "src/trace/checks.ts",
-    original: "if (e.seq <= this.#lastSeq) {",
-    replacement: "if (e.seq === this.#lastSeq) {",
+    original: "if (seq <= this.#lastSeq) {",
+    replacement: "if (seq === this.#lastSeq) {",
     breaks:
       "format v1: seq strictly increasing (a decreasing seq is malformed, not only an equal one)",
     tests: READ,
@@ -75,11 +76,37 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "read-cut-off-as-malformed",
     file: "src/trace/read.ts",
-    original: "if (!batch.terminated) {\n            if (out.length > 0) yield out;",
-    replacement: "if (batch.terminated) {\n            if (out.length > 0) yield out;",
+    original: "if (!terminated) return CUT_OFF;",
+    replacement: "if (terminated) return CUT_OFF;",
     breaks: "rr: a last line without newline that is not JSON is a cut-off recording (exit 3), " +
       "a terminated bad line is malformed (exit 65)",
     tests: READ,
+  },
+  {
+    id: "scan-event-duplicate-member",
+    file: "src/trace/scan_event.ts",
+    original: "if (seen & (1 << key)) return -1;",
+    replacement: "",
+    breaks: "JSON.parse keeps a member's last value and refuses a bad first one: the parse " +
+      "worker's scanner must take no line with a member twice, or it takes lines the reader refuses",
+    tests: SCAN,
+  },
+  {
+    id: "scan-event-pfn-listed-twice",
+    file: "src/trace/scan_event.ts",
+    original: "if (pfn >= r[j] && pfn < r[j + 1]) return false;",
+    replacement: "if (pfn >= r[j] && pfn < r[j + 1]) continue;",
+    breaks: "a pfns list names each PFN once per event: the parse worker must leave a repeat to " +
+      "the reader, which refuses it",
+    tests: SCAN,
+  },
+  {
+    id: "read-scanned-seq-unchecked",
+    file: "src/trace/read.ts",
+    original: "            checks.eventAt(line, seq);",
+    replacement: "",
+    breaks: "format v1: seq strictly increasing, on the lines the parse worker scans too",
+    tests: SCAN,
   },
   {
     id: "validate-empty-pfn-range",
@@ -387,11 +414,11 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "lookup-zero-flags-windows",
-    file: "src/detect/detectors.ts",
-    original: "if (!isMmio(r) || r.index > 12) continue;",
-    replacement: "if (!isMmio(r) || r.index > 16) continue;",
+    file: "src/detect/device_mmio.ts",
+    original: "if (isMmio(r) && r.index <= 12) all.push(",
+    replacement: "if (isMmio(r) && r.index <= 16) all.push(",
     breaks: "lookup-zero: bridge windows (13-16) only route addresses; nothing maps them",
-    tests: DETECT,
+    tests: [...DETECT, "src/detect/device_mmio_test.ts"],
   },
   {
     id: "lookup-zero-firmware-conflict",
