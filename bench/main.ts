@@ -402,7 +402,8 @@ const ENTRIES: readonly Entry[] = [
       const r = JSON.parse(stdout.trim().split("\n").pop() ?? "{}");
       if (!r.available) return { unavailable: r.why ?? "no random-access API" };
       return {
-        note: `index ${r.index_s.toFixed(2)} s, ${r.index_mb.toFixed(0)} MB heap, ` +
+        note:
+          `index ${r.index_s.toFixed(2)} s, ${r.index_mb.toFixed(0)} MB held (heap + buffers), ` +
           `${r.checkpoints} checkpoints; step median ${r.median_ms.toFixed(1)} ms, ` +
           `max ${r.max_ms.toFixed(1)} ms`,
       };

@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { lineSpans } from "./event_lines.ts";
+import { KeptEventLines, lineSpans } from "./event_lines.ts";
 
 const sha = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
 
@@ -53,4 +53,45 @@ Deno.test("lineSpans: each group's hash is that of its span's bytes", async () =
     { numRuns: 200 },
   );
   await Deno.remove(path);
+});
+
+// Over stdin and gzip a timeline keeps the events' texts compressed in blocks of about 64 KB:
+// any range of events gives back exactly the texts kept, whatever the blocks they span, the
+// order of access, or what the texts hold (any Unicode, a leading U+FEFF, a lone surrogate).
+Deno.test("KeptEventLines: texts(from, to) gives back exactly the texts kept (property)", () => {
+  const text = fc.oneof(
+    fc.string({ unit: "grapheme", maxLength: 300 }),
+    fc.string({ unit: "binary", maxLength: 40 }).map((t) => t.replaceAll("\n", " ")),
+    fc.constantFrom("\uFEFF{}", "\uD800x", "x\uDC00", '{"seq":1}'),
+  ).filter((t) => !t.includes("\n"));
+  fc.assert(
+    fc.property(
+      fc.array(text, { maxLength: 60 }),
+      fc.integer({ min: 0, max: 2000 }),
+      fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 8 }),
+      (some, repeat, picks) => {
+        // Enough texts to fill several blocks.
+        const all: string[] = [];
+        for (let i = 0; i < repeat && some.length > 0; i++) all.push(...some);
+        all.push(...some);
+        const k = new KeptEventLines();
+        all.forEach((t, i) => {
+          k.keep(t);
+          k.addLine(i + 2);
+        });
+        assert.equal(k.kept, all.length);
+        assert.deepEqual(k.texts(0, all.length), all);
+        for (const [a, b] of picks) {
+          const from = all.length ? a % all.length : 0;
+          const to = from + (all.length ? b % (all.length - from + 1) : 0);
+          assert.deepEqual(k.texts(from, to), all.slice(from, to));
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("KeptEventLines: a text holding a newline is refused, never split into two events", () => {
+  assert.throws(() => new KeptEventLines().keep("a\nb"), /newline/);
 });

@@ -8,7 +8,7 @@
  * line number (16 bytes an event, `src/replay/event_lines.ts`), and an access re-reads the lines
  * it needs with one positioned read; a file changed since the build (size, modification time,
  * or bytes other than the reader hashed) is an error naming it. Otherwise the index keeps each
- * event's text (about 180 bytes an event, a third of the parsed record). The state at index `i` is
+ * event's text, deflated in blocks (about 30 bytes an event). The state at index `i` is
  * checkpoint `floor(i / K)` plus a replay of at most `K - 1` events on a copy-on-write draft of
  * it. Frozen states share every page they did not write (tables are persistent), so a
  * checkpoint costs only the leaves and mids written since the previous one, never a whole
@@ -54,7 +54,7 @@
  * timeline: they stream the trace once ({@link ForwardPass}), holding one state, so they work
  * on stdin for traces of any length. `bisect run` needs random access and builds one; over
  * stdin or gzip it works the same because the timeline keeps the event lines it read, never
- * seeks (about 180 MB more at 1M events).
+ * seeks (about 30 MB more at 1M events, deflated).
  *
  * @module
  */
