@@ -6,9 +6,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { generateTrace } from "../gen/trace_gen.ts";
-import { TraceReader } from "../trace/read.ts";
-import { ForwardPass } from "../replay/forward.ts";
-import { Replayer } from "../replay/replayer.ts";
+import { replayOn, statesOf } from "../../tests/support/replay_states.ts";
 import type { TraceEvent } from "../trace/event.ts";
 import type { ModelState } from "./state.ts";
 import { decodeState, encodeState } from "./state_codec.ts";
@@ -27,23 +25,10 @@ function report(state: ModelState, index: number): string {
   return snapshotText(input) + JSON.stringify(snapshotJson(input)) + snapshotDebugfs(state.p2m);
 }
 
-/** Every state of a replay of `text` under `policy`, with the events. */
-async function statesOf(text: string, policy: string) {
-  const pass = await ForwardPass.open(TraceReader.fromText("t", text), { policy });
-  const states = [pass.state()];
-  const events: TraceEvent[] = [];
-  for await (const rec of pass.steps()) {
-    events.push(rec.event);
-    states.push(pass.state());
-  }
-  return { states, events, header: pass.header };
-}
-
 /** The outcomes of `events` replayed from `state`, as JSON, and the final report. */
 function continueFrom(state: ModelState, events: readonly TraceEvent[]): string {
-  const r = new Replayer(state, []);
-  const out = events.map((e) => JSON.stringify(r.apply(e).outcome));
-  return out.join("\n") + report(r.snapshot(), -1);
+  const { outcomes, final } = replayOn(state, events);
+  return outcomes + report(final, -1);
 }
 
 async function checkRoundTrip(text: string, policy: string, every = 1): Promise<void> {

@@ -5,9 +5,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { generateTrace } from "../gen/trace_gen.ts";
-import { TraceReader } from "../trace/read.ts";
-import { ForwardPass } from "./forward.ts";
-import { Replayer } from "./replayer.ts";
+import { replayOn, statesOf } from "../../tests/support/replay_states.ts";
 import type { TraceEvent } from "../trace/event.ts";
 import { initialState, type ModelState } from "../model/state.ts";
 import { CheckpointStore } from "./checkpoints.ts";
@@ -38,20 +36,8 @@ function plain(s: ModelState): unknown {
 }
 
 function continueFrom(state: ModelState, events: readonly TraceEvent[]): string {
-  const r = new Replayer(state, []);
-  const out = events.map((e) => JSON.stringify(r.apply(e).outcome));
-  return out.join("\n") + JSON.stringify(plain(r.snapshot()));
-}
-
-async function statesOf(text: string, policy: string) {
-  const pass = await ForwardPass.open(TraceReader.fromText("t", text), { policy });
-  const states = [pass.state()];
-  const events: TraceEvent[] = [];
-  for await (const rec of pass.steps()) {
-    events.push(rec.event);
-    states.push(pass.state());
-  }
-  return { states, events };
+  const { outcomes, final } = replayOn(state, events);
+  return outcomes + JSON.stringify(plain(final));
 }
 
 Deno.test("checkpoints: a stored state decodes to the same state, before and after thinning (property)", async () => {
