@@ -195,17 +195,10 @@ export class TraceReader implements EventSource {
     const name = this.name;
     const checks = this.#checks;
     for (;;) {
-      let batch: LineBatch | undefined;
-      let from = 0;
-      if (this.#pending) {
-        batch = this.#pending;
-        from = this.#pendingIndex;
-        this.#pending = undefined;
-      } else {
-        const r = await this.#lines.next();
-        if (r.done) return;
-        batch = r.value;
-      }
+      const batch = await this.#nextBatch();
+      if (batch === undefined) return;
+      const from = this.#pendingIndex;
+      this.#pendingIndex = 0;
       const out: TraceEvent[] = [];
       const { lines, firstLine } = batch;
       for (let i = from; i < lines.length; i++) {
