@@ -238,3 +238,30 @@ export class OutputError extends Error {
     this.name = "OutputError";
   }
 }
+
+/**
+ * A command's thread ran out of JavaScript heap (`src/cli/capped_heap.ts`): the trace needs more
+ * memory than V8 lets that thread have. Not a finding about the trace, and not a crash: the CLI
+ * prints the limit and exits 70 (128 under `--bisect-exit`, which says nothing about a revision).
+ *
+ * @example
+ * ```ts
+ * import { HeapLimitError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * const e = new HeapLimitError("map", 4096);
+ * assert.equal(e.exitCode, 70);
+ * assert.match(e.message, /^map: out of memory: .* 4096 MB /);
+ * ```
+ */
+export class HeapLimitError extends Error {
+  /** Exit code the CLI uses for this error. */
+  readonly exitCode: number = EXIT.internal;
+  /** Builds the message naming the command and the thread's heap limit in MB. */
+  constructor(command: string, limitMb: number) {
+    super(
+      `${escapeText(command)}: out of memory: its thread's JavaScript heap reached the ` +
+        `${limitMb} MB V8 allows it (the old generation)`,
+    );
+    this.name = "HeapLimitError";
+  }
+}

@@ -91,3 +91,41 @@ Deno.test("with read access to the trace alone, a streaming command runs on the 
     assert.equal(dec.decode(out.stdout), inProcess.out, args.join(" "));
   }
 });
+
+// A streaming command's thread that reaches its heap limit must end the command with a clear
+// error, never wait forever. Deno 2.9.6 reports ERR_WORKER_OUT_OF_MEMORY only for a thread that
+// never yielded; one that reached the limit after an awaited op (as every streaming command
+// does) sent nothing and the process waited forever, or its thread exited 1 with no message.
+// tests/support/oom_cli.ts is cli.ts's streaming path with a thread that allocates until its
+// 48 MB old generation is full; a kill timer turns a hang into a failure.
+Deno.test("a capped thread out of heap is a clear error and exit 70, never a hang", async () => {
+  for (
+    const [mode, flags, code] of [
+      ["yielding", [], 70],
+      ["busy", [], 70],
+      ["unwatched", [], 70],
+      ["yielding", ["--bisect-exit"], 128],
+    ] as const
+  ) {
+    const killer = new AbortController();
+    const timer = setTimeout(() => killer.abort(), 60_000);
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", `${ROOT}tests/support/oom_cli.ts`, mode, "48", ...flags],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+      signal: killer.signal,
+    }).output();
+    clearTimeout(timer);
+    const err = new TextDecoder().decode(r.stderr);
+    assert.ok(!killer.signal.aborted, `${mode}: hung (killed after 60 s)`);
+    assert.equal(r.code, code, `${mode} ${flags}: ${err}`);
+    assert.equal(
+      err.split("\n")[0],
+      "p2mtrace: map: out of memory: its thread's JavaScript heap reached the 48 MB V8 allows " +
+        "it (the old generation)",
+      mode,
+    );
+    assert.doesNotMatch(err, /\n\s+at |panicked|Uncaught/, mode);
+  }
+});

@@ -13,6 +13,10 @@
  */
 
 import { threadModulesReadable } from "../thread_access.ts";
+import { HeapLimitError } from "../errors.ts";
+import { type Io, processIo } from "./io.ts";
+import { reportError } from "./report_error.ts";
+import { bisectExitCode, bisectExitWanted } from "./main.ts";
 
 /** The young generation of a streaming command's thread, in MB. */
 export const YOUNG_GENERATION_MB = 16;
@@ -44,22 +48,107 @@ export function streams(argv: readonly string[]): boolean {
     threadModulesReadable();
 }
 
+/** How often a capped thread looks whether it ran out of heap, in ms. */
+const WATCH_MS = 100;
+
+/**
+ * Watches this thread's heap for {@link runOnCappedHeap}, which passes `mark` in `workerData`:
+ * if the thread reaches its heap limit while its event loop still turns, stores 1 in `mark`
+ * and posts `{ outOfHeap: true }` (which can arrive after the thread's 'exit': the mark cannot).
+ * V8 then calls Deno's near-heap-limit callback, which raises the limit to let the thread
+ * unwind and stops the JavaScript that was running; reached in a callback (after an awaited
+ * read), that code's continuation is dropped and no 'error' event is sent (Deno 2.9.6): the
+ * command waited forever, or its thread ended with code 1 and no message. A raised
+ * `heap_size_limit` is the sign: V8 changes it for nothing else. Looks every {@link WATCH_MS}
+ * ms, never keeps the thread alive, and stops with the returned function.
+ *
+ * @example
+ * ```ts
+ * import { watchHeap } from "./capped_heap.ts";
+ * import assert from "node:assert/strict";
+ * const mark = new SharedArrayBuffer(4);
+ * const stop = await watchHeap(mark, () => {});
+ * await new Promise((r) => setTimeout(r, 250));
+ * stop();
+ * assert.equal(new Int32Array(mark)[0], 0);
+ * ```
+ */
+export async function watchHeap(
+  mark: SharedArrayBuffer,
+  post: (message: { outOfHeap: true }) => void,
+): Promise<() => void> {
+  const { getHeapStatistics } = await import("node:v8");
+  const limit = getHeapStatistics().heap_size_limit;
+  const id = setInterval(() => {
+    if (getHeapStatistics().heap_size_limit <= limit) return;
+    clearInterval(id);
+    Atomics.store(new Int32Array(mark), 0, 1);
+    post({ outOfHeap: true });
+  }, WATCH_MS);
+  Deno.unrefTimer(id);
+  return () => clearInterval(id);
+}
+
+/** What {@link runOnCappedHeap} runs; tests replace the thread. */
+export interface CappedHeapOptions {
+  /**
+   * The thread's module (default `heap_thread.ts`): it posts its exit code, or
+   * `{ outOfHeap: true }` when {@link watchHeap} says so.
+   */
+  thread?: URL;
+  /** An old-generation limit in MB (default: none set, V8's own, about 4 GB). */
+  oldGenerationMb?: number;
+  /** Where an out-of-memory verdict is printed (default the process's streams). */
+  io?: Io;
+}
+
 /**
  * Runs `main(argv)` on a worker thread with a capped young generation; resolves with its exit
  * code (posted by `main`, or given to `Deno.exit` there), rejects when the thread fails with an
- * error nothing caught.
+ * error nothing caught. A thread that reaches its heap limit is a {@link HeapLimitError}
+ * (printed, exit 70): Deno reports one that never yielded (`ERR_WORKER_OUT_OF_MEMORY`), the
+ * thread's {@link watchHeap} one that did.
+ *
+ * @example
+ * ```ts ignore
+ * import { runOnCappedHeap } from "./capped_heap.ts";
+ * Deno.exit(await runOnCappedHeap(["validate", "t.jsonl"]));
+ * ```
  */
-export async function runOnCappedHeap(argv: string[]): Promise<number> {
+export async function runOnCappedHeap(
+  argv: string[],
+  options: CappedHeapOptions = {},
+): Promise<number> {
   const { Worker } = await import("node:worker_threads");
-  return await new Promise((resolve, reject) => {
-    const w = new Worker(new URL("./heap_thread.ts", import.meta.url), {
-      workerData: argv,
-      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+  let limitMb = options.oldGenerationMb ?? 0;
+  const mark = new SharedArrayBuffer(4);
+  const outOfHeap = () => Atomics.load(new Int32Array(mark), 0) === 1;
+  const code = await new Promise<number | undefined>((resolve, reject) => {
+    const w = new Worker(options.thread ?? new URL("./heap_thread.ts", import.meta.url), {
+      workerData: { argv, mark },
+      resourceLimits: {
+        maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
+        ...(options.oldGenerationMb ? { maxOldGenerationSizeMb: options.oldGenerationMb } : {}),
+      },
     });
-    w.once("message", (code: number) => resolve(code));
-    w.once("error", reject);
+    limitMb ||= w.resourceLimits?.maxOldGenerationSizeMb ?? 0;
+    w.once("message", (m: number | { outOfHeap: true }) => {
+      if (!outOfHeap()) return resolve(m as number);
+      // The thread's continuation is gone: it may never end by itself.
+      void w.terminate();
+      resolve(undefined);
+    });
+    w.once(
+      "error",
+      (e: Error & { code?: string }) =>
+        e?.code === "ERR_WORKER_OUT_OF_MEMORY" || outOfHeap() ? resolve(undefined) : reject(e),
+    );
     // `Deno.exit(n)` on the thread (an interrupt's cleanup exits 128 + signal) ends the thread
     // with n, which is the process's exit code.
-    w.once("exit", (code: number) => resolve(code));
+    w.once("exit", (code: number) => resolve(outOfHeap() ? undefined : code));
   });
+  if (code !== undefined) return code;
+  const io = options.io ?? processIo();
+  const exit = reportError(new HeapLimitError(argv[0], limitMb), io);
+  return bisectExitWanted(argv) ? bisectExitCode(argv, exit, io) : exit;
 }
