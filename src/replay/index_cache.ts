@@ -30,9 +30,10 @@ import { sha256Hex } from "../trace/sha.ts";
 /**
  * Bumped whenever the index file layout or the state encoding changes (3: each interval's
  * last change of every PFN it changed, region blocks, an interval ending after a boot pass;
- * 4: checkpoints within an interval, written against its first).
+ * 4: checkpoints within an interval, written against its first; 5: every checkpoint's P2M
+ * pages in one pool of the file, each page written once, checked by its place).
  */
-export const INDEX_FORMAT = 4;
+export const INDEX_FORMAT = 5;
 
 /** Index files kept in the cache directory at most (least recently used removed first). */
 export const CACHE_MAX_INDEXES = 16;

@@ -1,30 +1,34 @@
 /**
  * The on-disk random-access index of one trace file under one policy: a model state at each
  * checkpoint (`state_codec.ts`: every `K` events, and after a boot pass; and every `K / 4`
- * within, written against the interval's first state, so costing a sixth), each event's byte
- * offset, length, line and seq, and every change each step made (the PFN range with its
- * values before and after), so that "which step last changed this PFN" is a lookup. With it
- * a step of a 1M-event trace costs one state decoded (and one written against it) and at most
- * `K / 4 - 1` events replayed, read with one positioned read, instead of a replay from step 0;
- * its blame costs one region block and one or two change blocks read. `src/replay/index_cache.ts` says where the file lives.
+ * within), its P2M pages kept apart in a pool of the file where each page is written once
+ * (a checkpoint costs the pages changed since the last one and the rest of the state: about
+ * a tenth of a whole state), each event's byte offset, length, line and seq, and every change
+ * each step made (the PFN range with its values before and after), so that "which step last
+ * changed this PFN" is a lookup. With it a step of a 1M-event trace costs one state decoded
+ * and at most `K / 4 - 1` events replayed, read with one positioned read, instead of a replay
+ * from step 0; its blame costs one region block and one or two change blocks read.
+ * `src/replay/index_cache.ts` says where the file lives.
  *
  * **File layout** (little-endian): `P2MTIDX\n`, `u32` format, `u32` 0; then the blocks in
  * build order: per interval its state (and the states within it, interleaved with its other
- * blocks), its changes (f64 rows: event index, pfn, endPfn, beforeMfn, afterMfn, kinds) and
- * its event table; then the region blocks (f64 rows: interval,
- * first and end PFN of each range of PFNs the interval changed, for the PFNs of one region, so
- * that a lookup reads one region's block to find the intervals that changed its PFN); then
- * the directory (JSON: format, tool version, policy, the trace's SHA-256, size and file
- * identity, events, interval, how the trace ended, each interval's first event and blocks,
- * each region's first PFN and block, each block's offset, length and SHA-256), `u32`
- * directory length, the directory's SHA-256 (32 bytes) and `P2MTIDX\n` again.
+ * blocks), each state preceded by the P2M pages no earlier state held (`state_codec.ts`'s
+ * `PagePool`: leaves, and mids holding their leaves' places), its changes (f64 rows: event
+ * index, pfn, endPfn, beforeMfn, afterMfn, kinds) and its event table; then the region blocks
+ * (f64 rows: interval, first and end PFN of each range of PFNs the interval changed, for the
+ * PFNs of one region, so that a lookup reads one region's block to find the intervals that
+ * changed its PFN); then the directory (JSON: format, tool version, policy, the trace's
+ * SHA-256, size and file identity, events, interval, how the trace ended, each interval's
+ * first event and blocks, each region's first PFN and block, each block's offset, length and
+ * SHA-256), `u32` directory length, the directory's SHA-256 (32 bytes) and `P2MTIDX\n` again.
  *
  * **Trust.** Nothing is used unchecked: {@link TraceIndex.open} checks both magics, the format,
  * the file's length, the directory's SHA-256, the tool version, the policy and the trace's
  * SHA-256 and size against those the caller found for the trace (`index_cache.ts`: the trace
- * hashed, or the hash recorded for its file identity); every block read is
- * checked against its SHA-256 before it is decoded, and the trace bytes an access replays are
- * checked against the SHA-256 of its interval's span recorded at build. Any mismatch is an
+ * hashed, or the hash recorded for its file identity); every block read is checked against
+ * its SHA-256 before it is decoded (a pooled P2M page against the 32-bit check of its place,
+ * which the checked state, or a mid it names, holds), and the trace bytes an access replays
+ * are checked against the SHA-256 of its interval's span recorded at build. Any mismatch is an
  * {@link IndexUnusable} (the caller ignores the file, says so, and rebuilds or replays).
  * Hashing a whole 1 GB trace on every access would cost more than the replay it saves, so
  * the full SHA-256 is computed at build (and checked again by `p2mtrace index`); an access
@@ -39,8 +43,7 @@ import { parseEventLine } from "../trace/read.ts";
 import { validateEvent } from "../trace/validate.ts";
 import type { Policy } from "../policy/policy.ts";
 import { initialState, type ModelState } from "../model/state.ts";
-import { decodeState, encodeState } from "../model/state_codec.ts";
-import { type P2mPages, p2mPages } from "../p2m/table.ts";
+import { decodeState, encodeState, leafCheck, PagePool } from "../model/state_codec.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { INDEX_FORMAT, indexFileName } from "./index_cache.ts";
@@ -53,6 +56,10 @@ import { oneShotSha256, sha256Hex } from "../trace/sha.ts";
 
 const MAGIC = new TextEncoder().encode("P2MTIDX\n");
 const TRAILER = 4 + 32 + 8;
+/** A P2M page's JSON is never longer than this (512 slots, at most 1024 runs). */
+const MAX_PAGE = 1 << 20;
+/** Pages of a state this close together in the pool are read with one read. */
+const LEAF_GAP = 16 << 10;
 /** A directory larger than this is not one this code wrote. */
 const MAX_DIR = 64 << 20;
 
@@ -101,11 +108,7 @@ interface Interval {
   /** Seq of its first event. */
   firstSeq: number;
   state: Block;
-  /**
-   * Checkpoints within it, every {@link SUB_PARTS}-th of its length: the state after `first`
-   * events, written against the interval's `state` (`state_codec.ts`: the P2M leaves they
-   * share are references into it).
-   */
+  /** Checkpoints within it, every {@link SUB_PARTS}-th of its length: the state after `first` events. */
   subs: { first: number; state: Block }[];
   /** Per event: f64 offset, u32 length, u32 line, f64 seq. */
   events: Block;
@@ -180,9 +183,8 @@ export function intervalFor(bytes: number): number {
 }
 
 /**
- * Parts an interval is split into by checkpoints written against its first one: an access
- * replays at most a quarter of an interval. Such a checkpoint costs about a sixth of a whole
- * one (the P2M leaves changed since, and the rest of the state).
+ * Parts an interval is split into by checkpoints: an access replays at most a quarter of an
+ * interval.
  */
 const SUB_PARTS = 4;
 
@@ -354,10 +356,13 @@ export async function buildTraceIndex(
     }
     const out = file;
     let at = 0;
-    const write = (bytes: Uint8Array): Block => {
+    const writeRaw = (bytes: Uint8Array) => {
       for (let off = 0; off < bytes.length;) off += out.writeSync(bytes.subarray(off));
-      const b: Block = [at, bytes.length, sha(bytes)];
       at += bytes.length;
+    };
+    const write = (bytes: Uint8Array): Block => {
+      const b: Block = [at, bytes.length, sha(bytes)];
+      writeRaw(bytes);
       return b;
     };
     const head = new Uint8Array(16);
@@ -367,14 +372,16 @@ export async function buildTraceIndex(
     const lines = new F64List();
     const seqs = new F64List();
     const firsts = [0];
-    // The interval's whole state, which its later checkpoints are written against.
-    const whole = (): Block => {
-      const st = pass.state();
-      base = p2mPages(st.p2m);
-      return write(encodeState(st, undefined, base));
+    // A checkpoint: the P2M pages no earlier one held (each checked by its place, which the
+    // state or a mid holds), then the state.
+    const pool = new PagePool();
+    const checkpoint = (): Block => {
+      pool.start(at);
+      const bytes = encodeState(pass.state(), pool);
+      writeRaw(pool.take());
+      return write(bytes);
     };
-    let base: P2mPages | undefined;
-    const states: Block[] = [whole()];
+    const states: Block[] = [checkpoint()];
     const subs: { first: number; state: Block }[][] = [[]];
     const part = Math.max(1, Math.floor(k / SUB_PARTS));
     const changes: Block[] = [];
@@ -427,10 +434,10 @@ export async function buildTraceIndex(
         if (size < k) earlyCut = n;
         closeInterval();
         firsts.push(n);
-        states.push(whole());
+        states.push(checkpoint());
         subs.push([]);
       } else if (size % part === 0) {
-        subs[subs.length - 1].push({ first: n, state: write(encodeState(pass.state(), base)) });
+        subs[subs.length - 1].push({ first: n, state: checkpoint() });
       }
     });
     const n = lines.n;
@@ -705,6 +712,64 @@ export class TraceIndex {
     return bytes;
   }
 
+  /**
+   * The JSON values of the P2M pages at `places` (flat offset, length, {@link leafCheck}),
+   * read from the index file's page pool, each checked; nearby pages are read together.
+   */
+  #pages(places: readonly number[]): unknown[] {
+    const n = places.length / 3;
+    const end = this.#dir.length - TRAILER;
+    const order = Array.from({ length: n }, (_, i) => i);
+    for (let i = 0; i < n; i++) {
+      const off = places[3 * i], len = places[3 * i + 1];
+      if (!(off >= 16 && len > 0 && len <= MAX_PAGE && off + len <= end)) {
+        throw new IndexUnusable("a P2M page's place is out of range");
+      }
+    }
+    order.sort((a, b) => places[3 * a] - places[3 * b]);
+    // Each leaf's bytes: the buffer of the range read that holds it, and where in it.
+    const bufOf: Uint8Array[] = new Array(n);
+    const bufAt = new Float64Array(n);
+    const file = Deno.openSync(this.path, { read: true });
+    try {
+      for (let r = 0; r < n;) {
+        const from = places[3 * order[r]];
+        let to = from + places[3 * order[r] + 1], s = r + 1;
+        for (; s < n && places[3 * order[s]] <= to + LEAF_GAP; s++) {
+          to = Math.max(to, places[3 * order[s]] + places[3 * order[s] + 1]);
+        }
+        const bytes = readAt(file, from, to - from);
+        for (; r < s; r++) {
+          bufOf[order[r]] = bytes;
+          bufAt[order[r]] = places[3 * order[r]] - from;
+        }
+      }
+    } finally {
+      file.close();
+    }
+    // One JSON text of every page, in order: `[page,page,...]`.
+    let total = 1 + n;
+    for (let i = 0; i < n; i++) total += places[3 * i + 1];
+    const text = new Uint8Array(Math.max(2, total));
+    text[0] = 0x5b;
+    let w = 1;
+    for (let i = 0; i < n; i++) {
+      const bytes = bufOf[i], a = bufAt[i], len = places[3 * i + 1];
+      if (leafCheck(bytes, a, a + len) !== places[3 * i + 2]) {
+        throw new IndexUnusable(`the P2M page at byte ${places[3 * i]} is damaged`);
+      }
+      text.set(bytes.subarray(a, a + len), w);
+      w += len;
+      text[w++] = 0x2c;
+    }
+    text[Math.max(1, w - 1)] = 0x5d;
+    try {
+      return JSON.parse(new TextDecoder().decode(text));
+    } catch {
+      throw new IndexUnusable("its P2M pages do not parse");
+    }
+  }
+
   /** The event table of interval `j`: offsets, lengths, lines, seqs. */
   async #table(j: number) {
     const iv = this.#dir.intervals[j];
@@ -885,24 +950,18 @@ export class TraceIndex {
     const j = this.#intervalOf(index);
     const iv = this.#dir.intervals[j];
     // The latest checkpoint at or before `index`: the interval's own, or one within it.
-    let sub: { first: number; state: Block } | undefined;
-    for (const s of iv.subs) if (s.first <= index) sub = s;
-    const from = sub?.first ?? iv.first;
-    const blocks = sub === undefined ? [iv.state] : [iv.state, sub.state];
+    let at: { first: number; state: Block } = iv;
+    for (const s of iv.subs) if (s.first <= index) at = s;
+    const from = at.first;
     if (index > iv.first) {
-      this.#prefetch(
-        [...blocks, iv.events],
-        this.#partSpan(j, index - 1 - iv.first),
-      );
-    } else this.#prefetch(blocks);
-    let state = sub === undefined
-      ? decodeState(await this.#block(iv.state), this.#header.guest, policy)
-      : decodeState(
-        await this.#block(sub.state),
-        this.#header.guest,
-        policy,
-        await this.#block(iv.state),
-      );
+      this.#prefetch([at.state, iv.events], this.#partSpan(j, index - 1 - iv.first));
+    } else this.#prefetch([at.state]);
+    let state = decodeState(
+      await this.#block(at.state),
+      this.#header.guest,
+      policy,
+      (places) => this.#pages(places),
+    );
     let event: TraceEvent | undefined;
     if (index > from) {
       const r = new Replayer(state, [], this.#header.provenance);
