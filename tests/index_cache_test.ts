@@ -269,8 +269,13 @@ Deno.test("index: a truncated or damaged index file is ignored with a note, neve
   }
   // A digit of a pooled page changed into another (still JSON): only its check catches it.
   // The leaf's last run number, and the mid's last slot (which leaf the slot is).
-  const midText = new TextDecoder().decode(good.subarray(mid[0], mid[0] + mid[1]));
-  for (const byte of [leaf[0] + leaf[1] - 2, mid[0] + midText.indexOf("],[") - 1]) {
+  const textAt = (at: number[]) => new TextDecoder().decode(good.subarray(at[0], at[0] + at[1]));
+  for (
+    const byte of [
+      leaf[0] + textAt(leaf).lastIndexOf("]") - 1,
+      mid[0] + textAt(mid).indexOf("],[") - 1,
+    ]
+  ) {
     assert.match(String.fromCharCode(good[byte]), /\d/);
     damages.push([`digit at byte ${byte} changed`, (b) => {
       const c = b.slice();

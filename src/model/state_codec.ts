@@ -13,7 +13,7 @@
  *
  * The P2M leaves can be kept apart, in a {@link LeafPool}: a file that holds many states of
  * one trace writes each leaf once (tables are persistent: a leaf not written since is the same
- * object), and a state then holds each leaf's place (offset, length and {@link leafCheck}) in
+ * object), and a state then holds each leaf's place (offset, length and {@link pageCheck}) in
  * that file instead of its runs; {@link decodeState} is given the leaves read back from there.
  * A state a thousand events after the last costs about a tenth of a whole one (the leaves
  * changed since, their places, and the rest of the state).
@@ -42,6 +42,8 @@ import { PfnSet } from "../p2m/pfn_set.ts";
 import { InvariantError } from "../errors.ts";
 
 const ERAS: readonly Era[] = ["T12", "T16", "L19"];
+/** FNV-1a, 32 bits: offset basis and prime. */
+const FNV_BASIS = 0x811c9dc5, FNV_PRIME = 0x01000193;
 
 function checkInts(vs: readonly number[]): readonly number[] {
   for (let i = 0; i < vs.length; i++) {
@@ -57,7 +59,7 @@ function ints(v: unknown): number[] {
   return v;
 }
 
-/** A page's place in a {@link PagePool}'s file: offset, length, {@link leafCheck} of its bytes. */
+/** A page's place in a {@link PagePool}'s file: offset, length, {@link pageCheck} of its bytes. */
 export type PagePlace = [number, number, number];
 
 /**
@@ -71,7 +73,7 @@ export type PagePlace = [number, number, number];
  *
  * @example
  * ```ts
- * import { leafCheck, PagePool } from "./state_codec.ts";
+ * import { pageCheck, PagePool } from "./state_codec.ts";
  * import assert from "node:assert/strict";
  * const pool = new PagePool();
  * pool.start(100);
@@ -81,8 +83,8 @@ export type PagePlace = [number, number, number];
  * const [offset, length, check] = pool.leafPlace(id);
  * const bytes = pool.take();
  * assert.equal(offset, 100);
- * assert.equal(new TextDecoder().decode(bytes), "[1,2,3]");
- * assert.equal(check, leafCheck(bytes, 0, length));
+ * assert.equal(new TextDecoder().decode(bytes), "[1,2,3] "); // whole words
+ * assert.equal(check, pageCheck(bytes.subarray(0, length)));
  * ```
  */
 export class PagePool implements PageNamer {
@@ -95,15 +97,23 @@ export class PagePool implements PageNamer {
   #next = 0;
   #bytes = 0;
 
-  /** Pages placed from now on are written from file offset `at` on (nothing may be pending). */
+  /**
+   * Pages placed from now on are written from file offset `at` on, a multiple of 4 (nothing
+   * may be pending).
+   */
   start(at: number): void {
     if (this.#pending.length) throw new InvariantError("page pool: pages not taken");
+    if (at % 4 !== 0) throw new InvariantError(`page pool: offset ${at} is not a word's`);
     this.#next = at;
   }
 
+  /** Places `text` as a page: padded with spaces to whole 32-bit words. */
   #put(text: string, into: number[]): void {
-    const bytes = ENC.encode(text);
-    into.push(this.#next, bytes.length, leafCheck(bytes, 0, bytes.length));
+    const bytes = new Uint8Array((text.length + 3) & ~3);
+    const { written } = ENC.encodeInto(text, bytes);
+    if (written !== text.length) throw new InvariantError("page pool: a page is not ASCII");
+    bytes.fill(0x20, written);
+    into.push(this.#next, bytes.length, pageCheck(bytes));
     this.#pending.push(bytes);
     this.#next += bytes.length;
     this.#bytes += bytes.length;
@@ -172,24 +182,67 @@ export class PagePool implements PageNamer {
 export type PageReader = (places: readonly number[]) => unknown[];
 
 /**
- * A 32-bit check of `bytes[from..to)` (FNV-1a): a leaf's place holds it, so a leaf read back
- * from its pool is checked without a cryptographic hash of every leaf (any single changed
- * byte changes it: each step of FNV-1a is a bijection of its state).
+ * A 32-bit check of a page (FNV-1a over its 32-bit words, in this machine's byte order;
+ * `bytes` starts at a word boundary and is whole words long): a page's place holds it, so a
+ * page read back from its pool is checked without a cryptographic hash of every page (any
+ * single changed word changes it: each step of FNV-1a is a bijection of its state).
  *
  * @example
  * ```ts
- * import { leafCheck } from "./state_codec.ts";
+ * import { pageCheck } from "./state_codec.ts";
  * import assert from "node:assert/strict";
- * const a = new TextEncoder().encode("[1,2,3]");
+ * const a = new TextEncoder().encode("[1,2,3] ");
  * const b = a.slice();
  * b[3] ^= 1;
- * assert.notEqual(leafCheck(a, 0, a.length), leafCheck(b, 0, b.length));
+ * assert.notEqual(pageCheck(a), pageCheck(b));
  * ```
  */
-export function leafCheck(bytes: Uint8Array, from: number, to: number): number {
-  let h = 0x811c9dc5;
-  for (let i = from; i < to; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+export function pageCheck(bytes: Uint8Array): number {
+  return fnv(wordsOf(bytes), 0, bytes.length >> 2);
+}
+
+/** FNV-1a of `words[from..to)`. */
+function fnv(words: Int32Array, from: number, to: number): number {
+  let h = FNV_BASIS;
+  for (let w = from; w < to; w++) h = Math.imul(h ^ words[w], FNV_PRIME);
   return h >>> 0;
+}
+
+function wordsOf(bytes: Uint8Array): Int32Array {
+  if (bytes.byteOffset % 4 !== 0 || bytes.length % 4 !== 0) {
+    throw new InvariantError("page check: not whole words");
+  }
+  return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+}
+
+/**
+ * The first page of `bytes` whose {@link pageCheck} is not the one its place holds (page `i`
+ * starts at `at[i]` and is `places[3i + 1]` bytes long, both multiples of 4; its check is
+ * `places[3i + 2]`), or -1: every page of a state checked in one call, so the loop is
+ * optimised in a fresh process. `bytes` starts at a word boundary of its buffer.
+ *
+ * @example
+ * ```ts
+ * import { badPage, pageCheck } from "./state_codec.ts";
+ * import assert from "node:assert/strict";
+ * const b = new TextEncoder().encode("[1] [22]");
+ * const places = [0, 4, pageCheck(b.subarray(0, 4)), 0, 4, pageCheck(b.subarray(4))];
+ * assert.equal(badPage(b, [0, 4], places), -1);
+ * places[5] ^= 1;
+ * assert.equal(badPage(b, [0, 4], places), 1);
+ * ```
+ */
+export function badPage(
+  bytes: Uint8Array,
+  at: ArrayLike<number>,
+  places: readonly number[],
+): number {
+  const words = wordsOf(bytes);
+  for (let i = 0; i < at.length; i++) {
+    const w = at[i] >> 2;
+    if (fnv(words, w, w + (places[3 * i + 1] >> 2)) !== places[3 * i + 2]) return i;
+  }
+  return -1;
 }
 
 /**
@@ -212,7 +265,7 @@ export function leafCheck(bytes: Uint8Array, from: number, to: number): number {
  * assert.equal(back.maxPfn, s.maxPfn);
  * ```
  */
-export function encodeState(s: ModelState, pool?: PagePool): Uint8Array {
+export function encodeState(s: ModelState, pool?: PagePool): Uint8Array<ArrayBuffer> {
   const rest = JSON.stringify({
     e820: s.e820,
     boot: s.boot ?? null,

@@ -11,7 +11,7 @@ import { generateTrace } from "../gen/trace_gen.ts";
 import { replayOn, statesOf } from "../../tests/support/replay_states.ts";
 import type { TraceEvent } from "../trace/event.ts";
 import type { ModelState } from "./state.ts";
-import { decodeState, encodeState, leafCheck, PagePool } from "./state_codec.ts";
+import { badPage, decodeState, encodeState, PagePool } from "./state_codec.ts";
 import { snapshotDebugfs, snapshotJson, snapshotText } from "../report/snapshot_report.ts";
 import { POLICIES } from "../policy/policies.ts";
 
@@ -41,7 +41,7 @@ class PoolFile {
   bytes = new Uint8Array(0);
   /** `s` encoded against the pool, its new pages appended to the file. */
   encode(s: ModelState): Uint8Array {
-    this.pool.start(this.bytes.length);
+    this.pool.start(this.bytes.length); // whole words so far: pages are
     const state = encodeState(s, this.pool);
     const pages = this.pool.take();
     const grown = new Uint8Array(this.bytes.length + pages.length);
@@ -54,7 +54,7 @@ class PoolFile {
     const out: unknown[] = [];
     for (let i = 0; i < places.length; i += 3) {
       const [at, len, check] = places.slice(i, i + 3);
-      assert.equal(leafCheck(this.bytes, at, at + len), check, `the page at ${at} is damaged`);
+      assert.equal(badPage(this.bytes, [at], [at, len, check]), -1, `the page at ${at} is damaged`);
       out.push(JSON.parse(new TextDecoder().decode(this.bytes.subarray(at, at + len))));
     }
     return out;

@@ -43,7 +43,7 @@ import { parseEventLine } from "../trace/read.ts";
 import { validateEvent } from "../trace/validate.ts";
 import type { Policy } from "../policy/policy.ts";
 import { initialState, type ModelState } from "../model/state.ts";
-import { decodeState, encodeState, leafCheck, PagePool } from "../model/state_codec.ts";
+import { badPage, decodeState, encodeState, PagePool } from "../model/state_codec.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { INDEX_FORMAT, indexFileName } from "./index_cache.ts";
@@ -59,7 +59,7 @@ const TRAILER = 4 + 32 + 8;
 /** A P2M page's JSON is never longer than this (512 slots, at most 1024 runs). */
 const MAX_PAGE = 1 << 20;
 /** Pages of a state this close together in the pool are read with one read. */
-const LEAF_GAP = 16 << 10;
+const PAGE_GAP = 32 << 10;
 /** A directory larger than this is not one this code wrote. */
 const MAX_DIR = 64 << 20;
 
@@ -224,7 +224,7 @@ class F64List {
 const LITTLE_ENDIAN = new Uint8Array(Float64Array.of(1).buffer)[7] === 0x3f;
 
 /** `a` as little-endian bytes (a copy). */
-function f64Bytes(a: Float64Array): Uint8Array {
+function f64Bytes(a: Float64Array): Uint8Array<ArrayBuffer> {
   if (LITTLE_ENDIAN) return new Uint8Array(a.slice().buffer);
   const out = new Uint8Array(8 * a.length);
   const dv = new DataView(out.buffer);
@@ -376,6 +376,7 @@ export async function buildTraceIndex(
     // state or a mid holds), then the state.
     const pool = new PagePool();
     const checkpoint = (): Block => {
+      if (at % 4) writeRaw(new Uint8Array(4 - at % 4)); // pages start at whole words
       pool.start(at);
       const bytes = encodeState(pass.state(), pool);
       writeRaw(pool.take());
@@ -523,12 +524,12 @@ export async function buildTraceIndex(
       text = again;
     }
     const dirBytes = new TextEncoder().encode(text);
-    write(dirBytes);
+    writeRaw(dirBytes);
     const tail = new Uint8Array(TRAILER);
     new DataView(tail.buffer).setUint32(0, dirBytes.length, true);
     tail.set(fromHex(sha(dirBytes)), 4);
     tail.set(MAGIC, 36);
-    write(tail);
+    writeRaw(tail);
     out.close();
     done = true;
     const named = `${dir}/${await indexFileName(sha256, directory.policy)}`;
@@ -546,6 +547,15 @@ function fromHex(hex: string): Uint8Array {
     { length: hex.length / 2 },
     (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16),
   );
+}
+
+function readInto(file: Deno.FsFile, offset: number, bytes: Uint8Array): void {
+  file.seekSync(offset, Deno.SeekMode.Start);
+  for (let got = 0; got < bytes.length;) {
+    const n = file.readSync(bytes.subarray(got));
+    if (n === null) throw new IndexUnusable("a block runs past the end of its file");
+    got += n;
+  }
 }
 
 function readAt(file: Deno.FsFile, offset: number, length: number): Uint8Array<ArrayBuffer> {
@@ -713,7 +723,7 @@ export class TraceIndex {
   }
 
   /**
-   * The JSON values of the P2M pages at `places` (flat offset, length, {@link leafCheck}),
+   * The JSON values of the P2M pages at `places` (flat offset, length, `pageCheck`),
    * read from the index file's page pool, each checked; nearby pages are read together.
    */
   #pages(places: readonly number[]): unknown[] {
@@ -722,47 +732,49 @@ export class TraceIndex {
     const order = Array.from({ length: n }, (_, i) => i);
     for (let i = 0; i < n; i++) {
       const off = places[3 * i], len = places[3 * i + 1];
-      if (!(off >= 16 && len > 0 && len <= MAX_PAGE && off + len <= end)) {
+      if (!(off >= 16 && len > 0 && len <= MAX_PAGE && off + len <= end && (off | len) % 4 === 0)) {
         throw new IndexUnusable("a P2M page's place is out of range");
       }
     }
     order.sort((a, b) => places[3 * a] - places[3 * b]);
-    // Each leaf's bytes: the buffer of the range read that holds it, and where in it.
-    const bufOf: Uint8Array[] = new Array(n);
-    const bufAt = new Float64Array(n);
+    // The ranges to read (pages this close together are read together), into one buffer;
+    // `at[i]`: where page `i` is in it.
+    const ranges: number[] = [];
+    const at = new Float64Array(n);
+    let size = 0;
+    for (let r = 0; r < n;) {
+      const from = places[3 * order[r]];
+      let to = from;
+      for (; r < n && places[3 * order[r]] <= to + PAGE_GAP; r++) {
+        at[order[r]] = size + places[3 * order[r]] - from;
+        to = Math.max(to, places[3 * order[r]] + places[3 * order[r] + 1]);
+      }
+      ranges.push(from, to);
+      size += to - from;
+    }
+    const buf = new Uint8Array(size);
     const file = Deno.openSync(this.path, { read: true });
     try {
-      for (let r = 0; r < n;) {
-        const from = places[3 * order[r]];
-        let to = from + places[3 * order[r] + 1], s = r + 1;
-        for (; s < n && places[3 * order[s]] <= to + LEAF_GAP; s++) {
-          to = Math.max(to, places[3 * order[s]] + places[3 * order[s] + 1]);
-        }
-        const bytes = readAt(file, from, to - from);
-        for (; r < s; r++) {
-          bufOf[order[r]] = bytes;
-          bufAt[order[r]] = places[3 * order[r]] - from;
-        }
+      for (let i = 0, w = 0; i < ranges.length; i += 2) {
+        readInto(file, ranges[i], buf.subarray(w, w += ranges[i + 1] - ranges[i]));
       }
     } finally {
       file.close();
     }
-    // One JSON text of every page, in order: `[page,page,...]`.
+    const bad = badPage(buf, at, places);
+    if (bad >= 0) throw new IndexUnusable(`the P2M page at byte ${places[3 * bad]} is damaged`);
+    // One JSON text of every page, in order (a page is ASCII).
     let total = 1 + n;
     for (let i = 0; i < n; i++) total += places[3 * i + 1];
     const text = new Uint8Array(Math.max(2, total));
     text[0] = 0x5b;
-    let w = 1;
-    for (let i = 0; i < n; i++) {
-      const bytes = bufOf[i], a = bufAt[i], len = places[3 * i + 1];
-      if (leafCheck(bytes, a, a + len) !== places[3 * i + 2]) {
-        throw new IndexUnusable(`the P2M page at byte ${places[3 * i]} is damaged`);
-      }
-      text.set(bytes.subarray(a, a + len), w);
+    for (let i = 0, w = 1; i < n; i++) {
+      const len = places[3 * i + 1];
+      text.set(buf.subarray(at[i], at[i] + len), w);
       w += len;
       text[w++] = 0x2c;
     }
-    text[Math.max(1, w - 1)] = 0x5d;
+    text[total === 1 ? 1 : total - 1] = 0x5d;
     try {
       return JSON.parse(new TextDecoder().decode(text));
     } catch {
