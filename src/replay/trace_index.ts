@@ -47,7 +47,6 @@ import { INDEX_FORMAT, indexFileName } from "./index_cache.ts";
 import { ForwardPass } from "./forward.ts";
 import { Replayer, type StepRecord } from "./replayer.ts";
 import { beforeStartError, pastEndError, type StepName, type StepPoint } from "./steps.ts";
-import { lineSpans } from "./event_lines.ts";
 import { type PfnChange, PfnHistory } from "./blame.ts";
 import { oneShotSha256, sha256Hex } from "../trace/sha.ts";
 
@@ -336,9 +335,11 @@ export async function buildTraceIndex(
 ): Promise<BuiltIndex> {
   const before = fileKey(await Deno.stat(path));
   // Parsed on a second thread as `replay` does (the file's SHA-256 is taken by the read that
-  // finds the lines' byte spans, below, checked against the identity it had here). Loaded
-  // here: a cached answer never builds, and `node:worker_threads` costs it module loading.
+  // finds the lines' byte spans, below, checked against the identity it had here). Both
+  // loaded here: a cached answer never builds, and the modules they bring cost it module
+  // loading (`node:worker_threads`; `node:zlib`, through `event_lines.ts`: about 40 ms of CPU).
   const { openEvents } = await import("../trace/threaded_read.ts");
+  const { lineSpans } = await import("./event_lines.ts");
   const reader = await openEvents(path, new ReadableStream());
   let file: Deno.FsFile | undefined;
   let done = false;
