@@ -3,13 +3,23 @@
 // `snapshot`, `lookup` and `diff` import statically — everything a cached answer loads
 // before it runs — must not bring the Node modules only a build, a replay from step 0 or a
 // streamed hash needs (`node:zlib` alone costs a fresh process about 40 ms of CPU,
-// `node:worker_threads` and `node:crypto` about 10 and 35). They may import them dynamically,
-// on the path that needs them. Checked on Deno's own module graph (`deno info --json`).
+// `node:worker_threads` and `node:crypto` about 10 and 35), nor the modules of those paths
+// (the streaming reader, the forward pass, the build's line spans and threaded reader: about
+// 10 ms together). They may import them dynamically, on the path that needs them. Checked on
+// Deno's own module graph (`deno info --json`).
 import assert from "node:assert/strict";
 import "./support/repo_root.ts";
 
-/** Builtin modules a cached answer must not load. */
-const HEAVY = ["node:zlib", "node:worker_threads", "node:crypto"];
+/** Modules a cached answer must not load (the project's, relative to its root). */
+const HEAVY = [
+  "node:zlib",
+  "node:worker_threads",
+  "node:crypto",
+  "src/trace/read.ts",
+  "src/trace/threaded_read.ts",
+  "src/replay/forward.ts",
+  "src/replay/event_lines.ts",
+];
 
 interface Dependency {
   code?: { specifier: string };
@@ -50,7 +60,7 @@ function staticClosure(g: Map<string, Dependency[]>, from: string): Map<string, 
 
 const COMMANDS = ["snapshot", "lookup", "diff"];
 
-Deno.test("a cached snapshot, lookup or diff loads no node:zlib, worker_threads or crypto", async () => {
+Deno.test("a cached snapshot, lookup or diff loads no node:zlib, worker_threads, crypto, reader or forward pass", async () => {
   const root = new URL("../", import.meta.url);
   const files = ["cli.ts", ...COMMANDS.map((c) => `src/cli/${c}.ts`)].map((f) =>
     new URL(f, root).href
@@ -62,7 +72,7 @@ Deno.test("a cached snapshot, lookup or diff loads no node:zlib, worker_threads 
     assert.ok(g.has(from), `${from} is not in the module graph`);
     const reach = staticClosure(g, from);
     for (const heavy of HEAVY) {
-      const chain = reach.get(heavy);
+      const chain = reach.get(heavy.startsWith("node:") ? heavy : new URL(heavy, root).href);
       assert.equal(
         chain,
         undefined,
