@@ -240,7 +240,7 @@ Deno.test("index: a truncated or damaged index file is ignored with a note, neve
     ["empty", () => new Uint8Array(), history],
   ];
   // The checkpoint the lookup decodes (the interval's own, or the last one within it before
-  // the step), and a mid and a leaf of its P2M (pooled pages: checked by their places).
+  // the step), and a mid and a leaf of its P2M (pooled pages: in its group's page blocks).
   const read = (at: number[]) =>
     JSON.parse(new TextDecoder().decode(good.subarray(at[0], at[0] + at[1])));
   const subs = used.subs as unknown as { first: number; state: number[] }[];
@@ -267,7 +267,8 @@ Deno.test("index: a truncated or damaged index file is ignored with a note, neve
       return c;
     }, argv]);
   }
-  // A digit of a pooled page changed into another (still JSON): only its check catches it.
+  // A digit of a pooled page changed into another (still JSON): only its block's hash
+  // catches it.
   // The leaf's last run number, and the mid's last slot (which leaf the slot is).
   const textAt = (at: number[]) => new TextDecoder().decode(good.subarray(at[0], at[0] + at[1]));
   for (

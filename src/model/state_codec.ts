@@ -11,12 +11,12 @@
  * run numbers of a 1M-event state in about a third of the CPU time a zigzag LEB128 decoder
  * needed (12 against 30-40 ms), for about twice the bytes (0.8 MB against 0.44 MB).
  *
- * The P2M leaves can be kept apart, in a {@link LeafPool}: a file that holds many states of
- * one trace writes each leaf once (tables are persistent: a leaf not written since is the same
- * object), and a state then holds each leaf's place (offset, length and {@link pageCheck}) in
- * that file instead of its runs; {@link decodeState} is given the leaves read back from there.
- * A state a thousand events after the last costs about a tenth of a whole one (the leaves
- * changed since, their places, and the rest of the state).
+ * The P2M pages can be kept apart, in a {@link PagePool}: a file that holds many states of
+ * one trace writes each page once (tables are persistent: a page not written since is the same
+ * object), and a state then holds its mids' places (offset and length) in that file, a mid its
+ * leaves'; {@link decodeState} is given the pages read back from there. A state a thousand
+ * events after the last costs about a tenth of a whole one (the pages changed since, and the
+ * rest of the state).
  *
  * Exactness: {@link decodeState} of {@link encodeState} answers every lookup, report and later
  * step exactly as the original (`state_codec_test.ts` replays both at every step). A number
@@ -42,8 +42,6 @@ import { PfnSet } from "../p2m/pfn_set.ts";
 import { InvariantError } from "../errors.ts";
 
 const ERAS: readonly Era[] = ["T12", "T16", "L19"];
-/** FNV-1a, 32 bits: offset basis and prime. */
-const FNV_BASIS = 0x811c9dc5, FNV_PRIME = 0x01000193;
 
 function checkInts(vs: readonly number[]): readonly number[] {
   for (let i = 0; i < vs.length; i++) {
@@ -59,61 +57,53 @@ function ints(v: unknown): number[] {
   return v;
 }
 
-/** A page's place in a {@link PagePool}'s file: offset, length, {@link pageCheck} of its bytes. */
-export type PagePlace = [number, number, number];
+/** A page's place in a {@link PagePool}'s file: offset and length of its bytes. */
+export type PagePlace = [number, number];
 
 /**
  * Where a file holding many states of one trace keeps their P2M pages: each leaf and each mid
  * once, as JSON, at the offsets it is given ({@link PagePool.start}). A leaf is its runs; a mid
  * is `[slots, places]`, its 512 slots' leaf indices (0-2 the shared leaves, 3 + i the leaf
- * at `places[3i..3i+3)`). {@link encodeState} names each page of a state through it (tables are
+ * at `places[2i..2i+2)`). {@link encodeState} names each page of a state through it (tables are
  * persistent: a page not written since is the same object, and is not written again), and the
  * file's writer takes the pages new since with {@link PagePool.take} and writes them where
  * their places say.
  *
  * @example
  * ```ts
- * import { pageCheck, PagePool } from "./state_codec.ts";
+ * import { PagePool } from "./state_codec.ts";
  * import assert from "node:assert/strict";
  * const pool = new PagePool();
  * pool.start(100);
  * const runs = [1, 2, 3];
  * const id = pool.leaf(runs, runs);
  * assert.equal(pool.leaf(runs, runs), id);
- * const [offset, length, check] = pool.leafPlace(id);
+ * const [offset, length] = pool.leafPlace(id);
  * const bytes = pool.take();
  * assert.equal(offset, 100);
- * assert.equal(new TextDecoder().decode(bytes), "[1,2,3] "); // whole words
- * assert.equal(check, pageCheck(bytes.subarray(0, length)));
+ * assert.equal(length, 7);
+ * assert.equal(new TextDecoder().decode(bytes), "[1,2,3]");
  * ```
  */
 export class PagePool implements PageNamer {
   #leafIds = new WeakMap<object, number>();
   #midIds = new WeakMap<object, number>();
-  /** Places of leaves (id 3 + i at 3i) and mids (likewise), flat. */
+  /** Places of leaves (id 3 + i at 2i) and mids (likewise), flat. */
   #leafAt: number[] = [];
   #midAt: number[] = [];
   #pending: Uint8Array[] = [];
   #next = 0;
   #bytes = 0;
 
-  /**
-   * Pages placed from now on are written from file offset `at` on, a multiple of 4 (nothing
-   * may be pending).
-   */
+  /** Pages placed from now on are written from file offset `at` on (nothing may be pending). */
   start(at: number): void {
     if (this.#pending.length) throw new InvariantError("page pool: pages not taken");
-    if (at % 4 !== 0) throw new InvariantError(`page pool: offset ${at} is not a word's`);
     this.#next = at;
   }
 
-  /** Places `text` as a page: padded with spaces to whole 32-bit words. */
   #put(text: string, into: number[]): void {
-    const bytes = new Uint8Array((text.length + 3) & ~3);
-    const { written } = ENC.encodeInto(text, bytes);
-    if (written !== text.length) throw new InvariantError("page pool: a page is not ASCII");
-    bytes.fill(0x20, written);
-    into.push(this.#next, bytes.length, pageCheck(bytes));
+    const bytes = ENC.encode(text);
+    into.push(this.#next, bytes.length);
     this.#pending.push(bytes);
     this.#next += bytes.length;
     this.#bytes += bytes.length;
@@ -123,7 +113,7 @@ export class PagePool implements PageNamer {
   leaf(page: object, runs: readonly number[]): number {
     let id = this.#leafIds.get(page);
     if (id === undefined) {
-      id = 3 + this.#leafAt.length / 3;
+      id = 3 + this.#leafAt.length / 2;
       this.#put(JSON.stringify(checkInts(runs)), this.#leafAt);
       this.#leafIds.set(page, id);
     }
@@ -145,7 +135,7 @@ export class PagePool implements PageNamer {
         }
         return k;
       });
-      id = 3 + this.#midAt.length / 3;
+      id = 3 + this.#midAt.length / 2;
       this.#put(`[${JSON.stringify(slots)},${JSON.stringify(places)}]`, this.#midAt);
       this.#midIds.set(page, id);
     }
@@ -154,14 +144,14 @@ export class PagePool implements PageNamer {
 
   /** The place of leaf `id`. */
   leafPlace(id: number): PagePlace {
-    const i = 3 * (id - 3);
-    return [this.#leafAt[i], this.#leafAt[i + 1], this.#leafAt[i + 2]];
+    const i = 2 * (id - 3);
+    return [this.#leafAt[i], this.#leafAt[i + 1]];
   }
 
   /** The place of mid `id`. */
   midPlace(id: number): PagePlace {
-    const i = 3 * (id - 3);
-    return [this.#midAt[i], this.#midAt[i + 1], this.#midAt[i + 2]];
+    const i = 2 * (id - 3);
+    return [this.#midAt[i], this.#midAt[i + 1]];
   }
 
   /** The bytes of the pages placed since {@link PagePool.start}, in order (then none pending). */
@@ -178,76 +168,12 @@ export class PagePool implements PageNamer {
   }
 }
 
-/** Reads pooled pages back: the JSON value of the page at each place, checked. */
+/** Reads pooled pages back: the JSON value of the page at each place (flat offset, length). */
 export type PageReader = (places: readonly number[]) => unknown[];
 
 /**
- * A 32-bit check of a page (FNV-1a over its 32-bit words, in this machine's byte order;
- * `bytes` starts at a word boundary and is whole words long): a page's place holds it, so a
- * page read back from its pool is checked without a cryptographic hash of every page (any
- * single changed word changes it: each step of FNV-1a is a bijection of its state).
- *
- * @example
- * ```ts
- * import { pageCheck } from "./state_codec.ts";
- * import assert from "node:assert/strict";
- * const a = new TextEncoder().encode("[1,2,3] ");
- * const b = a.slice();
- * b[3] ^= 1;
- * assert.notEqual(pageCheck(a), pageCheck(b));
- * ```
- */
-export function pageCheck(bytes: Uint8Array): number {
-  return fnv(wordsOf(bytes), 0, bytes.length >> 2);
-}
-
-/** FNV-1a of `words[from..to)`. */
-function fnv(words: Int32Array, from: number, to: number): number {
-  let h = FNV_BASIS;
-  for (let w = from; w < to; w++) h = Math.imul(h ^ words[w], FNV_PRIME);
-  return h >>> 0;
-}
-
-function wordsOf(bytes: Uint8Array): Int32Array {
-  if (bytes.byteOffset % 4 !== 0 || bytes.length % 4 !== 0) {
-    throw new InvariantError("page check: not whole words");
-  }
-  return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
-}
-
-/**
- * The first page of `bytes` whose {@link pageCheck} is not the one its place holds (page `i`
- * starts at `at[i]` and is `places[3i + 1]` bytes long, both multiples of 4; its check is
- * `places[3i + 2]`), or -1: every page of a state checked in one call, so the loop is
- * optimised in a fresh process. `bytes` starts at a word boundary of its buffer.
- *
- * @example
- * ```ts
- * import { badPage, pageCheck } from "./state_codec.ts";
- * import assert from "node:assert/strict";
- * const b = new TextEncoder().encode("[1] [22]");
- * const places = [0, 4, pageCheck(b.subarray(0, 4)), 0, 4, pageCheck(b.subarray(4))];
- * assert.equal(badPage(b, [0, 4], places), -1);
- * places[5] ^= 1;
- * assert.equal(badPage(b, [0, 4], places), 1);
- * ```
- */
-export function badPage(
-  bytes: Uint8Array,
-  at: ArrayLike<number>,
-  places: readonly number[],
-): number {
-  const words = wordsOf(bytes);
-  for (let i = 0; i < at.length; i++) {
-    const w = at[i] >> 2;
-    if (fnv(words, w, w + (places[3 * i + 1] >> 2)) !== places[3 * i + 2]) return i;
-  }
-  return -1;
-}
-
-/**
- * The bytes of `s` (its guest facts and policy excepted). With `pool`, the P2M's leaves are
- * not written: their places in the pool are ({@link LeafPool}), and {@link decodeState} then
+ * The bytes of `s` (its guest facts and policy excepted). With `pool`, the P2M's pages are
+ * not written: their places in the pool are ({@link PagePool}), and {@link decodeState} then
  * needs them read back.
  *
  * @example
@@ -287,7 +213,7 @@ export function encodeState(s: ModelState, pool?: PagePool): Uint8Array<ArrayBuf
       JSON.stringify(checkInts(p.top))
     }}`;
   } else {
-    // The state's own mids: 0-2 shared, 3 + i the mid at midAt[3i..3i+3).
+    // The state's own mids: 0-2 shared, 3 + i the mid at midAt[2i..2i+2).
     const ids = p2mPageIds(s.p2m, pool);
     const local = new Map<number, number>();
     const midAt: number[] = [];
@@ -347,7 +273,7 @@ function pooledPages(
   read: PageReader | undefined,
 ): Pick<P2mPages, "leaves" | "mids" | "midMissing" | "top"> {
   const midAt = ints(p.midAt);
-  if (read === undefined || midAt.length % 3 !== 0) {
+  if (read === undefined || midAt.length % 2 !== 0) {
     throw new InvariantError("state codec: pages kept apart, and no way to read them");
   }
   // Each mid's leaves get the state's leaf indices (3 + i), a leaf shared by mids once.
@@ -358,12 +284,12 @@ function pooledPages(
     const at = ints(places);
     return ints(slots).map((k) => {
       if (k < 3) return k;
-      const i = 3 * (k - 3);
-      if (!(i + 3 <= at.length)) throw new InvariantError("state codec: a slot points nowhere");
+      const i = 2 * (k - 3);
+      if (!(i + 2 <= at.length)) throw new InvariantError("state codec: a slot points nowhere");
       let id = leafIndex.get(at[i]);
       if (id === undefined) {
         leafIndex.set(at[i], id = 3 + leafIndex.size);
-        leafAt.push(at[i], at[i + 1], at[i + 2]);
+        leafAt.push(at[i], at[i + 1]);
       }
       return id;
     });
@@ -392,8 +318,8 @@ function pooledPages(
 
 /**
  * The state {@link encodeState} wrote, for the trace whose header gave `guest` and the
- * policy `policy`; `leaves` reads back the leaves of a state written with a pool, given their
- * places (flat offset, length, check). Bytes that do not decode are an `InvariantError` (the
+ * policy `policy`; `read` reads back the pages of a state written with a pool, given their
+ * places (flat offset, length). Bytes that do not decode are an `InvariantError` (the
  * index checks its checksums first, so this means a bug, not a damaged file).
  *
  * @example

@@ -1,34 +1,36 @@
 /**
  * The on-disk random-access index of one trace file under one policy: a model state at each
  * checkpoint (`state_codec.ts`: every `K` events, and after a boot pass; and every `K / 4`
- * within), its P2M pages kept apart in a pool of the file where each page is written once
- * (a checkpoint costs the pages changed since the last one and the rest of the state: about
- * a tenth of a whole state), each event's byte offset, length, line and seq, and every change
- * each step made (the PFN range with its values before and after), so that "which step last
- * changed this PFN" is a lookup. With it a step of a 1M-event trace costs one state decoded
- * and at most `K / 4 - 1` events replayed, read with one positioned read, instead of a replay
- * from step 0; its blame costs one region block and one or two change blocks read.
- * `src/replay/index_cache.ts` says where the file lives.
+ * within), its P2M pages kept apart where each page is written once per group of
+ * {@link FRESH_EVERY} intervals (a checkpoint costs the pages changed since the last one and
+ * the rest of the state, about a tenth of a whole state; a group's first, all its pages),
+ * each event's byte offset, length, line and seq, and every change each step made (the PFN
+ * range with its values before and after), so that "which step last changed this PFN" is a
+ * lookup. With it a step of a 1M-event trace costs one state decoded and at most `K / 4 - 1`
+ * events replayed, read with one positioned read, instead of a replay from step 0; its blame
+ * costs one region block and one or two change blocks read. `src/replay/index_cache.ts` says
+ * where the file lives.
  *
  * **File layout** (little-endian): `P2MTIDX\n`, `u32` format, `u32` 0; then the blocks in
  * build order: per interval its state (and the states within it, interleaved with its other
- * blocks), each state preceded by the P2M pages no earlier state held (`state_codec.ts`'s
- * `PagePool`: leaves, and mids holding their leaves' places), its changes (f64 rows: event
- * index, pfn, endPfn, beforeMfn, afterMfn, kinds) and its event table; then the region blocks
- * (f64 rows: interval, first and end PFN of each range of PFNs the interval changed, for the
- * PFNs of one region, so that a lookup reads one region's block to find the intervals that
- * changed its PFN); then the directory (JSON: format, tool version, policy, the trace's
- * SHA-256, size and file identity, events, interval, how the trace ended, each interval's
- * first event and blocks, each region's first PFN and block, each block's offset, length and
- * SHA-256), `u32` directory length, the directory's SHA-256 (32 bytes) and `P2MTIDX\n` again.
+ * blocks), each state preceded by the block of P2M pages no earlier state of its group held
+ * (`state_codec.ts`'s `PagePool`: leaves, and mids holding their leaves' places), its
+ * changes (f64 rows: event index, pfn, endPfn, beforeMfn, afterMfn, kinds) and its event
+ * table; then the region blocks (f64 rows: interval, first and end PFN of each range of PFNs
+ * the interval changed, for the PFNs of one region, so that a lookup reads one region's block
+ * to find the intervals that changed its PFN); then the directory (JSON: format, tool
+ * version, policy, the trace's SHA-256, size and file identity, events, interval, how the
+ * trace ended, each interval's first event and blocks, each region's first PFN and block,
+ * each block's offset, length and SHA-256), `u32` directory length, the directory's SHA-256
+ * (32 bytes) and `P2MTIDX\n` again.
  *
  * **Trust.** Nothing is used unchecked: {@link TraceIndex.open} checks both magics, the format,
  * the file's length, the directory's SHA-256, the tool version, the policy and the trace's
  * SHA-256 and size against those the caller found for the trace (`index_cache.ts`: the trace
  * hashed, or the hash recorded for its file identity); every block read is checked against
- * its SHA-256 before it is decoded (a pooled P2M page against the 32-bit check of its place,
- * which the checked state, or a mid it names, holds), and the trace bytes an access replays
- * are checked against the SHA-256 of its interval's span recorded at build. Any mismatch is an
+ * its SHA-256 before it is decoded (a state's P2M pages are cut from its group's page blocks,
+ * each checked), and the trace bytes an access replays are checked against the SHA-256 of
+ * its interval's span recorded at build. Any mismatch is an
  * {@link IndexUnusable} (the caller ignores the file, says so, and rebuilds or replays).
  * Hashing a whole 1 GB trace on every access would cost more than the replay it saves, so
  * the full SHA-256 is computed at build (and checked again by `p2mtrace index`); an access
@@ -42,7 +44,7 @@ import type { TraceEvent, TraceHeader } from "../trace/event.ts";
 import { validateEvent } from "../trace/validate.ts";
 import type { Policy } from "../policy/policy.ts";
 import { initialState, type ModelState } from "../model/state.ts";
-import { badPage, decodeState, encodeState, PagePool } from "../model/state_codec.ts";
+import { decodeState, encodeState, PagePool } from "../model/state_codec.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { INDEX_FORMAT, indexFileName } from "./index_cache.ts";
@@ -53,10 +55,6 @@ import { oneShotSha256, sha256Hex } from "../trace/sha.ts";
 
 const MAGIC = new TextEncoder().encode("P2MTIDX\n");
 const TRAILER = 4 + 32 + 8;
-/** A P2M page's JSON is never longer than this (512 slots, at most 1024 runs). */
-const MAX_PAGE = 1 << 20;
-/** Pages of a state this close together in the pool are read with one read. */
-const PAGE_GAP = 32 << 10;
 /** A directory larger than this is not one this code wrote. */
 const MAX_DIR = 64 << 20;
 
@@ -97,16 +95,30 @@ export function fileKey(stat: Deno.FileInfo): FileKey {
 /** `[offset, length, sha256]` of a block (offsets into the index, or into the trace for spans). */
 type Block = [number, number, string];
 
-interface Interval {
-  /** Index of the interval's first event (its state is the state after `first` events). */
+/**
+ * A model state in the file: the state after `first` events, and the P2M pages no earlier
+ * checkpoint of its group held (`state_codec.ts`'s `PagePool`: its own and its mids' places
+ * point into these blocks and its group's earlier ones).
+ */
+interface Checkpoint {
   first: number;
+  state: Block;
+  /** The pages it placed (none: every page was placed before). */
+  pages: Block | null;
+}
+
+interface Interval extends Checkpoint {
   /** Events in it. */
   count: number;
   /** Seq of its first event. */
   firstSeq: number;
-  state: Block;
-  /** Checkpoints within it, every {@link SUB_PARTS}-th of its length: the state after `first` events. */
-  subs: { first: number; state: Block }[];
+  /**
+   * Its checkpoint starts a group: its pages are all of its state's ({@link FRESH_EVERY}-th
+   * interval), so the states of the group read only the group's page blocks.
+   */
+  fresh: boolean;
+  /** Checkpoints within it, every {@link SUB_PARTS}-th of its length. */
+  subs: Checkpoint[];
   /** Per event: f64 offset, u32 length, u32 line, f64 seq. */
   events: Block;
   /** Every change of its steps: {@link CHANGE_COLUMNS} f64 a row. */
@@ -184,6 +196,14 @@ export function intervalFor(bytes: number): number {
  * interval.
  */
 const SUB_PARTS = 4;
+
+/**
+ * Intervals of a group of checkpoints: the first writes every P2M page of its state again
+ * (about a whole state), the others only the pages changed since, so a state is read from its
+ * group's page blocks (a whole state and at most `4 * FRESH_EVERY - 1` small ones) and the
+ * file holds about one whole state per group.
+ */
+const FRESH_EVERY = 4;
 
 /**
  * Columns of a row of an interval's change block, one row per change of a step, in step
@@ -372,18 +392,18 @@ export async function buildTraceIndex(
     const lines = new F64List();
     const seqs = new F64List();
     const firsts = [0];
-    // A checkpoint: the P2M pages no earlier one held (each checked by its place, which the
-    // state or a mid holds), then the state.
-    const pool = new PagePool();
-    const checkpoint = (): Block => {
-      if (at % 4) writeRaw(new Uint8Array(4 - at % 4)); // pages start at whole words
+    // A checkpoint: the P2M pages no earlier one of its group held, then the state.
+    let pool = new PagePool();
+    const checkpoint = (first: number, fresh = false): Checkpoint => {
+      if (fresh) pool = new PagePool();
       pool.start(at);
       const bytes = encodeState(pass.state(), pool);
-      writeRaw(pool.take());
-      return write(bytes);
+      const placed = pool.take();
+      const pages = placed.length ? write(placed) : null;
+      return { first, state: write(bytes), pages };
     };
-    const states: Block[] = [checkpoint()];
-    const subs: { first: number; state: Block }[][] = [[]];
+    const states: Checkpoint[] = [checkpoint(0, true)];
+    const subs: Checkpoint[][] = [[]];
     const part = Math.max(1, Math.floor(k / SUB_PARTS));
     const changes: Block[] = [];
     // Each interval's changed ranges, flat [interval, start, end], for the region blocks.
@@ -435,10 +455,10 @@ export async function buildTraceIndex(
         if (size < k) earlyCut = n;
         closeInterval();
         firsts.push(n);
-        states.push(checkpoint());
+        states.push(checkpoint(n, states.length % FRESH_EVERY === 0));
         subs.push([]);
       } else if (size % part === 0) {
-        subs[subs.length - 1].push({ first: n, state: checkpoint() });
+        subs[subs.length - 1].push(checkpoint(n));
       }
     });
     const n = lines.n;
@@ -479,10 +499,10 @@ export async function buildTraceIndex(
         return [from, to - from, spans.groupSha256[group++]];
       });
       intervals.push({
-        first,
+        ...states[j],
         count,
         firstSeq: seqs.a[first],
-        state: states[j],
+        fresh: j % FRESH_EVERY === 0,
         subs: subs[j],
         events: write(table),
         changes: changes[j],
@@ -547,15 +567,6 @@ function fromHex(hex: string): Uint8Array {
     { length: hex.length / 2 },
     (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16),
   );
-}
-
-function readInto(file: Deno.FsFile, offset: number, bytes: Uint8Array): void {
-  file.seekSync(offset, Deno.SeekMode.Start);
-  for (let got = 0; got < bytes.length;) {
-    const n = file.readSync(bytes.subarray(got));
-    if (n === null) throw new IndexUnusable("a block runs past the end of its file");
-    got += n;
-  }
 }
 
 function readAt(file: Deno.FsFile, offset: number, length: number): Uint8Array<ArrayBuffer> {
@@ -723,54 +734,48 @@ export class TraceIndex {
   }
 
   /**
-   * The JSON values of the P2M pages at `places` (flat offset, length, `pageCheck`),
-   * read from the index file's page pool, each checked; nearby pages are read together.
+   * The page blocks a state at checkpoint `at` of interval `j` may point into: its group's,
+   * from the group's first checkpoint to `at`, in file order.
    */
-  #pages(places: readonly number[]): unknown[] {
-    const n = places.length / 3;
-    const end = this.#dir.length - TRAILER;
-    const order = Array.from({ length: n }, (_, i) => i);
-    for (let i = 0; i < n; i++) {
-      const off = places[3 * i], len = places[3 * i + 1];
-      if (!(off >= 16 && len > 0 && len <= MAX_PAGE && off + len <= end && (off | len) % 4 === 0)) {
-        throw new IndexUnusable("a P2M page's place is out of range");
+  #pageBlocks(j: number, at: Checkpoint): Block[] {
+    const out: Block[] = [];
+    const ivs = this.#dir.intervals;
+    for (let i = j; i >= 0; i--) {
+      const iv = ivs[i];
+      const cps = [iv, ...iv.subs];
+      for (let c = i === j ? cps.indexOf(at) : cps.length - 1; c >= 0; c--) {
+        const b = cps[c].pages;
+        if (b !== null) out.push(b);
       }
+      if (iv.fresh) break;
     }
-    order.sort((a, b) => places[3 * a] - places[3 * b]);
-    // The ranges to read (pages this close together are read together), into one buffer;
-    // `at[i]`: where page `i` is in it.
-    const ranges: number[] = [];
-    const at = new Float64Array(n);
-    let size = 0;
-    for (let r = 0; r < n;) {
-      const from = places[3 * order[r]];
-      let to = from;
-      for (; r < n && places[3 * order[r]] <= to + PAGE_GAP; r++) {
-        at[order[r]] = size + places[3 * order[r]] - from;
-        to = Math.max(to, places[3 * order[r]] + places[3 * order[r] + 1]);
-      }
-      ranges.push(from, to);
-      size += to - from;
-    }
-    const buf = new Uint8Array(size);
-    const file = Deno.openSync(this.path, { read: true });
-    try {
-      for (let i = 0, w = 0; i < ranges.length; i += 2) {
-        readInto(file, ranges[i], buf.subarray(w, w += ranges[i + 1] - ranges[i]));
-      }
-    } finally {
-      file.close();
-    }
-    const bad = badPage(buf, at, places);
-    if (bad >= 0) throw new IndexUnusable(`the P2M page at byte ${places[3 * bad]} is damaged`);
-    // One JSON text of every page, in order (a page is ASCII).
+    return out.reverse();
+  }
+
+  /**
+   * The JSON values of the P2M pages at `places` (flat offset, length), cut from the page
+   * blocks `blocks` (checked, in file order) read as `bytes`.
+   */
+  #pages(blocks: Block[], bytes: Uint8Array[], places: readonly number[]): unknown[] {
+    const n = places.length / 2;
     let total = 1 + n;
-    for (let i = 0; i < n; i++) total += places[3 * i + 1];
+    for (let i = 0; i < n; i++) total += places[2 * i + 1];
     const text = new Uint8Array(Math.max(2, total));
     text[0] = 0x5b;
     for (let i = 0, w = 1; i < n; i++) {
-      const len = places[3 * i + 1];
-      text.set(buf.subarray(at[i], at[i] + len), w);
+      const off = places[2 * i], len = places[2 * i + 1];
+      // The last block starting at or before the page, which must hold all of it.
+      let lo = 0, hi = blocks.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (blocks[mid][0] <= off) lo = mid;
+        else hi = mid - 1;
+      }
+      const b = blocks[lo], from = off - (b?.[0] ?? 0);
+      if (!(b !== undefined && from >= 0 && len > 0 && from + len <= b[1])) {
+        throw new IndexUnusable("a P2M page lies outside its group's page blocks");
+      }
+      text.set(bytes[lo].subarray(from, from + len), w);
       w += len;
       text[w++] = 0x2c;
     }
@@ -965,17 +970,20 @@ export class TraceIndex {
     const j = this.#intervalOf(index);
     const iv = this.#dir.intervals[j];
     // The latest checkpoint at or before `index`: the interval's own, or one within it.
-    let at: { first: number; state: Block } = iv;
+    let at: Checkpoint = iv;
     for (const s of iv.subs) if (s.first <= index) at = s;
     const from = at.first;
+    const pageBlocks = this.#pageBlocks(j, at);
     if (index > iv.first) {
-      this.#prefetch([at.state, iv.events], this.#partSpan(j, index - 1 - iv.first));
-    } else this.#prefetch([at.state]);
+      this.#prefetch([at.state, ...pageBlocks, iv.events], this.#partSpan(j, index - 1 - iv.first));
+    } else this.#prefetch([at.state, ...pageBlocks]);
+    const stateBytes = await this.#block(at.state);
+    const pageBytes = await Promise.all(pageBlocks.map((b) => this.#block(b)));
     let state = decodeState(
-      await this.#block(at.state),
+      stateBytes,
       this.#header.guest,
       policy,
-      (places) => this.#pages(places),
+      (places) => this.#pages(pageBlocks, pageBytes, places),
     );
     let event: TraceEvent | undefined;
     if (index > from) {
