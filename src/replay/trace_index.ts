@@ -35,7 +35,6 @@
 
 import { InvariantError } from "../errors.ts";
 import type { TraceEvent, TraceHeader } from "../trace/event.ts";
-import { parseEventLine } from "../trace/read.ts";
 import { validateEvent } from "../trace/validate.ts";
 import type { Policy } from "../policy/policy.ts";
 import { initialState, type ModelState } from "../model/state.ts";
@@ -44,10 +43,8 @@ import { type P2mPages, p2mPages } from "../p2m/table.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { INDEX_FORMAT, indexFileName } from "./index_cache.ts";
-import { ForwardPass } from "./forward.ts";
 import { Replayer, type StepRecord } from "./replayer.ts";
 import { beforeStartError, pastEndError, type StepName, type StepPoint } from "./steps.ts";
-import { lineSpans } from "./event_lines.ts";
 import { type PfnChange, PfnHistory } from "./blame.ts";
 import { oneShotSha256, sha256Hex } from "../trace/sha.ts";
 
@@ -336,9 +333,12 @@ export async function buildTraceIndex(
 ): Promise<BuiltIndex> {
   const before = fileKey(await Deno.stat(path));
   // Parsed on a second thread as `replay` does (the file's SHA-256 is taken by the read that
-  // finds the lines' byte spans, below, checked against the identity it had here). Loaded
-  // here: a cached answer never builds, and `node:worker_threads` costs it module loading.
+  // finds the lines' byte spans, below, checked against the identity it had here). Both
+  // loaded here: a cached answer never builds, and the modules they bring cost it module
+  // loading (`node:worker_threads`; `node:zlib`, through `event_lines.ts`: about 40 ms of CPU).
   const { openEvents } = await import("../trace/threaded_read.ts");
+  const { lineSpans } = await import("./event_lines.ts");
+  const { ForwardPass } = await import("./forward.ts");
   const reader = await openEvents(path, new ReadableStream());
   let file: Deno.FsFile | undefined;
   let done = false;
@@ -862,12 +862,15 @@ export class TraceIndex {
     try {
       objs = JSON.parse(`[${texts.join(",")}]`);
     } catch { /* parsed one by one below */ }
-    return texts.map((text, k) => {
-      const line = t.line(which[k]);
-      return objs?.length === texts.length
-        ? validateEvent({ file: this.#name, line }, objs[k], true)
-        : parseEventLine(this.#name, line, text);
-    });
+    if (objs?.length === texts.length) {
+      const parsed = objs;
+      return texts.map((_, k) =>
+        validateEvent({ file: this.#name, line: t.line(which[k]) }, parsed[k], true)
+      );
+    }
+    // The reader's parser (its module loaded only here: an answer does not stream the trace).
+    const { parseEventLine } = await import("../trace/read.ts");
+    return texts.map((text, k) => parseEventLine(this.#name, t.line(which[k]), text));
   }
 
   /**
