@@ -5,9 +5,9 @@
  * questions answered from that index — `lookup` at a random step and PFN, `diff` of two random
  * steps, `snapshot --format json` at a random step — each timed two ways: in-process (the
  * command's own time, `main()` with the output kept in memory) and as a subprocess (wall time,
- * Deno's startup included; the startup alone, `p2mtrace --version`, and Deno's alone, an empty
- * module run with the same flags, are measured too). Prints
- * one JSON line with medians in ms.
+ * Deno's startup included, and its CPU time, user + system, when `/usr/bin/time` exists; the
+ * startup alone, `p2mtrace --version`, and Deno's alone, an empty module run with the same
+ * flags, are measured too). Prints one JSON line with medians in ms.
  *
  * Usage: `deno run --allow-read --allow-write --allow-run --allow-env bench/cached_index.ts TRACE [QUESTIONS]` (lookups and diffs; default 15)
  *
@@ -17,28 +17,29 @@
 import { Prng } from "../src/gen/prng.ts";
 import { main } from "../src/cli/main.ts";
 import { memoryIo } from "../src/cli/io.ts";
-import { median } from "./main.ts";
+import { median, run } from "./main.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-
+/** A subprocess's wall time and CPU time (user + system; undefined without /usr/bin/time), ms. */
 async function sub(
   args: string[],
   env: Record<string, string>,
   script = "cli.ts",
-): Promise<number> {
-  const t = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", script, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const ms = performance.now() - t;
-  if (out.code > 3) {
-    throw new Error(`${args.join(" ")}: exit ${out.code}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return ms;
+): Promise<{ ms: number; cpuMs: number | undefined }> {
+  const argv = [Deno.execPath(), "run", "--allow-read", "--allow-write", "--allow-env"];
+  const out = await run([...argv, script, ...args], false, env);
+  if (out.code > 3) throw new Error(`${args.join(" ")}: exit ${out.code}: ${out.stderr}`);
+  return { ms: out.wall * 1000, cpuMs: out.cpu === undefined ? undefined : out.cpu * 1000 };
+}
+
+/** Medians of subprocess samples: `name` (wall) and `name_cpu` when CPU times are known. */
+function subMedians(
+  name: string,
+  samples: { ms: number; cpuMs: number | undefined }[],
+): Record<string, number> {
+  const cpu = samples.map((s) => s.cpuMs).filter((x): x is number => x !== undefined);
+  const out: Record<string, number> = { [`${name}_ms`]: median(samples.map((s) => s.ms)) };
+  if (cpu.length === samples.length) out[`${name}_cpu_ms`] = median(cpu);
+  return out;
 }
 
 async function inProcess(args: string[], env: Record<string, string>): Promise<number> {
@@ -57,8 +58,8 @@ if (import.meta.main) {
   const cache = await Deno.makeTempDir({ prefix: "p2mtrace-bench-cache-" });
   const env = { P2MTRACE_CACHE_DIR: cache };
   try {
-    const replayMs = await sub(["replay", trace, "--quiet"], {});
-    const buildMs = await sub(["index", trace], env);
+    const replayMs = (await sub(["replay", trace, "--quiet"], {})).ms;
+    const buildMs = (await sub(["index", trace], env)).ms;
     const indexBytes = [...Deno.readDirSync(cache)].reduce(
       (s, e) => s + Deno.statSync(`${cache}/${e.name}`).size,
       0,
@@ -87,27 +88,26 @@ if (import.meta.main) {
     const counts: Record<string, number> = { lookup: questions, diff: questions, snapshot: 5 };
     for (const [kind, argv] of Object.entries(kinds)) {
       const inner: number[] = [];
-      const outer: number[] = [];
+      const outer: { ms: number; cpuMs: number | undefined }[] = [];
       for (let i = 0; i < counts[kind]; i++) {
         const args = argv();
         inner.push(await inProcess(args, env));
-        if (i < 5) outer.push(await sub(args, env));
+        outer.push(await sub(args, env));
       }
       result[`${kind}_ms`] = median(inner);
       result[`${kind}_max_ms`] = Math.max(...inner);
-      result[`${kind}_subprocess_ms`] = median(outer);
+      Object.assign(result, subMedians(`${kind}_subprocess`, outer));
     }
     // p2mtrace's own startup, and Deno's alone: an empty module run with the same flags.
     const empty = `${cache}/empty.ts`;
     await Deno.writeTextFile(empty, "export {};\n");
-    const startup: number[] = [];
-    const bare: number[] = [];
+    const startup: { ms: number; cpuMs: number | undefined }[] = [];
+    const bare: { ms: number; cpuMs: number | undefined }[] = [];
     for (let i = 0; i < 5; i++) {
       startup.push(await sub(["--version"], {}));
       bare.push(await sub([], {}, empty));
     }
-    result.startup_ms = median(startup);
-    result.deno_startup_ms = median(bare);
+    Object.assign(result, subMedians("startup", startup), subMedians("deno_startup", bare));
     console.log(JSON.stringify(result));
   } finally {
     await Deno.remove(cache, { recursive: true });

@@ -43,12 +43,18 @@ const MANY_LOG_LINES = 600;
 const MANY_BASELINE = 40;
 
 /** One measured run. */
-interface Sample {
+export interface Sample {
+  /** Wall seconds, Deno's startup included for a `deno run`. */
   wall: number;
+  /** CPU seconds (user + system), when `/usr/bin/time` exists. */
   cpu: number | undefined;
+  /** Peak RSS, MB. */
   peakMb: number | undefined;
+  /** Exit code. */
   code: number;
+  /** Standard output, when kept. */
   stdout: string;
+  /** Standard error. */
   stderr: string;
 }
 
@@ -193,8 +199,24 @@ async function readVmHwm(pid: number): Promise<number | undefined> {
   }
 }
 
-/** Runs `argv`, timing it and recording its peak memory. */
-async function run(argv: string[], keepStdout: boolean): Promise<Sample> {
+/**
+ * Runs `argv` in the repository root with `env` added to the environment (and `NO_COLOR`),
+ * timing it and recording its CPU time and peak memory.
+ *
+ * @example
+ * ```ts
+ * import { run } from "./main.ts";
+ * import assert from "node:assert/strict";
+ * const s = await run([Deno.execPath(), "--version"], true);
+ * assert.equal(s.code, 0);
+ * assert.match(s.stdout, /^deno /);
+ * ```
+ */
+export async function run(
+  argv: string[],
+  keepStdout: boolean,
+  env: Record<string, string> = {},
+): Promise<Sample> {
   const time = await findTimeBin();
   const stat = await Deno.makeTempFile({ prefix: "p2mtrace-bench-" });
   try {
@@ -204,7 +226,7 @@ async function run(argv: string[], keepStdout: boolean): Promise<Sample> {
       cwd: ROOT,
       stdout: keepStdout ? "piped" : "null",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...env },
     });
     const t0 = performance.now();
     const proc = child.spawn();
@@ -435,7 +457,14 @@ const ENTRIES: readonly Entry[] = [
           `${f(r.lookup_ms)} ms (max ${f(r.lookup_max_ms)}), diff ${f(r.diff_ms)}, snapshot ` +
           `${f(r.snapshot_ms)}; as subprocesses ${f(r.lookup_subprocess_ms)}, ` +
           `${f(r.diff_subprocess_ms)}, ${f(r.snapshot_subprocess_ms)} ms (startup alone ` +
-          `${f(r.startup_ms)} ms, Deno's alone ${f(r.deno_startup_ms)} ms)`,
+          `${f(r.startup_ms)} ms, Deno's alone ${f(r.deno_startup_ms)} ms)` +
+          (r.lookup_subprocess_cpu_ms === undefined
+            ? ""
+            : `, CPU (user + system) ${f(r.lookup_subprocess_cpu_ms)}, ${
+              f(r.diff_subprocess_cpu_ms)
+            }, ${f(r.snapshot_subprocess_cpu_ms)} ms (startup ${f(r.startup_cpu_ms)}, Deno's ${
+              f(r.deno_startup_cpu_ms)
+            })`),
       };
     },
     floor: "own",

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { TraceReader } from "../trace/read.ts";
+import type { TraceReader } from "../trace/read.ts";
 import type { TraceHeader } from "../trace/event.ts";
 import type { Policy } from "../policy/policy.ts";
 import { choosePolicy, type PolicySource } from "../replay/replayer.ts";
@@ -87,6 +87,14 @@ function headerIn(name: string, head: Uint8Array): TraceHeader | undefined {
   }
 }
 
+/**
+ * The streaming reader of `file`, loaded only when a question needs it (a header longer than
+ * {@link HEAD_BYTES}, a trace not hashed yet): an answer from the index reads neither.
+ */
+async function openReader(file: string): Promise<TraceReader> {
+  return await (await import("../trace/read.ts")).TraceReader.open(file);
+}
+
 function note(io: Io, text: string): void {
   io.stderr(`p2mtrace: note: ${text}\n`);
 }
@@ -138,7 +146,7 @@ export async function openCached(
   let reader: TraceReader | undefined;
   try {
     if (header === undefined) {
-      reader = await TraceReader.open(file);
+      reader = await openReader(file);
       header = await reader.header();
     }
   } catch {
@@ -159,7 +167,7 @@ export async function openCached(
   const aliased = sha !== undefined;
   if (sha === undefined) {
     try {
-      reader ??= await TraceReader.open(file);
+      reader ??= await openReader(file);
       sha = await reader.sha256();
     } catch {
       return undefined; // the replay reports what is wrong with the trace

@@ -5,8 +5,6 @@
  */
 
 import { EXIT } from "../errors.ts";
-import { TraceReader } from "../trace/read.ts";
-import { ForwardPass } from "../replay/forward.ts";
 import type { StepName, StepPoint } from "../replay/steps.ts";
 import type { ModelState } from "../model/state.ts";
 import { diffTables } from "../p2m/table_diff.ts";
@@ -15,7 +13,7 @@ import { policyListText } from "../report/policy_list.ts";
 import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
-import { parseStepName, resolveFromEnd } from "./step_arg.ts";
+import { parseStepName } from "./step_arg.ts";
 import { cutOffMessage, withIndex } from "./cached_trace.ts";
 import type { Policy } from "../policy/policy.ts";
 
@@ -85,8 +83,8 @@ async function run(args: string[], io: Io): Promise<number> {
       return { input: diffInput(file, c.policy, sa, sb), cut: cutOffMessage(c, file, last) };
     },
     async () => {
-      const { names: [a, b], stdin } = await resolveFromEnd(file, io.stdin, named);
-      const pass = await ForwardPass.open(await TraceReader.open(file, stdin), { policy });
+      const { passFromStart } = await import("./from_start.ts");
+      const { names: [a, b], pass } = await passFromStart(file, io.stdin, named, policy);
       const [first, second] = order(a) <= order(b) ? [a, b] : [b, a];
       const sides: Side[] = [];
       for (const name of [first, second]) {

@@ -5,15 +5,13 @@
  */
 
 import { EXIT, UsageError } from "../errors.ts";
-import { TraceReader } from "../trace/read.ts";
-import { ForwardPass } from "../replay/forward.ts";
 import { PfnHistory } from "../replay/blame.ts";
 import { type LookupInput, lookupJson, lookupText } from "../report/lookup_report.ts";
 import { policyListText } from "../report/policy_list.ts";
 import type { CommandModule } from "./commands.ts";
 import { parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
-import { parseAddrArg, parsePfnArg, parseStepName, resolveFromEnd } from "./step_arg.ts";
+import { parseAddrArg, parsePfnArg, parseStepName } from "./step_arg.ts";
 import { cutOffMessage, withIndex } from "./cached_trace.ts";
 import { initialState } from "../model/state.ts";
 
@@ -102,8 +100,8 @@ async function run(args: string[], io: Io): Promise<number> {
       return { input, cut: cutOffMessage(c, file, point.index) };
     },
     async () => {
-      const { names: [at], stdin } = await resolveFromEnd(file, io.stdin, [named]);
-      const pass = await ForwardPass.open(await TraceReader.open(file, stdin), { policy });
+      const { passFromStart } = await import("./from_start.ts");
+      const { names: [at], pass } = await passFromStart(file, io.stdin, [named], policy);
       const initial = pass.state().p2m.entry(pfn);
       const history = new PfnHistory(pfn);
       const point = await pass.walkTo(at, (rec) => history.add(rec));

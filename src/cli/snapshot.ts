@@ -5,8 +5,6 @@
  */
 
 import { EXIT, UsageError } from "../errors.ts";
-import { TraceReader } from "../trace/read.ts";
-import { ForwardPass } from "../replay/forward.ts";
 import {
   snapshotDebugfs,
   type SnapshotInput,
@@ -17,7 +15,7 @@ import { policyListText } from "../report/policy_list.ts";
 import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
 import type { Io } from "./io.ts";
-import { parseStepName, resolveFromEnd } from "./step_arg.ts";
+import { parseStepName } from "./step_arg.ts";
 import { cutOffMessage, withIndex } from "./cached_trace.ts";
 
 const HELP = `usage: p2mtrace snapshot TRACE [options]
@@ -81,8 +79,8 @@ async function run(args: string[], io: Io): Promise<number> {
       return { input, cut: cutOffMessage(c, file, point.index) };
     },
     async () => {
-      const { names: [at], stdin } = await resolveFromEnd(file, io.stdin, [named]);
-      const pass = await ForwardPass.open(await TraceReader.open(file, stdin), { policy });
+      const { passFromStart } = await import("./from_start.ts");
+      const { names: [at], pass } = await passFromStart(file, io.stdin, [named], policy);
       const point = await pass.walkTo(at);
       const input: SnapshotInput = {
         trace: file,

@@ -9,7 +9,6 @@
 import { CutOffError, UsageError } from "../errors.ts";
 import { ADDR_LIMIT, FRAME_LIMIT, parseUint } from "../trace/hex.ts";
 import { StepIndex, type StepName } from "../replay/steps.ts";
-import { TraceReader } from "../trace/read.ts";
 
 /** The one message for a step name that is not one (every time-travel command uses it). */
 const STEP_GRAMMAR = "a step: 0, N (after every event with seq <= N), end, or -N (N events " +
@@ -62,6 +61,8 @@ export async function resolveFromEnd(
   let bytes: Uint8Array | undefined;
   if (file === "-") bytes = new Uint8Array(await new Response(stdin).arrayBuffer());
   const again = () => bytes ? ReadableStream.from([bytes]) : stdin;
+  // Loaded here: the commands that parse step names answer from an index without the reader.
+  const { TraceReader } = await import("../trace/read.ts");
   const reader = await TraceReader.open(file, again());
   await reader.header();
   const seqs: number[] = [];

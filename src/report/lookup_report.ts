@@ -9,7 +9,8 @@
 
 import type { TraceEvent } from "../trace/event.ts";
 import { hex } from "../trace/hex.ts";
-import { increments, K } from "../p2m/leaf_runs.ts";
+import { continues, increments, K } from "../p2m/leaf_runs.ts";
+import { P2M_PER_PAGE, PFNS_PER_MID } from "../p2m/constants.ts";
 import { lookup, type LookupResult, physToMachine } from "../p2m/lookup.ts";
 import { isMmio, resourceName, resourcePfns } from "../kernel/pci_resource.ts";
 import { IORESOURCE } from "../kernel/ioresource.ts";
@@ -132,9 +133,19 @@ export function pfnContext(state: ModelState, pfn: number): string[] {
 }
 
 /**
- * The maximal run (one kind, continuing frames, one structure) holding `pfn`: walked over a
- * window around it, doubled until the run ends inside it (a walk of the whole table costs
- * O(leaves + runs): 250k numbers at 1M events, most of a cached lookup's report).
+ * Chunk sizes (PFNs) of {@link runAround}'s walk outward from the PFN: its leaf, then growing
+ * aligned chunks, then a GiB (one mid) at a time, so that a run across hundreds of GiBs
+ * answered by shared pages costs one step a GiB, and a run that ends near the PFN in private
+ * leaves costs about the leaves up to its ends.
+ */
+const RUN_CHUNKS = [P2M_PER_PAGE, 8 * P2M_PER_PAGE, 64 * P2M_PER_PAGE, PFNS_PER_MID];
+
+/**
+ * The maximal run (one kind, continuing frames, one structure) holding `pfn`: the table's
+ * runs walked outward from it in chunks ({@link RUN_CHUNKS}), to the left while the last run
+ * of each chunk continues the run found so far, to the right while the first does, by the
+ * rule `forEachRun` joins pieces by (same structure, `continues`) — a walk of the whole table
+ * costs O(leaves + runs): 250k numbers at 1M events, most of a cached lookup's report.
  *
  * @example
  * ```ts
@@ -155,21 +166,34 @@ export function runAround(
 ): { pfn: number; endPfn: number; kind: number; frame: number; structure: Structure } {
   const t = state.p2m;
   const end = Math.max(t.structureLimit, pfn + 1);
-  let found = {
-    pfn,
-    endPfn: pfn + 1,
-    kind: 0,
-    frame: 0,
-    structure: t.structureAt(pfn),
-  };
-  for (let w = 4096;; w *= 2) {
-    // A window's runs are the table's maximal runs cut at its ends.
-    const a = Math.max(0, pfn - w), b = Math.min(end, pfn + w + 1);
-    t.forEachRun(a, b, (p, e, k, f, st) => {
-      if (pfn >= p && pfn < e) found = { pfn: p, endPfn: e, kind: k, frame: f, structure: st };
+  const chunk = (c: number) => RUN_CHUNKS[Math.min(c, RUN_CHUNKS.length - 1)];
+  // Leftward: chunks [a, cur), aligned down; the first one's last run holds pfn (cut there).
+  let start = pfn, kind = 0, frame = 0, structure: Structure = t.structureAt(pfn);
+  for (let c = 0, cur = pfn + 1;; c++) {
+    const a = Math.max(0, Math.floor((cur - 1) / chunk(c)) * chunk(c));
+    let lp = a, lk = 0, lf = 0, ls: Structure = structure;
+    t.forEachRun(a, cur, (p, _e, k, f, st) => {
+      lp = p, lk = k, lf = f, ls = st;
     });
-    if ((found.pfn > a || a === 0) && (found.endPfn < b || b === end)) return found;
+    if (c > 0 && !(ls === structure && continues(lk, lf, cur - lp, kind, frame))) break;
+    start = lp, kind = lk, frame = lf, structure = ls;
+    if (lp > a || a === 0) break;
+    cur = a;
   }
+  // Rightward: chunks [cur, b), aligned up; the first one's first run is the same run as above.
+  let endPfn = pfn + 1;
+  for (let c = 0, cur = pfn;; c++) {
+    const b = Math.min(end, (Math.floor(cur / chunk(c)) + 1) * chunk(c));
+    let fe = -1, fk = 0, ff = 0, fs: Structure = structure;
+    t.forEachRun(cur, b, (_p, e, k, f, st) => {
+      if (fe < 0) fe = e, fk = k, ff = f, fs = st;
+    });
+    if (c > 0 && !(fs === structure && continues(kind, frame, cur - start, fk, ff))) break;
+    endPfn = fe;
+    if (fe < b || b === end) break;
+    cur = b;
+  }
+  return { pfn: start, endPfn, kind, frame, structure };
 }
 
 function spanText(a: number, b: number): string {

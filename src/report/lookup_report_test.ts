@@ -6,7 +6,10 @@ import { runAround } from "./lookup_report.ts";
 import { generateTrace } from "../gen/trace_gen.ts";
 import { TraceReader } from "../trace/read.ts";
 import { ForwardPass } from "../replay/forward.ts";
-import type { ModelState } from "../model/state.ts";
+import { initialState, type ModelState } from "../model/state.ts";
+import { resolvePolicy } from "../policy/policy.ts";
+import { POLICIES } from "../policy/policies.ts";
+import { K } from "../p2m/leaf_runs.ts";
 
 function wholeTable(state: ModelState, pfn: number) {
   const t = state.p2m;
@@ -31,5 +34,46 @@ Deno.test("runAround: the run a walk of the whole table finds, near every run bo
     for (const pfn of pfns) {
       assert.deepEqual(runAround(state, pfn), wholeTable(state, pfn), `seed ${seed} pfn ${pfn}`);
     }
+  }
+});
+
+// Runs that cross the walk's chunk boundaries (leaf, 4096, 32768 and GiB aligned) are joined
+// across them by the table's own rule: an MFN run continues only with the next frame, a
+// scratch run with the same frame, and never into another structure.
+Deno.test("runAround: runs joined across leaves and GiBs as the whole table joins them", () => {
+  const guest = {
+    type: "pv",
+    domain: "dom0",
+    arch: "x86_64",
+    pageSize: 4096,
+    nrPages: 0x100000,
+  } as const;
+  for (const policy of ["linux-3.12", "linux-3.16", "linux-3.19"]) {
+    const s = initialState(guest, resolvePolicy(POLICIES, policy));
+    const d = s.p2m.draft();
+    const mfn = (a: number, b: number, base: number) =>
+      d.writePrivate(a, b, { kind: K.MFN, base, startPfn: a });
+    mfn(0x37e00, 0x41000, 0x200000); // over 32768-, 4096-, leaf- and GiB-aligned boundaries
+    mfn(0x41000, 0x41800, 0x900000); // touching it, frames not continuing
+    mfn(0x41800, 0x42000, 0x900800); // continuing that one across a 4096 boundary
+    d.writePrivate(0x50100, 0x50300, { kind: K.SCRATCH, base: 0x1234, startPfn: 0x50100 });
+    d.writePrivate(0x50300, 0x50500, { kind: K.SCRATCH, base: 0x1235, startPfn: 0x50300 });
+    const state = { ...s, p2m: d.finish() };
+    const pfns = new Set<number>();
+    for (
+      const b of [0x37e00, 0x38000, 0x40000, 0x41000, 0x41800, 0x42000, 0x50100, 0x50300, 0x50500]
+    ) {
+      for (const q of [b - 513, b - 512, b - 1, b, b + 1, b + 511, b + 512]) pfns.add(q);
+    }
+    for (const pfn of pfns) {
+      assert.deepEqual(runAround(state, pfn), wholeTable(state, pfn), `${policy} pfn ${pfn}`);
+    }
+    assert.deepEqual(runAround(state, 0x40000), {
+      pfn: 0x37e00,
+      endPfn: 0x41000,
+      kind: K.MFN,
+      frame: 0x200000,
+      structure: "private-leaf",
+    });
   }
 });

@@ -9,7 +9,6 @@
  */
 
 import { InputError } from "../errors.ts";
-import { inputReason } from "./lines.ts";
 
 /**
  * The hex SHA-256 of `bytes` (Web Crypto).
@@ -110,15 +109,20 @@ export async function sha256File(path: string): Promise<string> {
   try {
     file = await Deno.open(path, { read: true });
   } catch (e) {
-    throw new InputError(path, inputReason(e));
+    throw await unreadable(path, e);
   }
   const h = await incrementalSha256();
   try {
     for await (const chunk of file.readable) h.update(chunk);
   } catch (e) {
-    throw new InputError(path, inputReason(e));
+    throw await unreadable(path, e);
   }
   return h.digest();
+}
+
+/** The error for a file `path` that could not be read (`lines.ts`, loaded only then). */
+async function unreadable(path: string, e: unknown): Promise<InputError> {
+  return new InputError(path, (await import("./lines.ts")).inputReason(e));
 }
 
 /**
