@@ -251,16 +251,17 @@ export class OutputError extends Error {
  * const e = new HeapLimitError("map", 4096);
  * assert.equal(e.exitCode, 70);
  * assert.match(e.message, /^map: out of memory: .* 4096 MB /);
+ * assert.match(new HeapLimitError("map").message, / the limit V8 allows it /);
  * ```
  */
 export class HeapLimitError extends Error {
   /** Exit code the CLI uses for this error. */
   readonly exitCode: number = EXIT.internal;
-  /** Builds the message naming the command and the thread's heap limit in MB. */
-  constructor(command: string, limitMb: number) {
+  /** Builds the message naming the command and the thread's heap limit in MB, if known. */
+  constructor(command: string, limitMb?: number) {
     super(
       `${escapeText(command)}: out of memory: its thread's JavaScript heap reached the ` +
-        `${limitMb} MB V8 allows it (the old generation)`,
+        `${limitMb ? `${limitMb} MB ` : "limit "}V8 allows it (the old generation)`,
     );
     this.name = "HeapLimitError";
   }

@@ -53,7 +53,9 @@ const WATCH_MS = 100;
 
 /**
  * Watches this thread's heap for {@link runOnCappedHeap}, which passes `mark` in `workerData`:
- * if the thread reaches its heap limit while its event loop still turns, stores 1 in `mark`
+ * stores the old generation's limit in MB in `mark[1]` (as V8 resolved it; the launching
+ * thread sees only what it asked for) and, if the thread reaches its heap limit while its event
+ * loop still turns, stores 1 in `mark[0]`
  * and posts `{ outOfHeap: true }` (which can arrive after the thread's 'exit': the mark cannot).
  * V8 then calls Deno's near-heap-limit callback, which raises the limit to let the thread
  * unwind and stops the JavaScript that was running; reached in a callback (after an awaited
@@ -66,11 +68,12 @@ const WATCH_MS = 100;
  * ```ts
  * import { watchHeap } from "./capped_heap.ts";
  * import assert from "node:assert/strict";
- * const mark = new SharedArrayBuffer(4);
+ * const mark = new SharedArrayBuffer(8);
  * const stop = await watchHeap(mark, () => {});
  * await new Promise((r) => setTimeout(r, 250));
  * stop();
  * assert.equal(new Int32Array(mark)[0], 0);
+ * assert.equal(new Int32Array(mark)[1], 0); // the main thread has no resourceLimits
  * ```
  */
 export async function watchHeap(
@@ -78,11 +81,14 @@ export async function watchHeap(
   post: (message: { outOfHeap: true }) => void,
 ): Promise<() => void> {
   const { getHeapStatistics } = await import("node:v8");
+  const { resourceLimits } = await import("node:worker_threads");
+  const view = new Int32Array(mark);
+  Atomics.store(view, 1, resourceLimits.maxOldGenerationSizeMb ?? 0);
   const limit = getHeapStatistics().heap_size_limit;
   const id = setInterval(() => {
     if (getHeapStatistics().heap_size_limit <= limit) return;
     clearInterval(id);
-    Atomics.store(new Int32Array(mark), 0, 1);
+    Atomics.store(view, 0, 1);
     post({ outOfHeap: true });
   }, WATCH_MS);
   Deno.unrefTimer(id);
@@ -120,9 +126,9 @@ export async function runOnCappedHeap(
   options: CappedHeapOptions = {},
 ): Promise<number> {
   const { Worker } = await import("node:worker_threads");
-  let limitMb = options.oldGenerationMb ?? 0;
-  const mark = new SharedArrayBuffer(4);
-  const outOfHeap = () => Atomics.load(new Int32Array(mark), 0) === 1;
+  const mark = new SharedArrayBuffer(8);
+  const view = new Int32Array(mark);
+  const outOfHeap = () => Atomics.load(view, 0) === 1;
   const code = await new Promise<number | undefined>((resolve, reject) => {
     const w = new Worker(options.thread ?? new URL("./heap_thread.ts", import.meta.url), {
       workerData: { argv, mark },
@@ -131,7 +137,6 @@ export async function runOnCappedHeap(
         ...(options.oldGenerationMb ? { maxOldGenerationSizeMb: options.oldGenerationMb } : {}),
       },
     });
-    limitMb ||= w.resourceLimits?.maxOldGenerationSizeMb ?? 0;
     w.once("message", (m: number | { outOfHeap: true }) => {
       if (!outOfHeap()) return resolve(m as number);
       // The thread's continuation is gone: it may never end by itself.
@@ -149,6 +154,7 @@ export async function runOnCappedHeap(
   });
   if (code !== undefined) return code;
   const io = options.io ?? processIo();
+  const limitMb = Atomics.load(view, 1) || options.oldGenerationMb;
   const exit = reportError(new HeapLimitError(argv[0], limitMb), io);
   return bisectExitWanted(argv) ? bisectExitCode(argv, exit, io) : exit;
 }
