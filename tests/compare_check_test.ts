@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { assertGolden } from "./golden.ts";
 import { bundledTraces, cli } from "./cli_helpers.ts";
+import { comparePolicies } from "../src/replay/compare.ts";
+import { TraceReader } from "../src/trace/read.ts";
+import { generateTrace } from "../src/gen/trace_gen.ts";
+import { DETECTORS } from "../src/detect/detectors.ts";
+import { missingOf, runVerdict } from "../src/detect/verdict.ts";
+import { findingJson } from "../src/report/replay_report.ts";
 
 for (const name of bundledTraces()) {
   const base = name.replace(/\.jsonl$/, "");
@@ -115,3 +121,64 @@ Deno.test("check under host-bridge:primitive=ideal is clean where the faithful p
   assert.equal(faithful.code, 1);
   assert.match(faithful.out, /\[1\] alias \(error\) at step 11/);
 });
+
+// `compare --json` holds each policy's findings as deflated JSON text during the pass and prints
+// in parts (src/report/json_parts.ts): the bytes must be those of the object it printed before,
+// built from every finding kept as an object and stringified in one piece (restated here as the
+// reference), on a trace with thousands of findings across many held blocks and one with
+// findings that cannot be judged.
+async function oneStringCompareJson(name: string, text: string): Promise<string> {
+  const c = await comparePolicies(TraceReader.fromText(name, text));
+  return JSON.stringify({
+    trace: name,
+    events: c.events,
+    cut_off: c.cutOff !== undefined,
+    detectors: DETECTORS.map((d) => d.id),
+    policies: c.results.map((r) => {
+      const verdict = runVerdict(r.basis);
+      const errors = r.findings.filter((f) => f.severity === "error").length;
+      const o: Record<string, unknown> = {
+        policy: r.policy.name,
+        summary: r.policy.summary,
+        verdict,
+        errors,
+        warnings: r.findings.length - errors,
+        first: Object.fromEntries([...r.first.entries()]),
+        findings: r.findings.map(findingJson),
+      };
+      if (verdict === "cannot-judge") o.missing = missingOf(r.basis);
+      if (r.unjudged.length > 0) {
+        o.first_unjudged = Object.fromEntries([...r.firstUnjudged.entries()]);
+        o.cannot_judge = r.unjudged.map(findingJson);
+      }
+      return o;
+    }),
+  }) + "\n";
+}
+
+for (
+  const [name, text] of [
+    ["generated", [...generateTrace({ events: 60000, seed: 3 })].join("\n") + "\n"],
+    ["no-nr-pages", Deno.readTextFileSync("tests/fixtures/verdicts/no-nr-pages.jsonl")],
+  ]
+) {
+  Deno.test(`compare --json prints in parts the bytes of the one-string object (${name})`, async () => {
+    const r = await cli(["compare", "-", "--json"], text);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, await oneStringCompareJson("-", text));
+    if (name === "generated") {
+      const o = JSON.parse(r.out);
+      const findings = o.policies.reduce(
+        (n: number, p: { findings: unknown[] }) => n + p.findings.length,
+        0,
+      );
+      assert.ok(r.out.length > 1 << 20 && findings > 2000, `${findings} findings`);
+    } else {
+      assert.ok(
+        JSON.parse(r.out).policies.some((p: { cannot_judge?: unknown[] }) =>
+          (p.cannot_judge?.length ?? 0) > 1
+        ),
+      );
+    }
+  });
+}

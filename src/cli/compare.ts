@@ -7,7 +7,8 @@
 import { EXIT } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { comparePolicies } from "../replay/compare.ts";
-import { compareJson, compareText } from "../report/check_report.ts";
+import { compareJson, compareText, holdFindings } from "../report/check_report.ts";
+import { jsonParts } from "../report/json_parts.ts";
 import { POLICIES } from "../policy/policies.ts";
 import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
@@ -41,17 +42,22 @@ async function run(args: string[], io: Io): Promise<number> {
   const [file] = operands("compare", p.positionals, ["TRACE"]);
   const policies = (p.values.policy as string[] | undefined) ?? [...POLICIES.keys()];
   const reader = await TraceReader.open(file, io.stdin);
-  // The text needs each policy's first findings only; --json lists every finding.
+  const json = p.values.json === true;
+  // The text needs each policy's first findings only; --json lists every finding, held as
+  // deflated JSON text until the pass ends (policies print in order) and printed in parts.
+  const { held, onFinding } = holdFindings(policies.length);
   const c = await comparePolicies(
     reader,
     policies,
     (p.values.detector as string[] | undefined) ?? [],
-    undefined,
-    () => p.values.json === true,
+    { complete: () => false, onFinding: json ? onFinding : undefined },
   );
-  io.stdout(
-    p.values.json === true ? JSON.stringify(compareJson(file, c)) + "\n" : compareText(file, c),
-  );
+  if (json) {
+    for (const part of jsonParts(compareJson(file, c, held))) io.stdout(part);
+    io.stdout("\n");
+  } else {
+    io.stdout(compareText(file, c));
+  }
   if (c.cutOff) {
     io.stderr(`p2mtrace: ${c.cutOff.message}\n`);
     return EXIT.cutOff;

@@ -166,6 +166,17 @@ export function initialState(guest: GuestFacts, policy: Policy): ModelState {
   };
 }
 
+/** One edit of a draft's devices: `device` added or replaced, or removed. */
+export interface DeviceEdit {
+  /** The device's name (`segment:bus:dev.fn`). */
+  readonly device: string;
+  /** True when it was removed. */
+  readonly removed: boolean;
+}
+
+/** How many device edits a {@link ModelDraft} keeps for {@link ModelDraft.devicesEditedSince}. */
+export const DEVICE_LOG_EDITS = 1024;
+
 /**
  * A transient editor of a {@link ModelState}. Parts are copied on their first write; the P2M is
  * a {@link P2mDraft} whose write log records what each step touched.
@@ -186,6 +197,9 @@ export class ModelDraft {
   #hotplug: PfnSet;
   #devices: Map<string, DeviceState> | undefined;
   #devicesEdits = 0;
+  // The last device edits, in order (`devicesEditedSince`): edit #deviceLogFirst first.
+  #deviceLog: DeviceEdit[] = [];
+  #deviceLogFirst = 0;
   #bridges: Map<string, readonly Resource[]> | undefined;
   #grants: IdentityGrant[] | undefined;
 
@@ -263,6 +277,26 @@ export class ModelDraft {
   get devicesEdits(): number {
     return this.#devicesEdits;
   }
+  /**
+   * The device edits this draft made from edit `since` on (`since` is a past value of
+   * {@link devicesEdits}), in order; undefined when they are no longer kept (it keeps at most
+   * the last {@link DEVICE_LOG_EDITS}). A cache built from {@link devices} at `since` catches up
+   * with them instead of being built again.
+   */
+  devicesEditedSince(since: number): readonly DeviceEdit[] | undefined {
+    if (since < this.#deviceLogFirst || since > this.#devicesEdits) return undefined;
+    return this.#deviceLog.slice(since - this.#deviceLogFirst);
+  }
+
+  #logDeviceEdit(edit: DeviceEdit): void {
+    if (this.#deviceLog.length >= DEVICE_LOG_EDITS) {
+      this.#deviceLog = [];
+      this.#deviceLogFirst = this.#devicesEdits;
+    }
+    this.#deviceLog.push(edit);
+    this.#devicesEdits++;
+  }
+
   /** Host bridges. */
   get bridges(): ReadonlyMap<string, readonly Resource[]> {
     return this.#bridges ?? this.#origin.bridges;
@@ -347,7 +381,7 @@ export class ModelDraft {
   /** Adds or replaces a device. */
   setDevice(d: DeviceState): void {
     (this.#devices ??= new Map(this.#origin.devices)).set(d.device, d);
-    this.#devicesEdits++;
+    this.#logDeviceEdit({ device: d.device, removed: false });
     this.#edits++;
   }
 
@@ -356,7 +390,7 @@ export class ModelDraft {
     const d = this.devices.get(name);
     if (d) {
       (this.#devices ??= new Map(this.#origin.devices)).delete(name);
-      this.#devicesEdits++;
+      this.#logDeviceEdit({ device: name, removed: true });
       this.#edits++;
     }
     return d;

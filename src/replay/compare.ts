@@ -26,6 +26,10 @@ export interface PolicyResult {
   findings: Finding[];
   /** Per detector id, the seq of the first finding. */
   first: Map<string, number>;
+  /** Judged findings that are errors, every one counted (`complete` or not). */
+  errors: number;
+  /** Judged findings that are warnings, every one counted. */
+  warnings: number;
   /**
    * Findings that cannot be judged (`Replayer.unjudged`), in order; when not `complete`, only
    * the first for each reason (`cannotJudge`).
@@ -51,11 +55,26 @@ export interface Comparison {
   cutOff?: CutOffError;
 }
 
+/** What {@link comparePolicies} calls, and which findings it keeps. */
+export interface CompareOptions {
+  /** Called with each event once, before the policies apply it. */
+  onEvent?: (e: TraceEvent) => void;
+  /**
+   * Whether policy `index` keeps every finding (default: all do); the others keep what a verdict
+   * needs ({@link PolicyResult}), so that memory does not grow with the findings of a long trace
+   * under policies nobody lists, or lists as they come (`onFinding`).
+   */
+  complete?: (index: number) => boolean;
+  /**
+   * Called with each finding of policy `index` as it is found, in order: `judged` when it is
+   * one of `findings`, else one of `unjudged`.
+   */
+  onFinding?: (index: number, f: Finding, judged: boolean) => void;
+}
+
 /**
- * Replays `reader` under each of `policies` (default: every shipped policy, in order), calling
- * `onEvent` with each event once. Every finding is kept for the policies `complete` says
- * (default: all); the others keep what a verdict needs ({@link PolicyResult}), so that memory
- * does not grow with the findings of a long trace under policies nobody lists.
+ * Replays `reader` under each of `policies` (default: every shipped policy, in order); see
+ * {@link CompareOptions} for what it calls and keeps.
  *
  * @example
  * ```ts
@@ -78,9 +97,9 @@ export async function comparePolicies(
   reader: TraceReader,
   policies: readonly string[] = [...POLICIES.keys()],
   detectors: readonly string[] = [],
-  onEvent?: (e: TraceEvent) => void,
-  complete: (index: number) => boolean = () => true,
+  options: CompareOptions = {},
 ): Promise<Comparison> {
+  const { onEvent, complete = () => true, onFinding } = options;
   const selected = selectDetectors(detectors);
   const resolved = policies.map((p) => resolvePolicy(POLICIES, p));
   const header = await reader.header();
@@ -89,6 +108,8 @@ export async function comparePolicies(
     policy,
     findings: [],
     first: new Map(),
+    errors: 0,
+    warnings: 0,
     unjudged: [],
     firstUnjudged: new Map(),
     complete: complete(i),
@@ -107,12 +128,16 @@ export async function comparePolicies(
         const rec = replayers[i].apply(e);
         const res = results[i];
         for (const f of rec.findings) {
+          if (f.severity === "error") res.errors++;
+          else res.warnings++;
           const error = f.severity === "error" && !firstError[i];
           if (error) firstError[i] = true;
           if (res.complete || res.findings.length === 0 || error) res.findings.push(f);
           if (!res.first.has(f.detector)) res.first.set(f.detector, f.seq);
+          onFinding?.(i, f, true);
         }
         for (const f of rec.unjudged) {
+          onFinding?.(i, f, false);
           if (res.complete || !reasons[i].has(f.cannotJudge)) res.unjudged.push(f);
           reasons[i].add(f.cannotJudge);
           if (!res.firstUnjudged.has(f.detector)) res.firstUnjudged.set(f.detector, f.seq);

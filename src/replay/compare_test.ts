@@ -12,9 +12,9 @@ import { summaryVerdict } from "../share/summarize.ts";
 
 async function both(text: string, name: string) {
   const all = await comparePolicies(TraceReader.fromText(name, text));
-  const some = await comparePolicies(TraceReader.fromText(name, text), undefined, [], undefined, (
-    i,
-  ) => i === 1);
+  const some = await comparePolicies(TraceReader.fromText(name, text), undefined, [], {
+    complete: (i) => i === 1,
+  });
   return { all, some };
 }
 

@@ -18,6 +18,7 @@ import {
 } from "../detect/verdict.ts";
 import { findingJson, severityText } from "./replay_report.ts";
 import { wrap } from "./wrap.ts";
+import { HeldJsonArray } from "./json_parts.ts";
 
 /** Width every text report fits in. */
 export const REPORT_WIDTH = 100;
@@ -163,29 +164,74 @@ export function compareText(file: string, c: Comparison): string {
   return out.join("\n") + "\n";
 }
 
-/** The `compare --json` object. */
-export function compareJson(file: string, c: Comparison): Record<string, unknown> {
+/** One policy's findings as `compare --json` lists them, held as JSON text during the pass. */
+export interface HeldFindings {
+  /** Judged findings (`"findings"`). */
+  findings: HeldJsonArray;
+  /** Findings that cannot be judged (`"cannot_judge"`). */
+  unjudged: HeldJsonArray;
+}
+
+/**
+ * Holds each policy's findings for {@link compareJson} as a pass finds them: `onFinding` goes to
+ * `comparePolicies`, `held` to `compareJson`.
+ *
+ * @example
+ * ```ts
+ * import { holdFindings } from "./check_report.ts";
+ * import assert from "node:assert/strict";
+ * const { held, onFinding } = holdFindings(2);
+ * onFinding(1, {
+ *   detector: "lost-write", severity: "error", seq: 9, line: 10, kind: "increase_reservation",
+ *   message: "write lost", evidence: [], key: "k",
+ * }, true);
+ * assert.deepEqual([held[0].findings.length, held[1].findings.length, held[1].unjudged.length], [0, 1, 0]);
+ * ```
+ */
+export function holdFindings(policies: number): {
+  held: HeldFindings[];
+  onFinding: (index: number, f: Finding, judged: boolean) => void;
+} {
+  const held = Array.from({ length: policies }, () => ({
+    findings: new HeldJsonArray(),
+    unjudged: new HeldJsonArray(),
+  }));
+  return {
+    held,
+    onFinding: (i, f, judged) =>
+      (judged ? held[i].findings : held[i].unjudged).push(findingJson(f)),
+  };
+}
+
+/**
+ * The `compare --json` object, with each policy's findings as {@link holdFindings} held them:
+ * print it with `jsonParts` (held arrays have no text of their own for `JSON.stringify`).
+ */
+export function compareJson(
+  file: string,
+  c: Comparison,
+  held: readonly HeldFindings[],
+): Record<string, unknown> {
   return {
     trace: file,
     events: c.events,
     cut_off: c.cutOff !== undefined,
     detectors: DETECTORS.map((d) => d.id),
-    policies: c.results.map((r) => {
+    policies: c.results.map((r, i) => {
       const verdict = runVerdict(r.basis);
-      const errors = r.findings.filter((f) => f.severity === "error").length;
       const o: Record<string, unknown> = {
         policy: r.policy.name,
         summary: r.policy.summary,
         verdict,
-        errors,
-        warnings: r.findings.length - errors,
+        errors: r.errors,
+        warnings: r.warnings,
         first: Object.fromEntries([...r.first.entries()]),
-        findings: r.findings.map(findingJson),
+        findings: held[i].findings,
       };
       if (verdict === "cannot-judge") o.missing = missingOf(r.basis);
-      if (r.unjudged.length > 0) {
+      if (held[i].unjudged.length > 0) {
         o.first_unjudged = Object.fromEntries([...r.firstUnjudged.entries()]);
-        o.cannot_judge = r.unjudged.map(findingJson);
+        o.cannot_judge = held[i].unjudged;
       }
       return o;
     }),

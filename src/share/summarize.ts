@@ -160,8 +160,7 @@ export async function summarizeTrace(
     reader,
     list,
     [],
-    (e) => facts.add(e),
-    (i) => i === policyIndex,
+    { onEvent: (e) => facts.add(e), complete: (i) => i === policyIndex },
   );
   const digest = typeof sha256 === "string" ? sha256 : await sha256();
   return {
