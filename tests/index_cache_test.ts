@@ -52,8 +52,8 @@ async function sha256Hex(path: string): Promise<string> {
 }
 
 // 3000 events: intervals of 1024 after the one that ends with the boot pass (memory_setup),
-// so four checkpoints, and within each interval one every 256 events (written against the
-// interval's first); steps on both sides of each (bootSteps adds those the boot pass moves).
+// so four checkpoints, and within each interval one every 256 events; steps on both sides of
+// each (bootSteps adds those the boot pass moves).
 const STEPS = [
   "0",
   "1",
@@ -229,7 +229,8 @@ Deno.test("index: a truncated or damaged index file is ignored with a note, neve
   const history = ["lookup", trace, "0x2000", "--at", `${at}`, "--history"];
   const blame = ["lookup", trace, blamed, "--at", `${at}`, "--json"];
   // Truncations, and single flipped bytes in the header, the directory, the trailer, and the
-  // state and event table of the interval the lookup reads, the region block and the
+  // state (with a P2M mid and leaf of it) and event table of the interval the lookup reads,
+  // the region block and the
   // last-change block of an earlier one its blame reads (blocks are checked when read, not
   // all at open).
   const region = directory.regions.findLast((r: { pfn: number }) => r.pfn <= parseInt(blamed));
@@ -238,8 +239,18 @@ Deno.test("index: a truncated or damaged index file is ignored with a note, neve
     ["truncated by one byte", (b) => b.slice(0, b.length - 1), history],
     ["empty", () => new Uint8Array(), history],
   ];
+  // The checkpoint the lookup decodes (the interval's own, or the last one within it before
+  // the step), and a mid and a leaf of its P2M (pooled pages: in its group's page blocks).
+  const read = (at: number[]) =>
+    JSON.parse(new TextDecoder().decode(good.subarray(at[0], at[0] + at[1])));
+  const subs = used.subs as unknown as { first: number; state: number[] }[];
+  const state = subs.findLast((s) => s.first <= at)?.state ?? used.state;
+  const mid = read(state).p2m.midAt;
+  const leaf = read(mid)[1];
   const inBlocks: [number, string[]][] = [
-    [used.state[0] + 7, history],
+    [state[0] + 7, history],
+    [mid[0] + 1, history],
+    [leaf[0] + 1, history],
     [used.events[0] + 100, history],
     [region.block[0] + 1, blame],
     [earlier.changes[0] + 1, blame],
@@ -255,6 +266,23 @@ Deno.test("index: a truncated or damaged index file is ignored with a note, neve
       c[byte] ^= 0x5a;
       return c;
     }, argv]);
+  }
+  // A digit of a pooled page changed into another (still JSON): only its block's hash
+  // catches it.
+  // The leaf's last run number, and the mid's last slot (which leaf the slot is).
+  const textAt = (at: number[]) => new TextDecoder().decode(good.subarray(at[0], at[0] + at[1]));
+  for (
+    const byte of [
+      leaf[0] + textAt(leaf).lastIndexOf("]") - 1,
+      mid[0] + textAt(mid).indexOf("],[") - 1,
+    ]
+  ) {
+    assert.match(String.fromCharCode(good[byte]), /\d/);
+    damages.push([`digit at byte ${byte} changed`, (b) => {
+      const c = b.slice();
+      c[byte] ^= 1;
+      return c;
+    }, history]);
   }
   for (const [what, damage, argv] of damages) {
     const plain = await run([...argv, "--no-cache"], env);

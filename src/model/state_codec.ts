@@ -11,9 +11,12 @@
  * run numbers of a 1M-event state in about a third of the CPU time a zigzag LEB128 decoder
  * needed (12 against 30-40 ms), for about twice the bytes (0.8 MB against 0.44 MB).
  *
- * A state can be written against an earlier one (its base): the P2M leaves they share are
- * then references into the base's leaves, so a state a few thousand events after a whole one
- * costs a sixth of its bytes.
+ * The P2M pages can be kept apart, in a {@link PagePool}: a file that holds many states of
+ * one trace writes each page once (tables are persistent: a page not written since is the same
+ * object), and a state then holds its mids' places (offset and length) in that file, a mid its
+ * leaves'; {@link decodeState} is given the pages read back from there. A state a thousand
+ * events after the last costs about a tenth of a whole one (the pages changed since, and the
+ * rest of the state).
  *
  * Exactness: {@link decodeState} of {@link encodeState} answers every lookup, report and later
  * step exactly as the original (`state_codec_test.ts` replays both at every step). A number
@@ -26,7 +29,15 @@
 import type { GuestFacts } from "../trace/event.ts";
 import type { Policy } from "./policy.ts";
 import { initialState, type ModelState } from "./state.ts";
-import { type Era, p2mFromPages, type P2mPages, p2mPages } from "../p2m/table.ts";
+import {
+  type Era,
+  p2mFromPages,
+  type P2mPageIds,
+  p2mPageIds,
+  type P2mPages,
+  p2mPages,
+  type PageNamer,
+} from "../p2m/table.ts";
 import { PfnSet } from "../p2m/pfn_set.ts";
 import { InvariantError } from "../errors.ts";
 
@@ -46,11 +57,124 @@ function ints(v: unknown): number[] {
   return v;
 }
 
+/** A page's place in a {@link PagePool}'s file: offset and length of its bytes. */
+export type PagePlace = [number, number];
+
 /**
- * The bytes of `s` (its guest facts and policy excepted). With `base` (the P2M pages of an
- * earlier state of the same trace, as `p2mPages` gave them) the leaves `s` shares with it
- * are written as references, not again: {@link decodeState} then needs the base's bytes.
- * `p`: the pages of `s` against `base`, when the caller has them already.
+ * Where a file holding many states of one trace keeps their P2M pages: each leaf and each mid
+ * once, as JSON, at the offsets it is given ({@link PagePool.start}). A leaf is its runs; a mid
+ * is `[slots, places]`, its 512 slots' leaf indices (0-2 the shared leaves, 3 + i the leaf
+ * at `places[2i..2i+2)`). {@link encodeState} names each page of a state through it (tables are
+ * persistent: a page not written since is the same object, and is not written again), and the
+ * file's writer takes the pages new since with {@link PagePool.take} and writes them where
+ * their places say.
+ *
+ * @example
+ * ```ts
+ * import { PagePool } from "./state_codec.ts";
+ * import assert from "node:assert/strict";
+ * const pool = new PagePool();
+ * pool.start(100);
+ * const runs = [1, 2, 3];
+ * const id = pool.leaf(runs, runs);
+ * assert.equal(pool.leaf(runs, runs), id);
+ * const [offset, length] = pool.leafPlace(id);
+ * const bytes = pool.take();
+ * assert.equal(offset, 100);
+ * assert.equal(length, 7);
+ * assert.equal(new TextDecoder().decode(bytes), "[1,2,3]");
+ * ```
+ */
+export class PagePool implements PageNamer {
+  #leafIds = new WeakMap<object, number>();
+  #midIds = new WeakMap<object, number>();
+  /** Places of leaves (id 3 + i at 2i) and mids (likewise), flat. */
+  #leafAt: number[] = [];
+  #midAt: number[] = [];
+  #pending: Uint8Array[] = [];
+  #next = 0;
+  #bytes = 0;
+
+  /** Pages placed from now on are written from file offset `at` on (nothing may be pending). */
+  start(at: number): void {
+    if (this.#pending.length) throw new InvariantError("page pool: pages not taken");
+    this.#next = at;
+  }
+
+  #put(text: string, into: number[]): void {
+    const bytes = ENC.encode(text);
+    into.push(this.#next, bytes.length);
+    this.#pending.push(bytes);
+    this.#next += bytes.length;
+    this.#bytes += bytes.length;
+  }
+
+  /** The id (>= 3) of the frozen leaf `page`, whose runs are `runs` (placed when first seen). */
+  leaf(page: object, runs: readonly number[]): number {
+    let id = this.#leafIds.get(page);
+    if (id === undefined) {
+      id = 3 + this.#leafAt.length / 2;
+      this.#put(JSON.stringify(checkInts(runs)), this.#leafAt);
+      this.#leafIds.set(page, id);
+    }
+    return id;
+  }
+
+  /** The id (>= 3) of the frozen mid `page`, whose slots' leaf ids are `leaves()`. */
+  mid(page: object, leaves: () => number[]): number {
+    let id = this.#midIds.get(page);
+    if (id === undefined) {
+      const local = new Map<number, number>();
+      const places: number[] = [];
+      const slots = leaves().map((l) => {
+        if (l < 3) return l;
+        let k = local.get(l);
+        if (k === undefined) {
+          local.set(l, k = 3 + local.size);
+          places.push(...this.leafPlace(l));
+        }
+        return k;
+      });
+      id = 3 + this.#midAt.length / 2;
+      this.#put(`[${JSON.stringify(slots)},${JSON.stringify(places)}]`, this.#midAt);
+      this.#midIds.set(page, id);
+    }
+    return id;
+  }
+
+  /** The place of leaf `id`. */
+  leafPlace(id: number): PagePlace {
+    const i = 2 * (id - 3);
+    return [this.#leafAt[i], this.#leafAt[i + 1]];
+  }
+
+  /** The place of mid `id`. */
+  midPlace(id: number): PagePlace {
+    const i = 2 * (id - 3);
+    return [this.#midAt[i], this.#midAt[i + 1]];
+  }
+
+  /** The bytes of the pages placed since {@link PagePool.start}, in order (then none pending). */
+  take(): Uint8Array {
+    const out = new Uint8Array(this.#bytes);
+    let at = 0;
+    for (const b of this.#pending) {
+      out.set(b, at);
+      at += b.length;
+    }
+    this.#pending = [];
+    this.#bytes = 0;
+    return out;
+  }
+}
+
+/** Reads pooled pages back: the JSON value of the page at each place (flat offset, length). */
+export type PageReader = (places: readonly number[]) => unknown[];
+
+/**
+ * The bytes of `s` (its guest facts and policy excepted). With `pool`, the P2M's pages are
+ * not written: their places in the pool are ({@link PagePool}), and {@link decodeState} then
+ * needs them read back.
  *
  * @example
  * ```ts
@@ -67,19 +191,7 @@ function ints(v: unknown): number[] {
  * assert.equal(back.maxPfn, s.maxPfn);
  * ```
  */
-export function encodeState(
-  s: ModelState,
-  base?: P2mPages,
-  p: P2mPages = p2mPages(s.p2m, base),
-): Uint8Array {
-  const head = JSON.stringify({
-    era: ERAS.indexOf(p.era),
-    base: p.base,
-    limit: checkInts([p.limit])[0],
-    maxPfn: checkInts([p.maxPfn])[0],
-    extra: checkInts(p.extra),
-    acct: checkInts([p.acct.brkUsed, p.acct.brkReserved, p.acct.runtimePages]),
-  });
+export function encodeState(s: ModelState, pool?: PagePool): Uint8Array<ArrayBuffer> {
   const rest = JSON.stringify({
     e820: s.e820,
     boot: s.boot ?? null,
@@ -92,22 +204,45 @@ export function encodeState(
     bridges: [...s.bridges.entries()],
     grants: s.grants,
   });
-  // {"p2m":{head..., "leaves":[...], "mids", "midMissing", "top"}, rest...}: each leaf's
-  // bytes are made once for every state that shares the leaf (tables are persistent: a
-  // frozen leaf never changes), and copied.
-  const parts: Uint8Array[] = [ENC.encode(`{"p2m":${head.slice(0, -1)},"leaves":[`)];
-  p.leaves.forEach((runs, i) => {
-    const bytes = leafBytes(runs);
-    parts.push(i > 0 ? bytes : bytes.subarray(1));
-  });
-  parts.push(ENC.encode(
-    `],"mids":${JSON.stringify(p.mids.map(checkInts))},"midMissing":${
-      JSON.stringify(checkInts(p.midMissing))
-    },"top":${JSON.stringify(checkInts(p.top))}},${rest.slice(1)}`,
-  ));
-  const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
-  parts.reduce((at, b) => (out.set(b, at), at + b.length), 0);
-  return out;
+  let p2m: string;
+  if (pool === undefined) {
+    const p = p2mPages(s.p2m);
+    p2m = `${headOf(p)},"leaves":${JSON.stringify(p.leaves.map(checkInts))},"mids":${
+      JSON.stringify(p.mids.map(checkInts))
+    },"midMissing":${JSON.stringify(checkInts(p.midMissing))},"top":${
+      JSON.stringify(checkInts(p.top))
+    }}`;
+  } else {
+    // The state's own mids: 0-2 shared, 3 + i the mid at midAt[2i..2i+2).
+    const ids = p2mPageIds(s.p2m, pool);
+    const local = new Map<number, number>();
+    const midAt: number[] = [];
+    const localId = (id: number) => {
+      if (id < 3) return id;
+      let k = local.get(id);
+      if (k === undefined) {
+        local.set(id, k = 3 + local.size);
+        midAt.push(...pool.midPlace(id));
+      }
+      return k;
+    };
+    const top = ids.top.map(localId);
+    const midMissing = localId(ids.midMissing);
+    p2m = `${headOf(ids)},"midAt":${JSON.stringify(midAt)},"top":${JSON.stringify(top)},` +
+      `"midMissing":${midMissing}}`;
+  }
+  return ENC.encode(`{"p2m":${p2m},${rest.slice(1)}`);
+}
+
+/** The P2M's fields other than its pages, as the start of a JSON object. */
+function headOf(p: P2mPages | P2mPageIds): string {
+  return JSON.stringify({
+    era: ERAS.indexOf(p.era),
+    limit: checkInts([p.limit])[0],
+    maxPfn: checkInts([p.maxPfn])[0],
+    extra: checkInts(p.extra),
+    acct: checkInts([p.acct.brkUsed, p.acct.brkReserved, p.acct.runtimePages]),
+  }).slice(0, -1);
 }
 
 // deno-lint-ignore no-explicit-any
@@ -120,21 +255,72 @@ function parse(bytes: Uint8Array): any {
 }
 
 const ENC = new TextEncoder();
-const leafBytesOf = new WeakMap<readonly number[], Uint8Array>();
 
-/** A comma and the JSON bytes of a frozen leaf's runs, made once per leaf. */
-function leafBytes(runs: readonly number[]): Uint8Array {
-  let bytes = leafBytesOf.get(runs);
-  if (bytes === undefined) {
-    leafBytesOf.set(runs, bytes = ENC.encode("," + JSON.stringify(checkInts(runs))));
+// deno-lint-ignore no-explicit-any
+function inlinePages(p: any): Pick<P2mPages, "leaves" | "mids" | "midMissing" | "top"> {
+  return {
+    leaves: ints(p.leaves).map(ints),
+    mids: ints(p.mids).map(ints),
+    midMissing: ints(p.midMissing),
+    top: ints(p.top),
+  };
+}
+
+/** The pages of a state written with a {@link PagePool}, read back through `read`. */
+function pooledPages(
+  // deno-lint-ignore no-explicit-any
+  p: any,
+  read: PageReader | undefined,
+): Pick<P2mPages, "leaves" | "mids" | "midMissing" | "top"> {
+  const midAt = ints(p.midAt);
+  if (read === undefined || midAt.length % 2 !== 0) {
+    throw new InvariantError("state codec: pages kept apart, and no way to read them");
   }
-  return bytes;
+  // Each mid's leaves get the state's leaf indices (3 + i), a leaf shared by mids once.
+  const leafIndex = new Map<number, number>();
+  const leafAt: number[] = [];
+  const mids = read(midAt).map((m) => {
+    const [slots, places] = ints(m) as unknown as [number[], number[]];
+    const at = ints(places);
+    return ints(slots).map((k) => {
+      if (k < 3) return k;
+      const i = 2 * (k - 3);
+      if (!(i + 2 <= at.length)) throw new InvariantError("state codec: a slot points nowhere");
+      let id = leafIndex.get(at[i]);
+      if (id === undefined) {
+        leafIndex.set(at[i], id = 3 + leafIndex.size);
+        leafAt.push(at[i], at[i + 1]);
+      }
+      return id;
+    });
+  });
+  const leaves = read(leafAt).map(ints);
+  const own = p.midMissing;
+  if (!(Number.isInteger(own) && own >= 3 && own - 3 < mids.length)) {
+    throw new InvariantError("state codec: the mid-missing page is not one of the state's");
+  }
+  // P2mPages holds the private mids of the top (3 + i, in order) and the mid-missing page's slots.
+  const topMids = new Map<number, number>();
+  const top = ints(p.top).map((k) => {
+    if (k < 3) return k;
+    if (!(k - 3 < mids.length)) throw new InvariantError("state codec: a top slot points nowhere");
+    let id = topMids.get(k);
+    if (id === undefined) topMids.set(k, id = 3 + topMids.size);
+    return id;
+  });
+  return {
+    leaves,
+    mids: [...topMids.keys()].map((k) => mids[k - 3]),
+    midMissing: mids[own - 3],
+    top,
+  };
 }
 
 /**
  * The state {@link encodeState} wrote, for the trace whose header gave `guest` and the
- * policy `policy` (`against`: the bytes of the state it was written against, if any). Bytes that do not decode are an `InvariantError` (the index checks its
- * checksums first, so this means a bug, not a damaged file).
+ * policy `policy`; `read` reads back the pages of a state written with a pool, given their
+ * places (flat offset, length). Bytes that do not decode are an `InvariantError` (the
+ * index checks its checksums first, so this means a bug, not a damaged file).
  *
  * @example
  * ```ts
@@ -150,16 +336,10 @@ export function decodeState(
   bytes: Uint8Array,
   guest: GuestFacts,
   policy: Policy,
-  against?: Uint8Array,
+  read?: PageReader,
 ): ModelState {
   const o = parse(bytes);
   const p = o?.p2m;
-  let baseLeaves: number[][] = [];
-  if (against !== undefined) {
-    const b = parse(against)?.p2m;
-    if (b?.base !== 0) throw new InvariantError("state codec: the base is not a whole state");
-    baseLeaves = ints(b.leaves).map(ints);
-  }
   const era = ERAS[p?.era];
   if (era === undefined) throw new InvariantError("state codec: unknown era");
   const acct = ints(p.acct);
@@ -169,18 +349,14 @@ export function decodeState(
     maxPfn: p.maxPfn,
     extra: ints(p.extra),
     acct: { brkUsed: acct[0], brkReserved: acct[1], runtimePages: acct[2] },
-    leaves: ints(p.leaves).map(ints),
-    base: p.base,
-    mids: ints(p.mids).map(ints),
-    midMissing: ints(p.midMissing),
-    top: ints(p.top),
+    ...(p.midAt === undefined ? inlinePages(p) : pooledPages(p, read)),
   };
   const base = initialState(guest, policy);
   return {
     guest,
     policy,
     ctx: base.ctx,
-    p2m: p2mFromPages(pages, baseLeaves),
+    p2m: p2mFromPages(pages),
     e820: o.e820,
     boot: o.boot ?? undefined,
     maxPfn: o.maxPfn,

@@ -1396,13 +1396,8 @@ export interface P2mPages {
   extra: number[];
   /** Allocation counters. */
   acct: P2mAccounting;
-  /**
-   * Runs of each private leaf: leaf index 3 + `base` + i (indices 3 to 3 + `base` - 1 are
-   * the leaves of the pages these were written against, {@link p2mPages}' `base`).
-   */
+  /** Runs of each private leaf (leaf index 3 + i). */
   leaves: number[][];
-  /** Leaves taken from the base pages (0 or absent: the pages stand alone). */
-  base?: number;
   /** Leaf indices of each private mid's 512 slots (mid index 3 + i). */
   mids: number[][];
   /** Leaf indices of the table's own mid-missing page. */
@@ -1416,9 +1411,6 @@ const SHARED_MIDS = [MID_MISSING, RAM_MID, MID_IDENTITY];
 
 /**
  * The pages of `t` ({@link P2mPages}); {@link p2mFromPages} builds the same table again.
- * With `base` (the pages of an earlier table of the same trace), a leaf `t` shares with it
- * (tables are persistent: a leaf never written since is the same object) is written as the
- * base's leaf index, not again: the pages then hold only the leaves changed since.
  *
  * @example
  * ```ts
@@ -1432,33 +1424,17 @@ const SHARED_MIDS = [MID_MISSING, RAM_MID, MID_IDENTITY];
  * assert.deepEqual(p2mPages(back), p2mPages(t));
  * ```
  */
-export function p2mPages(t: P2m, base?: P2mPages): P2mPages {
+export function p2mPages(t: P2m): P2mPages {
   const o = t as unknown as { top: Mid[]; midMissing: Mid; limit: number; maxPfn: number };
   const leafIds = new Map<Leaf, number>(SHARED_LEAVES.map((l, i) => [l, i]));
   const midIds = new Map<Mid, number>(SHARED_MIDS.map((m, i) => [m, i]));
-  // A frozen leaf's runs never change: its runs array stands for it (each base index once:
-  // two leaves holding one array are two leaves in the base too).
-  const baseIds = new Map<readonly number[], number[]>();
-  const baseCount = base?.leaves.length ?? 0;
-  if (base !== undefined) {
-    if (base.base) throw new InvariantError("P2M pages: a base written against a base");
-    for (let i = baseCount - 1; i >= 0; i--) {
-      const ids = baseIds.get(base.leaves[i]);
-      if (ids === undefined) baseIds.set(base.leaves[i], [SHARED_LEAVES.length + i]);
-      else ids.push(SHARED_LEAVES.length + i);
-    }
-  }
-  const first = SHARED_LEAVES.length + baseCount;
   const leaves: number[][] = [];
   const mids: number[][] = [];
   const leafId = (l: Leaf): number => {
     let id = leafIds.get(l);
     if (id === undefined) {
-      id = baseIds.get(l.runs)?.pop();
-      if (id === undefined) {
-        id = first + leaves.length;
-        leaves.push(l.runs);
-      }
+      id = SHARED_LEAVES.length + leaves.length;
+      leaves.push(l.runs);
       leafIds.set(l, id);
     }
     return id;
@@ -1479,7 +1455,6 @@ export function p2mPages(t: P2m, base?: P2mPages): P2mPages {
     extra: (t as unknown as { extra: number[] }).extra,
     acct: { ...t.accounting },
     leaves,
-    base: baseCount,
     mids,
     midMissing: o.midMissing.slots.map(leafId),
     top,
@@ -1487,9 +1462,8 @@ export function p2mPages(t: P2m, base?: P2mPages): P2mPages {
 }
 
 /**
- * The frozen table whose pages are `p` (as {@link p2mPages} gave them; `base`: the leaves of
- * the pages they were written against); throws `InvariantError` when an index points
- * nowhere or `base` is not what `p` was written against.
+ * The frozen table whose pages are `p` (as {@link p2mPages} gave them); throws
+ * `InvariantError` when an index points nowhere.
  *
  * @example
  * ```ts
@@ -1499,15 +1473,8 @@ export function p2mPages(t: P2m, base?: P2mPages): P2mPages {
  * assert.deepEqual(p2mFromPages(p2mPages(t)).entry(0x100), t.entry(0x100));
  * ```
  */
-export function p2mFromPages(p: P2mPages, base: readonly number[][] = []): P2m {
-  if (base.length !== (p.base ?? 0)) {
-    throw new InvariantError(`P2M pages: written against ${p.base} leaves, given ${base.length}`);
-  }
-  const leaves = [
-    ...SHARED_LEAVES,
-    ...base.map((runs) => new Leaf(null, runs, SHARED_NONE)),
-    ...p.leaves.map((runs) => new Leaf(null, runs, SHARED_NONE)),
-  ];
+export function p2mFromPages(p: P2mPages): P2m {
+  const leaves = [...SHARED_LEAVES, ...p.leaves.map((runs) => new Leaf(null, runs, SHARED_NONE))];
   const leaf = (i: number): Leaf => {
     const l = leaves[i];
     if (l === undefined) throw new InvariantError(`P2M pages: no leaf ${i}`);

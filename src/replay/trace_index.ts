@@ -1,30 +1,36 @@
 /**
  * The on-disk random-access index of one trace file under one policy: a model state at each
  * checkpoint (`state_codec.ts`: every `K` events, and after a boot pass; and every `K / 4`
- * within, written against the interval's first state, so costing a sixth), each event's byte
- * offset, length, line and seq, and every change each step made (the PFN range with its
- * values before and after), so that "which step last changed this PFN" is a lookup. With it
- * a step of a 1M-event trace costs one state decoded (and one written against it) and at most
- * `K / 4 - 1` events replayed, read with one positioned read, instead of a replay from step 0;
- * its blame costs one region block and one or two change blocks read. `src/replay/index_cache.ts` says where the file lives.
+ * within), its P2M pages kept apart where each page is written once per group of
+ * {@link FRESH_EVERY} intervals (a checkpoint costs the pages changed since the last one and
+ * the rest of the state, about a tenth of a whole state; a group's first, all its pages),
+ * each event's byte offset, length, line and seq, and every change each step made (the PFN
+ * range with its values before and after), so that "which step last changed this PFN" is a
+ * lookup. With it a step of a 1M-event trace costs one state decoded and at most `K / 4 - 1`
+ * events replayed, read with one positioned read, instead of a replay from step 0; its blame
+ * costs one region block and one or two change blocks read. `src/replay/index_cache.ts` says
+ * where the file lives.
  *
  * **File layout** (little-endian): `P2MTIDX\n`, `u32` format, `u32` 0; then the blocks in
  * build order: per interval its state (and the states within it, interleaved with its other
- * blocks), its changes (f64 rows: event index, pfn, endPfn, beforeMfn, afterMfn, kinds) and
- * its event table; then the region blocks (f64 rows: interval,
- * first and end PFN of each range of PFNs the interval changed, for the PFNs of one region, so
- * that a lookup reads one region's block to find the intervals that changed its PFN); then
- * the directory (JSON: format, tool version, policy, the trace's SHA-256, size and file
- * identity, events, interval, how the trace ended, each interval's first event and blocks,
- * each region's first PFN and block, each block's offset, length and SHA-256), `u32`
- * directory length, the directory's SHA-256 (32 bytes) and `P2MTIDX\n` again.
+ * blocks), each state preceded by the block of P2M pages no earlier state of its group held
+ * (`state_codec.ts`'s `PagePool`: leaves, and mids holding their leaves' places), its
+ * changes (f64 rows: event index, pfn, endPfn, beforeMfn, afterMfn, kinds) and its event
+ * table; then the region blocks (f64 rows: interval, first and end PFN of each range of PFNs
+ * the interval changed, for the PFNs of one region, so that a lookup reads one region's block
+ * to find the intervals that changed its PFN); then the directory (JSON: format, tool
+ * version, policy, the trace's SHA-256, size and file identity, events, interval, how the
+ * trace ended, each interval's first event and blocks, each region's first PFN and block,
+ * each block's offset, length and SHA-256), `u32` directory length, the directory's SHA-256
+ * (32 bytes) and `P2MTIDX\n` again.
  *
  * **Trust.** Nothing is used unchecked: {@link TraceIndex.open} checks both magics, the format,
  * the file's length, the directory's SHA-256, the tool version, the policy and the trace's
  * SHA-256 and size against those the caller found for the trace (`index_cache.ts`: the trace
- * hashed, or the hash recorded for its file identity); every block read is
- * checked against its SHA-256 before it is decoded, and the trace bytes an access replays are
- * checked against the SHA-256 of its interval's span recorded at build. Any mismatch is an
+ * hashed, or the hash recorded for its file identity); every block read is checked against
+ * its SHA-256 before it is decoded (a state's P2M pages are cut from its group's page blocks,
+ * each checked), and the trace bytes an access replays are checked against the SHA-256 of
+ * its interval's span recorded at build. Any mismatch is an
  * {@link IndexUnusable} (the caller ignores the file, says so, and rebuilds or replays).
  * Hashing a whole 1 GB trace on every access would cost more than the replay it saves, so
  * the full SHA-256 is computed at build (and checked again by `p2mtrace index`); an access
@@ -38,8 +44,7 @@ import type { TraceEvent, TraceHeader } from "../trace/event.ts";
 import { validateEvent } from "../trace/validate.ts";
 import type { Policy } from "../policy/policy.ts";
 import { initialState, type ModelState } from "../model/state.ts";
-import { decodeState, encodeState } from "../model/state_codec.ts";
-import { type P2mPages, p2mPages } from "../p2m/table.ts";
+import { decodeState, encodeState, PagePool } from "../model/state_codec.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { INDEX_FORMAT, indexFileName } from "./index_cache.ts";
@@ -90,20 +95,30 @@ export function fileKey(stat: Deno.FileInfo): FileKey {
 /** `[offset, length, sha256]` of a block (offsets into the index, or into the trace for spans). */
 type Block = [number, number, string];
 
-interface Interval {
-  /** Index of the interval's first event (its state is the state after `first` events). */
+/**
+ * A model state in the file: the state after `first` events, and the P2M pages no earlier
+ * checkpoint of its group held (`state_codec.ts`'s `PagePool`: its own and its mids' places
+ * point into these blocks and its group's earlier ones).
+ */
+interface Checkpoint {
   first: number;
+  state: Block;
+  /** The pages it placed (none: every page was placed before). */
+  pages: Block | null;
+}
+
+interface Interval extends Checkpoint {
   /** Events in it. */
   count: number;
   /** Seq of its first event. */
   firstSeq: number;
-  state: Block;
   /**
-   * Checkpoints within it, every {@link SUB_PARTS}-th of its length: the state after `first`
-   * events, written against the interval's `state` (`state_codec.ts`: the P2M leaves they
-   * share are references into it).
+   * Its checkpoint starts a group: its pages are all of its state's ({@link FRESH_EVERY}-th
+   * interval), so the states of the group read only the group's page blocks.
    */
-  subs: { first: number; state: Block }[];
+  fresh: boolean;
+  /** Checkpoints within it, every {@link SUB_PARTS}-th of its length. */
+  subs: Checkpoint[];
   /** Per event: f64 offset, u32 length, u32 line, f64 seq. */
   events: Block;
   /** Every change of its steps: {@link CHANGE_COLUMNS} f64 a row. */
@@ -177,11 +192,18 @@ export function intervalFor(bytes: number): number {
 }
 
 /**
- * Parts an interval is split into by checkpoints written against its first one: an access
- * replays at most a quarter of an interval. Such a checkpoint costs about a sixth of a whole
- * one (the P2M leaves changed since, and the rest of the state).
+ * Parts an interval is split into by checkpoints: an access replays at most a quarter of an
+ * interval.
  */
 const SUB_PARTS = 4;
+
+/**
+ * Intervals of a group of checkpoints: the first writes every P2M page of its state again
+ * (about a whole state), the others only the pages changed since, so a state is read from its
+ * group's page blocks (a whole state and at most `4 * FRESH_EVERY - 1` small ones) and the
+ * file holds about one whole state per group.
+ */
+const FRESH_EVERY = 4;
 
 /**
  * Columns of a row of an interval's change block, one row per change of a step, in step
@@ -219,7 +241,7 @@ class F64List {
 const LITTLE_ENDIAN = new Uint8Array(Float64Array.of(1).buffer)[7] === 0x3f;
 
 /** `a` as little-endian bytes (a copy). */
-function f64Bytes(a: Float64Array): Uint8Array {
+function f64Bytes(a: Float64Array): Uint8Array<ArrayBuffer> {
   if (LITTLE_ENDIAN) return new Uint8Array(a.slice().buffer);
   const out = new Uint8Array(8 * a.length);
   const dv = new DataView(out.buffer);
@@ -354,10 +376,13 @@ export async function buildTraceIndex(
     }
     const out = file;
     let at = 0;
-    const write = (bytes: Uint8Array): Block => {
+    const writeRaw = (bytes: Uint8Array) => {
       for (let off = 0; off < bytes.length;) off += out.writeSync(bytes.subarray(off));
-      const b: Block = [at, bytes.length, sha(bytes)];
       at += bytes.length;
+    };
+    const write = (bytes: Uint8Array): Block => {
+      const b: Block = [at, bytes.length, sha(bytes)];
+      writeRaw(bytes);
       return b;
     };
     const head = new Uint8Array(16);
@@ -367,15 +392,18 @@ export async function buildTraceIndex(
     const lines = new F64List();
     const seqs = new F64List();
     const firsts = [0];
-    // The interval's whole state, which its later checkpoints are written against.
-    const whole = (): Block => {
-      const st = pass.state();
-      base = p2mPages(st.p2m);
-      return write(encodeState(st, undefined, base));
+    // A checkpoint: the P2M pages no earlier one of its group held, then the state.
+    let pool = new PagePool();
+    const checkpoint = (first: number, fresh = false): Checkpoint => {
+      if (fresh) pool = new PagePool();
+      pool.start(at);
+      const bytes = encodeState(pass.state(), pool);
+      const placed = pool.take();
+      const pages = placed.length ? write(placed) : null;
+      return { first, state: write(bytes), pages };
     };
-    let base: P2mPages | undefined;
-    const states: Block[] = [whole()];
-    const subs: { first: number; state: Block }[][] = [[]];
+    const states: Checkpoint[] = [checkpoint(0, true)];
+    const subs: Checkpoint[][] = [[]];
     const part = Math.max(1, Math.floor(k / SUB_PARTS));
     const changes: Block[] = [];
     // Each interval's changed ranges, flat [interval, start, end], for the region blocks.
@@ -427,10 +455,10 @@ export async function buildTraceIndex(
         if (size < k) earlyCut = n;
         closeInterval();
         firsts.push(n);
-        states.push(whole());
+        states.push(checkpoint(n, states.length % FRESH_EVERY === 0));
         subs.push([]);
       } else if (size % part === 0) {
-        subs[subs.length - 1].push({ first: n, state: write(encodeState(pass.state(), base)) });
+        subs[subs.length - 1].push(checkpoint(n));
       }
     });
     const n = lines.n;
@@ -471,10 +499,10 @@ export async function buildTraceIndex(
         return [from, to - from, spans.groupSha256[group++]];
       });
       intervals.push({
-        first,
+        ...states[j],
         count,
         firstSeq: seqs.a[first],
-        state: states[j],
+        fresh: j % FRESH_EVERY === 0,
         subs: subs[j],
         events: write(table),
         changes: changes[j],
@@ -516,12 +544,12 @@ export async function buildTraceIndex(
       text = again;
     }
     const dirBytes = new TextEncoder().encode(text);
-    write(dirBytes);
+    writeRaw(dirBytes);
     const tail = new Uint8Array(TRAILER);
     new DataView(tail.buffer).setUint32(0, dirBytes.length, true);
     tail.set(fromHex(sha(dirBytes)), 4);
     tail.set(MAGIC, 36);
-    write(tail);
+    writeRaw(tail);
     out.close();
     done = true;
     const named = `${dir}/${await indexFileName(sha256, directory.policy)}`;
@@ -703,6 +731,60 @@ export class TraceIndex {
       throw new IndexUnusable(`the block at byte ${off} is damaged`);
     }
     return bytes;
+  }
+
+  /**
+   * The page blocks a state at checkpoint `at` of interval `j` may point into: its group's,
+   * from the group's first checkpoint to `at`, in file order.
+   */
+  #pageBlocks(j: number, at: Checkpoint): Block[] {
+    const out: Block[] = [];
+    const ivs = this.#dir.intervals;
+    for (let i = j; i >= 0; i--) {
+      const iv = ivs[i];
+      const cps = [iv, ...iv.subs];
+      for (let c = i === j ? cps.indexOf(at) : cps.length - 1; c >= 0; c--) {
+        const b = cps[c].pages;
+        if (b !== null) out.push(b);
+      }
+      if (iv.fresh) break;
+    }
+    return out.reverse();
+  }
+
+  /**
+   * The JSON values of the P2M pages at `places` (flat offset, length), cut from the page
+   * blocks `blocks` (checked, in file order) read as `bytes`.
+   */
+  #pages(blocks: Block[], bytes: Uint8Array[], places: readonly number[]): unknown[] {
+    const n = places.length / 2;
+    let total = 1 + n;
+    for (let i = 0; i < n; i++) total += places[2 * i + 1];
+    const text = new Uint8Array(Math.max(2, total));
+    text[0] = 0x5b;
+    for (let i = 0, w = 1; i < n; i++) {
+      const off = places[2 * i], len = places[2 * i + 1];
+      // The last block starting at or before the page, which must hold all of it.
+      let lo = 0, hi = blocks.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (blocks[mid][0] <= off) lo = mid;
+        else hi = mid - 1;
+      }
+      const b = blocks[lo], from = off - (b?.[0] ?? 0);
+      if (!(b !== undefined && from >= 0 && len > 0 && from + len <= b[1])) {
+        throw new IndexUnusable("a P2M page lies outside its group's page blocks");
+      }
+      text.set(bytes[lo].subarray(from, from + len), w);
+      w += len;
+      text[w++] = 0x2c;
+    }
+    text[total === 1 ? 1 : total - 1] = 0x5d;
+    try {
+      return JSON.parse(new TextDecoder().decode(text));
+    } catch {
+      throw new IndexUnusable("its P2M pages do not parse");
+    }
   }
 
   /** The event table of interval `j`: offsets, lengths, lines, seqs. */
@@ -888,24 +970,21 @@ export class TraceIndex {
     const j = this.#intervalOf(index);
     const iv = this.#dir.intervals[j];
     // The latest checkpoint at or before `index`: the interval's own, or one within it.
-    let sub: { first: number; state: Block } | undefined;
-    for (const s of iv.subs) if (s.first <= index) sub = s;
-    const from = sub?.first ?? iv.first;
-    const blocks = sub === undefined ? [iv.state] : [iv.state, sub.state];
+    let at: Checkpoint = iv;
+    for (const s of iv.subs) if (s.first <= index) at = s;
+    const from = at.first;
+    const pageBlocks = this.#pageBlocks(j, at);
     if (index > iv.first) {
-      this.#prefetch(
-        [...blocks, iv.events],
-        this.#partSpan(j, index - 1 - iv.first),
-      );
-    } else this.#prefetch(blocks);
-    let state = sub === undefined
-      ? decodeState(await this.#block(iv.state), this.#header.guest, policy)
-      : decodeState(
-        await this.#block(sub.state),
-        this.#header.guest,
-        policy,
-        await this.#block(iv.state),
-      );
+      this.#prefetch([at.state, ...pageBlocks, iv.events], this.#partSpan(j, index - 1 - iv.first));
+    } else this.#prefetch([at.state, ...pageBlocks]);
+    const stateBytes = await this.#block(at.state);
+    const pageBytes = await Promise.all(pageBlocks.map((b) => this.#block(b)));
+    let state = decodeState(
+      stateBytes,
+      this.#header.guest,
+      policy,
+      (places) => this.#pages(pageBlocks, pageBytes, places),
+    );
     let event: TraceEvent | undefined;
     if (index > from) {
       const r = new Replayer(state, [], this.#header.provenance);
