@@ -120,6 +120,8 @@ export { DmesgImporter, type ImportOptions } from "./src/import/dmesg/importer.t
 export { type ImportResult } from "./src/import/dmesg/assemble.ts";
 export { UnrecognisedLines, type UnrecognisedPattern } from "./src/import/dmesg/unrecognised.ts";
 export type { Comparison, PolicyResult } from "./src/replay/compare.ts";
+export type { HeldFindings } from "./src/report/check_report.ts";
+export { HeldJsonArray, jsonParts } from "./src/report/json_parts.ts";
 export { type BpftraceImport, importBpftraceOutput } from "./src/import/bpftrace/importer.ts";
 export { recordGuest, type Recording } from "./src/import/sysfs/assemble.ts";
 export {

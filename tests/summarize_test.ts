@@ -6,6 +6,11 @@ import assert from "node:assert/strict";
 import { assertGolden } from "./golden.ts";
 import { bundledTraces, cli } from "./cli_helpers.ts";
 import { MAIL_WIDTH } from "../src/share/summary_text.ts";
+import { summarizeTrace } from "../src/share/summarize.ts";
+import { TraceReader } from "../src/trace/read.ts";
+import { generateTrace } from "../src/gen/trace_gen.ts";
+import { findingJson } from "../src/report/replay_report.ts";
+import type { Finding } from "../src/detect/finding.ts";
 
 function assertWidth(text: string, what: string): void {
   for (const line of text.split("\n")) {
@@ -188,3 +193,34 @@ Deno.test("summarize --format rejects other formats, and --json with --format", 
   ]);
   assert.equal(both.code, 64);
 });
+
+// `summarize --json` holds the listed policy's findings as deflated JSON text and prints in parts
+// (src/report/json_parts.ts): the same findings, in the same order, as a summary that keeps
+// every finding as an object, and compact JSON as JSON.stringify writes it.
+for (
+  const [name, text, policy] of [
+    ["generated", [...generateTrace({ events: 60000, seed: 3 })].join("\n") + "\n", "linux-3.16"],
+    ["no-nr-pages", Deno.readTextFileSync("tests/fixtures/verdicts/no-nr-pages.jsonl"), undefined],
+  ] as const
+) {
+  Deno.test(`summarize --json lists every finding of its policy, held as text (${name})`, async () => {
+    const r = await cli(
+      ["summarize", "-", "--json", ...(policy ? ["--policy", policy] : [])],
+      text,
+    );
+    assert.equal(r.code, 0, r.err);
+    const o = JSON.parse(r.out);
+    assert.equal(r.out, JSON.stringify(o) + "\n");
+    const s = await summarizeTrace("-", "x", TraceReader.fromText("-", text), policy);
+    const mine = s.comparison.results[s.policyIndex];
+    // Compared as text: a deep-equal failure on hundreds of findings takes minutes to print.
+    const same = (a: unknown, fs: Finding[]) => {
+      const want = JSON.stringify(fs.map(findingJson));
+      assert.ok(JSON.stringify(a) === want, `${JSON.stringify(a)?.length} != ${want.length} chars`);
+    };
+    same(o.findings, mine.findings);
+    if (mine.unjudged.length > 0) same(o.cannot_judge, mine.unjudged);
+    else assert.equal(o.cannot_judge, undefined);
+    assert.ok(name === "generated" ? o.findings.length > 500 : o.cannot_judge.length > 1);
+  });
+}

@@ -11,7 +11,7 @@ import { importRows, summarizeTrace, summaryMarkdown } from "../share/summarize.
 import { runVerdict } from "../detect/verdict.ts";
 import { summaryPlainText } from "../share/summary_text.ts";
 import { PROVEN, type Provenance } from "../trace/provenance.ts";
-import { findingJson } from "../report/replay_report.ts";
+import { HeldJsonArray, jsonParts } from "../report/json_parts.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
 import type { CommandModule } from "./commands.ts";
@@ -62,42 +62,45 @@ async function run(args: string[], io: Io): Promise<number> {
   if (p.values.policy !== undefined) resolvePolicy(POLICIES, p.values.policy as string);
   // Opened once and hashed while read, so stdin, a FIFO or <(...) works.
   const reader = await TraceReader.open(file, io.stdin);
+  // --json holds the listed policy's findings as deflated JSON text and prints in parts.
+  const held = p.values.json === true
+    ? { findings: new HeldJsonArray(), unjudged: new HeldJsonArray() }
+    : undefined;
   const s = await summarizeTrace(
     file,
     () => reader.sha256(),
     reader,
     p.values.policy as string | undefined,
+    held,
   );
   const sha = s.sha256;
-  if (p.values.json === true) {
+  if (held) {
     const f = s.facts;
-    io.stdout(
-      JSON.stringify({
-        trace: file,
-        sha256: sha,
-        events: s.comparison.events,
-        cut_off: s.comparison.cutOff !== undefined,
-        guest: s.header.raw.guest,
-        ...importJson(s.header.provenance ?? PROVEN),
-        counts: Object.fromEntries([...f.counts.entries()].sort((a, b) => a[0] < b[0] ? -1 : 1)),
-        e820: { entries: f.e820.entries, ram_bytes: hex(f.e820.ramBytes), end: hex(f.e820.end) },
-        bars_above_e820: f.barsAbove.map((b) => ({
-          device: b.device,
-          resource: b.name,
-          start: hex(b.resource.start),
-          end: hex(b.resource.end),
-        })),
-        policy: s.policy,
-        findings: s.comparison.results[s.policyIndex].findings.map(findingJson),
-        ...(s.comparison.results[s.policyIndex].unjudged.length > 0
-          ? { cannot_judge: s.comparison.results[s.policyIndex].unjudged.map(findingJson) }
-          : {}),
-        verdicts: Object.fromEntries(s.comparison.results.map((r) => [
-          r.policy.name,
-          runVerdict(r.basis),
-        ])),
-      }) + "\n",
-    );
+    const parts = jsonParts({
+      trace: file,
+      sha256: sha,
+      events: s.comparison.events,
+      cut_off: s.comparison.cutOff !== undefined,
+      guest: s.header.raw.guest,
+      ...importJson(s.header.provenance ?? PROVEN),
+      counts: Object.fromEntries([...f.counts.entries()].sort((a, b) => a[0] < b[0] ? -1 : 1)),
+      e820: { entries: f.e820.entries, ram_bytes: hex(f.e820.ramBytes), end: hex(f.e820.end) },
+      bars_above_e820: f.barsAbove.map((b) => ({
+        device: b.device,
+        resource: b.name,
+        start: hex(b.resource.start),
+        end: hex(b.resource.end),
+      })),
+      policy: s.policy,
+      findings: held.findings,
+      ...(held.unjudged.length > 0 ? { cannot_judge: held.unjudged } : {}),
+      verdicts: Object.fromEntries(s.comparison.results.map((r) => [
+        r.policy.name,
+        runVerdict(r.basis),
+      ])),
+    });
+    for (const part of parts) io.stdout(part);
+    io.stdout("\n");
   } else {
     io.stdout(format === "markdown" ? summaryMarkdown(s) : summaryPlainText(s));
   }

@@ -88,6 +88,9 @@ export type PagePlace = [number, number];
 export class PagePool implements PageNamer {
   #leafIds = new WeakMap<object, number>();
   #midIds = new WeakMap<object, number>();
+  /** Each leaf's bytes, and the last pool's (reused when a leaf is placed again here). */
+  #leafBytes = new WeakMap<object, Uint8Array>();
+  #earlier: WeakMap<object, Uint8Array> | undefined;
   /** Places of leaves (id 3 + i at 2i) and mids (likewise), flat. */
   #leafAt: number[] = [];
   #midAt: number[] = [];
@@ -95,14 +98,21 @@ export class PagePool implements PageNamer {
   #next = 0;
   #bytes = 0;
 
+  /**
+   * A pool; with `earlier` (the pool of the last group), the bytes of a leaf it placed are
+   * not made again.
+   */
+  constructor(earlier?: PagePool) {
+    this.#earlier = earlier && earlier.#leafBytes;
+  }
+
   /** Pages placed from now on are written from file offset `at` on (nothing may be pending). */
   start(at: number): void {
     if (this.#pending.length) throw new InvariantError("page pool: pages not taken");
     this.#next = at;
   }
 
-  #put(text: string, into: number[]): void {
-    const bytes = ENC.encode(text);
+  #put(bytes: Uint8Array, into: number[]): void {
     into.push(this.#next, bytes.length);
     this.#pending.push(bytes);
     this.#next += bytes.length;
@@ -114,7 +124,9 @@ export class PagePool implements PageNamer {
     let id = this.#leafIds.get(page);
     if (id === undefined) {
       id = 3 + this.#leafAt.length / 2;
-      this.#put(JSON.stringify(checkInts(runs)), this.#leafAt);
+      const bytes = this.#earlier?.get(page) ?? ENC.encode(JSON.stringify(checkInts(runs)));
+      this.#leafBytes.set(page, bytes);
+      this.#put(bytes, this.#leafAt);
       this.#leafIds.set(page, id);
     }
     return id;
@@ -136,7 +148,7 @@ export class PagePool implements PageNamer {
         return k;
       });
       id = 3 + this.#midAt.length / 2;
-      this.#put(`[${JSON.stringify(slots)},${JSON.stringify(places)}]`, this.#midAt);
+      this.#put(ENC.encode(`[${JSON.stringify(slots)},${JSON.stringify(places)}]`), this.#midAt);
       this.#midIds.set(page, id);
     }
     return id;

@@ -39,8 +39,14 @@ function continueFrom(state: ModelState, events: readonly TraceEvent[]): string 
 class PoolFile {
   pool = new PagePool();
   bytes = new Uint8Array(0);
-  /** `s` encoded against the pool, its new pages appended to the file. */
+  #states = 0;
+  /**
+   * `s` encoded against the pool, its new pages appended to the file; every fifth state starts
+   * a fresh pool (all its pages written again, the leaves' bytes taken from the last pool), as
+   * the index's groups do.
+   */
   encode(s: ModelState): Uint8Array {
+    if (++this.#states % 5 === 0) this.pool = new PagePool(this.pool);
     this.pool.start(this.bytes.length);
     const state = encodeState(s, this.pool);
     const pages = this.pool.take();

@@ -32,9 +32,10 @@ import { sha256Hex } from "../trace/sha.ts";
  * last change of every PFN it changed, region blocks, an interval ending after a boot pass;
  * 4: checkpoints within an interval, written against its first; 5: a checkpoint's P2M pages
  * in a block of the pages no earlier checkpoint of its group of four intervals wrote, a
- * state holding its mids' places there, a mid its leaves').
+ * state holding its mids' places there, a mid its leaves'; 6: change and region rows as
+ * `i32` when they fit).
  */
-export const INDEX_FORMAT = 5;
+export const INDEX_FORMAT = 6;
 
 /** Index files kept in the cache directory at most (least recently used removed first). */
 export const CACHE_MAX_INDEXES = 16;

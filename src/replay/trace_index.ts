@@ -15,8 +15,8 @@
  * build order: per interval its state (and the states within it, interleaved with its other
  * blocks), each state preceded by the block of P2M pages no earlier state of its group held
  * (`state_codec.ts`'s `PagePool`: leaves, and mids holding their leaves' places), its
- * changes (f64 rows: event index, pfn, endPfn, beforeMfn, afterMfn, kinds) and its event
- * table; then the region blocks (f64 rows: interval, first and end PFN of each range of PFNs
+ * changes (rows, `rowBlock`: event index, pfn, endPfn, beforeMfn, afterMfn, kinds) and its
+ * event table; then the region blocks (rows: interval, first and end PFN of each range of PFNs
  * the interval changed, for the PFNs of one region, so that a lookup reads one region's block
  * to find the intervals that changed its PFN); then the directory (JSON: format, tool
  * version, policy, the trace's SHA-256, size and file identity, events, interval, how the
@@ -121,7 +121,7 @@ interface Interval extends Checkpoint {
   subs: Checkpoint[];
   /** Per event: f64 offset, u32 length, u32 line, f64 seq. */
   events: Block;
-  /** Every change of its steps: {@link CHANGE_COLUMNS} f64 a row. */
+  /** Every change of its steps: {@link CHANGE_COLUMNS} numbers a row ({@link rowBlock}). */
   changes: Block;
   /**
    * Its events' spans of the trace file: one per part, the first from `first`, the others
@@ -134,7 +134,7 @@ interface Interval extends Checkpoint {
 interface Region {
   /** Its first PFN (it ends where the next region starts). */
   pfn: number;
-  /** Rows of f64 `[interval, start, end]`, by interval, then start. */
+  /** Rows ({@link rowBlock}) of `[interval, start, end]`, by interval, then start. */
   block: Block;
 }
 
@@ -240,13 +240,56 @@ class F64List {
 
 const LITTLE_ENDIAN = new Uint8Array(Float64Array.of(1).buffer)[7] === 0x3f;
 
-/** `a` as little-endian bytes (a copy). */
-function f64Bytes(a: Float64Array): Uint8Array<ArrayBuffer> {
-  if (LITTLE_ENDIAN) return new Uint8Array(a.slice().buffer);
-  const out = new Uint8Array(8 * a.length);
+/**
+ * The rows `a` (numbers, row after row) as a row block: `u32` 4 and each number as a
+ * little-endian `i32` when every one is an integer that fits (half the bytes), else `u32` 8
+ * and each as an `f64`.
+ *
+ * @example
+ * ```ts
+ * import { rowBlock, rowsOf } from "./trace_index.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(rowBlock(Float64Array.of(1, -1, 7)).length, 4 + 12);
+ * assert.equal(rowBlock(Float64Array.of(1, 2 ** 40, 7)).length, 4 + 24);
+ * assert.equal(rowsOf(rowBlock(Float64Array.of(1, 2 ** 40, 7, -1)), 2)?.at(1, 1), -1);
+ * ```
+ */
+export function rowBlock(a: Float64Array): Uint8Array<ArrayBuffer> {
+  let narrow = true;
+  for (let i = 0; i < a.length && narrow; i++) narrow = (a[i] | 0) === a[i] && !Object.is(a[i], -0);
+  const width = narrow ? 4 : 8;
+  const out = new Uint8Array(4 + width * a.length);
   const dv = new DataView(out.buffer);
-  for (let i = 0; i < a.length; i++) dv.setFloat64(i * 8, a[i], true);
+  dv.setUint32(0, width, true);
+  if (LITTLE_ENDIAN) {
+    out.set(new Uint8Array((narrow ? Int32Array.from(a) : a.slice()).buffer), 4);
+  } else {
+    for (let i = 0; i < a.length; i++) {
+      if (narrow) dv.setInt32(4 + i * 4, a[i], true);
+      else dv.setFloat64(4 + i * 8, a[i], true);
+    }
+  }
   return out;
+}
+
+/**
+ * The rows of `columns` numbers of the row block `bytes` ({@link rowBlock}), or undefined when
+ * it is not one.
+ */
+export function rowsOf(
+  bytes: Uint8Array,
+  columns: number,
+): { count: number; at: (r: number, c: number) => number } | undefined {
+  if (bytes.length < 4) return undefined;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const width = dv.getUint32(0, true), row = width * columns;
+  if ((width !== 4 && width !== 8) || (bytes.length - 4) % row !== 0) return undefined;
+  return {
+    count: (bytes.length - 4) / row,
+    at: width === 4
+      ? (r, c) => dv.getInt32(4 + r * row + c * 4, true)
+      : (r, c) => dv.getFloat64(4 + r * row + c * 8, true),
+  };
 }
 
 /**
@@ -395,7 +438,7 @@ export async function buildTraceIndex(
     // A checkpoint: the P2M pages no earlier one of its group held, then the state.
     let pool = new PagePool();
     const checkpoint = (first: number, fresh = false): Checkpoint => {
-      if (fresh) pool = new PagePool();
+      if (fresh) pool = new PagePool(pool);
       pool.start(at);
       const bytes = encodeState(pass.state(), pool);
       const placed = pool.take();
@@ -413,7 +456,7 @@ export async function buildTraceIndex(
     let earlyCut = -Infinity;
     const closeInterval = () => {
       const j = changes.length;
-      changes.push(write(f64Bytes(recs.a.subarray(0, recs.n))));
+      changes.push(write(rowBlock(recs.a.subarray(0, recs.n))));
       const union = unionOf(starts.a.subarray(0, starts.n), ends.a.subarray(0, ends.n));
       for (let r = 0; r < union.length; r += 2) {
         members.push(j);
@@ -510,7 +553,7 @@ export async function buildTraceIndex(
       });
     }
     const regions = regionRows(members.a.subarray(0, members.n))
-      .map(({ pfn, rows }) => ({ pfn, block: write(f64Bytes(Float64Array.from(rows))) }));
+      .map(({ pfn, rows }) => ({ pfn, block: write(rowBlock(Float64Array.from(rows))) }));
     if (JSON.stringify(fileKey(spans.stat)) !== JSON.stringify(before)) {
       throw new IndexUnusable(`${name} changed while it was indexed`);
     }
@@ -1092,15 +1135,11 @@ export class TraceIndex {
     });
   }
 
-  /** Rows of `columns` f64 in the block `bytes` (of a `what` block). */
+  /** Rows of `columns` numbers in the row block `bytes` (of a `what` block). */
   #rows(bytes: Uint8Array, columns: number, what: string) {
-    const width = 8 * columns;
-    if (bytes.length % width !== 0) throw new IndexUnusable(`a ${what} block has the wrong size`);
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-    return {
-      count: bytes.length / width,
-      at: (r: number, c: number) => dv.getFloat64(r * width + c * 8, true),
-    };
+    const rows = rowsOf(bytes, columns);
+    if (rows === undefined) throw new IndexUnusable(`a ${what} block has the wrong size`);
+    return rows;
   }
 }
 

@@ -1,9 +1,10 @@
 // The index's changed-PFN sets (unionOf, from which a region block says which intervals
 // changed a PFN) against a reference that marks every PFN of every range: the union holds
-// exactly the PFNs some range holds, as sorted, disjoint, non-touching ranges.
+// exactly the PFNs some range holds, as sorted, disjoint, non-touching ranges. And the row
+// blocks of the change and region rows: every number read back exactly, narrow (i32) or wide.
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { unionOf } from "./trace_index.ts";
+import { rowBlock, rowsOf, unionOf } from "./trace_index.ts";
 
 Deno.test("unionOf: exactly the PFNs of the ranges, sorted, disjoint, touching ones joined", () => {
   const range = fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 6 }));
@@ -24,5 +25,30 @@ Deno.test("unionOf: exactly the PFNs of the ranges, sorted, disjoint, touching o
       assert.deepEqual([...got].sort((a, b) => a - b), [...want].sort((a, b) => a - b));
     }),
     { numRuns: 500 },
+  );
+});
+
+Deno.test("rowBlock: every row read back exactly, as i32 when all fit, else as f64", () => {
+  // PFNs, MFNs (-1: unrecorded) and event indices: small, at the i32 edges, past them.
+  const value = fc.oneof(
+    fc.integer({ min: -1, max: 1000 }),
+    fc.constantFrom(2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1, 2 ** 40, 2 ** 53 - 1),
+  );
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 6 }), fc.array(value, { maxLength: 60 }), (cols, vs) => {
+      const rows = vs.slice(0, vs.length - vs.length % cols);
+      const bytes = rowBlock(Float64Array.from(rows));
+      const narrow = rows.every((v) => v >= -(2 ** 31) && v < 2 ** 31);
+      assert.equal(bytes.length, 4 + rows.length * (narrow ? 4 : 8));
+      const back = rowsOf(bytes, cols);
+      assert.ok(back);
+      assert.equal(back.count, rows.length / cols);
+      for (let r = 0; r < back.count; r++) {
+        for (let c = 0; c < cols; c++) assert.equal(back.at(r, c), rows[r * cols + c]);
+      }
+      // A block cut short, or of another width, is not one.
+      if (rows.length) assert.equal(rowsOf(bytes.subarray(0, bytes.length - 1), cols), undefined);
+    }),
+    { numRuns: 200 },
   );
 });

@@ -132,17 +132,24 @@ export function pfnContext(state: ModelState, pfn: number): string[] {
   return out;
 }
 
+/** GiB-sized chunks {@link runAround} walks, at most, before it doubles them: a tree's GiBs. */
+const GIB_CHUNKS = 512;
+
 /**
- * Chunk sizes (PFNs) of {@link runAround}'s walk outward from the PFN: its leaf, then growing
- * aligned chunks, then a GiB (one mid) at a time, so that a run across hundreds of GiBs
- * answered by shared pages costs one step a GiB, and a run that ends near the PFN in private
- * leaves costs about the leaves up to its ends.
+ * Size (PFNs) of {@link runAround}'s `c`-th chunk outward from the PFN: its leaf, then growing
+ * aligned chunks, then a GiB (one mid) at a time — a run across hundreds of GiBs answered by
+ * shared pages costs one step a GiB, and a run that ends near the PFN in private leaves about
+ * the leaves up to its ends — and after {@link GIB_CHUNKS} of those, doubling (beyond the
+ * structure, a run reaches 2^40 PFNs).
  */
-const RUN_CHUNKS = [P2M_PER_PAGE, 8 * P2M_PER_PAGE, 64 * P2M_PER_PAGE, PFNS_PER_MID];
+function runChunk(c: number): number {
+  if (c < 3) return P2M_PER_PAGE * 8 ** c;
+  return c < 3 + GIB_CHUNKS ? PFNS_PER_MID : PFNS_PER_MID * 2 ** (c - 2 - GIB_CHUNKS);
+}
 
 /**
  * The maximal run (one kind, continuing frames, one structure) holding `pfn`: the table's
- * runs walked outward from it in chunks ({@link RUN_CHUNKS}), to the left while the last run
+ * runs walked outward from it in chunks ({@link runChunk}), to the left while the last run
  * of each chunk continues the run found so far, to the right while the first does, by the
  * rule `forEachRun` joins pieces by (same structure, `continues`) — a walk of the whole table
  * costs O(leaves + runs): 250k numbers at 1M events, most of a cached lookup's report.
@@ -166,7 +173,7 @@ export function runAround(
 ): { pfn: number; endPfn: number; kind: number; frame: number; structure: Structure } {
   const t = state.p2m;
   const end = Math.max(t.structureLimit, pfn + 1);
-  const chunk = (c: number) => RUN_CHUNKS[Math.min(c, RUN_CHUNKS.length - 1)];
+  const chunk = runChunk;
   // Leftward: chunks [a, cur), aligned down; the first one's last run holds pfn (cut there).
   let start = pfn, kind = 0, frame = 0, structure: Structure = t.structureAt(pfn);
   for (let c = 0, cur = pfn + 1;; c++) {

@@ -77,3 +77,27 @@ Deno.test("runAround: runs joined across leaves and GiBs as the whole table join
     });
   }
 });
+
+// The walk is outward in chunks that double once past a tree's GiBs: a PFN near 2^40, far
+// beyond the structure, costs tens of chunks (forEachRun calls), not one per GiB (4M).
+Deno.test("runAround: a PFN far beyond the structure costs a few hundred chunks at most", () => {
+  const guest = {
+    type: "pv",
+    domain: "dom0",
+    arch: "x86_64",
+    pageSize: 4096,
+    nrPages: 0x40000,
+  } as const;
+  for (const policy of ["linux-3.12", "linux-3.19"]) {
+    const s = initialState(guest, resolvePolicy(POLICIES, policy));
+    const t = s.p2m;
+    const walk = t.forEachRun.bind(t);
+    let calls = 0;
+    Object.defineProperty(t, "forEachRun", {
+      value: (...args: Parameters<typeof t.forEachRun>) => (calls++, walk(...args)),
+    });
+    const pfn = 2 ** 40 - 1;
+    assert.deepEqual(runAround(s, pfn), wholeTable(s, pfn), policy);
+    assert.ok(calls < 1200, `${policy}: ${calls} chunks walked`);
+  }
+});

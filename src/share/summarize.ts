@@ -20,6 +20,8 @@ import { isMmio, resourceName } from "../kernel/pci_resource.ts";
 import { fmtPfns } from "../detect/finding.ts";
 import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
 import { escapeText } from "../report/text.ts";
+import type { HeldFindings } from "../report/check_report.ts";
+import { findingJson } from "../report/replay_report.ts";
 
 /** Facts gathered from the events. */
 export interface TraceFacts {
@@ -140,13 +142,16 @@ export interface Summary {
 
 /**
  * Reads the trace once: facts plus every policy's findings. `sha256` is the file's digest, or a
- * function giving it once the trace has been read (a reader that hashes as it reads).
+ * function giving it once the trace has been read (a reader that hashes as it reads). With
+ * `held`, the listed policy's findings go there as JSON text (`summarize --json`) and its result
+ * keeps only what a verdict reads, as the other policies' do.
  */
 export async function summarizeTrace(
   file: string,
   sha256: string | (() => Promise<string>),
   reader: TraceReader,
   policyOption: string | undefined,
+  held?: HeldFindings,
 ): Promise<Summary> {
   const header = await reader.header();
   const { policy } = choosePolicy(header, policyOption);
@@ -155,13 +160,17 @@ export async function summarizeTrace(
   const list = names.includes(spec) ? names : [spec, ...names];
   const facts = new FactCollector();
   const policyIndex = list.indexOf(spec);
-  // Every finding of the policy the summary lists; the others give a verdict only.
-  const comparison = await comparePolicies(
-    reader,
-    list,
-    [],
-    { onEvent: (e) => facts.add(e), complete: (i) => i === policyIndex },
-  );
+  // Every finding of the policy the summary lists (or their JSON text in `held`); the others
+  // give a verdict only.
+  const comparison = await comparePolicies(reader, list, [], {
+    onEvent: (e) => facts.add(e),
+    complete: (i) => i === policyIndex && held === undefined,
+    onFinding: held
+      ? (i, f, judged) => {
+        if (i === policyIndex) (judged ? held.findings : held.unjudged).push(findingJson(f));
+      }
+      : undefined,
+  });
   const digest = typeof sha256 === "string" ? sha256 : await sha256();
   return {
     file,
