@@ -415,8 +415,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "lookup-zero-flags-windows",
     file: "src/detect/device_mmio.ts",
-    original: "if (isMmio(r) && r.index <= 12) all.push(",
-    replacement: "if (isMmio(r) && r.index <= 16) all.push(",
+    original: "if (isMmio(r) && r.index <= 12) out.push(",
+    replacement: "if (isMmio(r) && r.index <= 16) out.push(",
     breaks: "lookup-zero: bridge windows (13-16) only route addresses; nothing maps them",
     tests: [...DETECT, "src/detect/device_mmio_test.ts"],
   },
