@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { cli } from "./cli_helpers.ts";
-import { streams } from "../src/cli/capped_heap.ts";
+import { runOnCappedHeap, streams } from "../src/cli/capped_heap.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const TRACE = `${ROOT}traces/pcie-bar-above-e820.jsonl`;
@@ -127,5 +127,20 @@ Deno.test("a capped thread out of heap is a clear error and exit 70, never a han
       mode,
     );
     assert.doesNotMatch(err, /\n\s+at |panicked|Uncaught/, mode);
+  }
+});
+
+// bisect and map hold state bounded by the P2M (10-16 MB live at 10M events), and V8 grows a
+// heap less eagerly under a smaller maximum: their thread's old generation is 512 MB. summarize
+// and compare hold every finding until they print, and validate every problem it reports, so
+// their heap follows the trace: V8's own limit, which is larger.
+Deno.test("bisect and map run with a 512 MB old generation; summarize, compare and validate do not", async () => {
+  const thread = new URL("./support/limits_thread.ts", import.meta.url);
+  for (const command of ["bisect", "map"]) {
+    assert.equal(await runOnCappedHeap([command], { thread }), 512, command);
+  }
+  for (const command of ["summarize", "compare", "validate"]) {
+    const mb = await runOnCappedHeap([command], { thread });
+    assert.ok(mb > 512, `${command}: ${mb} MB`);
   }
 });

@@ -262,6 +262,14 @@ const CHECKS: Record<string, (row: string) => Promise<void>> = {
       "threads_test.ts: standard input is handed to the worker and read the same",
     ]);
   },
+  "heap of a streaming command's thread": async (row) => {
+    assert.match(row, /`bisect` and `map`: 512 MB of old generation/);
+    assert.match(row, /\| 70 "out of memory: its thread's JavaScript heap reached the 512 MB V8/);
+    await provenBy([
+      "capped_heap_test.ts: bisect and map run with a 512 MB old generation; summarize, compare and validate do not",
+      "capped_heap_test.ts: a capped thread out of heap is a clear error and exit 70, never a hang",
+    ]);
+  },
   "closed stdout (a pipe into head)": async (row) => {
     assert.match(row, /\| 0, no message/);
     await provenBy(["untrusted_test.ts: a closed stdout ends quietly with status 0"]);

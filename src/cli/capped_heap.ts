@@ -31,6 +31,19 @@ export const YOUNG_GENERATION_MB = 16;
 const STREAMING = new Set(["validate", "bisect", "map", "summarize", "compare"]);
 
 /**
+ * The old generation of a command's thread, in MB, where one is set. `bisect` and `map` hold
+ * state bounded by the P2M, not by the trace (10-16 MB live after a collection at 10M events),
+ * yet under V8's own limit (about 4 GB) their old space grew to 60-89 MB between collections and
+ * their peak RSS to 209-240 MB at 10M events; V8 grows a heap less eagerly under a smaller
+ * maximum. At 10M events (single runs, load 2-10): `map` 209/221 MB unset, 178-206 at 1024 MB,
+ * 160-168 at 512; `bisect` 237/240 unset, 167 at 1024, 137-161 at 512, for 10-30% more CPU.
+ * 512 MB leaves them some 32 times their live heap; a trace past it is a
+ * {@link HeapLimitError} (exit 70) naming the limit. `summarize`, `compare` and `validate` hold
+ * findings or problems until they print, so their heap follows the trace: no limit.
+ */
+const OLD_GENERATION_MB: Readonly<Record<string, number>> = { bisect: 512, map: 512 };
+
+/**
  * True when `argv` runs a command that streams a whole trace, and a thread may load the
  * command's modules.
  *
@@ -102,7 +115,10 @@ export interface CappedHeapOptions {
    * `{ outOfHeap: true }` when {@link watchHeap} says so.
    */
   thread?: URL;
-  /** An old-generation limit in MB (default: none set, V8's own, about 4 GB). */
+  /**
+   * An old-generation limit in MB (default: the command's in {@link OLD_GENERATION_MB}, else
+   * none set: V8's own, about 4 GB).
+   */
   oldGenerationMb?: number;
   /** Where an out-of-memory verdict is printed (default the process's streams). */
   io?: Io;
@@ -126,6 +142,7 @@ export async function runOnCappedHeap(
   options: CappedHeapOptions = {},
 ): Promise<number> {
   const { Worker } = await import("node:worker_threads");
+  const oldGenerationMb = options.oldGenerationMb ?? OLD_GENERATION_MB[argv[0]];
   const mark = new SharedArrayBuffer(8);
   const view = new Int32Array(mark);
   const outOfHeap = () => Atomics.load(view, 0) === 1;
@@ -134,7 +151,7 @@ export async function runOnCappedHeap(
       workerData: { argv, mark },
       resourceLimits: {
         maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
-        ...(options.oldGenerationMb ? { maxOldGenerationSizeMb: options.oldGenerationMb } : {}),
+        ...(oldGenerationMb ? { maxOldGenerationSizeMb: oldGenerationMb } : {}),
       },
     });
     w.once("message", (m: number | { outOfHeap: true }) => {
@@ -154,7 +171,7 @@ export async function runOnCappedHeap(
   });
   if (code !== undefined) return code;
   const io = options.io ?? processIo();
-  const limitMb = Atomics.load(view, 1) || options.oldGenerationMb;
+  const limitMb = Atomics.load(view, 1) || oldGenerationMb;
   const exit = reportError(new HeapLimitError(argv[0], limitMb), io);
   return bisectExitWanted(argv) ? bisectExitCode(argv, exit, io) : exit;
 }
