@@ -136,17 +136,8 @@ export class PagePool implements PageNamer {
   mid(page: object, leaves: () => number[]): number {
     let id = this.#midIds.get(page);
     if (id === undefined) {
-      const local = new Map<number, number>();
       const places: number[] = [];
-      const slots = leaves().map((l) => {
-        if (l < 3) return l;
-        let k = local.get(l);
-        if (k === undefined) {
-          local.set(l, k = 3 + local.size);
-          places.push(...this.leafPlace(l));
-        }
-        return k;
-      });
+      const slots = leaves().map(localIds(places, (l) => this.leafPlace(l)));
       id = 3 + this.#midAt.length / 2;
       this.#put(ENC.encode(`[${JSON.stringify(slots)},${JSON.stringify(places)}]`), this.#midAt);
       this.#midIds.set(page, id);
@@ -227,23 +218,31 @@ export function encodeState(s: ModelState, pool?: PagePool): Uint8Array<ArrayBuf
   } else {
     // The state's own mids: 0-2 shared, 3 + i the mid at midAt[2i..2i+2).
     const ids = p2mPageIds(s.p2m, pool);
-    const local = new Map<number, number>();
     const midAt: number[] = [];
-    const localId = (id: number) => {
-      if (id < 3) return id;
-      let k = local.get(id);
-      if (k === undefined) {
-        local.set(id, k = 3 + local.size);
-        midAt.push(...pool.midPlace(id));
-      }
-      return k;
-    };
+    const localId = localIds(midAt, (id) => pool.midPlace(id));
     const top = ids.top.map(localId);
     const midMissing = localId(ids.midMissing);
     p2m = `${headOf(ids)},"midAt":${JSON.stringify(midAt)},"top":${JSON.stringify(top)},` +
       `"midMissing":${midMissing}}`;
   }
   return ENC.encode(`{"p2m":${p2m},${rest.slice(1)}`);
+}
+
+/**
+ * Renumbers pool ids for one page or state: the shared ids 0-2 stay, the others become 3, 4, ...
+ * in order of first use, and each new one's place is appended to `places`.
+ */
+function localIds(places: number[], placeOf: (id: number) => PagePlace): (id: number) => number {
+  const local = new Map<number, number>();
+  return (id) => {
+    if (id < 3) return id;
+    let k = local.get(id);
+    if (k === undefined) {
+      local.set(id, k = 3 + local.size);
+      places.push(...placeOf(id));
+    }
+    return k;
+  };
 }
 
 /** The P2M's fields other than its pages, as the start of a JSON object. */
