@@ -31,17 +31,24 @@ export const YOUNG_GENERATION_MB = 16;
 const STREAMING = new Set(["validate", "bisect", "map", "summarize", "compare"]);
 
 /**
- * The old generation of a command's thread, in MB, where one is set. `bisect` and `map` hold
- * state bounded by the P2M, not by the trace (10-16 MB live after a collection at 10M events),
- * yet under V8's own limit (about 4 GB) their old space grew to 60-89 MB between collections and
- * their peak RSS to 209-240 MB at 10M events; V8 grows a heap less eagerly under a smaller
- * maximum. At 10M events (single runs, load 2-10): `map` 209/221 MB unset, 178-206 at 1024 MB,
- * 160-168 at 512; `bisect` 237/240 unset, 167 at 1024, 137-161 at 512, for 10-30% more CPU.
- * 512 MB leaves them some 32 times their live heap; a trace past it is a
- * {@link HeapLimitError} (exit 70) naming the limit. `summarize`, `compare` and `validate` hold
- * findings or problems until they print, so their heap follows the trace: no limit.
+ * The old generation of a command's thread, in MB, where one is set. Under V8's own limit (about
+ * 4 GB) a thread's old space grows to several times what is live between collections; V8 grows a
+ * heap less eagerly under a smaller maximum. `bisect` and `map` hold state bounded by the P2M, not
+ * by the trace (10-16 MB live after a collection at 10M events): 512 MB, some 32 times that. At
+ * 10M events (single runs, load 2-10): `map` 209/221 MB unset, 178-206 at 1024 MB, 160-168 at
+ * 512; `bisect` 237/240 unset, 167 at 1024, 137-161 at 512, for 10-30% more CPU in some runs.
+ * `summarize` and `compare` hold every policy's findings until they print (38-49 MB live at
+ * 1M-10M events on the bench trace), so theirs follows the trace: 2000 MB, which still cut their
+ * peak (1M: 195 -> 170 and 189 -> 172 MB; 10M, under load: 196 and 183 MB against 248 and 254
+ * in an idle bench without), CPU alike. A trace past its limit is a {@link HeapLimitError}
+ * (exit 70) naming it. `validate` keeps V8's own (162 MB at 10M).
  */
-const OLD_GENERATION_MB: Readonly<Record<string, number>> = { bisect: 512, map: 512 };
+const OLD_GENERATION_MB: Readonly<Record<string, number>> = {
+  bisect: 512,
+  map: 512,
+  summarize: 2000,
+  compare: 2000,
+};
 
 /**
  * True when `argv` runs a command that streams a whole trace, and a thread may load the
