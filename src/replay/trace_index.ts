@@ -393,13 +393,19 @@ export async function buildTraceIndex(
   // `replay` parses: nothing is read or hashed again after the replay, and one interval's
   // table is held at a time. Loaded here: a cached answer never builds, and these modules
   // cost it module loading (`node:worker_threads`, `node:crypto`).
-  const { ThreadedReader, useThread } = await import("../trace/threaded_read.ts");
+  const { THREAD_MIN_BYTES, ThreadedReader, useThread } = await import(
+    "../trace/threaded_read.ts"
+  );
   const { CUT_INTERVAL, CUT_PART, IntervalCutter, LocalIndexedReader } = await import(
     "./index_side.ts"
   );
   const { ForwardPass } = await import("./forward.ts");
   gzipRefused(path, name);
-  const reader = await useThread(path, options.threads)
+  // A second thread as `replay` takes one, also when the build runs on a worker itself
+  // (`cached_trace.ts`: its thread is the build's, not a `--jobs` batch's).
+  const threads = options.threads ??
+    (before.size >= THREAD_MIN_BYTES && navigator.hardwareConcurrency >= 2 ? 2 : 1);
+  const reader = await useThread(path, threads)
     ? ThreadedReader.openIndexed(path, k)
     : await LocalIndexedReader.open(path, k);
   let file: Deno.FsFile | undefined;
