@@ -125,6 +125,19 @@ Deno.test("import dmesg reads stdin and gzip like a file", async () => {
   }
 });
 
+Deno.test("import dmesg: a log with CR-only line ends imports as with LF", async () => {
+  for (const name of ["domU-3.16-pcifront", "dom0-3.12-serial"]) {
+    const text = await Deno.readTextFile(fixture(`${name}.log`));
+    const lf = await run(["dmesg", "-"], text.replaceAll("\r\n", "\n"));
+    const cr = await run(["dmesg", "-"], text.replaceAll("\r\n", "\n").replaceAll("\n", "\r"));
+    assert.equal(cr.code, 0, cr.err);
+    // The id and source.sha256 hash the bytes read, which differ in their line ends.
+    const unhashed = (t: string) => t.replace(/[0-9a-f]{64}/g, "<sha256>");
+    assert.equal(unhashed(cr.out), unhashed(lf.out), `${name}: the same trace`);
+    assert.equal(cr.err, lf.err, `${name}: the same report`);
+  }
+});
+
 Deno.test("import dmesg -o never overwrites without --force", async () => {
   const dir = await Deno.makeTempDir();
   try {
