@@ -9,7 +9,7 @@
  */
 
 /** SHA-256 (16 hex digits) of the model source's paths and bytes. */
-export const MODEL_SOURCE_SHA256 = "d46dcd19fda2f6e4";
+export const MODEL_SOURCE_SHA256 = "e905a088a2c470d0";
 
 /** The model's source files, relative to src/, in name order. */
 export const MODEL_SOURCE_FILES: readonly string[] = [
@@ -42,6 +42,7 @@ export const MODEL_SOURCE_FILES: readonly string[] = [
   "kernel/pci_resource.ts",
   "kernel/release_populate.ts",
   "kernel/remap.ts",
+  "policy/choose.ts",
   "policy/policies.ts",
   "policy/policy.ts",
   "trace/checks.ts",
