@@ -5,8 +5,9 @@
 // streamed hash needs (`node:zlib` alone costs a fresh process about 40 ms of CPU,
 // `node:worker_threads` and `node:crypto` about 10 and 35), nor the modules of those paths
 // (the streaming reader, the forward pass, the build's line spans and threaded reader: about
-// 10 ms together). They may import them dynamically, on the path that needs them. Checked on
-// Deno's own module graph (`deno info --json`).
+// 10 ms together), nor the replayer and its detectors (an answer replays without them). They
+// may import them dynamically, on the path that needs them. Checked on Deno's own module graph
+// (`deno info --json`).
 import assert from "node:assert/strict";
 import "./support/repo_root.ts";
 
@@ -19,6 +20,9 @@ const HEAVY = [
   "src/trace/threaded_read.ts",
   "src/replay/forward.ts",
   "src/replay/event_lines.ts",
+  // An answer replays at most a quarter interval without detectors (step.ts's applyEvents).
+  "src/replay/replayer.ts",
+  "src/detect/detectors.ts",
 ];
 
 interface Dependency {
@@ -60,7 +64,7 @@ function staticClosure(g: Map<string, Dependency[]>, from: string): Map<string, 
 
 const COMMANDS = ["snapshot", "lookup", "diff"];
 
-Deno.test("a cached snapshot, lookup or diff loads no node:zlib, worker_threads, crypto, reader or forward pass", async () => {
+Deno.test("a cached snapshot, lookup or diff loads no node:zlib, worker_threads, crypto, reader, forward pass, replayer or detector", async () => {
   const root = new URL("../", import.meta.url);
   const files = ["cli.ts", ...COMMANDS.map((c) => `src/cli/${c}.ts`)].map((f) =>
     new URL(f, root).href

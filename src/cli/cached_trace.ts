@@ -11,7 +11,7 @@
 import type { TraceReader } from "../trace/read.ts";
 import type { TraceHeader } from "../trace/event.ts";
 import type { Policy } from "../policy/policy.ts";
-import { choosePolicy, type PolicySource } from "../replay/replayer.ts";
+import { choosePolicy, type PolicySource } from "../policy/choose.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import {
   buildTraceIndex,

@@ -29,7 +29,8 @@ Turns a Linux boot log of a Xen guest into a p2mtrace trace: the E820 maps, the 
 with the kernel's own counts (memory_setup.expect), PCI host bridges, devices and BAR
 assignments, the balloon driver's start, and marks for crashes. LOG may be '-' for stdin and
 may be gzipped. Accepted forms: dmesg, dmesg -T, journalctl -k, syslog files, serial console
-captures with (XEN) lines, mail-quoted logs ('> '), lines without timestamps, CRLF.
+captures with (XEN) lines, mail-quoted logs ('> '), lines without timestamps,
+CRLF or CR-only line ends.
 
 Relevant lines that were not understood are reported on stderr, by pattern, with their first
 line numbers. See docs/import-dmesg.md for the patterns and the decisions.

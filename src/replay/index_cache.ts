@@ -26,6 +26,7 @@
 import type { FileKey } from "./trace_index.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { sha256Hex } from "../trace/sha.ts";
+import { MODEL_SOURCE_FILES, MODEL_SOURCE_SHA256 } from "../model_source.ts";
 
 /**
  * Bumped whenever the index file layout or the state encoding changes (3: each interval's
@@ -252,7 +253,14 @@ export async function pruneCache(
 }
 
 /** Source directories whose code decides a replayed state (the index's states depend on it). */
-const MODEL_DIRS = ["model", "p2m", "kernel", "policy", "trace", "replay"];
+export const MODEL_DIRS: readonly string[] = [
+  "model",
+  "p2m",
+  "kernel",
+  "policy",
+  "trace",
+  "replay",
+];
 let fingerprint: Promise<string> | undefined;
 
 /** Where {@link memoFingerprint} keeps its memo, and whether it may write it. */
@@ -267,23 +275,49 @@ export interface FingerprintMemo {
  * SHA-256 (16 hex digits) of the content of the model's source files (src/model, p2m, kernel,
  * policy, trace, replay; tests excluded), so that an index built by other model code — a
  * checkout with a fixed kernel rule under the same version number — is another file name,
- * never a stale answer. When the source cannot be read (a published package, no read access
- * to it) it is "-": the tool version then stands for the code. Computed once per process,
- * through the memo in `memo.dir` when given ({@link memoFingerprint}).
+ * never a stale answer. Computed once per process.
+ *
+ * The fingerprint of the source as committed is generated into `src/model_source.ts`
+ * (`tools/model_source.ts`; `tests/model_source_test.ts` fails when it is stale), so a
+ * question need not read and hash the source (about 430 KB). A checkout's files may have
+ * been edited since, though, and an index their old code built must then not be used: from a
+ * source tree (a `file:` URL), the generated value is taken only when a memo in `memo.dir`
+ * says that files with exactly these identities — path, device, inode, size, modification
+ * and status change times of each listed file and of their directories, which any write, new
+ * or removed file changes — had this content ({@link memoFingerprint}: the identities are one
+ * `stat` each, about 70; the first question after a checkout or an edit hashes the source and
+ * writes the memo). Without a memo directory the source is hashed. When the source cannot
+ * be read (a published package, no read access to it) the generated value stands for it.
  *
  * @example
  * ```ts
  * import { modelFingerprint } from "./index_cache.ts";
  * import assert from "node:assert/strict";
- * assert.match(await modelFingerprint(), /^([0-9a-f]{16}|-)$/);
+ * assert.match(await modelFingerprint(), /^[0-9a-f]{16}$/);
  * ```
  */
 export function modelFingerprint(memo?: FingerprintMemo): Promise<string> {
   const root = new URL("../", import.meta.url);
   fingerprint ??= root.protocol === "file:"
-    ? memoFingerprint(root, MODEL_DIRS, memo).catch(() => "-")
-    : Promise.resolve("-");
+    ? memoFingerprint(root, MODEL_DIRS, memo, MODEL_SOURCE_FILES).catch(() => MODEL_SOURCE_SHA256)
+    : Promise.resolve(MODEL_SOURCE_SHA256);
   return fingerprint;
+}
+
+/**
+ * The `.ts` files (tests excluded) below `dirs` of `root`, relative to it, in name order (the
+ * list `src/model_source.ts` holds).
+ *
+ * @example
+ * ```ts
+ * import { MODEL_DIRS, modelSourceFiles } from "./index_cache.ts";
+ * import assert from "node:assert/strict";
+ * const files = modelSourceFiles(new URL("../", import.meta.url), MODEL_DIRS);
+ * assert.ok(files.includes("model/state.ts") && !files.includes("model/state_codec_test.ts"));
+ * ```
+ */
+export function modelSourceFiles(root: URL, dirs: readonly string[]): string[] {
+  return sourceFiles(root, dirs).map(([rel]) => rel);
 }
 
 /** The `.ts` files (tests excluded) below `dirs` of `root`, in name order, with their paths. */
@@ -342,13 +376,44 @@ export async function sourceFingerprint(root: URL, dirs: readonly string[]): Pro
  */
 const RACY_MS = 2000;
 
+/** The path of the directory `root` (a `file:` URL ending in "/"), ending in its separator. */
+function filePath(root: URL): string {
+  const p = decodeURIComponent(root.pathname);
+  // file:///C:/x/ on Windows is C:/x/ (Deno takes either separator there).
+  return /^\/[A-Za-z]:\//.test(p) ? p.slice(1) : p;
+}
+
+/** FNV-1a (32 bits, hex) of `text`: a memo's file name, not a check of anything. */
+function fnv(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
+
 /**
- * {@link sourceFingerprint}, found through a memo in `memo.dir` (one per source directory)
- * that maps the files' identities — path, device, inode, size, modification and status
- * change times, which any write changes — to their fingerprint, so that a question does not
- * read and hash the model's source on every run (about 430 KB). A memo is written only when
- * no file changed in the last two seconds; one that does not match every identity is not
- * used.
+ * The paths (relative to `root`) whose identities stand for the source: with `files` (the
+ * list `src/model_source.ts` holds), those files and every directory from each of `dirs` down
+ * to them (a file added or removed there changes its directory's times); without, the files
+ * found below `dirs` now.
+ */
+function identityPaths(root: URL, dirs: readonly string[], files?: readonly string[]): string[] {
+  if (files === undefined) return sourceFiles(root, dirs).map(([rel]) => rel);
+  const out = new Set<string>(dirs.map((d) => `${d}/`));
+  for (const f of files) {
+    for (let at = f.indexOf("/"); at >= 0; at = f.indexOf("/", at + 1)) out.add(f.slice(0, at + 1));
+  }
+  return [...out, ...files];
+}
+
+/**
+ * {@link sourceFingerprint}, found through a memo in `memo.dir` (one per source tree) that
+ * maps the identities of the source's files — path, device, inode, size, modification and
+ * status change times, which any write changes — to their fingerprint, so that a question
+ * does not read and hash the model's source on every run. With `files` (the list
+ * `src/model_source.ts` holds), those files and their directories stand for the source (no
+ * directory is listed: a file added or removed changes its directory's times; one missing
+ * hashes the source again). A memo is written only when no file changed in the last two
+ * seconds; one that does not match every identity is not used.
  *
  * @example
  * ```ts
@@ -367,28 +432,39 @@ export async function memoFingerprint(
   root: URL,
   dirs: readonly string[],
   memo?: FingerprintMemo,
+  files?: readonly string[],
 ): Promise<string> {
   if (memo === undefined) return await sourceFingerprint(root, dirs);
   const now = Date.now();
   let racy = false;
-  const ids = sourceFiles(root, dirs).map(([rel, url]) => {
-    const st = Deno.statSync(url);
-    const m = st.mtime?.getTime() ?? 0, c = st.ctime?.getTime() ?? now;
-    if (!(now - Math.max(m, c) >= RACY_MS)) racy = true;
-    return [rel, st.dev, st.ino, st.size, m, c];
-  });
-  const files = JSON.stringify(ids);
-  const name = (await sha256Hex(new TextEncoder().encode(root.href))).slice(0, 16);
-  const path = `${memo.dir}/${name}.p2mfp`;
+  let ids: string;
+  // Paths as strings: a URL costs a fresh process more than the stat itself (58 stats: about
+  // 0.7 ms by path, 3-8 ms by URL).
+  const base = filePath(root);
+  try {
+    ids = JSON.stringify(
+      identityPaths(root, dirs, files).map((rel) => {
+        const st = Deno.statSync(base + rel);
+        const m = st.mtime?.getTime() ?? 0, c = st.ctime?.getTime() ?? now;
+        if (!(now - Math.max(m, c) >= RACY_MS)) racy = true;
+        return [rel, st.dev, st.ino, st.size, m, c];
+      }),
+    );
+  } catch {
+    return await sourceFingerprint(root, dirs); // a listed file is gone: the source changed
+  }
+  const path = `${memo.dir}/${fnv(root.href)}${fnv(`${root.href}\n`)}.p2mfp`;
   try {
     const m = JSON.parse(Deno.readTextFileSync(path));
-    if (m?.files === files && /^[0-9a-f]{16}$/.test(m?.fingerprint)) return m.fingerprint;
+    if (m?.files === ids && /^[0-9a-f]{16}$/.test(m?.fingerprint)) return m.fingerprint;
   } catch { /* no memo, or not one to use */ }
   const fresh = await sourceFingerprint(root, dirs);
   if (memo.write && !racy) {
     const tmp = `${path}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
     try {
-      Deno.writeTextFileSync(tmp, JSON.stringify({ files, fingerprint: fresh }), { mode: 0o600 });
+      Deno.writeTextFileSync(tmp, JSON.stringify({ files: ids, fingerprint: fresh }), {
+        mode: 0o600,
+      });
       Deno.renameSync(tmp, path);
     } catch {
       await Deno.remove(tmp).catch(() => {});

@@ -53,3 +53,50 @@ Deno.test("memoFingerprint: no memo while a file was just written, or without wr
   await memoFingerprint(settled.root, ["model"], { ...memo, write: false });
   assert.deepEqual(memoFiles(memo.dir), []);
 });
+
+Deno.test("memoFingerprint with a file list: a memo never answers once a listed file, its directory or the list changed", async () => {
+  const { root, file } = await source("export const x = 1;\n", false);
+  await Deno.mkdir(new URL("model/sub/", root));
+  await Deno.writeTextFile(new URL("model/sub/b.ts", root), "export const y = 1;\n");
+  await new Promise((ok) => setTimeout(ok, 2100));
+  const files = ["model/a.ts", "model/sub/b.ts"];
+  const memo = { dir: await Deno.makeTempDir(), write: true };
+  const first = await memoFingerprint(root, ["model"], memo, files);
+  assert.equal(first, await sourceFingerprint(root, ["model"]));
+  const [name] = memoFiles(memo.dir);
+  assert.ok(name, "no memo written");
+  const path = `${memo.dir}/${name}`;
+  const plant = async () => {
+    const planted = {
+      ...JSON.parse(await Deno.readTextFile(path)),
+      fingerprint: "0123456789abcdef",
+    };
+    await Deno.writeTextFile(path, JSON.stringify(planted));
+  };
+  await plant();
+  assert.equal(await memoFingerprint(root, ["model"], memo, files), "0123456789abcdef");
+  // A file added in a listed file's directory (its directory's times change): hashed again.
+  await Deno.writeTextFile(new URL("model/sub/c.ts", root), "export const z = 1;\n");
+  const added = await memoFingerprint(root, ["model"], memo, files);
+  assert.equal(added, await sourceFingerprint(root, ["model"]));
+  assert.notEqual(added, first);
+  // A listed file removed: hashed again (the memo is not even read).
+  await Deno.remove(new URL("model/sub/c.ts", root));
+  await Deno.remove(new URL("model/sub/b.ts", root));
+  assert.equal(
+    await memoFingerprint(root, ["model"], memo, files),
+    await sourceFingerprint(root, ["model"]),
+  );
+  // A listed file rewritten with the same size and modification time: hashed again.
+  await new Promise((ok) => setTimeout(ok, 2100));
+  const one = ["model/a.ts"];
+  const settled = await memoFingerprint(root, ["model"], memo, one);
+  await plant();
+  assert.equal(await memoFingerprint(root, ["model"], memo, one), "0123456789abcdef");
+  const { mtime, atime } = Deno.statSync(file);
+  await Deno.writeTextFile(file, "export const x = 2;\n");
+  await Deno.utime(file, atime!, mtime!);
+  const changed = await memoFingerprint(root, ["model"], memo, one);
+  assert.equal(changed, await sourceFingerprint(root, ["model"]));
+  assert.notEqual(changed, settled);
+});

@@ -9,12 +9,10 @@
 
 import type { TraceEvent, TraceHeader } from "../trace/event.ts";
 import { WriteLog } from "../p2m/table.ts";
-import { resolvePolicy } from "../policy/policy.ts";
-import { POLICIES, policyForKernel } from "../policy/policies.ts";
-import type { Policy } from "../policy/policy.ts";
 import { type DetectContext, type Detector, DETECTORS, stepBits } from "../detect/detectors.ts";
 import type { Finding } from "../detect/finding.ts";
 import type { VerdictBasis } from "../detect/verdict.ts";
+import type { Policy } from "../policy/policy.ts";
 import { UsageError } from "../errors.ts";
 import { initialState, ModelDraft, type ModelState } from "../model/state.ts";
 import { bootPassGaps, type Doubts, doubts, guestGaps, NO_GUEST_KERNEL } from "../detect/basis.ts";
@@ -22,6 +20,10 @@ import { PROVEN, type Provenance } from "../trace/provenance.ts";
 import { applyEvent } from "./step.ts";
 import { KeySet } from "./key_set.ts";
 import type { StepOutcome } from "../model/outcome.ts";
+
+// Where it lived before: the on-disk index's answers load the policy choice without the
+// replayer and its detectors.
+export { choosePolicy, type PolicySource } from "../policy/choose.ts";
 
 // A step without new findings shares this empty list (never pushed to).
 const NO_FINDINGS: Finding[] = [];
@@ -44,40 +46,6 @@ interface KindEntry {
   count: number;
   /** Per detector: true when it looks at every event of the kind. */
   onKind: boolean[];
-}
-
-/** Where the policy came from. */
-export type PolicySource = "option" | "header" | "kernel" | "default";
-
-/**
- * The policy for a trace: `--policy` if given, else the header's suggestion, else the one
- * matching the header's kernel version, else `linux-3.12`.
- *
- * @example
- * ```ts
- * import { choosePolicy } from "./replayer.ts";
- * import assert from "node:assert/strict";
- * const h = { guest: { kernel: "3.17.1" } } as Parameters<typeof choosePolicy>[0];
- * assert.equal(choosePolicy(h, undefined).policy.name, "linux-3.16");
- * assert.equal(choosePolicy(h, "seed-v1").source, "option");
- * ```
- */
-export function choosePolicy(
-  header: Pick<TraceHeader, "policy" | "guest">,
-  option: string | undefined,
-): { policy: Policy; source: PolicySource } {
-  if (option !== undefined) return { policy: resolvePolicy(POLICIES, option), source: "option" };
-  if (header.policy !== undefined) {
-    try {
-      return { policy: resolvePolicy(POLICIES, header.policy), source: "header" };
-    } catch (e) {
-      if (!(e instanceof UsageError)) throw e;
-      throw new UsageError(`the trace header suggests ${e.message}; pass --policy to choose one`);
-    }
-  }
-  const byKernel = header.guest.kernel ? policyForKernel(header.guest.kernel) : undefined;
-  if (byKernel) return { policy: resolvePolicy(POLICIES, byKernel), source: "kernel" };
-  return { policy: resolvePolicy(POLICIES, "linux-3.12"), source: "default" };
 }
 
 /**

@@ -57,6 +57,48 @@ export function applyEvent(d: ModelDraft, e: TraceEvent): StepOutcome {
   return out;
 }
 
+/**
+ * Applies `events` in order to `s`, each as the replayer applies it (a draft kept across
+ * steps, its write log cleared between them), and returns the state after the last;
+ * `onStep` sees each event with what it did. No detector runs: this is the replay of an
+ * answer from the on-disk index, which loads neither the replayer nor the detectors.
+ *
+ * @example
+ * ```ts
+ * import { applyEvents } from "./step.ts";
+ * import { initialState } from "../model/state.ts";
+ * import { resolvePolicy } from "../policy/policy.ts";
+ * import { POLICIES } from "../policy/policies.ts";
+ * import assert from "node:assert/strict";
+ * const s0 = initialState(
+ *   { type: "pv", domain: "domU", arch: "x86_64", pageSize: 4096, nrPages: 0x40000 },
+ *   resolvePolicy(POLICIES, "linux-3.16"),
+ * );
+ * const seen: number[] = [];
+ * const s2 = applyEvents(s0, [
+ *   { seq: 1, line: 2, kind: "balloon_append", ranges: [{ pfn: 5, endPfn: 6 }] },
+ *   { seq: 2, line: 3, kind: "mark", text: "x" },
+ * ], (e) => seen.push(e.seq));
+ * assert.equal(s2.balloon.has(5), true);
+ * assert.deepEqual(seen, [1, 2]);
+ * ```
+ */
+export function applyEvents(
+  s: ModelState,
+  events: readonly TraceEvent[],
+  onStep?: (e: TraceEvent, outcome: StepOutcome) => void,
+): ModelState {
+  if (events.length === 0) return s;
+  const log = new WriteLog();
+  const d = new ModelDraft(s, log);
+  for (const e of events) {
+    log.clear();
+    const outcome = applyEvent(d, e);
+    onStep?.(e, outcome);
+  }
+  return d.finish();
+}
+
 /** The boot pass the kernel that made a recording does, from its release string. */
 function recordedBootPass(kernel: string | undefined): string | undefined {
   const name = kernel === undefined ? undefined : policyForKernel(kernel);

@@ -48,7 +48,8 @@ import { decodeState, encodeState, PagePool } from "../model/state_codec.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { INDEX_FORMAT, indexFileName } from "./index_cache.ts";
-import { Replayer, type StepRecord } from "./replayer.ts";
+import type { StepRecord } from "./replayer.ts";
+import { applyEvents } from "./step.ts";
 import { beforeStartError, pastEndError, type StepName, type StepPoint } from "./steps.ts";
 import { type PfnChange, PfnHistory } from "./blame.ts";
 import { oneShotSha256, sha256Hex } from "../trace/sha.ts";
@@ -1048,13 +1049,13 @@ export class TraceIndex {
     );
     let event: TraceEvent | undefined;
     if (index > from) {
-      const r = new Replayer(state, [], this.#header.provenance);
-      for (const e of await this.#events(j, from - iv.first, index - iv.first)) {
-        const rec = r.apply(e);
-        onStep?.(rec);
-        event = e;
-      }
-      state = r.snapshot();
+      const events = await this.#events(j, from - iv.first, index - iv.first);
+      state = applyEvents(
+        state,
+        events,
+        onStep && ((e, outcome) => onStep({ event: e, outcome, findings: [], unjudged: [] })),
+      );
+      event = events[events.length - 1];
     } else if (index > 0) {
       const p = this.#intervalOf(index - 1);
       const pi = this.#dir.intervals[p];

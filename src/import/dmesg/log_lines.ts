@@ -10,8 +10,11 @@
 export const MAX_LOG_LINE = 4096;
 
 /**
- * Splits a stream of byte chunks into lines (`\n`, `\r\n` or a lone `\r` at the end of a
- * line). Invalid UTF-8 becomes U+FFFD.
+ * Splits a stream of byte chunks into lines. A line ends at `\n`, at `\r\n`, or at a lone
+ * `\r` (old Mac files, serial consoles captured raw): a run of CRs directly before an LF is one
+ * line end (a serial console that adds CR to a CRLF gives `\r\r\n`), a CR followed by anything
+ * else ends a line by itself, so a log with CR-only ends reads as the same lines as with LF.
+ * Invalid UTF-8 becomes U+FFFD.
  *
  * @example
  * ```ts
@@ -20,14 +23,16 @@ export const MAX_LOG_LINE = 4096;
  * const s = new LogLineSplitter();
  * const enc = new TextEncoder();
  * assert.deepEqual(s.push(enc.encode("a\r\nb")), ["a"]);
- * assert.deepEqual(s.push(enc.encode("c\nd")), ["bc"]);
- * assert.deepEqual(s.end(), ["d"]);
+ * assert.deepEqual(s.push(enc.encode("c\rd\ne")), ["bc", "d"]);
+ * assert.deepEqual(s.end(), ["e"]);
  * ```
  */
 export class LogLineSplitter {
   #decoder = new TextDecoder();
   #carry = "";
   #overlong = false;
+  /** CRs seen since the last line end, not yet known to end lines of their own or to precede an LF. */
+  #pendingCr = 0;
   #maxLine: number;
 
   /** A splitter that cuts lines at `maxLine` characters. */
@@ -43,29 +48,39 @@ export class LogLineSplitter {
   /** Ends the stream; returns the last line, if it had no newline. */
   end(): string[] {
     const out = this.#split(this.#decoder.decode());
-    if (this.#carry.length > 0) out.push(trimCr(this.#carry));
+    // CRs at the very end: the first ended a line already, each further one an empty line.
+    for (let i = 1; i < this.#pendingCr; i++) out.push("");
+    if (this.#pendingCr === 0 && this.#carry.length > 0) out.push(this.#carry);
     this.#carry = "";
+    this.#pendingCr = 0;
     return out;
   }
 
   #split(text: string): string[] {
     const out: string[] = [];
     let from = 0;
-    for (;;) {
-      const nl = text.indexOf("\n", from);
-      if (nl < 0) break;
-      const piece = text.slice(from, nl);
-      if (this.#overlong) {
-        this.#overlong = false;
-        out.push(trimCr(this.#carry));
-      } else {
-        const line = this.#carry + piece;
-        out.push(trimCr(line.length > this.#maxLine ? line.slice(0, this.#maxLine) : line));
+    const n = text.length;
+    while (from < n) {
+      if (this.#pendingCr > 0) {
+        // The line before these CRs was emitted at the first CR.
+        const c = text.charCodeAt(from);
+        if (c === 13) {
+          this.#pendingCr++;
+          from++;
+          continue;
+        }
+        if (c === 10) from++; // CR...CR LF: one line end
+        else for (let i = 1; i < this.#pendingCr; i++) out.push(""); // each further lone CR
+        this.#pendingCr = 0;
+        continue;
       }
-      this.#carry = "";
-      from = nl + 1;
+      const end = lineEnd(text, from);
+      if (end < 0) break;
+      this.#emit(out, text.slice(from, end));
+      if (text.charCodeAt(end) === 13) this.#pendingCr = 1;
+      from = end + 1;
     }
-    if (from < text.length && !this.#overlong) {
+    if (from < n && !this.#overlong) {
       this.#carry += text.slice(from);
       if (this.#carry.length > this.#maxLine) {
         this.#carry = this.#carry.slice(0, this.#maxLine);
@@ -74,8 +89,24 @@ export class LogLineSplitter {
     }
     return out;
   }
+
+  #emit(out: string[], piece: string): void {
+    if (this.#overlong) {
+      this.#overlong = false;
+      out.push(this.#carry);
+    } else {
+      const line = this.#carry + piece;
+      out.push(line.length > this.#maxLine ? line.slice(0, this.#maxLine) : line);
+    }
+    this.#carry = "";
+  }
 }
 
-function trimCr(line: string): string {
-  return line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
+/** Index of the first CR or LF at or after `from`, or -1. */
+function lineEnd(text: string, from: number): number {
+  const lf = text.indexOf("\n", from);
+  const cr = text.indexOf("\r", from);
+  if (cr < 0) return lf;
+  if (lf < 0) return cr;
+  return cr < lf ? cr : lf;
 }
