@@ -138,6 +138,44 @@ Deno.test("import dmesg: a log with CR-only line ends imports as with LF", async
   }
 });
 
+/**
+ * Time-only prefixes (a timestamp, no host or program) as capture tools, `ts`, serial
+ * consoles and trimmed journals write them, alone or stacked on the kernel's own time, and
+ * RFC 5424 syslog: whatever follows the time is the kernel message, also when it reads
+ * `driver device: ...` (dev_printk: `pcifront pci-0: claiming resource ...`).
+ */
+const TIME_ONLY_PREFIXES = [
+  "2015-08-04T10:00:00+0200 ",
+  "2015-08-04T10:00:00.123456+02:00 ",
+  "2015-08-04 10:00:00,123 ",
+  "2015-08-04T10:00:00Z [    0.517009] ",
+  "Tue 2015-08-04 10:00:00 CEST ",
+  "Aug  4 10:00:00 ",
+  "Aug  4 10:00:00.123456 [    0.517009] ",
+  "1438675200.123456 ",
+  "10:00:00.123 ",
+  "[10:00:00.123] ",
+  "[2015-08-04 10:00:00.123] ",
+  "2015/08/04 10:00:00 ",
+  "<6>1 2015-08-04T10:00:00.123+02:00 guest1 kernel - - - ",
+  '<14>1 2015-08-04T10:00:00Z guest1 kernel - - [timeQuality tzKnown="1"] ',
+];
+
+Deno.test("import dmesg: dev_printk lines after a time-only prefix are kernel lines", async () => {
+  const text = await Deno.readTextFile(fixture("domU-3.16-pcifront.log"));
+  const bare = text.replace(/^\[ *\d+\.\d+\] /gm, "");
+  const events = (out: string) =>
+    out.split("\n").slice(1).map((l) => l.replace(/,"time":[0-9.e-]+/, "")).join("\n");
+  const expected = await run(["dmesg", "-"], bare);
+  assert.equal(expected.code, 0, expected.err);
+  assert.match(expected.out, /"action":"claimed"/);
+  for (const prefix of TIME_ONLY_PREFIXES) {
+    const r = await run(["dmesg", "-"], bare.replace(/^(?=.)/gm, prefix));
+    assert.equal(r.code, 0, `${prefix}: ${r.err}`);
+    assert.equal(events(r.out), events(expected.out), `'${prefix}': the same events`);
+  }
+});
+
 Deno.test("import dmesg -o never overwrites without --force", async () => {
   const dir = await Deno.makeTempDir();
   try {

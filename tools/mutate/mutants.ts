@@ -569,6 +569,15 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["src/import/dmesg/log_lines_test.ts", "tests/import_dmesg_test.ts"],
   },
   {
+    id: "dmesg-pidless-tag-is-syslog",
+    file: "src/import/dmesg/prefix.ts",
+    original: 'return syslogHosts?.has(g.host!) ? "other" : undefined;',
+    replacement: 'return "other";',
+    breaks:
+      "after a time alone, dev_printk's 'driver device: ' is the kernel's message, not a syslog host and program",
+    tests: ["src/import/dmesg/prefix_test.ts", "tests/import_dmesg_test.ts"],
+  },
+  {
     id: "dmesg-e820-inclusive-end",
     file: "src/import/dmesg/e820_text.ts",
     original: "if (inclusive) end += 1;",

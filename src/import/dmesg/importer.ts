@@ -184,6 +184,9 @@ export interface Collected {
 
 type PrintedMapState = "none" | "open" | "closed";
 
+/** Syslog hosts remembered (a log merged from many hosts is not one guest's boot anyway). */
+const MAX_SYSLOG_HOSTS = 64;
+
 /**
  * The line-at-a-time importer.
  *
@@ -233,6 +236,12 @@ export class DmesgImporter {
   #finished = false;
   /** The last claim of each resource (`device/index`), until another action on it. */
   #claims = new Map<string, PciResourceAssignEvent>();
+  /**
+   * Hosts named by this log's unambiguous syslog headers (`host kernel:`, `host prog[pid]:`):
+   * after one of them a tag without a pid is that program's line; after any other word it is
+   * a dev_printk message behind a time alone (`stripPrefix`).
+   */
+  #syslogHosts = new Set<string>();
 
   /** Starts an import of the log named `file` (used in messages only). */
   constructor(file: string, options: ImportOptions = {}) {
@@ -300,7 +309,10 @@ export class DmesgImporter {
       if (this.#selected()) c.recognised++;
       return;
     }
-    let s = stripPrefix(raw);
+    let s = stripPrefix(raw, this.#syslogHosts);
+    if (s.syslogHost !== undefined && this.#syslogHosts.size < MAX_SYSLOG_HOSTS) {
+      this.#syslogHosts.add(s.syslogHost);
+    }
     // A Xen console relays other domains' lines as "(dN) ...": they are that domain's kernel.
     const domain = s.source === "guest" ? s.domid ?? 0 : 0;
     if (s.source === "guest") s = { ...s, source: "kernel" };
@@ -345,7 +357,7 @@ export class DmesgImporter {
   #afterUnknownPrefix(s: StrippedLine): [StrippedLine, Classified | undefined] | undefined {
     const at = findKernelBody(s.text, MAX_UNKNOWN_PREFIX);
     if (at <= 0) return undefined;
-    const inner = stripPrefix(s.text.slice(at));
+    const inner = stripPrefix(s.text.slice(at), this.#syslogHosts);
     let classified: Classified | undefined;
     if (inner.source === "kernel") {
       classified = classify(inner.text);

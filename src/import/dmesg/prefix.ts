@@ -11,6 +11,10 @@
  * colour escapes and other control characters are removed, and binary noise flags the line as
  * garbled.
  *
+ * A timestamp is one grammar (`WALL_TIME`: dates, a bare time of day, Unix seconds) for the
+ * time-only form and the syslog header alike; what follows a time alone is the message
+ * whatever its shape, including dev_printk's `driver device: ` (see {@link stripPrefix}).
+ *
  * A prefix this grammar does not know is not fatal: the importer looks for a kernel message in
  * the first {@link MAX_UNKNOWN_PREFIX} characters of a line it did not understand
  * (`findKernelBody` in kernel_lines.ts).
@@ -40,6 +44,8 @@ export interface StrippedLine {
   forms: string[];
   /** An inner form (a time, syslog, level, console prefix) was stripped: the message follows. */
   inner: boolean;
+  /** The host of the syslog header stripped, when there was one (see `stripPrefix`). */
+  syslogHost?: string;
 }
 
 /** What a prefix form tells about its line, besides being removed. */
@@ -50,6 +56,7 @@ export type PrefixEffect =
   | "wall-clock"
   | "syslog"
   | "syslog-time"
+  | "syslog-5424"
   | "xen"
   | "guest";
 
@@ -75,12 +82,29 @@ export interface PrefixForm {
 
 const MONTHS = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)";
 const DAYS = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";
-const SHORT_TIME = `${MONTHS} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d{1,9})?`;
-const ISO =
-  "\\d{4}-\\d\\d-\\d\\d[T ]\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d{1,9})?(?:Z|[+-]\\d\\d:?\\d\\d)?";
-const TZ = "(?: [A-Z]{2,5}| [+-]\\d{4})?";
-/** ` host program[pid]: ` after a syslog time; group 1 is the program. */
-const HOST_PROGRAM = " \\S{1,64} ([^\\s:\\[]{1,64})(?:\\[\\d{1,10}\\])?: ";
+/** A time of day, with an optional fraction (`.123456`, or `,123` as ISO 8601 allows). */
+const HMS = "\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d{1,9})?";
+/** A numeric zone: `Z`, `+02:00`, `+0200`, or ` +0200` after a blank (`date '+%F %T %z'`). */
+const NUM_ZONE = "(?:Z|[+-]\\d\\d:?\\d\\d| [+-]\\d\\d:?\\d\\d)";
+/** `2022-09-19T20:25:36.123+02:00`, `2022-09-19 20:25:36`, `2022/09/19 20:25:36`. */
+const DATE_FIRST = `\\d{4}(?:-\\d\\d-|/\\d\\d/)\\d\\d[T ]${HMS}${NUM_ZONE}?`;
+/** `Nov 24 10:00:00.123456` (syslog, journalctl short, short-precise). */
+const MONTH_FIRST = `${MONTHS} [ \\d]\\d ${HMS}`;
+/**
+ * A day name makes the stamp a whole `date`-style one, which may carry a zone name and, as
+ * ctime does, the year after the time: `Mon 2022-09-19 20:25:36 CEST` (journalctl short-full),
+ * `Tue Nov 24 10:00:00 2026` (dmesg -T). Without a day name a capital word after the time is
+ * the message's (`NUMA turned off`), never taken for a zone.
+ */
+const WITH_DAY = `${DAYS},? (?:${DATE_FIRST}|${MONTH_FIRST})` +
+  "(?: [A-Z]{2,5})?(?: \\d{4})?";
+/**
+ * Every wall-clock timestamp shape (dates, a bare time of day, Unix seconds), as a group:
+ * what a timestamp is, stated once, for the time-only form and the syslog header alike.
+ */
+const WALL_TIME = `(?:${WITH_DAY}|${DATE_FIRST}|${MONTH_FIRST}|${HMS}|\\d{9,11}\\.\\d{1,9})`;
+/** ` host tag: ` after a syslog time: the tag is `kernel`, `program[pid]` or `program`. */
+const HOST_TAG = " (?<host>\\S{1,64}) (?<prog>[^\\s:\\[]{1,64})(?<pid>\\[\\d{1,10}\\])?: ";
 const DIGITS = "0123456789";
 const SPACE = " \t";
 
@@ -125,27 +149,21 @@ export const PREFIX_FORMS: readonly PrefixForm[] = [
   },
   {
     name: "syslog",
-    what: "syslog, journalctl short and short-precise: time, host, program",
+    what:
+      "a syslog header: any wall-clock time (journalctl short, -precise, -iso, -full, -unix; RFC 3164; rsyslog), host, tag",
     example: "Nov 24 10:00:00.123456 host kernel: ",
-    first: "ADFJMNOS",
-    re: new RegExp(`^(?:${DAYS} )?${SHORT_TIME}${TZ}${HOST_PROGRAM}`),
+    first: DIGITS + "ADFJMNOSTW",
+    re: new RegExp(`^${WALL_TIME}${HOST_TAG}`),
     effect: "syslog",
   },
   {
-    name: "syslog-iso",
-    what: "journalctl short-iso, short-iso-precise, short-full; rsyslog ISO",
-    example: "2022-09-19T20:25:36+0200 host kernel: ",
-    first: DIGITS + "FMSTW",
-    re: new RegExp(`^(?:${DAYS} )?${ISO}${TZ}${HOST_PROGRAM}`),
-    effect: "syslog",
-  },
-  {
-    name: "syslog-unix",
-    what: "journalctl short-unix",
-    example: "1663619136.123456 host kernel: ",
-    first: DIGITS,
-    re: new RegExp(`^\\d{9,11}\\.\\d{1,9}${HOST_PROGRAM}`),
-    effect: "syslog",
+    name: "rfc5424",
+    what: "an RFC 5424 syslog header: priority, version, time, host, app, procid, msgid, data",
+    example: "<6>1 2022-09-19T20:25:36.123+02:00 host kernel - - - ",
+    first: "<",
+    re:
+      /^<\d{1,3}>1 \S{1,64} (?<host>\S{1,255}) (?<prog>\S{1,48}) \S{1,128} \S{1,32} (?:-|(?:\[(?:[^\]\\]|\\.){0,1024}\])+)(?: \ufeff?|$)/,
+    effect: "syslog-5424",
   },
   {
     name: "xen-time",
@@ -161,9 +179,7 @@ export const PREFIX_FORMS: readonly PrefixForm[] = [
     what: "journalctl short-monotonic, kern.log around a dmesg time",
     example: "[    1.234567] host kernel: ",
     first: "[",
-    // A program other than the kernel needs its [pid]: "[ 0.0] Xen version: 4.1" is no syslog.
-    re:
-      /^\[\s*(\d{1,10}\.\d{1,9})\] \S{1,64} (kernel|[^\s:[]{1,64}(?=\[\d{1,10}\]))(?:\[\d{1,10}\])?: /,
+    re: new RegExp(`^\\[\\s*(\\d{1,10}\\.\\d{1,9})\\]${HOST_TAG}`),
     effect: "syslog-time",
   },
   {
@@ -208,22 +224,6 @@ export const PREFIX_FORMS: readonly PrefixForm[] = [
     effect: "time",
   },
   {
-    name: "dmesg-ctime",
-    what: "dmesg -T, --time-format ctime",
-    example: "[Tue Nov 24 10:00:00 2026] ",
-    first: "[",
-    re: new RegExp(`^\\[${DAYS} ${MONTHS} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4}\\]\\s?`),
-    effect: "wall-clock",
-  },
-  {
-    name: "bracket-iso",
-    what: "xenconsoled / xl console timestamp logs, serial capture tools",
-    example: "[2022-09-19 20:25:36] ",
-    first: "[",
-    re: new RegExp(`^\\[${ISO}\\]\\s?`),
-    effect: "wall-clock",
-  },
-  {
     name: "serial-relative",
     what: "grabserial's elapsed and delta times",
     example: "[0:00:01.234567 0.000012] ",
@@ -232,19 +232,12 @@ export const PREFIX_FORMS: readonly PrefixForm[] = [
     effect: "wall-clock",
   },
   {
-    name: "iso-time",
-    what: "dmesg --time-format iso, moreutils ts -i/-s with ISO dates",
-    example: "2026-11-24T10:00:00,123456+01:00 ",
-    first: DIGITS,
-    re: new RegExp(`^${ISO}\\s`),
-    effect: "wall-clock",
-  },
-  {
-    name: "short-time",
-    what: "moreutils ts on a serial console",
-    example: "Nov 24 10:00:00 ",
-    first: "ADFJMNOS",
-    re: new RegExp(`^${SHORT_TIME} `),
+    name: "wall-time",
+    what:
+      "a wall-clock time alone, bare or in brackets: dmesg -T and --time-format iso, ts, serial and console capture tools, trimmed journals",
+    example: "[Tue Nov 24 10:00:00 2026] ",
+    first: DIGITS + "[ADFJMNOSTW",
+    re: new RegExp(`^(?:\\[${WALL_TIME}\\]\\s*|${WALL_TIME}\\s+)`),
     effect: "wall-clock",
   },
   {
@@ -317,7 +310,11 @@ const SUSPICIOUS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/;
 const CONTROL = /\u001b\[[0-9;?]*[ -/]*[@-~]|[\u0000-\u0008\u000b-\u001f\u007f]/g;
 
 /**
- * Removes the prefixes of one raw log line (without its line terminator).
+ * Removes the prefixes of one raw log line (without its line terminator). `syslogHosts` are
+ * the hosts this log's unambiguous syslog headers named (`kernel:` or `program[pid]:` tags;
+ * the importer collects {@link StrippedLine.syslogHost}): only after one of them is a tag
+ * without a pid another program's line; otherwise the time alone is stripped and the rest is
+ * the message, as a time-only prefix before `pcifront pci-0: ...` needs.
  *
  * @example
  * ```ts
@@ -332,9 +329,13 @@ const CONTROL = /\u001b\[[0-9;?]*[ -/]*[@-~]|[\u0000-\u0008\u000b-\u001f\u007f]/
  * assert.equal(stripPrefix("(XEN)  0000000000000000 - 000000000009ec00 (usable)").source, "xen");
  * assert.equal(stripPrefix("[Tue Nov 24 10:00:00 2026] Xen version: 4.17").wallClock, true);
  * assert.equal(stripPrefix("6,312,1234567,-;Released 0 page(s)").time, 1.234567);
+ * const devLine = "Nov 24 10:00:00 pcifront pci-0: claiming resource 0000:00:00.0/0";
+ * assert.equal(stripPrefix(devLine).text, "pcifront pci-0: claiming resource 0000:00:00.0/0");
+ * assert.equal(stripPrefix("Nov 24 10:00:00 gw dhclient: DHCPACK", new Set(["gw"])).source,
+ *   "other");
  * ```
  */
-export function stripPrefix(raw: string): StrippedLine {
+export function stripPrefix(raw: string, syslogHosts?: ReadonlySet<string>): StrippedLine {
   let s = raw;
   let garbled = false;
   if (SUSPICIOUS.test(s)) {
@@ -349,6 +350,7 @@ export function stripPrefix(raw: string): StrippedLine {
   let used = 0; // bit set of form indices already stripped
   let inner = false;
   let last: string | undefined;
+  let syslogHost: string | undefined;
   for (let depth = 0; depth < MAX_STACK && s.length > 0; depth++) {
     const c = s.charCodeAt(0);
     const candidates = c < 128 ? BY_FIRST[c] : undefined;
@@ -364,6 +366,12 @@ export function stripPrefix(raw: string): StrippedLine {
       }
       const m = f.re.exec(s);
       if (m === null || m[0].length === 0) continue;
+      let tagged: LineSource | undefined;
+      if (f.effect === "syslog" || f.effect === "syslog-time" || f.effect === "syslog-5424") {
+        tagged = syslogSource(m.groups!, f.effect === "syslog-5424", syslogHosts);
+        if (tagged === undefined) continue; // a time alone: the message is "driver device: "
+        syslogHost = m.groups!.host;
+      }
       used |= 1 << i;
       if (!f.outer) inner = true;
       forms.push(f.name);
@@ -378,11 +386,12 @@ export function stripPrefix(raw: string): StrippedLine {
           break;
         case "syslog-time":
           time = Number(m[1]);
-          if (m[2] !== "kernel") source = "other";
+          if (tagged === "other") source = "other";
           break;
         case "syslog":
+        case "syslog-5424":
           wallClock = true;
-          if (m[1] !== "kernel") source = "other";
+          if (tagged === "other") source = "other";
           break;
         case "wall-clock":
           wallClock = true;
@@ -409,7 +418,26 @@ export function stripPrefix(raw: string): StrippedLine {
   const out: StrippedLine = { text: s.trim(), wallClock, source, garbled, forms, inner };
   if (time !== undefined && Number.isFinite(time)) out.time = time;
   if (domid !== undefined) out.domid = domid;
+  if (syslogHost !== undefined) out.syslogHost = syslogHost;
   return out;
+}
+
+/**
+ * Whose line a syslog header says it is: `kernel` for the tag `kernel`, `other` for a
+ * program with a pid (`systemd[1]:`) or any RFC 5424 app, whose fields are fixed. A tag
+ * without a pid is ambiguous: `Nov 24 10:00:00 pcifront pci-0: claiming ...` is a time
+ * alone before a dev_printk message (driver, device), as much as it could be program `pci-0`
+ * on host `pcifront`. It is a syslog header only when its host is one this log's unambiguous
+ * headers named (`syslogHosts`); otherwise undefined, and the time alone is stripped.
+ */
+function syslogSource(
+  g: Record<string, string | undefined>,
+  fixedFields: boolean,
+  syslogHosts: ReadonlySet<string> | undefined,
+): LineSource | undefined {
+  if (g.prog === "kernel") return "kernel";
+  if (fixedFields || g.pid !== undefined) return "other";
+  return syslogHosts?.has(g.host!) ? "other" : undefined;
 }
 
 /** More than a quarter of the characters outside printable ASCII and common Latin-1/UTF-8. */
