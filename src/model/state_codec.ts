@@ -31,7 +31,9 @@ import type { Policy } from "./policy.ts";
 import { initialState, type ModelState } from "./state.ts";
 import {
   type Era,
+  type LazyP2mPages,
   type NamedMid,
+  p2mFromLazyPages,
   p2mFromPages,
   type P2mPageIds,
   p2mPageIds,
@@ -185,6 +187,12 @@ export class PagePool implements PageNamer {
 export type PageReader = (places: readonly number[]) => unknown[];
 
 /**
+ * Reads one pooled page back later: given its place, checks it now and returns what reads its
+ * JSON value when first needed.
+ */
+export type LazyPageReader = (offset: number, length: number) => () => unknown;
+
+/**
  * The bytes of `s` (its guest facts and policy excepted). With `pool`, the P2M's pages are
  * not written: their places in the pool are ({@link PagePool}), and {@link decodeState} then
  * needs them read back.
@@ -292,7 +300,19 @@ function pooledPages(
   // deno-lint-ignore no-explicit-any
   p: any,
   read: PageReader | undefined,
-): Pick<P2mPages, "leaves" | "mids" | "midMissing" | "top"> {
+): Pick<P2mPages, "leaves" | "mids" | "midMissing" | "top">;
+function pooledPages(
+  // deno-lint-ignore no-explicit-any
+  p: any,
+  read: PageReader | undefined,
+  lazy: LazyPageReader,
+): Pick<LazyP2mPages, "leaves" | "mids" | "midMissing" | "top">;
+function pooledPages(
+  // deno-lint-ignore no-explicit-any
+  p: any,
+  read: PageReader | undefined,
+  lazy?: LazyPageReader,
+): Pick<P2mPages | LazyP2mPages, "leaves" | "mids" | "midMissing" | "top"> {
   const midAt = ints(p.midAt);
   if (read === undefined || midAt.length % 2 !== 0) {
     throw new InvariantError("state codec: pages kept apart, and no way to read them");
@@ -315,7 +335,13 @@ function pooledPages(
       return id;
     });
   });
-  const leaves = read(leafAt).map(ints);
+  const leaves = lazy === undefined ? read(leafAt).map(ints) : Array.from(
+    { length: leafAt.length / 2 },
+    (_, i) => {
+      const page = lazy(leafAt[2 * i], leafAt[2 * i + 1]);
+      return () => ints(page());
+    },
+  );
   const own = p.midMissing;
   if (!(Number.isInteger(own) && own >= 3 && own - 3 < mids.length)) {
     throw new InvariantError("state codec: the mid-missing page is not one of the state's");
@@ -340,8 +366,10 @@ function pooledPages(
 /**
  * The state {@link encodeState} wrote, for the trace whose header gave `guest` and the
  * policy `policy`; `read` reads back the pages of a state written with a pool, given their
- * places (flat offset, length). Bytes that do not decode are an `InvariantError` (the
- * index checks its checksums first, so this means a bug, not a damaged file).
+ * places (flat offset, length), and with `lazy` its P2M leaves are read one by one, each when
+ * the table first needs it (`p2mFromLazyPages`). Bytes that do not decode are an
+ * `InvariantError` (the index checks its checksums first, so this means a bug, not a damaged
+ * file), thrown by whatever first reads a lazy leaf that does not.
  *
  * @example
  * ```ts
@@ -358,26 +386,29 @@ export function decodeState(
   guest: GuestFacts,
   policy: Policy,
   read?: PageReader,
+  lazy?: LazyPageReader,
 ): ModelState {
   const o = parse(bytes);
   const p = o?.p2m;
   const era = ERAS[p?.era];
   if (era === undefined) throw new InvariantError("state codec: unknown era");
   const acct = ints(p.acct);
-  const pages: P2mPages = {
+  const head = {
     era,
     limit: p.limit,
     maxPfn: p.maxPfn,
     extra: ints(p.extra),
     acct: { brkUsed: acct[0], brkReserved: acct[1], runtimePages: acct[2] },
-    ...(p.midAt === undefined ? inlinePages(p) : pooledPages(p, read)),
   };
+  const p2m = p.midAt !== undefined && lazy !== undefined
+    ? p2mFromLazyPages({ ...head, ...pooledPages(p, read, lazy) })
+    : p2mFromPages({ ...head, ...(p.midAt === undefined ? inlinePages(p) : pooledPages(p, read)) });
   const base = initialState(guest, policy);
   return {
     guest,
     policy,
     ctx: base.ctx,
-    p2m: p2mFromPages(pages),
+    p2m,
     e820: o.e820,
     boot: o.boot ?? undefined,
     maxPfn: o.maxPfn,

@@ -825,19 +825,8 @@ export class TraceIndex {
     const text = new Uint8Array(Math.max(2, total));
     text[0] = 0x5b;
     for (let i = 0, w = 1; i < n; i++) {
-      const off = places[2 * i], len = places[2 * i + 1];
-      // The last block starting at or before the page, which must hold all of it.
-      let lo = 0, hi = blocks.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (blocks[mid][0] <= off) lo = mid;
-        else hi = mid - 1;
-      }
-      const b = blocks[lo], from = off - (b?.[0] ?? 0);
-      if (!(b !== undefined && from >= 0 && len > 0 && from + len <= b[1])) {
-        throw new IndexUnusable("a P2M page lies outside its group's page blocks");
-      }
-      text.set(bytes[lo].subarray(from, from + len), w);
+      const len = places[2 * i + 1];
+      text.set(pageIn(blocks, bytes, places[2 * i], len), w);
       w += len;
       text[w++] = 0x2c;
     }
@@ -847,6 +836,30 @@ export class TraceIndex {
     } catch {
       throw new IndexUnusable("its P2M pages do not parse");
     }
+  }
+
+  /**
+   * The JSON value of the P2M page at `offset` (`length` bytes), cut from the page blocks
+   * `blocks` read (checked) as `bytes`: its place is checked now, its bytes parsed when the
+   * returned function is first called (a leaf the answer reads).
+   */
+  #lazyPage(blocks: Block[], bytes: Uint8Array[], offset: number, length: number): () => unknown {
+    const page = pageIn(blocks, bytes, offset, length);
+    return () => {
+      // The page is JSON numbers, brackets and commas: ASCII, so its bytes are its characters.
+      let text = "";
+      for (let at = 0; at < page.length; at += 8192) {
+        text += String.fromCharCode.apply(
+          null,
+          page.subarray(at, at + 8192) as unknown as number[],
+        );
+      }
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new InvariantError("index: a checked P2M page does not parse");
+      }
+    };
   }
 
   /** The event table of interval `j`: offsets, lengths, lines, seqs. */
@@ -1019,11 +1032,15 @@ export class TraceIndex {
 
   /**
    * The state after `index` events and the event applied last (undefined at 0); `onStep` sees
-   * each step replayed from the checkpoint.
+   * each step replayed from the checkpoint. With `few`, for a caller that reads few of the
+   * P2M's leaves (a lookup), each leaf of the checkpoint is parsed when first read (a state of a
+   * 1M-event trace holds about 2,000, 0.8 MB of JSON); without, all at once (one parse costs
+   * less than 2,000 when every leaf is read: a snapshot, a diff).
    */
   async stateAt(
     index: number,
     onStep?: (rec: StepRecord) => void,
+    few = false,
   ): Promise<{ state: ModelState; event: TraceEvent | undefined; from: number }> {
     const policy = this.#policyOf();
     if (this.#dir.intervals.length === 0) {
@@ -1046,6 +1063,7 @@ export class TraceIndex {
       this.#header.guest,
       policy,
       (places) => this.#pages(pageBlocks, pageBytes, places),
+      few ? (offset, length) => this.#lazyPage(pageBlocks, pageBytes, offset, length) : undefined,
     );
     let event: TraceEvent | undefined;
     if (index > from) {
@@ -1076,7 +1094,7 @@ export class TraceIndex {
     const here = new PfnHistory(pfn);
     const region = this.#regionOf(pfn);
     if (region !== undefined) this.#prefetch([region.block]);
-    const { state, event, from } = await this.stateAt(index, (rec) => here.add(rec));
+    const { state, event, from } = await this.stateAt(index, (rec) => here.add(rec), true);
     if (this.#dir.intervals.length === 0 || (!all && here.changes.length)) {
       return { state, event, changes: here.changes };
     }
@@ -1160,6 +1178,24 @@ export class TraceIndex {
     if (rows === undefined) throw new IndexUnusable(`a ${what} block has the wrong size`);
     return rows;
   }
+}
+
+/**
+ * The bytes of the P2M page at file offset `off` (`len` bytes) in the page blocks `blocks`
+ * (in file order) read as `bytes`: the last block starting at or before it must hold it all.
+ */
+function pageIn(blocks: Block[], bytes: Uint8Array[], off: number, len: number): Uint8Array {
+  let lo = 0, hi = blocks.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (blocks[mid][0] <= off) lo = mid;
+    else hi = mid - 1;
+  }
+  const b = blocks[lo], from = off - (b?.[0] ?? 0);
+  if (!(b !== undefined && from >= 0 && len > 0 && from + len <= b[1])) {
+    throw new IndexUnusable("a P2M page lies outside its group's page blocks");
+  }
+  return bytes[lo].subarray(from, from + len);
 }
 
 function same(a: Uint8Array, b: Uint8Array): boolean {
