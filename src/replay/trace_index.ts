@@ -461,7 +461,8 @@ export async function buildTraceIndex(
     const intervals: Interval[] = [];
     // Each interval's changed ranges, flat [interval, start, end], for the region blocks.
     const members = new F64List();
-    // The interval's changes (CHANGE_COLUMNS each), their starts and ends.
+    // The interval's changes (CHANGE_COLUMNS each), and the starts and ends of their ranges
+    // (touching ones merged).
     const recs = new F64List(), starts = new F64List(), ends = new F64List();
     /** Closes the open interval after `n` events, with its trace side's table. */
     const closeInterval = (n: number) => {
@@ -524,8 +525,17 @@ export async function buildTraceIndex(
         r[at++] = ch.afterMfn;
         r[at++] = ch.beforeKind * 16 + ch.afterKind;
         recs.n = at;
-        starts.a[starts.n++] = ch.pfn;
-        ends.a[ends.n++] = ch.endPfn;
+        // A range touching or overlapping the last one is merged into it: the union is the
+        // same, and ballooning page by page (top down or up) leaves one range, not thousands,
+        // for unionOf to sort.
+        const last = starts.n - 1;
+        if (last >= 0 && ch.pfn <= ends.a[last] && ch.endPfn >= starts.a[last]) {
+          if (ch.pfn < starts.a[last]) starts.a[last] = ch.pfn;
+          if (ch.endPfn > ends.a[last]) ends.a[last] = ch.endPfn;
+        } else {
+          starts.a[starts.n++] = ch.pfn;
+          ends.a[ends.n++] = ch.endPfn;
+        }
       }
       const cut = cutter.next(e.kind);
       if (cut === CUT_INTERVAL) {
