@@ -32,6 +32,7 @@ import { initialState, type ModelState } from "./state.ts";
 import {
   type Era,
   type LazyP2mPages,
+  type NamedMid,
   p2mFromLazyPages,
   p2mFromPages,
   type P2mPageIds,
@@ -97,6 +98,8 @@ export class PagePool implements PageNamer {
   #leafAt: number[] = [];
   #midAt: number[] = [];
   #pending: Uint8Array[] = [];
+  /** The last mid named at each top slot (-1: the mid-missing page), with its slot ids. */
+  #lastAt = new Map<number, NamedMid>();
   #next = 0;
   #bytes = 0;
 
@@ -134,12 +137,19 @@ export class PagePool implements PageNamer {
     return id;
   }
 
-  /** The id (>= 3) of the frozen mid `page`, whose slots' leaf ids are `leaves()`. */
-  mid(page: object, leaves: () => number[]): number {
+  /**
+   * The id (>= 3) of the frozen mid `page` at top slot `at` (-1: the mid-missing page), whose
+   * slots' leaf ids are `leaves()`: only the slots that differ from the last mid this pool
+   * named at `at` are named again (a checkpoint's new mids are mostly copies of the last
+   * one's with a few leaves written: 512 slots a mid, about three new mids a checkpoint).
+   */
+  mid(page: object, leaves: (like?: NamedMid) => number[], at = -2): number {
     let id = this.#midIds.get(page);
     if (id === undefined) {
       const places: number[] = [];
-      const slots = leaves().map(localIds(places, (l) => this.leafPlace(l)));
+      const ids = leaves(this.#lastAt.get(at));
+      if (at !== -2) this.#lastAt.set(at, { page, ids });
+      const slots = ids.map(localIds(places, (l) => this.leafPlace(l)));
       id = 3 + this.#midAt.length / 2;
       this.#put(ENC.encode(`[${JSON.stringify(slots)},${JSON.stringify(places)}]`), this.#midAt);
       this.#midIds.set(page, id);

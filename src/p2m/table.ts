@@ -1565,8 +1565,22 @@ function fromPages(p: Omit<P2mPages, "leaves">, privateLeaves: Leaf[]): P2m {
 export interface PageNamer {
   /** The id (>= 3) of private leaf `page`, whose (frozen) runs are `runs`. */
   leaf(page: object, runs: readonly number[]): number;
-  /** The id (>= 3) of private mid `page`; `leaves()` gives the ids of its 512 slots. */
-  mid(page: object, leaves: () => number[]): number;
+  /**
+   * The id (>= 3) of private mid `page`, found at top slot `at` (-1: the table's mid-missing
+   * page); `leaves()` gives the ids of its 512 slots. Given `like`, a mid this namer named
+   * with those slot ids (the one at the same top slot of an earlier table, of which `page`
+   * is most often a copy with a few slots written), `leaves(like)` names only the slots that
+   * hold another leaf than its own, and takes its ids for the rest.
+   */
+  mid(page: object, leaves: (like?: NamedMid) => number[], at: number): number;
+}
+
+/** A mid page a {@link PageNamer} named, and the ids it got for its slots' leaves. */
+export interface NamedMid {
+  /** The mid. */
+  page: object;
+  /** Its slots' leaf ids, as `leaves()` gave them. */
+  ids: readonly number[];
 }
 
 /**
@@ -1619,9 +1633,24 @@ export function p2mPageIds(t: P2m, namer: PageNamer): P2mPageIds {
     const shared = SHARED_LEAVES.indexOf(l);
     return shared >= 0 ? shared : namer.leaf(l, l.runs);
   };
-  const midId = (m: Mid): number => {
+  // A mid's slot ids, those of the slots `like` holds the same leaf in taken from it (both
+  // are frozen: a leaf not written since is the same object, with the same id).
+  const leavesOf = (m: Mid) => (like?: NamedMid): number[] => {
+    const slots = m.slots, n = slots.length;
+    const same = like?.page instanceof Mid && like.page.slots.length === n &&
+        like.ids.length === n
+      ? like.page.slots
+      : undefined;
+    const out = new Array<number>(n);
+    for (let s = 0; s < n; s++) {
+      const l = slots[s];
+      out[s] = same !== undefined && same[s] === l ? like!.ids[s] : leafId(l);
+    }
+    return out;
+  };
+  const midId = (m: Mid, at: number): number => {
     const shared = SHARED_MIDS.indexOf(m);
-    return shared >= 0 ? shared : namer.mid(m, () => m.slots.map(leafId));
+    return shared >= 0 ? shared : namer.mid(m, leavesOf(m), at);
   };
   return {
     era: t.era,
@@ -1630,6 +1659,6 @@ export function p2mPageIds(t: P2m, namer: PageNamer): P2mPageIds {
     extra: (t as unknown as { extra: number[] }).extra,
     acct: { ...t.accounting },
     top: o.top.map(midId),
-    midMissing: namer.mid(o.midMissing, () => o.midMissing.slots.map(leafId)),
+    midMissing: namer.mid(o.midMissing, leavesOf(o.midMissing), -1),
   };
 }

@@ -118,7 +118,7 @@ interface Interval extends Checkpoint {
    * interval), so the states of the group read only the group's page blocks.
    */
   fresh: boolean;
-  /** Checkpoints within it, every {@link SUB_PARTS}-th of its length. */
+  /** Checkpoints within it, every quarter of its length (`index_side.ts`'s `SUB_PARTS`). */
   subs: Checkpoint[];
   /** Per event: f64 offset, u32 length, u32 line, f64 seq. */
   events: Block;
@@ -193,12 +193,6 @@ export function intervalFor(bytes: number): number {
 }
 
 /**
- * Parts an interval is split into by checkpoints: an access replays at most a quarter of an
- * interval.
- */
-const SUB_PARTS = 4;
-
-/**
  * Intervals of a group of checkpoints: the first writes every P2M page of its state again
  * (about a whole state), the others only the pages changed since, so a state is read from its
  * group's page blocks (a whole state and at most `4 * FRESH_EVERY - 1` small ones) and the
@@ -216,11 +210,6 @@ const CHANGE_COLUMNS = 6;
 const REGION_COLUMNS = 3;
 /** Changed ranges starting in a region, about (a range crossing regions is in each). */
 const REGION_RANGES = 1024;
-/**
- * An interval also ends after a boot pass (the first interval would otherwise replay
- * `memory_setup` for every step in it: ~250 ms), at most once every interval's length.
- */
-const CUT_AFTER = "memory_setup";
 
 /** A growable list of numbers held in a typed array. */
 class F64List {
@@ -396,32 +385,53 @@ export async function buildTraceIndex(
   name: string,
   policy: string | undefined,
   dir: string,
+  options: { threads?: 1 | 2 } = {},
 ): Promise<BuiltIndex> {
   const before = fileKey(await Deno.stat(path));
-  // Parsed on a second thread as `replay` does (the file's SHA-256 is taken by the read that
-  // finds the lines' byte spans, below, checked against the identity it had here). Both
-  // loaded here: a cached answer never builds, and the modules they bring cost it module
-  // loading (`node:worker_threads`; `node:zlib`, through `event_lines.ts`: about 40 ms of CPU).
-  const { openEvents } = await import("../trace/threaded_read.ts");
-  const { lineSpans } = await import("./event_lines.ts");
+  const k = intervalFor(before.size);
+  // The trace's side of the index — each interval's event table and part hashes, the file's
+  // SHA-256 — comes from the read that parses it (`index_side.ts`), on a second thread as
+  // `replay` parses: nothing is read or hashed again after the replay, and one interval's
+  // table is held at a time. Loaded here: a cached answer never builds, and these modules
+  // cost it module loading (`node:worker_threads`, `node:crypto`).
+  const { THREAD_MIN_BYTES, ThreadedReader, useThread } = await import(
+    "../trace/threaded_read.ts"
+  );
+  const { CUT_INTERVAL, CUT_PART, IntervalCutter, LocalIndexedReader } = await import(
+    "./index_side.ts"
+  );
   const { ForwardPass } = await import("./forward.ts");
-  const reader = await openEvents(path, new ReadableStream());
+  gzipRefused(path, name);
+  // A second thread as `replay` takes one, also when the build runs on a worker itself
+  // (`cached_trace.ts`: its thread is the build's, not a `--jobs` batch's).
+  const threads = options.threads ??
+    (before.size >= THREAD_MIN_BYTES && navigator.hardwareConcurrency >= 2 ? 2 : 1);
+  const reader = await useThread(path, threads)
+    ? ThreadedReader.openIndexed(path, k)
+    : await LocalIndexedReader.open(path, k);
   let file: Deno.FsFile | undefined;
+  let tables: Deno.FsFile | undefined;
   let done = false;
   const tmp = `${dir}/build.p2mindex.${Deno.pid}.${crypto.randomUUID()}.tmp`;
+  // The event tables, written at the end of the file after every interval's other blocks:
+  // kept in a file of their own meanwhile.
+  const tablesTmp = `${tmp}.tables`;
   try {
     const pass = await ForwardPass.open(reader, { policy });
     const sha = await oneShotSha256();
-    const k = intervalFor(before.size);
     try {
       file = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
+      tables = Deno.openSync(tablesTmp, { read: true, write: true, createNew: true, mode: 0o600 });
     } catch (e) {
       throw new IndexUnusable(`cannot write ${tmp}: ${e instanceof Error ? e.message : e}`);
     }
-    const out = file;
-    let at = 0;
+    const out = file, tableOut = tables;
+    let at = 0, tablesAt = 0;
+    const writeAll = (f: Deno.FsFile, bytes: Uint8Array) => {
+      for (let off = 0; off < bytes.length;) off += f.writeSync(bytes.subarray(off));
+    };
     const writeRaw = (bytes: Uint8Array) => {
-      for (let off = 0; off < bytes.length;) off += out.writeSync(bytes.subarray(off));
+      writeAll(out, bytes);
       at += bytes.length;
     };
     const write = (bytes: Uint8Array): Block => {
@@ -433,9 +443,6 @@ export async function buildTraceIndex(
     head.set(MAGIC);
     new DataView(head.buffer).setUint32(8, INDEX_FORMAT, true);
     write(head);
-    const lines = new F64List();
-    const seqs = new F64List();
-    const firsts = [0];
     // A checkpoint: the P2M pages no earlier one of its group held, then the state.
     let pool = new PagePool();
     const checkpoint = (first: number, fresh = false): Checkpoint => {
@@ -446,18 +453,20 @@ export async function buildTraceIndex(
       const pages = placed.length ? write(placed) : null;
       return { first, state: write(bytes), pages };
     };
-    const states: Checkpoint[] = [checkpoint(0, true)];
-    const subs: Checkpoint[][] = [[]];
-    const part = Math.max(1, Math.floor(k / SUB_PARTS));
-    const changes: Block[] = [];
+    const cutter = new IntervalCutter(k);
+    // The open interval: its checkpoint, those within it, its first event's seq.
+    let state = checkpoint(0, true);
+    let subs: Checkpoint[] = [];
+    let firstSeq = 0, lastSeq = 0;
+    const intervals: Interval[] = [];
     // Each interval's changed ranges, flat [interval, start, end], for the region blocks.
     const members = new F64List();
     // The interval's changes (CHANGE_COLUMNS each), their starts and ends.
     const recs = new F64List(), starts = new F64List(), ends = new F64List();
-    let earlyCut = -Infinity;
-    const closeInterval = () => {
-      const j = changes.length;
-      changes.push(write(rowBlock(recs.a.subarray(0, recs.n))));
+    /** Closes the open interval after `n` events, with its trace side's table. */
+    const closeInterval = (n: number) => {
+      const j = intervals.length;
+      const changes = write(rowBlock(recs.a.subarray(0, recs.n)));
       const union = unionOf(starts.a.subarray(0, starts.n), ends.a.subarray(0, ends.n));
       for (let r = 0; r < union.length; r += 2) {
         members.push(j);
@@ -465,11 +474,35 @@ export async function buildTraceIndex(
         members.push(union[r + 1]);
       }
       recs.n = starts.n = ends.n = 0;
+      const side = reader.takeInterval();
+      const count = n - state.first;
+      const parts = 1 + subs.filter((s) => s.first < n).length;
+      if (side === undefined || side.count !== count || side.parts.length !== parts) {
+        throw new InvariantError(
+          `index: interval ${j} of ${count} event(s) in ${parts} part(s), its table ` +
+            (side ? `${side.count} in ${side.parts.length}` : "missing"),
+        );
+      }
+      writeAll(tableOut, side.table);
+      const events: Block = [tablesAt, side.table.length, side.tableSha256];
+      tablesAt += side.table.length;
+      intervals.push({
+        ...state,
+        count,
+        firstSeq,
+        fresh: j % FRESH_EVERY === 0,
+        subs,
+        events,
+        changes,
+        spans: side.parts,
+      });
     };
+    let n = 0;
     await pass.forEachStep((rec) => {
-      const i = lines.n;
-      lines.push(rec.event.line);
-      seqs.push(rec.event.seq);
+      const i = n++;
+      const e = rec.event;
+      if (i === state.first) firstSeq = e.seq;
+      lastSeq = e.seq;
       const cs = rec.outcome.changes;
       if (cs.length > 0) {
         recs.reserve(CHANGE_COLUMNS * cs.length);
@@ -494,78 +527,46 @@ export async function buildTraceIndex(
         starts.a[starts.n++] = ch.pfn;
         ends.a[ends.n++] = ch.endPfn;
       }
-      const n = i + 1, size = n - firsts[firsts.length - 1];
-      if (size === k || (rec.event.kind === CUT_AFTER && n - earlyCut >= k)) {
-        if (size < k) earlyCut = n;
-        closeInterval();
-        firsts.push(n);
-        states.push(checkpoint(n, states.length % FRESH_EVERY === 0));
-        subs.push([]);
-      } else if (size % part === 0) {
-        subs[subs.length - 1].push(checkpoint(n));
+      const cut = cutter.next(e.kind);
+      if (cut === CUT_INTERVAL) {
+        closeInterval(n);
+        state = checkpoint(n, intervals.length % FRESH_EVERY === 0);
+        subs = [];
+      } else if (cut === CUT_PART) {
+        subs.push(checkpoint(n));
       }
     });
-    const n = lines.n;
-    if (n === 0 || n > firsts[firsts.length - 1]) closeInterval();
-    else {
-      // The state after the last event starts no interval.
-      states.pop();
-      firsts.pop();
-      subs.pop();
+    // The state after the last event starts no interval.
+    if (n > state.first) closeInterval(n);
+    const indexed = reader.indexed;
+    if (indexed === undefined) throw new InvariantError("index: the trace's hash is missing");
+    // The event tables, after every interval's other blocks (in interval order).
+    const tablesBase = at;
+    const buf = new Uint8Array(1 << 20);
+    tableOut.seekSync(0, Deno.SeekMode.Start);
+    for (let got = 0; got < tablesAt;) {
+      const m = tableOut.readSync(buf.subarray(0, Math.min(buf.length, tablesAt - got)));
+      if (m === null) throw new IndexUnusable(`${tablesTmp} ended early`);
+      writeRaw(buf.subarray(0, m));
+      got += m;
     }
-    // Each interval's parts: from its first event and from each checkpoint within it.
-    const parts = firsts.map((f, j) => [f, ...subs[j].map((s) => s.first).filter((p) => p < n)]);
-    const spans = await lineSpans(
-      path,
-      name,
-      Uint32Array.from(lines.a.subarray(0, n)),
-      n,
-      undefined, // the file's identity is checked below, and each part's span hashed
-      n ? parts.flat() : [],
-    );
-    let group = 0;
-    const intervals: Interval[] = [];
-    for (let j = 0; j < firsts.length && firsts[j] < n; j++) {
-      const first = firsts[j];
-      const count = (j + 1 < firsts.length ? firsts[j + 1] : n) - first;
-      const table = new Uint8Array(24 * count);
-      const dv = new DataView(table.buffer);
-      for (let i = 0; i < count; i++) {
-        dv.setFloat64(i * 8, spans.offsets[first + i], true);
-        dv.setUint32(count * 8 + i * 4, spans.lengths[first + i], true);
-        dv.setUint32(count * 12 + i * 4, lines.a[first + i], true);
-        dv.setFloat64(count * 16 + i * 8, seqs.a[first + i], true);
-      }
-      const ends = [...parts[j].slice(1), first + count];
-      const partSpans = parts[j].map((p, q): Block => {
-        const from = spans.offsets[p];
-        const to = spans.offsets[ends[q] - 1] + spans.lengths[ends[q] - 1];
-        return [from, to - from, spans.groupSha256[group++]];
-      });
-      intervals.push({
-        ...states[j],
-        count,
-        firstSeq: seqs.a[first],
-        fresh: j % FRESH_EVERY === 0,
-        subs: subs[j],
-        events: write(table),
-        changes: changes[j],
-        spans: partSpans,
-      });
-    }
+    for (const iv of intervals) iv.events[0] += tablesBase;
     const regions = regionRows(members.a.subarray(0, members.n))
       .map(({ pfn, rows }) => ({ pfn, block: write(rowBlock(Float64Array.from(rows))) }));
-    if (JSON.stringify(fileKey(spans.stat)) !== JSON.stringify(before)) {
+    if (
+      indexed.bytes !== before.size ||
+      JSON.stringify(fileKey(await Deno.stat(path))) !== JSON.stringify(before)
+    ) {
       throw new IndexUnusable(`${name} changed while it was indexed`);
     }
-    const sha256 = spans.sha256;
+    const sha256 = indexed.sha256;
     const directory: Directory = {
       format: INDEX_FORMAT,
       tool: TOOL_VERSION,
       policy: policySpec(pass.policy),
       trace: { sha256, key: before },
       events: n,
-      lastSeq: n ? seqs.a[n - 1] : 0,
+      lastSeq: n ? lastSeq : 0,
       interval: k,
       cut: pass.cutOff
         ? { line: pass.cutOff.position.line, eventsRead: pass.cutOff.eventsRead }
@@ -602,7 +603,24 @@ export async function buildTraceIndex(
   } finally {
     reader.close?.();
     if (!done) file?.close();
+    tables?.close();
     await Deno.remove(tmp).catch(() => {});
+    await Deno.remove(tablesTmp).catch(() => {});
+  }
+}
+
+/** A gzip trace has nothing to seek in: the callers never index one (`cached_trace.ts`). */
+function gzipRefused(path: string, name: string): void {
+  const magic = new Uint8Array(2);
+  const f = Deno.openSync(path, { read: true });
+  let got: number | null;
+  try {
+    got = f.readSync(magic);
+  } finally {
+    f.close();
+  }
+  if (got === 2 && magic[0] === 0x1f && magic[1] === 0x8b) {
+    throw new IndexUnusable(`${name} is gzip: nothing to seek in`);
   }
 }
 
