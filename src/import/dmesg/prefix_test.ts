@@ -257,3 +257,13 @@ Deno.test("stripPrefix never strips a form twice nor an outer form inside", () =
     "[0000000000100000, 000000007ffdefff] (usable)",
   );
 });
+
+Deno.test("stripPrefix reads a line copied from a web page: entities, no-break and zero-width", () => {
+  const s = stripPrefix("&gt; &gt; [&nbsp;&nbsp; 0.500000] 1-1 mapping on 9e-&gt;100");
+  assert.deepEqual([s.text, s.time], ["1-1 mapping on 9e->100", 0.5]);
+  const x = stripPrefix("(XEN)\u00a0 \u200b[0000000000100000, 000000007ffdefff] (usable)");
+  assert.deepEqual([x.source, x.text], ["xen", "[0000000000100000, 000000007ffdefff] (usable)"]);
+  assert.equal(stripPrefix("&lt;6&gt;[\u2002\u2002 1.000000] Released 0 page(s)").time, 1);
+  // One pass: an escaped entity stays an entity; a plain '&' is left alone.
+  assert.equal(stripPrefix("a &amp;lt; b & c").text, "a &lt; b & c");
+});
