@@ -132,9 +132,14 @@ export const PREFIX_FORMS: readonly PrefixForm[] = [
     name: "pastebin-line-number",
     what: "line numbers of a pastebin or gist copy",
     example: "  12 | ",
-    first: DIGITS + SPACE,
-    re:
-      /^[ \t]{0,8}\d{1,7}(?:[ \t]{0,4}[|│¦][ \t]?|\.[ \t]|\t| {1,8}(?=\[ *\d+\.\d+\]|<\d>|\(XEN\)))/,
+    first: DIGITS + SPACE + "L",
+    // "12 |", "12.", "12<TAB>"; "12", "12:", "L12" and "L12:" then blanks only before what
+    // can only begin a log line (a dmesg time, a level, a quote, "(XEN)", a syslog or ISO
+    // date), since "0: 0x100" may be a message of its own.
+    re: new RegExp(
+      "^[ \\t]{0,8}(?:\\d{1,7}(?:[ \\t]{0,4}[|│¦][ \\t]?|\\.[ \\t]|\\t)|L?\\d{1,7}:?[ \\t]{1,8}" +
+        `(?=\\[ *\\d+\\.\\d+\\]|<\\d>|>|\\(XEN\\)|\\d{4}-\\d\\d-\\d\\d|(?:${DAYS}|${MONTHS}) ))`,
+    ),
     effect: "none",
     outer: true,
   },
@@ -229,6 +234,16 @@ export const PREFIX_FORMS: readonly PrefixForm[] = [
     example: "[0:00:01.234567 0.000012] ",
     first: "[",
     re: /^\[\d{1,4}:\d\d:\d\d\.\d{1,9} +\d{1,8}\.\d{1,9}\]\s?/,
+    effect: "wall-clock",
+  },
+  {
+    // util-linux dmesg.c: short_ctime's strftime "%b%e %H:%M" on the first line of a minute,
+    // then "[%+ld.%06ld]"-style deltas: neither dates an event since boot.
+    name: "dmesg-reltime",
+    what: "dmesg -H, --reltime, -e: '[Mon D HH:MM]', then '[  +0.000012]' deltas",
+    example: "[  +0.000012] ",
+    first: "[",
+    re: new RegExp(`^\\[(?:${MONTHS}[ \\d]\\d \\d\\d:\\d\\d|\\s*\\+\\d{1,10}\\.\\d{1,9})\\]\\s?`),
     effect: "wall-clock",
   },
   {
