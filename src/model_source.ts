@@ -9,7 +9,7 @@
  */
 
 /** SHA-256 (16 hex digits) of the model source's paths and bytes. */
-export const MODEL_SOURCE_SHA256 = "9059e88b46d14a48";
+export const MODEL_SOURCE_SHA256 = "01fefdfc98497e66";
 
 /** The model's source files, relative to src/, in name order. */
 export const MODEL_SOURCE_FILES: readonly string[] = [
@@ -64,6 +64,7 @@ export const MODEL_SOURCE_FILES: readonly string[] = [
   "replay/event_lines.ts",
   "replay/forward.ts",
   "replay/index_cache.ts",
+  "replay/index_side.ts",
   "replay/key_set.ts",
   "replay/replayer.ts",
   "replay/run.ts",

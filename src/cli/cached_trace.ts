@@ -13,7 +13,13 @@ import type { TraceHeader } from "../trace/event.ts";
 import type { Policy } from "../policy/policy.ts";
 import { choosePolicy, type PolicySource } from "../policy/choose.ts";
 import { policySpec } from "../report/snapshot_report.ts";
-import { buildTraceIndex, fileKey, IndexUnusable, TraceIndex } from "../replay/trace_index.ts";
+import {
+  buildTraceIndex,
+  type BuiltIndex,
+  fileKey,
+  IndexUnusable,
+  TraceIndex,
+} from "../replay/trace_index.ts";
 import {
   AUTO_INDEX_BYTES,
   cacheDir,
@@ -23,10 +29,13 @@ import {
   touchIndex,
   writeAlias,
 } from "../replay/index_cache.ts";
-import { CutOffError } from "../errors.ts";
+import { CutOffError, HeapLimitError } from "../errors.ts";
 import { validateHeader } from "../trace/validate.ts";
 import { escapeText } from "../report/text.ts";
 import type { Io } from "./io.ts";
+import { YOUNG_GENERATION_MB } from "./capped_heap.ts";
+import type { ErrorData } from "../trace/threaded_read.ts";
+import { threadModulesReadable } from "../thread_access.ts";
 
 /** A trace answered from its index. */
 export interface CachedTrace {
@@ -116,7 +125,7 @@ export async function buildIndex(
   } catch (e) {
     throw new IndexUnusable(`cannot create ${dir}: ${e instanceof Error ? e.message : e}`);
   }
-  const built = await buildTraceIndex(file, file, policyOpt, dir);
+  const built = await buildIndexOnCappedHeap(file, file, policyOpt, dir);
   // The alias and the bound only save work and space: failing them leaves a usable index.
   await writeAlias(dir, built.key, built.sha256).catch(() => {});
   await pruneCache(dir, built.path).catch(() => {});
@@ -143,12 +152,8 @@ export async function openCached(
   if (found === undefined) return undefined;
   const { stat } = found;
   let header = headerIn(file, found.head);
-  let reader: TraceReader | undefined;
   try {
-    if (header === undefined) {
-      reader = await openReader(file);
-      header = await reader.header();
-    }
+    header ??= await (await openReader(file)).header();
   } catch {
     return undefined;
   }
@@ -167,8 +172,8 @@ export async function openCached(
   const aliased = sha !== undefined;
   if (sha === undefined) {
     try {
-      reader ??= await openReader(file);
-      sha = await reader.sha256();
+      // Raw bytes, not split into lines: a build parses them anyway.
+      sha = await (await import("../trace/sha.ts")).sha256File(file);
     } catch {
       return undefined; // the replay reports what is wrong with the trace
     }
@@ -208,7 +213,7 @@ export async function openCached(
         io,
         `not using the index cache: cannot write ${escapeText(write.dir)}; replaying from step 0`,
       );
-    } else if (e instanceof IndexUnusable) {
+    } else if (e instanceof IndexUnusable || e instanceof HeapLimitError) {
       note(io, `not using the index cache: ${e.message}; replaying from step 0`);
     }
     // Anything else is the trace's own error: the replay reports it as without the cache.
@@ -250,4 +255,76 @@ export async function withIndex<T>(
     }
   }
   return await replay();
+}
+
+/**
+ * The old generation of the thread an index build runs on ({@link buildIndexOnCappedHeap}), in
+ * MB. What a build holds follows one interval, not the trace (`trace_index.ts`); on the main
+ * thread's heap, V8 let it grow to ~330 MB of RSS at 10M events.
+ */
+export const INDEX_OLD_GENERATION_MB = 512;
+
+/** What the index build's thread (`index_thread.ts`) posts. */
+export type IndexThreadResult =
+  | { built: BuiltIndex }
+  | { error: ErrorData }
+  | { outOfHeap: true };
+
+/**
+ * Builds the index of the trace file `path` (`trace_index.ts`'s {@link buildTraceIndex}, with
+ * its arguments) on a worker thread whose young generation is {@link YOUNG_GENERATION_MB} and
+ * old generation {@link INDEX_OLD_GENERATION_MB}, as the streaming commands run, so that
+ * `p2mtrace index` and the first cached `snapshot`, `lookup` or `diff` stay near a replay's
+ * peak; the trace is parsed on one more thread, as a replay parses it. Its errors are thrown
+ * here as the same classes with the same messages (a trace's errors as the replay gives them,
+ * {@link IndexUnusable}, a permission error); a thread out of heap is a
+ * {@link HeapLimitError}. Where a thread could not load the modules, it builds on this one.
+ */
+export async function buildIndexOnCappedHeap(
+  path: string,
+  name: string,
+  policy: string | undefined,
+  dir: string,
+): Promise<BuiltIndex> {
+  if (!threadModulesReadable()) return await buildTraceIndex(path, name, policy, dir);
+  const { Worker } = await import("node:worker_threads");
+  const mark = new SharedArrayBuffer(8);
+  const view = new Int32Array(mark);
+  const outOfHeap = () => Atomics.load(view, 0) === 1;
+  const got = await new Promise<IndexThreadResult>((resolve, reject) => {
+    const w = new Worker(new URL("./index_thread.ts", import.meta.url), {
+      workerData: { args: [path, name, policy, dir], mark },
+      resourceLimits: {
+        maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
+        maxOldGenerationSizeMb: INDEX_OLD_GENERATION_MB,
+      },
+    });
+    w.once("message", (m: IndexThreadResult) => {
+      if (!outOfHeap()) return resolve(m);
+      void w.terminate();
+      resolve({ outOfHeap: true });
+    });
+    w.once(
+      "error",
+      (e: Error & { code?: string }) =>
+        e?.code === "ERR_WORKER_OUT_OF_MEMORY" || outOfHeap()
+          ? resolve({ outOfHeap: true })
+          : reject(e),
+    );
+    w.once("exit", (code: number) =>
+      resolve(
+        outOfHeap() ? { outOfHeap: true } : {
+          error: { kind: "Error", message: `the index build's thread ended with code ${code}` },
+        },
+      ));
+  });
+  if ("built" in got) return got.built;
+  if ("error" in got) {
+    const d = got.error;
+    if (d.kind === "IndexUnusable") throw new IndexUnusable(d.message);
+    if (d.kind === "PermissionDenied") throw new Deno.errors.PermissionDenied(d.message);
+    if (d.kind === "NotCapable") throw new Deno.errors.NotCapable(d.message);
+    throw (await import("../trace/threaded_read.ts")).rebuildError(d);
+  }
+  throw new HeapLimitError("index", Atomics.load(view, 1) || INDEX_OLD_GENERATION_MB);
 }

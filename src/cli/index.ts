@@ -7,6 +7,7 @@
 
 import { EXIT, OutputError, UsageError } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
+import { sha256File } from "../trace/sha.ts";
 import { choosePolicy } from "../replay/replayer.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { fileKey, IndexUnusable, TraceIndex } from "../replay/trace_index.ts";
@@ -54,7 +55,7 @@ async function run(args: string[], io: Io): Promise<number> {
   const [file] = operands("index", p.positionals, ["TRACE"]);
   const policyOpt = p.values.policy as string | undefined;
   if (file === "-") throw new UsageError("index: stdin cannot be indexed (nothing to seek in)");
-  const reader = await TraceReader.open(file);
+  const reader = await TraceReader.open(file, undefined, { hash: false });
   const header = await reader.header();
   const { policy } = choosePolicy(header, policyOpt);
   let stat: Deno.FileInfo;
@@ -75,8 +76,9 @@ async function run(args: string[], io: Io): Promise<number> {
   const spec = policySpec(policy);
   const dir = cacheDir(io.env, true);
   if (dir.dir === undefined) throw new OutputError("the index cache", dir.why);
-  // Hashing the whole trace is this command's check: the index is found by these bytes.
-  const sha = await reader.sha256();
+  // Hashing the whole trace is this command's check: the index is found by these bytes
+  // (read raw, not split into lines: a build parses them anyway).
+  const sha = await sha256File(file);
   const path = `${dir.dir}/${await indexFileName(sha, spec, { dir: dir.dir, write: true })}`;
   let index: TraceIndex | undefined;
   try {

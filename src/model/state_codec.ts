@@ -31,6 +31,9 @@ import type { Policy } from "./policy.ts";
 import { initialState, type ModelState } from "./state.ts";
 import {
   type Era,
+  type LazyP2mPages,
+  type NamedMid,
+  p2mFromLazyPages,
   p2mFromPages,
   type P2mPageIds,
   p2mPageIds,
@@ -95,6 +98,8 @@ export class PagePool implements PageNamer {
   #leafAt: number[] = [];
   #midAt: number[] = [];
   #pending: Uint8Array[] = [];
+  /** The last mid named at each top slot (-1: the mid-missing page), with its slot ids. */
+  #lastAt = new Map<number, NamedMid>();
   #next = 0;
   #bytes = 0;
 
@@ -132,12 +137,19 @@ export class PagePool implements PageNamer {
     return id;
   }
 
-  /** The id (>= 3) of the frozen mid `page`, whose slots' leaf ids are `leaves()`. */
-  mid(page: object, leaves: () => number[]): number {
+  /**
+   * The id (>= 3) of the frozen mid `page` at top slot `at` (-1: the mid-missing page), whose
+   * slots' leaf ids are `leaves()`: only the slots that differ from the last mid this pool
+   * named at `at` are named again (a checkpoint's new mids are mostly copies of the last
+   * one's with a few leaves written: 512 slots a mid, about three new mids a checkpoint).
+   */
+  mid(page: object, leaves: (like?: NamedMid) => number[], at = -2): number {
     let id = this.#midIds.get(page);
     if (id === undefined) {
       const places: number[] = [];
-      const slots = leaves().map(localIds(places, (l) => this.leafPlace(l)));
+      const ids = leaves(this.#lastAt.get(at));
+      if (at !== -2) this.#lastAt.set(at, { page, ids });
+      const slots = ids.map(localIds(places, (l) => this.leafPlace(l)));
       id = 3 + this.#midAt.length / 2;
       this.#put(ENC.encode(`[${JSON.stringify(slots)},${JSON.stringify(places)}]`), this.#midAt);
       this.#midIds.set(page, id);
@@ -173,6 +185,12 @@ export class PagePool implements PageNamer {
 
 /** Reads pooled pages back: the JSON value of the page at each place (flat offset, length). */
 export type PageReader = (places: readonly number[]) => unknown[];
+
+/**
+ * Reads one pooled page back later: given its place, checks it now and returns what reads its
+ * JSON value when first needed.
+ */
+export type LazyPageReader = (offset: number, length: number) => () => unknown;
 
 /**
  * The bytes of `s` (its guest facts and policy excepted). With `pool`, the P2M's pages are
@@ -282,7 +300,19 @@ function pooledPages(
   // deno-lint-ignore no-explicit-any
   p: any,
   read: PageReader | undefined,
-): Pick<P2mPages, "leaves" | "mids" | "midMissing" | "top"> {
+): Pick<P2mPages, "leaves" | "mids" | "midMissing" | "top">;
+function pooledPages(
+  // deno-lint-ignore no-explicit-any
+  p: any,
+  read: PageReader | undefined,
+  lazy: LazyPageReader,
+): Pick<LazyP2mPages, "leaves" | "mids" | "midMissing" | "top">;
+function pooledPages(
+  // deno-lint-ignore no-explicit-any
+  p: any,
+  read: PageReader | undefined,
+  lazy?: LazyPageReader,
+): Pick<P2mPages | LazyP2mPages, "leaves" | "mids" | "midMissing" | "top"> {
   const midAt = ints(p.midAt);
   if (read === undefined || midAt.length % 2 !== 0) {
     throw new InvariantError("state codec: pages kept apart, and no way to read them");
@@ -305,7 +335,13 @@ function pooledPages(
       return id;
     });
   });
-  const leaves = read(leafAt).map(ints);
+  const leaves = lazy === undefined ? read(leafAt).map(ints) : Array.from(
+    { length: leafAt.length / 2 },
+    (_, i) => {
+      const page = lazy(leafAt[2 * i], leafAt[2 * i + 1]);
+      return () => ints(page());
+    },
+  );
   const own = p.midMissing;
   if (!(Number.isInteger(own) && own >= 3 && own - 3 < mids.length)) {
     throw new InvariantError("state codec: the mid-missing page is not one of the state's");
@@ -330,8 +366,10 @@ function pooledPages(
 /**
  * The state {@link encodeState} wrote, for the trace whose header gave `guest` and the
  * policy `policy`; `read` reads back the pages of a state written with a pool, given their
- * places (flat offset, length). Bytes that do not decode are an `InvariantError` (the
- * index checks its checksums first, so this means a bug, not a damaged file).
+ * places (flat offset, length), and with `lazy` its P2M leaves are read one by one, each when
+ * the table first needs it (`p2mFromLazyPages`). Bytes that do not decode are an
+ * `InvariantError` (the index checks its checksums first, so this means a bug, not a damaged
+ * file), thrown by whatever first reads a lazy leaf that does not.
  *
  * @example
  * ```ts
@@ -348,26 +386,29 @@ export function decodeState(
   guest: GuestFacts,
   policy: Policy,
   read?: PageReader,
+  lazy?: LazyPageReader,
 ): ModelState {
   const o = parse(bytes);
   const p = o?.p2m;
   const era = ERAS[p?.era];
   if (era === undefined) throw new InvariantError("state codec: unknown era");
   const acct = ints(p.acct);
-  const pages: P2mPages = {
+  const head = {
     era,
     limit: p.limit,
     maxPfn: p.maxPfn,
     extra: ints(p.extra),
     acct: { brkUsed: acct[0], brkReserved: acct[1], runtimePages: acct[2] },
-    ...(p.midAt === undefined ? inlinePages(p) : pooledPages(p, read)),
   };
+  const p2m = p.midAt !== undefined && lazy !== undefined
+    ? p2mFromLazyPages({ ...head, ...pooledPages(p, read, lazy) })
+    : p2mFromPages({ ...head, ...(p.midAt === undefined ? inlinePages(p) : pooledPages(p, read)) });
   const base = initialState(guest, policy);
   return {
     guest,
     policy,
     ctx: base.ctx,
-    p2m: p2mFromPages(pages),
+    p2m,
     e820: o.e820,
     boot: o.boot ?? undefined,
     maxPfn: o.maxPfn,

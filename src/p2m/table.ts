@@ -1474,7 +1474,75 @@ export function p2mPages(t: P2m): P2mPages {
  * ```
  */
 export function p2mFromPages(p: P2mPages): P2m {
-  const leaves = [...SHARED_LEAVES, ...p.leaves.map((runs) => new Leaf(null, runs, SHARED_NONE))];
+  return fromPages(p, p.leaves.map((runs) => new Leaf(null, runs, SHARED_NONE)));
+}
+
+/** {@link P2mPages} whose private leaves' runs are each read when the table first needs them. */
+export type LazyP2mPages = Omit<P2mPages, "leaves"> & {
+  /** Reads the runs of each private leaf (leaf index 3 + i); called at most once each. */
+  leaves: (() => number[])[];
+};
+
+/**
+ * {@link p2mFromPages}, with each private leaf's runs read (`p.leaves[i]()`) only when the
+ * table first reads that leaf: an answer from the on-disk index that looks at a few leaves of
+ * a state does not parse its thousands. The table answers exactly as the one
+ * {@link p2mFromPages} would build from the runs read; an error a reader throws is thrown by
+ * the table operation that first read the leaf.
+ *
+ * @example
+ * ```ts
+ * import { P2m, p2mFromLazyPages, p2mPages } from "./table.ts";
+ * import assert from "node:assert/strict";
+ * const d = P2m.build("T16", 0x80000).draft();
+ * d.setIdentityRange(0x40000, 0x40010);
+ * const t = d.finish();
+ * const pages = p2mPages(t);
+ * const read: number[] = [];
+ * const lazy = p2mFromLazyPages({ ...pages, leaves: pages.leaves.map((r, i) => () => (read.push(i), r)) });
+ * assert.deepEqual(read, []);
+ * assert.deepEqual(lazy.entry(0x40001), t.entry(0x40001));
+ * assert.equal(read.length, 1);
+ * ```
+ */
+export function p2mFromLazyPages(p: LazyP2mPages): P2m {
+  return fromPages(p, p.leaves.map(lazyLeaf));
+}
+
+/**
+ * What a leaf read on first use is made from: a {@link Leaf} whose runs are an accessor that
+ * calls its `load` once. Its leaves are made with `Object.create` (a leaf's own `runs` field
+ * would hide the accessor); a replayed table's leaves, never these, keep their plain field,
+ * so replay's own code sees one shape.
+ */
+const LAZY_LEAF: Leaf = Object.create(Leaf.prototype, {
+  runs: {
+    get(this: { load?: () => number[]; read?: number[] }): number[] {
+      if (this.read === undefined) {
+        this.read = this.load!();
+        this.load = undefined;
+      }
+      return this.read;
+    },
+    set(this: { load?: () => number[]; read?: number[] }, v: number[]) {
+      this.read = v;
+      this.load = undefined;
+    },
+  },
+});
+
+/** A private leaf whose runs `load` reads on first use. */
+function lazyLeaf(load: () => number[]): Leaf {
+  const leaf = Object.create(LAZY_LEAF);
+  leaf.owner = null;
+  leaf.shared = SHARED_NONE;
+  leaf.load = load;
+  leaf.read = undefined;
+  return leaf;
+}
+
+function fromPages(p: Omit<P2mPages, "leaves">, privateLeaves: Leaf[]): P2m {
+  const leaves = [...SHARED_LEAVES, ...privateLeaves];
   const leaf = (i: number): Leaf => {
     const l = leaves[i];
     if (l === undefined) throw new InvariantError(`P2M pages: no leaf ${i}`);
@@ -1497,8 +1565,22 @@ export function p2mFromPages(p: P2mPages): P2m {
 export interface PageNamer {
   /** The id (>= 3) of private leaf `page`, whose (frozen) runs are `runs`. */
   leaf(page: object, runs: readonly number[]): number;
-  /** The id (>= 3) of private mid `page`; `leaves()` gives the ids of its 512 slots. */
-  mid(page: object, leaves: () => number[]): number;
+  /**
+   * The id (>= 3) of private mid `page`, found at top slot `at` (-1: the table's mid-missing
+   * page); `leaves()` gives the ids of its 512 slots. Given `like`, a mid this namer named
+   * with those slot ids (the one at the same top slot of an earlier table, of which `page`
+   * is most often a copy with a few slots written), `leaves(like)` names only the slots that
+   * hold another leaf than its own, and takes its ids for the rest.
+   */
+  mid(page: object, leaves: (like?: NamedMid) => number[], at: number): number;
+}
+
+/** A mid page a {@link PageNamer} named, and the ids it got for its slots' leaves. */
+export interface NamedMid {
+  /** The mid. */
+  page: object;
+  /** Its slots' leaf ids, as `leaves()` gave them. */
+  ids: readonly number[];
 }
 
 /**
@@ -1551,9 +1633,24 @@ export function p2mPageIds(t: P2m, namer: PageNamer): P2mPageIds {
     const shared = SHARED_LEAVES.indexOf(l);
     return shared >= 0 ? shared : namer.leaf(l, l.runs);
   };
-  const midId = (m: Mid): number => {
+  // A mid's slot ids, those of the slots `like` holds the same leaf in taken from it (both
+  // are frozen: a leaf not written since is the same object, with the same id).
+  const leavesOf = (m: Mid) => (like?: NamedMid): number[] => {
+    const slots = m.slots, n = slots.length;
+    const same = like?.page instanceof Mid && like.page.slots.length === n &&
+        like.ids.length === n
+      ? like.page.slots
+      : undefined;
+    const out = new Array<number>(n);
+    for (let s = 0; s < n; s++) {
+      const l = slots[s];
+      out[s] = same !== undefined && same[s] === l ? like!.ids[s] : leafId(l);
+    }
+    return out;
+  };
+  const midId = (m: Mid, at: number): number => {
     const shared = SHARED_MIDS.indexOf(m);
-    return shared >= 0 ? shared : namer.mid(m, () => m.slots.map(leafId));
+    return shared >= 0 ? shared : namer.mid(m, leavesOf(m), at);
   };
   return {
     era: t.era,
@@ -1562,6 +1659,6 @@ export function p2mPageIds(t: P2m, namer: PageNamer): P2mPageIds {
     extra: (t as unknown as { extra: number[] }).extra,
     acct: { ...t.accounting },
     top: o.top.map(midId),
-    midMissing: namer.mid(o.midMissing, () => o.midMissing.slots.map(leafId)),
+    midMissing: namer.mid(o.midMissing, leavesOf(o.midMissing), -1),
   };
 }

@@ -639,3 +639,34 @@ Deno.test("WriteLog: after a step that captured thousands of runs, the next step
   assert.deepEqual(log.before, [0x3000, 0x3001, K.MFN_UNKNOWN, 0]);
   assert.deepEqual(log.after, [K.MFN, 0x9100]);
 });
+
+Deno.test("a table whose leaves are read on first use answers, and is written, as the one built whole", async () => {
+  const { p2mFromLazyPages, p2mFromPages, p2mPages } = await import("./table.ts");
+  for (const era of ["T12", "T16", "L19"] as const) {
+    const d = P2m.build(era, 0x100000).draft();
+    for (let i = 0; i < 40; i++) {
+      d.rawSet(i * 3001 + 7, i * 3001 + 7 + (i % 5) * 300 + 1, mfn(i * 100_000, i * 3001 + 7));
+    }
+    d.setIdentityRange(0x90000, 0x90400);
+    const pages = p2mPages(d.finish());
+    const eager = p2mFromPages(pages);
+    const read = new Set<number>();
+    const lazy = p2mFromLazyPages({
+      ...pages,
+      leaves: pages.leaves.map((runs, i) => () => (read.add(i), runs.slice())),
+    });
+    assert.equal(read.size, 0, `${era}: a leaf was read before the table was`);
+    assert.deepEqual(lazy.entry(7), eager.entry(7));
+    assert.equal(read.size, 1, `${era}: one lookup reads one leaf`);
+    // Written on a draft, then read everywhere: the same entries, and the same pages again.
+    const [de, dl] = [eager.draft(), lazy.draft()];
+    for (const t of [de, dl]) {
+      t.rawSet(3001 * 5, 3001 * 5 + 900, INVALID);
+      t.rawSet(0x50000, 0x50003, mfn(42, 0x50000));
+    }
+    const [fe, fl] = [de.finish(), dl.finish()];
+    assert.ok(read.size <= 4, `${era}: two writes read ${read.size} leaves`);
+    for (let pfn = 0; pfn < 0x100000; pfn += 97) assert.deepEqual(fl.entry(pfn), fe.entry(pfn));
+    assert.deepEqual(p2mPages(fl), p2mPages(fe));
+  }
+});

@@ -118,7 +118,7 @@ interface Interval extends Checkpoint {
    * interval), so the states of the group read only the group's page blocks.
    */
   fresh: boolean;
-  /** Checkpoints within it, every {@link SUB_PARTS}-th of its length. */
+  /** Checkpoints within it, every quarter of its length (`index_side.ts`'s `SUB_PARTS`). */
   subs: Checkpoint[];
   /** Per event: f64 offset, u32 length, u32 line, f64 seq. */
   events: Block;
@@ -193,12 +193,6 @@ export function intervalFor(bytes: number): number {
 }
 
 /**
- * Parts an interval is split into by checkpoints: an access replays at most a quarter of an
- * interval.
- */
-const SUB_PARTS = 4;
-
-/**
  * Intervals of a group of checkpoints: the first writes every P2M page of its state again
  * (about a whole state), the others only the pages changed since, so a state is read from its
  * group's page blocks (a whole state and at most `4 * FRESH_EVERY - 1` small ones) and the
@@ -216,11 +210,6 @@ const CHANGE_COLUMNS = 6;
 const REGION_COLUMNS = 3;
 /** Changed ranges starting in a region, about (a range crossing regions is in each). */
 const REGION_RANGES = 1024;
-/**
- * An interval also ends after a boot pass (the first interval would otherwise replay
- * `memory_setup` for every step in it: ~250 ms), at most once every interval's length.
- */
-const CUT_AFTER = "memory_setup";
 
 /** A growable list of numbers held in a typed array. */
 class F64List {
@@ -396,32 +385,53 @@ export async function buildTraceIndex(
   name: string,
   policy: string | undefined,
   dir: string,
+  options: { threads?: 1 | 2 } = {},
 ): Promise<BuiltIndex> {
   const before = fileKey(await Deno.stat(path));
-  // Parsed on a second thread as `replay` does (the file's SHA-256 is taken by the read that
-  // finds the lines' byte spans, below, checked against the identity it had here). Both
-  // loaded here: a cached answer never builds, and the modules they bring cost it module
-  // loading (`node:worker_threads`; `node:zlib`, through `event_lines.ts`: about 40 ms of CPU).
-  const { openEvents } = await import("../trace/threaded_read.ts");
-  const { lineSpans } = await import("./event_lines.ts");
+  const k = intervalFor(before.size);
+  // The trace's side of the index — each interval's event table and part hashes, the file's
+  // SHA-256 — comes from the read that parses it (`index_side.ts`), on a second thread as
+  // `replay` parses: nothing is read or hashed again after the replay, and one interval's
+  // table is held at a time. Loaded here: a cached answer never builds, and these modules
+  // cost it module loading (`node:worker_threads`, `node:crypto`).
+  const { THREAD_MIN_BYTES, ThreadedReader, useThread } = await import(
+    "../trace/threaded_read.ts"
+  );
+  const { CUT_INTERVAL, CUT_PART, IntervalCutter, LocalIndexedReader } = await import(
+    "./index_side.ts"
+  );
   const { ForwardPass } = await import("./forward.ts");
-  const reader = await openEvents(path, new ReadableStream());
+  gzipRefused(path, name);
+  // A second thread as `replay` takes one, also when the build runs on a worker itself
+  // (`cached_trace.ts`: its thread is the build's, not a `--jobs` batch's).
+  const threads = options.threads ??
+    (before.size >= THREAD_MIN_BYTES && navigator.hardwareConcurrency >= 2 ? 2 : 1);
+  const reader = await useThread(path, threads)
+    ? ThreadedReader.openIndexed(path, k)
+    : await LocalIndexedReader.open(path, k);
   let file: Deno.FsFile | undefined;
+  let tables: Deno.FsFile | undefined;
   let done = false;
   const tmp = `${dir}/build.p2mindex.${Deno.pid}.${crypto.randomUUID()}.tmp`;
+  // The event tables, written at the end of the file after every interval's other blocks:
+  // kept in a file of their own meanwhile.
+  const tablesTmp = `${tmp}.tables`;
   try {
     const pass = await ForwardPass.open(reader, { policy });
     const sha = await oneShotSha256();
-    const k = intervalFor(before.size);
     try {
       file = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
+      tables = Deno.openSync(tablesTmp, { read: true, write: true, createNew: true, mode: 0o600 });
     } catch (e) {
       throw new IndexUnusable(`cannot write ${tmp}: ${e instanceof Error ? e.message : e}`);
     }
-    const out = file;
-    let at = 0;
+    const out = file, tableOut = tables;
+    let at = 0, tablesAt = 0;
+    const writeAll = (f: Deno.FsFile, bytes: Uint8Array) => {
+      for (let off = 0; off < bytes.length;) off += f.writeSync(bytes.subarray(off));
+    };
     const writeRaw = (bytes: Uint8Array) => {
-      for (let off = 0; off < bytes.length;) off += out.writeSync(bytes.subarray(off));
+      writeAll(out, bytes);
       at += bytes.length;
     };
     const write = (bytes: Uint8Array): Block => {
@@ -433,9 +443,6 @@ export async function buildTraceIndex(
     head.set(MAGIC);
     new DataView(head.buffer).setUint32(8, INDEX_FORMAT, true);
     write(head);
-    const lines = new F64List();
-    const seqs = new F64List();
-    const firsts = [0];
     // A checkpoint: the P2M pages no earlier one of its group held, then the state.
     let pool = new PagePool();
     const checkpoint = (first: number, fresh = false): Checkpoint => {
@@ -446,18 +453,21 @@ export async function buildTraceIndex(
       const pages = placed.length ? write(placed) : null;
       return { first, state: write(bytes), pages };
     };
-    const states: Checkpoint[] = [checkpoint(0, true)];
-    const subs: Checkpoint[][] = [[]];
-    const part = Math.max(1, Math.floor(k / SUB_PARTS));
-    const changes: Block[] = [];
+    const cutter = new IntervalCutter(k);
+    // The open interval: its checkpoint, those within it, its first event's seq.
+    let state = checkpoint(0, true);
+    let subs: Checkpoint[] = [];
+    let firstSeq = 0, lastSeq = 0;
+    const intervals: Interval[] = [];
     // Each interval's changed ranges, flat [interval, start, end], for the region blocks.
     const members = new F64List();
-    // The interval's changes (CHANGE_COLUMNS each), their starts and ends.
+    // The interval's changes (CHANGE_COLUMNS each), and the starts and ends of their ranges
+    // (touching ones merged).
     const recs = new F64List(), starts = new F64List(), ends = new F64List();
-    let earlyCut = -Infinity;
-    const closeInterval = () => {
-      const j = changes.length;
-      changes.push(write(rowBlock(recs.a.subarray(0, recs.n))));
+    /** Closes the open interval after `n` events, with its trace side's table. */
+    const closeInterval = (n: number) => {
+      const j = intervals.length;
+      const changes = write(rowBlock(recs.a.subarray(0, recs.n)));
       const union = unionOf(starts.a.subarray(0, starts.n), ends.a.subarray(0, ends.n));
       for (let r = 0; r < union.length; r += 2) {
         members.push(j);
@@ -465,11 +475,35 @@ export async function buildTraceIndex(
         members.push(union[r + 1]);
       }
       recs.n = starts.n = ends.n = 0;
+      const side = reader.takeInterval();
+      const count = n - state.first;
+      const parts = 1 + subs.filter((s) => s.first < n).length;
+      if (side === undefined || side.count !== count || side.parts.length !== parts) {
+        throw new InvariantError(
+          `index: interval ${j} of ${count} event(s) in ${parts} part(s), its table ` +
+            (side ? `${side.count} in ${side.parts.length}` : "missing"),
+        );
+      }
+      writeAll(tableOut, side.table);
+      const events: Block = [tablesAt, side.table.length, side.tableSha256];
+      tablesAt += side.table.length;
+      intervals.push({
+        ...state,
+        count,
+        firstSeq,
+        fresh: j % FRESH_EVERY === 0,
+        subs,
+        events,
+        changes,
+        spans: side.parts,
+      });
     };
+    let n = 0;
     await pass.forEachStep((rec) => {
-      const i = lines.n;
-      lines.push(rec.event.line);
-      seqs.push(rec.event.seq);
+      const i = n++;
+      const e = rec.event;
+      if (i === state.first) firstSeq = e.seq;
+      lastSeq = e.seq;
       const cs = rec.outcome.changes;
       if (cs.length > 0) {
         recs.reserve(CHANGE_COLUMNS * cs.length);
@@ -491,81 +525,58 @@ export async function buildTraceIndex(
         r[at++] = ch.afterMfn;
         r[at++] = ch.beforeKind * 16 + ch.afterKind;
         recs.n = at;
-        starts.a[starts.n++] = ch.pfn;
-        ends.a[ends.n++] = ch.endPfn;
+        // A range touching or overlapping the last one is merged into it: the union is the
+        // same, and ballooning page by page (top down or up) leaves one range, not thousands,
+        // for unionOf to sort.
+        const last = starts.n - 1;
+        if (last >= 0 && ch.pfn <= ends.a[last] && ch.endPfn >= starts.a[last]) {
+          if (ch.pfn < starts.a[last]) starts.a[last] = ch.pfn;
+          if (ch.endPfn > ends.a[last]) ends.a[last] = ch.endPfn;
+        } else {
+          starts.a[starts.n++] = ch.pfn;
+          ends.a[ends.n++] = ch.endPfn;
+        }
       }
-      const n = i + 1, size = n - firsts[firsts.length - 1];
-      if (size === k || (rec.event.kind === CUT_AFTER && n - earlyCut >= k)) {
-        if (size < k) earlyCut = n;
-        closeInterval();
-        firsts.push(n);
-        states.push(checkpoint(n, states.length % FRESH_EVERY === 0));
-        subs.push([]);
-      } else if (size % part === 0) {
-        subs[subs.length - 1].push(checkpoint(n));
+      const cut = cutter.next(e.kind);
+      if (cut === CUT_INTERVAL) {
+        closeInterval(n);
+        state = checkpoint(n, intervals.length % FRESH_EVERY === 0);
+        subs = [];
+      } else if (cut === CUT_PART) {
+        subs.push(checkpoint(n));
       }
     });
-    const n = lines.n;
-    if (n === 0 || n > firsts[firsts.length - 1]) closeInterval();
-    else {
-      // The state after the last event starts no interval.
-      states.pop();
-      firsts.pop();
-      subs.pop();
+    // The state after the last event starts no interval.
+    if (n > state.first) closeInterval(n);
+    const indexed = reader.indexed;
+    if (indexed === undefined) throw new InvariantError("index: the trace's hash is missing");
+    // The event tables, after every interval's other blocks (in interval order).
+    const tablesBase = at;
+    const buf = new Uint8Array(1 << 20);
+    tableOut.seekSync(0, Deno.SeekMode.Start);
+    for (let got = 0; got < tablesAt;) {
+      const m = tableOut.readSync(buf.subarray(0, Math.min(buf.length, tablesAt - got)));
+      if (m === null) throw new IndexUnusable(`${tablesTmp} ended early`);
+      writeRaw(buf.subarray(0, m));
+      got += m;
     }
-    // Each interval's parts: from its first event and from each checkpoint within it.
-    const parts = firsts.map((f, j) => [f, ...subs[j].map((s) => s.first).filter((p) => p < n)]);
-    const spans = await lineSpans(
-      path,
-      name,
-      Uint32Array.from(lines.a.subarray(0, n)),
-      n,
-      undefined, // the file's identity is checked below, and each part's span hashed
-      n ? parts.flat() : [],
-    );
-    let group = 0;
-    const intervals: Interval[] = [];
-    for (let j = 0; j < firsts.length && firsts[j] < n; j++) {
-      const first = firsts[j];
-      const count = (j + 1 < firsts.length ? firsts[j + 1] : n) - first;
-      const table = new Uint8Array(24 * count);
-      const dv = new DataView(table.buffer);
-      for (let i = 0; i < count; i++) {
-        dv.setFloat64(i * 8, spans.offsets[first + i], true);
-        dv.setUint32(count * 8 + i * 4, spans.lengths[first + i], true);
-        dv.setUint32(count * 12 + i * 4, lines.a[first + i], true);
-        dv.setFloat64(count * 16 + i * 8, seqs.a[first + i], true);
-      }
-      const ends = [...parts[j].slice(1), first + count];
-      const partSpans = parts[j].map((p, q): Block => {
-        const from = spans.offsets[p];
-        const to = spans.offsets[ends[q] - 1] + spans.lengths[ends[q] - 1];
-        return [from, to - from, spans.groupSha256[group++]];
-      });
-      intervals.push({
-        ...states[j],
-        count,
-        firstSeq: seqs.a[first],
-        fresh: j % FRESH_EVERY === 0,
-        subs: subs[j],
-        events: write(table),
-        changes: changes[j],
-        spans: partSpans,
-      });
-    }
+    for (const iv of intervals) iv.events[0] += tablesBase;
     const regions = regionRows(members.a.subarray(0, members.n))
       .map(({ pfn, rows }) => ({ pfn, block: write(rowBlock(Float64Array.from(rows))) }));
-    if (JSON.stringify(fileKey(spans.stat)) !== JSON.stringify(before)) {
+    if (
+      indexed.bytes !== before.size ||
+      JSON.stringify(fileKey(await Deno.stat(path))) !== JSON.stringify(before)
+    ) {
       throw new IndexUnusable(`${name} changed while it was indexed`);
     }
-    const sha256 = spans.sha256;
+    const sha256 = indexed.sha256;
     const directory: Directory = {
       format: INDEX_FORMAT,
       tool: TOOL_VERSION,
       policy: policySpec(pass.policy),
       trace: { sha256, key: before },
       events: n,
-      lastSeq: n ? seqs.a[n - 1] : 0,
+      lastSeq: n ? lastSeq : 0,
       interval: k,
       cut: pass.cutOff
         ? { line: pass.cutOff.position.line, eventsRead: pass.cutOff.eventsRead }
@@ -602,7 +613,24 @@ export async function buildTraceIndex(
   } finally {
     reader.close?.();
     if (!done) file?.close();
+    tables?.close();
     await Deno.remove(tmp).catch(() => {});
+    await Deno.remove(tablesTmp).catch(() => {});
+  }
+}
+
+/** A gzip trace has nothing to seek in: the callers never index one (`cached_trace.ts`). */
+function gzipRefused(path: string, name: string): void {
+  const magic = new Uint8Array(2);
+  const f = Deno.openSync(path, { read: true });
+  let got: number | null;
+  try {
+    got = f.readSync(magic);
+  } finally {
+    f.close();
+  }
+  if (got === 2 && magic[0] === 0x1f && magic[1] === 0x8b) {
+    throw new IndexUnusable(`${name} is gzip: nothing to seek in`);
   }
 }
 
@@ -807,19 +835,8 @@ export class TraceIndex {
     const text = new Uint8Array(Math.max(2, total));
     text[0] = 0x5b;
     for (let i = 0, w = 1; i < n; i++) {
-      const off = places[2 * i], len = places[2 * i + 1];
-      // The last block starting at or before the page, which must hold all of it.
-      let lo = 0, hi = blocks.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (blocks[mid][0] <= off) lo = mid;
-        else hi = mid - 1;
-      }
-      const b = blocks[lo], from = off - (b?.[0] ?? 0);
-      if (!(b !== undefined && from >= 0 && len > 0 && from + len <= b[1])) {
-        throw new IndexUnusable("a P2M page lies outside its group's page blocks");
-      }
-      text.set(bytes[lo].subarray(from, from + len), w);
+      const len = places[2 * i + 1];
+      text.set(pageIn(blocks, bytes, places[2 * i], len), w);
       w += len;
       text[w++] = 0x2c;
     }
@@ -829,6 +846,30 @@ export class TraceIndex {
     } catch {
       throw new IndexUnusable("its P2M pages do not parse");
     }
+  }
+
+  /**
+   * The JSON value of the P2M page at `offset` (`length` bytes), cut from the page blocks
+   * `blocks` read (checked) as `bytes`: its place is checked now, its bytes parsed when the
+   * returned function is first called (a leaf the answer reads).
+   */
+  #lazyPage(blocks: Block[], bytes: Uint8Array[], offset: number, length: number): () => unknown {
+    const page = pageIn(blocks, bytes, offset, length);
+    return () => {
+      // The page is JSON numbers, brackets and commas: ASCII, so its bytes are its characters.
+      let text = "";
+      for (let at = 0; at < page.length; at += 8192) {
+        text += String.fromCharCode.apply(
+          null,
+          page.subarray(at, at + 8192) as unknown as number[],
+        );
+      }
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new InvariantError("index: a checked P2M page does not parse");
+      }
+    };
   }
 
   /** The event table of interval `j`: offsets, lengths, lines, seqs. */
@@ -1001,11 +1042,15 @@ export class TraceIndex {
 
   /**
    * The state after `index` events and the event applied last (undefined at 0); `onStep` sees
-   * each step replayed from the checkpoint.
+   * each step replayed from the checkpoint. With `few`, for a caller that reads few of the
+   * P2M's leaves (a lookup), each leaf of the checkpoint is parsed when first read (a state of a
+   * 1M-event trace holds about 2,000, 0.8 MB of JSON); without, all at once (one parse costs
+   * less than 2,000 when every leaf is read: a snapshot, a diff).
    */
   async stateAt(
     index: number,
     onStep?: (rec: StepRecord) => void,
+    few = false,
   ): Promise<{ state: ModelState; event: TraceEvent | undefined; from: number }> {
     const policy = this.#policyOf();
     if (this.#dir.intervals.length === 0) {
@@ -1028,6 +1073,7 @@ export class TraceIndex {
       this.#header.guest,
       policy,
       (places) => this.#pages(pageBlocks, pageBytes, places),
+      few ? (offset, length) => this.#lazyPage(pageBlocks, pageBytes, offset, length) : undefined,
     );
     let event: TraceEvent | undefined;
     if (index > from) {
@@ -1058,7 +1104,7 @@ export class TraceIndex {
     const here = new PfnHistory(pfn);
     const region = this.#regionOf(pfn);
     if (region !== undefined) this.#prefetch([region.block]);
-    const { state, event, from } = await this.stateAt(index, (rec) => here.add(rec));
+    const { state, event, from } = await this.stateAt(index, (rec) => here.add(rec), true);
     if (this.#dir.intervals.length === 0 || (!all && here.changes.length)) {
       return { state, event, changes: here.changes };
     }
@@ -1142,6 +1188,24 @@ export class TraceIndex {
     if (rows === undefined) throw new IndexUnusable(`a ${what} block has the wrong size`);
     return rows;
   }
+}
+
+/**
+ * The bytes of the P2M page at file offset `off` (`len` bytes) in the page blocks `blocks`
+ * (in file order) read as `bytes`: the last block starting at or before it must hold it all.
+ */
+function pageIn(blocks: Block[], bytes: Uint8Array[], off: number, len: number): Uint8Array {
+  let lo = 0, hi = blocks.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (blocks[mid][0] <= off) lo = mid;
+    else hi = mid - 1;
+  }
+  const b = blocks[lo], from = off - (b?.[0] ?? 0);
+  if (!(b !== undefined && from >= 0 && len > 0 && from + len <= b[1])) {
+    throw new IndexUnusable("a P2M page lies outside its group's page blocks");
+  }
+  return bytes[lo].subarray(from, from + len);
 }
 
 function same(a: Uint8Array, b: Uint8Array): boolean {

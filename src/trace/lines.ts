@@ -62,6 +62,14 @@ export interface OpenOptions {
    * for (`replay`, `check`): `sha256()` then throws.
    */
   hash?: boolean;
+  /**
+   * Sees every raw byte as it is read (before any gunzip), chunk by chunk in order, and
+   * `onEnd` once after the last: the index build finds its line offsets and hashes its spans
+   * from the same read (`src/replay/index_side.ts`). A chunk is not modified afterwards.
+   */
+  onChunk?: (chunk: Uint8Array) => void;
+  /** Called once when the input has been read to its end (after the last `onChunk`). */
+  onEnd?: () => void;
 }
 
 /** An opened input: its bytes, read once, and their SHA-256 once they have been read. */
@@ -116,12 +124,17 @@ export async function openInput(path: string, options: OpenOptions = {}): Promis
   const h = options.hash === false ? undefined : await incrementalSha256();
   let n = 0;
   let hex: string | undefined;
+  const { onChunk, onEnd } = options;
   const stream = raw.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         h?.update(chunk);
+        onChunk?.(chunk);
         n += chunk.length;
         controller.enqueue(chunk);
+      },
+      flush() {
+        onEnd?.();
       },
     }),
   );

@@ -14,14 +14,18 @@
  */
 
 import { parentPort } from "node:worker_threads";
-import { TraceReader } from "./read.ts";
+import { type BatchSink, TraceReader } from "./read.ts";
+import type { TraceEvent } from "./event.ts";
+import { CutOffError } from "../errors.ts";
+import type { IndexSide } from "../replay/index_side.ts";
 import { EventEncoder } from "./event_codec.ts";
 import { LineEncoder } from "./scan_event.ts";
 import { errorData, type FromWorker, GROUP_BYTES, SLOTS, type ToWorker } from "./threaded_read.ts";
 
 /** Posts to the reading thread (a `node:worker_threads` Worker: see threaded_read.ts). */
-function post(m: FromWorker): void {
-  parentPort?.postMessage(m);
+function post(m: FromWorker, transfer: ArrayBuffer[] = []): void {
+  // deno-lint-ignore no-explicit-any
+  parentPort?.postMessage(m, transfer as any);
 }
 
 const slots: SharedArrayBuffer[] = [];
@@ -34,26 +38,86 @@ parentPort?.on("message", (d: ToWorker) => {
     const w = wake;
     wake = undefined;
     w?.();
-  } else read(d.path, d.stdin);
+  } else read(d.path, d.stdin, d.index);
 });
 
-async function read(path: string, stdin: ReadableStream<Uint8Array> | undefined): Promise<void> {
+/**
+ * A sink that also hands each event's line and seq to an index build's side
+ * (`index_side.ts`): the events the line scanner takes are never of the kind that ends an
+ * interval early, so their kind is not needed.
+ */
+class IndexedSink implements BatchSink {
+  #inner: BatchSink;
+  #side: IndexSide;
+  constructor(inner: BatchSink, side: IndexSide) {
+    this.#inner = inner;
+    this.#side = side;
+  }
+  take(text: string, line: number): number {
+    const seq = this.#inner.take(text, line);
+    if (seq >= 0) this.#side.event(line, seq, "");
+    return seq;
+  }
+  add(e: TraceEvent): void {
+    this.#inner.add(e);
+    this.#side.event(e.line, e.seq, e.kind);
+  }
+  endBatch(): void {
+    this.#inner.endBatch();
+  }
+  dropBatch(): void {
+    this.#inner.dropBatch();
+  }
+}
+
+async function read(
+  path: string,
+  stdin: ReadableStream<Uint8Array> | undefined,
+  index: number | undefined,
+): Promise<void> {
   const encoder = new EventEncoder();
+  let side: IndexSide | undefined;
   try {
-    // Nobody asks a replay for the trace's digest: no hashing (a sixteenth of the parse).
-    const reader = await TraceReader.open(path, stdin, { hash: false });
+    let sink: BatchSink = new LineEncoder(encoder);
+    let reader: TraceReader;
+    if (index === undefined) {
+      // Nobody asks a replay for the trace's digest: no hashing (a sixteenth of the parse).
+      reader = await TraceReader.open(path, stdin, { hash: false });
+    } else {
+      // An index build: its trace side comes from this read (loaded only for one).
+      const { IndexSide, hashMaker } = await import("../replay/index_side.ts");
+      const s = side = new IndexSide(index, await hashMaker(), (interval) => {
+        post({ type: "interval", interval }, [interval.table.buffer]);
+      });
+      reader = await TraceReader.open(path, stdin, {
+        hash: false,
+        onChunk: (b) => s.chunk(b),
+        onEnd: () => s.end(),
+      });
+      sink = new IndexedSink(sink, s);
+    }
     await reader.header();
     const source = reader.headerSource!;
     post({ type: "header", text: source.text, line: source.line });
     // The lines of the hot kinds go straight into the encoder; the reader parses the rest.
-    for await (const _ of reader.batchesInto(new LineEncoder(encoder))) {
+    for await (const _ of reader.batchesInto(sink)) {
       if (encoder.byteLength >= GROUP_BYTES) await send(encoder);
     }
     if (encoder.batches > 0) await send(encoder);
+    if (side !== undefined) post({ type: "indexed", ...side.finish() });
     post({ type: "done", end: reader.end });
   } catch (e) {
     // The batches read before the error are delivered first, as the reader yielded them.
     if (encoder.batches > 0) await send(encoder);
+    // A cut-off last line ends the events an index build indexes.
+    if (side !== undefined && e instanceof CutOffError) {
+      try {
+        post({ type: "indexed", ...side.finish() });
+      } catch (f) {
+        post({ type: "error", error: errorData(f) });
+        return;
+      }
+    }
     post({ type: "error", error: errorData(e) });
   }
 }

@@ -9,7 +9,14 @@
 
 import { CutOffError, TraceError } from "../errors.ts";
 import { EVENT_KINDS, type TraceEnd, type TraceEvent, type TraceHeader } from "./event.ts";
-import { type Input, type LineBatch, maybeGunzip, openInput, readLineBatches } from "./lines.ts";
+import {
+  type Input,
+  type LineBatch,
+  maybeGunzip,
+  openInput,
+  type OpenOptions,
+  readLineBatches,
+} from "./lines.ts";
 import { validateEnd, validateEvent, validateHeader } from "./validate.ts";
 import { RecordChecks } from "./checks.ts";
 
@@ -102,7 +109,7 @@ export class TraceReader implements EventSource {
   static async open(
     path: string,
     stdin?: ReadableStream<Uint8Array>,
-    options: { hash?: boolean } = {},
+    options: Pick<OpenOptions, "hash" | "onChunk" | "onEnd"> = {},
   ): Promise<TraceReader> {
     const input = await openInput(path, stdin ? { stdin, ...options } : options);
     const stream = await maybeGunzip(input.stream, path);

@@ -112,10 +112,16 @@ export async function sha256File(path: string): Promise<string> {
     throw await unreadable(path, e);
   }
   const h = await incrementalSha256();
+  // One buffer, read into again and again: a stream's fresh chunk per read left the whole
+  // file's worth of garbage buffers to a collection that an idle thread may never run (the
+  // index build waits on another thread after this).
+  const buf = new Uint8Array(1 << 20);
   try {
-    for await (const chunk of file.readable) h.update(chunk);
+    for (let n; (n = await file.read(buf)) !== null;) h.update(buf.subarray(0, n));
   } catch (e) {
     throw await unreadable(path, e);
+  } finally {
+    file.close();
   }
   return h.digest();
 }

@@ -23,6 +23,7 @@ import { decodeBatches } from "./event_codec.ts";
 import { type EventSource, TraceReader } from "./read.ts";
 import { validateHeader } from "./validate.ts";
 import { threadModulesReadable } from "../thread_access.ts";
+import type { IndexFeed, IntervalTable } from "../replay/index_side.ts";
 
 /** Shared buffers between the threads: groups of batches the worker may be ahead by. */
 export const SLOTS = 4;
@@ -71,9 +72,13 @@ export interface ErrorData {
   exitCode?: number;
 }
 
-/** Messages to the worker: open a trace, or a slot number this thread has decoded. */
+/**
+ * Messages to the worker: open a trace (with `index`, for an index build whose intervals are
+ * that many events at most: see `src/replay/index_side.ts`), or a slot number this thread has
+ * decoded.
+ */
 export type ToWorker =
-  | { type: "open"; path: string; stdin?: ReadableStream<Uint8Array> }
+  | { type: "open"; path: string; stdin?: ReadableStream<Uint8Array>; index?: number }
   | number;
 
 /**
@@ -84,6 +89,8 @@ export type FromWorker =
   | { type: "header"; text: string; line: number }
   | { type: "group"; slot: number; buf?: SharedArrayBuffer }
   | { type: "done"; end: TraceEnd | undefined }
+  | { type: "interval"; interval: IntervalTable }
+  | { type: "indexed"; sha256: string; bytes: number }
   | { type: "error"; error: ErrorData }
   | { type: "crash"; message: string };
 
@@ -170,7 +177,7 @@ export function rebuildError(d: ErrorData): Error {
  * assert.equal(events, r.end?.events);
  * ```
  */
-export class ThreadedReader implements EventSource {
+export class ThreadedReader implements EventSource, IndexFeed {
   /** The file name as given (`-` for stdin). */
   readonly name: string;
   #path: string;
@@ -179,15 +186,23 @@ export class ThreadedReader implements EventSource {
   #wake: (() => void) | undefined;
   #header: TraceHeader | undefined;
   #end: TraceEnd | undefined;
-  #local: TraceReader | undefined;
+  #local: (EventSource & Partial<IndexFeed>) | undefined;
   #stdin: ReadableStream<Uint8Array> | undefined;
   #slots: SharedArrayBuffer[] = [];
   #copy = new Uint8Array(0);
+  #index: number | undefined;
+  #intervals: IntervalTable[] = [];
+  #indexed: { sha256: string; bytes: number } | undefined;
 
-  private constructor(path: string, stdin: ReadableStream<Uint8Array> | undefined) {
+  private constructor(
+    path: string,
+    stdin: ReadableStream<Uint8Array> | undefined,
+    index: number | undefined,
+  ) {
     this.name = path;
     this.#path = path;
     this.#stdin = stdin;
+    this.#index = index;
     const w = new NodeWorker(new URL("./parse_worker.ts", import.meta.url), {
       resourceLimits: { maxYoungGenerationSizeMb: PARSE_THREAD_YOUNG_MB },
     });
@@ -201,6 +216,7 @@ export class ThreadedReader implements EventSource {
       path,
       stdin,
     };
+    if (index !== undefined) open.index = index;
     // deno-lint-ignore no-explicit-any
     w.postMessage(open, stdin === undefined ? [] : [stdin as any]);
   }
@@ -210,7 +226,31 @@ export class ThreadedReader implements EventSource {
    * file arrive where {@link TraceReader.open} would throw them: from {@link header}.
    */
   static open(path: string, stdin?: ReadableStream<Uint8Array>): ThreadedReader {
-    return new ThreadedReader(path, path === "-" ? stdin ?? Deno.stdin.readable : undefined);
+    return new ThreadedReader(
+      path,
+      path === "-" ? stdin ?? Deno.stdin.readable : undefined,
+      undefined,
+    );
+  }
+
+  /**
+   * Starts a worker reading the trace file `path` for an index build whose intervals are `k`
+   * events at most: besides the events, it finds each interval's table and part hashes and the
+   * file's SHA-256 from the same read ({@link IndexFeed}; `src/replay/index_side.ts`).
+   */
+  static openIndexed(path: string, k: number): ThreadedReader {
+    return new ThreadedReader(path, undefined, k);
+  }
+
+  /** The next interval's table the worker found, not yet taken. */
+  takeInterval(): IntervalTable | undefined {
+    if (this.#local !== undefined) return this.#local.takeInterval?.();
+    return this.#intervals.shift();
+  }
+
+  /** The file's SHA-256 and size, once the worker has read it to its end (index builds). */
+  get indexed(): { sha256: string; bytes: number } | undefined {
+    return this.#local !== undefined ? this.#local.indexed : this.#indexed;
   }
 
   /** The `end` record, once {@link batches} has finished; undefined if absent. */
@@ -231,7 +271,10 @@ export class ThreadedReader implements EventSource {
     if (m.type === "crash") {
       // The worker never ran (its module could not load): nothing was read yet, so this
       // thread reads the trace instead.
-      this.#local = await TraceReader.open(this.#path, this.#stdin, { hash: false });
+      if (this.#index !== undefined) {
+        const { LocalIndexedReader } = await import("../replay/index_side.ts");
+        this.#local = await LocalIndexedReader.open(this.#path, this.#index);
+      } else this.#local = await TraceReader.open(this.#path, this.#stdin, { hash: false });
       return this.#local.header();
     }
     throw m.type === "error" ? rebuildError(m.error) : unexpected(m);
@@ -250,6 +293,10 @@ export class ThreadedReader implements EventSource {
         if (m.type === "group") {
           if (m.buf !== undefined) this.#slots[m.slot] = m.buf;
           yield* decodeBatches(this.#take(m.slot));
+        } else if (m.type === "interval") {
+          this.#intervals.push(m.interval);
+        } else if (m.type === "indexed") {
+          this.#indexed = { sha256: m.sha256, bytes: m.bytes };
         } else if (m.type === "done") {
           this.#end = m.end;
           return;
@@ -342,7 +389,20 @@ export async function openEvents(
   return await TraceReader.open(path, stdin, { hash: false });
 }
 
-async function useThread(path: string, threads: 1 | 2 | undefined): Promise<boolean> {
+/**
+ * Whether {@link openEvents} parses `path` on a second thread: `threads` if given (2 only when
+ * a thread may load the modules), else for a regular file of at least
+ * {@link THREAD_MIN_BYTES} on two cores or more, outside a worker.
+ *
+ * @example
+ * ```ts
+ * import { useThread } from "./threaded_read.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(await useThread("traces/pcie-bar-above-e820.jsonl", undefined), false);
+ * assert.equal(await useThread("traces/pcie-bar-above-e820.jsonl", 1), false);
+ * ```
+ */
+export async function useThread(path: string, threads: 1 | 2 | undefined): Promise<boolean> {
   if (threads === 1 || !threadModulesReadable()) return false;
   if (threads === 2) return true;
   // Standard input's size is unknown; a worker already shares the cores (a --jobs batch); one
