@@ -157,6 +157,9 @@ const TIME_ONLY_PREFIXES = [
   "[10:00:00.123] ",
   "[2015-08-04 10:00:00.123] ",
   "2015/08/04 10:00:00 ",
+  "[Aug 4 10:00] ",
+  "[  +0.000012] ",
+  "12: [    0.517009] ",
   "<6>1 2015-08-04T10:00:00.123+02:00 guest1 kernel - - - ",
   '<14>1 2015-08-04T10:00:00Z guest1 kernel - - [timeQuality tzKnown="1"] ',
 ];
@@ -173,6 +176,57 @@ Deno.test("import dmesg: dev_printk lines after a time-only prefix are kernel li
     const r = await run(["dmesg", "-"], bare.replace(/^(?=.)/gm, prefix));
     assert.equal(r.code, 0, `${prefix}: ${r.err}`);
     assert.equal(events(r.out), events(expected.out), `'${prefix}': the same events`);
+  }
+});
+
+/** Ways a log's text reaches us re-encoded: saved by Windows tools, copied from web pages. */
+const REENCODINGS: Record<string, (text: string) => Uint8Array> = {
+  // Windows PowerShell 5.1's '>' and Out-File, Notepad's "Unicode": UTF-16LE with a BOM.
+  "utf-16le with BOM": (t) => utf16(t, true, true),
+  "utf-16be with BOM": (t) => utf16(t, false, true),
+  "utf-16le without BOM": (t) => utf16(t, true, false),
+  // Copied from a rendered page: runs of blanks come back as no-break spaces, zero-width spaces.
+  "no-break spaces": (t) =>
+    new TextEncoder().encode(t.replace(/ {2}/g, "\u00a0 ").replace(/: /g, ":\u200b ")),
+  // Copied from a page's HTML source or an escaped archive.
+  "html entities": (t) =>
+    new TextEncoder().encode(
+      t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
+        / {2}/g,
+        " &nbsp;",
+      ),
+    ),
+};
+
+function utf16(text: string, little: boolean, bom: boolean): Uint8Array {
+  const units = (bom ? "\ufeff" : "") + text;
+  const out = new Uint8Array(units.length * 2);
+  for (let i = 0; i < units.length; i++) {
+    const c = units.charCodeAt(i);
+    out[2 * i + (little ? 0 : 1)] = c & 0xff;
+    out[2 * i + (little ? 1 : 0)] = c >> 8;
+  }
+  return out;
+}
+
+Deno.test("import dmesg: a log re-encoded (UTF-16, no-break spaces, HTML entities) imports the same", async () => {
+  for (const name of ["domU-3.16-pcifront", "dom0-3.12-serial", "dom0-3.0-mail-quoted"]) {
+    const text = await Deno.readTextFile(fixture(`${name}.log`));
+    const plain = await run(["dmesg", "-"], text);
+    assert.equal(plain.code, 0, plain.err);
+    // The same trace but for the hash of the bytes read.
+    const events = (out: string) => out.replace(/[0-9a-f]{64}/g, "<sha256>");
+    for (const [how, encode] of Object.entries(REENCODINGS)) {
+      const io = { ...memoryIo(""), stdin: ReadableStream.from([encode(text)]) };
+      let code: number;
+      try {
+        code = await importCommand.run(["dmesg", "-"], io);
+      } catch (e) {
+        code = reportError(e, io);
+      }
+      assert.equal(code, 0, `${name}, ${how}: ${io.err()}`);
+      assert.equal(events(io.out()), events(plain.out), `${name}, ${how}: the same trace`);
+    }
   }
 });
 

@@ -197,8 +197,42 @@ Deno.test("check: no finding on a P2M that was never built is 'cannot judge' (ex
   const own = await cli(["check", "-", "--detector", "io-as-memory"], NEVER_BUILT);
   assert.equal(own.code, 0, own.out);
   assert.match(own.out, /: clean \(4 event\(s\), no findings\)/);
-  // Auto-translated guests have no P2M to build: nothing is missing.
-  assert.equal((await cli(["check", "-"], HVM_NO_MAP)).code, 0);
+  // An auto-translated guest builds no P2M: finding nothing in it proves nothing either.
+  const hvm = await cli(["check", "-"], HVM_NO_MAP);
+  assert.equal(hvm.code, 4, hvm.out);
+  assert.match(hvm.out, /cannot judge .*the guest is HVM: auto-translated, it builds no P2M/);
+  assert.doesNotMatch(hvm.out, /\bclean\b/);
+});
+
+Deno.test("import + check: a log proving the guest both PV and HVM/PVH is 'cannot judge' (exit 4)", async () => {
+  // A PV domU's log with one HVM-only line added: two logs in one file, or one edited.
+  const log = (await Deno.readTextFile(
+    new URL("./fixtures/dmesg/domU-3.16-pcifront.log", import.meta.url),
+  )).replace(
+    "Booting paravirtualized kernel on Xen\n",
+    "Booting paravirtualized kernel on Xen\n" +
+      "[    0.000000] Xen HVM callback vector for event delivery is enabled\n",
+  );
+  assert.match(log, /callback vector/);
+  const pvOnly = await cli(["import", "dmesg", "-"], log.replace(/^.*callback vector.*\n/m, ""));
+  assert.equal((await cli(["check", "-"], pvOnly.out)).code, 1, "the PV log alone is judged");
+  const imported = await cli(["import", "dmesg", "-"], log);
+  assert.equal(imported.code, 0, imported.err);
+  const header = JSON.parse(imported.out.split("\n")[0]);
+  assert.equal(header.guest.type, "unknown");
+  assert.equal(header.guest_confidence, "guessed");
+  assert.deepEqual(header.guest_conflict.map((l: string) => l.slice(0, 8)), [
+    "line 6: ",
+    "line 38:",
+  ]);
+  assert.match(imported.err, /proven PV and proven HVM\/PVH lines/);
+  const c = await cli(["check", "-"], imported.out);
+  assert.equal(c.code, 4, c.out);
+  assert.match(
+    c.out,
+    /cannot judge .*the log proves the guest both PV and HVM\/PVH \(line 6: ACPI in unprivileged domain disabled vs line 38: Xen HVM callback vector/,
+  );
+  assert.equal((await cli(["check", "-", "--bisect-exit"], imported.out)).code, 125);
 });
 
 Deno.test("compare, replay and summarize give the same verdict: never 'clean' when the pass never ran", async () => {
@@ -231,7 +265,7 @@ Deno.test("compare, replay and summarize give the same verdict: never 'clean' wh
   for (const v of Object.values(sj.verdicts)) assert.equal(v, "cannot-judge");
 
   const hvm = JSON.parse((await cli(["compare", "-", "--json"], HVM_NO_MAP)).out);
-  for (const p of hvm.policies) assert.equal(p.verdict, "clean", p.policy);
+  for (const p of hvm.policies) assert.equal(p.verdict, "cannot-judge", p.policy);
 });
 
 Deno.test("check and summarize of several traces: the never-built one is cannot-judge, not clean", async () => {
@@ -242,7 +276,7 @@ Deno.test("check and summarize of several traces: the never-built one is cannot-
     const c = await cli(["check", dir, "--jobs", "1"]);
     assert.equal(c.code, 4, c.out + c.err);
     assert.match(c.out, /^cannot-judge +\S+a-never-built\.jsonl/m);
-    assert.match(c.out, /^clean +\S+b-hvm\.jsonl/m);
+    assert.match(c.out, /^cannot-judge +\S+b-hvm\.jsonl/m);
     const s = await cli(["summarize", dir, "--jobs", "1"]);
     assert.match(s.out, /^cannot-judge +\S+a-never-built\.jsonl.*linux-3\.12=cannot-judge/m);
     assert.doesNotMatch(s.out.split("\n").find((l) => l.includes("never-built"))!, /=clean/);

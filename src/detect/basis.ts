@@ -19,7 +19,7 @@ import type { Provenance } from "../trace/provenance.ts";
 
 /**
  * What the boot pass lacked at this step, in words; empty when the P2M was built from a raw
- * E820 map and nr_pages (or when the guest is auto-translated and has no P2M to build).
+ * E820 map and nr_pages. An HVM or PVH guest builds none: its one gap says so.
  *
  * @example
  * ```ts
@@ -36,7 +36,12 @@ import type { Provenance } from "../trace/provenance.ts";
  * ```
  */
 export function bootPassGaps(state: ModelState | ModelDraft): string[] {
-  if (state.ctx.autoTranslated) return [];
+  if (state.ctx.autoTranslated) {
+    // An HVM or PVH guest never builds a P2M (Xen translates its frames): finding nothing in
+    // one proves nothing. An unknown type is guestGaps' to say.
+    const t = state.guest.type;
+    return t === "hvm" || t === "pvh" ? [autoTranslatedGap(t)] : [];
+  }
   const gaps: string[] = [];
   if (state.e820.length === 0) gaps.push("no raw E820 map");
   if (state.guest.nrPages === undefined) gaps.push("no nr_pages");
@@ -44,6 +49,14 @@ export function bootPassGaps(state: ModelState | ModelDraft): string[] {
     gaps.push("no memory_setup event before this step");
   }
   return gaps;
+}
+
+/**
+ * The gap of an HVM or PVH guest: it is auto-translated and builds no P2M list or tree, so no
+ * detector that reads what the boot pass builds has anything to judge.
+ */
+export function autoTranslatedGap(type: "hvm" | "pvh"): string {
+  return `the guest is ${type.toUpperCase()}: auto-translated, it builds no P2M`;
 }
 
 /**
@@ -69,9 +82,22 @@ export const NO_GUEST_KERNEL = "the log holds no guest kernel lines, only the hy
 export function guestGaps(p: Provenance): string[] {
   const gaps: string[] = [];
   if (p.guestKernelLines === 0) gaps.push(NO_GUEST_KERNEL);
-  if (p.typeUnknown) gaps.push("the guest type is unknown");
+  if (p.typeConflict) gaps.push(typeConflictGap(p.typeConflict));
+  else if (p.typeUnknown) gaps.push("the guest type is unknown");
   if (p.domainUnknown) gaps.push("the guest domain is unknown");
   return gaps;
+}
+
+/**
+ * The gap of a log that proves the guest both PV and HVM/PVH (two logs in one file, or one
+ * edited): which P2M there is, if any, cannot be told, so nothing is judged. Names the lines.
+ */
+export function typeConflictGap(lines: readonly string[]): string {
+  const cited = lines.map((l) => {
+    const cut = l.indexOf(" (");
+    return cut > 0 ? l.slice(0, cut) : l;
+  }).map((l) => l.length > 80 ? l.slice(0, 77) + "..." : l);
+  return `the log proves the guest both PV and HVM/PVH (${cited.join(" vs ")})`;
 }
 
 /** Header fields whose estimate only touches what the boot pass builds. */

@@ -8,7 +8,8 @@
  * `guest_source` (strings), `estimated` (`[{"field", "how"}]`), `reconstructed`
  * (`[{"what", "start", "end", "type", "line", "text"}]`), `relevant_lines` and
  * `unrecognised_lines` (counts), `guest_kernel_lines` (the guest kernel's own lines the log
- * held: 0 for an `xl dmesg`, the hypervisor's lines only); `guest.type` or `guest.domain`
+ * held: 0 for an `xl dmesg`, the hypervisor's lines only), `guest_conflict` (strings: the lines
+ * that prove PV and those that prove HVM/PVH, when a log held both); `guest.type` or `guest.domain`
  * `"unknown"` when nothing in the log decided them.
  *
  * @module
@@ -65,6 +66,11 @@ export interface Provenance {
   unrecognisedLines?: number;
   /** The guest kernel's own lines in the log, when counted (0: only the hypervisor's). */
   guestKernelLines?: number;
+  /**
+   * Header `guest_conflict`: the lines that prove the guest PV and those that prove it HVM or
+   * PVH, when the log held both (no guest prints both; the type is then `unknown`).
+   */
+  typeConflict?: string[];
 }
 
 /** The provenance of a hand-written trace: every fact proven. */
@@ -194,12 +200,17 @@ export function readProvenance(pos: SourcePosition, raw: Record<string, unknown>
   if (unrecognised !== undefined) p.unrecognisedLines = unrecognised;
   const kernelLines = count(pos, raw, "guest_kernel_lines");
   if (kernelLines !== undefined) p.guestKernelLines = kernelLines;
+  const conflict = list(pos, raw, "guest_conflict").map((s, i) => {
+    if (typeof s !== "string") fail(pos, `guest_conflict[${i}]`, "a string", s);
+    return s;
+  });
+  if (conflict.length > 0) p.typeConflict = conflict;
   return p;
 }
 
 /** True when nothing in `p` is estimated, rebuilt, guessed or unknown. */
 export function isProven(p: Provenance): boolean {
   return p.guestConfidence === "proven" && !p.typeUnknown && !p.domainUnknown &&
-    p.guestKernelLines !== 0 &&
+    p.guestKernelLines !== 0 && p.typeConflict === undefined &&
     p.estimated.length === 0 && p.reconstructed.length === 0;
 }

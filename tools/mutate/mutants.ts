@@ -525,6 +525,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: DEBUGFS,
   },
 
+  {
+    id: "basis-auto-translated-judged",
+    file: "src/detect/basis.ts",
+    original: 'return t === "hvm" || t === "pvh" ? [autoTranslatedGap(t)] : [];',
+    replacement: "return [];",
+    breaks: "an HVM or PVH guest builds no P2M: finding nothing in it is no verdict (cannot judge)",
+    tests: ["tests/verdicts_test.ts"],
+  },
   // ---- src/import/ --------------------------------------------------------------------------
   {
     id: "sysfs-bridge-without-iov",
@@ -576,6 +584,15 @@ export const MUTANTS: readonly Mutant[] = [
     breaks:
       "after a time alone, dev_printk's 'driver device: ' is the kernel's message, not a syslog host and program",
     tests: ["src/import/dmesg/prefix_test.ts", "tests/import_dmesg_test.ts"],
+  },
+  {
+    id: "dmesg-guest-conflict-picks-one",
+    file: "src/import/dmesg/guest_facts.ts",
+    original: "if (provenPv && provenAuto) {",
+    replacement: "if (provenPv && provenAuto && evidence.size < 0) {",
+    breaks:
+      "no guest prints proven PV and proven HVM/PVH lines both: a log with both is a conflict (cannot judge), never one of them picked",
+    tests: ["src/import/dmesg/guest_facts_test.ts", "tests/verdicts_test.ts"],
   },
   {
     id: "dmesg-e820-inclusive-end",

@@ -685,6 +685,7 @@ function buildHeader(
   extra.raw_e820_source = d.rawSource;
   extra.guest_confidence = guest.confidence;
   extra.guest_source = guest.because;
+  if (guest.conflict) extra.guest_conflict = guest.conflict;
   if (d.estimated.length > 0) extra.estimated = d.estimated;
   if (d.reconstructed.length > 0) {
     extra.reconstructed = d.reconstructed.map((r) => ({

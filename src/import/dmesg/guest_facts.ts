@@ -48,8 +48,15 @@ export const EVIDENCE_RULES: Readonly<
   pv: {
     type: "pv",
     strength: "proven",
-    rule: "PV only: xen_banner (pv_info.name \"Xen\"), 'Xen version: ' with a colon, " +
-      "'Hypervisor detected: Xen PV', or xen_memory_setup's boot pass and 'Xen:' map",
+    rule: "PV only: 'Hypervisor detected: Xen PV', xen_memory_setup's boot pass and 'Xen:' " +
+      "map, the p2m list's virtual area",
+  },
+  pv_likely: {
+    type: "pv",
+    strength: "likely",
+    rule: "PV usually: xen_banner's 'Booting ... kernel on Xen' (pv_info.name \"Xen\") and " +
+      "'Xen version: ' with a colon; PVHv1 guests (v3.14-v4.10) printed both, and PVH kernels " +
+      "print 'Xen version: ' since xen_banner became their banner too (2021)",
   },
   hvm: {
     type: "hvm",
@@ -135,7 +142,8 @@ export const EVIDENCE_RULES: Readonly<
   hvm_weak: {
     type: "auto",
     strength: "guessed",
-    rule: "'Hypervisor detected: Xen' without PV or HVM",
+    rule: "a Xen flavour the importer does not know ('Hypervisor detected: Xen' without PV or " +
+      "HVM, 'Booting ... kernel on Xen <other>')",
   },
   not_xen: { strength: "guessed", rule: "the kernel says it booted on another hypervisor" },
 };
@@ -152,6 +160,12 @@ export interface GuestDecision {
   because: string[];
   /** Facts that are not proven: `{ field, how }` for the header's `estimated`. */
   estimated: { field: string; how: string }[];
+  /**
+   * When proven PV lines and proven HVM/PVH lines are both in the log (two logs in one file,
+   * or a log edited by hand): the two lines, cited. The type is then `unknown`: no guest prints
+   * both, and which P2M there is, if any, cannot be told.
+   */
+  conflict?: string[];
 }
 
 const RANK: Record<Confidence, number> = { proven: 2, likely: 1, guessed: 0 };
@@ -159,9 +173,11 @@ const RANK: Record<Confidence, number> = { proven: 2, likely: 1, guessed: 0 };
 /**
  * Decides type and domain from the evidence, strongest first.
  *
- * Type: a proven PVH, HVM or PV line wins (in that order); a proven auto-translated line alone
- * (HVM or PVH) leaves the type `unknown`, since nothing tells which; then likely and guessed
- * signs. Domain: a proven domU line wins over every dom0 sign (a concatenated `xl dmesg` + domU
+ * Type: proven PV lines beside proven HVM/PVH lines are a conflict: the type is `unknown`,
+ * `conflict` cites one of each, and nothing about a P2M can be judged. Otherwise a proven PVH,
+ * HVM or PV line wins (in that order); a proven auto-translated line alone (HVM or PVH) leaves
+ * the type `unknown`, since nothing tells which; then likely and guessed signs (the banner
+ * `Booting ... kernel on Xen` alone is PV likely: PVHv1 printed it too). Domain: a proven domU line wins over every dom0 sign (a concatenated `xl dmesg` + domU
  * log stays a domU); an HVM guest is always a domU; then dom0 signs; a PV log that shows its
  * boot banner but not `ACPI in unprivileged domain disabled` is likely dom0 (every PV domU
  * kernel built with ACPI prints it). Nothing else: `unknown`, never dom0 by default.
@@ -172,11 +188,16 @@ const RANK: Record<Confidence, number> = { proven: 2, likely: 1, guessed: 0 };
  * import assert from "node:assert/strict";
  * const d = decideGuest(new Map([
  *   ["pv_domU", { text: "ACPI in unprivileged domain disabled", line: 7 }],
- *   ["pv", { text: "Booting paravirtualized kernel on Xen", line: 30 }],
+ *   ["pv_likely", { text: "Booting paravirtualized kernel on Xen", line: 30 }],
  * ]), true);
  * assert.deepEqual([d.type, d.domain, d.confidence], ["pv", "domU", "proven"]);
  * assert.match(d.because.join("\n"), /^line 7: ACPI in unprivileged domain disabled/m);
  * assert.equal(decideGuest(new Map(), false).domain, "unknown");
+ * const both = decideGuest(new Map([
+ *   ["pv", { text: "Released 0 page(s)", line: 9 }],
+ *   ["auto", { text: "Xen HVM callback vector for event delivery is enabled", line: 40 }],
+ * ]), false);
+ * assert.deepEqual([both.type, both.confidence, both.conflict?.length], ["unknown", "guessed", 2]);
  * ```
  */
 export function decideGuest(evidence: EvidenceMap, sawBanner: boolean): GuestDecision {
@@ -203,11 +224,38 @@ export function decideGuest(evidence: EvidenceMap, sawBanner: boolean): GuestDec
     return found;
   };
 
-  // Type.
+  // Type. Proven PV lines and proven HVM/PVH lines together are a conflict, not a choice.
   let type: GuestDecision["type"] = "unknown";
   let typeStrength: Confidence = "likely";
-  const t = best((r) => r.type, ["pvh", "hvm", "pv", "auto"]);
-  if (t && t.value !== "auto") {
+  const provenPv = best((r) => r.type === "pv" && r.strength === "proven" ? "pv" : undefined, [
+    "pv",
+  ]);
+  const provenAuto = best(
+    (r) => r.type !== undefined && r.type !== "pv" && r.strength === "proven" ? r.type : undefined,
+    ["pvh", "hvm", "auto"],
+  );
+  let conflict: string[] | undefined;
+  if (provenPv && provenAuto) {
+    conflict = [
+      cite(provenPv.kind, "type pv"),
+      cite(
+        provenAuto.kind,
+        `type ${provenAuto.value === "auto" ? "HVM or PVH" : provenAuto.value}`,
+      ),
+    ];
+    because.push(...conflict.map((c) => `conflict: ${c}`));
+    typeStrength = "guessed";
+    estimated.push({
+      field: "guest.type",
+      how: `unknown: the log holds proven PV and proven HVM/PVH lines (${
+        conflict.map((c) => c.slice(0, c.indexOf(" ("))).join("; ")
+      }); no guest prints both`,
+    });
+  }
+  const t = conflict ? undefined : best((r) => r.type, ["pvh", "hvm", "pv", "auto"]);
+  if (conflict) {
+    // Neither is taken: the P2M the replay would build is one of two guesses.
+  } else if (t && t.value !== "auto") {
     type = t.value as "pv" | "hvm" | "pvh";
     typeStrength = t.strength;
     because.push(cite(t.kind, `type ${type}`));
@@ -236,13 +284,6 @@ export function decideGuest(evidence: EvidenceMap, sawBanner: boolean): GuestDec
   }
   if (type !== "unknown" && typeStrength !== "proven") {
     estimated.push({ field: "guest.type", how: `${type}, ${typeStrength}: ${because.at(-1)}` });
-  }
-  const conflict = best((r) => r.type, ["pv", "auto", "hvm", "pvh"]);
-  if (
-    t && conflict && t.strength === "proven" && conflict.strength === "proven" &&
-    (t.value === "pv") !== (conflict.value === "pv")
-  ) {
-    because.push(`conflict: ${cite(conflict.kind, `type ${conflict.value}`)}`);
   }
 
   // Domain.
@@ -289,11 +330,13 @@ export function decideGuest(evidence: EvidenceMap, sawBanner: boolean): GuestDec
     });
   }
   const weakest = Math.min(
-    type === "unknown" ? RANK.likely : RANK[typeStrength],
+    type === "unknown" && !conflict ? RANK.likely : RANK[typeStrength],
     domain === "unknown" ? RANK.likely : RANK[domainStrength],
   );
   const confidence = (Object.keys(RANK) as Confidence[]).find((k) => RANK[k] === weakest)!;
-  return { type, domain, confidence, because, estimated };
+  const decision: GuestDecision = { type, domain, confidence, because, estimated };
+  if (conflict) decision.conflict = conflict;
+  return decision;
 }
 
 /** What the log printed that bears on `start_info->nr_pages`. */

@@ -89,3 +89,55 @@ Deno.test("nr_pages falls back to the RAM end, then the Memory: total", () => {
   const none = inferNrPages("domU", { printedRamEndPfn: 0xa0 });
   assert.deepEqual([none.nrPages, none.certain], [undefined, false]);
 });
+
+Deno.test("decideGuest: proven PV and proven HVM/PVH lines are a conflict, never a choice", () => {
+  const pvLines: [string, string][] = [
+    ["pv", "Released 0 page(s)"],
+    ["pv_domU", "ACPI in unprivileged domain disabled"],
+  ];
+  const autoLines: [string, string][] = [
+    ["auto", "Xen HVM callback vector for event delivery is enabled"],
+    ["hvm", "Booting paravirtualized kernel on Xen HVM"],
+    ["pvh", "Booting kernel on Xen PVH"],
+  ];
+  for (const [pk, pt] of pvLines) {
+    for (const [ak, at] of autoLines) {
+      const d = decideGuest(
+        new Map([[pk as EvidenceKind, { text: pt, line: 3 }], [ak as EvidenceKind, {
+          text: at,
+          line: 40,
+        }]]),
+        true,
+      );
+      assert.equal(d.type, "unknown", `${pk} + ${ak}`);
+      assert.equal(d.confidence, "guessed");
+      assert.equal(d.conflict?.length, 2);
+      assert.match(d.conflict![0], /^line 3: /);
+      assert.match(d.conflict![1], /^line 40: /);
+      assert.ok(d.estimated.some((e) => e.field === "guest.type" && /conflict|both/.test(e.how)));
+    }
+  }
+});
+
+Deno.test("decideGuest: the 'on Xen' banner and 'Xen version:' make PV likely; HVM/PVH lines win", () => {
+  const banner = { text: "Booting paravirtualized kernel on Xen", line: 30 };
+  const alone = decideGuest(new Map([["pv_likely", banner]]), true);
+  assert.deepEqual([alone.type, alone.confidence, alone.conflict], ["pv", "likely", undefined]);
+  // A PVHv1 guest: the PV banner and the callback vector, no conflict: HVM or PVH.
+  const pvh1 = decideGuest(
+    new Map([["pv_likely", banner], ["auto", {
+      text: "Xen HVM callback vector for event delivery is enabled",
+      line: 50,
+    }]]),
+    true,
+  );
+  assert.deepEqual([pvh1.type, pvh1.conflict], ["unknown", undefined]);
+  const pvh = decideGuest(
+    new Map([["pv_likely", { text: "Xen version: 4.17.2", line: 31 }], ["pvh", {
+      text: "Booting kernel on Xen PVH",
+      line: 30,
+    }]]),
+    true,
+  );
+  assert.deepEqual([pvh.type, pvh.conflict], ["pvh", undefined]);
+});

@@ -650,13 +650,16 @@ export class DmesgImporter {
         return;
       case "evidence":
         this.#evidence(k.evidence, s.text);
-        if (k.evidence === "pv" || k.evidence === "hvm" || k.evidence === "pvh") {
+        if (
+          k.evidence === "pv" || k.evidence === "pv_likely" || k.evidence === "hvm" ||
+          k.evidence === "pvh"
+        ) {
           c.sawBanner ||= /^Booting/.test(s.text);
         }
         return;
       case "xen_version":
         c.xenVersion ??= k.version;
-        this.#evidence(k.pv ? "pv" : "auto", s.text);
+        this.#evidence(k.pv ? "pv_likely" : "auto", s.text);
         return;
       case "balloon_init":
         if (!c.balloon) {

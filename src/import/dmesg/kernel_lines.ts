@@ -14,6 +14,7 @@ import { type E820Text, parseKernelE820 } from "./e820_text.ts";
 /** Guest evidence: what a line says about the guest's type or domain. */
 export type Evidence =
   | "pv"
+  | "pv_likely"
   | "hvm"
   | "pvh"
   | "auto"
@@ -355,7 +356,8 @@ function classifySlow(text: string): KernelLine | undefined {
   }
   if ((m = HYPERVISOR.exec(text)) !== null) return hypervisor(m[1]);
   if ((m = XEN_VERSION.exec(text)) !== null) {
-    // xen_banner (PV) prints "Xen version: 4.1.2"; init_hvm_pv_info (HVM, PVH) "Xen version 4.1."
+    // xen_banner prints "Xen version: 4.1.2" (PV, PVHv1, and PVH since xen_banner became
+    // PVH's banner too in 2021); init_hvm_pv_info (HVM, PVH) prints "Xen version 4.1.".
     return { kind: "xen_version", version: m[1], pv: text.startsWith("Xen version:") };
   }
   if ((m = BALLOON.exec(text)) !== null) {
@@ -428,11 +430,18 @@ function freeing(m: RegExpExecArray): KernelLine {
   return { kind: "freeing", pfn, endPfn, pages: Number(m[5]) };
 }
 
+/**
+ * The banner names `pv_info.name` (default_banner in arch/x86/kernel/paravirt.c, xen_banner in
+ * arch/x86/xen): "Xen HVM" and "Xen PVH" from init_hvm_pv_info, "Xen" from the PV `xen_info`,
+ * which PVHv1 guests (v3.14-v4.10, booted through xen_start_kernel, auto-translated) printed
+ * too: "on Xen" makes PV likely, not proven. Anything else ("bare hardware", "KVM") is no Xen.
+ */
 function booting(what: string): KernelLine {
   const why = `Booting ... kernel on ${what}`;
-  if (/^Xen HVM\b/i.test(what)) return { kind: "evidence", evidence: "hvm", why };
-  if (/^Xen PVH\b/i.test(what)) return { kind: "evidence", evidence: "pvh", why };
-  if (/^Xen\b/i.test(what)) return { kind: "evidence", evidence: "pv", why };
+  if (/^Xen HVM$/i.test(what)) return { kind: "evidence", evidence: "hvm", why };
+  if (/^Xen PVH$/i.test(what)) return { kind: "evidence", evidence: "pvh", why };
+  if (/^Xen$/i.test(what)) return { kind: "evidence", evidence: "pv_likely", why };
+  if (/^Xen\b/i.test(what)) return { kind: "evidence", evidence: "hvm_weak", why };
   return { kind: "evidence", evidence: "not_xen", why };
 }
 

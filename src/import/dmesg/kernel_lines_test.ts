@@ -51,11 +51,15 @@ Deno.test("classifyKernelLine reads versions and guest evidence", () => {
     const k = classifyKernelLine(t);
     return k?.kind === "evidence" ? k.evidence : k?.kind;
   };
-  assert.equal(ev("Booting paravirtualized kernel on Xen"), "pv");
-  assert.equal(ev("Booting kernel on Xen"), "pv");
+  // pv_info.name "Xen" is the PV xen_info's, which PVHv1 (v3.14-v4.10) printed too: likely.
+  assert.equal(ev("Booting paravirtualized kernel on Xen"), "pv_likely");
+  assert.equal(ev("Booting kernel on Xen"), "pv_likely");
   assert.equal(ev("Booting paravirtualized kernel on Xen HVM"), "hvm");
   assert.equal(ev("Booting paravirtualized kernel on Xen PVH"), "pvh");
+  assert.equal(ev("Booting kernel on Xen PVH"), "pvh", "xen_banner, PVH's since 2021");
+  assert.equal(ev("Booting paravirtualized kernel on Xen PVHVM"), "hvm_weak");
   assert.equal(ev("Booting paravirtualized kernel on bare hardware"), "not_xen");
+  assert.equal(ev("Booting paravirtualized kernel on KVM"), "not_xen");
   assert.equal(ev("Hypervisor detected: Xen PV"), "pv");
   assert.equal(ev("Hypervisor detected: Xen HVM"), "auto");
   assert.equal(ev("Hypervisor detected: KVM"), "not_xen");

@@ -54,3 +54,37 @@ Deno.test("an overlong CR-terminated line is cut and the next line kept", () => 
   const out = [...s.push(enc("0123456789\rnext\r")), ...s.end()];
   assert.deepEqual(out, ["0123", "next"]);
 });
+
+const utf16 = (text: string, little: boolean, bom: boolean) => {
+  const units = (bom ? "\ufeff" : "") + text;
+  const out = new Uint8Array(units.length * 2);
+  for (let i = 0; i < units.length; i++) {
+    const c = units.charCodeAt(i);
+    out[2 * i + (little ? 0 : 1)] = c & 0xff;
+    out[2 * i + (little ? 1 : 0)] = c >> 8;
+  }
+  return out;
+};
+
+Deno.test("UTF-16 logs (a BOM, or NULs in every pair) read as text, in any chunking", () => {
+  const text = "[    0.000000] Linux version 6.1.0 — test\r\n".repeat(40) + "last";
+  const want = [...Array(40)].map(() => "[    0.000000] Linux version 6.1.0 — test").concat("last");
+  for (const [little, bom] of [[true, true], [false, true], [true, false], [false, false]]) {
+    const bytes = utf16(text, little, bom);
+    for (const size of [1, 3, 511, 512, 4096, bytes.length]) {
+      const s = new LogLineSplitter();
+      const out: string[] = [];
+      for (let i = 0; i < bytes.length; i += size) out.push(...s.push(bytes.subarray(i, i + size)));
+      out.push(...s.end());
+      assert.deepEqual(out, want, `little ${little}, bom ${bom}, chunks of ${size}`);
+    }
+  }
+});
+
+Deno.test("a short log and a UTF-8 BOM; binary data stays UTF-8 (its NULs mark it garbled)", () => {
+  const s = new LogLineSplitter();
+  assert.deepEqual([...s.push(enc("\ufeffa\nb")), ...s.end()], ["a", "b"]);
+  const bin = new Uint8Array(600).map((_, i) => (i % 7 === 0 ? 0 : i % 3 === 0 ? 0 : 0x41));
+  const b = new LogLineSplitter();
+  assert.ok([...b.push(bin), ...b.end()].join("").includes("\u0000"));
+});

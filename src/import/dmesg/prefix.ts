@@ -132,9 +132,14 @@ export const PREFIX_FORMS: readonly PrefixForm[] = [
     name: "pastebin-line-number",
     what: "line numbers of a pastebin or gist copy",
     example: "  12 | ",
-    first: DIGITS + SPACE,
-    re:
-      /^[ \t]{0,8}\d{1,7}(?:[ \t]{0,4}[|│¦][ \t]?|\.[ \t]|\t| {1,8}(?=\[ *\d+\.\d+\]|<\d>|\(XEN\)))/,
+    first: DIGITS + SPACE + "L",
+    // "12 |", "12.", "12<TAB>"; "12", "12:", "L12" and "L12:" then blanks only before what
+    // can only begin a log line (a dmesg time, a level, a quote, "(XEN)", a syslog or ISO
+    // date), since "0: 0x100" may be a message of its own.
+    re: new RegExp(
+      "^[ \\t]{0,8}(?:\\d{1,7}(?:[ \\t]{0,4}[|│¦][ \\t]?|\\.[ \\t]|\\t)|L?\\d{1,7}:?[ \\t]{1,8}" +
+        `(?=\\[ *\\d+\\.\\d+\\]|<\\d>|>|\\(XEN\\)|\\d{4}-\\d\\d-\\d\\d|(?:${DAYS}|${MONTHS}) ))`,
+    ),
     effect: "none",
     outer: true,
   },
@@ -229,6 +234,16 @@ export const PREFIX_FORMS: readonly PrefixForm[] = [
     example: "[0:00:01.234567 0.000012] ",
     first: "[",
     re: /^\[\d{1,4}:\d\d:\d\d\.\d{1,9} +\d{1,8}\.\d{1,9}\]\s?/,
+    effect: "wall-clock",
+  },
+  {
+    // util-linux dmesg.c: short_ctime's strftime "%b%e %H:%M" on the first line of a minute,
+    // then "[%+ld.%06ld]"-style deltas: neither dates an event since boot.
+    name: "dmesg-reltime",
+    what: "dmesg -H, --reltime, -e: '[Mon D HH:MM]', then '[  +0.000012]' deltas",
+    example: "[  +0.000012] ",
+    first: "[",
+    re: new RegExp(`^\\[(?:${MONTHS}[ \\d]\\d \\d\\d:\\d\\d|\\s*\\+\\d{1,10}\\.\\d{1,9})\\]\\s?`),
     effect: "wall-clock",
   },
   {
@@ -336,7 +351,7 @@ const CONTROL = /\u001b\[[0-9;?]*[ -/]*[@-~]|[\u0000-\u0008\u000b-\u001f\u007f]/
  * ```
  */
 export function stripPrefix(raw: string, syslogHosts?: ReadonlySet<string>): StrippedLine {
-  let s = raw;
+  let s = COPIED.test(raw) ? uncopied(raw) : raw;
   let garbled = false;
   if (SUSPICIOUS.test(s)) {
     if (s.includes("\u0000") || s.includes("\ufffd") || looksBinary(s)) garbled = true;
@@ -438,6 +453,47 @@ function syslogSource(
   if (g.prog === "kernel") return "kernel";
   if (fixedFields || g.pid !== undefined) return "other";
   return syslogHosts?.has(g.host!) ? "other" : undefined;
+}
+
+/** A line that may hold what copying from a web page adds: entities, exotic blanks. */
+const COPIED = /[&\u00a0\u1680\u2000-\u200d\u202f\u205f\u2060\u3000\ufeff]/;
+const ENTITY = /&(?:(lt|gt|amp|quot|apos|nbsp)|#(\d{1,7})|#x([0-9a-f]{1,6}));/gi;
+const NAMED: Record<string, string> = {
+  lt: "<",
+  gt: ">",
+  amp: "&",
+  quot: '"',
+  apos: "'",
+  nbsp: " ",
+};
+const BLANKS = /[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/g;
+const ZERO_WIDTH = /[\u200b-\u200d\u2060\ufeff]/g;
+
+/**
+ * A line as it was before a web page or an archive handled it: HTML entities decoded (`&gt;`
+ * quotes, `&lt;6&gt;` levels, `-&gt;` in `1-1 mapping on`; one pass, so `&amp;lt;` is `&lt;`),
+ * no-break and other Unicode blanks made spaces, zero-width characters removed. The kernel
+ * prints none of these itself (its text is ASCII, `&` only before a letter and a blank), so a
+ * line that has them was copied, never written so.
+ *
+ * @example
+ * ```ts
+ * import { uncopied } from "./prefix.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(uncopied("&gt; [ 0.0] 1-1 mapping on 9e-&gt;100"), "> [ 0.0] 1-1 mapping on 9e->100");
+ * assert.equal(uncopied("(XEN)\u00a0 Xen-e820\u200b RAM map:"), "(XEN)  Xen-e820 RAM map:");
+ * ```
+ */
+export function uncopied(line: string): string {
+  let s = line.includes("&")
+    ? line.replace(ENTITY, (m, name?: string, dec?: string, hex?: string) => {
+      if (name !== undefined) return NAMED[name.toLowerCase()];
+      const code = dec !== undefined ? Number(dec) : parseInt(hex!, 16);
+      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : m;
+    })
+    : line;
+  s = s.replace(BLANKS, " ");
+  return s.replace(ZERO_WIDTH, "");
 }
 
 /** More than a quarter of the characters outside printable ASCII and common Latin-1/UTF-8. */

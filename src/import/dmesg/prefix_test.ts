@@ -186,6 +186,7 @@ const FORM_CASES: Record<string, { line: string; time?: number; wall?: boolean; 
     "kernel-tag": { line: `kernel: ${MSG}` },
     "dmesg-time": { line: `[    7.250000] ${MSG}`, time: 7.25 },
     "serial-relative": { line: `[0:00:07.250000 0.000120] ${MSG}`, wall: true },
+    "dmesg-reltime": { line: `[  +0.000012] ${MSG}`, wall: true },
     "wall-time": { line: `[Mon Sep 19 20:25:36 2022] ${MSG}`, wall: true },
     "caller-id": { line: `[    T1] ${MSG}` },
     "xen-console": { line: `(XEN) ${MSG}`, source: "xen" },
@@ -256,4 +257,42 @@ Deno.test("stripPrefix never strips a form twice nor an outer form inside", () =
     stripPrefix("(XEN)  [0000000000100000, 000000007ffdefff] (usable)").text,
     "[0000000000100000, 000000007ffdefff] (usable)",
   );
+});
+
+Deno.test("stripPrefix reads a line copied from a web page: entities, no-break and zero-width", () => {
+  const s = stripPrefix("&gt; &gt; [&nbsp;&nbsp; 0.500000] 1-1 mapping on 9e-&gt;100");
+  assert.deepEqual([s.text, s.time], ["1-1 mapping on 9e->100", 0.5]);
+  const x = stripPrefix("(XEN)\u00a0 \u200b[0000000000100000, 000000007ffdefff] (usable)");
+  assert.deepEqual([x.source, x.text], ["xen", "[0000000000100000, 000000007ffdefff] (usable)"]);
+  assert.equal(stripPrefix("&lt;6&gt;[\u2002\u2002 1.000000] Released 0 page(s)").time, 1);
+  // One pass: an escaped entity stays an entity; a plain '&' is left alone.
+  assert.equal(stripPrefix("a &amp;lt; b & c").text, "a &lt; b & c");
+});
+
+Deno.test("stripPrefix: dmesg -H / --reltime / -e stamps ('[Dec 7 10:00]', '[  +0.000012]')", () => {
+  for (const stamp of ["[Dec 7 10:00]", "[Dec17 10:00]", "[  +0.000012]", "[ +12.345678]"]) {
+    const s = stripPrefix(`${stamp} ${MSG}`);
+    assert.deepEqual([s.text, s.time, s.wallClock], [MSG, undefined, true], stamp);
+  }
+  // A message that starts with a bracket stays whole after it.
+  assert.equal(
+    stripPrefix("[  +0.000004] [mem 0x0-0xfff] page 4k").text,
+    "[mem 0x0-0xfff] page 4k",
+  );
+});
+
+Deno.test("stripPrefix: line numbers 'N:' and 'LN' before a stamp, a quote or (XEN)", () => {
+  for (const n of ["12: ", "  12:\t", "L12 ", "L12: "]) {
+    for (const rest of [`[    7.250000] ${MSG}`, `> [    7.250000] ${MSG}`, `<6>${MSG}`]) {
+      assert.equal(stripPrefix(n + rest).text, MSG, n + rest);
+    }
+    assert.equal(stripPrefix(`${n}(XEN) ${MSG}`).source, "xen");
+  }
+  // Without such a beginning a number and colon are the message's own.
+  assert.equal(stripPrefix("0: 0x100 -> 0x200").text, "0: 0x100 -> 0x200");
+});
+
+Deno.test("stripPrefix: a line number before a syslog or ISO date", () => {
+  assert.equal(stripPrefix(`12: Nov 24 10:00:00 host kernel: ${MSG}`).text, MSG);
+  assert.equal(stripPrefix(`L7 2022-09-19T20:25:36+0200 host kernel: ${MSG}`).text, MSG);
 });

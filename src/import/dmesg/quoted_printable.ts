@@ -143,6 +143,9 @@ export class QuotedPrintableDecoder {
 
   /** Adds a line to the current soft-broken run; returns the run's lines once it ends. */
   #decode(line: string): string[] {
+    // RFC 2045 6.7: blanks at the end of an encoded line were added in transport (a copy, a
+    // paste) and are deleted, so "=  " is still a soft break.
+    if (line.endsWith(" ") || line.endsWith("\t")) line = line.replace(/[ \t]+$/, "");
     this.#held.push(line);
     this.#heldChars += line.length;
     if (line.endsWith("=") && this.#heldChars < this.#maxLine) return [];

@@ -75,3 +75,16 @@ Deno.test("a run of soft breaks is cut at maxLine characters and the input ends 
   assert.ok(out[1].length <= 20, out[1]);
   assert.equal(out.length, 4);
 });
+
+// RFC 2045 6.7 rule (3): blanks ending an encoded line came with transport and are deleted, so
+// a soft break followed by a pasted line's trailing blanks still joins the lines.
+Deno.test("a soft break followed by trailing blanks is still a soft break", () => {
+  assert.deepEqual(
+    decodeAll([
+      "(XEN) Command line: console=3Dvga dom=  ",
+      "0_mem=3D4096M,max:4096M\t",
+      "(XEN) done  ",
+    ]),
+    ["(XEN) Command line: console=vga dom0_mem=4096M,max:4096M", "", "(XEN) done"],
+  );
+});
