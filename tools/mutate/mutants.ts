@@ -672,7 +672,7 @@ export const MUTANTS: readonly Mutant[] = [
     replacement: "out[s] = same !== undefined ? like!.ids[s] : leafId(l);",
     breaks: "a new mid takes the last mid's slot id only where the slot holds the same leaf " +
       "(a leaf written since is another page, named again)",
-    tests: ["src/model/state_codec_test.ts", "src/replay/trace_index_test.ts"],
+    tests: ["src/model/state_codec_test.ts"],
   },
   {
     id: "lazy-leaf-place-stride",
@@ -680,7 +680,7 @@ export const MUTANTS: readonly Mutant[] = [
     original: "const page = lazy(leafAt[2 * i], leafAt[2 * i + 1]);",
     replacement: "const page = lazy(leafAt[i], leafAt[i + 1]);",
     breaks: "a lazily read leaf i is at the i-th (offset, length) pair of the flat place list",
-    tests: ["src/replay/trace_index_test.ts", "tests/index_cache_test.ts"],
+    tests: ["src/model/state_codec_test.ts"],
   },
   {
     id: "lazy-leaf-parsed-per-read",
@@ -698,7 +698,7 @@ export const MUTANTS: readonly Mutant[] = [
     replacement: "    const outcome = applyEvent(d, e);",
     breaks: "applyEvents: each step's outcome holds its own changes (the write log is cleared " +
       "between steps), so a cached lookup blames a PFN's change on the step that made it",
-    tests: ["src/replay/step_test.ts", "tests/index_cache_test.ts"],
+    tests: ["src/replay/step_test.ts"],
   },
   {
     id: "fingerprint-subdir-times-unlisted",
