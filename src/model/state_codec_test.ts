@@ -11,7 +11,7 @@ import { generateTrace } from "../gen/trace_gen.ts";
 import { replayOn, statesOf } from "../../tests/support/replay_states.ts";
 import type { TraceEvent } from "../trace/event.ts";
 import type { ModelState } from "./state.ts";
-import { decodeState, encodeState, PagePool } from "./state_codec.ts";
+import { decodeState, encodeState, intsJson, PagePool } from "./state_codec.ts";
 import { snapshotDebugfs, snapshotJson, snapshotText } from "../report/snapshot_report.ts";
 import { POLICIES } from "../policy/policies.ts";
 
@@ -119,4 +119,34 @@ Deno.test("state codec: every bundled trace round-trips at every step (one polic
       await checkRoundTrip(text, policy, 7);
     }
   }
+});
+
+Deno.test("intsJson: the bytes of JSON.stringify for every safe integer, -0 and the 2^53 edges", () => {
+  const value = fc.oneof(
+    fc.integer({ min: -1000, max: 1000 }),
+    fc.maxSafeInteger(),
+    fc.maxSafeNat(),
+    fc.integer(),
+    fc.constantFrom(
+      -0,
+      0,
+      9,
+      10,
+      99,
+      100,
+      2 ** 31 - 1,
+      2 ** 31,
+      -(2 ** 31),
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+    ),
+  );
+  fc.assert(
+    fc.property(fc.array(value, { maxLength: 600 }), (vs) => {
+      assert.deepEqual(intsJson(vs), new TextEncoder().encode(JSON.stringify(vs)));
+    }),
+    { numRuns: 2000 },
+  );
+  assert.throws(() => intsJson([1, 0.5]), /not an integer/);
+  assert.throws(() => intsJson([2 ** 53]), /not an integer/);
 });
