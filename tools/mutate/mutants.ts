@@ -789,4 +789,22 @@ export const MUTANTS: readonly Mutant[] = [
     breaks: "dmesg --reltime's '%b%e %H:%M': a day from 10 on has no blank ('[Dec17 10:00]')",
     tests: ["src/import/dmesg/prefix_test.ts"],
   },
+  {
+    id: "dmesg-numbered-any-number",
+    file: "src/import/dmesg/line_numbers.ts",
+    original: "if (m !== null && (n === this.#next || n === 1)) {",
+    replacement: "if (m !== null) {",
+    breaks: "in a proven numbered paste only the next number (or 1, a new block) is a line " +
+      "number: a line whose own text starts with another number ('0: 0x100') keeps it",
+    tests: ["src/import/dmesg/line_numbers_test.ts"],
+  },
+  {
+    id: "dmesg-numbered-short-paste-proof",
+    file: "src/import/dmesg/line_numbers.ts",
+    original: 'const numbered = this.#state === "probe" && this.#held.length >= 3;',
+    replacement: 'const numbered = this.#state === "probe" && this.#held.length >= 1;',
+    breaks: "a log of one or two lines that start with numbers proves no numbered paste: " +
+      "their numbers are the lines' own text",
+    tests: ["src/import/dmesg/line_numbers_test.ts"],
+  },
 ];

@@ -57,3 +57,16 @@ Deno.test("one blank after the number is its separator: a continuation keeps its
   ];
   assert.deepEqual(strip(lines)[1], " be allocated)");
 });
+
+Deno.test("after the proof, a line that starts with another number than the next keeps it", () => {
+  const head = [...Array(NUMBERED_PROOF)].map((_, i) => `${i + 1}: l${i + 1}`);
+  assert.deepEqual(
+    strip([...head, "0: 0x100 -> 0x200", `${NUMBERED_PROOF + 7}: later`, "2: 0x200"]),
+    [
+      ...head.map((_, i) => `l${i + 1}`),
+      "0: 0x100 -> 0x200",
+      `${NUMBERED_PROOF + 7}: later`,
+      "2: 0x200",
+    ],
+  );
+});
