@@ -807,4 +807,14 @@ export const MUTANTS: readonly Mutant[] = [
       "their numbers are the lines' own text",
     tests: ["src/import/dmesg/line_numbers_test.ts"],
   },
+  {
+    id: "page-pool-slot-ids-across-pools",
+    file: "src/model/state_codec.ts",
+    original: "this.#earlier = earlier && earlier.#leafBytes;",
+    replacement:
+      "this.#earlier = earlier && earlier.#leafBytes;\n    this.#lastAt = earlier?.#lastAt ?? this.#lastAt;",
+    breaks: "a group's fresh page pool names every page again: slot ids the last pool gave " +
+      "name that pool's places, not this one's (only leaf bytes carry over)",
+    tests: ["src/model/state_codec_test.ts"],
+  },
 ];
