@@ -817,4 +817,13 @@ export const MUTANTS: readonly Mutant[] = [
       "name that pool's places, not this one's (only leaf bytes carry over)",
     tests: ["src/model/state_codec_test.ts"],
   },
+  {
+    id: "dmesg-pid-tag-taken-as-dev-printk",
+    file: "src/import/dmesg/prefix.ts",
+    original: 'if (fixedFields || g.pid !== undefined) return "other";',
+    replacement: 'if (fixedFields) return "other";',
+    breaks: "a syslog tag with a pid ('systemd[1]: ') is a program's line, whatever its host: " +
+      "only a pid-less tag may be a dev_printk after a time alone",
+    tests: ["src/import/dmesg/prefix_test.ts"],
+  },
 ];
