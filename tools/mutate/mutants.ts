@@ -826,4 +826,14 @@ export const MUTANTS: readonly Mutant[] = [
       "only a pid-less tag may be a dev_printk after a time alone",
     tests: ["src/import/dmesg/prefix_test.ts"],
   },
+  {
+    id: "index-side-cut-off-unindexed",
+    file: "src/replay/index_side.ts",
+    original: "if (e instanceof CutOffError) this.indexed = this.#side.finish();",
+    replacement: "",
+    breaks: "rr: a cut-off recording's events before the cut are indexed (its answers up to " +
+      "the cut come from the index, as a replay gives them), on this thread as on the parse " +
+      "thread",
+    tests: ["src/replay/index_side_test.ts"],
+  },
 ];
