@@ -188,6 +188,9 @@ const REENCODINGS: Record<string, (text: string) => Uint8Array> = {
   // Copied from a rendered page: runs of blanks come back as no-break spaces, zero-width spaces.
   "no-break spaces": (t) =>
     new TextEncoder().encode(t.replace(/ {2}/g, "\u00a0 ").replace(/: /g, ":\u200b ")),
+  // Pasted with line numbers (an editor, a bug tracker), continuation and plain lines too.
+  "numbered 'N: '": (t) => new TextEncoder().encode(numbered(t, (n) => `${n}: `)),
+  "numbered 'LN '": (t) => new TextEncoder().encode(numbered(t, (n) => `L${n} `)),
   // Copied from a page's HTML source or an escaped archive.
   "html entities": (t) =>
     new TextEncoder().encode(
@@ -197,6 +200,14 @@ const REENCODINGS: Record<string, (text: string) => Uint8Array> = {
       ),
     ),
 };
+
+/** Every line of `text` numbered from 1 (the last newline ends a line, it starts none). */
+function numbered(text: string, style: (n: number) => string): string {
+  const lines = text.split("\n");
+  const ended = lines.at(-1) === "";
+  if (ended) lines.pop();
+  return lines.map((l, i) => style(i + 1) + l).join("\n") + (ended ? "\n" : "");
+}
 
 function utf16(text: string, little: boolean, bom: boolean): Uint8Array {
   const units = (bom ? "\ufeff" : "") + text;
@@ -209,8 +220,10 @@ function utf16(text: string, little: boolean, bom: boolean): Uint8Array {
   return out;
 }
 
-Deno.test("import dmesg: a log re-encoded (UTF-16, no-break spaces, HTML entities) imports the same", async () => {
-  for (const name of ["domU-3.16-pcifront", "dom0-3.12-serial", "dom0-3.0-mail-quoted"]) {
+Deno.test("import dmesg: a log re-encoded (UTF-16, no-break spaces, HTML entities, line numbers) imports the same", async () => {
+  for (
+    const name of ["domU-3.16-pcifront", "dom0-3.12-serial", "dom0-3.0-mail-quoted", "truncated"]
+  ) {
     const text = await Deno.readTextFile(fixture(`${name}.log`));
     const plain = await run(["dmesg", "-"], text);
     assert.equal(plain.code, 0, plain.err);

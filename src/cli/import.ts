@@ -12,6 +12,7 @@ import { TOOL_NAME } from "../version.ts";
 import { DmesgImporter } from "../import/dmesg/importer.ts";
 import { LogLineSplitter } from "../import/dmesg/log_lines.ts";
 import { WrappedLineJoiner } from "../import/dmesg/wrapped_lines.ts";
+import { LineNumberStripper } from "../import/dmesg/line_numbers.ts";
 import { QuotedPrintableDecoder } from "../import/dmesg/quoted_printable.ts";
 import { formatUnrecognised } from "../import/dmesg/unrecognised.ts";
 import { parseArgs } from "./args.ts";
@@ -145,6 +146,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
   );
   const splitter = new LogLineSplitter();
   const qp = new QuotedPrintableDecoder();
+  const numbers = new LineNumberStripper();
   const joiner = new WrappedLineJoiner();
   const reader = input.stream.getReader();
   for (;;) {
@@ -155,11 +157,14 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
       throw readFailure(log, importer.lineNumber + 1, e);
     }
     if (chunk.done) break;
-    for (const line of splitter.push(chunk.value).flatMap((l) => qp.push(l))) {
+    // Line numbers were put on the text as pasted, so they come off before its mail encoding.
+    const lines = splitter.push(chunk.value).flatMap((l) => numbers.push(l));
+    for (const line of lines.flatMap((l) => qp.push(l))) {
       for (const l of joiner.push(line)) importer.push(l);
     }
   }
-  const rest = [...splitter.end().flatMap((l) => qp.push(l)), ...qp.end()];
+  const unnumbered = [...splitter.end().flatMap((l) => numbers.push(l)), ...numbers.end()];
+  const rest = [...unnumbered.flatMap((l) => qp.push(l)), ...qp.end()];
   for (const line of [...rest.flatMap((l) => joiner.push(l)), ...joiner.end()]) {
     importer.push(line);
   }

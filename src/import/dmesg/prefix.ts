@@ -103,8 +103,16 @@ const WITH_DAY = `${DAYS},? (?:${DATE_FIRST}|${MONTH_FIRST})` +
  * what a timestamp is, stated once, for the time-only form and the syslog header alike.
  */
 const WALL_TIME = `(?:${WITH_DAY}|${DATE_FIRST}|${MONTH_FIRST}|${HMS}|\\d{9,11}\\.\\d{1,9})`;
-/** ` host tag: ` after a syslog time: the tag is `kernel`, `program[pid]` or `program`. */
-const HOST_TAG = " (?<host>\\S{1,64}) (?<prog>[^\\s:\\[]{1,64})(?<pid>\\[\\d{1,10}\\])?: ";
+/** A syslog facility.priority, as BusyBox syslogd writes it between host and tag. */
+const FACILITY_PRIORITY =
+  "(?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local\\d)\\." +
+  "(?:emerg|alert|crit|err|warn|warning|notice|info|debug)";
+/**
+ * ` host tag: ` after a syslog time: the tag is `kernel`, `program[pid]` or `program`; BusyBox
+ * puts a `kern.info` facility.priority before it.
+ */
+const HOST_TAG = ` (?<host>\\S{1,64})(?: ${FACILITY_PRIORITY})? ` +
+  "(?<prog>[^\\s:\\[]{1,64})(?<pid>\\[\\d{1,10}\\])?: ";
 const DIGITS = "0123456789";
 const SPACE = " \t";
 
@@ -181,10 +189,12 @@ export const PREFIX_FORMS: readonly PrefixForm[] = [
   },
   {
     name: "syslog-monotonic",
-    what: "journalctl short-monotonic, kern.log around a dmesg time",
+    what: "journalctl short-monotonic and short-delta, kern.log around a dmesg time",
     example: "[    1.234567] host kernel: ",
     first: "[",
-    re: new RegExp(`^\\[\\s*(\\d{1,10}\\.\\d{1,9})\\]${HOST_TAG}`),
+    re: new RegExp(
+      `^\\[\\s*(\\d{1,10}\\.\\d{1,9})(?:\\s*<\\s*\\d{1,10}\\.\\d{1,9}>)?\\]${HOST_TAG}`,
+    ),
     effect: "syslog-time",
   },
   {

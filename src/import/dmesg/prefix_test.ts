@@ -267,6 +267,10 @@ Deno.test("stripPrefix reads a line copied from a web page: entities, no-break a
   assert.equal(stripPrefix("&lt;6&gt;[\u2002\u2002 1.000000] Released 0 page(s)").time, 1);
   // One pass: an escaped entity stays an entity; a plain '&' is left alone.
   assert.equal(stripPrefix("a &amp;lt; b & c").text, "a &lt; b & c");
+  // Numeric references, as escapers that name no entity write them: hex (either case of x and
+  // digits) and decimal.
+  const n = stripPrefix("&#x3C;6&#X3e;[    1.000000] 1-1 mapping on 9e-&#62;100 &#x27;x&#39;");
+  assert.deepEqual([n.text, n.time], ["1-1 mapping on 9e->100 'x'", 1]);
 });
 
 Deno.test("stripPrefix: dmesg -H / --reltime / -e stamps ('[Dec 7 10:00]', '[  +0.000012]')", () => {
@@ -295,4 +299,18 @@ Deno.test("stripPrefix: line numbers 'N:' and 'LN' before a stamp, a quote or (X
 Deno.test("stripPrefix: a line number before a syslog or ISO date", () => {
   assert.equal(stripPrefix(`12: Nov 24 10:00:00 host kernel: ${MSG}`).text, MSG);
   assert.equal(stripPrefix(`L7 2022-09-19T20:25:36+0200 host kernel: ${MSG}`).text, MSG);
+});
+
+Deno.test("stripPrefix: journalctl short-delta and BusyBox's facility.priority are syslog headers", () => {
+  const delta = stripPrefix(`[    1.500000 <    0.000100>] host kernel: ${MSG}`);
+  assert.deepEqual([delta.text, delta.time, delta.source], [MSG, 1.5, "kernel"]);
+  assert.equal(stripPrefix("[    1.5 <    0.1>] host systemd[1]: Started").source, "other");
+  const busybox = stripPrefix(`Sep 19 20:25:36 router kern.info kernel: ${MSG}`);
+  assert.deepEqual([busybox.text, busybox.source, busybox.syslogHost], [MSG, "kernel", "router"]);
+  assert.equal(stripPrefix("Sep 19 20:25:36 router daemon.err ntpd[7]: x").source, "other");
+  // OpenWrt's logread: a ctime with the year, no host, the facility where the host would be.
+  assert.equal(
+    stripPrefix(`Thu Jan  1 00:00:10 1970 kern.notice kernel: [    0.000000] ${MSG}`).text,
+    MSG,
+  );
 });
