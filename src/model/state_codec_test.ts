@@ -64,6 +64,9 @@ class PoolFile {
     }
     return out;
   };
+  /** One page read on first use (a lookup's way: `stateAt(..., few)`). */
+  lazy = (at: number, len: number) => () =>
+    JSON.parse(new TextDecoder().decode(this.bytes.subarray(at, at + len)));
 }
 
 async function checkRoundTrip(text: string, policy: string, every = 1): Promise<void> {
@@ -75,8 +78,12 @@ async function checkRoundTrip(text: string, policy: string, every = 1): Promise<
     const bytes = encodeState(states[i]);
     const back = decodeState(bytes, header.guest, p);
     assert.deepEqual(encodeState(back), bytes, `step index ${i}: bytes differ after a round trip`);
-    const pooled = decodeState(file.encode(states[i]), header.guest, p, file.read);
+    const state = file.encode(states[i]);
+    const pooled = decodeState(state, header.guest, p, file.read);
     assert.deepEqual(encodeState(pooled), bytes, `step index ${i}: differs with pooled pages`);
+    // Each leaf read when first needed: leaf i from the i-th place of the state's list.
+    const lazy = decodeState(state, header.guest, p, file.read, file.lazy);
+    assert.deepEqual(encodeState(lazy), bytes, `step index ${i}: differs with lazy leaves`);
     if (i % every === 0 || i === states.length - 1) {
       const rest = events.slice(i);
       for (const restored of [back, pooled]) {

@@ -651,9 +651,10 @@ Deno.test("a table whose leaves are read on first use answers, and is written, a
     const pages = p2mPages(d.finish());
     const eager = p2mFromPages(pages);
     const read = new Set<number>();
+    const reads = new Array<number>(pages.leaves.length).fill(0);
     const lazy = p2mFromLazyPages({
       ...pages,
-      leaves: pages.leaves.map((runs, i) => () => (read.add(i), runs.slice())),
+      leaves: pages.leaves.map((runs, i) => () => (read.add(i), reads[i]++, runs.slice())),
     });
     assert.equal(read.size, 0, `${era}: a leaf was read before the table was`);
     assert.deepEqual(lazy.entry(7), eager.entry(7));
@@ -668,5 +669,11 @@ Deno.test("a table whose leaves are read on first use answers, and is written, a
     assert.ok(read.size <= 4, `${era}: two writes read ${read.size} leaves`);
     for (let pfn = 0; pfn < 0x100000; pfn += 97) assert.deepEqual(fl.entry(pfn), fe.entry(pfn));
     assert.deepEqual(p2mPages(fl), p2mPages(fe));
+    // Every leaf read again and again above (each PFN, the pages): each reader called once.
+    for (let pfn = 0; pfn < 0x100000; pfn += 89) {
+      assert.deepEqual(lazy.entry(pfn), eager.entry(pfn));
+    }
+    const again = reads.flatMap((n, i) => n > 1 ? [`leaf ${i}: ${n} reads`] : []);
+    assert.deepEqual(again, [], `${era}: a leaf's runs were read more than once`);
   }
 });

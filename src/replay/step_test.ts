@@ -4,7 +4,7 @@ import type { TraceEvent } from "../trace/event.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { initialState, type ModelState } from "../model/state.ts";
-import { step } from "./step.ts";
+import { applyEvents, step } from "./step.ts";
 import { Replayer } from "./replayer.ts";
 import type { P2m, P2mNote } from "../p2m/table.ts";
 import { K } from "../p2m/leaf_runs.ts";
@@ -130,6 +130,37 @@ for (const name of POLICIES.keys()) {
     );
   });
 }
+
+// A cached answer replays an index interval with applyEvents (one draft, its write log cleared
+// between steps): each step's outcome must be the one step() gives for that event alone, so a
+// PFN's change is blamed on the step that made it, and the state after the last the same.
+Deno.test("applyEvents: each step's outcome, and the state after the last, are step()'s", () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...POLICIES.keys()),
+      fc.array(event, { maxLength: 12 }),
+      fc.integer({ min: 0x1000, max: 0x100000 }),
+      (name, partials, nr) => {
+        const s0 = initialState(
+          { type: "pv", domain: "dom0", arch: "x86_64", pageSize: 4096, nrPages: nr },
+          resolvePolicy(POLICIES, name),
+        );
+        const events = partials.map((e, i) => ({ ...e, seq: i + 1, line: i + 2 }) as TraceEvent);
+        let s = s0;
+        const want = events.map((e) => {
+          const r = step(s, e);
+          s = r.state;
+          return JSON.stringify(r.outcome);
+        });
+        const got: string[] = [];
+        const after = applyEvents(s0, events, (_, outcome) => got.push(JSON.stringify(outcome)));
+        assert.deepEqual(got, want);
+        assert.deepEqual(view(after), view(s));
+      },
+    ),
+    { seed: 20261207, numRuns: 80 },
+  );
+});
 
 Deno.test("step returns the same state object for an event that changes nothing", () => {
   const s0 = initialState(

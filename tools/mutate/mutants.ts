@@ -618,4 +618,175 @@ export const MUTANTS: readonly Mutant[] = [
     breaks: "the pass's identity count rounds a gap's end up to PFN_UP (as the kernel does)",
     tests: ["src/import/dmesg/raw_map_test.ts", "tests/import_dmesg_test.ts"],
   },
+  // ---- session 20's new code: the index build's trace side, its thread, page naming, lazy
+  // leaves, applyEvents, the model fingerprint's memo, the dmesg importer's field fixes ----
+  {
+    id: "index-side-length-holds-lf",
+    file: "src/replay/index_side.ts",
+    original: "if (i + 1 < this.#tail) end = this.#starts[i + 1] - 1;",
+    replacement: "if (i + 1 < this.#tail) end = this.#starts[i + 1];",
+    breaks: "index: an event's span is its line without the LF (a part ends at its last line's " +
+      "end, hashed over those bytes, as a second read of the file finds them)",
+    tests: ["src/replay/index_side_test.ts"],
+  },
+  {
+    id: "index-side-chunk-dropped-early",
+    file: "src/replay/index_side.ts",
+    original: "if (e <= to) keep = c + 1;",
+    replacement: "if (s < to) keep = c + 1;",
+    breaks: "index: a raw chunk that runs past a part's end holds the next part's first bytes: " +
+      "dropped, the next part is hashed over the wrong bytes",
+    tests: ["src/replay/index_side_test.ts"],
+  },
+  {
+    id: "index-side-line-start-on-lf",
+    file: "src/replay/index_side.ts",
+    original: "const base = this.#pos + 1;",
+    replacement: "const base = this.#pos;",
+    breaks: "index: a line starts at the byte after the previous line's LF (event offsets, " +
+      "part spans and their hashes)",
+    tests: ["src/replay/index_side_test.ts"],
+  },
+  {
+    id: "sha256-file-whole-buffer",
+    file: "src/trace/sha.ts",
+    original: "h.update(buf.subarray(0, n));",
+    replacement: "h.update(buf);",
+    breaks: "a file's SHA-256 is over the bytes read, not the reused buffer's stale tail " +
+      "(the index's key and the trace's identity)",
+    tests: ["src/trace/sha_test.ts"],
+  },
+  {
+    id: "index-thread-unusable-as-error",
+    file: "src/cli/cached_trace.ts",
+    original: 'if (d.kind === "IndexUnusable") throw new IndexUnusable(d.message);',
+    replacement: "",
+    breaks: "the index build's thread: an unusable cache crosses as IndexUnusable (a note and " +
+      "a replay), never a plain error (exit 70)",
+    tests: ["src/cli/cached_trace_test.ts"],
+  },
+  {
+    id: "page-pool-slot-ids-trusted",
+    file: "src/p2m/table.ts",
+    original: "out[s] = same !== undefined && same[s] === l ? like!.ids[s] : leafId(l);",
+    replacement: "out[s] = same !== undefined ? like!.ids[s] : leafId(l);",
+    breaks: "a new mid takes the last mid's slot id only where the slot holds the same leaf " +
+      "(a leaf written since is another page, named again)",
+    tests: ["src/model/state_codec_test.ts"],
+  },
+  {
+    id: "lazy-leaf-place-stride",
+    file: "src/model/state_codec.ts",
+    original: "const page = lazy(leafAt[2 * i], leafAt[2 * i + 1]);",
+    replacement: "const page = lazy(leafAt[i], leafAt[i + 1]);",
+    breaks: "a lazily read leaf i is at the i-th (offset, length) pair of the flat place list",
+    tests: ["src/model/state_codec_test.ts"],
+  },
+  {
+    id: "lazy-leaf-parsed-per-read",
+    file: "src/p2m/table.ts",
+    original: "if (this.read === undefined) {\n        this.read = this.load!();",
+    replacement: "if (this.read === undefined) {\n        return this.load!();",
+    breaks: "a lazily read leaf's runs are read once (LazyP2mPages: each reader called at most " +
+      "once), not parsed again on every access",
+    tests: ["src/p2m/table_test.ts"],
+  },
+  {
+    id: "apply-events-log-kept",
+    file: "src/replay/step.ts",
+    original: "    log.clear();\n    const outcome = applyEvent(d, e);",
+    replacement: "    const outcome = applyEvent(d, e);",
+    breaks: "applyEvents: each step's outcome holds its own changes (the write log is cleared " +
+      "between steps), so a cached lookup blames a PFN's change on the step that made it",
+    tests: ["src/replay/step_test.ts"],
+  },
+  {
+    id: "fingerprint-subdir-times-unlisted",
+    file: "src/replay/index_cache.ts",
+    original:
+      'for (let at = f.indexOf("/"); at >= 0; at = f.indexOf("/", at + 1)) out.add(f.slice(0, at + 1));',
+    replacement: "",
+    breaks: "model fingerprint memo: a file added below a listed file's directory changes that " +
+      "directory's times, which must be in the identities (else a stale index answers)",
+    tests: ["src/replay/index_cache_test.ts"],
+  },
+  {
+    id: "fingerprint-ctime-ignored",
+    file: "src/replay/index_cache.ts",
+    original: "return [rel, st.dev, st.ino, st.size, m, c];",
+    replacement: "return [rel, st.dev, st.ino, st.size, m];",
+    breaks: "model fingerprint memo: a rewrite with the same size and mtime (utime, a tool " +
+      "keeping times) still changes the status change time: the memo must not answer",
+    tests: ["src/replay/index_cache_test.ts"],
+  },
+  {
+    id: "fingerprint-racy-by-mtime-only",
+    file: "src/replay/index_cache.ts",
+    original: "if (!(now - Math.max(m, c) >= RACY_MS)) racy = true;",
+    replacement: "if (!(now - m >= RACY_MS)) racy = true;",
+    breaks: "model fingerprint memo: a file whose status changed in the last two seconds (an " +
+      "old mtime put back) may change again within the same timestamp: no memo is written",
+    tests: ["src/replay/index_cache_test.ts"],
+  },
+  {
+    id: "dmesg-pv-likely-as-proven",
+    file: "src/import/dmesg/guest_facts.ts",
+    original: 'pv_likely: {\n    type: "pv",\n    strength: "likely",',
+    replacement: 'pv_likely: {\n    type: "pv",\n    strength: "proven",',
+    breaks: "'Booting ... on Xen' and 'Xen version:' make PV likely, not proven: PVHv1 and PVH " +
+      "print them (beside a proven HVM/PVH line they are no conflict)",
+    tests: ["src/import/dmesg/guest_facts_test.ts"],
+  },
+  {
+    id: "dmesg-auto-beside-pv-no-conflict",
+    file: "src/import/dmesg/guest_facts.ts",
+    original:
+      '(r) => r.type !== undefined && r.type !== "pv" && r.strength === "proven" ? r.type : undefined,',
+    replacement:
+      '(r) => (r.type === "hvm" || r.type === "pvh") && r.strength === "proven" ? r.type : undefined,',
+    breaks: "proven PV beside a proven auto-translated line (HVM or PVH, not which) is a " +
+      "conflict (cannot judge), not PV picked",
+    tests: ["src/import/dmesg/guest_facts_test.ts"],
+  },
+  {
+    id: "dmesg-crlf-split-across-chunks",
+    file: "src/import/dmesg/log_lines.ts",
+    original: "if (c === 10) from++; // CR...CR LF: one line end",
+    replacement: "if (c === 10 && from > 0) from++; // CR...CR LF: one line end",
+    breaks: "a CRLF is one line end also when a read ends between its CR and its LF",
+    tests: ["src/import/dmesg/log_lines_test.ts"],
+  },
+  {
+    id: "dmesg-utf16-endianness",
+    file: "src/import/dmesg/log_lines.ts",
+    original: 'if (oddNul >= pairs * 0.9) return "utf-16le";',
+    replacement: 'if (evenNul >= pairs * 0.9) return "utf-16le";',
+    breaks: "ASCII in UTF-16LE without a BOM has the NUL second in each pair (UTF-16BE first)",
+    tests: ["src/import/dmesg/log_lines_test.ts"],
+  },
+  {
+    id: "dmesg-hex-entity-as-decimal",
+    file: "src/import/dmesg/prefix.ts",
+    original: "const code = dec !== undefined ? Number(dec) : parseInt(hex!, 16);",
+    replacement: "const code = dec !== undefined ? Number(dec) : parseInt(hex!, 10);",
+    breaks: "HTML: '&#x3e;' is a hex character reference ('>'), '&#62;' a decimal one",
+    tests: ["src/import/dmesg/prefix_test.ts"],
+  },
+  {
+    id: "dmesg-line-number-before-text",
+    file: "src/import/dmesg/prefix.ts",
+    original: '|L?\\\\d{1,7}:?[ \\\\t]{1,8}" +',
+    replacement: '|L?\\\\d{1,7}:[ \\\\t]|L?\\\\d{1,7}:?[ \\\\t]{1,8}" +',
+    breaks: "'N: ' is a line number only before what can only begin a log line: '0: 0x100 -> " +
+      "0x200' is the message's own text",
+    tests: ["src/import/dmesg/prefix_test.ts"],
+  },
+  {
+    id: "dmesg-reltime-day-padded",
+    file: "src/import/dmesg/prefix.ts",
+    original: "${MONTHS}[ \\\\d]\\\\d \\\\d\\\\d:",
+    replacement: "${MONTHS} \\\\d{1,2} \\\\d\\\\d:",
+    breaks: "dmesg --reltime's '%b%e %H:%M': a day from 10 on has no blank ('[Dec17 10:00]')",
+    tests: ["src/import/dmesg/prefix_test.ts"],
+  },
 ];

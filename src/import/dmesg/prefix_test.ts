@@ -267,6 +267,10 @@ Deno.test("stripPrefix reads a line copied from a web page: entities, no-break a
   assert.equal(stripPrefix("&lt;6&gt;[\u2002\u2002 1.000000] Released 0 page(s)").time, 1);
   // One pass: an escaped entity stays an entity; a plain '&' is left alone.
   assert.equal(stripPrefix("a &amp;lt; b & c").text, "a &lt; b & c");
+  // Numeric references, as escapers that name no entity write them: hex (either case of x and
+  // digits) and decimal.
+  const n = stripPrefix("&#x3C;6&#X3e;[    1.000000] 1-1 mapping on 9e-&#62;100 &#x27;x&#39;");
+  assert.deepEqual([n.text, n.time], ["1-1 mapping on 9e->100 'x'", 1]);
 });
 
 Deno.test("stripPrefix: dmesg -H / --reltime / -e stamps ('[Dec 7 10:00]', '[  +0.000012]')", () => {
