@@ -499,7 +499,7 @@ export function sizeValue(digits: string, suffix: string): number {
  * the grammar (prefix.ts) does not know is searched for one of these after a separator.
  */
 const BODY_START = new RegExp(
-  "(?:^|[\\s\\]|>:;)])(" + [
+  "(?:^|[\\s\\]|>:;)=])(" + [
     "Linux version \\d",
     "(?:e820: )?(?:BIOS-e820|Xen|user): ?(?:\\[mem |[0-9a-f]{8,16} - )",
     "(?:e820: )?(?:BIOS-provided|user-defined) physical RAM map",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { armLine, classifyKernelLine, memOption } from "./kernel_lines.ts";
+import { armLine, classifyKernelLine, findKernelBody, memOption } from "./kernel_lines.ts";
 
 Deno.test("classifyKernelLine reads the boot pass in every wording", () => {
   const cases: [string, unknown][] = [
@@ -249,4 +249,13 @@ Deno.test("classifyKernelLine takes 'Ignoring crashkernel for a Xen PV domain' a
     evidence: "pv",
     why: "Ignoring crashkernel for a Xen PV domain",
   });
+});
+
+Deno.test("findKernelBody finds a message after '=' (journalctl -o verbose and export: MESSAGE=)", () => {
+  const line = "    MESSAGE=Xen: [mem 0x0000000000000000-0x000000000009ffff] usable";
+  assert.equal(
+    line.slice(findKernelBody(line, 120)),
+    "Xen: [mem 0x0000000000000000-0x000000000009ffff] usable",
+  );
+  assert.equal(findKernelBody("MESSAGE=Released 0 page(s)", 120), 8);
 });
