@@ -14,6 +14,7 @@ import { reportError } from "../src/cli/report_error.ts";
 import type { E820Event, MemorySetupEvent, TraceEvent, TraceHeader } from "../src/trace/event.ts";
 import { TraceReader } from "../src/trace/read.ts";
 import { assertGolden } from "./golden.ts";
+import { utf16 } from "./support/utf16.ts";
 
 const FIXTURES = new URL("./fixtures/dmesg/", import.meta.url);
 const GOLDEN = new URL("./golden/", import.meta.url);
@@ -207,17 +208,6 @@ function numbered(text: string, style: (n: number) => string): string {
   const ended = lines.at(-1) === "";
   if (ended) lines.pop();
   return lines.map((l, i) => style(i + 1) + l).join("\n") + (ended ? "\n" : "");
-}
-
-function utf16(text: string, little: boolean, bom: boolean): Uint8Array {
-  const units = (bom ? "\ufeff" : "") + text;
-  const out = new Uint8Array(units.length * 2);
-  for (let i = 0; i < units.length; i++) {
-    const c = units.charCodeAt(i);
-    out[2 * i + (little ? 0 : 1)] = c & 0xff;
-    out[2 * i + (little ? 1 : 0)] = c >> 8;
-  }
-  return out;
 }
 
 Deno.test("import dmesg: a log re-encoded (UTF-16, no-break spaces, HTML entities, line numbers) imports the same", async () => {

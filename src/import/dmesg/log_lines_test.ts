@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { LogLineSplitter } from "./log_lines.ts";
+import { utf16 } from "../../../tests/support/utf16.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -54,17 +55,6 @@ Deno.test("an overlong CR-terminated line is cut and the next line kept", () => 
   const out = [...s.push(enc("0123456789\rnext\r")), ...s.end()];
   assert.deepEqual(out, ["0123", "next"]);
 });
-
-const utf16 = (text: string, little: boolean, bom: boolean) => {
-  const units = (bom ? "\ufeff" : "") + text;
-  const out = new Uint8Array(units.length * 2);
-  for (let i = 0; i < units.length; i++) {
-    const c = units.charCodeAt(i);
-    out[2 * i + (little ? 0 : 1)] = c & 0xff;
-    out[2 * i + (little ? 1 : 0)] = c >> 8;
-  }
-  return out;
-};
 
 Deno.test("UTF-16 logs (a BOM, or NULs in every pair) read as text, in any chunking", () => {
   const text = "[    0.000000] Linux version 6.1.0 — test\r\n".repeat(40) + "last";
