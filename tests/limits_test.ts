@@ -12,7 +12,14 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { cli } from "./cli_helpers.ts";
 import { header, hostileCases, trace } from "./hostile/corpus.ts";
-import { MAX_LINE_BYTES, maybeGunzip, readFailure, readLineBatches } from "../src/trace/lines.ts";
+import {
+  holdIfReadOnce,
+  MAX_HELD_BYTES,
+  MAX_LINE_BYTES,
+  maybeGunzip,
+  readFailure,
+  readLineBatches,
+} from "../src/trace/lines.ts";
 import {
   MAX_DUMP_LINES,
   MAX_NESTING,
@@ -111,6 +118,21 @@ const CHECKS: Record<string, (row: string) => Promise<void>> = {
         e.exitCode === 65 && /t:1: .*a line of at most/.test(e.message),
     );
     inCorpus(["line-100mb", "no-newline-80mb"], 65);
+  },
+  "input read twice from a pipe": async (row) => {
+    assert.equal(MAX_HELD_BYTES, 256 * 1024 * 1024);
+    assert.match(row, /at most 256 MiB.*\| 65 naming the line, "save it to a file"/);
+    const held = await holdIfReadOnce("-", ReadableStream.from([new Uint8Array(9).fill(10)]), 8);
+    await assert.rejects(
+      new Response(held!.stream()).text(),
+      (e: Error & { exitCode?: number }) =>
+        e.exitCode === 65 && /^-:9: expected at most 8 bytes .*save it to a file/.test(e.message),
+    );
+    await provenBy([
+      "read_once_test.ts: a FIFO and stdin read twice give what the file gives",
+      "read_once_test.ts: a binary pipe fails the first pass at once",
+      "read_once_test.ts: what is held is bounded",
+    ]);
   },
   "decompressed size": async (row) => {
     assert.match(row, /100 times.*\| 65 "a gzip bomb\?"; data after the last member: 65/);
