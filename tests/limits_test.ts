@@ -28,6 +28,8 @@ import {
   MAX_TEXT,
 } from "../src/trace/validate.ts";
 import { MAX_IMPORT_BYTES } from "../src/cli/import_runtime.ts";
+import { MAX_BYTES_BEFORE_KERNEL_LINE } from "../src/import/dmesg/importer.ts";
+import { MAX_LOG_LINE } from "../src/import/dmesg/log_lines.ts";
 import { MAX_SYSFS_FILE_BYTES } from "../src/import/sysfs/reader.ts";
 import { GROUP_BYTES, SLOTS, THREAD_MIN_BYTES } from "../src/trace/threaded_read.ts";
 
@@ -222,6 +224,18 @@ const CHECKS: Record<string, (row: string) => Promise<void>> = {
     assert.equal(r.code, 65);
     assert.match(r.err, /t\.jsonl:1: field "policy"/);
     assert.equal((await onFile(text, ["check", "T", "--bisect-exit"])).code, 125);
+  },
+  "`import dmesg` input": async (row) => {
+    assert.equal(MAX_BYTES_BEFORE_KERNEL_LINE, 16 * 1024 * 1024);
+    assert.equal(MAX_LOG_LINE, 4096);
+    assert.match(
+      row,
+      /within its first 16 MiB; lines are cut at 4,096 characters\s*\| 65 "not-a-log"/,
+    );
+    await provenBy([
+      "import_endless_test.ts: every fixture log shows a line of a kernel in its first 4 KiB",
+      "import_endless_test.ts: /dev/zero, random bytes and yes(1) end in 65 at the bound",
+    ]);
   },
   "`import bpftrace`, `import p2m-dump` input": async (row) => {
     assert.match(row, new RegExp(`${MAX_IMPORT_BYTES / (1 << 20)} MiB of text\\s*\\| 65`));

@@ -157,6 +157,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
       throw readFailure(log, importer.lineNumber + 1, e);
     }
     if (chunk.done) break;
+    importer.read(chunk.value.length);
     // Line numbers were put on the text as pasted, so they come off before its mail encoding.
     const lines = splitter.push(chunk.value).flatMap((l) => numbers.push(l));
     for (const line of lines.flatMap((l) => qp.push(l))) {
