@@ -157,12 +157,13 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
       throw readFailure(log, importer.lineNumber + 1, e);
     }
     if (chunk.done) break;
-    importer.read(chunk.value.length);
     // Line numbers were put on the text as pasted, so they come off before its mail encoding.
     const lines = splitter.push(chunk.value).flatMap((l) => numbers.push(l));
     for (const line of lines.flatMap((l) => qp.push(l))) {
       for (const l of joiner.push(line)) importer.push(l);
     }
+    // Counted after the chunk's lines: a log given as one large chunk has shown its kernel.
+    importer.read(chunk.value.length);
   }
   const unnumbered = [...splitter.end().flatMap((l) => numbers.push(l)), ...numbers.end()];
   const rest = [...unnumbered.flatMap((l) => qp.push(l)), ...qp.end()];
