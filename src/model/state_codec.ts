@@ -33,9 +33,9 @@ import type { Policy } from "./policy.ts";
 import { initialState, type ModelState } from "./state.ts";
 import {
   type Era,
-  type LazyP2mPages,
+  type LazyMidPages,
   type NamedMid,
-  p2mFromLazyPages,
+  p2mFromLazyMids,
   p2mFromPages,
   type P2mPageIds,
   p2mPageIds,
@@ -438,19 +438,7 @@ function pooledPages(
   // deno-lint-ignore no-explicit-any
   p: any,
   read: PageReader | undefined,
-): Pick<P2mPages, "leaves" | "mids" | "midMissing" | "top">;
-function pooledPages(
-  // deno-lint-ignore no-explicit-any
-  p: any,
-  read: PageReader | undefined,
-  lazy: LazyPageReader,
-): Pick<LazyP2mPages, "leaves" | "mids" | "midMissing" | "top">;
-function pooledPages(
-  // deno-lint-ignore no-explicit-any
-  p: any,
-  read: PageReader | undefined,
-  lazy?: LazyPageReader,
-): Pick<P2mPages | LazyP2mPages, "leaves" | "mids" | "midMissing" | "top"> {
+): Pick<P2mPages, "leaves" | "mids" | "midMissing" | "top"> {
   const midAt = ints(p.midAt);
   if (read === undefined || midAt.length % PLACE_SIZE !== 0) {
     throw new InvariantError("state codec: pages kept apart, and no way to read them");
@@ -475,14 +463,7 @@ function pooledPages(
       return id;
     });
   });
-  const leaves = lazy === undefined ? read(leafAt).map(ints) : Array.from(
-    { length: leafAt.length / PLACE_SIZE },
-    (_, i) => {
-      const j = PLACE_SIZE * i;
-      const page = lazy(leafAt[j], leafAt[j + 1], leafAt[j + 2]);
-      return () => ints(page());
-    },
-  );
+  const leaves = read(leafAt).map(ints);
   const own = p.midMissing;
   if (!(Number.isInteger(own) && own >= 3 && own - 3 < mids.length)) {
     throw new InvariantError("state codec: the mid-missing page is not one of the state's");
@@ -505,12 +486,63 @@ function pooledPages(
 }
 
 /**
+ * The pages of a state written with a {@link PagePool}, each mid and each leaf read through
+ * `lazy` when the table first needs it (a leaf is keyed by its offset in the pool's file, plus
+ * 3: keys 0-2 are the shared leaves).
+ */
+function lazyPooledPages(
+  // deno-lint-ignore no-explicit-any
+  p: any,
+  lazy: LazyPageReader,
+): Pick<LazyMidPages, "mids" | "midMissing" | "top" | "leaf"> {
+  const midAt = ints(p.midAt);
+  if (midAt.length % PLACE_SIZE !== 0) {
+    throw new InvariantError("state codec: a mid's place is cut short");
+  }
+  /** Length and sum of each leaf a mid read so far points to, by offset. */
+  const leafAt = new Map<number, [number, number]>();
+  const mids = Array.from({ length: midAt.length / PLACE_SIZE }, (_, m) => () => {
+    const j = PLACE_SIZE * m;
+    const [slots, places] = ints(lazy(midAt[j], midAt[j + 1], midAt[j + 2])()) as unknown as [
+      number[],
+      number[],
+    ];
+    const at = ints(places);
+    return ints(slots).map((k) => {
+      if (k < 3) return k;
+      const i = PLACE_SIZE * (k - 3);
+      if (!(i + PLACE_SIZE <= at.length)) {
+        throw new InvariantError("state codec: a slot points nowhere");
+      }
+      // Keys 0-2 are the shared leaves: a private leaf's is its offset + 3.
+      leafAt.set(at[i] + 3, [at[i + 1], at[i + 2]]);
+      return at[i] + 3;
+    });
+  });
+  const own = p.midMissing;
+  if (!(Number.isInteger(own) && own >= 3 && own - 3 < mids.length)) {
+    throw new InvariantError("state codec: the mid-missing page is not one of the state's");
+  }
+  return {
+    mids,
+    midMissing: own,
+    top: ints(p.top),
+    leaf: (key) => {
+      const place = leafAt.get(key);
+      if (place === undefined) throw new InvariantError("state codec: a leaf no mid points to");
+      return ints(lazy(key - 3, place[0], place[1])());
+    },
+  };
+}
+
+/**
  * The state {@link encodeState} wrote, for the trace whose header gave `guest` and the
  * policy `policy`; `read` reads back the pages of a state written with a pool, given their
- * places (flat offset, length), and with `lazy` its P2M leaves are read one by one, each when
- * the table first needs it (`p2mFromLazyPages`). Bytes that do not decode are an
- * `InvariantError` (the index checks its checksums first, so this means a bug, not a damaged
- * file), thrown by whatever first reads a lazy leaf that does not.
+ * places (flat offset, length, sum), and with `lazy` its P2M mids and leaves are read one by
+ * one instead, each when the table first needs it (`p2mFromLazyMids`). Bytes that do not
+ * decode are an `InvariantError` (the index checks its checksums first, so this means a bug,
+ * not a damaged file), thrown by whatever first reads a lazy page that does not; a page that
+ * fails its check throws whatever `lazy`'s reader throws, there too.
  *
  * @example
  * ```ts
@@ -542,7 +574,7 @@ export function decodeState(
     acct: { brkUsed: acct[0], brkReserved: acct[1], runtimePages: acct[2] },
   };
   const p2m = p.midAt !== undefined && lazy !== undefined
-    ? p2mFromLazyPages({ ...head, ...pooledPages(p, read, lazy) })
+    ? p2mFromLazyMids({ ...head, ...lazyPooledPages(p, lazy) })
     : p2mFromPages({ ...head, ...(p.midAt === undefined ? inlinePages(p) : pooledPages(p, read)) });
   const base = initialState(guest, policy);
   return {

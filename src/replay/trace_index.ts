@@ -518,6 +518,7 @@ export interface BuiltIndex {
  * const spec = "linux-3.12:iomap=honoured";
  * const idx = await TraceIndex.open(built.path, trace, header, spec, built.sha256);
  * assert.equal((await idx.resolve("end")).index, 21);
+ * idx.close();
  * ```
  */
 export async function buildTraceIndex(
@@ -809,6 +810,7 @@ function readAt(file: Deno.FsFile, offset: number, length: number): Uint8Array<A
  * const { state, event } = await idx.stateAt((await idx.resolve(13)).index);
  * assert.equal(event?.seq, 13);
  * assert.equal(state.p2m.entry(0x100)[0], K.MFN_UNKNOWN);
+ * idx.close();
  * ```
  */
 export class TraceIndex {
@@ -821,6 +823,8 @@ export class TraceIndex {
   #policy: Policy | undefined;
   #read = new Map<Block, Promise<Uint8Array<ArrayBuffer>>>();
   #intervals = new Map<number, Promise<Interval>>();
+  #file: Deno.FsFile | undefined;
+  #closed = false;
 
   private constructor(
     path: string,
@@ -947,16 +951,38 @@ export class TraceIndex {
     return { ...record, ...entry };
   }
 
+  /**
+   * `length` bytes of the index file from `offset` (unchecked): through one handle kept open
+   * until {@link TraceIndex.close} (a lookup reads dozens of pages, each on its own), after it
+   * through a handle of their own.
+   */
+  #readIndex(offset: number, length: number): Uint8Array<ArrayBuffer> {
+    if (this.#closed) {
+      const file = Deno.openSync(this.path, { read: true });
+      try {
+        return readAt(file, offset, length);
+      } finally {
+        file.close();
+      }
+    }
+    this.#file ??= Deno.openSync(this.path, { read: true });
+    return readAt(this.#file, offset, length);
+  }
+
+  /**
+   * Closes the handle the index reads through (reads after it open one each: a question
+   * closes it once answered).
+   */
+  close(): void {
+    this.#closed = true;
+    this.#file?.close();
+    this.#file = undefined;
+  }
+
   async #readBlock(b: Block): Promise<Uint8Array<ArrayBuffer>> {
     const [off, len, want] = b;
     if (off + len > this.#dir.length) throw new IndexUnusable("a block runs past the end");
-    const file = Deno.openSync(this.path, { read: true });
-    let bytes;
-    try {
-      bytes = readAt(file, off, len);
-    } finally {
-      file.close();
-    }
+    const bytes = this.#readIndex(off, len);
     if (await sha256Hex(bytes) !== want) {
       throw new IndexUnusable(`the block at byte ${off} is damaged`);
     }
@@ -999,22 +1025,17 @@ export class TraceIndex {
     for (let i = 0; i < n; i++) total += places[PLACE_SIZE * i + 1];
     const text = new Uint8Array(Math.max(2, total));
     text[0] = 0x5b;
-    const file = blocks.length ? undefined : Deno.openSync(this.path, { read: true });
-    try {
-      for (let i = 0, w = 1; i < n; i++) {
-        const [off, len, sum] = places.slice(PLACE_SIZE * i, PLACE_SIZE * i + PLACE_SIZE);
-        let page: Uint8Array;
-        if (file === undefined) page = pageIn(blocks, bytes, off, len);
-        else {
-          this.#inData(off, len);
-          checkPage(page = readAt(file, off, len), sum, off);
-        }
-        text.set(page, w);
-        w += len;
-        text[w++] = 0x2c;
+    for (let i = 0, w = 1; i < n; i++) {
+      const [off, len, sum] = places.slice(PLACE_SIZE * i, PLACE_SIZE * i + PLACE_SIZE);
+      let page: Uint8Array;
+      if (blocks.length) page = pageIn(blocks, bytes, off, len);
+      else {
+        this.#inData(off, len);
+        checkPage(page = this.#readIndex(off, len), sum, off);
       }
-    } finally {
-      file?.close();
+      text.set(page, w);
+      w += len;
+      text[w++] = 0x2c;
     }
     text[total === 1 ? 1 : total - 1] = 0x5d;
     try {
@@ -1031,13 +1052,7 @@ export class TraceIndex {
   #lazyPage(offset: number, length: number, sum: number): () => unknown {
     return () => {
       this.#inData(offset, length);
-      const file = Deno.openSync(this.path, { read: true });
-      let page: Uint8Array;
-      try {
-        page = readAt(file, offset, length);
-      } finally {
-        file.close();
-      }
+      const page = this.#readIndex(offset, length);
       checkPage(page, sum, offset);
       // The page is JSON numbers, brackets and commas: ASCII, so its bytes are its characters.
       let text = "";
@@ -1225,9 +1240,11 @@ export class TraceIndex {
   /**
    * The state after `index` events and the event applied last (undefined at 0); `onStep` sees
    * each step replayed from the checkpoint. With `few`, for a caller that reads few of the
-   * P2M's leaves (a lookup), each leaf of the checkpoint is parsed when first read (a state of a
-   * 1M-event trace holds about 2,000, 0.8 MB of JSON); without, all at once (one parse costs
-   * less than 2,000 when every leaf is read: a snapshot, a diff).
+   * P2M's pages (a lookup), each mid and leaf of the checkpoint is read, checked against its
+   * sum and parsed when the table first needs it (a state of a 1M-event trace holds about 8
+   * mids and 2,000 leaves, 0.8 MB of JSON; a lookup reads a few of each); without, all at once
+   * from its group's page blocks, each block SHA-256-checked (one read and one parse cost less
+   * than 2,000 when every leaf is read: a snapshot, a diff).
    */
   async stateAt(
     index: number,
