@@ -4,6 +4,7 @@
  * @module
  */
 
+import { escapeText } from "../report/text.ts";
 import { EXIT } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { holdIfReadOnce } from "../trace/lines.ts";
@@ -78,7 +79,9 @@ async function run(args: string[], io: Io): Promise<number> {
     detector = res.replayer.findings[0]?.detector;
     if (detector === undefined) {
       io.stderr(
-        `${TOOL_NAME}: minimize: ${file} has no finding under ${res.policy.name}: nothing to minimize\n`,
+        `${TOOL_NAME}: minimize: ${
+          escapeText(file)
+        } has no finding under ${res.policy.name}: nothing to minimize\n`,
       );
       return EXIT.found;
     }
@@ -128,14 +131,18 @@ async function run(args: string[], io: Io): Promise<number> {
     "\n";
   await writeOutput(io, text, output);
   io.stderr(
-    `${TOOL_NAME}: minimized ${file} from ${total} event(s) to ${events.length} in ${tests} ` +
+    `${TOOL_NAME}: minimized ${
+      escapeText(file)
+    } from ${total} event(s) to ${events.length} in ${tests} ` +
       `replay(s): ${what}\n`,
   );
   return EXIT.ok;
 }
 
 function neverFires(io: Io, detector: string, file: string, policy: string): number {
-  io.stderr(`${TOOL_NAME}: minimize: ${detector} never fires in ${file} under ${policy}\n`);
+  io.stderr(
+    `${TOOL_NAME}: minimize: ${detector} never fires in ${escapeText(file)} under ${policy}\n`,
+  );
   return EXIT.found;
 }
 

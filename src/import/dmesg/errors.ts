@@ -6,6 +6,7 @@
  * @module
  */
 
+import { escapeText } from "../../report/text.ts";
 import { EXIT } from "../../errors.ts";
 
 /** Why a log could not be imported. */
@@ -51,7 +52,7 @@ export class DmesgImportError extends SyntaxError {
     line?: number,
     detail?: string,
   ) {
-    const where = line === undefined ? file : `${file}:${line}`;
+    const where = line === undefined ? escapeText(file) : `${escapeText(file)}:${line}`;
     super(`${where}: ${what}; expected ${expected}${detail ? `\n${detail}` : ""}`);
     this.name = "DmesgImportError";
     this.file = file;
