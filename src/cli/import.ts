@@ -162,6 +162,8 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     for (const line of lines.flatMap((l) => qp.push(l))) {
       for (const l of joiner.push(line)) importer.push(l);
     }
+    // Counted after the chunk's lines: a log given as one large chunk has shown its kernel.
+    importer.read(chunk.value.length);
   }
   const unnumbered = [...splitter.end().flatMap((l) => numbers.push(l)), ...numbers.end()];
   const rest = [...unnumbered.flatMap((l) => qp.push(l)), ...qp.end()];

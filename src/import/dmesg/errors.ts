@@ -14,7 +14,9 @@ export type DmesgProblem =
   | "binary"
   | "nothing-usable"
   | "no-such-boot"
-  | "no-such-domain";
+  | "no-such-domain"
+  /** Too much read without one line of a kernel log (`MAX_BYTES_BEFORE_KERNEL_LINE`). */
+  | "not-a-log";
 
 /**
  * The log cannot be turned into a trace.
