@@ -156,21 +156,24 @@ export class InvariantError extends Error {
 }
 
 /**
- * A command-line mistake: unknown flag, missing operand, bad option value.
+ * A command-line mistake: unknown flag, missing operand, bad option value. The arguments its
+ * lines quote are the user's, so each line's control and line characters are shown escaped
+ * (`--policy $'x\nFAKE'` cannot print a line of its own); the lines are the message's own.
  *
  * @example
  * ```ts
  * import { UsageError } from "./errors.ts";
  * import assert from "node:assert/strict";
  * assert.equal(new UsageError("unknown flag --x").exitCode, 64);
+ * assert.equal(new UsageError("unknown policy 'x\nFAKE'").message, "unknown policy 'x\\nFAKE'");
  * ```
  */
 export class UsageError extends TypeError {
   /** Exit code the CLI uses for this error. */
   readonly exitCode: number = EXIT.usage;
-  /** Builds a usage error with the given message. */
-  constructor(message: string) {
-    super(message);
+  /** Builds a usage error from the lines of its message (each escaped: see the class). */
+  constructor(message: string, ...more: string[]) {
+    super([message, ...more].map(escapeText).join("\n"));
     this.name = "UsageError";
   }
 }

@@ -2,7 +2,8 @@
  * A file name is text from a stranger too (a bug report's attachment, a CI farm's artifact): one
  * holding a newline must not print a line of its own in any command's text output (a fake
  * finding, a fake verdict), and a paste-ready command line names the same file in ANSI-C quoting
- * (`$'...'`), one line. README, Limits: "Text output escapes control characters ... from traces
+ * (`$'...'`), one line; so does a value typed on the command line, quoted back in a usage error.
+ * README, Limits: "Text output escapes control characters ... from traces
  * and file names".
  *
  * @module
@@ -73,4 +74,25 @@ Deno.test("a paste-ready command names such a file in $'...', which bash reads a
     const back = await sh(`printf '%s' ${quoted}`);
     assert.equal(back.out, trace);
   });
+});
+
+Deno.test("a newline in an argument's value never prints a line of its own (usage errors)", async () => {
+  const t = `${ROOT}traces/pcie-bar-above-e820.jsonl`;
+  const bad = `x\n${FORGED}`;
+  for (
+    const argv of [
+      ["replay", t, "--policy", bad],
+      ["check", t, "--detector", bad],
+      ["snapshot", t, "--at", bad],
+      ["lookup", t, bad],
+      ["replay", t, `--${bad}`],
+      ["map", t, "--format", bad],
+      ["generate", "--events", "10", "--seed", bad],
+    ]
+  ) {
+    const r = await cli(argv);
+    assert.equal(r.code, 64, `${argv.join(" ")}: ${r.err}`);
+    assert.equal(r.err.trimEnd().split("\n").length, 1, r.err);
+    assert.ok(r.err.includes("x\\nFAKE"), r.err);
+  }
 });

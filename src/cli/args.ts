@@ -49,8 +49,10 @@ export function parseArgs(
   args: string[],
   options: Record<string, OptionSpec>,
 ): ParsedArgs {
-  const fail = (message: string): never => {
-    throw new UsageError(`${command}: ${message} (see 'p2mtrace help ${command}')`);
+  const fail = (...lines: string[]): never => {
+    const last = `${lines.at(-1)} (see 'p2mtrace help ${command}')`;
+    const all = [...lines.slice(0, -1), last];
+    throw new UsageError(`${command}: ${all[0]}`, ...all.slice(1));
   };
   const spec = (name: string) => Object.hasOwn(options, name) ? options[name] : undefined;
   const longOf = (short: string) =>
@@ -104,9 +106,9 @@ export function parseArgs(
     ) {
       const example = raw.startsWith("--") ? `'${raw}=-XYZ'` : `'--${name}=-XYZ' or '${raw}-XYZ'`;
       fail(
-        `Option '${raw}' argument is ambiguous.\n` +
-          `Did you forget to specify the option argument for '${raw}'?\n` +
-          `To specify an option argument starting with a dash use ${example}.`,
+        `Option '${raw}' argument is ambiguous.`,
+        `Did you forget to specify the option argument for '${raw}'?`,
+        `To specify an option argument starting with a dash use ${example}.`,
       );
     }
     const v = value ?? true;
