@@ -10,7 +10,7 @@ import { parseUint } from "../trace/hex.ts";
 import { maybeGunzip, openInput, readFailure } from "../trace/lines.ts";
 import { TOOL_NAME } from "../version.ts";
 import { DmesgImporter } from "../import/dmesg/importer.ts";
-import { LogLineSplitter } from "../import/dmesg/log_lines.ts";
+import { LogLineSplitter, MAX_LOG_LINE } from "../import/dmesg/log_lines.ts";
 import { WrappedLineJoiner } from "../import/dmesg/wrapped_lines.ts";
 import { LineNumberStripper } from "../import/dmesg/line_numbers.ts";
 import { QuotedPrintableDecoder } from "../import/dmesg/quoted_printable.ts";
@@ -167,6 +167,14 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
   const rest = [...unnumbered.flatMap((l) => qp.push(l)), ...qp.end()];
   for (const line of [...rest.flatMap((l) => joiner.push(l)), ...joiner.end()]) {
     importer.push(line);
+  }
+  const cuts = splitter.cuts;
+  if (cuts !== undefined) {
+    importer.linesCut(cuts.count, cuts.firstLine, MAX_LOG_LINE);
+    io.stderr(
+      `${TOOL_NAME}: warning: ${log}: line ${cuts.firstLine}: ${cuts.count} line(s) longer than ` +
+        `${MAX_LOG_LINE} characters with no line end or kernel line prefix were cut\n`,
+    );
   }
   let result;
   try {
