@@ -466,3 +466,56 @@ Deno.test("import dmesg hashes a large input exactly, in bounded memory", async 
   assert.equal(header.id, `sha256:${expected}`);
   assert.equal((header.raw.source as Record<string, unknown>).sha256, expected);
 });
+
+/**
+ * A line as a 72-column mail client or terminal wraps it: cut at the last blank before the
+ * column, the rest on new lines of their own, without the line's prefix.
+ */
+function mailWrapped(line: string, width = 72): string[] {
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > width) {
+    const cut = rest.lastIndexOf(" ", width);
+    if (cut <= 0) break;
+    out.push(rest.slice(0, cut));
+    rest = rest.slice(cut + 1);
+  }
+  return [...out, rest];
+}
+
+Deno.test("import dmesg: the hypervisor's lines a mail wrapped (command line, Dom0 alloc, ramdisk) read as printed", async () => {
+  // Xen prints each of these on one console line (vprintk_common); the wrap is the mail's.
+  const text = await Deno.readTextFile(
+    `${REAL_LOGS}/40-denis-2023-xen-4.14-dom0-mem-max-xl-dmesg.log`,
+  );
+  const wrapped = (t: string, width: number) =>
+    t.split("\n").flatMap((l) =>
+      /^\(XEN\) (?:Command line:| Dom0 alloc\.:| Init\. ramdisk:)/.test(l)
+        ? mailWrapped(l, width)
+        : [l]
+    ).join("\n");
+  // Without the builder's lines, dom0_mem= on the command line is what gives nr_pages.
+  const noAlloc = text.split("\n").filter((l) => !/Dom0 alloc\.:|Init\. ramdisk:/.test(l)).join(
+    "\n",
+  );
+  // The wrapped file has more lines: the line numbers cited after a wrap are the file's own.
+  const same = (out: string) =>
+    out.replace(/[0-9a-f]{64}/g, "<sha256>").replace(/\bline \d+/g, "line N")
+      .replace(/"lines":\d+/, '"lines":N');
+  for (const [name, log] of [["whole", text], ["no builder lines", noAlloc]]) {
+    const plain = await run(["dmesg", "-"], log);
+    assert.equal(plain.code, 0, plain.err);
+    const { header } = await readBack(plain.out);
+    if (name !== "whole") {
+      assert.match(String(header.raw.nr_pages_source), /dom0_mem/, "dom0_mem decides");
+    }
+    // 40 columns wraps the command line over three lines, the builder's lines once.
+    for (const width of [72, 40]) {
+      const w = wrapped(log, width);
+      assert.notEqual(w, log);
+      const r = await run(["dmesg", "-"], w);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(same(r.out), same(plain.out), `${name}, wrapped at ${width}`);
+    }
+  }
+});
