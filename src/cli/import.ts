@@ -13,6 +13,7 @@ import { DmesgImporter } from "../import/dmesg/importer.ts";
 import { LogLineSplitter, MAX_LOG_LINE } from "../import/dmesg/log_lines.ts";
 import { WrappedLineJoiner } from "../import/dmesg/wrapped_lines.ts";
 import { LineNumberStripper } from "../import/dmesg/line_numbers.ts";
+import { JournalJsonDecoder } from "../import/dmesg/journal_json.ts";
 import { QuotedPrintableDecoder } from "../import/dmesg/quoted_printable.ts";
 import { formatUnrecognised } from "../import/dmesg/unrecognised.ts";
 import { parseArgs } from "./args.ts";
@@ -30,7 +31,7 @@ Turns a Linux boot log of a Xen guest into a p2mtrace trace: the E820 maps, the 
 with the kernel's own counts (memory_setup.expect), PCI host bridges, devices and BAR
 assignments, the balloon driver's start, and marks for crashes. LOG may be '-' for stdin and
 may be gzipped. Accepted forms: dmesg, dmesg -T, journalctl -k, syslog files, serial console
-captures with (XEN) lines, mail-quoted logs ('> '), lines without timestamps,
+captures with (XEN) lines, journalctl -o json, mail-quoted logs ('> '), lines without timestamps,
 CRLF or CR-only line ends.
 
 Relevant lines that were not understood are reported on stderr, by pattern, with their first
@@ -145,6 +146,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     await maybeGunzip((await openInput(log, { stdin: io.stdin })).stream, log),
   );
   const splitter = new LogLineSplitter();
+  const journal = new JournalJsonDecoder();
   const qp = new QuotedPrintableDecoder();
   const numbers = new LineNumberStripper();
   const joiner = new WrappedLineJoiner();
@@ -158,16 +160,20 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     }
     if (chunk.done) break;
     // Line numbers were put on the text as pasted, so they come off before its mail encoding.
-    const lines = splitter.push(chunk.value).flatMap((l) => numbers.push(l));
+    const lines = splitter.push(chunk.value).flatMap((l) => journal.push(l))
+      .flatMap((l) => numbers.push(l));
     for (const line of lines.flatMap((l) => qp.push(l))) {
       for (const l of joiner.push(line)) importer.push(l);
     }
   }
-  const unnumbered = [...splitter.end().flatMap((l) => numbers.push(l)), ...numbers.end()];
+  const unjournaled = [...splitter.end().flatMap((l) => journal.push(l)), ...journal.end()];
+  const unnumbered = [...unjournaled.flatMap((l) => numbers.push(l)), ...numbers.end()];
   const rest = [...unnumbered.flatMap((l) => qp.push(l)), ...qp.end()];
   for (const line of [...rest.flatMap((l) => joiner.push(l)), ...joiner.end()]) {
     importer.push(line);
   }
+  const js = journal.stats;
+  if (js.entries > 0) importer.journalRead(js.entries, js.kernel, js.unreadable);
   const cuts = splitter.cuts;
   if (cuts !== undefined) {
     importer.linesCut(cuts.count, cuts.firstLine, MAX_LOG_LINE);

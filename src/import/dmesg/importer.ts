@@ -411,6 +411,19 @@ export class DmesgImporter {
     );
   }
 
+  /**
+   * Records that the log was journalctl's JSON output: the header's `notes` say how many
+   * entries were read, how many were the kernel's and how many record lines did not parse.
+   */
+  journalRead(entries: number, kernel: number, unreadable: number): void {
+    this.#note(
+      `read as journalctl JSON output: ${entries} entries, ${kernel} of the kernel` +
+        (unreadable > 0
+          ? `; ${unreadable} record line(s) did not parse and were read as text`
+          : ""),
+    );
+  }
+
   /** Ends the import and builds the trace. Throws DmesgImportError when nothing is usable. */
   finish(input: { digest?: string } = {}): ImportResult {
     if (!this.#finished && this.#boot === this.#c.selectedBoot) this.#pci.finish();

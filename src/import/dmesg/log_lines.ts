@@ -9,6 +9,7 @@
  * @module
  */
 
+import { MAX_JOURNAL_RECORD } from "./journal_json.ts";
 import { stripPrefix } from "./prefix.ts";
 
 /** Longest line kept; the rest of a longer line is dropped up to the next line start. */
@@ -51,6 +52,10 @@ const LINE_START = new RegExp(
     "|\\[ {0,12}\\+?\\d{1,8}\\.\\d{6}\\] ?",
   "g",
 );
+
+/** A journalctl JSON record line (`json`, `json-seq`, `json-sse`): `{"` first. */
+// deno-lint-ignore no-control-regex -- json-seq (RFC 7464) puts an RS byte before a record
+const JSON_RECORD = /^(?:\u001e|data: )?\{"/;
 
 /** Characters kept back while dropping an overlong line, so a line start cut by a chunk edge is found. */
 const TAIL = 256;
@@ -228,7 +233,7 @@ export class LogLineSplitter {
       more = rest;
     }
     this.#carry += more;
-    if (this.#carry.length > this.#maxLine) this.#flush(out, false);
+    if (this.#carry.length > this.#limit(this.#carry)) this.#flush(out, false);
   }
 
   /** The current line ends after `piece`. */
@@ -271,7 +276,9 @@ export class LogLineSplitter {
    */
   #flush(out: string[], final: boolean): void {
     const text = this.#carry;
-    const starts = lineStarts(text);
+    // A journal record (journalctl -o json) is one line whatever its message holds.
+    const record = JSON_RECORD.test(text);
+    const starts = record ? [] : lineStarts(text);
     let from = 0;
     for (const start of starts) {
       this.#out(out, this.#bounded(text.slice(from, start).trimEnd()));
@@ -281,7 +288,7 @@ export class LogLineSplitter {
     if (final) {
       this.#out(out, this.#bounded(last));
       this.#carry = "";
-    } else if (last.length > this.#maxLine) {
+    } else if (last.length > this.#limit(last)) {
       this.#out(out, this.#bounded(last));
       this.#carry = "";
       this.#dropping = true;
@@ -291,12 +298,18 @@ export class LogLineSplitter {
     }
   }
 
-  /** `line` cut at `maxLine`, the cut counted (as the line about to be emitted). */
+  /** The longest `line` may be: `maxLine`, or a journal record's bound for a JSON record. */
+  #limit(line: string): number {
+    return JSON_RECORD.test(line) ? Math.max(this.#maxLine, MAX_JOURNAL_RECORD) : this.#maxLine;
+  }
+
+  /** `line` cut at its limit, the cut counted (as the line about to be emitted). */
   #bounded(line: string): string {
-    if (line.length <= this.#maxLine) return line;
+    const limit = this.#limit(line);
+    if (line.length <= limit) return line;
     if (this.#cuts === undefined) this.#cuts = { count: 1, firstLine: this.#emitted + 1 };
     else this.#cuts.count++;
-    return line.slice(0, this.#maxLine);
+    return line.slice(0, limit);
   }
 
   #out(out: string[], line: string): void {
