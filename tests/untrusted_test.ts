@@ -12,55 +12,9 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { cli } from "./cli_helpers.ts";
 import { header, trace } from "./hostile/corpus.ts";
+import { ROOT, sh, sub, withDir } from "./support/subprocess.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const TRACE = `${ROOT}traces/pcie-bar-above-e820.jsonl`;
-
-/** Runs `deno run FLAGS cli.ts ARGS` in `cwd`; stdout may be piped into a shell command. */
-async function sub(
-  flags: string[],
-  args: string[],
-  opts: { cwd?: string; stdin?: string } = {},
-): Promise<{ code: number; out: string; err: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, `${ROOT}cli.ts`, ...args],
-    cwd: opts.cwd ?? ROOT,
-    stdin: opts.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(opts.stdin));
-    await w.close();
-  }
-  const r = await child.output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
-
-/** Runs a shell line (for pipes, FIFOs and signals) and returns its status and output. */
-async function sh(line: string, cwd = ROOT): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command("bash", {
-    args: ["-c", line],
-    cwd,
-    env: { DENO: Deno.execPath(), CLI: `${ROOT}cli.ts`, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
-
-async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "p2mtrace-untrusted-" });
-  try {
-    await f(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 // ---- the writer ----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import { type Io, memoryIo } from "./io.ts";
 import type { ParsedArgs } from "./args.ts";
 import { reportError } from "./report_error.ts";
 import { escapeText } from "../report/text.ts";
+import { threadModulesReadable } from "../thread_access.ts";
 
 /** What one trace gave: the single-trace command's exit code and output. */
 export interface BatchOutcome {
@@ -39,6 +40,9 @@ export const TRACE_SUFFIXES = [".jsonl", ".jsonl.gz"] as const;
  * Expands operands: a directory becomes every trace file (`*.jsonl`, `*.jsonl.gz`) under it,
  * recursively, sorted by path (code points, so the order is the same on every machine);
  * symlinked directories are not followed (no loops). Other operands are kept as given; `-` is a usage error (stdin cannot be shared by a batch).
+ * A name under a directory that is not a regular file (nor a symlink to one) is still listed,
+ * so the batch reports it, and added to `irregular` when given: a FIFO there would block its
+ * open forever and a device (a link to `/dev/zero`) never ends, so the batch never opens it.
  *
  * @example
  * ```ts
@@ -52,7 +56,10 @@ export const TRACE_SUFFIXES = [".jsonl", ".jsonl.gz"] as const;
  * ]);
  * ```
  */
-export async function expandTraceOperands(operands: readonly string[]): Promise<string[]> {
+export async function expandTraceOperands(
+  operands: readonly string[],
+  irregular?: Set<string>,
+): Promise<string[]> {
   const out: string[] = [];
   for (const op of operands) {
     if (op === "-") {
@@ -72,7 +79,7 @@ export async function expandTraceOperands(operands: readonly string[]): Promise<
       continue;
     }
     const found: string[] = [];
-    await walk(op.replace(/\/+$/, "") || "/", found);
+    await walk(op.replace(/\/+$/, "") || "/", found, irregular);
     if (found.length === 0) {
       throw new InputError(op, "no trace files (*.jsonl, *.jsonl.gz) in this directory");
     }
@@ -81,7 +88,7 @@ export async function expandTraceOperands(operands: readonly string[]): Promise<
   return out;
 }
 
-async function walk(dir: string, found: string[]): Promise<void> {
+async function walk(dir: string, found: string[], irregular?: Set<string>): Promise<void> {
   let entries: Deno.DirEntry[];
   try {
     entries = await Array.fromAsync(Deno.readDir(dir));
@@ -90,8 +97,14 @@ async function walk(dir: string, found: string[]): Promise<void> {
   }
   for (const e of entries) {
     const path = `${dir}/${e.name}`;
-    if (e.isDirectory) await walk(path, found);
-    else if (TRACE_SUFFIXES.some((s) => e.name.endsWith(s)) && !e.isDirectory) found.push(path);
+    if (e.isDirectory) await walk(path, found, irregular);
+    else if (TRACE_SUFFIXES.some((s) => e.name.endsWith(s))) {
+      found.push(path);
+      // stat, not open: opening a FIFO without a writer does not return.
+      if (!e.isFile && !(await Deno.stat(path).then((st) => st.isFile, () => true))) {
+        irregular?.add(path);
+      }
+    }
   }
 }
 
@@ -239,26 +252,34 @@ export function batchExit(codes: readonly number[]): number {
   return codes.find((c) => c !== EXIT.ok) ?? EXIT.ok;
 }
 
-/** Runs a batch with `jobs` workers (in this thread when `jobs` is 1 or there is one file). */
+/**
+ * Runs a batch with `jobs` workers (in this thread when `jobs` is 1, there is one file, or the
+ * workers could not load p2mtrace's modules: with `--allow-read=DIR` alone, reading the traces
+ * needs nothing more, so the batch runs them here one at a time). A file in `irregular` is
+ * never opened: its outcome is 66, not a regular file ({@link expandTraceOperands}).
+ */
 export async function runTraces(
   files: readonly string[],
   argvFor: (file: string) => string[],
   jobs: number,
   inProcess: BatchRunner,
   emit: (outcome: BatchOutcome) => void,
+  irregular: ReadonlySet<string> = new Set(),
 ): Promise<number[]> {
   const codes: number[] = [];
+  const guard = (runner: BatchRunner): BatchRunner => (argv) =>
+    irregular.has(argv[1]) ? Promise.resolve(notRegular(argv[1])) : runner(argv);
   const collect = (o: BatchOutcome) => {
     codes.push(o.code);
     emit(o);
   };
-  if (jobs <= 1 || files.length <= 1) {
-    await runBatch(files, argvFor, 1, inProcess, collect);
+  if (jobs <= 1 || files.length <= 1 || !threadModulesReadable()) {
+    await runBatch(files, argvFor, 1, guard(inProcess), collect);
     return codes;
   }
   const runner = workerRunner(jobs);
   try {
-    await runBatch(files, argvFor, jobs, runner, collect);
+    await runBatch(files, argvFor, jobs, guard(runner), collect);
   } finally {
     runner.close();
   }
@@ -335,7 +356,8 @@ async function many(
   word: (result: Json) => string,
   describe: (result: Json) => string,
 ): Promise<number> {
-  const files = await expandTraceOperands(p.positionals);
+  const irregular = new Set<string>();
+  const files = await expandTraceOperands(p.positionals, irregular);
   const jobs = parseJobs(command, p.values.jobs as string | undefined);
   const rest = passOn(p.values);
   const tally = new Map<string, number>();
@@ -363,10 +385,21 @@ async function many(
         io.stdout(`${w.padEnd(10)} ${escapeText(o.file)}  ${escapeText(text)}\n`);
       }
     },
+    irregular,
   );
   const words = [...tally.entries()].map(([w, n]) => `${n} ${w}`).join(", ");
   io.stderr(`${command}: ${files.length} trace(s): ${words}\n`);
   return batchExit(codes);
+}
+
+/** The outcome of a name under a directory that is not a regular file: never opened. */
+function notRegular(file: string): { code: number; out: string; err: string } {
+  const e = new InputError(
+    file,
+    "not a regular file (a FIFO, device or socket under a directory is not opened; " +
+      "name it as an operand to read it)",
+  );
+  return { code: e.exitCode, out: "", err: `p2mtrace: ${e.message}\n` };
 }
 
 /**
