@@ -9,7 +9,7 @@
  */
 
 /** SHA-256 (16 hex digits) of the model source's paths and bytes. */
-export const MODEL_SOURCE_SHA256 = "71371c060c88c00b";
+export const MODEL_SOURCE_SHA256 = "f7c8e4ddc0a18aa3";
 
 /** The model's source files, relative to src/, in name order. */
 export const MODEL_SOURCE_FILES: readonly string[] = [

@@ -12,7 +12,14 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { cli } from "./cli_helpers.ts";
 import { header, hostileCases, trace } from "./hostile/corpus.ts";
-import { MAX_LINE_BYTES, maybeGunzip, readFailure, readLineBatches } from "../src/trace/lines.ts";
+import {
+  holdIfReadOnce,
+  MAX_HELD_BYTES,
+  MAX_LINE_BYTES,
+  maybeGunzip,
+  readFailure,
+  readLineBatches,
+} from "../src/trace/lines.ts";
 import {
   MAX_DUMP_LINES,
   MAX_NESTING,
@@ -21,6 +28,8 @@ import {
   MAX_TEXT,
 } from "../src/trace/validate.ts";
 import { MAX_IMPORT_BYTES } from "../src/cli/import_runtime.ts";
+import { MAX_BYTES_BEFORE_KERNEL_LINE } from "../src/import/dmesg/importer.ts";
+import { MAX_LOG_LINE } from "../src/import/dmesg/log_lines.ts";
 import { MAX_SYSFS_FILE_BYTES } from "../src/import/sysfs/reader.ts";
 import { MAX_LOG_LINE } from "../src/import/dmesg/log_lines.ts";
 import { MAX_JOURNAL_RECORD } from "../src/import/dmesg/journal_json.ts";
@@ -114,6 +123,21 @@ const CHECKS: Record<string, (row: string) => Promise<void>> = {
     );
     inCorpus(["line-100mb", "no-newline-80mb"], 65);
   },
+  "input read twice from a pipe": async (row) => {
+    assert.equal(MAX_HELD_BYTES, 256 * 1024 * 1024);
+    assert.match(row, /at most 256 MiB.*\| 65 naming the line, "save it to a file"/);
+    const held = await holdIfReadOnce("-", ReadableStream.from([new Uint8Array(9).fill(10)]), 8);
+    await assert.rejects(
+      new Response(held!.stream()).text(),
+      (e: Error & { exitCode?: number }) =>
+        e.exitCode === 65 && /^-:9: expected at most 8 bytes .*save it to a file/.test(e.message),
+    );
+    await provenBy([
+      "read_once_test.ts: a FIFO and stdin read twice give what the file gives",
+      "read_once_test.ts: a binary pipe fails the first pass at once",
+      "read_once_test.ts: what is held is bounded",
+    ]);
+  },
   "decompressed size": async (row) => {
     assert.match(row, /100 times.*\| 65 "a gzip bomb\?"; data after the last member: 65/);
     const bomb = gzipSync(new Uint8Array(70 << 20).fill(10), { level: 9 });
@@ -202,6 +226,18 @@ const CHECKS: Record<string, (row: string) => Promise<void>> = {
     assert.equal(r.code, 65);
     assert.match(r.err, /t\.jsonl:1: field "policy"/);
     assert.equal((await onFile(text, ["check", "T", "--bisect-exit"])).code, 125);
+  },
+  "`import dmesg` input": async (row) => {
+    assert.equal(MAX_BYTES_BEFORE_KERNEL_LINE, 16 * 1024 * 1024);
+    assert.equal(MAX_LOG_LINE, 4096);
+    assert.match(
+      row,
+      /within its first 16 MiB; lines are cut at 4,096 characters\s*\| 65 "not-a-log"/,
+    );
+    await provenBy([
+      "import_endless_test.ts: every fixture log shows a line of a kernel in its first 4 KiB",
+      "import_endless_test.ts: /dev/zero, random bytes and yes(1) end in 65 at the bound",
+    ]);
   },
   "`import bpftrace`, `import p2m-dump` input": async (row) => {
     assert.match(row, new RegExp(`${MAX_IMPORT_BYTES / (1 << 20)} MiB of text\\s*\\| 65`));

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeText } from "../report/text.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { parseUint } from "../trace/hex.ts";
 import { maybeGunzip, openInput, readFailure } from "../trace/lines.ts";
@@ -165,6 +166,8 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     for (const line of lines.flatMap((l) => qp.push(l))) {
       for (const l of joiner.push(line)) importer.push(l);
     }
+    // Counted after the chunk's lines: a log given as one large chunk has shown its kernel.
+    importer.read(chunk.value.length);
   }
   const unjournaled = [...splitter.end().flatMap((l) => journal.push(l)), ...journal.end()];
   const unnumbered = [...unjournaled.flatMap((l) => numbers.push(l)), ...numbers.end()];
@@ -197,7 +200,9 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
   const summary = [...kinds].map(([k, n]) => `${n} ${k}`).join(", ");
   const g = result.header.guest;
   io.stderr(
-    `${TOOL_NAME}: import dmesg: ${log}: ${result.lines} line(s) -> ${result.events.length} ` +
+    `${TOOL_NAME}: import dmesg: ${
+      escapeText(log)
+    }: ${result.lines} line(s) -> ${result.events.length} ` +
       `event(s) (${summary}); ${g.type} ${g.domain}` +
       `${g.kernel ? `, Linux ${g.kernel}` : ""}` +
       `${g.nrPages !== undefined ? `, nr_pages 0x${g.nrPages.toString(16)}` : ""}` +

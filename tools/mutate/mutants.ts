@@ -695,15 +695,13 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["src/p2m/table_test.ts"],
   },
   {
-    id: "lazy-mid-read-per-access",
-    file: "src/p2m/table.ts",
-    original: "get(this: { load?: () => Leaf[]; read?: Leaf[] }): Leaf[] {\n" +
-      "      if (this.read === undefined) {\n        this.read = this.load!();",
-    replacement: "get(this: { load?: () => Leaf[]; read?: Leaf[] }): Leaf[] {\n" +
-      "      if (this.read === undefined) {\n        return this.load!();",
-    breaks: "a lazily read mid's slots are read once (LazyMidPages: each mid's reader called " +
-      "at most once), not read, checked and parsed again on every access",
-    tests: ["src/p2m/table_test.ts"],
+    id: "lazy-mid-place-stride",
+    file: "src/model/state_codec.ts",
+    original: "const j = PLACE_SIZE * m;",
+    replacement: "const j = 2 * m;",
+    breaks: "a lazily read mid m is at the m-th (offset, length, sum) triple of its state's " +
+      "flat place list",
+    tests: ["src/model/state_codec_test.ts"],
   },
   {
     id: "index-lazy-page-unchecked",
