@@ -31,7 +31,6 @@ import { MAX_IMPORT_BYTES } from "../src/cli/import_runtime.ts";
 import { MAX_BYTES_BEFORE_KERNEL_LINE } from "../src/import/dmesg/importer.ts";
 import { MAX_LOG_LINE } from "../src/import/dmesg/log_lines.ts";
 import { MAX_SYSFS_FILE_BYTES } from "../src/import/sysfs/reader.ts";
-import { MAX_LOG_LINE } from "../src/import/dmesg/log_lines.ts";
 import { MAX_JOURNAL_RECORD } from "../src/import/dmesg/journal_json.ts";
 import { GROUP_BYTES, SLOTS, THREAD_MIN_BYTES } from "../src/trace/threaded_read.ts";
 
