@@ -9,7 +9,7 @@ import { main } from "../src/cli/main.ts";
 import { memoryIo } from "../src/cli/io.ts";
 import { generateTrace } from "../src/gen/trace_gen.ts";
 import { AUTO_INDEX_BYTES, CACHE_MAX_INDEXES, writeAlias } from "../src/replay/index_cache.ts";
-import { fileKey } from "../src/replay/trace_index.ts";
+import { fileKey, indexLayout } from "../src/replay/trace_index.ts";
 import "./support/repo_root.ts";
 
 async function run(argv: string[], env: Record<string, string>) {
@@ -79,12 +79,9 @@ async function bootSteps(trace: string): Promise<string[]> {
   return [seq - 1, seq, seq + 1, seq + 1023, seq + 1024, seq + 1025].map(String);
 }
 
-/** The index file's directory (JSON before the 44-byte trailer). */
+/** The index file's layout: its directory's entries with each interval's record. */
 function directoryOf(bytes: Uint8Array) {
-  const dirLen = new DataView(bytes.buffer).getUint32(bytes.length - 44, true);
-  return JSON.parse(
-    new TextDecoder().decode(bytes.subarray(bytes.length - 44 - dirLen, bytes.length - 44)),
-  );
+  return indexLayout(bytes);
 }
 
 Deno.test("index: snapshot, lookup and diff print the same with the index as by a replay", async () => {
@@ -101,7 +98,7 @@ Deno.test("index: snapshot, lookup and diff print the same with the index as by 
   assert.match((await run(["index", trace], env)).out, /^up to date: /);
   // Steps on both sides of the checkpoints within intervals (seqs here are 1, 2, 3, ...).
   const subs: number[] = directoryOf(await Deno.readFile(indexFiles(dir)[0])).intervals
-    .flatMap((iv: { subs: { first: number }[] }) => iv.subs.map((s) => s.first));
+    .flatMap((iv) => iv.subs.map((s) => s.first));
   assert.equal(subs.length, 9, `checkpoints within intervals: ${subs}`);
   const subSteps = subs.filter((_, i) => i % 2 === 0).flatMap((f) => [f - 1, f, f + 1]);
   for (const at of [...STEPS, ...await bootSteps(trace), ...subSteps.map(String)]) {
@@ -206,21 +203,20 @@ Deno.test("index: a truncated or damaged index file is ignored with a note, neve
   const good = await Deno.readFile(file);
   const directory = directoryOf(good);
   const at = 2050;
-  const intervals = directory.intervals as { first: number; [block: string]: number[] | number }[];
+  const intervals = directory.intervals;
   const u = intervals.findLastIndex((iv) => iv.first < at);
-  const [earlier, used] = [intervals[u - 1], intervals[u]] as Record<string, number[]>[];
+  const [earlier, used] = [intervals[u - 1], intervals[u]];
   // A PFN the balloon took in the earlier interval and the step's interval left alone: its
   // blame is read from the earlier interval's last-change block.
   const text = await Deno.readTextFile(trace);
   const taken = text.split("\n").filter((l) => l.includes('"decrease_reservation"'))
-    .map((l) => JSON.parse(l)).filter((e) =>
-      e.seq > (earlier.first as unknown as number) && e.seq <= (used.first as unknown as number)
-    ).map((e) => e.pfn as string);
+    .map((l) => JSON.parse(l)).filter((e) => e.seq > earlier.first && e.seq <= used.first)
+    .map((e) => e.pfn as string);
   let blamed: string | undefined;
   for (const pfn of taken) {
     const out = (await run(["lookup", trace, pfn, "--at", `${at}`, "--no-cache"], env)).out;
     const step = Number(/last changed: +step (\d+)/.exec(out)?.[1]);
-    if (step > (earlier.first as unknown as number) && step <= (used.first as unknown as number)) {
+    if (step > earlier.first && step <= used.first) {
       blamed = pfn;
       break;
     }
@@ -228,38 +224,70 @@ Deno.test("index: a truncated or damaged index file is ignored with a note, neve
   assert.ok(blamed, "no PFN last changed in the earlier interval");
   const history = ["lookup", trace, "0x2000", "--at", `${at}`, "--history"];
   const blame = ["lookup", trace, blamed, "--at", `${at}`, "--json"];
-  // Truncations, and single flipped bytes in the header, the directory, the trailer, and the
-  // state (with a P2M mid and leaf of it) and event table of the interval the lookup reads,
-  // the region block and the
-  // last-change block of an earlier one its blame reads (blocks are checked when read, not
-  // all at open).
-  const region = directory.regions.findLast((r: { pfn: number }) => r.pfn <= parseInt(blamed));
+  const snapshot = ["snapshot", trace, "--at", `${at}`];
+  // Truncations, and single flipped bytes in the header, the directory (its fixed start, its
+  // head, an interval's entry), the trailer, the record of the interval the lookup reads, its
+  // state, a P2M mid and a leaf of it that a lookup reads (each page checked on its own
+  // against the sum its parent holds), its event table, the page block a snapshot reads
+  // whole, the region block and the last-change block of an earlier interval its blame
+  // reads (blocks are checked when read, not all at open).
+  const region = directory.regions.findLast((r) => r.pfn <= parseInt(blamed));
+  assert.ok(region);
+  const dirLen = new DataView(good.buffer).getUint32(good.length - 44, true);
+  const dirAt = good.length - 44 - dirLen;
   const damages: [string, (b: Uint8Array) => Uint8Array, string[]][] = [
     ["truncated to half", (b) => b.slice(0, b.length >> 1), history],
     ["truncated by one byte", (b) => b.slice(0, b.length - 1), history],
     ["empty", () => new Uint8Array(), history],
+    // The directory cut short, its trailer kept (its length then runs into the blocks).
+    ["directory truncated", (b) => {
+      const c = new Uint8Array(b.length - 72);
+      c.set(b.subarray(0, dirAt + dirLen - 72));
+      c.set(b.subarray(b.length - 44), c.length - 44);
+      return c;
+    }, history],
   ];
   // The checkpoint the lookup decodes (the interval's own, or the last one within it before
-  // the step), and a mid and a leaf of its P2M (pooled pages: in its group's page blocks).
-  const read = (at: number[]) =>
-    JSON.parse(new TextDecoder().decode(good.subarray(at[0], at[0] + at[1])));
-  const subs = used.subs as unknown as { first: number; state: number[] }[];
-  const state = subs.findLast((s) => s.first <= at)?.state ?? used.state;
-  const mid = read(state).p2m.midAt;
-  const leaf = read(mid)[1];
+  // the step), and a mid and a leaf of its P2M (pooled pages: places of offset, length and
+  // sum).
+  const textAt = (at: readonly unknown[]) => {
+    const [from, len] = at as number[];
+    return new TextDecoder().decode(good.subarray(from, from + len));
+  };
+  const read = (at: readonly unknown[]) => JSON.parse(textAt(at));
+  const state = used.subs.findLast((s) => s.first <= at)?.state ?? used.state;
+  const p2m = read(state).p2m;
+  const place = (places: number[], k: number) => places.slice(3 * (k - 3), 3 * (k - 3) + 3);
+  // The first PFN in a private leaf: its mid and its leaf.
+  const top: number[] = p2m.top;
+  const t = top.findIndex((k) => k >= 3);
+  assert.ok(t >= 0, "the P2M has no private mid");
+  const mid = place(p2m.midAt, top[t]);
+  const [slots, leaves]: [number[], number[]] = read(mid);
+  const slot = slots.findIndex((k) => k >= 3);
+  assert.ok(slot >= 0, "the mid has no private leaf");
+  const leaf = place(leaves, slots[slot]);
+  const pfn = "0x" + ((t << 18) + (slot << 9) + 5).toString(16);
+  const leafLookup = ["lookup", trace, pfn, "--at", `${at}`];
+  assert.ok(used.pages, "the interval's checkpoint placed no pages");
   const inBlocks: [number, string[]][] = [
+    [used.record[0] + 5, history],
     [state[0] + 7, history],
-    [mid[0] + 1, history],
-    [leaf[0] + 1, history],
+    [mid[0] + 1, leafLookup],
+    [leaf[0] + 1, leafLookup],
     [used.events[0] + 100, history],
+    [used.pages[0] + 1, snapshot],
     [region.block[0] + 1, blame],
     [earlier.changes[0] + 1, blame],
+    [dirAt + 2, history],
+    [dirAt + 30, history],
+    [dirAt + dirLen - 56 * directory.regions.length - 72 * (intervals.length - u) + 3, history],
   ];
   for (
-    const [byte, argv] of [[3, history], [13, history], ...inBlocks, [good.length - 300, history], [
-      good.length - 40,
+    const [byte, argv] of [[3, history], [13, history], ...inBlocks, [good.length - 40, history], [
+      good.length - 3,
       history,
-    ], [good.length - 3, history]] as [number, string[]][]
+    ]] as [number, string[]][]
   ) {
     damages.push([`byte ${byte} flipped`, (b) => {
       const c = b.slice();
@@ -267,10 +295,9 @@ Deno.test("index: a truncated or damaged index file is ignored with a note, neve
       return c;
     }, argv]);
   }
-  // A digit of a pooled page changed into another (still JSON): only its block's hash
-  // catches it.
+  // A digit of a pooled page changed into another (still JSON): only the page's sum (a
+  // lookup reads it on its own) or its block's hash (a snapshot reads the block) catches it.
   // The leaf's last run number, and the mid's last slot (which leaf the slot is).
-  const textAt = (at: number[]) => new TextDecoder().decode(good.subarray(at[0], at[0] + at[1]));
   for (
     const byte of [
       leaf[0] + textAt(leaf).lastIndexOf("]") - 1,
@@ -278,11 +305,13 @@ Deno.test("index: a truncated or damaged index file is ignored with a note, neve
     ]
   ) {
     assert.match(String.fromCharCode(good[byte]), /\d/);
-    damages.push([`digit at byte ${byte} changed`, (b) => {
-      const c = b.slice();
-      c[byte] ^= 1;
-      return c;
-    }, history]);
+    for (const argv of [leafLookup, snapshot]) {
+      damages.push([`digit at byte ${byte} changed (${argv[0]})`, (b) => {
+        const c = b.slice();
+        c[byte] ^= 1;
+        return c;
+      }, argv]);
+    }
   }
   for (const [what, damage, argv] of damages) {
     const plain = await run([...argv, "--no-cache"], env);

@@ -12,7 +12,14 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { cli } from "./cli_helpers.ts";
 import { header, hostileCases, trace } from "./hostile/corpus.ts";
-import { MAX_LINE_BYTES, maybeGunzip, readFailure, readLineBatches } from "../src/trace/lines.ts";
+import {
+  holdIfReadOnce,
+  MAX_HELD_BYTES,
+  MAX_LINE_BYTES,
+  maybeGunzip,
+  readFailure,
+  readLineBatches,
+} from "../src/trace/lines.ts";
 import {
   MAX_DUMP_LINES,
   MAX_NESTING,
@@ -21,7 +28,10 @@ import {
   MAX_TEXT,
 } from "../src/trace/validate.ts";
 import { MAX_IMPORT_BYTES } from "../src/cli/import_runtime.ts";
+import { MAX_BYTES_BEFORE_KERNEL_LINE } from "../src/import/dmesg/importer.ts";
+import { MAX_LOG_LINE } from "../src/import/dmesg/log_lines.ts";
 import { MAX_SYSFS_FILE_BYTES } from "../src/import/sysfs/reader.ts";
+import { MAX_JOURNAL_RECORD } from "../src/import/dmesg/journal_json.ts";
 import { GROUP_BYTES, SLOTS, THREAD_MIN_BYTES } from "../src/trace/threaded_read.ts";
 
 const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));
@@ -112,6 +122,21 @@ const CHECKS: Record<string, (row: string) => Promise<void>> = {
     );
     inCorpus(["line-100mb", "no-newline-80mb"], 65);
   },
+  "input read twice from a pipe": async (row) => {
+    assert.equal(MAX_HELD_BYTES, 256 * 1024 * 1024);
+    assert.match(row, /at most 256 MiB.*\| 65 naming the line, "save it to a file"/);
+    const held = await holdIfReadOnce("-", ReadableStream.from([new Uint8Array(9).fill(10)]), 8);
+    await assert.rejects(
+      new Response(held!.stream()).text(),
+      (e: Error & { exitCode?: number }) =>
+        e.exitCode === 65 && /^-:9: expected at most 8 bytes .*save it to a file/.test(e.message),
+    );
+    await provenBy([
+      "read_once_test.ts: a FIFO and stdin read twice give what the file gives",
+      "read_once_test.ts: a binary pipe fails the first pass at once",
+      "read_once_test.ts: what is held is bounded",
+    ]);
+  },
   "decompressed size": async (row) => {
     assert.match(row, /100 times.*\| 65 "a gzip bomb\?"; data after the last member: 65/);
     const bomb = gzipSync(new Uint8Array(70 << 20).fill(10), { level: 9 });
@@ -201,6 +226,18 @@ const CHECKS: Record<string, (row: string) => Promise<void>> = {
     assert.match(r.err, /t\.jsonl:1: field "policy"/);
     assert.equal((await onFile(text, ["check", "T", "--bisect-exit"])).code, 125);
   },
+  "`import dmesg` input": async (row) => {
+    assert.equal(MAX_BYTES_BEFORE_KERNEL_LINE, 16 * 1024 * 1024);
+    assert.equal(MAX_LOG_LINE, 4096);
+    assert.match(
+      row,
+      /within its first 16 MiB; lines are cut at 4,096 characters\s*\| 65 "not-a-log"/,
+    );
+    await provenBy([
+      "import_endless_test.ts: every fixture log shows a line of a kernel in its first 4 KiB",
+      "import_endless_test.ts: /dev/zero, random bytes and yes(1) end in 65 at the bound",
+    ]);
+  },
   "`import bpftrace`, `import p2m-dump` input": async (row) => {
     assert.match(row, new RegExp(`${MAX_IMPORT_BYTES / (1 << 20)} MiB of text\\s*\\| 65`));
     await withDir(async (dir) => {
@@ -215,6 +252,21 @@ const CHECKS: Record<string, (row: string) => Promise<void>> = {
       assert.equal(r.code, 65, r.err);
       assert.match(r.err, /big\.txt:\d+: expected an input of at most/);
     });
+  },
+  "`import dmesg` line length": async (row) => {
+    assert.match(row, new RegExp(`${MAX_LOG_LINE} characters .*JSON record line: 65,536`));
+    assert.equal(MAX_JOURNAL_RECORD, 65536);
+    // One line of 1 MiB with no line start, between two lines that hold a map and a count.
+    const text = "[    0.000000] Xen: [mem 0x0000000000000000-0x000000003fffffff] usable\n" +
+      "x".repeat(1 << 20) + "\n[    0.100000] Released 0 page(s)\n";
+    const r = await onFile(text, ["import", "dmesg", "T"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, new RegExp(`line 2: 1 line\\(s\\) longer than ${MAX_LOG_LINE} characters`));
+    assert.match(r.out, /"notes":\[[^\]]*line 2: 1 line\(s\) longer than 4096/);
+    await provenBy([
+      "../src/import/dmesg/log_lines_test.ts: a gigabyte-style run with no line start is cut once",
+      "../src/import/dmesg/log_lines_test.ts: a log flattened into one paragraph gives its lines back",
+    ]);
   },
   "`record` file": async (row) => {
     assert.match(row, new RegExp(`at most ${MAX_SYSFS_FILE_BYTES / (1 << 20)} MiB.*\\| a note`));

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeText } from "../report/text.ts";
 import { EXIT, InputError, UsageError } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { inputReason } from "../trace/lines.ts";
@@ -234,7 +235,9 @@ async function runCommand(args: string[], io: Io): Promise<number> {
   const digest = await sha256();
   const points = timelinePoints(t);
   if (points.length < 2) {
-    throw new UsageError(`bisect run: ${file} has no step after step 0: nothing to bisect`);
+    throw new UsageError(
+      `bisect run: ${escapeText(file)} has no step after step 0: nothing to bisect`,
+    );
   }
   const good = position(points, t.resolve(goodName).index);
   const bad = position(points, t.resolve(badName).index);
@@ -247,7 +250,7 @@ async function runCommand(args: string[], io: Io): Promise<number> {
   const emit = (line: string) => io.stdout(line + "\n");
   const last = points[points.length - 1].point.step;
   emit(
-    `p2mtrace bisect run on ${file}: ${points.length} steps (0 to ${last}) under ` +
+    `p2mtrace bisect run on ${escapeText(file)}: ${points.length} steps (0 to ${last}) under ` +
       `${policySpec(t.policy)} (${t.policySource})`,
   );
   const quoted = commandLine([cmd, ...cmdArgs]).replace(/^p2mtrace /, "");
@@ -327,14 +330,16 @@ async function replay(args: string[], io: Io): Promise<number> {
     throw new BisectLogError(
       logFile,
       1,
-      `the trace ${s.trace} has sha256 ${digest}, the log was made on ${s.sha256}: ` +
+      `the trace ${escapeText(s.trace)} has sha256 ${digest}, the log was made on ${s.sha256}: ` +
         `the trace changed since, so its marks may not apply`,
     );
   }
   const points = timelinePoints(t);
   const emit = (line: string) => io.stdout(line + "\n");
   emit(
-    `replaying ${logFile}: ${log.marks.length} mark(s) on ${s.trace} under ${policySpec(t.policy)}`,
+    `replaying ${escapeText(logFile)}: ${log.marks.length} mark(s) on ${
+      escapeText(s.trace)
+    } under ${policySpec(t.policy)}`,
   );
   emit(startLine({ ...s, policy: policySpec(t.policy), sha256: digest }));
   const search = new BisectSearch(points.length);

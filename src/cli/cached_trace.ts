@@ -254,9 +254,12 @@ export async function withIndex<T>(
       return await cached(c);
     } catch (e) {
       if (!(e instanceof IndexUnusable)) throw e;
+      c.index.close();
       note(io, `ignoring the index cache file ${escapeText(c.index.path)}: ${e.message}`);
       // Removed, so that it is rebuilt (on the next use of a large trace, or by `index`).
       await Deno.remove(c.index.path).catch(() => {});
+    } finally {
+      c.index.close();
     }
   }
   return await replay();

@@ -33,7 +33,8 @@ export async function passFromStart(
   named: StepName[],
   policy: string | undefined,
 ): Promise<{ names: StepName[]; pass: ForwardPass }> {
-  const { names, stdin: rest } = await resolveFromEnd(file, stdin, named);
-  const pass = await ForwardPass.open(await TraceReader.open(file, rest), { policy });
+  const { names, stdin: rest, held } = await resolveFromEnd(file, stdin, named);
+  const reader = await TraceReader.open(file, rest, held ? { held } : {});
+  const pass = await ForwardPass.open(reader, { policy });
   return { names, pass };
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeText } from "../report/text.ts";
 import { EXIT, OutputError, UsageError } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
 import { sha256File } from "../trace/sha.ts";
@@ -77,7 +78,7 @@ async function run(args: string[], io: Io): Promise<number> {
   f.close();
   if (!stat.isFile || (got === 2 && magic[0] === 0x1f && magic[1] === 0x8b)) {
     throw new UsageError(
-      `index: ${file} is not a plain trace file (a FIFO or .gz has nothing to seek in)`,
+      `index: ${escapeText(file)} is not a plain trace file (a FIFO or .gz has nothing to seek in)`,
     );
   }
   const spec = policySpec(policy);
@@ -103,7 +104,7 @@ async function run(args: string[], io: Io): Promise<number> {
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) {
         const why = e instanceof IndexUnusable || e instanceof SyntaxError ? e.message : String(e);
-        io.stderr(`p2mtrace: note: ignoring the index cache file ${path}: ${why}\n`);
+        io.stderr(`p2mtrace: note: ignoring the index cache file ${escapeText(path)}: ${why}\n`);
       }
     }
   }
@@ -123,7 +124,9 @@ async function run(args: string[], io: Io): Promise<number> {
   }
   const mb = (Deno.statSync(index.path).size / 1e6).toFixed(1);
   io.stdout(
-    `${fresh ? "indexed" : "up to date:"} ${file} under ${spec}: ${index.events} events, ` +
+    `${fresh ? "indexed" : "up to date:"} ${
+      escapeText(file)
+    } under ${spec}: ${index.events} events, ` +
       `${index.checkpoints} checkpoint(s) (every ${index.interval} events and after a boot pass), ` +
       `${mb} MB\n` +
       `  ${index.path}\n`,

@@ -78,7 +78,12 @@ async function run(args: string[], io: Io): Promise<number> {
   const policy = p.values.policy as string | undefined;
   const showHistory = p.values.history === true;
   const common = { trace: file, pfn, offset, byAddr: addrArg !== undefined, showHistory };
-  const { input, cut } = await withIndex(
+  const print = (input: LookupInput) =>
+    p.values.json === true ? JSON.stringify(lookupJson(input)) + "\n" : lookupText(input);
+  // The answer is printed into a string inside each way: a state from the index reads its
+  // P2M leaves (each checked) only as the report needs them, and a damaged one must still
+  // fall back to the replay.
+  const { text, cut } = await withIndex(
     file,
     policy,
     p.values["no-cache"] === true,
@@ -97,7 +102,7 @@ async function run(args: string[], io: Io): Promise<number> {
         policySource: c.policySource,
         history,
       };
-      return { input, cut: cutOffMessage(c, file, point.index) };
+      return { text: print(input), cut: cutOffMessage(c, file, point.index) };
     },
     async () => {
       const { passFromStart } = await import("./from_start.ts");
@@ -114,10 +119,10 @@ async function run(args: string[], io: Io): Promise<number> {
         policySource: pass.policySource,
         history,
       };
-      return { input, cut: pass.cutOff?.message };
+      return { text: print(input), cut: pass.cutOff?.message };
     },
   );
-  io.stdout(p.values.json === true ? JSON.stringify(lookupJson(input)) + "\n" : lookupText(input));
+  io.stdout(text);
   if (cut !== undefined) {
     io.stderr(`p2mtrace: ${cut}\n`);
     return EXIT.cutOff;

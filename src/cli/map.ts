@@ -6,6 +6,7 @@
 
 import { EXIT, UsageError } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
+import { type HeldInput, holdIfReadOnce } from "../trace/lines.ts";
 import { collectMap, DEFAULT_MAX_FRAMES } from "../map/collect.ts";
 import { layoutMap, renderSvg } from "../map/svg.ts";
 import { renderText } from "../map/text.ts";
@@ -63,14 +64,15 @@ async function readers(
   file: string,
   n: number,
   io: Io,
+  held: HeldInput | undefined,
 ): Promise<TraceReader[]> {
-  if (file === "-" && n > 1) {
-    // Standard input is read once; every policy replays the same text.
-    const text = await new Response(io.stdin).text();
-    return Array.from({ length: n }, () => TraceReader.fromText(file, text));
-  }
+  // Standard input, a FIFO or <(...) is read once (held, bounded); every policy replays the
+  // same bytes.
+  held ??= n > 1 ? await holdIfReadOnce(file, io.stdin) : undefined;
   const out: TraceReader[] = [];
-  for (let i = 0; i < n; i++) out.push(await TraceReader.open(file, io.stdin));
+  for (let i = 0; i < n; i++) {
+    out.push(await TraceReader.open(file, io.stdin, held ? { held } : {}));
+  }
   return out;
 }
 
@@ -103,7 +105,7 @@ async function run(args: string[], io: Io): Promise<number> {
     }
   }
   const named = typeof p.values.at === "string" ? parseStepName("map", "--at", p.values.at) : "end";
-  const { names: [at], stdin } = await resolveFromEnd(file, io.stdin, [named]);
+  const { names: [at], stdin, held } = await resolveFromEnd(file, io.stdin, [named]);
   const policies = policiesOf(p.values);
   const spec = {
     output: p.values.output as string | undefined,
@@ -111,7 +113,7 @@ async function run(args: string[], io: Io): Promise<number> {
     inputs: [file],
   };
   await checkOutput(spec);
-  const rs = await readers(file, policies.length, { ...io, stdin });
+  const rs = await readers(file, policies.length, { ...io, stdin }, held);
   const model = await collectMap(rs.map((reader, i) => ({ reader, policy: policies[i] })), { at });
   let text: string;
   if (format === "text") {

@@ -4,8 +4,10 @@
  * @module
  */
 
+import { escapeText } from "../report/text.ts";
 import { EXIT } from "../errors.ts";
 import { TraceReader } from "../trace/read.ts";
+import { holdIfReadOnce } from "../trace/lines.ts";
 import { endLine, eventLine } from "../trace/write.ts";
 import { choosePolicy, selectDetectors } from "../replay/replayer.ts";
 import { runTrace } from "../replay/run.ts";
@@ -58,15 +60,9 @@ async function run(args: string[], io: Io): Promise<number> {
     force: { type: "boolean" },
   });
   const [file] = operands("minimize", p.positionals, ["TRACE"]);
-  // stdin, a FIFO or <(...) can be read once only: keep its bytes and read those again.
-  const st = file === "-" ? undefined : await Deno.stat(file).catch(() => undefined);
-  const bytes = file === "-"
-    ? new Uint8Array(await new Response(io.stdin).arrayBuffer())
-    : st !== undefined && !st.isFile && !st.isDirectory
-    ? await Deno.readFile(file)
-    : undefined;
-  const open = () =>
-    bytes ? TraceReader.open("-", ReadableStream.from([bytes])) : TraceReader.open(file);
+  // stdin, a FIFO or <(...) can be read once only: keep its bytes (bounded) and read those again.
+  const held = await holdIfReadOnce(file, io.stdin);
+  const open = () => TraceReader.open(file, io.stdin, held ? { held } : {});
   const output = {
     output: p.values.output as string | undefined,
     force: p.values.force === true,
@@ -83,7 +79,9 @@ async function run(args: string[], io: Io): Promise<number> {
     detector = res.replayer.findings[0]?.detector;
     if (detector === undefined) {
       io.stderr(
-        `${TOOL_NAME}: minimize: ${file} has no finding under ${res.policy.name}: nothing to minimize\n`,
+        `${TOOL_NAME}: minimize: ${
+          escapeText(file)
+        } has no finding under ${res.policy.name}: nothing to minimize\n`,
       );
       return EXIT.found;
     }
@@ -91,10 +89,7 @@ async function run(args: string[], io: Io): Promise<number> {
   const reader = await open();
   const header = await reader.header();
   const { policy } = choosePolicy(header, p.values.policy as string | undefined);
-  const sha256 = bytes
-    ? [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))]
-      .map((b) => b.toString(16).padStart(2, "0")).join("")
-    : await sha256File(file);
+  const sha256 = held ? await held.sha256() : await sha256File(file);
   const strict = p.values["strict-minimal"] === true;
   let events: TraceEvent[];
   let total: number;
@@ -136,14 +131,18 @@ async function run(args: string[], io: Io): Promise<number> {
     "\n";
   await writeOutput(io, text, output);
   io.stderr(
-    `${TOOL_NAME}: minimized ${file} from ${total} event(s) to ${events.length} in ${tests} ` +
+    `${TOOL_NAME}: minimized ${
+      escapeText(file)
+    } from ${total} event(s) to ${events.length} in ${tests} ` +
       `replay(s): ${what}\n`,
   );
   return EXIT.ok;
 }
 
 function neverFires(io: Io, detector: string, file: string, policy: string): number {
-  io.stderr(`${TOOL_NAME}: minimize: ${detector} never fires in ${file} under ${policy}\n`);
+  io.stderr(
+    `${TOOL_NAME}: minimize: ${detector} never fires in ${escapeText(file)} under ${policy}\n`,
+  );
   return EXIT.found;
 }
 

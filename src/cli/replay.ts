@@ -63,10 +63,10 @@ async function run(args: string[], io: Io): Promise<number> {
   const named = typeof p.values.at === "string"
     ? parseStepName("replay", "--at", p.values.at)
     : "end";
-  const { names: [at], stdin } = await resolveFromEnd(file, io.stdin, [named]);
+  const { names: [at], stdin, held } = await resolveFromEnd(file, io.stdin, [named]);
   const atSeq = at === "end" ? undefined : at as number;
   const threads = parseThreads("replay", p.values.threads as string | undefined);
-  const reader = await openEvents(file, stdin, { threads });
+  const reader = await openEvents(file, stdin, held ? { threads, held } : { threads });
   const res = await runTrace(reader, {
     policy: p.values.policy as string | undefined,
     detectors: (p.values.detector as string[] | undefined) ?? [],

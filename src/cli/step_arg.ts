@@ -9,6 +9,8 @@
 import { CutOffError, UsageError } from "../errors.ts";
 import { ADDR_LIMIT, FRAME_LIMIT, parseUint } from "../trace/hex.ts";
 import { StepIndex, type StepName } from "../replay/steps.ts";
+import type { HeldInput } from "../trace/lines.ts";
+import { ansiQuote, escapeText } from "../report/text.ts";
 
 /** The one message for a step name that is not one (every time-travel command uses it). */
 const STEP_GRAMMAR = "a step: 0, N (after every event with seq <= N), end, or -N (N events " +
@@ -41,8 +43,9 @@ export function parseStepName(command: string, flag: string, v: string): StepNam
 
 /**
  * Turns `-N` step names into step numbers, which needs the trace's length: one extra read of
- * the trace (stdin is kept in memory so the command can read it again). Other names pass
- * through; the returned `stdin` is what the command reads next.
+ * the trace (an input that can be read only once, stdin, a FIFO or `<(...)`, is held in memory,
+ * bounded, so the command reads the same bytes again: open it with the returned `held`). Other
+ * names pass through; the returned `stdin` is what the command reads next.
  *
  * @example
  * ```ts
@@ -56,14 +59,13 @@ export async function resolveFromEnd(
   file: string,
   stdin: ReadableStream<Uint8Array>,
   names: StepName[],
-): Promise<{ names: StepName[]; stdin: ReadableStream<Uint8Array> }> {
+): Promise<{ names: StepName[]; stdin: ReadableStream<Uint8Array>; held?: HeldInput }> {
   if (!names.some((n) => typeof n === "number" && n < 0)) return { names, stdin };
-  let bytes: Uint8Array | undefined;
-  if (file === "-") bytes = new Uint8Array(await new Response(stdin).arrayBuffer());
-  const again = () => bytes ? ReadableStream.from([bytes]) : stdin;
   // Loaded here: the commands that parse step names answer from an index without the reader.
+  const { holdIfReadOnce } = await import("../trace/lines.ts");
   const { TraceReader } = await import("../trace/read.ts");
-  const reader = await TraceReader.open(file, again());
+  const held = await holdIfReadOnce(file, stdin);
+  const reader = await TraceReader.open(file, stdin, held ? { held } : {});
   await reader.header();
   const seqs: number[] = [];
   try {
@@ -73,7 +75,7 @@ export async function resolveFromEnd(
   }
   const index = new StepIndex(seqs);
   const resolved = names.map((n) => typeof n === "number" && n < 0 ? index.resolve(n).step : n);
-  return { names: resolved, stdin: again() };
+  return held ? { names: resolved, stdin, held } : { names: resolved, stdin };
 }
 
 function parseNumber(v: string, limit: number): number | undefined {
@@ -141,6 +143,7 @@ export function parseAddrArg(command: string, what: string, v: string): number {
  */
 export function shellQuote(arg: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  if (escapeText(arg) !== arg) return ansiQuote(arg);
   return `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { escapeText } from "../report/text.ts";
 import { EXIT } from "../errors.ts";
 import { openInput } from "../trace/lines.ts";
 import { validateStream, type Validation } from "../share/validate.ts";
@@ -30,7 +31,7 @@ exit: 0 no errors, 65 errors, 66 unreadable file, 64 usage.
 export function validationText(file: string, v: Validation): string {
   const errors = v.problems.filter((p) => p.severity === "error").length;
   const out = [
-    `validate: ${file}: ${v.events} valid event(s); header ${
+    `validate: ${escapeText(file)}: ${v.events} valid event(s); header ${
       v.header ? "ok" : "missing or invalid"
     }; ` +
     (errors === 0 ? "usable" : `${errors} kind(s) of error: not usable for replay`),

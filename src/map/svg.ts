@@ -8,6 +8,7 @@
  * @module
  */
 
+import { escapeText } from "../report/text.ts";
 import type { Finding } from "../detect/finding.ts";
 import { hex } from "../trace/hex.ts";
 import { type Axis, buildAxis } from "./axis.ts";
@@ -399,7 +400,7 @@ export function renderSvg(pic: MapPicture, f: number, opts: SvgOptions): string 
   out.push(
     `<text class="title" x="20" y="22">${
       escapeXml(
-        `${m.trace}: ${guest.type} ${guest.domain}${
+        `${escapeText(m.trace)}: ${guest.type} ${guest.domain}${
           guest.kernel ? `, kernel ${guest.kernel}` : ""
         } — the guest's PFN space`,
       )

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { escapeText } from "../report/text.ts";
 import { hex } from "../trace/hex.ts";
 import { type Axis, axisPfn, buildAxis } from "./axis.ts";
 import { axisCuts, type MapModel } from "./collect.ts";
@@ -158,7 +159,10 @@ export function renderText(m: MapModel, f: number, opts: TextOptions): string {
   const out: string[] = [];
   const g = m.header.guest;
   out.push(
-    fit(`map of ${m.trace} (${g.type} ${g.domain}${g.kernel ? `, ${g.kernel}` : ""})`, width),
+    fit(
+      `map of ${escapeText(m.trace)} (${g.type} ${g.domain}${g.kernel ? `, ${g.kernel}` : ""})`,
+      width,
+    ),
   );
   out.push(fit(frameHeading(frame), width));
   out.push("");

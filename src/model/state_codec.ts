@@ -13,8 +13,10 @@
  *
  * The P2M pages can be kept apart, in a {@link PagePool}: a file that holds many states of
  * one trace writes each page once (tables are persistent: a page not written since is the same
- * object), and a state then holds its mids' places (offset and length) in that file, a mid its
- * leaves'; {@link decodeState} is given the pages read back from there. A state a thousand
+ * object), and a state then holds its mids' places (offset, length and {@link pageSum}) in that
+ * file, a mid its leaves'; {@link decodeState} is given the pages read back from there, so a
+ * reader that checked a state's bytes can check each page it reads against the sum its parent
+ * holds, and read no other page. A state a thousand
  * events after the last costs about a tenth of a whole one (the pages changed since, and the
  * rest of the state).
  *
@@ -31,9 +33,9 @@ import type { Policy } from "./policy.ts";
 import { initialState, type ModelState } from "./state.ts";
 import {
   type Era,
-  type LazyP2mPages,
+  type LazyMidPages,
   type NamedMid,
-  p2mFromLazyPages,
+  p2mFromLazyMids,
   p2mFromPages,
   type P2mPageIds,
   p2mPageIds,
@@ -118,31 +120,106 @@ export function intsJson(vs: readonly number[]): Uint8Array<ArrayBuffer> {
   return b.slice(0, w);
 }
 
-/** A page's place in a {@link PagePool}'s file: offset and length of its bytes. */
-export type PagePlace = [number, number];
+/**
+ * A page's place in a {@link PagePool}'s file: offset and length of its bytes, and their
+ * {@link pageSum}.
+ */
+export type PagePlace = [number, number, number];
+
+/** Numbers a place takes in a flat list of places ({@link PagePlace}). */
+export const PLACE_SIZE = 3;
+
+/**
+ * A 53-bit checksum of `bytes`, for checking a P2M page read on its own against the sum its
+ * parent holds: over little-endian 32-bit words (the last one zero-padded), a multiply-xorshift
+ * lane and an add-rotate lane, each finished with the length, the second's low 21 bits above
+ * the first's 32. Plain JavaScript, synchronous and cheap where code has not been optimised
+ * yet (a word costs a few bytecodes and one `Math.imul`): a lazy leaf is read inside
+ * synchronous model code, where Web Crypto's digest cannot run, and `node:crypto` costs a
+ * fresh process about 40 ms to load. It detects damage (any change within one word always,
+ * as the first lane is a bijection of each word; others but for odds of about 2^-53), not a
+ * forgery: the index's blocks and directory, where the sums are kept, are SHA-256-checked.
+ *
+ * @example
+ * ```ts
+ * import { pageSum } from "./state_codec.ts";
+ * import assert from "node:assert/strict";
+ * const a = new TextEncoder().encode("[1,2,3]");
+ * const b = new TextEncoder().encode("[1,2,4]");
+ * assert.ok(Number.isSafeInteger(pageSum(a)));
+ * assert.notEqual(pageSum(a), pageSum(b));
+ * assert.notEqual(pageSum(a), pageSum(a.subarray(0, 6)));
+ * const unaligned = new Uint8Array(a.length + 1);
+ * unaligned.set(a, 1);
+ * assert.equal(pageSum(unaligned.subarray(1)), pageSum(a));
+ * ```
+ */
+export function pageSum(bytes: Uint8Array): number {
+  const n = bytes.length, words = (n + 3) >> 2;
+  let w32: Int32Array;
+  if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0 && n % 4 === 0) {
+    w32 = new Int32Array(bytes.buffer, bytes.byteOffset, words);
+  } else {
+    if (sumScratch.length < words) {
+      sumScratch = new Int32Array(Math.max(words, 2 * sumScratch.length));
+    }
+    w32 = sumScratch;
+    if (LITTLE_ENDIAN) {
+      w32[words - 1] = 0;
+      new Uint8Array(w32.buffer, 0, n).set(bytes);
+    } else {
+      for (let i = 0; i < words; i++) {
+        let w = 0;
+        for (let k = 0; k < 4 && 4 * i + k < n; k++) w |= bytes[4 * i + k] << (8 * k);
+        w32[i] = w;
+      }
+    }
+  }
+  let h1 = 0x9747b28c | 0, h2 = 0x2f2a5b17;
+  for (let i = 0; i < words; i++) {
+    const w = w32[i];
+    h1 = Math.imul(h1 ^ w, 0x5bd1e995);
+    h1 ^= h1 >>> 15;
+    h2 = (h2 + w) | 0;
+    h2 = (h2 << 9) | (h2 >>> 23);
+  }
+  h1 = fmix(h1 ^ n);
+  h2 = fmix(h2 ^ Math.imul(n, 0x85ebca6b) ^ h1);
+  return (h2 & 0x1fffff) * 0x100000000 + (h1 >>> 0);
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Int32Array.of(1).buffer)[0] === 1;
+let sumScratch = new Int32Array(2048);
+
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
 
 /**
  * Where a file holding many states of one trace keeps their P2M pages: each leaf and each mid
  * once, as JSON, at the offsets it is given ({@link PagePool.start}). A leaf is its runs; a mid
  * is `[slots, places]`, its 512 slots' leaf indices (0-2 the shared leaves, 3 + i the leaf
- * at `places[2i..2i+2)`). {@link encodeState} names each page of a state through it (tables are
+ * at `places[3i..3i+3)`: offset, length, {@link pageSum}). {@link encodeState} names each page of a state through it (tables are
  * persistent: a page not written since is the same object, and is not written again), and the
  * file's writer takes the pages new since with {@link PagePool.take} and writes them where
  * their places say.
  *
  * @example
  * ```ts
- * import { PagePool } from "./state_codec.ts";
+ * import { PagePool, pageSum } from "./state_codec.ts";
  * import assert from "node:assert/strict";
  * const pool = new PagePool();
  * pool.start(100);
  * const runs = [1, 2, 3];
  * const id = pool.leaf(runs, runs);
  * assert.equal(pool.leaf(runs, runs), id);
- * const [offset, length] = pool.leafPlace(id);
+ * const [offset, length, sum] = pool.leafPlace(id);
  * const bytes = pool.take();
  * assert.equal(offset, 100);
  * assert.equal(length, 7);
+ * assert.equal(sum, pageSum(bytes));
  * assert.equal(new TextDecoder().decode(bytes), "[1,2,3]");
  * ```
  */
@@ -152,7 +229,7 @@ export class PagePool implements PageNamer {
   /** Each leaf's bytes, and the last pool's (reused when a leaf is placed again here). */
   #leafBytes = new WeakMap<object, Uint8Array>();
   #earlier: WeakMap<object, Uint8Array> | undefined;
-  /** Places of leaves (id 3 + i at 2i) and mids (likewise), flat. */
+  /** Places of leaves (id 3 + i at 3i) and mids (likewise), flat. */
   #leafAt: number[] = [];
   #midAt: number[] = [];
   #pending: Uint8Array[] = [];
@@ -176,7 +253,7 @@ export class PagePool implements PageNamer {
   }
 
   #put(bytes: Uint8Array, into: number[]): void {
-    into.push(this.#next, bytes.length);
+    into.push(this.#next, bytes.length, pageSum(bytes));
     this.#pending.push(bytes);
     this.#next += bytes.length;
     this.#bytes += bytes.length;
@@ -186,7 +263,7 @@ export class PagePool implements PageNamer {
   leaf(page: object, runs: readonly number[]): number {
     let id = this.#leafIds.get(page);
     if (id === undefined) {
-      id = 3 + this.#leafAt.length / 2;
+      id = 3 + this.#leafAt.length / PLACE_SIZE;
       const bytes = this.#earlier?.get(page) ?? intsJson(runs);
       this.#leafBytes.set(page, bytes);
       this.#put(bytes, this.#leafAt);
@@ -208,7 +285,7 @@ export class PagePool implements PageNamer {
       const ids = leaves(this.#lastAt.get(at));
       if (at !== -2) this.#lastAt.set(at, { page, ids });
       const slots = ids.map(localIds(places, (l) => this.leafPlace(l)));
-      id = 3 + this.#midAt.length / 2;
+      id = 3 + this.#midAt.length / PLACE_SIZE;
       this.#put(ENC.encode(`[${JSON.stringify(slots)},${JSON.stringify(places)}]`), this.#midAt);
       this.#midIds.set(page, id);
     }
@@ -217,14 +294,14 @@ export class PagePool implements PageNamer {
 
   /** The place of leaf `id`. */
   leafPlace(id: number): PagePlace {
-    const i = 2 * (id - 3);
-    return [this.#leafAt[i], this.#leafAt[i + 1]];
+    const i = PLACE_SIZE * (id - 3);
+    return [this.#leafAt[i], this.#leafAt[i + 1], this.#leafAt[i + 2]];
   }
 
   /** The place of mid `id`. */
   midPlace(id: number): PagePlace {
-    const i = 2 * (id - 3);
-    return [this.#midAt[i], this.#midAt[i + 1]];
+    const i = PLACE_SIZE * (id - 3);
+    return [this.#midAt[i], this.#midAt[i + 1], this.#midAt[i + 2]];
   }
 
   /** The bytes of the pages placed since {@link PagePool.start}, in order (then none pending). */
@@ -241,14 +318,17 @@ export class PagePool implements PageNamer {
   }
 }
 
-/** Reads pooled pages back: the JSON value of the page at each place (flat offset, length). */
+/**
+ * Reads pooled pages back: the JSON value of the page at each place (flat offset, length,
+ * {@link pageSum}), each checked against its sum.
+ */
 export type PageReader = (places: readonly number[]) => unknown[];
 
 /**
- * Reads one pooled page back later: given its place, checks it now and returns what reads its
- * JSON value when first needed.
+ * Reads one pooled page back later: given its place, returns what reads its bytes, checks them
+ * against `sum` and gives their JSON value when first needed.
  */
-export type LazyPageReader = (offset: number, length: number) => () => unknown;
+export type LazyPageReader = (offset: number, length: number, sum: number) => () => unknown;
 
 /**
  * The bytes of `s` (its guest facts and policy excepted). With `pool`, the P2M's pages are
@@ -292,7 +372,7 @@ export function encodeState(s: ModelState, pool?: PagePool): Uint8Array<ArrayBuf
       JSON.stringify(checkInts(p.top))
     }}`;
   } else {
-    // The state's own mids: 0-2 shared, 3 + i the mid at midAt[2i..2i+2).
+    // The state's own mids: 0-2 shared, 3 + i the mid at midAt[3i..3i+3).
     const ids = p2mPageIds(s.p2m, pool);
     const midAt: number[] = [];
     const localId = localIds(midAt, (id) => pool.midPlace(id));
@@ -358,21 +438,9 @@ function pooledPages(
   // deno-lint-ignore no-explicit-any
   p: any,
   read: PageReader | undefined,
-): Pick<P2mPages, "leaves" | "mids" | "midMissing" | "top">;
-function pooledPages(
-  // deno-lint-ignore no-explicit-any
-  p: any,
-  read: PageReader | undefined,
-  lazy: LazyPageReader,
-): Pick<LazyP2mPages, "leaves" | "mids" | "midMissing" | "top">;
-function pooledPages(
-  // deno-lint-ignore no-explicit-any
-  p: any,
-  read: PageReader | undefined,
-  lazy?: LazyPageReader,
-): Pick<P2mPages | LazyP2mPages, "leaves" | "mids" | "midMissing" | "top"> {
+): Pick<P2mPages, "leaves" | "mids" | "midMissing" | "top"> {
   const midAt = ints(p.midAt);
-  if (read === undefined || midAt.length % 2 !== 0) {
+  if (read === undefined || midAt.length % PLACE_SIZE !== 0) {
     throw new InvariantError("state codec: pages kept apart, and no way to read them");
   }
   // Each mid's leaves get the state's leaf indices (3 + i), a leaf shared by mids once.
@@ -383,23 +451,19 @@ function pooledPages(
     const at = ints(places);
     return ints(slots).map((k) => {
       if (k < 3) return k;
-      const i = 2 * (k - 3);
-      if (!(i + 2 <= at.length)) throw new InvariantError("state codec: a slot points nowhere");
+      const i = PLACE_SIZE * (k - 3);
+      if (!(i + PLACE_SIZE <= at.length)) {
+        throw new InvariantError("state codec: a slot points nowhere");
+      }
       let id = leafIndex.get(at[i]);
       if (id === undefined) {
         leafIndex.set(at[i], id = 3 + leafIndex.size);
-        leafAt.push(at[i], at[i + 1]);
+        leafAt.push(at[i], at[i + 1], at[i + 2]);
       }
       return id;
     });
   });
-  const leaves = lazy === undefined ? read(leafAt).map(ints) : Array.from(
-    { length: leafAt.length / 2 },
-    (_, i) => {
-      const page = lazy(leafAt[2 * i], leafAt[2 * i + 1]);
-      return () => ints(page());
-    },
-  );
+  const leaves = read(leafAt).map(ints);
   const own = p.midMissing;
   if (!(Number.isInteger(own) && own >= 3 && own - 3 < mids.length)) {
     throw new InvariantError("state codec: the mid-missing page is not one of the state's");
@@ -422,12 +486,63 @@ function pooledPages(
 }
 
 /**
+ * The pages of a state written with a {@link PagePool}, each mid and each leaf read through
+ * `lazy` when the table first needs it (a leaf is keyed by its offset in the pool's file, plus
+ * 3: keys 0-2 are the shared leaves).
+ */
+function lazyPooledPages(
+  // deno-lint-ignore no-explicit-any
+  p: any,
+  lazy: LazyPageReader,
+): Pick<LazyMidPages, "mids" | "midMissing" | "top" | "leaf"> {
+  const midAt = ints(p.midAt);
+  if (midAt.length % PLACE_SIZE !== 0) {
+    throw new InvariantError("state codec: a mid's place is cut short");
+  }
+  /** Length and sum of each leaf a mid read so far points to, by offset. */
+  const leafAt = new Map<number, [number, number]>();
+  const mids = Array.from({ length: midAt.length / PLACE_SIZE }, (_, m) => () => {
+    const j = PLACE_SIZE * m;
+    const [slots, places] = ints(lazy(midAt[j], midAt[j + 1], midAt[j + 2])()) as unknown as [
+      number[],
+      number[],
+    ];
+    const at = ints(places);
+    return ints(slots).map((k) => {
+      if (k < 3) return k;
+      const i = PLACE_SIZE * (k - 3);
+      if (!(i + PLACE_SIZE <= at.length)) {
+        throw new InvariantError("state codec: a slot points nowhere");
+      }
+      // Keys 0-2 are the shared leaves: a private leaf's is its offset + 3.
+      leafAt.set(at[i] + 3, [at[i + 1], at[i + 2]]);
+      return at[i] + 3;
+    });
+  });
+  const own = p.midMissing;
+  if (!(Number.isInteger(own) && own >= 3 && own - 3 < mids.length)) {
+    throw new InvariantError("state codec: the mid-missing page is not one of the state's");
+  }
+  return {
+    mids,
+    midMissing: own,
+    top: ints(p.top),
+    leaf: (key) => {
+      const place = leafAt.get(key);
+      if (place === undefined) throw new InvariantError("state codec: a leaf no mid points to");
+      return ints(lazy(key - 3, place[0], place[1])());
+    },
+  };
+}
+
+/**
  * The state {@link encodeState} wrote, for the trace whose header gave `guest` and the
  * policy `policy`; `read` reads back the pages of a state written with a pool, given their
- * places (flat offset, length), and with `lazy` its P2M leaves are read one by one, each when
- * the table first needs it (`p2mFromLazyPages`). Bytes that do not decode are an
- * `InvariantError` (the index checks its checksums first, so this means a bug, not a damaged
- * file), thrown by whatever first reads a lazy leaf that does not.
+ * places (flat offset, length, sum), and with `lazy` its P2M mids and leaves are read one by
+ * one instead, each when the table first needs it (`p2mFromLazyMids`). Bytes that do not
+ * decode are an `InvariantError` (the index checks its checksums first, so this means a bug,
+ * not a damaged file), thrown by whatever first reads a lazy page that does not; a page that
+ * fails its check throws whatever `lazy`'s reader throws, there too.
  *
  * @example
  * ```ts
@@ -459,7 +574,7 @@ export function decodeState(
     acct: { brkUsed: acct[0], brkReserved: acct[1], runtimePages: acct[2] },
   };
   const p2m = p.midAt !== undefined && lazy !== undefined
-    ? p2mFromLazyPages({ ...head, ...pooledPages(p, read, lazy) })
+    ? p2mFromLazyMids({ ...head, ...lazyPooledPages(p, lazy) })
     : p2mFromPages({ ...head, ...(p.midAt === undefined ? inlinePages(p) : pooledPages(p, read)) });
   const base = initialState(guest, policy);
   return {

@@ -11,7 +11,7 @@ import { generateTrace } from "../gen/trace_gen.ts";
 import { replayOn, statesOf } from "../../tests/support/replay_states.ts";
 import type { TraceEvent } from "../trace/event.ts";
 import type { ModelState } from "./state.ts";
-import { decodeState, encodeState, intsJson, PagePool } from "./state_codec.ts";
+import { decodeState, encodeState, intsJson, PagePool, pageSum } from "./state_codec.ts";
 import { snapshotDebugfs, snapshotJson, snapshotText } from "../report/snapshot_report.ts";
 import { POLICIES } from "../policy/policies.ts";
 
@@ -56,17 +56,21 @@ class PoolFile {
     this.bytes = grown;
     return state;
   }
+  /** The page at `at` (`len` bytes), checked against the sum its parent holds. */
+  #page(at: number, len: number, sum: number): unknown {
+    const bytes = this.bytes.subarray(at, at + len);
+    assert.equal(pageSum(bytes), sum, `the page at ${at} does not match its sum`);
+    return JSON.parse(new TextDecoder().decode(bytes));
+  }
   read = (places: readonly number[]): unknown[] => {
     const out: unknown[] = [];
-    for (let i = 0; i < places.length; i += 2) {
-      const [at, len] = places.slice(i, i + 2);
-      out.push(JSON.parse(new TextDecoder().decode(this.bytes.subarray(at, at + len))));
+    for (let i = 0; i < places.length; i += 3) {
+      out.push(this.#page(places[i], places[i + 1], places[i + 2]));
     }
     return out;
   };
   /** One page read on first use (a lookup's way: `stateAt(..., few)`). */
-  lazy = (at: number, len: number) => () =>
-    JSON.parse(new TextDecoder().decode(this.bytes.subarray(at, at + len)));
+  lazy = (at: number, len: number, sum: number) => () => this.#page(at, len, sum);
 }
 
 async function checkRoundTrip(text: string, policy: string, every = 1): Promise<void> {

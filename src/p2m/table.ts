@@ -1541,6 +1541,123 @@ function lazyLeaf(load: () => number[]): Leaf {
   return leaf;
 }
 
+/**
+ * {@link P2mPages} whose private mids are each read when the table first needs them, and their
+ * private leaves likewise: mid `3 + i`'s slots are `mids[i]()` (leaf keys: 0-2 the shared
+ * leaves, any other number a private leaf whose runs are `leaf(key)`; a key names one leaf
+ * wherever it appears, so leaves shared by mids stay shared).
+ */
+export type LazyMidPages = Omit<P2mPages, "leaves" | "mids" | "midMissing"> & {
+  /** Reads each private mid's 512 slots' leaf keys (mid index 3 + i); called at most once each. */
+  mids: (() => number[])[];
+  /** Mid index (3 + i) whose slots the table's own mid-missing page holds. */
+  midMissing: number;
+  /** Reads the runs of the private leaf `key`; called at most once for each key. */
+  leaf: (key: number) => number[];
+};
+
+/**
+ * What a mid read on first use is made from, as {@link LAZY_LEAF} for leaves: a {@link Mid}
+ * whose slots are an accessor that calls its `load` once.
+ */
+const LAZY_MID: Mid = Object.create(Mid.prototype, {
+  slots: {
+    get(this: { load?: () => Leaf[]; read?: Leaf[] }): Leaf[] {
+      if (this.read === undefined) {
+        this.read = this.load!();
+        this.load = undefined;
+      }
+      return this.read;
+    },
+    set(this: { load?: () => Leaf[]; read?: Leaf[] }, v: Leaf[]) {
+      this.read = v;
+      this.load = undefined;
+    },
+  },
+});
+
+/** A private mid (or, with `shared`, the mid-missing page) whose slots `load` reads on first use. */
+function lazyMid(load: () => Leaf[], shared = SHARED_NONE): Mid {
+  const mid = Object.create(LAZY_MID);
+  mid.owner = null;
+  mid.shared = shared;
+  mid.load = load;
+  mid.read = undefined;
+  return mid;
+}
+
+/**
+ * {@link p2mFromPages} with each private mid, and each private leaf, read only when the table
+ * first reads it ({@link LazyMidPages}): an answer from the on-disk index that looks at a few
+ * PFNs of a state reads a few of its mids and leaves, not its thousands of leaves. The table
+ * answers exactly as the one {@link p2mFromPages} would build from the pages read; an error a
+ * reader throws is thrown by the table operation that first read the page.
+ *
+ * @example
+ * ```ts
+ * import { P2m, p2mFromLazyMids, p2mPages } from "./table.ts";
+ * import assert from "node:assert/strict";
+ * const d = P2m.build("T16", 0x80000).draft();
+ * d.setIdentityRange(0x40000, 0x40010);
+ * const t = d.finish();
+ * const pages = p2mPages(t);
+ * const read: string[] = [];
+ * const mids = [...pages.mids, pages.midMissing];
+ * const lazy = p2mFromLazyMids({
+ *   ...pages,
+ *   mids: mids.map((s, i) => () => (read.push(`mid ${i}`), s)),
+ *   midMissing: 3 + mids.length - 1,
+ *   leaf: (k) => (read.push(`leaf ${k}`), pages.leaves[k - 3]),
+ * });
+ * assert.deepEqual(read, []);
+ * assert.deepEqual(lazy.entry(0x40001), t.entry(0x40001));
+ * assert.equal(read.length, 2);
+ * ```
+ */
+export function p2mFromLazyMids(p: LazyMidPages): P2m {
+  const leaves = new Map<number, Leaf>();
+  const leaf = (k: number): Leaf => {
+    if (k < SHARED_LEAVES.length) {
+      const l = SHARED_LEAVES[k];
+      if (l === undefined) throw new InvariantError(`P2M pages: no leaf ${k}`);
+      return l;
+    }
+    let l = leaves.get(k);
+    if (l === undefined) leaves.set(k, l = lazyLeaf(() => p.leaf(k)));
+    return l;
+  };
+  // Each mid's keys read once; each Mid object made from them gets slots of its own.
+  const keys = new Map<number, number[]>();
+  const slotsOf = (i: number) => () => {
+    let got = keys.get(i);
+    if (got === undefined) {
+      const read = p.mids[i - SHARED_MIDS.length];
+      if (read === undefined) throw new InvariantError(`P2M pages: no mid ${i}`);
+      keys.set(i, got = read());
+    }
+    return got.map(leaf);
+  };
+  const mids = new Map<number, Mid>();
+  const top = p.top.map((i) => {
+    if (i < SHARED_MIDS.length) {
+      const m = SHARED_MIDS[i];
+      if (m === undefined) throw new InvariantError(`P2M pages: no mid ${i}`);
+      return m;
+    }
+    if (!(i - SHARED_MIDS.length < p.mids.length)) {
+      throw new InvariantError(`P2M pages: no mid ${i}`);
+    }
+    let m = mids.get(i);
+    if (m === undefined) mids.set(i, m = lazyMid(slotsOf(i)));
+    return m;
+  });
+  if (!(p.midMissing >= SHARED_MIDS.length && p.midMissing - SHARED_MIDS.length < p.mids.length)) {
+    throw new InvariantError("P2M pages: the mid-missing page is not one of the table's mids");
+  }
+  const midMissing = lazyMid(slotsOf(p.midMissing), SHARED_MISSING);
+  return new P2m(p.era, top, midMissing, p.limit, p.maxPfn, p.extra, { ...p.acct });
+}
+
 function fromPages(p: Omit<P2mPages, "leaves">, privateLeaves: Leaf[]): P2m {
   const leaves = [...SHARED_LEAVES, ...privateLeaves];
   const leaf = (i: number): Leaf => {

@@ -677,3 +677,46 @@ Deno.test("a table whose leaves are read on first use answers, and is written, a
     assert.deepEqual(again, [], `${era}: a leaf's runs were read more than once`);
   }
 });
+
+Deno.test("a table whose mids and leaves are read on first use answers, and is written, as the one built whole, reading each page once", async () => {
+  const { p2mFromLazyMids, p2mFromPages, p2mPages } = await import("./table.ts");
+  for (const era of ["T12", "T16", "L19"] as const) {
+    const d = P2m.build(era, 0x400000).draft();
+    for (let i = 0; i < 60; i++) {
+      const at = i * 60_001 + 7;
+      d.rawSet(at, at + (i % 5) * 300 + 1, mfn(i * 100_000, at));
+    }
+    d.setIdentityRange(0x90000, 0x90400);
+    const pages = p2mPages(d.finish());
+    const eager = p2mFromPages(pages);
+    const midReads = new Array<number>(pages.mids.length + 1).fill(0);
+    const leafReads = new Map<number, number>();
+    // The mid-missing page's slots as one more mid; leaves keyed 3 + i (the pages' own ids).
+    const mids = [...pages.mids, pages.midMissing];
+    const lazy = p2mFromLazyMids({
+      ...pages,
+      mids: mids.map((s, i) => () => (midReads[i]++, s.slice())),
+      midMissing: 3 + mids.length - 1,
+      leaf: (k) => (leafReads.set(k, (leafReads.get(k) ?? 0) + 1), pages.leaves[k - 3].slice()),
+    });
+    assert.equal(midReads.reduce((a, b) => a + b) + leafReads.size, 0, `${era}: read too early`);
+    assert.deepEqual(lazy.entry(7), eager.entry(7));
+    assert.ok(midReads.filter((n) => n > 0).length <= 1, `${era}: one lookup reads one mid`);
+    assert.ok(leafReads.size <= 1, `${era}: one lookup reads one leaf`);
+    const [de, dl] = [eager.draft(), lazy.draft()];
+    for (const t of [de, dl]) {
+      t.rawSet(60_001 * 5, 60_001 * 5 + 900, INVALID);
+      t.rawSet(0x250000, 0x250003, mfn(42, 0x250000));
+    }
+    const [fe, fl] = [de.finish(), dl.finish()];
+    for (let pfn = 0; pfn < 0x400000; pfn += 97) assert.deepEqual(fl.entry(pfn), fe.entry(pfn));
+    assert.deepEqual(p2mPages(fl), p2mPages(fe));
+    for (let pfn = 0; pfn < 0x400000; pfn += 89) {
+      assert.deepEqual(lazy.entry(pfn), eager.entry(pfn));
+    }
+    assert.deepEqual(p2mPages(lazy), pages, `${era}: the pages differ read lazily`);
+    assert.ok(midReads.every((n) => n <= 1), `${era}: a mid was read more than once`);
+    const again = [...leafReads].filter(([, n]) => n > 1);
+    assert.deepEqual(again, [], `${era}: a leaf's runs were read more than once`);
+  }
+});

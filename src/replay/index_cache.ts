@@ -34,9 +34,11 @@ import { MODEL_SOURCE_FILES, MODEL_SOURCE_SHA256 } from "../model_source.ts";
  * 4: checkpoints within an interval, written against its first; 5: a checkpoint's P2M pages
  * in a block of the pages no earlier checkpoint of its group of four intervals wrote, a
  * state holding its mids' places there, a mid its leaves'; 6: change and region rows as
- * `i32` when they fit).
+ * `i32` when they fit; 7: a binary directory of interval entries, each interval's blocks in a
+ * record block of its own, and each P2M page checked on its own against a sum its parent holds
+ * instead of page blocks hashed whole).
  */
-export const INDEX_FORMAT = 6;
+export const INDEX_FORMAT = 7;
 
 /** Index files kept in the cache directory at most (least recently used removed first). */
 export const CACHE_MAX_INDEXES = 16;

@@ -6,7 +6,7 @@
 // line; and both threads must write the same bytes.
 import assert from "node:assert/strict";
 import { generateTrace } from "../gen/trace_gen.ts";
-import { buildTraceIndex } from "./trace_index.ts";
+import { buildTraceIndex, indexLayout } from "./trace_index.ts";
 import { lineSpans } from "./event_lines.ts";
 import { sha256File } from "../trace/sha.ts";
 import "../../tests/support/repo_root.ts";
@@ -16,24 +16,6 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return a.length === b.length ? -1 : n;
-}
-
-interface Dir {
-  events: number;
-  interval: number;
-  intervals: {
-    first: number;
-    count: number;
-    subs: { first: number }[];
-    events: [number, number, string];
-    spans: [number, number, string][];
-  }[];
-}
-
-function directory(bytes: Uint8Array): Dir {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  const len = dv.getUint32(bytes.length - 44, true);
-  return JSON.parse(new TextDecoder().decode(bytes.subarray(bytes.length - 44 - len, -44)));
 }
 
 /**
@@ -78,7 +60,7 @@ for (const cutOff of [false, true]) {
         "the parse thread and this one wrote other bytes",
       );
       const bytes = files[0];
-      const d = directory(bytes);
+      const d = indexLayout(bytes);
       assert.ok(d.intervals.length >= 4, `only ${d.intervals.length} interval(s)`);
       // Every event's line, and each part's first event, as the build found them.
       const lines: number[] = [], seqs: number[] = [], groups: number[] = [];

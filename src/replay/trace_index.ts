@@ -44,7 +44,7 @@ import type { TraceEvent, TraceHeader } from "../trace/event.ts";
 import { validateEvent } from "../trace/validate.ts";
 import type { Policy } from "../policy/policy.ts";
 import { initialState, type ModelState } from "../model/state.ts";
-import { decodeState, encodeState, PagePool } from "../model/state_codec.ts";
+import { decodeState, encodeState, PagePool, pageSum, PLACE_SIZE } from "../model/state_codec.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { TOOL_VERSION } from "../version.ts";
 import { INDEX_FORMAT, indexFileName } from "./index_cache.ts";
@@ -55,6 +55,8 @@ import { type PfnChange, PfnHistory } from "./blame.ts";
 import { oneShotSha256, sha256Hex } from "../trace/sha.ts";
 
 const MAGIC = new TextEncoder().encode("P2MTIDX\n");
+/** Bytes a lookup reads around a P2M page it needs ({@link TraceIndex}'s `#pageBytes`). */
+const PAGE_WINDOW = 32 << 10;
 const TRAILER = 4 + 32 + 8;
 /** A directory larger than this is not one this code wrote. */
 const MAX_DIR = 64 << 20;
@@ -97,6 +99,13 @@ export function fileKey(stat: Deno.FileInfo): FileKey {
 type Block = [number, number, string];
 
 /**
+ * A block of P2M pages: checked whole (SHA-256) by a question that reads all of a state's
+ * pages (a snapshot, a diff); a lookup reads only the pages it needs, each on its own, and
+ * checks each against the {@link pageSum} its parent holds (its mid's, or its state's).
+ */
+type PageBlock = Block;
+
+/**
  * A model state in the file: the state after `first` events, and the P2M pages no earlier
  * checkpoint of its group held (`state_codec.ts`'s `PagePool`: its own and its mids' places
  * point into these blocks and its group's earlier ones).
@@ -105,14 +114,26 @@ interface Checkpoint {
   first: number;
   state: Block;
   /** The pages it placed (none: every page was placed before). */
-  pages: Block | null;
+  pages: PageBlock | null;
 }
 
-interface Interval extends Checkpoint {
+/** An interval as the directory lists it: where it starts, and its record block. */
+interface IntervalEntry {
+  /** Events before it. */
+  first: number;
   /** Events in it. */
   count: number;
   /** Seq of its first event. */
   firstSeq: number;
+  /** Its {@link IntervalRecord} (JSON). */
+  record: Block;
+}
+
+/** An interval's blocks, in its record block (read when a question needs the interval). */
+interface IntervalRecord {
+  /** Its own checkpoint's state and pages. */
+  state: Block;
+  pages: PageBlock | null;
   /**
    * Its checkpoint starts a group: its pages are all of its state's ({@link FRESH_EVERY}-th
    * interval), so the states of the group read only the group's page blocks.
@@ -131,6 +152,9 @@ interface Interval extends Checkpoint {
   spans: Block[];
 }
 
+/** An interval: its directory entry and its record. */
+type Interval = IntervalEntry & IntervalRecord;
+
 /** A PFN region's block of which intervals changed which PFNs in it. */
 interface Region {
   /** Its first PFN (it ends where the next region starts). */
@@ -139,7 +163,8 @@ interface Region {
   block: Block;
 }
 
-interface Directory {
+/** The directory's fields other than its tables (JSON in the directory). */
+interface DirectoryHead {
   format: number;
   tool: string;
   policy: string;
@@ -148,9 +173,126 @@ interface Directory {
   lastSeq: number;
   interval: number;
   cut: { line: number; eventsRead: number } | null;
+}
+
+interface Directory extends DirectoryHead {
+  /** The index file's length. */
   length: number;
-  intervals: Interval[];
+  intervals: IntervalEntry[];
   regions: Region[];
+}
+
+/** Bytes of a directory's fixed start: `f64` length, `u32` intervals, regions, head length. */
+const DIR_FIXED = 20;
+/** Bytes of an interval's entry in the directory: `f64` first, count, firstSeq, offset, length; SHA-256. */
+const ENTRY_BYTES = 72;
+/** Bytes of a region's entry in the directory: `f64` pfn, offset, length; SHA-256. */
+const REGION_BYTES = 56;
+
+/** The directory as bytes ({@link DIR_FIXED}, head JSON, interval entries, region entries). */
+function encodeDirectory(d: Directory): Uint8Array<ArrayBuffer> {
+  const { intervals, regions, length, ...head } = d;
+  const json = new TextEncoder().encode(JSON.stringify(head));
+  const out = new Uint8Array(
+    DIR_FIXED + json.length + ENTRY_BYTES * intervals.length + REGION_BYTES * regions.length,
+  );
+  const dv = new DataView(out.buffer);
+  dv.setFloat64(0, length, true);
+  dv.setUint32(8, intervals.length, true);
+  dv.setUint32(12, regions.length, true);
+  dv.setUint32(16, json.length, true);
+  out.set(json, DIR_FIXED);
+  let at = DIR_FIXED + json.length;
+  for (const iv of intervals) {
+    for (const v of [iv.first, iv.count, iv.firstSeq, iv.record[0], iv.record[1]]) {
+      dv.setFloat64(at, v, true);
+      at += 8;
+    }
+    out.set(fromHex(iv.record[2]), at);
+    at += 32;
+  }
+  for (const r of regions) {
+    for (const v of [r.pfn, r.block[0], r.block[1]]) {
+      dv.setFloat64(at, v, true);
+      at += 8;
+    }
+    out.set(fromHex(r.block[2]), at);
+    at += 32;
+  }
+  return out;
+}
+
+/** The directory in `bytes` ({@link encodeDirectory}), or undefined when its sizes disagree. */
+function decodeDirectory(bytes: Uint8Array): Directory | undefined {
+  if (bytes.length < DIR_FIXED) return undefined;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const n = dv.getUint32(8, true), m = dv.getUint32(12, true), h = dv.getUint32(16, true);
+  if (DIR_FIXED + h + ENTRY_BYTES * n + REGION_BYTES * m !== bytes.length) return undefined;
+  const head = JSON.parse(new TextDecoder().decode(bytes.subarray(DIR_FIXED, DIR_FIXED + h)));
+  let at = DIR_FIXED + h;
+  const f64 = () => {
+    const v = dv.getFloat64(at, true);
+    at += 8;
+    return v;
+  };
+  const sha = () => {
+    const v = hex(bytes.subarray(at, at + 32));
+    at += 32;
+    return v;
+  };
+  const intervals: IntervalEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const first = f64(), count = f64(), firstSeq = f64(), off = f64(), len = f64();
+    intervals.push({ first, count, firstSeq, record: [off, len, sha()] });
+  }
+  const regions: Region[] = [];
+  for (let i = 0; i < m; i++) {
+    const pfn = f64(), off = f64(), len = f64();
+    regions.push({ pfn, block: [off, len, sha()] });
+  }
+  return { ...head, length: dv.getFloat64(0, true), intervals, regions };
+}
+
+/**
+ * The layout of the index file `bytes` as written, unchecked: each interval's directory entry
+ * with its record, and each region — for tests that damage one block of it and for tools
+ * (an index is only ever used through {@link TraceIndex.open}, which checks everything).
+ *
+ * @example
+ * ```ts
+ * import { buildTraceIndex, indexLayout } from "./trace_index.ts";
+ * import assert from "node:assert/strict";
+ * const trace = "traces/pcie-bar-above-e820.jsonl";
+ * const built = await buildTraceIndex(trace, trace, undefined, await Deno.makeTempDir());
+ * const layout = indexLayout(await Deno.readFile(built.path));
+ * assert.equal(layout.intervals[0].first, 0);
+ * assert.equal(layout.events, 21);
+ * ```
+ */
+export function indexLayout(bytes: Uint8Array): {
+  events: number;
+  intervals: (IntervalEntry & IntervalRecord)[];
+  regions: Region[];
+} {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const dirLen = dv.getUint32(bytes.length - TRAILER, true);
+  const at = bytes.length - TRAILER - dirLen;
+  const dir = decodeDirectory(bytes.subarray(at, at + dirLen));
+  if (dir === undefined) throw new IndexUnusable("its directory's sizes disagree");
+  const text = (b: Block) => new TextDecoder().decode(bytes.subarray(b[0], b[0] + b[1]));
+  return {
+    events: dir.events,
+    intervals: dir.intervals.map((e) => ({ ...JSON.parse(text(e.record)), ...e })),
+    regions: dir.regions,
+  };
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function hex(d: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < d.length; i++) s += HEX[d[i]];
+  return s;
 }
 
 /**
@@ -378,6 +520,7 @@ export interface BuiltIndex {
  * const spec = "linux-3.12:iomap=honoured";
  * const idx = await TraceIndex.open(built.path, trace, header, spec, built.sha256);
  * assert.equal((await idx.resolve("end")).index, 21);
+ * idx.close();
  * ```
  */
 export async function buildTraceIndex(
@@ -439,6 +582,7 @@ export async function buildTraceIndex(
       writeRaw(bytes);
       return b;
     };
+
     const head = new Uint8Array(16);
     head.set(MAGIC);
     new DataView(head.buffer).setUint32(8, INDEX_FORMAT, true);
@@ -458,7 +602,7 @@ export async function buildTraceIndex(
     let state = checkpoint(0, true);
     let subs: Checkpoint[] = [];
     let firstSeq = 0, lastSeq = 0;
-    const intervals: Interval[] = [];
+    const intervals: (Omit<IntervalEntry, "record"> & IntervalRecord)[] = [];
     // Each interval's changed ranges, flat [interval, start, end], for the region blocks.
     const members = new F64List();
     // The interval's changes (CHANGE_COLUMNS each), and the starts and ends of their ranges
@@ -563,6 +707,12 @@ export async function buildTraceIndex(
     for (const iv of intervals) iv.events[0] += tablesBase;
     const regions = regionRows(members.a.subarray(0, members.n))
       .map(({ pfn, rows }) => ({ pfn, block: write(rowBlock(Float64Array.from(rows))) }));
+    // Each interval's record, after the blocks it names.
+    const enc = new TextEncoder();
+    const entries: IntervalEntry[] = intervals.map((iv) => {
+      const { first, count, firstSeq, ...record } = iv;
+      return { first, count, firstSeq, record: write(enc.encode(JSON.stringify(record))) };
+    });
     if (
       indexed.bytes !== before.size ||
       JSON.stringify(fileKey(await Deno.stat(path))) !== JSON.stringify(before)
@@ -571,6 +721,7 @@ export async function buildTraceIndex(
     }
     const sha256 = indexed.sha256;
     const directory: Directory = {
+      length: 0,
       format: INDEX_FORMAT,
       tool: TOOL_VERSION,
       policy: policySpec(pass.policy),
@@ -581,24 +732,12 @@ export async function buildTraceIndex(
       cut: pass.cutOff
         ? { line: pass.cutOff.position.line, eventsRead: pass.cutOff.eventsRead }
         : null,
-      length: 0,
-      intervals: n ? intervals : [],
+      intervals: n ? entries : [],
       regions: n ? regions : [],
     };
-    // The length is the file's, directory included: write it with a fixed width.
-    const dirAt = at;
-    let text = JSON.stringify(directory);
-    for (;;) {
-      const total = dirAt + new TextEncoder().encode(text).length + TRAILER;
-      directory.length = total;
-      const again = JSON.stringify(directory);
-      if (again.length === text.length && directory.length === total) {
-        text = again;
-        break;
-      }
-      text = again;
-    }
-    const dirBytes = new TextEncoder().encode(text);
+    // The length is the file's, directory included (a fixed-width field of it).
+    directory.length = at + encodeDirectory(directory).length + TRAILER;
+    const dirBytes = encodeDirectory(directory);
     writeRaw(dirBytes);
     const tail = new Uint8Array(TRAILER);
     new DataView(tail.buffer).setUint32(0, dirBytes.length, true);
@@ -673,6 +812,7 @@ function readAt(file: Deno.FsFile, offset: number, length: number): Uint8Array<A
  * const { state, event } = await idx.stateAt((await idx.resolve(13)).index);
  * assert.equal(event?.seq, 13);
  * assert.equal(state.p2m.entry(0x100)[0], K.MFN_UNKNOWN);
+ * idx.close();
  * ```
  */
 export class TraceIndex {
@@ -684,6 +824,10 @@ export class TraceIndex {
   #dir: Directory;
   #policy: Policy | undefined;
   #read = new Map<Block, Promise<Uint8Array<ArrayBuffer>>>();
+  #intervals = new Map<number, Promise<Interval>>();
+  #file: Deno.FsFile | undefined;
+  #closed = false;
+  #windows = new Map<number, Uint8Array>();
 
   private constructor(
     path: string,
@@ -744,7 +888,8 @@ export class TraceIndex {
     if (!same(fromHex(await sha256Hex(dirBytes)), tail.subarray(4, 36))) {
       throw new IndexUnusable("its directory does not match its checksum");
     }
-    const dir = JSON.parse(new TextDecoder().decode(dirBytes)) as Directory;
+    const dir = decodeDirectory(dirBytes);
+    if (dir === undefined) throw new IndexUnusable("its directory's sizes disagree");
     if (dir.length !== size) throw new IndexUnusable(`it is ${size} bytes, not ${dir.length}`);
     if (dir.tool !== TOOL_VERSION) {
       throw new IndexUnusable(`it was built by p2mtrace ${dir.tool}, this is ${TOOL_VERSION}`);
@@ -789,16 +934,79 @@ export class TraceIndex {
     return got;
   }
 
+  /** Interval `j`: its directory entry and its record (read and checked once). */
+  #interval(j: number): Promise<Interval> {
+    let got = this.#intervals.get(j);
+    if (got === undefined) this.#intervals.set(j, got = this.#readInterval(j));
+    return got;
+  }
+
+  async #readInterval(j: number): Promise<Interval> {
+    const entry = this.#dir.intervals[j];
+    if (entry === undefined) throw new InvariantError(`TraceIndex: no interval ${j}`);
+    const bytes = await this.#block(entry.record);
+    let record: IntervalRecord;
+    try {
+      record = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw new InvariantError("index: a checked interval record does not parse");
+    }
+    return { ...record, ...entry };
+  }
+
+  /**
+   * `length` bytes of the index file from `offset` (unchecked): through one handle kept open
+   * until {@link TraceIndex.close} (a lookup reads dozens of pages, each on its own), after it
+   * through a handle of their own.
+   */
+  #readIndex(offset: number, length: number): Uint8Array<ArrayBuffer> {
+    if (this.#closed) {
+      const file = Deno.openSync(this.path, { read: true });
+      try {
+        return readAt(file, offset, length);
+      } finally {
+        file.close();
+      }
+    }
+    this.#file ??= Deno.openSync(this.path, { read: true });
+    return readAt(this.#file, offset, length);
+  }
+
+  /**
+   * The `length` bytes of a P2M page at `offset` (unchecked), cut from the aligned window of
+   * {@link PAGE_WINDOW} bytes holding it, read once: the pages a lookup reads lie close
+   * together (neighbouring leaves, a range walked outward), and a read costs a fresh process
+   * more than the bytes it brings.
+   */
+  #pageBytes(offset: number, length: number): Uint8Array {
+    const w = Math.floor(offset / PAGE_WINDOW);
+    if (Math.floor((offset + length - 1) / PAGE_WINDOW) !== w) {
+      return this.#readIndex(offset, length);
+    }
+    let win = this.#windows.get(w);
+    if (win === undefined) {
+      const start = w * PAGE_WINDOW;
+      const end = Math.min(start + PAGE_WINDOW, this.#dir.length - TRAILER);
+      this.#windows.set(w, win = this.#readIndex(start, end - start));
+    }
+    const at = offset - w * PAGE_WINDOW;
+    return win.subarray(at, at + length);
+  }
+
+  /**
+   * Closes the handle the index reads through (reads after it open one each: a question
+   * closes it once answered).
+   */
+  close(): void {
+    this.#closed = true;
+    this.#file?.close();
+    this.#file = undefined;
+  }
+
   async #readBlock(b: Block): Promise<Uint8Array<ArrayBuffer>> {
     const [off, len, want] = b;
     if (off + len > this.#dir.length) throw new IndexUnusable("a block runs past the end");
-    const file = Deno.openSync(this.path, { read: true });
-    let bytes;
-    try {
-      bytes = readAt(file, off, len);
-    } finally {
-      file.close();
-    }
+    const bytes = this.#readIndex(off, len);
     if (await sha256Hex(bytes) !== want) {
       throw new IndexUnusable(`the block at byte ${off} is damaged`);
     }
@@ -806,37 +1014,50 @@ export class TraceIndex {
   }
 
   /**
-   * The page blocks a state at checkpoint `at` of interval `j` may point into: its group's,
-   * from the group's first checkpoint to `at`, in file order.
+   * The page blocks a state at checkpoint `at` of interval `j` (`iv`) may point into: its
+   * group's, from the group's first checkpoint to `at`, in file order.
    */
-  #pageBlocks(j: number, at: Checkpoint): Block[] {
-    const out: Block[] = [];
-    const ivs = this.#dir.intervals;
+  async #pageBlocks(j: number, iv: Interval, at: Checkpoint): Promise<PageBlock[]> {
+    const out: PageBlock[] = [];
     for (let i = j; i >= 0; i--) {
-      const iv = ivs[i];
-      const cps = [iv, ...iv.subs];
+      const it = i === j ? iv : await this.#interval(i);
+      const cps = [it, ...it.subs];
       for (let c = i === j ? cps.indexOf(at) : cps.length - 1; c >= 0; c--) {
         const b = cps[c].pages;
         if (b !== null) out.push(b);
       }
-      if (iv.fresh) break;
+      if (it.fresh) break;
     }
     return out.reverse();
   }
 
+  /** Throws unless `[offset, offset + length)` lies within the file's blocks. */
+  #inData(offset: number, length: number): void {
+    if (!(offset >= 16 && length > 0 && offset + length <= this.#dir.length - TRAILER)) {
+      throw new IndexUnusable(`a P2M page or page block (byte ${offset}) lies outside the blocks`);
+    }
+  }
+
   /**
-   * The JSON values of the P2M pages at `places` (flat offset, length), cut from the page
-   * blocks `blocks` (checked, in file order) read as `bytes`.
+   * The JSON values of the P2M pages at `places` (flat offset, length, sum), each cut from the
+   * page blocks `blocks` (in file order, checked) read as `bytes`, or with no blocks read from
+   * the file on its own and checked against its sum.
    */
-  #pages(blocks: Block[], bytes: Uint8Array[], places: readonly number[]): unknown[] {
-    const n = places.length / 2;
+  #pages(blocks: PageBlock[], bytes: Uint8Array[], places: readonly number[]): unknown[] {
+    const n = places.length / PLACE_SIZE;
     let total = 1 + n;
-    for (let i = 0; i < n; i++) total += places[2 * i + 1];
+    for (let i = 0; i < n; i++) total += places[PLACE_SIZE * i + 1];
     const text = new Uint8Array(Math.max(2, total));
     text[0] = 0x5b;
     for (let i = 0, w = 1; i < n; i++) {
-      const len = places[2 * i + 1];
-      text.set(pageIn(blocks, bytes, places[2 * i], len), w);
+      const [off, len, sum] = places.slice(PLACE_SIZE * i, PLACE_SIZE * i + PLACE_SIZE);
+      let page: Uint8Array;
+      if (blocks.length) page = pageIn(blocks, bytes, off, len);
+      else {
+        this.#inData(off, len);
+        checkPage(page = this.#pageBytes(off, len), sum, off);
+      }
+      text.set(page, w);
       w += len;
       text[w++] = 0x2c;
     }
@@ -844,18 +1065,19 @@ export class TraceIndex {
     try {
       return JSON.parse(new TextDecoder().decode(text));
     } catch {
-      throw new IndexUnusable("its P2M pages do not parse");
+      throw new InvariantError("index: checked P2M pages do not parse");
     }
   }
 
   /**
-   * The JSON value of the P2M page at `offset` (`length` bytes), cut from the page blocks
-   * `blocks` read (checked) as `bytes`: its place is checked now, its bytes parsed when the
-   * returned function is first called (a leaf the answer reads).
+   * What reads the P2M page at `offset` (`length` bytes, {@link pageSum} `sum`) from the file
+   * when first called (a leaf the answer reads), checks it and parses it.
    */
-  #lazyPage(blocks: Block[], bytes: Uint8Array[], offset: number, length: number): () => unknown {
-    const page = pageIn(blocks, bytes, offset, length);
+  #lazyPage(offset: number, length: number, sum: number): () => unknown {
     return () => {
+      this.#inData(offset, length);
+      const page = this.#pageBytes(offset, length);
+      checkPage(page, sum, offset);
       // The page is JSON numbers, brackets and commas: ASCII, so its bytes are its characters.
       let text = "";
       for (let at = 0; at < page.length; at += 8192) {
@@ -874,7 +1096,7 @@ export class TraceIndex {
 
   /** The event table of interval `j`: offsets, lengths, lines, seqs. */
   async #table(j: number) {
-    const iv = this.#dir.intervals[j];
+    const iv = await this.#interval(j);
     const bytes = await this.#block(iv.events);
     const m = iv.count;
     if (bytes.length !== 24 * m) throw new IndexUnusable("an event table has the wrong size");
@@ -988,9 +1210,8 @@ export class TraceIndex {
     return this.#eventsAt(j, Array.from({ length: to - from }, (_, i) => from + i));
   }
 
-  /** The span of the part of interval `j` holding its event `i` (an index within it). */
-  #partSpan(j: number, i: number): Block {
-    const iv = this.#dir.intervals[j];
+  /** The span of the part of interval `iv` holding its event `i` (an index within it). */
+  #partSpan(iv: Interval, i: number): Block {
     let q = 0;
     for (const s of iv.subs) if (s.first <= iv.first + i && q + 1 < iv.spans.length) q++;
     return iv.spans[q];
@@ -998,7 +1219,7 @@ export class TraceIndex {
 
   /** Events `which` of interval `j` (indices within it), parsed from checked bytes. */
   async #eventsAt(j: number, which: readonly number[]): Promise<TraceEvent[]> {
-    const iv = this.#dir.intervals[j];
+    const iv = await this.#interval(j);
     const t = await this.#table(j);
     // One decode of each part's span read (its characters are its bytes when their counts
     // agree), one native JSON.parse of the events' lines (what parseEventLine's parser gives,
@@ -1009,7 +1230,7 @@ export class TraceIndex {
     const texts: string[] = [];
     for (const i of which) {
       if (!(i >= 0 && i < iv.count)) throw new IndexUnusable("an event index is out of range");
-      const span = this.#partSpan(j, i);
+      const span = this.#partSpan(iv, i);
       const bytes = await this.#span(span);
       let whole = decoded.get(span);
       if (whole === undefined) decoded.set(span, whole = dec.decode(bytes));
@@ -1043,9 +1264,11 @@ export class TraceIndex {
   /**
    * The state after `index` events and the event applied last (undefined at 0); `onStep` sees
    * each step replayed from the checkpoint. With `few`, for a caller that reads few of the
-   * P2M's leaves (a lookup), each leaf of the checkpoint is parsed when first read (a state of a
-   * 1M-event trace holds about 2,000, 0.8 MB of JSON); without, all at once (one parse costs
-   * less than 2,000 when every leaf is read: a snapshot, a diff).
+   * P2M's pages (a lookup), each mid and leaf of the checkpoint is read, checked against its
+   * sum and parsed when the table first needs it (a state of a 1M-event trace holds about 8
+   * mids and 2,000 leaves, 0.8 MB of JSON; a lookup reads a few of each); without, all at once
+   * from its group's page blocks, each block SHA-256-checked (one read and one parse cost less
+   * than 2,000 when every leaf is read: a snapshot, a diff).
    */
   async stateAt(
     index: number,
@@ -1057,15 +1280,18 @@ export class TraceIndex {
       return { state: initialState(this.#header.guest, policy), event: undefined, from: 0 };
     }
     const j = this.#intervalOf(index);
-    const iv = this.#dir.intervals[j];
+    const iv = await this.#interval(j);
     // The latest checkpoint at or before `index`: the interval's own, or one within it.
     let at: Checkpoint = iv;
     for (const s of iv.subs) if (s.first <= index) at = s;
     const from = at.first;
-    const pageBlocks = this.#pageBlocks(j, at);
     if (index > iv.first) {
-      this.#prefetch([at.state, ...pageBlocks, iv.events], this.#partSpan(j, index - 1 - iv.first));
-    } else this.#prefetch([at.state, ...pageBlocks]);
+      this.#prefetch([at.state, iv.events], this.#partSpan(iv, index - 1 - iv.first));
+    } else this.#prefetch([at.state]);
+    // A lookup (`few`) reads its mids and the leaves it needs, each on its own; a snapshot or
+    // a diff reads every page, from its group's page blocks read whole.
+    const pageBlocks = few ? [] : await this.#pageBlocks(j, iv, at);
+    this.#prefetch(pageBlocks);
     const stateBytes = await this.#block(at.state);
     const pageBytes = await Promise.all(pageBlocks.map((b) => this.#block(b)));
     let state = decodeState(
@@ -1073,7 +1299,7 @@ export class TraceIndex {
       this.#header.guest,
       policy,
       (places) => this.#pages(pageBlocks, pageBytes, places),
-      few ? (offset, length) => this.#lazyPage(pageBlocks, pageBytes, offset, length) : undefined,
+      few ? (offset, length, sum) => this.#lazyPage(offset, length, sum) : undefined,
     );
     let event: TraceEvent | undefined;
     if (index > from) {
@@ -1158,7 +1384,7 @@ export class TraceIndex {
    * order (`all` false: the last).
    */
   async #changesOf(j: number, pfn: number, all: boolean, before: number): Promise<PfnChange[]> {
-    const iv = this.#dir.intervals[j];
+    const iv = await this.#interval(j);
     const rows = this.#rows(await this.#block(iv.changes), CHANGE_COLUMNS, "change");
     const hits: number[] = [];
     for (let r = rows.count - 1; r >= 0 && (all || hits.length === 0); r--) {
@@ -1194,7 +1420,7 @@ export class TraceIndex {
  * The bytes of the P2M page at file offset `off` (`len` bytes) in the page blocks `blocks`
  * (in file order) read as `bytes`: the last block starting at or before it must hold it all.
  */
-function pageIn(blocks: Block[], bytes: Uint8Array[], off: number, len: number): Uint8Array {
+function pageIn(blocks: PageBlock[], bytes: Uint8Array[], off: number, len: number): Uint8Array {
   let lo = 0, hi = blocks.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
@@ -1206,6 +1432,11 @@ function pageIn(blocks: Block[], bytes: Uint8Array[], off: number, len: number):
     throw new IndexUnusable("a P2M page lies outside its group's page blocks");
   }
   return bytes[lo].subarray(from, from + len);
+}
+
+/** Throws unless the P2M page `page` read at byte `offset` has the {@link pageSum} `sum`. */
+function checkPage(page: Uint8Array, sum: number, offset: number): void {
+  if (pageSum(page) !== sum) throw new IndexUnusable(`the P2M page at byte ${offset} is damaged`);
 }
 
 function same(a: Uint8Array, b: Uint8Array): boolean {

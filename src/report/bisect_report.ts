@@ -130,7 +130,7 @@ export function bugReportBlock(c: BugReportContext, result: string, details: str
     "```text",
     `${TOOL_NAME} ${TOOL_VERSION} bisect: ${result}`,
     `command:   ${c.command}`,
-    `trace:     ${c.trace}`,
+    `trace:     ${escapeText(c.trace)}`,
     `sha256:    ${c.sha256}`,
     `recording: ${rec}`,
     `guest:     ${guest}`,
@@ -284,7 +284,7 @@ export function scanText(s: ScanReportInput): string {
   const t = c.terms;
   const last = res.runs[res.runs.length - 1].to;
   const out = [
-    `bisect ${c.trace} under ${policySpec(res.policy)} (${res.policySource})`,
+    `bisect ${escapeText(c.trace)} under ${policySpec(res.policy)} (${res.policySource})`,
     `predicate: ${predicate.spec}: ${predicate.meaning}`,
     `scanned:   every step exactly, 0 to ${last.step} (${
       res.runs.reduce((n, r) => n + r.to.index - r.from.point.index + 1, 0)

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeText } from "./text.ts";
 import type { Finding } from "../detect/finding.ts";
 import { DETECTORS } from "../detect/detectors.ts";
 import { NO_GUEST_KERNEL } from "../detect/basis.ts";
@@ -64,22 +65,26 @@ export function checkText(
   let head: string;
   const verdict = runVerdict(b);
   if (findings.length > 0) {
-    head = `check: ${file} under ${policy}: ${findings.length} finding(s) ` +
+    head = `check: ${escapeText(file)} under ${policy}: ${findings.length} finding(s) ` +
       `(${errors} error(s), ${findings.length - errors} warning(s)) in ${events} event(s)\n`;
   } else if (verdict === "cannot-judge") {
     const missing = missingOf(b).join("; ");
     head = b.guestGaps.includes(NO_GUEST_KERNEL)
-      ? `check: ${file} under ${policy}: cannot judge (${events} event(s): the log holds no ` +
+      ? `check: ${
+        escapeText(file)
+      } under ${policy}: cannot judge (${events} event(s): the log holds no ` +
         `guest kernel lines to judge, only the hypervisor's)\n`
       : b.unjudged.length > 0
-      ? `check: ${file} under ${policy}: cannot judge (${events} event(s); ` +
+      ? `check: ${escapeText(file)} under ${policy}: cannot judge (${events} event(s); ` +
         `${b.unjudged.length} finding(s) rest on what the trace lacks: ${missing})\n`
-      : `check: ${file} under ${policy}: cannot judge (${events} event(s), no findings, ` +
+      : `check: ${
+        escapeText(file)
+      } under ${policy}: cannot judge (${events} event(s), no findings, ` +
         `but the trace lacks what a verdict needs: ${missing})\n`;
     const note = blindNote(b);
     if (note) head += `note: ${note}\n`;
   } else {
-    head = `check: ${file} under ${policy}: clean (${events} event(s), no findings)\n`;
+    head = `check: ${escapeText(file)} under ${policy}: clean (${events} event(s), no findings)\n`;
   }
   const all = [...findings, ...b.unjudged];
   return head + all.map((f, i) => "\n" + findingText(f, i + 1)).join("");
@@ -125,7 +130,9 @@ export function compareText(file: string, c: Comparison): string {
     String(r.first.get(id) ?? (r.firstUnjudged.has(id) ? "?" : "."));
   const unjudged = c.results.some((r) => runVerdict(r.basis) === "cannot-judge");
   const out: string[] = [];
-  out.push(clip(`compare: ${file}: ${c.events} event(s) under ${c.results.length} policies`));
+  out.push(
+    clip(`compare: ${escapeText(file)}: ${c.events} event(s) under ${c.results.length} policies`),
+  );
   if (c.cutOff) out.push(clip(`note: the recording was cut off at line ${c.cutOff.position.line}`));
   out.push(
     unjudged

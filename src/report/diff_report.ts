@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeText } from "./text.ts";
 import type { TraceEvent } from "../trace/event.ts";
 import { hex } from "../trace/hex.ts";
 import type { EntryDiff } from "../p2m/table_diff.ts";
@@ -81,10 +82,10 @@ export function diffText(d: DiffInput): string {
   }
   out.push(
     d.diffs.length
-      ? `${d.diffs.length} range(s) differ, ${pages(d.diffs)} page(s); ${d.trace} under ${
-        policySpec(d.policy)
-      }`
-      : `no P2M entry differs; ${d.trace} under ${policySpec(d.policy)}`,
+      ? `${d.diffs.length} range(s) differ, ${pages(d.diffs)} page(s); ${
+        escapeText(d.trace)
+      } under ${policySpec(d.policy)}`
+      : `no P2M entry differs; ${escapeText(d.trace)} under ${policySpec(d.policy)}`,
   );
   return out.join("\n") + "\n";
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { escapeText } from "./text.ts";
 import type { TraceEvent } from "../trace/event.ts";
 import { hex } from "../trace/hex.ts";
 import { continues, increments, K } from "../p2m/leaf_runs.ts";
@@ -242,7 +243,7 @@ export function lookupText(s: LookupInput): string {
   const [rawKind] = s.state.ctx.autoTranslated ? [K.IDENTITY] : s.state.p2m.entry(s.pfn);
   const addr = s.pfn * 4096 + s.offset;
   const out = [
-    `${s.byAddr ? `addr ${hex(addr)}: ` : ""}pfn ${hex(s.pfn)} in ${s.trace} at ${
+    `${s.byAddr ? `addr ${hex(addr)}: ` : ""}pfn ${hex(s.pfn)} in ${escapeText(s.trace)} at ${
       stepHeading(s.point, s.event)
     }`,
   ];

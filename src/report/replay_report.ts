@@ -152,7 +152,9 @@ function policyOptions(p: Policy): string {
 export function summaryText(s: SummaryInput): string {
   const out: string[] = ["== summary =="];
   out.push(
-    `trace:    ${s.file}: ${s.steps} event(s) replayed, last seq ${s.lastSeq}; ${ENDING[s.ending]}`,
+    `trace:    ${escapeText(s.file)}: ${s.steps} event(s) replayed, last seq ${s.lastSeq}; ${
+      ENDING[s.ending]
+    }`,
   );
   out.push(`policy:   ${policyOptions(s.policy)} (${s.policySource}): ${s.policy.summary}`);
   const g = s.state.guest;

@@ -212,7 +212,7 @@ export function snapshotText(s: SnapshotInput): string {
   const st = s.state;
   const g = st.guest;
   const a = st.p2m.accounting;
-  const out = [`snapshot of ${s.trace} at ${stepHeading(s.point, s.event)}`];
+  const out = [`snapshot of ${escapeText(s.trace)} at ${stepHeading(s.point, s.event)}`];
   out.push(`policy:   ${policySpec(st.policy)} (${s.policySource}): ${st.policy.summary}`);
   out.push(
     `guest:    ${g.type} ${g.domain}${g.kernel ? `, kernel ${escapeText(g.kernel)}` : ""}` +

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { ansiQuote, escapeText } from "./text.ts";
+
 /**
  * Wraps `text` at spaces into lines of at most `width` columns; continuation lines start with
  * `indent`. A word longer than a line is broken, never dropped.
@@ -59,6 +61,7 @@ export function wrap(text: string, width: number, indent = ""): string[] {
  */
 export function shellQuote(word: string): string {
   if (/^[A-Za-z0-9_./:=@%+,-]+$/.test(word)) return word;
+  if (escapeText(word) !== word) return ansiQuote(word);
   return `"${word.replace(/["$`\\]/g, (c) => "\\" + c)}"`;
 }
 

@@ -20,6 +20,7 @@ import { isMmio, resourceName } from "../kernel/pci_resource.ts";
 import { fmtPfns } from "../detect/finding.ts";
 import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
 import { escapeText } from "../report/text.ts";
+import { shellQuote } from "../report/wrap.ts";
 import type { HeldFindings } from "../report/check_report.ts";
 import { findingJson } from "../report/replay_report.ts";
 
@@ -294,7 +295,7 @@ export function summaryMarkdown(s: Summary): string {
   const p = h.provenance ?? PROVEN;
   const cell = (t: string) => t.replace(/\|/g, "\\|");
   const out: string[] = [];
-  out.push(`## ${TOOL_NAME} summary: ${s.file}`, "");
+  out.push(`## ${TOOL_NAME} summary: ${escapeText(s.file)}`, "");
   out.push("| | |", "| --- | --- |");
   const ending = c.cutOff ? "cut off" : "read to the end";
   out.push(`| trace | ${c.events} event(s), ${ending}; sha256 \`${s.sha256}\` |`);
@@ -354,7 +355,9 @@ export function summaryMarkdown(s: Summary): string {
   }
   out.push(
     "",
-    `_${TOOL_NAME} ${TOOL_VERSION}; replay with \`${TOOL_NAME} replay ${s.file} --policy ${s.policy}\`_`,
+    `_${TOOL_NAME} ${TOOL_VERSION}; replay with \`${TOOL_NAME} replay ${
+      shellQuote(s.file)
+    } --policy ${s.policy}\`_`,
   );
   return out.join("\n") + "\n";
 }

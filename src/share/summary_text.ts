@@ -66,7 +66,7 @@ export function summaryPlainText(s: Summary): string {
   const g = h.guest;
   const p = h.provenance ?? PROVEN;
   const out: string[] = [];
-  para(out, `${TOOL_NAME} ${TOOL_VERSION} summary of ${s.file}`, "", "  ");
+  para(out, `${TOOL_NAME} ${TOOL_VERSION} summary of ${escapeText(s.file)}`, "", "  ");
   out.push(`sha256 ${s.sha256}`);
   out.push("");
   const col = 15;

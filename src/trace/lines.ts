@@ -12,7 +12,10 @@
  * - a line longer than {@link MAX_LINE_BYTES} is refused when its length passes the cap,
  *   before it is built;
  * - text must be UTF-8: invalid bytes are an error naming the line (or, for `validate`, a
- *   marked line), never silently replaced.
+ *   marked line), never silently replaced;
+ * - an input that can be read only once (`-`, a FIFO, `<(...)`, a device) but that a command
+ *   reads twice (`--at -N`, `minimize`, `map --compare`) is held in memory, at most
+ *   {@link MAX_HELD_BYTES} ({@link holdIfReadOnce}), never read again from its source.
  *
  * CRLF endings are accepted. The last line is reported with `terminated: false` when the
  * stream did not end with a newline, so the trace reader can tell a cut-off recording from a
@@ -39,6 +42,12 @@ export const MAX_GZIP_RATIO = 100;
 /** Decompressed bytes allowed before {@link MAX_GZIP_RATIO} applies (small inputs compress well). */
 export const GZIP_RATIO_FREE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Most bytes of an input that can be read only once that a command holds in memory to read it
+ * again (a regular file is opened again instead; a `.gz` is held compressed).
+ */
+export const MAX_HELD_BYTES = 256 * 1024 * 1024;
+
 /** A batch of consecutive lines. */
 export interface LineBatch {
   /** The lines, without their line terminators. */
@@ -57,6 +66,8 @@ export interface OpenOptions {
   stdin?: ReadableStream<Uint8Array>;
   /** Refuse anything but a regular file (and `-`): for inputs that must be files. */
   regularOnly?: boolean;
+  /** The input's bytes as {@link holdIfReadOnce} held them: read instead of `path` or stdin. */
+  held?: HeldInput;
   /**
    * Hash the bytes as they are read (default true). False for a reader whose digest nobody asks
    * for (`replay`, `check`): `sha256()` then throws.
@@ -100,7 +111,8 @@ export interface Input {
  */
 export async function openInput(path: string, options: OpenOptions = {}): Promise<Input> {
   let raw: ReadableStream<Uint8Array>;
-  if (path === "-") raw = options.stdin ?? Deno.stdin.readable;
+  if (options.held !== undefined) raw = options.held.stream();
+  else if (path === "-") raw = options.stdin ?? Deno.stdin.readable;
   else {
     let file: Deno.FsFile;
     try {
@@ -143,6 +155,127 @@ export async function openInput(path: string, options: OpenOptions = {}): Promis
     return hex ??= h.digest();
   };
   return { name: path, stream, sha256, bytesRead: () => n };
+}
+
+/** The bytes of an input that can be read only once, held to be read again. */
+export interface HeldInput {
+  /** The input's bytes from the start, as a new stream each call. */
+  stream(): ReadableStream<Uint8Array>;
+  /** How many bytes are held so far. */
+  readonly size: number;
+  /** Hex SHA-256 of the bytes (reads the rest of the input first). */
+  sha256(): Promise<string>;
+}
+
+/**
+ * Holds an input that cannot be read twice (`-`, a FIFO, `<(...)`, a character device or
+ * socket) in memory as it is read, so a command that needs two passes (or several readers)
+ * reads the same bytes again; undefined for a regular file (open it again) and for a path that
+ * cannot be stat'ed (its open reports why). Every {@link HeldInput.stream} reads from the
+ * start; the source is read only as far as the furthest reader has got, so bad data fails the
+ * first pass as early as it would fail one read (a binary first line: at once). Bounded: past
+ * {@link MAX_HELD_BYTES} (`limit`) the read fails with a {@link TraceError} naming the line it
+ * had reached (`/dev/zero` ends at the line cap, a long valid pipe there), never in an
+ * allocation without bound. Readers must not modify the chunks they get.
+ *
+ * @example
+ * ```ts
+ * import { holdIfReadOnce } from "./lines.ts";
+ * import assert from "node:assert/strict";
+ * const stdin = ReadableStream.from([new TextEncoder().encode("a\nb\n")]);
+ * const held = await holdIfReadOnce("-", stdin);
+ * assert.equal(await new Response(held!.stream()).text(), "a\nb\n");
+ * assert.equal(await new Response(held!.stream()).text(), "a\nb\n");
+ * assert.equal(await holdIfReadOnce("traces/pcie-bar-above-e820.jsonl", stdin), undefined);
+ * const big = await holdIfReadOnce("-", ReadableStream.from([new Uint8Array(10).fill(10)]), 4);
+ * await assert.rejects(new Response(big!.stream()).text(), /^TraceError: -:5: expected at most 4 bytes/);
+ * ```
+ */
+export async function holdIfReadOnce(
+  path: string,
+  stdin: ReadableStream<Uint8Array>,
+  limit = MAX_HELD_BYTES,
+): Promise<HeldInput | undefined> {
+  if (path !== "-") {
+    const st = await Deno.stat(path).catch(() => undefined);
+    if (st === undefined || st.isFile || st.isDirectory) return undefined;
+  }
+  const source = (await openInput(path, { stdin, hash: false })).stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let lines = 0;
+  let done = false;
+  let failure: unknown;
+  let pulling: Promise<void> | undefined;
+  const readMore = async () => {
+    let r: ReadableStreamReadResult<Uint8Array>;
+    try {
+      r = await source.read();
+    } catch (e) {
+      failure = readFailure(path, lines + 1, e);
+      return;
+    }
+    if (r.done) {
+      done = true;
+      return;
+    }
+    const c = r.value;
+    if (size + c.length > limit) {
+      for (let i = c.indexOf(10); i >= 0 && i < limit - size; i = c.indexOf(10, i + 1)) lines++;
+      failure = new TraceError(
+        { file: path, line: lines + 1 },
+        undefined,
+        `at most ${limit} bytes from a pipe or device (this command reads its input twice, ` +
+          "so it holds it in memory: save it to a file)",
+        "a longer input (refused at the limit)",
+      );
+      source.cancel().catch(() => {});
+      return;
+    }
+    chunks.push(c);
+    size += c.length;
+    for (let i = c.indexOf(10); i >= 0; i = c.indexOf(10, i + 1)) lines++;
+  };
+  // One read of the source at a time, whichever reader asks.
+  const more = () =>
+    pulling ??= readMore().finally(() => {
+      pulling = undefined;
+    });
+  const stream = () => {
+    let next = 0;
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        while (next >= chunks.length) {
+          if (failure !== undefined) throw failure;
+          if (done) {
+            controller.close();
+            return;
+          }
+          await more();
+        }
+        controller.enqueue(chunks[next++]);
+      },
+    }, { highWaterMark: 0 });
+  };
+  let hex: string | undefined;
+  return {
+    stream,
+    get size() {
+      return size;
+    },
+    sha256: async () => {
+      while (!done) {
+        if (failure !== undefined) throw failure;
+        await more();
+      }
+      if (hex === undefined) {
+        const h = await incrementalSha256();
+        for (const c of chunks) h.update(c);
+        hex = h.digest();
+      }
+      return hex;
+    },
+  };
 }
 
 /** A short reason for an open/read failure, without a stack trace. */

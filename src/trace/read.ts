@@ -104,12 +104,12 @@ export class TraceReader implements EventSource {
   /**
    * Opens `path` (or `-` for `stdin`) once, transparently gunzipping, through the bounded
    * input path (src/trace/lines.ts); its bytes are hashed as they are read ({@link TraceReader.sha256})
-   * unless `hash` is false.
+   * unless `hash` is false. With `held`, the bytes a first pass held are read instead (named `path`).
    */
   static async open(
     path: string,
     stdin?: ReadableStream<Uint8Array>,
-    options: Pick<OpenOptions, "hash" | "onChunk" | "onEnd"> = {},
+    options: Pick<OpenOptions, "hash" | "onChunk" | "onEnd" | "held"> = {},
   ): Promise<TraceReader> {
     const input = await openInput(path, stdin ? { stdin, ...options } : options);
     const stream = await maybeGunzip(input.stream, path);

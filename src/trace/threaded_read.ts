@@ -28,6 +28,7 @@ import type { TraceEnd, TraceEvent, TraceHeader } from "./event.ts";
 import { decodeBatches } from "./event_codec.ts";
 import { type EventSource, TraceReader } from "./read.ts";
 import { validateHeader } from "./validate.ts";
+import type { HeldInput } from "./lines.ts";
 import { threadModulesReadable } from "../thread_access.ts";
 import type { IndexFeed, IntervalTable } from "../replay/index_side.ts";
 
@@ -383,6 +384,8 @@ export interface OpenEventsOptions {
    * this is already a worker (a `--jobs` batch keeps its cores busy).
    */
   threads?: 1 | 2;
+  /** The input's bytes, held by a first pass (`holdIfReadOnce`, lines.ts): read on this thread. */
+  held?: HeldInput;
 }
 
 /**
@@ -403,8 +406,11 @@ export async function openEvents(
   stdin: ReadableStream<Uint8Array>,
   options: OpenEventsOptions = {},
 ): Promise<EventSource> {
-  if (await useThread(path, options.threads)) return ThreadedReader.open(path, stdin);
-  return await TraceReader.open(path, stdin, { hash: false });
+  const held = options.held;
+  if (held === undefined && await useThread(path, options.threads)) {
+    return ThreadedReader.open(path, stdin);
+  }
+  return await TraceReader.open(path, stdin, { hash: false, ...(held ? { held } : {}) });
 }
 
 /**

@@ -677,19 +677,40 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "lazy-leaf-place-stride",
     file: "src/model/state_codec.ts",
-    original: "const page = lazy(leafAt[2 * i], leafAt[2 * i + 1]);",
-    replacement: "const page = lazy(leafAt[i], leafAt[i + 1]);",
-    breaks: "a lazily read leaf i is at the i-th (offset, length) pair of the flat place list",
+    original: "leafAt.set(at[i] + 3, [at[i + 1], at[i + 2]]);",
+    replacement: "leafAt.set(at[i] + 3, [at[i + 1], at[i + 3]]);",
+    breaks: "a lazily read leaf's place is the (offset, length, sum) triple at 3(k-3) of its " +
+      "mid's flat place list: the sum it is checked against is its own",
     tests: ["src/model/state_codec_test.ts"],
   },
   {
     id: "lazy-leaf-parsed-per-read",
     file: "src/p2m/table.ts",
-    original: "if (this.read === undefined) {\n        this.read = this.load!();",
-    replacement: "if (this.read === undefined) {\n        return this.load!();",
+    original: "get(this: { load?: () => number[]; read?: number[] }): number[] {\n" +
+      "      if (this.read === undefined) {\n        this.read = this.load!();",
+    replacement: "get(this: { load?: () => number[]; read?: number[] }): number[] {\n" +
+      "      if (this.read === undefined) {\n        return this.load!();",
     breaks: "a lazily read leaf's runs are read once (LazyP2mPages: each reader called at most " +
       "once), not parsed again on every access",
     tests: ["src/p2m/table_test.ts"],
+  },
+  {
+    id: "lazy-mid-place-stride",
+    file: "src/model/state_codec.ts",
+    original: "const j = PLACE_SIZE * m;",
+    replacement: "const j = 2 * m;",
+    breaks: "a lazily read mid m is at the m-th (offset, length, sum) triple of its state's " +
+      "flat place list",
+    tests: ["src/model/state_codec_test.ts"],
+  },
+  {
+    id: "index-lazy-page-unchecked",
+    file: "src/replay/trace_index.ts",
+    original: "if (pageSum(page) !== sum) throw new IndexUnusable",
+    replacement: "if (pageSum(page) !== sum && false) throw new IndexUnusable",
+    breaks: "each P2M page a lookup reads on its own is checked against the sum its state or " +
+      "mid holds before it is parsed (a damaged leaf or mid is never trusted)",
+    tests: ["tests/index_cache_test.ts"],
   },
   {
     id: "apply-events-log-kept",

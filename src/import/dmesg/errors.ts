@@ -6,6 +6,7 @@
  * @module
  */
 
+import { escapeText } from "../../report/text.ts";
 import { EXIT } from "../../errors.ts";
 
 /** Why a log could not be imported. */
@@ -14,7 +15,9 @@ export type DmesgProblem =
   | "binary"
   | "nothing-usable"
   | "no-such-boot"
-  | "no-such-domain";
+  | "no-such-domain"
+  /** Too much read without one line of a kernel log (`MAX_BYTES_BEFORE_KERNEL_LINE`). */
+  | "not-a-log";
 
 /**
  * The log cannot be turned into a trace.
@@ -49,7 +52,7 @@ export class DmesgImportError extends SyntaxError {
     line?: number,
     detail?: string,
   ) {
-    const where = line === undefined ? file : `${file}:${line}`;
+    const where = line === undefined ? escapeText(file) : `${escapeText(file)}:${line}`;
     super(`${where}: ${what}; expected ${expected}${detail ? `\n${detail}` : ""}`);
     this.name = "DmesgImportError";
     this.file = file;

@@ -41,6 +41,7 @@ import type { MapEntry } from "./raw_map.ts";
 import { MAX_PROVEN_RAM, type ProvenRam } from "./reconstruct.ts";
 import { looksRelevant, UnrecognisedLines } from "./unrecognised.ts";
 import { classifyXenLine } from "./xen_lines.ts";
+import { DmesgImportError } from "./errors.ts";
 
 /** Most events one import produces; the rest of the log is still scanned for facts. */
 export const MAX_EVENTS = 100_000;
@@ -52,6 +53,13 @@ export const MAX_XEN_TABLES = 16;
 export const MAX_MARK_TEXT = 500;
 /** Most claims remembered for refusals (more means a log of thousands of devices). */
 export const MAX_OPEN_CLAIMS = 65536;
+/**
+ * Bytes of a log read without one line that looks like a kernel's (a printk timestamp, a
+ * message the importer knows, a `(XEN)` line) after which the log is refused as not a boot log:
+ * `/dev/zero`, random data or an endless `yes` end there instead of being read forever. A boot
+ * log shows such a line in its first kilobytes (the kernel's ring buffer is at most 32 MiB).
+ */
+export const MAX_BYTES_BEFORE_KERNEL_LINE = 16 * 1024 * 1024;
 /** Lines of the log quoted in an error message. */
 export const MAX_SHOWN_LINES = 5;
 /** Characters of each quoted line. */
@@ -65,6 +73,8 @@ export interface ImportOptions {
   nrPages?: number;
   /** Event cap (default {@link MAX_EVENTS}). */
   maxEvents?: number;
+  /** Bytes read before a kernel's line must have shown (default {@link MAX_BYTES_BEFORE_KERNEL_LINE}). */
+  maxBytesBeforeKernelLine?: number;
   /**
    * Which domain's kernel lines to import from a Xen console log that relays several
    * (`(d1) ...`); 0 is the console's own kernel (dom0: unprefixed, or `(d0)`). Default: the
@@ -227,8 +237,8 @@ export class DmesgImporter {
   /** The boot's `Linux version` line and the kernel line before the current one. */
   #banner: string | undefined;
   #lastKernelText = "";
-  /** While the kernel replays its log to a new console: the last time printed before it. */
-  #replayUntil: number | undefined;
+  /** While the kernel replays its log to a new console: the last time printed before it, and the hand-over line. */
+  #replay: { until: number | undefined; handOver: string } | undefined;
   #xenTable: string | undefined;
   #xenSection: "physical" | "virtual" | undefined;
   #printedState: PrintedMapState = "none";
@@ -242,6 +252,10 @@ export class DmesgImporter {
    * a dev_printk message behind a time alone (`stripPrefix`).
    */
   #syslogHosts = new Set<string>();
+  /** Bytes of the log read so far ({@link DmesgImporter.read}). */
+  #bytes = 0;
+  /** Lines of any boot that look like a kernel's or Xen's (a timestamp, a known message). */
+  #kernelish = 0;
 
   /** Starts an import of the log named `file` (used in messages only). */
   constructor(file: string, options: ImportOptions = {}) {
@@ -290,6 +304,26 @@ export class DmesgImporter {
     return this.#c.recognised + this.#c.unrecognised.total;
   }
 
+  /**
+   * Counts `n` more bytes of the log read (before they are split into lines): past
+   * {@link MAX_BYTES_BEFORE_KERNEL_LINE} without one line that looks like a kernel's, the log
+   * is refused (65, naming the line reached) at once instead of being read to its end.
+   */
+  read(n: number): void {
+    this.#bytes += n;
+    const max = this.#options.maxBytesBeforeKernelLine ?? MAX_BYTES_BEFORE_KERNEL_LINE;
+    if (this.#bytes > max && this.#kernelish === 0) {
+      throw new DmesgImportError(
+        this.#c.file,
+        "not-a-log",
+        `${max} bytes read without one line of a kernel log (a printk timestamp, a message of ` +
+          "the boot, a (XEN) line)",
+        "a Linux boot log (dmesg, dmesg -T, journalctl -k or a serial console capture)",
+        this.#c.lines + 1,
+      );
+    }
+  }
+
   /** The line number of the last line pushed. */
   get lineNumber(): number {
     return this.#c.lines;
@@ -326,6 +360,11 @@ export class DmesgImporter {
         if (found) [s, classified] = found;
       }
     }
+    if (
+      s.source === "xen" ||
+      (s.source === "kernel" &&
+        (s.time !== undefined || (classified !== undefined && !unknownMessage(classified))))
+    ) this.#kernelish++;
     if (s.garbled) {
       c.garbled++;
       c.firstGarbledLine ??= c.lines;
@@ -400,6 +439,30 @@ export class DmesgImporter {
     return ours;
   }
 
+  /**
+   * Records that the line splitter cut lines at `maxLine` characters (a run with no line end and
+   * no kernel line prefix in it): the header's `notes` say how many and where the first was.
+   */
+  linesCut(count: number, firstLine: number, maxLine: number): void {
+    this.#note(
+      `line ${firstLine}: ${count} line(s) longer than ${maxLine} characters with no ` +
+        `line end or kernel line prefix in them were cut at ${maxLine} (the rest of each was not read)`,
+    );
+  }
+
+  /**
+   * Records that the log was journalctl's JSON output: the header's `notes` say how many
+   * entries were read, how many were the kernel's and how many record lines did not parse.
+   */
+  journalRead(entries: number, kernel: number, unreadable: number): void {
+    this.#note(
+      `read as journalctl JSON output: ${entries} entries, ${kernel} of the kernel` +
+        (unreadable > 0
+          ? `; ${unreadable} record line(s) did not parse and were read as text`
+          : ""),
+    );
+  }
+
   /** Ends the import and builds the trace. Throws DmesgImportError when nothing is usable. */
   finish(input: { digest?: string } = {}): ImportResult {
     if (!this.#finished && this.#boot === this.#c.selectedBoot) this.#pci.finish();
@@ -422,20 +485,32 @@ export class DmesgImporter {
    */
   #replayed(s: StrippedLine): boolean {
     if (s.source !== "kernel") return false;
-    if (this.#replayUntil !== undefined) {
-      if (s.time === undefined || s.time <= this.#replayUntil) return true;
-      this.#replayUntil = undefined;
+    if (this.#replay !== undefined) {
+      const r = this.#replay;
+      // A timed repeat ends at the first line newer than the last one printed before it; an
+      // untimed one (dmesg -T, a wall-clock capture) at the repeated hand-over line itself, which
+      // the log buffer holds too.
+      if (s.time !== undefined && r.until !== undefined) {
+        if (s.time <= r.until) return true;
+      } else if (s.text === r.handOver) {
+        this.#replay = undefined;
+        return true;
+      } else return true;
+      this.#replay = undefined;
     }
     const handOver = /^(?:printk: )?(?:legacy )?bootconsole \[[^\]]+\] disabled$/;
     if (
       this.#bootSawBanner && s.text === this.#banner && handOver.test(this.#lastKernelText)
     ) {
-      this.#replayUntil = this.#lastTime ?? 0;
+      this.#replay = { until: this.#lastTime, handOver: this.#lastKernelText };
       if (this.#selected()) {
+        const upTo = this.#lastTime !== undefined
+          ? `${this.#lastTime.toFixed(6)} s`
+          : `the repeated '${this.#lastKernelText}'`;
         this.#note(
           `line ${this.#c.lines}: the kernel printed its log again on a new console ` +
             `(after '${this.#lastKernelText}'); the repeated lines up to ` +
-            `${this.#replayUntil.toFixed(6)} s were skipped, not taken for a second boot`,
+            `${upTo} were skipped, not taken for a second boot`,
         );
       }
       return true;
@@ -480,7 +555,7 @@ export class DmesgImporter {
     this.#bootSawBanner = false;
     this.#lastTime = undefined;
     this.#banner = undefined;
-    this.#replayUntil = undefined;
+    this.#replay = undefined;
   }
 
   #xen(s: StrippedLine): void {

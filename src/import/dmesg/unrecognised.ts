@@ -9,6 +9,8 @@
  * @module
  */
 
+import { escapeText } from "../../report/text.ts";
+
 /** Most distinct line shapes the report keeps. */
 export const MAX_PATTERNS = 200;
 /** Line numbers kept per shape. */
@@ -150,14 +152,15 @@ export function formatUnrecognised(
 ): string {
   if (u.total === 0) return "";
   const out: string[] = [];
+  const name = escapeText(file);
   if (relevant !== undefined && mostNotUnderstood(u.total, relevant)) {
     out.push(
-      `${file}: most relevant lines were not understood (${u.total} of ${relevant}): the log's ` +
+      `${name}: most relevant lines were not understood (${u.total} of ${relevant}): the log's ` +
         "line prefix or its kernel's wording is one the importer does not know; the trace " +
         "shows only what the other lines proved (see docs/import-dmesg.md, Accepted log forms)",
     );
   }
-  out.push(`${file}: ${u.total} relevant line(s) not understood, by pattern:`);
+  out.push(`${name}: ${u.total} relevant line(s) not understood, by pattern:`);
   for (const p of u.patterns()) {
     out.push(`${String(p.count).padStart(7)}  ${p.shape}`);
     const at = p.lines.length === 1 ? "line" : "lines";
