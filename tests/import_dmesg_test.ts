@@ -466,3 +466,96 @@ Deno.test("import dmesg hashes a large input exactly, in bounded memory", async 
   assert.equal(header.id, `sha256:${expected}`);
   assert.equal((header.raw.source as Record<string, unknown>).sha256, expected);
 });
+
+/**
+ * A line as a 72-column mail client or terminal wraps it: cut at the last blank before the
+ * column, the rest on new lines of their own, without the line's prefix.
+ */
+function mailWrapped(line: string, width = 72): string[] {
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > width) {
+    const cut = rest.lastIndexOf(" ", width);
+    if (cut <= 0) break;
+    out.push(rest.slice(0, cut));
+    rest = rest.slice(cut + 1);
+  }
+  return [...out, rest];
+}
+
+Deno.test("import dmesg: the hypervisor's lines a mail wrapped (command line, Dom0 alloc, ramdisk) read as printed", async () => {
+  // Xen prints each of these on one console line (vprintk_common); the wrap is the mail's.
+  const text = await Deno.readTextFile(
+    `${REAL_LOGS}/40-denis-2023-xen-4.14-dom0-mem-max-xl-dmesg.log`,
+  );
+  const wrapped = (t: string, width: number) =>
+    t.split("\n").flatMap((l) =>
+      /^\(XEN\) (?:Command line:| Dom0 alloc\.:| Init\. ramdisk:)/.test(l)
+        ? mailWrapped(l, width)
+        : [l]
+    ).join("\n");
+  // Without the builder's lines, dom0_mem= on the command line is what gives nr_pages.
+  const noAlloc = text.split("\n").filter((l) => !/Dom0 alloc\.:|Init\. ramdisk:/.test(l)).join(
+    "\n",
+  );
+  // The wrapped file has more lines: the line numbers cited after a wrap are the file's own.
+  const same = (out: string) =>
+    out.replace(/[0-9a-f]{64}/g, "<sha256>").replace(/\bline \d+/g, "line N")
+      .replace(/"lines":\d+/, '"lines":N');
+  for (const [name, log] of [["whole", text], ["no builder lines", noAlloc]]) {
+    const plain = await run(["dmesg", "-"], log);
+    assert.equal(plain.code, 0, plain.err);
+    const { header } = await readBack(plain.out);
+    if (name !== "whole") {
+      assert.match(String(header.raw.nr_pages_source), /dom0_mem/, "dom0_mem decides");
+    }
+    // 40 columns wraps the command line over three lines, the builder's lines once.
+    for (const width of [72, 40]) {
+      const w = wrapped(log, width);
+      assert.notEqual(w, log);
+      const r = await run(["dmesg", "-"], w);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(same(r.out), same(plain.out), `${name}, wrapped at ${width}`);
+    }
+  }
+});
+
+/**
+ * A PVHv1 domU's lines (Linux 3.16 on Xen 4.4, `pvh=1`): the PV entry's (the boot pass, the
+ * `Xen:` map, the banner, xen_arch_setup's ACPI line) and the HVM callback vector.
+ */
+const PVH_V1_DOMU = [
+  "[    0.000000] Linux version 3.16.0-4-amd64 (debian-kernel@lists.debian.org) (gcc version 4.8.4 (Debian 4.8.4-1) ) #1 SMP Debian 3.16.7-ckt11-1+deb8u3 (2015-08-04)",
+  "[    0.000000] Command line: root=/dev/xvda1 ro console=hvc0",
+  "[    0.000000] Released 0 pages of unused memory",
+  "[    0.000000] Set 0 page(s) to 1-1 mapping",
+  "[    0.000000] e820: BIOS-provided physical RAM map:",
+  "[    0.000000] Xen: [mem 0x0000000000000000-0x000000000009ffff] usable",
+  "[    0.000000] Xen: [mem 0x00000000000a0000-0x00000000000fffff] reserved",
+  "[    0.000000] Xen: [mem 0x0000000000100000-0x000000003fffffff] usable",
+  "[    0.000000] NX (Execute Disable) protection: active",
+  "[    0.000000] e820: last_pfn = 0x40000 max_arch_pfn = 0x400000000",
+  "[    0.000000] ACPI in unprivileged domain disabled",
+  "[    0.000000] Zone ranges:",
+  "[    0.000000]   DMA32    [mem 0x01000000-0xffffffff]",
+  "[    0.000000] Booting paravirtualized kernel on Xen",
+  "[    0.000000] Xen version: 4.4.1 (preserve-AD)",
+  "[    0.000000] Xen HVM callback vector for event delivery is enabled",
+  "[    0.100000] xen:balloon: Initialising balloon driver",
+].join("\n") + "\n";
+
+Deno.test("import dmesg: a PVHv1 domU (PV entry lines and the callback vector) is PVH, with no P2M to judge, not a conflict", async () => {
+  const r = await run(["dmesg", "-"], PVH_V1_DOMU);
+  assert.equal(r.code, 0, r.err);
+  const { header, events } = await readBack(r.out);
+  assert.deepEqual([header.guest.type, header.guest.domain], ["pvh", "domU"]);
+  assert.equal(header.raw.guest_conflict, undefined);
+  assert.equal(header.raw.guest_confidence, "proven");
+  assert.match(JSON.stringify(header.raw.notes), /PVHv1 guest \(Linux 3\.16\.0-4-amd64\)/);
+  // Auto-translated: no boot pass to replay, no nr_pages needed.
+  assert.equal(events.some((e) => e.kind === "memory_setup"), false);
+  const io = memoryIo(r.out);
+  const { main } = await import("../src/cli/main.ts");
+  assert.equal(await main(["check", "-"], io), 4);
+  assert.match(io.out() + io.err(), /the guest is PVH: auto-translated, it builds no P2M/);
+});

@@ -31,6 +31,7 @@ import { MAX_IMPORT_BYTES } from "../src/cli/import_runtime.ts";
 import { MAX_BYTES_BEFORE_KERNEL_LINE } from "../src/import/dmesg/importer.ts";
 import { MAX_LOG_LINE } from "../src/import/dmesg/log_lines.ts";
 import { MAX_SYSFS_FILE_BYTES } from "../src/import/sysfs/reader.ts";
+import { MAX_JOURNAL_RECORD } from "../src/import/dmesg/journal_json.ts";
 import { GROUP_BYTES, SLOTS, THREAD_MIN_BYTES } from "../src/trace/threaded_read.ts";
 
 const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));
@@ -251,6 +252,21 @@ const CHECKS: Record<string, (row: string) => Promise<void>> = {
       assert.equal(r.code, 65, r.err);
       assert.match(r.err, /big\.txt:\d+: expected an input of at most/);
     });
+  },
+  "`import dmesg` line length": async (row) => {
+    assert.match(row, new RegExp(`${MAX_LOG_LINE} characters .*JSON record line: 65,536`));
+    assert.equal(MAX_JOURNAL_RECORD, 65536);
+    // One line of 1 MiB with no line start, between two lines that hold a map and a count.
+    const text = "[    0.000000] Xen: [mem 0x0000000000000000-0x000000003fffffff] usable\n" +
+      "x".repeat(1 << 20) + "\n[    0.100000] Released 0 page(s)\n";
+    const r = await onFile(text, ["import", "dmesg", "T"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, new RegExp(`line 2: 1 line\\(s\\) longer than ${MAX_LOG_LINE} characters`));
+    assert.match(r.out, /"notes":\[[^\]]*line 2: 1 line\(s\) longer than 4096/);
+    await provenBy([
+      "../src/import/dmesg/log_lines_test.ts: a gigabyte-style run with no line start is cut once",
+      "../src/import/dmesg/log_lines_test.ts: a log flattened into one paragraph gives its lines back",
+    ]);
   },
   "`record` file": async (row) => {
     assert.match(row, new RegExp(`at most ${MAX_SYSFS_FILE_BYTES / (1 << 20)} MiB.*\\| a note`));

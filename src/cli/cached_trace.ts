@@ -24,6 +24,7 @@ import {
   AUTO_INDEX_BYTES,
   cacheDir,
   indexFileName,
+  mayHoldIndexOf,
   pruneCache,
   readAlias,
   touchIndex,
@@ -165,12 +166,16 @@ export async function openCached(
     if (large) note(io, `not using the index cache: ${read.why}; replaying from step 0`);
     return undefined;
   }
-  // The trace's SHA-256: recorded for this file identity, or hashed now (a copied or touched
-  // trace then finds the index of the same bytes).
+  const write = cacheDir(io.env, true);
+  const memo = { dir: read.dir, write: write.dir !== undefined };
+  // The trace's SHA-256: recorded for this file identity, or hashed now when an index of a
+  // file of its size is there (a copied or touched trace then finds the index of the same
+  // bytes). Otherwise no index of these bytes is there: a large trace's build hashes the bytes
+  // it parses, and nothing reads the trace twice.
   const key = fileKey(stat);
   let sha = await readAlias(read.dir, key);
   const aliased = sha !== undefined;
-  if (sha === undefined) {
+  if (sha === undefined && await mayHoldIndexOf(read.dir, stat.size, spec, memo)) {
     try {
       // Raw bytes, not split into lines: a build parses them anyway.
       sha = await (await import("../trace/sha.ts")).sha256File(file);
@@ -178,25 +183,25 @@ export async function openCached(
       return undefined; // the replay reports what is wrong with the trace
     }
   }
-  const write = cacheDir(io.env, true);
-  const memo = { dir: read.dir, write: write.dir !== undefined };
-  const path = `${read.dir}/${await indexFileName(sha, spec, memo)}`;
   let rebuild = large;
-  try {
-    const index = await TraceIndex.open(path, file, header, spec, sha);
-    index.usePolicy(policy);
-    if (write.dir !== undefined) {
-      if (!aliased) await writeAlias(write.dir, key, sha).catch(() => {});
-      await touchIndex(path);
-    }
-    return { index, header, policy, policySource: source };
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) {
-      const why = e instanceof IndexUnusable || e instanceof SyntaxError
-        ? e.message
-        : `cannot read it (${e instanceof Error ? e.message : String(e)})`;
-      note(io, `ignoring the index cache file ${escapeText(path)}: ${why}`);
-      rebuild = true;
+  if (sha !== undefined) {
+    const path = `${read.dir}/${await indexFileName(sha, spec, memo)}`;
+    try {
+      const index = await TraceIndex.open(path, file, header, spec, sha);
+      index.usePolicy(policy);
+      if (write.dir !== undefined) {
+        if (!aliased) await writeAlias(write.dir, key, sha).catch(() => {});
+        await touchIndex(path);
+      }
+      return { index, header, policy, policySource: source };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) {
+        const why = e instanceof IndexUnusable || e instanceof SyntaxError
+          ? e.message
+          : `cannot read it (${e instanceof Error ? e.message : String(e)})`;
+        note(io, `ignoring the index cache file ${escapeText(path)}: ${why}`);
+        rebuild = true;
+      }
     }
   }
   if (!rebuild) return undefined;

@@ -17,6 +17,7 @@ import { HeapLimitError } from "../errors.ts";
 import { type Io, processIo } from "./io.ts";
 import { reportError } from "./report_error.ts";
 import { bisectExitCode, bisectExitWanted } from "./main.ts";
+import { cacheDir } from "../replay/index_cache.ts";
 
 /** The young generation of a streaming command's thread, in MB. */
 export const YOUNG_GENERATION_MB = 16;
@@ -26,9 +27,15 @@ export const YOUNG_GENERATION_MB = 16;
 // MB at 1M; summarize 212-233 -> 168-181 MB and compare 205-213 -> 168-169 MB at 1M, once
 // their ten models stopped filling the old generation (events taken as parsed, read.ts
 // forEachEvent): the main thread's young generation had reached 64 MB of their ~150 MB heap.
-// Not here: replay and check (under 200 MB at 10M already, and their CPU is the floor race),
-// and the cached question commands (start-up is their cost).
+// Not here: replay and check (under 200 MB at 10M already, and their CPU is the floor race).
 const STREAMING = new Set(["validate", "bisect", "map", "summarize", "compare"]);
+
+// The question commands: answered from the trace's index, start-up is their cost, so they stay
+// here; but where no index can be used (--no-cache, stdin, no cache directory readable: `deno
+// run --allow-read` gives no environment) they replay from step 0, streaming the whole trace
+// as the commands above do, and run on the thread too: `snapshot --at end` at 10M events
+// peaked at 191-206 MB here (64 MB of young generation) and 166-170 MB there (load 8-10).
+const QUESTIONS = new Set(["snapshot", "lookup", "diff"]);
 
 /**
  * The old generation of a command's thread, in MB, where one is set. Under V8's own limit (about
@@ -41,18 +48,23 @@ const STREAMING = new Set(["validate", "bisect", "map", "summarize", "compare"])
  * 1M-10M events on the bench trace), so theirs follows the trace: 2000 MB, which still cut their
  * peak (1M: 195 -> 170 and 189 -> 172 MB; 10M, under load: 196 and 183 MB against 248 and 254
  * in an idle bench without), CPU alike. A trace past its limit is a {@link HeapLimitError}
- * (exit 70) naming it. `validate` keeps V8's own (162 MB at 10M).
+ * (exit 70) naming it. `validate` keeps V8's own (162 MB at 10M). `snapshot` and `diff` hold
+ * one or two states, as `map` does: 512 MB (`snapshot` at 10M: 177 MB unset, 166-170 at 512);
+ * `lookup --history` holds a PFN's every change, which follows the trace: V8's own.
  */
 const OLD_GENERATION_MB: Readonly<Record<string, number>> = {
   bisect: 512,
   map: 512,
+  snapshot: 512,
+  diff: 512,
   summarize: 2000,
   compare: 2000,
 };
 
 /**
- * True when `argv` runs a command that streams a whole trace, and a thread may load the
- * command's modules.
+ * True when `argv` runs a command that streams a whole trace (a question command that cannot
+ * use the index cache, as the environment `env` names it, replays it from step 0), and a
+ * thread may load the command's modules.
  *
  * @example
  * ```ts
@@ -61,11 +73,22 @@ const OLD_GENERATION_MB: Readonly<Record<string, number>> = {
  * assert.equal(streams(["validate", "t.jsonl"]), true);
  * assert.equal(streams(["validate", "--help"]), false);
  * assert.equal(streams(["--version"]), false);
+ * const env = (n: string) => n === "P2MTRACE_CACHE_DIR" ? "/tmp" : undefined;
+ * assert.equal(streams(["snapshot", "t.jsonl"], env), false); // the index may answer
+ * assert.equal(streams(["snapshot", "t.jsonl", "--no-cache"], env), true);
+ * assert.equal(streams(["lookup", "-", "0x1000"], env), true);
+ * assert.equal(streams(["diff", "t.jsonl", "0", "end"], () => undefined), true);
  * ```
  */
-export function streams(argv: readonly string[]): boolean {
-  return STREAMING.has(argv[0]) && !argv.includes("--help") && !argv.includes("-h") &&
-    threadModulesReadable();
+export function streams(
+  argv: readonly string[],
+  env: (name: string) => string | undefined = processIo().env,
+): boolean {
+  if (argv.includes("--help") || argv.includes("-h")) return false;
+  const replays = STREAMING.has(argv[0]) ||
+    QUESTIONS.has(argv[0]) &&
+      (argv.includes("--no-cache") || argv.includes("-") || cacheDir(env, false).dir === undefined);
+  return replays && threadModulesReadable();
 }
 
 /** How often a capped thread looks whether it ran out of heap, in ms. */

@@ -11,9 +11,10 @@ import { parseUint } from "../trace/hex.ts";
 import { maybeGunzip, openInput, readFailure } from "../trace/lines.ts";
 import { TOOL_NAME } from "../version.ts";
 import { DmesgImporter } from "../import/dmesg/importer.ts";
-import { LogLineSplitter } from "../import/dmesg/log_lines.ts";
+import { LogLineSplitter, MAX_LOG_LINE } from "../import/dmesg/log_lines.ts";
 import { WrappedLineJoiner } from "../import/dmesg/wrapped_lines.ts";
 import { LineNumberStripper } from "../import/dmesg/line_numbers.ts";
+import { JournalJsonDecoder } from "../import/dmesg/journal_json.ts";
 import { QuotedPrintableDecoder } from "../import/dmesg/quoted_printable.ts";
 import { formatUnrecognised } from "../import/dmesg/unrecognised.ts";
 import { parseArgs } from "./args.ts";
@@ -31,7 +32,7 @@ Turns a Linux boot log of a Xen guest into a p2mtrace trace: the E820 maps, the 
 with the kernel's own counts (memory_setup.expect), PCI host bridges, devices and BAR
 assignments, the balloon driver's start, and marks for crashes. LOG may be '-' for stdin and
 may be gzipped. Accepted forms: dmesg, dmesg -T, journalctl -k, syslog files, serial console
-captures with (XEN) lines, mail-quoted logs ('> '), lines without timestamps,
+captures with (XEN) lines, journalctl -o json, mail-quoted logs ('> '), lines without timestamps,
 CRLF or CR-only line ends.
 
 Relevant lines that were not understood are reported on stderr, by pattern, with their first
@@ -146,6 +147,7 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     await maybeGunzip((await openInput(log, { stdin: io.stdin })).stream, log),
   );
   const splitter = new LogLineSplitter();
+  const journal = new JournalJsonDecoder();
   const qp = new QuotedPrintableDecoder();
   const numbers = new LineNumberStripper();
   const joiner = new WrappedLineJoiner();
@@ -159,17 +161,29 @@ async function runImportDmesg(args: string[], io: Io): Promise<number> {
     }
     if (chunk.done) break;
     // Line numbers were put on the text as pasted, so they come off before its mail encoding.
-    const lines = splitter.push(chunk.value).flatMap((l) => numbers.push(l));
+    const lines = splitter.push(chunk.value).flatMap((l) => journal.push(l))
+      .flatMap((l) => numbers.push(l));
     for (const line of lines.flatMap((l) => qp.push(l))) {
       for (const l of joiner.push(line)) importer.push(l);
     }
     // Counted after the chunk's lines: a log given as one large chunk has shown its kernel.
     importer.read(chunk.value.length);
   }
-  const unnumbered = [...splitter.end().flatMap((l) => numbers.push(l)), ...numbers.end()];
+  const unjournaled = [...splitter.end().flatMap((l) => journal.push(l)), ...journal.end()];
+  const unnumbered = [...unjournaled.flatMap((l) => numbers.push(l)), ...numbers.end()];
   const rest = [...unnumbered.flatMap((l) => qp.push(l)), ...qp.end()];
   for (const line of [...rest.flatMap((l) => joiner.push(l)), ...joiner.end()]) {
     importer.push(line);
+  }
+  const js = journal.stats;
+  if (js.entries > 0) importer.journalRead(js.entries, js.kernel, js.unreadable);
+  const cuts = splitter.cuts;
+  if (cuts !== undefined) {
+    importer.linesCut(cuts.count, cuts.firstLine, MAX_LOG_LINE);
+    io.stderr(
+      `${TOOL_NAME}: warning: ${log}: line ${cuts.firstLine}: ${cuts.count} line(s) longer than ` +
+        `${MAX_LOG_LINE} characters with no line end or kernel line prefix were cut\n`,
+    );
   }
   let result;
   try {

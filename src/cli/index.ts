@@ -12,7 +12,14 @@ import { sha256File } from "../trace/sha.ts";
 import { choosePolicy } from "../replay/replayer.ts";
 import { policySpec } from "../report/snapshot_report.ts";
 import { fileKey, IndexUnusable, TraceIndex } from "../replay/trace_index.ts";
-import { cacheDir, indexFileName, touchIndex, writeAlias } from "../replay/index_cache.ts";
+import {
+  cacheDir,
+  indexFileName,
+  mayHoldIndexOf,
+  readAlias,
+  touchIndex,
+  writeAlias,
+} from "../replay/index_cache.ts";
 import { policyListText } from "../report/policy_list.ts";
 import type { CommandModule } from "./commands.ts";
 import { operands, parseArgs } from "./args.ts";
@@ -26,8 +33,8 @@ that 'snapshot', 'lookup' and 'diff' answer any step of it by decoding the neare
 saved model states and replaying at most a few thousand events, instead of replaying the
 trace from step 0 (about 30 ms instead of 7 s on a 1M-event trace). Those commands build it
 themselves the first time they read a trace file of 8 MiB or more; this command builds it
-for any size (hashing the whole trace, an existing index of the same bytes is reused). Pass
---no-cache to those commands to replay without it.
+for any size, and reuses an existing index of the same bytes (hashing the whole trace when
+the cache may hold one). Pass --no-cache to those commands to replay without it.
 
 The cache directory is $P2MTRACE_CACHE_DIR, else $XDG_CACHE_HOME/p2mtrace, else
 ~/.cache/p2mtrace: never beside the trace. An index is named by the trace's SHA-256, the
@@ -77,19 +84,28 @@ async function run(args: string[], io: Io): Promise<number> {
   const spec = policySpec(policy);
   const dir = cacheDir(io.env, true);
   if (dir.dir === undefined) throw new OutputError("the index cache", dir.why);
-  // Hashing the whole trace is this command's check: the index is found by these bytes
-  // (read raw, not split into lines: a build parses them anyway).
-  const sha = await sha256File(file);
-  const path = `${dir.dir}/${await indexFileName(sha, spec, { dir: dir.dir, write: true })}`;
+  const memo = { dir: dir.dir, write: true };
   let index: TraceIndex | undefined;
-  try {
-    index = await TraceIndex.open(path, file, header, spec, sha);
-    await writeAlias(dir.dir, fileKey(stat), sha).catch(() => {});
-    await touchIndex(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      const why = e instanceof IndexUnusable || e instanceof SyntaxError ? e.message : String(e);
-      io.stderr(`p2mtrace: note: ignoring the index cache file ${escapeText(path)}: ${why}\n`);
+  // An index of these bytes may be there only when this file's alias names one, or a file of
+  // its size has one (a copy): then hashing the whole trace is this command's check (read raw,
+  // not split into lines). Otherwise the build hashes the bytes it parses: one read, not two.
+  const key = fileKey(stat);
+  const alias = await readAlias(dir.dir, key);
+  const maybe = alias !== undefined
+    ? await exists(`${dir.dir}/${await indexFileName(alias, spec, memo)}`)
+    : await mayHoldIndexOf(dir.dir, stat.size, spec, memo);
+  if (maybe) {
+    const sha = await sha256File(file);
+    const path = `${dir.dir}/${await indexFileName(sha, spec, memo)}`;
+    try {
+      index = await TraceIndex.open(path, file, header, spec, sha);
+      await writeAlias(dir.dir, key, sha).catch(() => {});
+      await touchIndex(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        const why = e instanceof IndexUnusable || e instanceof SyntaxError ? e.message : String(e);
+        io.stderr(`p2mtrace: note: ignoring the index cache file ${escapeText(path)}: ${why}\n`);
+      }
     }
   }
   const fresh = index === undefined;
@@ -116,6 +132,15 @@ async function run(args: string[], io: Io): Promise<number> {
       `  ${index.path}\n`,
   );
   return EXIT.ok;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The `index` command. */

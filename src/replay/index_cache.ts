@@ -170,6 +170,59 @@ export async function writeAlias(dir: string, key: FileKey, sha256: string): Pro
   }
 }
 
+/**
+ * Whether an index under the policy spec `policy` in the cache directory `dir` may be of the
+ * bytes of a trace file of `size` bytes that has no alias of its own (a copy of an indexed
+ * trace, or one rewritten in place): some alias there records a file of that size whose
+ * SHA-256 has an index under `policy`. Every build records an alias for the file it read, so
+ * when none does, no index of these bytes is there, and the build can hash the trace while it
+ * parses it instead of reading it twice. (An index whose alias was pruned, beyond
+ * {@link CACHE_MAX_ALIASES}, or never written, is then built again.)
+ *
+ * @example
+ * ```ts
+ * import { indexFileName, mayHoldIndexOf, writeAlias } from "./index_cache.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const sha = "ab".repeat(32);
+ * await writeAlias(dir, { dev: 1, ino: 2, size: 300, mtime: 4, ctime: 5 }, sha);
+ * assert.equal(await mayHoldIndexOf(dir, 300, "linux-3.12"), false); // no index yet
+ * await Deno.writeFile(`${dir}/${await indexFileName(sha, "linux-3.12")}`, new Uint8Array(1));
+ * assert.equal(await mayHoldIndexOf(dir, 300, "linux-3.12"), true);
+ * assert.equal(await mayHoldIndexOf(dir, 301, "linux-3.12"), false);
+ * assert.equal(await mayHoldIndexOf(dir, 300, "linux-3.16"), false);
+ * ```
+ */
+export async function mayHoldIndexOf(
+  dir: string,
+  size: number,
+  policy: string,
+  memo?: FingerprintMemo,
+): Promise<boolean> {
+  const indexes = new Set<string>(), aliases: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile) continue;
+      if (e.name.endsWith(".p2mindex")) indexes.add(e.name);
+      else if (e.name.endsWith(".p2mid")) aliases.push(e.name);
+    }
+  } catch {
+    return false; // nothing to read there: nothing to find
+  }
+  if (indexes.size === 0) return false;
+  for (const name of aliases) {
+    let a;
+    try {
+      a = JSON.parse(await Deno.readTextFile(`${dir}/${name}`));
+    } catch {
+      continue; // being replaced, or damaged: not used
+    }
+    if (a?.key?.size !== size || typeof a?.sha256 !== "string") continue;
+    if (indexes.has(await indexFileName(a.sha256, policy, memo))) return true;
+  }
+  return false;
+}
+
 /** Marks an index file as used now (pruning removes the least recently used first). */
 export async function touchIndex(path: string): Promise<void> {
   const now = new Date();

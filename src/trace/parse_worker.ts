@@ -13,14 +13,21 @@
  * @module
  */
 
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { type BatchSink, TraceReader } from "./read.ts";
 import type { TraceEvent } from "./event.ts";
 import { CutOffError } from "../errors.ts";
 import type { IndexSide } from "../replay/index_side.ts";
 import { EventEncoder } from "./event_codec.ts";
 import { LineEncoder } from "./scan_event.ts";
-import { errorData, type FromWorker, GROUP_BYTES, SLOTS, type ToWorker } from "./threaded_read.ts";
+import {
+  errorData,
+  type FromWorker,
+  GROUP_BYTES,
+  type ParseWorkerData,
+  SLOTS,
+  type ToWorker,
+} from "./threaded_read.ts";
 
 /** Posts to the reading thread (a `node:worker_threads` Worker: see threaded_read.ts). */
 function post(m: FromWorker, transfer: ArrayBuffer[] = []): void {
@@ -29,17 +36,11 @@ function post(m: FromWorker, transfer: ArrayBuffer[] = []): void {
 }
 
 const slots: SharedArrayBuffer[] = [];
-const free: number[] = Array.from({ length: SLOTS }, (_, i) => i);
-let wake: (() => void) | undefined;
-
-parentPort?.on("message", (d: ToWorker) => {
-  if (typeof d === "number") {
-    free.push(d);
-    const w = wake;
-    wake = undefined;
-    w?.();
-  } else read(d.path, d.stdin, d.index);
-});
+const data = workerData as ParseWorkerData;
+/** 1 while the reading thread holds a slot (threaded_read.ts's ParseWorkerData). */
+const owned = new Int32Array(data.owned);
+/** The slot filled next: the reading thread takes them in the order posted, so in turn. */
+let nextSlot = 0;
 
 /**
  * A sink that also hands each event's line and seq to an index build's side
@@ -122,10 +123,17 @@ async function read(
   }
 }
 
-/** Writes the encoder's batches into a free slot (growing it if needed) and posts it. */
+/**
+ * Writes the encoder's batches into the next slot once the reading thread has handed it back
+ * (growing it if needed) and posts it.
+ */
 async function send(encoder: EventEncoder): Promise<void> {
-  while (free.length === 0) await new Promise<void>((resolve) => wake = resolve);
-  const slot = free.shift()!;
+  const slot = nextSlot;
+  nextSlot = (slot + 1) % SLOTS;
+  while (Atomics.load(owned, slot) !== 0) {
+    const wait = Atomics.waitAsync(owned, slot, 1);
+    if (wait.async) await wait.value;
+  }
   const size = encoder.byteLength;
   let grown: SharedArrayBuffer | undefined;
   if (slots[slot] === undefined || slots[slot].byteLength < size) {
@@ -135,7 +143,13 @@ async function send(encoder: EventEncoder): Promise<void> {
     slots[slot] = grown;
   }
   encoder.writeTo(slots[slot]);
+  Atomics.store(owned, slot, 1);
   post(
     grown === undefined ? { type: "group", slot } : { type: "group", slot, buf: grown },
   );
 }
+
+// The listener also keeps this thread's event loop alive while `send` waits for a slot: a
+// pending `Atomics.waitAsync` does not (the thread would end there, its reader waiting forever).
+parentPort?.on("message", (d: ToWorker) => read("-", d.stdin, data.index));
+if (data.path !== "-") read(data.path, undefined, data.index);

@@ -8,10 +8,16 @@
  *
  * The worker encodes batches into one of {@link SLOTS} shared buffers until about
  * {@link GROUP_BYTES} are waiting, then posts the slot's number; this thread decodes the slot
- * and hands it back. Buffers are reused, never allocated per batch (a fresh `ArrayBuffer` of
- * 50 KB costs about 0.2 ms to allocate and fault in, more than encoding it), messages are few,
- * and at most {@link SLOTS} groups wait between the threads, so memory stays flat in the
- * trace's length.
+ * and hands it back through a shared flag per slot (`Atomics`: no message, so the worker
+ * never waits for this thread's event loop to post one, nor for its own to take it). Buffers
+ * are reused, never allocated per batch (a fresh `ArrayBuffer` of 50 KB costs about 0.2 ms to
+ * allocate and fault in, more than encoding it), messages are few, and at most {@link SLOTS}
+ * groups wait between the threads, so memory stays flat in the trace's length.
+ *
+ * The worker learns what to read from its `workerData` ({@link ParseWorkerData}), not from a
+ * message: Deno 2.9.6 delivers the first message to a worker that a worker started about 500
+ * ms late (an index build's parse thread: `src/cli/cached_trace.ts`). Only standard input,
+ * a stream to transfer, comes in a message ({@link ToWorker}).
  *
  * @module
  */
@@ -74,13 +80,23 @@ export interface ErrorData {
 }
 
 /**
- * Messages to the worker: open a trace (with `index`, for an index build whose intervals are
- * that many events at most: see `src/replay/index_side.ts`), or a slot number this thread has
- * decoded.
+ * What the worker reads, from its `workerData`: the trace file `path` (with `index`, for an
+ * index build whose intervals are that many events at most: see `src/replay/index_side.ts`),
+ * or standard input (`path` "-": the stream follows as {@link ToWorker}); and `owned`, one
+ * `Int32` per slot, 1 while the slot's group waits for this thread or is being copied out, 0
+ * once it is handed back.
  */
-export type ToWorker =
-  | { type: "open"; path: string; stdin?: ReadableStream<Uint8Array>; index?: number }
-  | number;
+export interface ParseWorkerData {
+  /** The trace file, or "-". */
+  path: string;
+  /** Index builds: the interval length. */
+  index?: number;
+  /** {@link SLOTS} flags over a `SharedArrayBuffer`. */
+  owned: SharedArrayBuffer;
+}
+
+/** The one message to the worker: standard input to read (see {@link ParseWorkerData}). */
+export type ToWorker = { type: "stdin"; stdin: ReadableStream<Uint8Array> };
 
 /**
  * Messages from the worker. A group names its slot, with the slot's (new, larger) buffer when
@@ -190,6 +206,7 @@ export class ThreadedReader implements EventSource, IndexFeed {
   #local: (EventSource & Partial<IndexFeed>) | undefined;
   #stdin: ReadableStream<Uint8Array> | undefined;
   #slots: SharedArrayBuffer[] = [];
+  #owned = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
   #copy = new Uint8Array(0);
   #index: number | undefined;
   #intervals: IntervalTable[] = [];
@@ -204,7 +221,10 @@ export class ThreadedReader implements EventSource, IndexFeed {
     this.#path = path;
     this.#stdin = stdin;
     this.#index = index;
+    const data: ParseWorkerData = { path, owned: this.#owned.buffer as SharedArrayBuffer };
+    if (index !== undefined) data.index = index;
     const w = new NodeWorker(new URL("./parse_worker.ts", import.meta.url), {
+      workerData: data,
       resourceLimits: { maxYoungGenerationSizeMb: PARSE_THREAD_YOUNG_MB },
     });
     this.#worker = w;
@@ -212,14 +232,11 @@ export class ThreadedReader implements EventSource, IndexFeed {
     w.on("error", (e: Error) => {
       this.#deliver({ type: "crash", message: e.message });
     });
-    const open: ToWorker = stdin === undefined ? { type: "open", path } : {
-      type: "open",
-      path,
-      stdin,
-    };
-    if (index !== undefined) open.index = index;
-    // deno-lint-ignore no-explicit-any
-    w.postMessage(open, stdin === undefined ? [] : [stdin as any]);
+    if (stdin !== undefined) {
+      const m: ToWorker = { type: "stdin", stdin };
+      // deno-lint-ignore no-explicit-any
+      w.postMessage(m, [stdin as any]);
+    }
   }
 
   /**
@@ -325,7 +342,8 @@ export class ThreadedReader implements EventSource, IndexFeed {
       this.#copy = new Uint8Array(Math.max(bytes, 2 * this.#copy.length));
     }
     this.#copy.set(shared.subarray(0, bytes));
-    this.#worker?.postMessage(slot);
+    Atomics.store(this.#owned, slot, 0);
+    Atomics.notify(this.#owned, slot);
     return this.#copy.buffer;
   }
 

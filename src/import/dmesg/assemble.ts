@@ -56,10 +56,10 @@ export function assembleTrace(
   options: { nrPages?: number; digest?: string },
 ): ImportResult {
   checkInput(c);
-  const guest = decideGuest(c.evidence, c.sawBanner);
+  const guest = decideGuest(c.evidence, c.sawBanner, c.kernelRelease);
   const pv = guest.type === "pv";
   const warnings: string[] = [];
-  const notes = [...c.notes];
+  const notes = [...c.notes, ...guest.notes];
   const u = c.unknownPrefix;
   if (u.first) {
     notes.push(
@@ -421,7 +421,11 @@ function rawMap(
     label = "the kernel's printed map";
     source = guest.type === "unknown"
       ? "the kernel's printed map (the guest type is unknown; no PV rewrite was undone)"
-      : `the kernel's printed map (an ${guest.type.toUpperCase()} guest's map is not rewritten)`;
+      : guest.pvhV1
+      ? "the kernel's printed map (a PVHv1 guest's, as xen_memory_setup left it; with no P2M " +
+        "nothing rests on the rewrite)"
+      : `the kernel's printed map (${guest.type === "hvm" ? "an" : "a"} ` +
+        `${guest.type.toUpperCase()} guest's map is not rewritten)`;
   } else if (table) {
     entries = table.entries;
     label = `the hypervisor's ${table.name} table`;

@@ -49,7 +49,8 @@ export const EVIDENCE_RULES: Readonly<
     type: "pv",
     strength: "proven",
     rule: "PV only: 'Hypervisor detected: Xen PV', xen_memory_setup's boot pass and 'Xen:' " +
-      "map, the p2m list's virtual area",
+      "map, the p2m list's virtual area (before v4.11 the PV entry's pass and map were also " +
+      "PVHv1's, which the HVM callback vector tells apart)",
   },
   pv_likely: {
     type: "pv",
@@ -80,7 +81,8 @@ export const EVIDENCE_RULES: Readonly<
     domain: "domU",
     strength: "proven",
     rule: "PV domU only: xen_arch_setup prints 'ACPI in unprivileged domain disabled' without " +
-      "SIF_INITDOMAIN; pcifront and the Xen PCI frontend stub load only in a PV domU",
+      "SIF_INITDOMAIN; pcifront and the Xen PCI frontend stub load only in a PV domU (a PVHv1 " +
+      "domU, v3.14-v4.10, boots through the same PV entry and prints it too)",
   },
   auto_domU: {
     type: "auto",
@@ -139,11 +141,18 @@ export const EVIDENCE_RULES: Readonly<
     strength: "guessed",
     rule: "'xen: --> pirq' without dom0's 'registering gsi' (HVM MSI/INTx remapping)",
   },
-  hvm_weak: {
-    type: "auto",
+  xen_flavour: {
     strength: "guessed",
-    rule: "a Xen flavour the importer does not know ('Hypervisor detected: Xen' without PV or " +
-      "HVM, 'Booting ... kernel on Xen <other>')",
+    rule: "Xen, of no known type: 'Hypervisor detected: Xen' (v4.x x86_hyper_xen detects PV and " +
+      "HVM guests alike) or a banner name no kernel prints (pv_info.name is 'Xen', 'Xen HVM' " +
+      "or 'Xen PVH')",
+  },
+  callback_vector: {
+    type: "auto",
+    strength: "proven",
+    rule: "auto-translated (HVM, PVH, or PVHv1: v3.14-v4.10's PV entry with " +
+      "XENFEAT_auto_translated_physmap): the HVM callback vector, never set up by a PV guest " +
+      "(xen_have_vector_callback)",
   },
   not_xen: { strength: "guessed", rule: "the kernel says it booted on another hypervisor" },
 };
@@ -166,6 +175,10 @@ export interface GuestDecision {
    * both, and which P2M there is, if any, cannot be told.
    */
   conflict?: string[];
+  /** Decisions worth a line in the header's `notes` (a PVHv1 guest and why it has no P2M). */
+  notes: string[];
+  /** A PVHv1 guest (type `pvh`): v3.14-v4.10's PV entry, auto-translated. */
+  pvhV1?: true;
 }
 
 const RANK: Record<Confidence, number> = { proven: 2, likely: 1, guessed: 0 };
@@ -173,8 +186,10 @@ const RANK: Record<Confidence, number> = { proven: 2, likely: 1, guessed: 0 };
 /**
  * Decides type and domain from the evidence, strongest first.
  *
- * Type: proven PV lines beside proven HVM/PVH lines are a conflict: the type is `unknown`,
- * `conflict` cites one of each, and nothing about a P2M can be judged. Otherwise a proven PVH,
+ * Type: the PV entry's lines beside the HVM callback vector and nothing only HVM or PVHv2
+ * prints are a PVHv1 guest (v3.14-v4.10; `pvh`, with a note: no P2M). Otherwise proven PV lines
+ * beside proven HVM/PVH lines are a conflict: the type is `unknown`, `conflict` cites one of
+ * each, and nothing about a P2M can be judged. Otherwise a proven PVH,
  * HVM or PV line wins (in that order); a proven auto-translated line alone (HVM or PVH) leaves
  * the type `unknown`, since nothing tells which; then likely and guessed signs (the banner
  * `Booting ... kernel on Xen` alone is PV likely: PVHv1 printed it too). Domain: a proven domU line wins over every dom0 sign (a concatenated `xl dmesg` + domU
@@ -200,8 +215,13 @@ const RANK: Record<Confidence, number> = { proven: 2, likely: 1, guessed: 0 };
  * assert.deepEqual([both.type, both.confidence, both.conflict?.length], ["unknown", "guessed", 2]);
  * ```
  */
-export function decideGuest(evidence: EvidenceMap, sawBanner: boolean): GuestDecision {
+export function decideGuest(
+  evidence: EvidenceMap,
+  sawBanner: boolean,
+  kernel?: string,
+): GuestDecision {
   const because: string[] = [];
+  const notes: string[] = [];
   const estimated: GuestDecision["estimated"] = [];
   const cite = (kind: EvidenceKind, what: string) => {
     const e = evidence.get(kind)!;
@@ -235,7 +255,23 @@ export function decideGuest(evidence: EvidenceMap, sawBanner: boolean): GuestDec
     ["pvh", "hvm", "auto"],
   );
   let conflict: string[] | undefined;
-  if (provenPv && provenAuto) {
+  const pvh1 = pvhV1(evidence, kernel);
+  if (pvh1 !== undefined) {
+    // The PV entry's lines and the callback vector: one PVHv1 guest explains both.
+    const pvLine = provenPv ?? best((r) => r.type === "pv" ? "pv" : undefined, ["pv"])!;
+    type = "pvh";
+    typeStrength = pvh1;
+    because.push(
+      cite("callback_vector", "type pvh (PVHv1)"),
+      cite(pvLine.kind, "the PV entry, which PVHv1 boots through"),
+    );
+    notes.push(
+      `PVHv1 guest (Linux ${kernel ?? "of unknown version; PVHv1 is v3.14-v4.10"}): it boots ` +
+        "through the PV entry (the PV lines) with XENFEAT_auto_translated_physmap (the HVM " +
+        "callback vector), so pfn_to_mfn() returns the PFN and __set_phys_to_machine() stores " +
+        "nothing: it has no P2M, and no P2M lookup of it can be judged",
+    );
+  } else if (provenPv && provenAuto) {
     conflict = [
       cite(provenPv.kind, "type pv"),
       cite(
@@ -252,8 +288,8 @@ export function decideGuest(evidence: EvidenceMap, sawBanner: boolean): GuestDec
       }); no guest prints both`,
     });
   }
-  const t = conflict ? undefined : best((r) => r.type, ["pvh", "hvm", "pv", "auto"]);
-  if (conflict) {
+  const t = conflict || pvh1 ? undefined : best((r) => r.type, ["pvh", "hvm", "pv", "auto"]);
+  if (conflict || pvh1) {
     // Neither is taken: the P2M the replay would build is one of two guesses.
   } else if (t && t.value !== "auto") {
     type = t.value as "pv" | "hvm" | "pvh";
@@ -277,9 +313,13 @@ export function decideGuest(evidence: EvidenceMap, sawBanner: boolean): GuestDec
       });
     }
   } else {
+    const flavour = evidence.get("xen_flavour");
     estimated.push({
       field: "guest.type",
-      how: "unknown: no line the importer knows names the guest type",
+      how: flavour
+        ? `unknown: line ${flavour.line}: '${flavour.text.slice(0, 80)}' says Xen, not which ` +
+          `type (${EVIDENCE_RULES.xen_flavour.rule})`
+        : "unknown: no line the importer knows names the guest type",
     });
   }
   if (type !== "unknown" && typeStrength !== "proven") {
@@ -334,9 +374,39 @@ export function decideGuest(evidence: EvidenceMap, sawBanner: boolean): GuestDec
     domain === "unknown" ? RANK.likely : RANK[domainStrength],
   );
   const confidence = (Object.keys(RANK) as Confidence[]).find((k) => RANK[k] === weakest)!;
-  const decision: GuestDecision = { type, domain, confidence, because, estimated };
+  const decision: GuestDecision = { type, domain, confidence, because, estimated, notes };
   if (conflict) decision.conflict = conflict;
+  if (pvh1) decision.pvhV1 = true;
   return decision;
+}
+
+/** Evidence kinds a PVHv1 guest prints through the PV entry (boot pass, banner, ACPI line). */
+const PV_ENTRY: ReadonlySet<EvidenceKind> = new Set(["pv", "pv_likely", "pv_domU"]);
+
+/**
+ * Whether the evidence is a PVHv1 guest's (Linux v3.14-v4.10: the PV entry, xen_start_kernel,
+ * with XENFEAT_auto_translated_physmap; removed in v4.11 for PVH, which enters like HVM): the PV
+ * entry's lines (xen_banner, xen_arch_setup's ACPI line, xen_memory_setup's pass) beside the
+ * HVM callback vector, which no PV guest sets up, and no line only HVM or PVHv2 prints (their
+ * `pv_info.name`, init_hvm_pv_info's banner, firmware, a BIOS-e820 map). How sure: proven when
+ * the kernel version is in the PVHv1 era, likely when the log does not tell it; undefined (not
+ * PVHv1: two logs in one file) when the version is outside the era.
+ */
+function pvhV1(evidence: EvidenceMap, kernel: string | undefined): Confidence | undefined {
+  if (!evidence.has("callback_vector")) return undefined;
+  let pvEntry = false;
+  for (const kind of evidence.keys()) {
+    const r = EVIDENCE_RULES[kind];
+    if (PV_ENTRY.has(kind)) pvEntry = true;
+    else if (kind !== "callback_vector" && r.type !== undefined && r.strength !== "guessed") {
+      return undefined;
+    }
+  }
+  if (!pvEntry) return undefined;
+  const m = kernel === undefined ? null : /^(\d+)\.(\d+)/.exec(kernel);
+  if (m === null) return "likely";
+  const v = Number(m[1]) * 1000 + Number(m[2]);
+  return v >= 3014 && v < 4011 ? "proven" : undefined;
 }
 
 /** What the log printed that bears on `start_info->nr_pages`. */

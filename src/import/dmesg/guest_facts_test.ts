@@ -123,15 +123,12 @@ Deno.test("decideGuest: the 'on Xen' banner and 'Xen version:' make PV likely; H
   const banner = { text: "Booting paravirtualized kernel on Xen", line: 30 };
   const alone = decideGuest(new Map([["pv_likely", banner]]), true);
   assert.deepEqual([alone.type, alone.confidence, alone.conflict], ["pv", "likely", undefined]);
-  // A PVHv1 guest: the PV banner and the callback vector, no conflict: HVM or PVH.
-  const pvh1 = decideGuest(
-    new Map([["pv_likely", banner], ["auto", {
-      text: "Xen HVM callback vector for event delivery is enabled",
-      line: 50,
-    }]]),
+  // The PV banner beside a proven HVM-or-PVH line no PVHv1 prints: HVM or PVH, no conflict.
+  const auto = decideGuest(
+    new Map([["pv_likely", banner], ["auto", { text: "Hypervisor detected: Xen HVM", line: 50 }]]),
     true,
   );
-  assert.deepEqual([pvh1.type, pvh1.conflict], ["unknown", undefined]);
+  assert.deepEqual([auto.type, auto.conflict], ["unknown", undefined]);
   const pvh = decideGuest(
     new Map([["pv_likely", { text: "Xen version: 4.17.2", line: 31 }], ["pvh", {
       text: "Booting kernel on Xen PVH",
@@ -140,4 +137,62 @@ Deno.test("decideGuest: the 'on Xen' banner and 'Xen version:' make PV likely; H
     true,
   );
   assert.deepEqual([pvh.type, pvh.conflict], ["pvh", undefined]);
+});
+
+Deno.test("decideGuest: the PV entry's lines and the HVM callback vector are a PVHv1 guest (v3.14-v4.10), not a conflict", () => {
+  const acpi = { text: "ACPI in unprivileged domain disabled", line: 11 };
+  const callback = { text: "Xen HVM callback vector for event delivery is enabled", line: 16 };
+  const released = { text: "Released 0 pages of unused memory", line: 3 };
+  const ev = (more: [EvidenceKind, { text: string; line: number }][] = []) =>
+    new Map<EvidenceKind, { text: string; line: number }>([
+      ["pv_domU", acpi],
+      ["pv", released],
+      ["callback_vector", callback],
+      ...more,
+    ]);
+  const d = decideGuest(ev(), true, "3.16.0-4-amd64");
+  assert.deepEqual([d.type, d.domain, d.confidence, d.conflict, d.pvhV1], [
+    "pvh",
+    "domU",
+    "proven",
+    undefined,
+    true,
+  ]);
+  assert.match(d.notes.join("\n"), /PVHv1 guest \(Linux 3\.16\.0-4-amd64\).*no P2M lookup/);
+  // Without a version the era is not proven: likely.
+  assert.deepEqual([decideGuest(ev(), true).type, decideGuest(ev(), true).confidence], [
+    "pvh",
+    "likely",
+  ]);
+  // Outside the era (PVHv1 was removed in v4.11) or with a line only HVM/PVHv2 prints: two
+  // logs in one file, a conflict as before.
+  for (
+    const [why, e, kernel] of [
+      ["v4.11", ev(), "4.11.0"],
+      ["v3.13", ev(), "3.13.0"],
+      ["DMI", ev([["auto_domU", { text: "DMI: Xen HVM domU", line: 20 }]]), "3.16.0"],
+      [
+        "Xen HVM",
+        ev([["hvm", { text: "Booting paravirtualized kernel on Xen HVM", line: 9 }]]),
+        "3.16.0",
+      ],
+    ] as const
+  ) {
+    const c = decideGuest(e, true, kernel);
+    assert.equal(c.type, "unknown", why);
+    assert.equal(c.conflict?.length, 2, why);
+    assert.equal(c.pvhV1, undefined, why);
+  }
+});
+
+Deno.test("decideGuest: a Xen name no kernel prints proves Xen, not a type", () => {
+  const d = decideGuest(
+    new Map([["xen_flavour", { text: "Booting paravirtualized kernel on Xen PVHVM", line: 5 }]]),
+    true,
+  );
+  assert.equal(d.type, "unknown");
+  assert.match(
+    d.estimated.map((e) => e.how).join("\n"),
+    /line 5: 'Booting paravirtualized kernel on Xen PVHVM' says Xen, not which type/,
+  );
 });

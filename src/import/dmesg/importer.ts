@@ -237,8 +237,8 @@ export class DmesgImporter {
   /** The boot's `Linux version` line and the kernel line before the current one. */
   #banner: string | undefined;
   #lastKernelText = "";
-  /** While the kernel replays its log to a new console: the last time printed before it. */
-  #replayUntil: number | undefined;
+  /** While the kernel replays its log to a new console: the last time printed before it, and the hand-over line. */
+  #replay: { until: number | undefined; handOver: string } | undefined;
   #xenTable: string | undefined;
   #xenSection: "physical" | "virtual" | undefined;
   #printedState: PrintedMapState = "none";
@@ -439,6 +439,30 @@ export class DmesgImporter {
     return ours;
   }
 
+  /**
+   * Records that the line splitter cut lines at `maxLine` characters (a run with no line end and
+   * no kernel line prefix in it): the header's `notes` say how many and where the first was.
+   */
+  linesCut(count: number, firstLine: number, maxLine: number): void {
+    this.#note(
+      `line ${firstLine}: ${count} line(s) longer than ${maxLine} characters with no ` +
+        `line end or kernel line prefix in them were cut at ${maxLine} (the rest of each was not read)`,
+    );
+  }
+
+  /**
+   * Records that the log was journalctl's JSON output: the header's `notes` say how many
+   * entries were read, how many were the kernel's and how many record lines did not parse.
+   */
+  journalRead(entries: number, kernel: number, unreadable: number): void {
+    this.#note(
+      `read as journalctl JSON output: ${entries} entries, ${kernel} of the kernel` +
+        (unreadable > 0
+          ? `; ${unreadable} record line(s) did not parse and were read as text`
+          : ""),
+    );
+  }
+
   /** Ends the import and builds the trace. Throws DmesgImportError when nothing is usable. */
   finish(input: { digest?: string } = {}): ImportResult {
     if (!this.#finished && this.#boot === this.#c.selectedBoot) this.#pci.finish();
@@ -461,20 +485,32 @@ export class DmesgImporter {
    */
   #replayed(s: StrippedLine): boolean {
     if (s.source !== "kernel") return false;
-    if (this.#replayUntil !== undefined) {
-      if (s.time === undefined || s.time <= this.#replayUntil) return true;
-      this.#replayUntil = undefined;
+    if (this.#replay !== undefined) {
+      const r = this.#replay;
+      // A timed repeat ends at the first line newer than the last one printed before it; an
+      // untimed one (dmesg -T, a wall-clock capture) at the repeated hand-over line itself, which
+      // the log buffer holds too.
+      if (s.time !== undefined && r.until !== undefined) {
+        if (s.time <= r.until) return true;
+      } else if (s.text === r.handOver) {
+        this.#replay = undefined;
+        return true;
+      } else return true;
+      this.#replay = undefined;
     }
     const handOver = /^(?:printk: )?(?:legacy )?bootconsole \[[^\]]+\] disabled$/;
     if (
       this.#bootSawBanner && s.text === this.#banner && handOver.test(this.#lastKernelText)
     ) {
-      this.#replayUntil = this.#lastTime ?? 0;
+      this.#replay = { until: this.#lastTime, handOver: this.#lastKernelText };
       if (this.#selected()) {
+        const upTo = this.#lastTime !== undefined
+          ? `${this.#lastTime.toFixed(6)} s`
+          : `the repeated '${this.#lastKernelText}'`;
         this.#note(
           `line ${this.#c.lines}: the kernel printed its log again on a new console ` +
             `(after '${this.#lastKernelText}'); the repeated lines up to ` +
-            `${this.#replayUntil.toFixed(6)} s were skipped, not taken for a second boot`,
+            `${upTo} were skipped, not taken for a second boot`,
         );
       }
       return true;
@@ -519,7 +555,7 @@ export class DmesgImporter {
     this.#bootSawBanner = false;
     this.#lastTime = undefined;
     this.#banner = undefined;
-    this.#replayUntil = undefined;
+    this.#replay = undefined;
   }
 
   #xen(s: StrippedLine): void {

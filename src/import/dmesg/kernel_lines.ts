@@ -24,7 +24,8 @@ export type Evidence =
   | "dom0"
   | "dom0_likely"
   | "not_xen"
-  | "hvm_weak"
+  | "xen_flavour"
+  | "callback_vector"
   | "acpi_tables";
 
 /** The x86 flavour a line proves: 64-bit, or 32-bit with or without PAE. */
@@ -405,7 +406,7 @@ function classifySlow(text: string): KernelLine | undefined {
   }
   // drivers/xen/events: HVM and PVH guests both use the callback vector.
   if (/^(?:xen:events: )?Xen HVM callback vector/.test(text)) {
-    return { kind: "evidence", evidence: "auto", why: text.slice(0, 60) };
+    return { kind: "evidence", evidence: "callback_vector", why: text.slice(0, 60) };
   }
   if (
     // platform-pci-unplug.c (HVM only: "PVH guests don't have emulated devices"); v4.x+ adds
@@ -441,7 +442,9 @@ function booting(what: string): KernelLine {
   if (/^Xen HVM$/i.test(what)) return { kind: "evidence", evidence: "hvm", why };
   if (/^Xen PVH$/i.test(what)) return { kind: "evidence", evidence: "pvh", why };
   if (/^Xen$/i.test(what)) return { kind: "evidence", evidence: "pv_likely", why };
-  if (/^Xen\b/i.test(what)) return { kind: "evidence", evidence: "hvm_weak", why };
+  // No kernel names another Xen flavour: such a banner was edited or retyped (`Xen PVHVM`,
+  // a PV-on-HVM guest, prints "Xen HVM"). It proves Xen, not which type.
+  if (/^Xen\b/i.test(what)) return { kind: "evidence", evidence: "xen_flavour", why };
   return { kind: "evidence", evidence: "not_xen", why };
 }
 
@@ -451,7 +454,8 @@ function hypervisor(name: string): KernelLine {
   // x86_hyper_xen_hvm is named "Xen HVM" and detects PVH guests too.
   if (/^Xen HVM$/i.test(name)) return { kind: "evidence", evidence: "auto", why };
   if (/^Xen PVH$/i.test(name)) return { kind: "evidence", evidence: "pvh", why };
-  if (/^Xen/i.test(name)) return { kind: "evidence", evidence: "hvm_weak", why };
+  // "Xen" alone is v4.x's x86_hyper_xen, which detects PV and HVM guests alike (xen_platform).
+  if (/^Xen/i.test(name)) return { kind: "evidence", evidence: "xen_flavour", why };
   return { kind: "evidence", evidence: "not_xen", why };
 }
 

@@ -57,7 +57,9 @@ Deno.test("classifyKernelLine reads versions and guest evidence", () => {
   assert.equal(ev("Booting paravirtualized kernel on Xen HVM"), "hvm");
   assert.equal(ev("Booting paravirtualized kernel on Xen PVH"), "pvh");
   assert.equal(ev("Booting kernel on Xen PVH"), "pvh", "xen_banner, PVH's since 2021");
-  assert.equal(ev("Booting paravirtualized kernel on Xen PVHVM"), "hvm_weak");
+  // pv_info.name is only ever "Xen", "Xen HVM" or "Xen PVH": another name proves Xen, no type.
+  assert.equal(ev("Booting paravirtualized kernel on Xen PVHVM"), "xen_flavour");
+  assert.equal(ev("Hypervisor detected: Xen"), "xen_flavour", "v4.x x86_hyper_xen: PV or HVM");
   assert.equal(ev("Booting paravirtualized kernel on bare hardware"), "not_xen");
   assert.equal(ev("Booting paravirtualized kernel on KVM"), "not_xen");
   assert.equal(ev("Hypervisor detected: Xen PV"), "pv");
@@ -66,8 +68,11 @@ Deno.test("classifyKernelLine reads versions and guest evidence", () => {
   assert.equal(ev("ACPI in unprivileged domain disabled"), "pv_domU");
   assert.equal(ev("PCI: setting up Xen PCI frontend stub"), "pv_domU");
   assert.equal(ev("ACPI: RSDP 0x00000000000F05B0 000024 (v02 ALASKA)"), "acpi_tables");
-  assert.equal(ev("Xen HVM callback vector for event delivery is enabled"), "auto");
-  assert.equal(ev("xen:events: Xen HVM callback vector for event delivery is enabled"), "auto");
+  assert.equal(ev("Xen HVM callback vector for event delivery is enabled"), "callback_vector");
+  assert.equal(
+    ev("xen:events: Xen HVM callback vector for event delivery is enabled"),
+    "callback_vector",
+  );
   assert.equal(ev("DMI: Xen HVM domU, BIOS 4.14.1 06/18/2021"), "auto_domU");
 });
 

@@ -78,3 +78,81 @@ Deno.test("a short log and a UTF-8 BOM; binary data stays UTF-8 (its NULs mark i
   const b = new LogLineSplitter();
   assert.ok([...b.push(bin), ...b.end()].join("").includes("\u0000"));
 });
+
+/** All lines of `text` through a splitter, fed in chunks of `size` bytes. */
+function splitAll(text: string, size: number, maxLine?: number): string[] {
+  const s = new LogLineSplitter(maxLine);
+  const bytes = enc(text);
+  const out: string[] = [];
+  for (let i = 0; i < bytes.length; i += size) out.push(...s.push(bytes.subarray(i, i + size)));
+  return [...out, ...s.end()];
+}
+
+Deno.test("a log flattened into one paragraph gives its lines back, at the kernel's prefixes", () => {
+  const lines = [
+    "[    0.000000] Linux version 6.1.0 (gcc) #1 SMP",
+    "[    0.000000] Xen: [mem 0x0000000000000000-0x000000000009ffff] usable",
+    "<6>[    0.000001] Released 0 page(s)",
+    "(XEN) Command line: dom0_mem=4096M,max:4096M",
+    "(XEN) (d1) [    0.100000] Linux version 5.10",
+    "Nov 24 10:00:00 host kernel: [    1.500000] xen:balloon: Initialising balloon driver",
+    "2022-09-19T20:25:36+0200 host kernel: Remapped 12 page(s)",
+    "[Tue Nov 24 10:00:00 2026] Set 96 page(s) to 1-1 mapping",
+    "> [    2.000000] pci 0000:00:02.0: reg 0x10: [mem 0xf0000000-0xf0ffffff]",
+    "> > [    2.000001] pcifront pci-0: claiming resource 0000:00:00.0/0",
+  ];
+  // Chunks of every size, and a bound far below the paragraph's length: the boundaries are
+  // found while the run streams, never after it was cut.
+  for (const size of [7, 100, 4096]) {
+    assert.deepEqual(splitAll(lines.join(" "), size, 200), lines, `chunks of ${size}`);
+  }
+  // A flattening that lost the blank too, before a printk time.
+  assert.deepEqual(splitAll("[    0.5] a usable[    0.600000] b", 5), [
+    "[    0.5] a usable",
+    "[    0.600000] b",
+  ]);
+});
+
+Deno.test("stacked prefixes of one line are not line starts; a message mentioning none either", () => {
+  for (
+    const line of [
+      "(XEN) (d1) [    0.000000] Linux version 5.10",
+      "<6>[    0.000000] Linux version 6.1",
+      "Nov 24 10:00:00 host kernel: [    1.500000] Released 0 page(s)",
+      "(d2v0) Nov 24 10:00:00 host kernel: <6>[    1.500000] x",
+      "[    3.000000] (XEN) [    3.412001] Dom0 alloc.: 1 pages",
+      "&lt;6&gt;[    0.000000] Linux version 6.1",
+      "[    0.000000] rtc_cmos 00:02: setting system clock to 2022-09-19T18:25:36 UTC (1663611936)",
+      "[    0.000000] 1-1 mapping on 9e->100 > 5",
+    ]
+  ) {
+    assert.deepEqual(splitAll(line, 3), [line]);
+  }
+});
+
+Deno.test("a gigabyte-style run with no line start is cut once and counted, in bounded memory", () => {
+  const s = new LogLineSplitter(100);
+  const chunk = enc("x".repeat(65536));
+  const out: string[] = [...s.push(enc("[    0.000000] a\n"))];
+  // 64 MiB of one line in 64 KiB chunks: only the first 100 characters are kept.
+  for (let i = 0; i < 1024; i++) out.push(...s.push(chunk));
+  out.push(...s.push(enc(" [    9.000000] after the run\nnext\n")), ...s.end());
+  assert.deepEqual(out, [
+    "[    0.000000] a",
+    "x".repeat(100),
+    "[    9.000000] after the run",
+    "next",
+  ]);
+  assert.deepEqual(s.cuts, { count: 1, firstLine: 2 });
+});
+
+Deno.test("a line start cut by a chunk edge while a cut line is dropped is still found", () => {
+  const text = "y".repeat(50) + " [    7.000000] z\n";
+  for (const size of [1, 2, 13, 49, 55, 60]) {
+    assert.deepEqual(
+      splitAll(text, size, 20),
+      ["y".repeat(20), "[    7.000000] z"],
+      `size ${size}`,
+    );
+  }
+});

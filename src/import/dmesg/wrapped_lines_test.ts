@@ -137,3 +137,66 @@ Deno.test("a (XEN) E820 row whose type a mail client wrapped is one row again, a
   ];
   assert.deepEqual(run(apart), apart);
 });
+
+Deno.test("a (XEN) command line wrapped over lines is one line again, numbering kept", () => {
+  assert.deepEqual(
+    run([
+      "(XEN) Command line: placeholder console=com1,vga",
+      "dom0_mem=4096M,max:4096M noreboot",
+      "loglvl=all guest_loglvl=all",
+      "(XEN) Xen image load base address: 0xcf400000",
+    ]),
+    [
+      "(XEN) Command line: placeholder console=com1,vga dom0_mem=4096M,max:4096M noreboot " +
+      "loglvl=all guest_loglvl=all",
+      "",
+      "",
+      "(XEN) Xen image load base address: 0xcf400000",
+    ],
+  );
+  // Quoted in a reply: the rest loses the reply's own '>'.
+  assert.deepEqual(
+    run(["> (XEN) Command line: placeholder", "> dom0_mem=768M,max:768M"]),
+    ["> (XEN) Command line: placeholder dom0_mem=768M,max:768M", ""],
+  );
+});
+
+Deno.test("the dom0 builder's lines a mail wrapped are one line again", () => {
+  assert.deepEqual(
+    run([
+      "(XEN)  Dom0 alloc.:   0000000418000000->000000041c000000 (172699 pages to be",
+      "allocated)",
+      "(XEN)  Dom0 alloc.:",
+      "0000000418000000->000000041c000000",
+      "(172699 pages to be allocated)",
+      "(XEN)  Init. ramdisk:",
+      "000000042e29b000->000000042ffff6a4",
+    ]),
+    [
+      "(XEN)  Dom0 alloc.:   0000000418000000->000000041c000000 (172699 pages to be allocated)",
+      "",
+      "(XEN)  Dom0 alloc.: 0000000418000000->000000041c000000 (172699 pages to be allocated)",
+      "",
+      "",
+      "(XEN)  Init. ramdisk: 000000042e29b000->000000042ffff6a4",
+      "",
+    ],
+  );
+});
+
+Deno.test("a bare line after a (XEN) line that finishes nothing stays a line of its own", () => {
+  // dom0's kernel lines without printk times share the serial console with Xen's.
+  const lines = [
+    "(XEN) Command line: placeholder dom0_mem=4096M",
+    "Initializing cgroup subsys cpuset",
+    "(XEN) Xen version 4.1.5 (user@) (gcc)",
+    "Linux version 3.2.0-4-amd64 (debian-kernel@lists.debian.org)",
+    "(XEN)  Dom0 alloc.:   0000000418000000->000000041c000000",
+    "Command line: root=/dev/sda1 ro",
+    "(XEN) PCI add device 0000:00:02.0",
+    "pci 0000:00:02.0: reg 10: [mem 0xf0000000-0xf0ffffff]",
+    "(XEN) [2022-09-19 20:25:36.123] Command line: console=com1",
+    "[    0.000000] dom0_mem=1G",
+  ];
+  assert.deepEqual(run(lines), lines);
+});
