@@ -15,13 +15,15 @@ import { ROOT, sh } from "./support/subprocess.ts";
 
 const TRACE = `${ROOT}traces/pcie-bar-above-e820.jsonl`;
 
+// map's text fits its title line to --width: wide enough that no trace name (a checkout's path,
+// /dev/fd/N, -) is cut, so the names alone differ.
 const TWO_PASS: readonly string[] = [
   "replay T --at -1 --quiet",
   "snapshot T --at -1 --no-cache",
   "lookup T 0x3800000 --at -2 --history --no-cache",
   "diff T -7 -1 --no-cache",
-  "map T --at -5 --format text",
-  "map T --compare linux-3.12,linux-3.16 --format text",
+  "map T --at -5 --format text --width 1000",
+  "map T --compare linux-3.12,linux-3.16 --format text --width 1000",
   "minimize T",
 ];
 
