@@ -24,6 +24,7 @@ const NAMES = [
   "import dmesg",
   "jq -c select(kind==lookup)",
   "minimize --detector lookup-zero",
+  "minimize, keeping the meaning",
   "many: one check process per trace",
   "many: check DIR --jobs 1",
 ];

@@ -28,7 +28,8 @@ export const YOUNG_GENERATION_MB = 16;
 // their ten models stopped filling the old generation (events taken as parsed, read.ts
 // forEachEvent): the main thread's young generation had reached 64 MB of their ~150 MB heap.
 // Not here: replay and check (under 200 MB at 10M already, and their CPU is the floor race).
-const STREAMING = new Set(["validate", "bisect", "map", "summarize", "compare"]);
+// minimize: its passes replay the whole trace under every policy (see OLD_GENERATION_MB).
+const STREAMING = new Set(["validate", "bisect", "map", "summarize", "compare", "minimize"]);
 
 // The question commands: answered from the trace's index, start-up is their cost, so they stay
 // here; but where no index can be used (--no-cache, stdin, no cache directory readable: `deno
@@ -59,6 +60,7 @@ const OLD_GENERATION_MB: Readonly<Record<string, number>> = {
   diff: 512,
   summarize: 2000,
   compare: 2000,
+  minimize: 1024,
 };
 
 /**

@@ -11,10 +11,9 @@ import { holdIfReadOnce } from "../trace/lines.ts";
 import { endLine, eventLine } from "../trace/write.ts";
 import { choosePolicy, selectDetectors } from "../replay/replayer.ts";
 import { runTrace } from "../replay/run.ts";
-import { minimizeEvents, prefixToFinding } from "../share/minimize.ts";
-import { type FindingSignature, minimizeKeepingMeaning } from "../share/minimize_meaning.ts";
+import type { FindingSignature } from "../share/minimize_meaning.ts";
+import { minimizeMeaning, minimizeStrict } from "../share/minimize_run.ts";
 import { sha256File } from "../trace/sha.ts";
-import type { TraceEvent } from "../trace/event.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
 import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
@@ -91,26 +90,16 @@ async function run(args: string[], io: Io): Promise<number> {
   const { policy } = choosePolicy(header, p.values.policy as string | undefined);
   const sha256 = held ? await held.sha256() : await sha256File(file);
   const strict = p.values["strict-minimal"] === true;
-  let events: TraceEvent[];
-  let total: number;
-  let tests: number;
-  let what: string;
-  if (strict) {
-    const prefix = await prefixToFinding(reader, policy, detector);
-    if (!prefix) return neverFires(io, detector, file, policy.name);
-    const r = minimizeEvents(prefix.header, prefix.events, policy, detector);
-    [events, total, tests] = [r.events, prefix.events.length, r.tests];
-    what = `only what makes ${detector} fire under ${policy.name} (--strict-minimal: other ` +
-      "policies' verdicts may differ from the original's)";
-  } else {
-    const all: TraceEvent[] = [];
-    for await (const batch of reader.batches()) all.push(...batch);
-    const r = minimizeKeepingMeaning(header, all, policy, detector);
-    if (!r) return neverFires(io, detector, file, policy.name);
-    [events, total, tests] = [r.events, all.length, r.tests];
-    what = `${r.kept}, and what keeps ${detector} at ${rangeText(r.signature)} ` +
+  const r = strict
+    ? await minimizeStrict(open, file, policy, detector)
+    : await minimizeMeaning(open, file, policy, detector);
+  if (!r) return neverFires(io, detector, file, policy.name);
+  const { events, total, tests } = r;
+  const what = strict
+    ? `only what makes ${detector} fire under ${policy.name} (--strict-minimal: other ` +
+      "policies' verdicts may differ from the original's)"
+    : `${r.kept}, and what keeps ${detector} at ${rangeText(r.signature)} ` +
       `(${r.signature.kind}) under ${policy.name} and every policy's verdict as in the original`;
-  }
   const description = `minimized from ${sha256} (${file}): kept ${events.length} of ${total} ` +
     `event(s): ${what}. Original description: ${header.description}`;
   const h = {
