@@ -51,7 +51,9 @@ const QUESTIONS = new Set(["snapshot", "lookup", "diff"]);
  * in an idle bench without), CPU alike. A trace past its limit is a {@link HeapLimitError}
  * (exit 70) naming it. `validate` keeps V8's own (162 MB at 10M). `snapshot` and `diff` hold
  * one or two states, as `map` does: 512 MB (`snapshot` at 10M: 177 MB unset, 166-170 at 512);
- * `lookup --history` holds a PFN's every change, which follows the trace: V8's own.
+ * `lookup --history` holds a PFN's every change, which follows the trace: V8's own. `minimize`
+ * replays the trace under every policy at once (a model each, findings not kept) and holds the
+ * events it reduces encoded in buffers outside the old generation (at most 192 MiB): 1024 MB.
  */
 const OLD_GENERATION_MB: Readonly<Record<string, number>> = {
   bisect: 512,
