@@ -12,7 +12,7 @@ import { endLine, eventLine } from "../trace/write.ts";
 import { choosePolicy, selectDetectors } from "../replay/replayer.ts";
 import { runTrace } from "../replay/run.ts";
 import type { FindingSignature } from "../share/minimize_meaning.ts";
-import { minimizeMeaning, minimizeStrict } from "../share/minimize_run.ts";
+import { MINIMIZE_LIMITS, minimizeMeaning, minimizeStrict } from "../share/minimize_run.ts";
 import { sha256File } from "../trace/sha.ts";
 import { resolvePolicy } from "../policy/policy.ts";
 import { POLICIES } from "../policy/policies.ts";
@@ -90,9 +90,13 @@ async function run(args: string[], io: Io): Promise<number> {
   const { policy } = choosePolicy(header, p.values.policy as string | undefined);
   const sha256 = held ? await held.sha256() : await sha256File(file);
   const strict = p.values["strict-minimal"] === true;
+  // P2MTRACE_DEBUG=1: each pass's figures on stderr, as it ends.
+  const note = io.env("P2MTRACE_DEBUG") === "1"
+    ? (what: string) => io.stderr(`${TOOL_NAME}: minimize: ${what}\n`)
+    : undefined;
   const r = strict
-    ? await minimizeStrict(open, file, policy, detector)
-    : await minimizeMeaning(open, file, policy, detector);
+    ? await minimizeStrict(open, file, policy, detector, MINIMIZE_LIMITS, note)
+    : await minimizeMeaning(open, file, policy, detector, MINIMIZE_LIMITS, note);
   if (!r) return neverFires(io, detector, file, policy.name);
   const { events, total, tests } = r;
   const what = strict

@@ -345,6 +345,7 @@ export async function minimizeStrict(
   policy: Policy,
   detector: string,
   limits: MinimizeLimits = MINIMIZE_LIMITS,
+  note: (what: string) => void = () => {},
 ): Promise<RunResult | undefined> {
   // Survey: the prefix up to the finding (prefixToFinding in minimize.ts), nothing held.
   let header: TraceHeader | undefined;
@@ -365,6 +366,7 @@ export async function minimizeStrict(
     r = new Replayer(initialState(h.guest, policy), selectDetectors([detector]));
   });
   if (finding === undefined || header === undefined) return undefined;
+  note(`survey: the finding at line ${stepLine}, after ${count} event(s)`);
   const f: Finding = finding;
   cause ??= await eventWithSeq(open, f.seq);
   const h: TraceHeader = header;
@@ -394,7 +396,9 @@ export async function minimizeStrict(
   }
   held ??= await hold(open, file, limits, () => false, () => true, stepLine);
   const h2 = held;
+  note(`delta debugging over ${h2.candidates.length} event(s) (${list})`);
   const kept = ddmin(h2.candidates, (c) => fires(h2, c), 1);
+  note(`${tests} replay(s) of ${budget.used} event(s) in all`);
   tests++; // the in-memory function replays the result once more for its message
   return {
     events: await keptAsRead(open, h2.store, kept),
@@ -418,6 +422,7 @@ export async function minimizeMeaning(
   policy: Policy,
   detector: string,
   limits: MinimizeLimits = MINIMIZE_LIMITS,
+  note: (what: string) => void = () => {},
 ): Promise<RunResult | undefined> {
   // Survey: the whole trace under the chosen policy and under every policy at once.
   let header: TraceHeader | undefined;
@@ -446,6 +451,7 @@ export async function minimizeMeaning(
     runs = policyRuns(h);
   });
   if (finding === undefined || header === undefined) return undefined;
+  note(`survey: ${count} event(s), the finding at line ${stepLine}`);
   const f: Finding = finding;
   const h: TraceHeader = header;
   cause ??= await eventWithSeq(open, f.seq);
@@ -515,6 +521,11 @@ export async function minimizeMeaning(
         Infinity,
       );
       const r = check(candidate, candidate.candidates);
+      note(
+        `relevant events, round ${round + 1}: ${candidate.candidates.length} ` +
+          `(${candidate.store.bytes} bytes held with the evidence): ` +
+          (r === true ? "they keep the meaning" : `${r.length} finding(s) differ`),
+      );
       if (r === true) {
         held = candidate;
         list = "relevant";
@@ -534,7 +545,9 @@ export async function minimizeMeaning(
     }
   }
   const h2 = held;
+  note(`delta debugging over ${h2.candidates.length} event(s) (${list})`);
   const reduced = ddmin(h2.candidates, (c) => test(h2, c), 0);
+  note(`${tests} replay(s) of ${budget.used} event(s) in all`);
   return {
     events: await keptAsRead(open, h2.store, mergeSorted(h2.fixed, reduced)),
     total: count,
