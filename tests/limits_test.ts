@@ -28,6 +28,7 @@ import {
   MAX_TEXT,
 } from "../src/trace/validate.ts";
 import { MAX_IMPORT_BYTES } from "../src/cli/import_runtime.ts";
+import { MINIMIZE_LIMITS } from "../src/share/minimize_run.ts";
 import { MAX_BYTES_BEFORE_KERNEL_LINE } from "../src/import/dmesg/importer.ts";
 import { MAX_LOG_LINE } from "../src/import/dmesg/log_lines.ts";
 import { MAX_SYSFS_FILE_BYTES } from "../src/import/sysfs/reader.ts";
@@ -321,6 +322,19 @@ const CHECKS: Record<string, (row: string) => Promise<void>> = {
     await provenBy([
       "capped_heap_test.ts: bisect and map run with a 512 MB old generation, summarize and compare 2000 MB, validate V8's own",
       "capped_heap_test.ts: a capped thread out of heap is a clear error and exit 70, never a hang",
+    ]);
+  },
+  "`minimize` held events and replays": async (row) => {
+    assert.equal(MINIMIZE_LIMITS.heldBytes, 192 * 2 ** 20);
+    assert.match(row, /at most 192 MiB/);
+    assert.equal(MINIMIZE_LIMITS.relevantFrom, 4096);
+    assert.match(row, /over 4,096 events before the finding/);
+    assert.equal(MINIMIZE_LIMITS.replayedEvents, 2e9);
+    assert.match(row, /stop at 2 billion replayed events/);
+    assert.match(row, /\| 65 naming the file and the line reached/);
+    await provenBy([
+      "minimize_bounded_test.ts: minimize holds only the relevant events of a long trace, and says when they do not fit",
+      "minimize_bounded_test.ts: minimize stops with exit 65 when delta debugging would pass its replay budget",
     ]);
   },
   "closed stdout (a pipe into head)": async (row) => {

@@ -106,20 +106,42 @@ function policyRuns(header: TraceHeader): PolicyRun[] {
   }));
 }
 
-/** Applies `e` under every policy; `causes` gets the event of each first finding it caused. */
-function applyAll(runs: PolicyRun[], e: TraceEvent, causes?: Map<Finding, TraceEvent>): void {
-  for (const p of runs) {
+/**
+ * Applies `e` under every policy; `causes` gets the event of each first finding it caused, and
+ * `each` sees every finding (judged or not) with its policy's index.
+ */
+function applyAll(
+  runs: PolicyRun[],
+  e: TraceEvent,
+  causes?: Map<Finding, TraceEvent>,
+  each?: (run: number, f: Finding, judged: boolean) => void,
+): void {
+  for (let i = 0; i < runs.length; i++) {
+    const p = runs[i];
     const rec = p.r.apply(e);
     if (rec.findings.length === 0 && rec.unjudged.length === 0) continue;
     for (const f of rec.findings) {
       if (p.judged === undefined) p.judged = f;
       if (f.severity === "error" && p.error === undefined) p.error = f;
+      each?.(i, f, true);
     }
     if (rec.unjudged.length > 0 && p.unjudged === undefined) p.unjudged = rec.unjudged[0];
+    if (each) { for (const f of rec.unjudged) each(i, f, false); }
     const k = verdictFinding(p);
     if (causes && k !== undefined && k.seq === e.seq && !causes.has(k)) causes.set(k, e);
   }
 }
+
+/** A finding that by itself changes `verdict` (`compare`'s tag) where it appears. */
+function changes(verdict: string | undefined, f: Finding, judged: boolean): boolean {
+  if (verdict === "clean") return true;
+  if (verdict === "warn") return judged && f.severity === "error";
+  if (verdict === "?") return judged;
+  return false;
+}
+
+/** Findings a relevance round learns from at most, each round. */
+const LEARNED_PER_ROUND = 4096;
 
 /** The verdict `compare` prints for a run whose replayer kept no findings. */
 function verdictOf(p: PolicyRun): string {
@@ -159,9 +181,28 @@ const SHAPING = new Set([
   "memory_hotplug",
 ]);
 
+/** Sorted, disjoint, merged copies of `ranges`. */
+function merged(ranges: readonly PfnRange[]): PfnRange[] {
+  const sorted = ranges.filter((r) => r.endPfn > r.pfn).sort((a, b) => a.pfn - b.pfn);
+  const out: PfnRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && r.pfn <= last.endPfn) last.endPfn = Math.max(last.endPfn, r.endPfn);
+    else out.push({ pfn: r.pfn, endPfn: r.endPfn });
+  }
+  return out;
+}
+
+/** True when `a` overlaps one of `keys` (sorted, disjoint: {@link merged}). */
 function overlaps(a: PfnRange, keys: readonly PfnRange[]): boolean {
-  for (const k of keys) if (a.pfn < k.endPfn && k.pfn < a.endPfn) return true;
-  return false;
+  // The last key starting before a's end; it overlaps when it ends after a's start.
+  let lo = 0, hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid].pfn < a.endPfn) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && keys[lo - 1].endPfn > a.pfn;
 }
 
 /** The PFN ranges an event writes, looks up or names. */
@@ -210,10 +251,11 @@ function touched(e: TraceEvent): PfnRange[] {
 export function relevantTo(
   keys: { seqs: ReadonlySet<number>; devices: ReadonlySet<string>; ranges: readonly PfnRange[] },
 ): (e: TraceEvent) => boolean {
+  const ranges = merged(keys.ranges);
   return (e) => {
     if (keys.seqs.has(e.seq) || SHAPING.has(e.kind)) return true;
     if ("device" in e && keys.devices.has(e.device)) return true;
-    for (const r of touched(e)) if (overlaps(r, keys.ranges)) return true;
+    for (const r of touched(e)) if (overlaps(r, ranges)) return true;
     return false;
   };
 }
@@ -263,7 +305,7 @@ async function eventWithSeq(open: Reopen, seq: number): Promise<TraceEvent | und
 }
 
 /** Rounds of the relevant list at most: each adds what the findings that differed touch. */
-const RELEVANT_ROUNDS = 4;
+const RELEVANT_ROUNDS = 8;
 
 /** Counts replayed events against the budget. */
 class Budget {
@@ -464,8 +506,13 @@ export async function minimizeMeaning(
   const budget = new Budget(file, stepLine, limits.replayedEvents);
   let tests = 0;
   // True when `candidate` (with the fixed events) keeps the meaning; else the findings that
-  // differ (the one found in place of the finding, each policy's that decides another verdict).
-  const check = (held: Held, candidate: readonly number[]): true | KeyFinding[] => {
+  // differ: the one found in place of the finding, or each policy's that decides another
+  // verdict and, with `learn`, every finding that changes a verdict by appearing.
+  const check = (
+    held: Held,
+    candidate: readonly number[],
+    learn = false,
+  ): true | KeyFinding[] => {
     tests++;
     const merged = mergeSorted(held.fixed, candidate);
     let n = 0;
@@ -480,17 +527,32 @@ export async function minimizeMeaning(
           return [{ finding: got, cause: got.seq === e.seq ? e : undefined }];
         }
         const again = policyRuns(h);
+        const expected = again.map((p) => verdicts.get(p.name));
         const causes = new Map<Finding, TraceEvent>();
+        const appeared: { run: number; k: KeyFinding }[] = [];
         for (const e of held.store.select(merged)) {
           n += again.length;
-          applyAll(again, e, causes);
+          applyAll(
+            again,
+            e,
+            causes,
+            learn
+              ? (run, f, judged) => {
+                if (appeared.length < LEARNED_PER_ROUND && changes(expected[run], f, judged)) {
+                  appeared.push({ run, k: { finding: f, cause: f.seq === e.seq ? e : undefined } });
+                }
+              }
+              : undefined,
+          );
         }
-        const differ = again.filter((p) => verdicts.get(p.name) !== verdictOf(p));
+        const differ = again.filter((p, i) => expected[i] !== verdictOf(p));
         if (differ.length === 0) return true;
-        return differ.flatMap((p) => {
+        const out: KeyFinding[] = differ.flatMap((p) => {
           const k = verdictFinding(p);
           return k ? [{ finding: k, cause: causes.get(k) }] : [];
         });
+        for (const a of appeared) if (differ.includes(again[a.run])) out.push(a.k);
+        return out;
       }
       return [];
     } finally {
@@ -520,11 +582,14 @@ export async function minimizeMeaning(
         (e) => e.seq <= lastSeq && relevant(e),
         Infinity,
       );
-      const r = check(candidate, candidate.candidates);
+      const r = check(candidate, candidate.candidates, true);
       note(
         `relevant events, round ${round + 1}: ${candidate.candidates.length} ` +
           `(${candidate.store.bytes} bytes held with the evidence): ` +
-          (r === true ? "they keep the meaning" : `${r.length} finding(s) differ`),
+          (r === true ? "they keep the meaning" : `${r.length} finding(s) differ, the first: ` +
+            r.slice(0, 3).map((k) =>
+              `${k.finding.detector} at step ${k.finding.seq} (${k.finding.message})`
+            ).join("; ")),
       );
       if (r === true) {
         held = candidate;
