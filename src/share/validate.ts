@@ -11,7 +11,7 @@ import type { EventKind, TraceHeader } from "../trace/event.ts";
 import { type LineBatch, maybeGunzip, readLineBatches } from "../trace/lines.ts";
 import { validateEnd, validateEvent, validateHeader } from "../trace/validate.ts";
 import { RecordChecks } from "../trace/checks.ts";
-import { parseJson, RepeatedKeyError, repeatedKeyError } from "../trace/json_keys.ts";
+import { ObjectKeysError, parseJson } from "../trace/json_keys.ts";
 
 /** How much a problem matters. */
 export type ProblemSeverity = "error" | "warning" | "info";
@@ -141,8 +141,8 @@ export async function validateStream(
       try {
         obj = parseJson(text);
       } catch (err) {
-        if (err instanceof RepeatedKeyError) {
-          note("repeated-key", "error", line, repeatedKeyError({ file: name, line }, err).message);
+        if (err instanceof ObjectKeysError) {
+          note(err.problem, "error", line, err.traceError({ file: name, line }).message);
           if (!sawHeader) sawHeader = true;
           continue;
         }

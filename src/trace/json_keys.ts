@@ -9,52 +9,76 @@
 
 import { type SourcePosition, TraceError } from "../errors.ts";
 
+/** Most members one object of a record may hold (a trace record has about a dozen). */
+export const MAX_MEMBERS = 1024;
+
+/** What is wrong with an object's keys. */
+export type KeysProblem = "repeated-key" | "too-many-members";
+
 /**
- * A key was given twice in one object of a JSON text: `path` names it as the trace errors name
- * fields (`kind`, `guest.type`, `resources[1].flags`).
+ * An object of a JSON text repeats a key, or holds more than {@link MAX_MEMBERS} members:
+ * `path` names the key, or the object, as the trace errors name fields (`kind`, `guest.type`,
+ * `resources[1].flags`; `""` for the record itself).
  *
  * @example
  * ```ts
- * import { parseJson, RepeatedKeyError } from "./json_keys.ts";
+ * import { ObjectKeysError, parseJson } from "./json_keys.ts";
  * import assert from "node:assert/strict";
- * assert.throws(() => parseJson('{"a":1,"a":2}'), RepeatedKeyError);
+ * assert.throws(() => parseJson('{"a":1,"a":2}'), ObjectKeysError);
  * ```
  */
-export class RepeatedKeyError extends SyntaxError {
-  /** The repeated key, as a field path. */
+export class ObjectKeysError extends SyntaxError {
+  /** What is wrong. */
+  readonly problem: KeysProblem;
+  /** The repeated key, or the object with too many members, as a field path. */
   readonly path: string;
 
-  /** The error for the key at `path`. */
-  constructor(path: string) {
-    super(`the key "${path}" is given twice in one object`);
-    this.name = "RepeatedKeyError";
+  /** The error for `problem` at `path`. */
+  constructor(problem: KeysProblem, path: string) {
+    super(
+      problem === "repeated-key"
+        ? `the key "${path}" is given twice in one object`
+        : `an object${path === "" ? "" : ` ("${path}")`} holds more than ${MAX_MEMBERS} members`,
+    );
+    this.name = "ObjectKeysError";
+    this.problem = problem;
     this.path = path;
+  }
+
+  /**
+   * This error as the trace error for the line at `position`.
+   *
+   * @example
+   * ```ts
+   * import { ObjectKeysError } from "./json_keys.ts";
+   * import assert from "node:assert/strict";
+   * const e = new ObjectKeysError("repeated-key", "kind").traceError({ file: "t.jsonl", line: 3 });
+   * assert.equal(e.field, "kind");
+   * ```
+   */
+  traceError(position: SourcePosition): TraceError {
+    if (this.problem === "repeated-key") {
+      return new TraceError(
+        position,
+        this.path,
+        "each key once in an object",
+        "it twice (JSON keeps only the last value, so the others would be lost)",
+      );
+    }
+    return new TraceError(
+      position,
+      this.path === "" ? undefined : this.path,
+      `at most ${MAX_MEMBERS} members in an object`,
+      "more",
+    );
   }
 }
 
 /**
- * The trace error for a key given twice on the line at `position`.
- *
- * @example
- * ```ts
- * import { RepeatedKeyError, repeatedKeyError } from "./json_keys.ts";
- * import assert from "node:assert/strict";
- * const e = repeatedKeyError({ file: "t.jsonl", line: 3 }, new RepeatedKeyError("kind"));
- * assert.equal(e.field, "kind");
- * ```
- */
-export function repeatedKeyError(position: SourcePosition, e: RepeatedKeyError): TraceError {
-  return new TraceError(
-    position,
-    e.path,
-    "each key once in an object",
-    "it twice (JSON keeps only the last value, so the others would be lost)",
-  );
-}
-
-/**
- * `JSON.parse(text)`, refusing a key given twice in one object ({@link RepeatedKeyError});
- * malformed text throws `JSON.parse`'s own `SyntaxError`.
+ * `JSON.parse(text)`, refusing an object that repeats a key or holds more than
+ * {@link MAX_MEMBERS} members ({@link ObjectKeysError}); the members are counted before
+ * anything is built, so a line of millions of keys costs no memory. Malformed text throws
+ * `JSON.parse`'s own `SyntaxError`.
  *
  * @example
  * ```ts
@@ -65,16 +89,16 @@ export function repeatedKeyError(position: SourcePosition, e: RepeatedKeyError):
  * ```
  */
 export function parseJson(text: string): unknown {
+  const found = keysProblem(text);
+  if (found?.problem === "too-many-members") throw found;
   const value = JSON.parse(text);
-  const path = repeatedKey(text);
-  if (path !== undefined) throw new RepeatedKeyError(path);
+  if (found !== undefined) throw found;
   return value;
 }
 
 /**
  * The path of the first key given twice in one object of `text`, valid JSON; undefined when
- * every object's keys are distinct. Keys are compared as `JSON.parse` reads them, so
- * `"kind"` and `"k\u0069nd"` are the same key.
+ * every object's keys are distinct (see {@link keysProblem}).
  *
  * @example
  * ```ts
@@ -86,6 +110,25 @@ export function parseJson(text: string): unknown {
  * ```
  */
 export function repeatedKey(text: string): string | undefined {
+  const found = keysProblem(text);
+  return found?.problem === "repeated-key" ? found.path : undefined;
+}
+
+/**
+ * The first object of `text` that repeats a key or holds more than {@link MAX_MEMBERS}
+ * members, as the error to throw; undefined when there is none. Keys are compared as
+ * `JSON.parse` reads them, so `"kind"` and `"k\u0069nd"` are the same key. Malformed text
+ * gives some answer and never a crash: `JSON.parse` then says what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * import { keysProblem } from "./json_keys.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(keysProblem('{"a":1,"b":{"a":2}}'), undefined);
+ * assert.equal(keysProblem('{"a":1,"a":2}')?.problem, "repeated-key");
+ * ```
+ */
+export function keysProblem(text: string): ObjectKeysError | undefined {
   // One frame per open object or array: an object's keys so far, or an array's index.
   const keys: (Set<string> | undefined)[] = [];
   const names: (string | number)[] = [];
@@ -121,11 +164,21 @@ export function repeatedKey(text: string): string | undefined {
         }
       }
       if (expectKey) {
-        const key = escaped ? JSON.parse(text.slice(i, e + 1)) as string : text.slice(i + 1, e);
+        let key = text.slice(i + 1, e);
+        if (escaped) {
+          try {
+            key = JSON.parse(text.slice(i, e + 1));
+          } catch {
+            return undefined; // a bad escape: JSON.parse(text) says so
+          }
+        }
         const top = keys.length - 1;
         const seen = keys[top]!;
         names[top] = key;
-        if (seen.has(key)) return pathOf(names);
+        if (seen.has(key)) return new ObjectKeysError("repeated-key", pathOf(names));
+        if (seen.size === MAX_MEMBERS) {
+          return new ObjectKeysError("too-many-members", pathOf(names.slice(0, top)));
+        }
         seen.add(key);
         expectKey = false;
       }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { parseJson, repeatedKey, RepeatedKeyError } from "./json_keys.ts";
+import { MAX_MEMBERS, ObjectKeysError, parseJson, repeatedKey } from "./json_keys.ts";
 
 // RFC 8259 section 4: names within an object SHOULD be unique, and JSON.parse keeps the last
 // value of a repeated one. p2mtrace refuses such an object, so these pin repeatedKey.
@@ -31,10 +31,25 @@ Deno.test("repeatedKey names the first key given twice in one object, as a field
 });
 
 Deno.test("parseJson refuses a repeated key and gives JSON.parse's value and errors otherwise", () => {
-  assert.throws(() => parseJson('{"kind":"lookup","kind":"mark"}'), new RepeatedKeyError("kind"));
+  assert.throws(
+    () => parseJson('{"kind":"lookup","kind":"mark"}'),
+    new ObjectKeysError("repeated-key", "kind"),
+  );
   assert.deepEqual(parseJson('{"a":[1,{"b":2}]}'), { a: [1, { b: 2 }] });
   assert.throws(() => parseJson('{"a":1,}'), SyntaxError);
-  assert.throws(() => parseJson('{"a":1,}'), (e) => !(e instanceof RepeatedKeyError));
+  assert.throws(() => parseJson('{"a":1,}'), (e) => !(e instanceof ObjectKeysError));
+});
+
+Deno.test("an object of more than MAX_MEMBERS members is refused before it is built", () => {
+  const obj = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":0`).join(",")}}`;
+  assert.equal(Object.keys(parseJson(obj(MAX_MEMBERS)) as object).length, MAX_MEMBERS);
+  assert.throws(() => parseJson(obj(MAX_MEMBERS + 1)), new ObjectKeysError("too-many-members", ""));
+  assert.throws(
+    () => parseJson(`{"r":[1,${obj(MAX_MEMBERS + 1)}]}`),
+    new ObjectKeysError("too-many-members", "r[1]"),
+  );
+  // Counted before JSON.parse: the error comes even where the text is malformed after it.
+  assert.throws(() => parseJson(obj(MAX_MEMBERS + 1) + ","), ObjectKeysError);
 });
 
 Deno.test("JSON.stringify's output never has a repeated key, compact or indented (fast-check)", () => {

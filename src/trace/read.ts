@@ -19,7 +19,7 @@ import {
 } from "./lines.ts";
 import { validateEnd, validateEvent, validateHeader } from "./validate.ts";
 import { RecordChecks } from "./checks.ts";
-import { parseJson, RepeatedKeyError, repeatedKeyError } from "./json_keys.ts";
+import { MAX_MEMBERS, ObjectKeysError, parseJson } from "./json_keys.ts";
 
 /**
  * What `replay` and `check` read events from: a {@link TraceReader}, or a
@@ -352,7 +352,7 @@ export class TraceReader implements EventSource {
     try {
       obj = parseRecord(text);
     } catch (e) {
-      if (e instanceof RepeatedKeyError) throw repeatedKeyError({ file: name, line }, e);
+      if (e instanceof ObjectKeysError) throw e.traceError({ file: name, line });
       if (!terminated) return CUT_OFF;
       throw new TraceError(
         { file: name, line },
@@ -398,7 +398,7 @@ export class TraceReader implements EventSource {
     try {
       return parseJson(text);
     } catch (e) {
-      if (e instanceof RepeatedKeyError) throw repeatedKeyError({ file: this.name, line }, e);
+      if (e instanceof ObjectKeysError) throw e.traceError({ file: this.name, line });
       // A recording cut off inside its header has nothing to replay: that is unusable data,
       // not a cut-off recording whose complete events can still be used.
       if (!terminated) {
@@ -424,7 +424,8 @@ const CUT_OFF = Symbol("cut off");
 
 /**
  * `JSON.parse` of one trace line, refusing a key given twice in one object
- * ({@link RepeatedKeyError}: `JSON.parse` would keep the last value and lose the others), with
+ * ({@link ObjectKeysError}: `JSON.parse` would keep the last value and lose the others) and
+ * an object of more than {@link MAX_MEMBERS} members, with
  * a faster path for the flat records a long trace is made of: an object with string, number,
  * boolean and null members and arrays of strings or numbers, written without whitespace or
  * escapes. Anything else (nested objects, escapes, spaces, a repeated key, a malformed line)
@@ -456,7 +457,8 @@ function scanFlatObject(s: string): Record<string, unknown> | undefined {
   if (n === 2) return o;
   let i = 1;
   let seen = 0; // the known keys met, as bits of their index in RECORD_FIELD_NAMES
-  for (;;) {
+  // Members so far: more than MAX_MEMBERS are parseJson's to refuse, before it builds them.
+  for (let members = 1; members <= MAX_MEMBERS; members++) {
     const ke = stringEnd(s, i);
     if (ke < 0 || s.charCodeAt(ke + 1) !== 58) return undefined;
     const k = knownIndex(s, i + 1, ke);
@@ -525,6 +527,7 @@ function scanFlatObject(s: string): Record<string, unknown> | undefined {
     if (sep === 125) return i === n ? o : undefined;
     if (sep !== 44) return undefined;
   }
+  return undefined;
 }
 
 // deno-lint-ignore no-control-regex
@@ -734,7 +737,7 @@ export function parseEventLine(file: string, line: number, text: string): TraceE
   try {
     obj = parseRecord(text);
   } catch (e) {
-    throw e instanceof RepeatedKeyError ? repeatedKeyError({ file, line }, e) : e;
+    throw e instanceof ObjectKeysError ? e.traceError({ file, line }) : e;
   }
   return validateEvent({ file, line }, obj);
 }

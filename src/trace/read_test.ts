@@ -7,7 +7,7 @@ import {
   RECORD_STRING_VALUES,
   TraceReader,
 } from "./read.ts";
-import { repeatedKey, RepeatedKeyError } from "./json_keys.ts";
+import { ObjectKeysError, repeatedKey } from "./json_keys.ts";
 import "../../tests/support/repo_root.ts";
 
 /** parseRecord(text) must return what JSON.parse returns, or throw what it throws, but refuse a repeated key. */
@@ -22,7 +22,7 @@ function sameAsJsonParse(text: string): void {
   // pins repeatedKey itself against objects built with known keys).
   const repeated = wantError === undefined ? repeatedKey(text) : undefined;
   if (repeated !== undefined) {
-    assert.throws(() => parseRecord(text), new RepeatedKeyError(repeated));
+    assert.throws(() => parseRecord(text), new ObjectKeysError("repeated-key", repeated));
     return;
   }
   if (wantError !== undefined) {
