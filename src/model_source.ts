@@ -9,7 +9,7 @@
  */
 
 /** SHA-256 (16 hex digits) of the model source's paths and bytes. */
-export const MODEL_SOURCE_SHA256 = "d2d333c986ab9d25";
+export const MODEL_SOURCE_SHA256 = "9e5fe2c2ce23c0fc";
 
 /** The model's source files, relative to src/, in name order. */
 export const MODEL_SOURCE_FILES: readonly string[] = [
