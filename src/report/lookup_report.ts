@@ -189,12 +189,25 @@ export function runAround(
     start = lp, kind = lk, frame = lf, structure = ls;
     return lp === a && a > 0;
   };
-  // Each chunk's leaf next to what was found first: a run that ends there spares the walk of
-  // the rest of the chunk, whose private leaves a state from the on-disk index reads one by
-  // one (a run ending at a GiB next to a GiB of RAM cost a cached lookup 140-270 of them).
+  // In a GiB of a private mid, each chunk's leaf next to what was found first: a run that ends
+  // there spares the walk of the rest of the chunk, whose private leaves a state from the
+  // on-disk index reads one by one (a run ending at a GiB next to a GiB of RAM cost a cached
+  // lookup 140-270 of them). A GiB of a shared mid is walked whole (no leaf to read there).
+  const privateMid = (p: number) => {
+    const s = t.structureAt(p);
+    return s === "private-leaf" || s === "identity-leaf" || s === "missing-leaf";
+  };
+  // GiBs answered by a shared mid page (or beyond the tree), next to each other, are one
+  // chunk: each forEachRun call tests the mid-missing page's 512 slots again, and a PFN above
+  // RAM has hundreds of such GiBs on either side (263k slot tests in a fresh process: 40-80 ms
+  // of a cached lookup's report). Only GiBs with no private leaf join one, so no leaf is read.
+  const sharedGib = (p: number) => !privateMid(p);
   for (let c = 0, cur = pfn + 1;; c++) {
-    const a = Math.max(0, Math.floor((cur - 1) / chunk(c)) * chunk(c));
-    const p = Math.max(a, cur - P2M_PER_PAGE);
+    let a = Math.max(0, Math.floor((cur - 1) / chunk(c)) * chunk(c));
+    if (chunk(c) >= PFNS_PER_MID && sharedGib(cur - 1)) {
+      for (let k = 0; k < GIB_CHUNKS && a > 0 && sharedGib(a - 1); k++) a -= PFNS_PER_MID;
+    }
+    const p = cur - a > P2M_PER_PAGE && privateMid(cur - 1) ? cur - P2M_PER_PAGE : a;
     if (!left(p, cur) || (p > a && !left(a, p))) break;
     cur = a;
   }
@@ -212,8 +225,13 @@ export function runAround(
     return fe === b && b < end;
   };
   for (let c = 0, cur = pfn;; c++) {
-    const b = Math.min(end, (Math.floor(cur / chunk(c)) + 1) * chunk(c));
-    const q = Math.min(b, cur + P2M_PER_PAGE);
+    let b = Math.min(end, (Math.floor(cur / chunk(c)) + 1) * chunk(c));
+    if (chunk(c) >= PFNS_PER_MID && sharedGib(cur)) {
+      for (let k = 0; k < GIB_CHUNKS && b < end && sharedGib(b); k++) {
+        b = Math.min(end, b + PFNS_PER_MID);
+      }
+    }
+    const q = b - cur > P2M_PER_PAGE && privateMid(cur) ? cur + P2M_PER_PAGE : b;
     if (!right(cur, q) || (q < b && !right(q, b))) break;
     cur = b;
   }
