@@ -55,6 +55,8 @@ import { type PfnChange, PfnHistory } from "./blame.ts";
 import { oneShotSha256, sha256Hex } from "../trace/sha.ts";
 
 const MAGIC = new TextEncoder().encode("P2MTIDX\n");
+/** Decodes the P2M pages a lookup reads one by one (UTF-8: their ASCII bytes as they are). */
+const PAGE_TEXT = new TextDecoder();
 /** Bytes a lookup reads around a P2M page it needs ({@link TraceIndex}'s `#pageBytes`). */
 const PAGE_WINDOW = 32 << 10;
 const TRAILER = 4 + 32 + 8;
@@ -1169,16 +1171,11 @@ export class TraceIndex {
       this.#inData(offset, length);
       const page = this.#pageBytes(offset, length);
       checkPage(page, sum, offset);
-      // The page is JSON numbers, brackets and commas: ASCII, so its bytes are its characters.
-      let text = "";
-      for (let at = 0; at < page.length; at += 8192) {
-        text += String.fromCharCode.apply(
-          null,
-          page.subarray(at, at + 8192) as unknown as number[],
-        );
-      }
+      // The page is JSON numbers, brackets and commas: ASCII, which the native decoder turns
+      // into characters at a fraction of the cost of `String.fromCharCode` over its bytes in
+      // a fresh process (300 pages: 1-5 against 5-25 ms).
       try {
-        return JSON.parse(text);
+        return JSON.parse(PAGE_TEXT.decode(page));
       } catch {
         throw new InvariantError("index: a checked P2M page does not parse");
       }
@@ -1297,8 +1294,43 @@ export class TraceIndex {
   }
 
   /** Events `from..to-1` of interval `j` (indices within it), parsed from checked bytes. */
-  #events(j: number, from: number, to: number): Promise<TraceEvent[]> {
-    return this.#eventsAt(j, Array.from({ length: to - from }, (_, i) => from + i));
+  async #events(j: number, from: number, to: number): Promise<TraceEvent[]> {
+    return await this.#eventLines(j, from, to) ??
+      await this.#eventsAt(j, Array.from({ length: to - from }, (_, i) => from + i));
+  }
+
+  /**
+   * Events `from..to-1` of interval `j` when their lines are consecutive lines of one part's
+   * span (no other line between them, as a replay's events almost always are): one decode and
+   * one native `JSON.parse` of those lines read as a list, where {@link TraceIndex.#eventsAt}
+   * cuts each line on its own (in a fresh process, per-event work costs more than the bytes);
+   * undefined when they are not, or anything looks unusual (that way then answers).
+   */
+  async #eventLines(j: number, from: number, to: number): Promise<TraceEvent[] | undefined> {
+    const iv = await this.#interval(j);
+    if (!(to - from > 1 && from >= 0 && to <= iv.count)) return undefined;
+    const span = this.#partSpan(iv, from);
+    if (this.#partSpan(iv, to - 1) !== span) return undefined;
+    const t = await this.#table(j);
+    const bytes = await this.#span(span);
+    // Each line starts one byte (its newline) after the last one ends; a line's length
+    // counts a carriage return before the newline, which JSON reads as white space.
+    for (let i = from + 1; i < to; i++) {
+      if (t.offset(i) !== t.offset(i - 1) + t.length(i - 1) + 1) return undefined;
+    }
+    const a = t.offset(from) - span[0], b = t.offset(to - 1) + t.length(to - 1) - span[0];
+    if (!(a >= 0 && b <= bytes.length && a < b)) return undefined;
+    let objs: unknown;
+    try {
+      objs = JSON.parse(
+        `[${new TextDecoder().decode(bytes.subarray(a, b)).replaceAll("\n", ",")}]`,
+      );
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(objs) || objs.length !== to - from) return undefined;
+    const list = objs;
+    return list.map((o, k) => validateEvent({ file: this.#name, line: t.line(from + k) }, o, true));
   }
 
   /** The span of the part of interval `iv` holding its event `i` (an index within it). */
