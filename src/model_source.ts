@@ -9,7 +9,7 @@
  */
 
 /** SHA-256 (16 hex digits) of the model source's paths and bytes. */
-export const MODEL_SOURCE_SHA256 = "9e5fe2c2ce23c0fc";
+export const MODEL_SOURCE_SHA256 = "daf54a0020878f31";
 
 /** The model's source files, relative to src/, in name order. */
 export const MODEL_SOURCE_FILES: readonly string[] = [
