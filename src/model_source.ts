@@ -9,7 +9,7 @@
  */
 
 /** SHA-256 (16 hex digits) of the model source's paths and bytes. */
-export const MODEL_SOURCE_SHA256 = "0e4c1242932fd494";
+export const MODEL_SOURCE_SHA256 = "09c817d0df762215";
 
 /** The model's source files, relative to src/, in name order. */
 export const MODEL_SOURCE_FILES: readonly string[] = [
