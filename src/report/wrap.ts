@@ -61,7 +61,7 @@ export function wrap(text: string, width: number, indent = ""): string[] {
  *   ["p2mtrace replay \\", "  t.jsonl"]);
  * assert.deepEqual(wrapCommand(["cat", "abcdefghijkl"], 8, ""), ["cat \\", "abcdefg\\", "hijkl"]);
  * assert.deepEqual(wrapCommand(["ls"], 8, "", "  "), ["  ls"]);
- * assert.deepEqual(wrapCommand(["cat", "my trace"], 8, ""), ["cat \\", "'my tr'\\", "'ace'"]);
+ * assert.deepEqual(wrapCommand(["cat", "my trace"], 8, ""), ["cat \\", "'my tr'\\", "ace"]);
  * ```
  */
 export function wrapCommand(
