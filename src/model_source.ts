@@ -9,7 +9,7 @@
  */
 
 /** SHA-256 (16 hex digits) of the model source's paths and bytes. */
-export const MODEL_SOURCE_SHA256 = "a0a851302867ec33";
+export const MODEL_SOURCE_SHA256 = "09c817d0df762215";
 
 /** The model's source files, relative to src/, in name order. */
 export const MODEL_SOURCE_FILES: readonly string[] = [
@@ -49,6 +49,7 @@ export const MODEL_SOURCE_FILES: readonly string[] = [
   "trace/event.ts",
   "trace/event_codec.ts",
   "trace/hex.ts",
+  "trace/json_keys.ts",
   "trace/lines.ts",
   "trace/parse_worker.ts",
   "trace/provenance.ts",

@@ -22,6 +22,41 @@ Deno.test("malformed JSON: exit 65 naming the line", async () => {
   );
 });
 
+Deno.test("a key given twice in one object: exit 65 naming line and key, on either thread", async () => {
+  // JSON.parse keeps the last value of a repeated key: the event would silently change kind.
+  const cases: [string, string][] = [
+    ['{"seq":1,"kind":"lookup","pfn":"0x10","kind":"mark","text":"x"}', "kind"],
+    ['{"seq":1,"kind":"mark","text":"x","note":"a","note":"b"}', "note"],
+    ['{"seq": 1, "kind": "mark", "text": "a", "text": "b"}', "text"],
+    [
+      '{"seq":1,"kind":"xen_add_device","device":"0000:03:00.0","resources":[{"index":0,' +
+      '"start":"0x0","end":"0xfff","flags":512,"flags":256}]}',
+      "resources[0].flags",
+    ],
+  ];
+  for (const threads of ["1", "2"]) {
+    for (const [line, field] of cases) {
+      const r = await cli(
+        ["replay", "-", "--policy", "linux-3.12", "--threads", threads],
+        trace('{"seq":0,"kind":"mark","text":"before"}', line),
+      );
+      assert.equal(r.code, 65, `${threads}: ${line}`);
+      assert.equal(
+        r.err,
+        `p2mtrace: -:3: field "${field}": expected each key once in an object, got it twice ` +
+          "(JSON keeps only the last value, so the others would be lost)\n",
+      );
+    }
+  }
+  const header = HEADER.replace('"type":"pv",', '"type":"pv","type":"hvm",');
+  const r = await replayStdin(header + '\n{"seq":1,"kind":"mark","text":"x"}\n');
+  assert.equal(r.code, 65);
+  assert.match(r.err, /^p2mtrace: -:1: field "guest.type": expected each key once in an object/);
+  const v = await cli(["validate", "-"], trace('{"seq":1,"kind":"mark","text":"x","text":"y"}'));
+  assert.equal(v.code, 65);
+  assert.match(v.out, /repeated-key/);
+});
+
 Deno.test("unknown event kind: names the kind, the line and the known kinds", async () => {
   const r = await replayStdin(trace('{"seq":1,"kind":"teleport"}'));
   assert.equal(r.code, 65);

@@ -559,3 +559,20 @@ Deno.test("import dmesg: a PVHv1 domU (PV entry lines and the callback vector) i
   assert.equal(await main(["check", "-"], io), 4);
   assert.match(io.out() + io.err(), /the guest is PVH: auto-translated, it builds no P2M/);
 });
+
+Deno.test("import dmesg: a PVHv1 dom0 (Xen 4.4 dom0pvh=1) is PVH dom0, not a conflict", async () => {
+  // xen_register_gsi prints for a PVHv1 dom0 too: its xen_pv_domain() was true (v3.14-v4.10).
+  const log = [
+    "(XEN) Xen version 4.4.1 (mockbuild@example.org) (gcc (GCC) 4.8.2) debug=n",
+    "(XEN) Command line: dom0pvh=1 dom0_mem=2048M",
+    "(XEN) *** LOADING DOMAIN 0 ***",
+    ...PVH_V1_DOMU.split("\n").filter((l) => !l.includes("unprivileged")),
+    "[    0.400000] xen: registering gsi 9 triggering 0 polarity 0",
+  ].join("\n");
+  const r = await run(["dmesg", "-"], log);
+  assert.equal(r.code, 0, r.err);
+  const { header } = await readBack(r.out);
+  assert.deepEqual([header.guest.type, header.guest.domain], ["pvh", "dom0"]);
+  assert.equal(header.raw.guest_conflict, undefined);
+  assert.match(JSON.stringify(header.raw.notes), /PVHv1 guest \(Linux 3\.16\.0-4-amd64\)/);
+});

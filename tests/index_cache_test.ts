@@ -144,6 +144,31 @@ Deno.test("index: snapshot, lookup and diff print the same with the index as by 
   await sameBothWays(["diff", trace, "-4000", "end"], env); // before the start
 });
 
+// An answer parses the events it replays as one list when their lines are consecutive
+// (trace_index.ts's #eventLines), and one by one otherwise: CRLF line ends (the CR is part of
+// the line's length) and blank lines between events (no longer consecutive) answer as the
+// replay does, with each event's own line number.
+Deno.test("index: CRLF line ends and blank lines between events answer as the replay does", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { P2MTRACE_CACHE_DIR: dir };
+  const trace = await Deno.makeTempFile({ suffix: ".jsonl" });
+  const lines = [...generateTrace({ events: 3000, seed: 5 })];
+  // Blank lines after some events (the first 1500 lines): those replays take the other way.
+  const text = lines.map((l, i) =>
+    i > 0 && i < 1500 && i % 97 === 0 ? `${l}\r\n \r\n` : `${l}\r\n`
+  );
+  await Deno.writeTextFile(trace, text.join(""));
+  const built = await run(["index", trace], env);
+  assert.equal(built.code, 0, built.err);
+  for (const at of ["700", "1000", "1300", "2100", "2500", "2900", "end"]) {
+    for (const pfn of ["0x100", "0x40123"]) {
+      const out = await sameBothWays(["lookup", trace, pfn, "--at", at, "--history"], env);
+      assert.match(out, /\(line \d+\)/);
+    }
+    await sameBothWays(["snapshot", trace, "--at", at, "--format", "json"], env);
+  }
+});
+
 Deno.test("index: a PFN changed twice within an earlier interval is blamed on the later step", async () => {
   const dir = await Deno.makeTempDir();
   const env = { P2MTRACE_CACHE_DIR: dir };

@@ -31,6 +31,7 @@ import { MAX_IMPORT_BYTES } from "../src/cli/import_runtime.ts";
 import { MINIMIZE_LIMITS } from "../src/share/minimize_run.ts";
 import { MAX_BYTES_BEFORE_KERNEL_LINE } from "../src/import/dmesg/importer.ts";
 import { MAX_LOG_LINE } from "../src/import/dmesg/log_lines.ts";
+import { MAX_MEMBERS } from "../src/trace/json_keys.ts";
 import { MAX_SYSFS_FILE_BYTES } from "../src/import/sysfs/reader.ts";
 import { MAX_JOURNAL_RECORD } from "../src/import/dmesg/journal_json.ts";
 import { GROUP_BYTES, SLOTS, THREAD_MIN_BYTES } from "../src/trace/threaded_read.ts";
@@ -176,6 +177,26 @@ const CHECKS: Record<string, (row: string) => Promise<void>> = {
     const r = await onFile(mark(`,"junk":${nest(MAX_NESTING + 1)}`), ["replay", "T"]);
     assert.equal(r.code, 65);
     assert.match(r.err, /t\.jsonl:5: field "junk"/);
+  },
+  "object keys": async (row) => {
+    assert.match(
+      row,
+      new RegExp(
+        `each key once.*at most ${
+          MAX_MEMBERS.toLocaleString("en")
+        } members.*\\| 65 naming line and key`,
+      ),
+    );
+    const keys = (n: number) => Array.from({ length: n }, (_, i) => `,"k${i}":0`).join("");
+    // mark has seq, kind and text: 3 members before the extra ones.
+    assert.equal((await onFile(mark(keys(MAX_MEMBERS - 3)), ["validate", "T"])).code, 0);
+    const many = await onFile(mark(keys(MAX_MEMBERS - 2)), ["replay", "T"]);
+    assert.equal(many.code, 65);
+    assert.match(many.err, new RegExp(`t\\.jsonl:5: expected at most ${MAX_MEMBERS} members`));
+    const twice = await onFile(mark(',"text":"y"'), ["replay", "T"]);
+    assert.equal(twice.code, 65);
+    assert.match(twice.err, /t\.jsonl:5: field "text": expected each key once in an object/);
+    inCorpus(["keys-repeated-kind", "keys-members-1025", "keys-members-4m"], 65);
   },
   "numbers": async (row) => {
     assert.match(row, /below 2\^40.*below 2\^52.*\| 65 naming line and field/);

@@ -18,6 +18,7 @@
 
 import { EXIT } from "../errors.ts";
 import type { BisectMark } from "./search.ts";
+import { shellQuote, shellWords } from "../report/shell.ts";
 
 /** A malformed bisect log: names the file and line. */
 export class BisectLogError extends SyntaxError {
@@ -63,62 +64,6 @@ export interface BisectLog {
 }
 
 /**
- * Splits a line into words the way a POSIX shell does for the quoting {@link quoteWord}
- * produces (single quotes, backslash escapes); undefined for an unterminated quote.
- *
- * @example
- * ```ts
- * import { splitWords } from "./log.ts";
- * import assert from "node:assert/strict";
- * assert.deepEqual(splitWords("bisect start 'my trace.jsonl' --term-bad it\\'s"),
- *   ["bisect", "start", "my trace.jsonl", "--term-bad", "it's"]);
- * ```
- */
-export function splitWords(line: string): string[] | undefined {
-  const out: string[] = [];
-  let cur = "";
-  let inWord = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (ch === "'") {
-      const end = line.indexOf("'", i + 1);
-      if (end < 0) return undefined;
-      cur += line.slice(i + 1, end);
-      i = end;
-      inWord = true;
-    } else if (ch === "\\" && i + 1 < line.length) {
-      cur += line[++i];
-      inWord = true;
-    } else if (ch === " " || ch === "\t") {
-      if (inWord) out.push(cur);
-      cur = "";
-      inWord = false;
-    } else {
-      cur += ch;
-      inWord = true;
-    }
-  }
-  if (inWord) out.push(cur);
-  return out;
-}
-
-/**
- * Quotes a word for a log line (and a shell) when it needs it.
- *
- * @example
- * ```ts
- * import { quoteWord } from "./log.ts";
- * import assert from "node:assert/strict";
- * assert.equal(quoteWord("traces/a.jsonl"), "traces/a.jsonl");
- * assert.equal(quoteWord("no bus"), "'no bus'");
- * ```
- */
-export function quoteWord(w: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w)) return w;
-  return `'${w.replaceAll("'", `'\\''`)}'`;
-}
-
-/**
  * The `bisect start` line.
  *
  * @example
@@ -135,7 +80,7 @@ export function startLine(s: LogStart): string {
   if (s.sha256 !== undefined) words.push("--sha256", s.sha256);
   if (s.termGood !== undefined) words.push("--term-good", s.termGood);
   if (s.termBad !== undefined) words.push("--term-bad", s.termBad);
-  return words.map(quoteWord).join(" ");
+  return words.map(shellQuote).join(" ");
 }
 
 /**
@@ -185,7 +130,7 @@ export function parseLog(file: string, text: string): BisectLog {
     const line = i + 1;
     const l = lines[i].trim();
     if (!l.startsWith("bisect ")) continue;
-    const w = splitWords(l);
+    const w = shellWords(l);
     if (!w) throw new BisectLogError(file, line, "unterminated quote");
     const verb = w[1];
     if (verb === "start") {

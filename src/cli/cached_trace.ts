@@ -32,6 +32,7 @@ import {
 } from "../replay/index_cache.ts";
 import { CutOffError, HeapLimitError } from "../errors.ts";
 import { validateHeader } from "../trace/validate.ts";
+import { parseJson } from "../trace/json_keys.ts";
 import { escapeText } from "../report/text.ts";
 import type { Io } from "./io.ts";
 import { YOUNG_GENERATION_MB } from "./capped_heap.ts";
@@ -89,7 +90,7 @@ function headerIn(name: string, head: Uint8Array): TraceHeader | undefined {
       const nl = head.indexOf(10, start);
       if (nl < 0) return undefined;
       const text = dec.decode(head.subarray(start, nl));
-      if (text.trim() !== "") return validateHeader({ file: name, line }, JSON.parse(text));
+      if (text.trim() !== "") return validateHeader({ file: name, line }, parseJson(text));
       start = nl + 1;
     }
   } catch {

@@ -10,7 +10,7 @@ import { CutOffError, UsageError } from "../errors.ts";
 import { ADDR_LIMIT, FRAME_LIMIT, parseUint } from "../trace/hex.ts";
 import { StepIndex, type StepName } from "../replay/steps.ts";
 import type { HeldInput } from "../trace/lines.ts";
-import { ansiQuote, escapeText } from "../report/text.ts";
+import { shellQuote } from "../report/shell.ts";
 
 /** The one message for a step name that is not one (every time-travel command uses it). */
 const STEP_GRAMMAR = "a step: 0, N (after every event with seq <= N), end, or -N (N events " +
@@ -127,24 +127,6 @@ export function parseAddrArg(command: string, what: string, v: string): number {
     );
   }
   return n;
-}
-
-/**
- * Quotes one argument for a POSIX shell when it needs it.
- *
- * @example
- * ```ts
- * import { shellQuote } from "./step_arg.ts";
- * import assert from "node:assert/strict";
- * assert.equal(shellQuote("traces/a.jsonl"), "traces/a.jsonl");
- * assert.equal(shellQuote("it's"), "'it'\\''s'");
- * assert.equal(shellQuote(""), "''");
- * ```
- */
-export function shellQuote(arg: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
-  if (escapeText(arg) !== arg) return ansiQuote(arg);
-  return `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 
 /**

@@ -62,6 +62,88 @@ function ints(v: unknown): number[] {
   return v;
 }
 
+/** The two digits of each number below 100, as character codes. */
+const DIGITS2 = Uint8Array.from(
+  { length: 200 },
+  (_, i) => 48 + (i & 1 ? (i >> 1) % 10 : ((i >> 1) / 10) | 0),
+);
+
+/** Writes the integer `v` (0 to 2^31 - 1) into `b` from `w` in decimal; returns its end. */
+function writeSmall(b: Uint8Array, w: number, v: number): number {
+  const end = w +
+    (v < 10
+      ? 1
+      : v < 100
+      ? 2
+      : v < 1e3
+      ? 3
+      : v < 1e4
+      ? 4
+      : v < 1e5
+      ? 5
+      : v < 1e6
+      ? 6
+      : v < 1e7
+      ? 7
+      : v < 1e8
+      ? 8
+      : v < 1e9
+      ? 9
+      : 10);
+  let p = end;
+  while (v >= 100) {
+    const q = (v / 100) | 0, r = 2 * (v - q * 100);
+    b[--p] = DIGITS2[r + 1];
+    b[--p] = DIGITS2[r];
+    v = q;
+  }
+  if (v >= 10) {
+    b[--p] = DIGITS2[2 * v + 1];
+    b[--p] = DIGITS2[2 * v];
+  } else b[--p] = 48 + v;
+  return end;
+}
+
+/**
+ * Writes `v` (a safe integer, else an `InvariantError`) into `b` from `w` as `JSON.stringify`
+ * writes it (`-0` as `0`), and returns where it ended; `b` has room for 17 bytes from `w`.
+ */
+function writeInt(b: Uint8Array, w: number, v: number): number {
+  if (!Number.isSafeInteger(v)) throw new InvariantError(`state codec: ${v} is not an integer`);
+  if (v < 0) {
+    b[w++] = 0x2d;
+    v = -v;
+  }
+  if (v <= 0x7fffffff) return writeSmall(b, w, v);
+  // Below 2^53: at most 8 digits above the last 8.
+  const hi = Math.floor(v / 1e8);
+  w = writeSmall(b, w, hi);
+  let lo = v - hi * 1e8;
+  for (let p = w + 6; p >= w; p -= 2) {
+    const q = (lo / 100) | 0, r = 2 * (lo - q * 100);
+    b[p + 1] = DIGITS2[r + 1];
+    b[p] = DIGITS2[r];
+    lo = q;
+  }
+  return w + 8;
+}
+
+/** Bytes {@link writeInts} may write for `n` numbers. */
+function intsRoom(n: number): number {
+  return 2 + 18 * n;
+}
+
+/** `JSON.stringify(vs)` written into `b` from `w` ({@link intsRoom} bytes free); its end. */
+function writeInts(b: Uint8Array, w: number, vs: readonly number[]): number {
+  b[w++] = 0x5b;
+  for (let i = 0; i < vs.length; i++) {
+    if (i > 0) b[w++] = 0x2c;
+    w = writeInt(b, w, vs[i]);
+  }
+  b[w++] = 0x5d;
+  return w;
+}
+
 let scratch = new Uint8Array(1 << 16);
 
 /**
@@ -79,45 +161,9 @@ let scratch = new Uint8Array(1 << 16);
  * ```
  */
 export function intsJson(vs: readonly number[]): Uint8Array<ArrayBuffer> {
-  const need = 2 + vs.length * 18;
+  const need = intsRoom(vs.length);
   if (scratch.length < need) scratch = new Uint8Array(Math.max(need, scratch.length * 2));
-  const b = scratch;
-  let w = 0;
-  b[w++] = 0x5b;
-  for (let i = 0; i < vs.length; i++) {
-    if (i > 0) b[w++] = 0x2c;
-    let v = vs[i];
-    if (!Number.isSafeInteger(v)) throw new InvariantError(`state codec: ${v} is not an integer`);
-    if (v < 0) {
-      b[w++] = 0x2d;
-      v = -v;
-    }
-    if (v < 10) {
-      b[w++] = 48 + v;
-      continue;
-    }
-    const start = w;
-    if (v <= 0x7fffffff) {
-      while (v > 0) {
-        const q = (v / 10) | 0;
-        b[w++] = 48 + (v - q * 10);
-        v = q;
-      }
-    } else {
-      while (v > 0) {
-        const q = Math.floor(v / 10);
-        b[w++] = 48 + (v - q * 10);
-        v = q;
-      }
-    }
-    for (let x = start, y = w - 1; x < y; x++, y--) {
-      const t = b[x];
-      b[x] = b[y];
-      b[y] = t;
-    }
-  }
-  b[w++] = 0x5d;
-  return b.slice(0, w);
+  return scratch.slice(0, writeInts(scratch, 0, vs));
 }
 
 /**
@@ -191,6 +237,35 @@ export function pageSum(bytes: Uint8Array): number {
 const LITTLE_ENDIAN = new Uint8Array(Int32Array.of(1).buffer)[0] === 1;
 let sumScratch = new Int32Array(2048);
 
+/**
+ * {@link pageSum} of the `n` bytes of `b` from `from`, read byte by byte (no view or copy made,
+ * whatever the alignment): the writer's way, in optimised code, over pages it has just
+ * written into one buffer.
+ */
+function sumAt(b: Uint8Array, from: number, n: number): number {
+  const full = n >> 2;
+  let h1 = 0x9747b28c | 0, h2 = 0x2f2a5b17;
+  let p = from;
+  for (let i = 0; i < full; i++, p += 4) {
+    const w = b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
+    h1 = Math.imul(h1 ^ w, 0x5bd1e995);
+    h1 ^= h1 >>> 15;
+    h2 = (h2 + w) | 0;
+    h2 = (h2 << 9) | (h2 >>> 23);
+  }
+  if (n & 3) {
+    let w = 0;
+    for (let k = 0; k < (n & 3); k++) w |= b[p + k] << (8 * k);
+    h1 = Math.imul(h1 ^ w, 0x5bd1e995);
+    h1 ^= h1 >>> 15;
+    h2 = (h2 + w) | 0;
+    h2 = (h2 << 9) | (h2 >>> 23);
+  }
+  h1 = fmix(h1 ^ n);
+  h2 = fmix(h2 ^ Math.imul(n, 0x85ebca6b) ^ h1);
+  return (h2 & 0x1fffff) * 0x100000000 + (h1 >>> 0);
+}
+
 function fmix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
@@ -224,51 +299,90 @@ function fmix(h: number): number {
  * ```
  */
 export class PagePool implements PageNamer {
-  #leafIds = new WeakMap<object, number>();
   #midIds = new WeakMap<object, number>();
-  /** Each leaf's bytes, and the last pool's (reused when a leaf is placed again here). */
-  #leafBytes = new WeakMap<object, Uint8Array>();
-  #earlier: WeakMap<object, Uint8Array> | undefined;
+  /**
+   * Each leaf's id and bytes where it was placed last, by this pool or an earlier one (one
+   * map for the pools of a file: a leaf placed again by a later pool is copied, not encoded).
+   */
+  #placed: WeakMap<object, PlacedLeaf>;
+  /** This pool's number among those sharing `#placed` (the first is 0). */
+  #serial: number;
   /** Places of leaves (id 3 + i at 3i) and mids (likewise), flat. */
   #leafAt: number[] = [];
   #midAt: number[] = [];
-  #pending: Uint8Array[] = [];
+  /** The bytes placed, pending from `#from` to `#w` in `#chunk` (shared with the next pool). */
+  #arena: Arena;
   /** The last mid named at each top slot (-1: the mid-missing page), with its slot ids. */
   #lastAt = new Map<number, NamedMid>();
+  /** A mid's leaf ids renumbered (3, 4, ... in order of first use): `#local[id - 3]` when `#seen[id - 3]` is `#gen`. */
+  #seen = new Int32Array(1024);
+  #local = new Int32Array(1024);
+  #gen = 0;
+  /** The leaf ids of a mid in the order their places are written. */
+  #order = new Int32Array(512);
+  /** Each leaf's place as JSON text (`offset,length,sum`): leaf `3 + i`'s ends at `#placeEnd[i + 1]`. */
+  #placeText = new Uint8Array(1 << 16);
+  #placeEnd: number[] = [0];
   #next = 0;
-  #bytes = 0;
 
   /**
    * A pool; with `earlier` (the pool of the last group), the bytes of a leaf it placed are
    * not made again.
    */
   constructor(earlier?: PagePool) {
-    this.#earlier = earlier && earlier.#leafBytes;
+    this.#placed = earlier === undefined ? new WeakMap() : earlier.#placed;
+    this.#arena = earlier === undefined ? new Arena() : earlier.#arena;
+    this.#serial = earlier === undefined ? 0 : earlier.#serial + 1;
   }
 
   /** Pages placed from now on are written from file offset `at` on (nothing may be pending). */
   start(at: number): void {
-    if (this.#pending.length) throw new InvariantError("page pool: pages not taken");
+    if (this.#arena.pending()) throw new InvariantError("page pool: pages not taken");
     this.#next = at;
   }
 
-  #put(bytes: Uint8Array, into: number[]): void {
-    into.push(this.#next, bytes.length, pageSum(bytes));
-    this.#pending.push(bytes);
-    this.#next += bytes.length;
-    this.#bytes += bytes.length;
+  /** Places the `#arena`'s bytes from `from` on (the page just written there). */
+  #put(from: number, into: number[], sum: number): void {
+    const n = this.#arena.w - from;
+    into.push(this.#next, n, sum);
+    this.#next += n;
   }
 
   /** The id (>= 3) of the frozen leaf `page`, whose runs are `runs` (placed when first seen). */
   leaf(page: object, runs: readonly number[]): number {
-    let id = this.#leafIds.get(page);
-    if (id === undefined) {
-      id = 3 + this.#leafAt.length / PLACE_SIZE;
-      const bytes = this.#earlier?.get(page) ?? intsJson(runs);
-      this.#leafBytes.set(page, bytes);
-      this.#put(bytes, this.#leafAt);
-      this.#leafIds.set(page, id);
+    const was = this.#placed.get(page);
+    if (was !== undefined && was.pool === this.#serial) return was.id;
+    const id = 3 + this.#leafAt.length / PLACE_SIZE;
+    const a = this.#arena;
+    let sum: number, from: number;
+    if (was !== undefined) {
+      const b = a.reserve(was.length);
+      from = a.w;
+      b.set(was.chunk.subarray(was.at, was.at + was.length), from);
+      a.w += was.length;
+      sum = was.sum;
+    } else {
+      const b = a.reserve(intsRoom(runs.length));
+      from = a.w;
+      a.w = writeInts(b, from, runs);
+      sum = sumAt(b, from, a.w - from);
     }
+    this.#placed.set(page, new PlacedLeaf(this.#serial, id, a.chunk, from, a.w - from, sum));
+    this.#put(from, this.#leafAt, sum);
+    // Its place as text, written once: each new mid holding it copies it.
+    let t = this.#placeText, w = this.#placeEnd[this.#placeEnd.length - 1];
+    if (t.length < w + 3 * 18) {
+      t = new Uint8Array(2 * t.length);
+      t.set(this.#placeText);
+      this.#placeText = t;
+    }
+    const p = this.#leafAt.length - PLACE_SIZE;
+    w = writeInt(t, w, this.#leafAt[p]);
+    t[w++] = 0x2c;
+    w = writeInt(t, w, this.#leafAt[p + 1]);
+    t[w++] = 0x2c;
+    w = writeInt(t, w, this.#leafAt[p + 2]);
+    this.#placeEnd.push(w);
     return id;
   }
 
@@ -277,16 +391,64 @@ export class PagePool implements PageNamer {
    * slots' leaf ids are `leaves()`: only the slots that differ from the last mid this pool
    * named at `at` are named again (a checkpoint's new mids are mostly copies of the last
    * one's with a few leaves written: 512 slots a mid, about three new mids a checkpoint).
+   * Its bytes are `[slots, places]` written straight into the pool's buffer: each slot's leaf
+   * renumbered for this mid (0-2 stay, the others 3, 4, ... in order of first use), then the
+   * places of those leaves in that order.
    */
   mid(page: object, leaves: (like?: NamedMid) => number[], at = -2): number {
     let id = this.#midIds.get(page);
     if (id === undefined) {
-      const places: number[] = [];
       const ids = leaves(this.#lastAt.get(at));
       if (at !== -2) this.#lastAt.set(at, { page, ids });
-      const slots = ids.map(localIds(places, (l) => this.leafPlace(l)));
+      const n = ids.length;
+      const leafCount = this.#leafAt.length / PLACE_SIZE;
+      if (this.#seen.length < leafCount) {
+        const size = Math.max(leafCount, 2 * this.#seen.length);
+        const seen = new Int32Array(size);
+        seen.set(this.#seen);
+        this.#seen = seen;
+        this.#local = new Int32Array(size);
+      }
+      if (this.#order.length < n) this.#order = new Int32Array(n);
+      const seen = this.#seen, local = this.#local, order = this.#order;
+      const gen = ++this.#gen;
+      const a = this.#arena;
+      // At most 17 bytes a number and 1 its comma: a slot's, and 3 numbers of places a slot.
+      const b = a.reserve(6 + 72 * n);
+      const from = a.w;
+      let w = from;
+      b[w++] = 0x5b;
+      b[w++] = 0x5b;
+      let m = 0;
+      for (let s = 0; s < n; s++) {
+        if (s > 0) b[w++] = 0x2c;
+        let k = ids[s];
+        if (k >= 3) {
+          const i = k - 3;
+          if (seen[i] !== gen) {
+            seen[i] = gen;
+            local[i] = 3 + m;
+            order[m++] = k;
+          }
+          k = local[i];
+        }
+        if (k < 10) b[w++] = 48 + k;
+        else w = writeInt(b, w, k);
+      }
+      b[w++] = 0x5d;
+      b[w++] = 0x2c;
+      b[w++] = 0x5b;
+      const text = this.#placeText, ends = this.#placeEnd;
+      for (let j = 0; j < m; j++) {
+        if (j > 0) b[w++] = 0x2c;
+        const i = order[j] - 3;
+        for (let x = ends[i], e = ends[i + 1]; x < e; x++) b[w++] = text[x];
+      }
+      b[w++] = 0x5d;
+      b[w++] = 0x5d;
+      a.w = w;
       id = 3 + this.#midAt.length / PLACE_SIZE;
-      this.#put(ENC.encode(`[${JSON.stringify(slots)},${JSON.stringify(places)}]`), this.#midAt);
+      this.#put(from, this.#midAt, sumAt(b, from, w - from));
       this.#midIds.set(page, id);
     }
     return id;
@@ -304,19 +466,66 @@ export class PagePool implements PageNamer {
     return [this.#midAt[i], this.#midAt[i + 1], this.#midAt[i + 2]];
   }
 
-  /** The bytes of the pages placed since {@link PagePool.start}, in order (then none pending). */
+  /**
+   * The bytes of the pages placed since {@link PagePool.start}, in order (then none pending): a
+   * view of the pool's buffer, never written again.
+   */
   take(): Uint8Array {
-    const out = new Uint8Array(this.#bytes);
-    let at = 0;
-    for (const b of this.#pending) {
-      out.set(b, at);
-      at += b.length;
-    }
-    this.#pending = [];
-    this.#bytes = 0;
+    return this.#arena.take();
+  }
+}
+
+/**
+ * A placed leaf: the pool that placed it last (its serial number) and its id there, its bytes (`length` bytes of
+ * `chunk` from `at`) and their {@link pageSum}.
+ */
+class PlacedLeaf {
+  constructor(
+    readonly pool: number,
+    readonly id: number,
+    readonly chunk: Uint8Array,
+    readonly at: number,
+    readonly length: number,
+    readonly sum: number,
+  ) {}
+}
+
+/** Bytes written one after another into chunks, never written again once written. */
+class Arena {
+  chunk = new Uint8Array(ARENA_CHUNK);
+  /** Where pending bytes start, and end. */
+  from = 0;
+  w = 0;
+  /** True when bytes are pending. */
+  pending(): boolean {
+    return this.w > this.from;
+  }
+
+  /**
+   * The chunk, with room for `k` more bytes from `w`: when there is none, a new chunk, the
+   * pending bytes copied to its start (those in the old one stay as they are).
+   */
+  reserve(k: number): Uint8Array {
+    if (this.w + k <= this.chunk.length) return this.chunk;
+    const pending = this.w - this.from;
+    const c = new Uint8Array(Math.max(ARENA_CHUNK, 2 * (pending + k)));
+    c.set(this.chunk.subarray(this.from, this.w));
+    this.chunk = c;
+    this.from = 0;
+    this.w = pending;
+    return c;
+  }
+
+  /** The pending bytes (a view), then none pending. */
+  take(): Uint8Array {
+    const out = this.chunk.subarray(this.from, this.w);
+    this.from = this.w;
     return out;
   }
 }
+
+/** Bytes of an {@link Arena}'s chunk, at least. */
+const ARENA_CHUNK = 1 << 20;
 
 /**
  * Reads pooled pages back: the JSON value of the page at each place (flat offset, length,

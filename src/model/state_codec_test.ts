@@ -150,6 +150,12 @@ Deno.test("intsJson: the bytes of JSON.stringify for every safe integer, -0 and 
       -(2 ** 31),
       2 ** 53 - 1,
       -(2 ** 53 - 1),
+      99_999_999,
+      100_000_000,
+      2 ** 31 + 1,
+      4_294_967_296,
+      1e15 + 7,
+      -(1e8 + 1),
     ),
   );
   fc.assert(
@@ -160,4 +166,106 @@ Deno.test("intsJson: the bytes of JSON.stringify for every safe integer, -0 and 
   );
   assert.throws(() => intsJson([1, 0.5]), /not an integer/);
   assert.throws(() => intsJson([2 ** 53]), /not an integer/);
+});
+
+/**
+ * The pool's pages as format 7 defined them when it was written with `JSON.stringify`: a leaf
+ * `JSON.stringify(runs)`, a mid `[slots, places]` with its leaves renumbered 3, 4, ... in order
+ * of first use (0-2 kept) and their places (offset, length, sum) in that order; each page's sum
+ * its pageSum. A namer of the same pages, kept here as the reference the pool's bytes must equal.
+ */
+class ReferencePool {
+  #ids = new Map<object, number>();
+  #at: number[][] = [];
+  #pages: Uint8Array[] = [];
+  #next = 0;
+  #last = new Map<number, { page: object; ids: readonly number[] }>();
+  /** Pages placed from now on are at `at` on ({@link ReferencePool.bytes} gives them). */
+  start(at: number): void {
+    this.#next = at;
+    this.#pages = [];
+  }
+  #place(bytes: Uint8Array): number {
+    this.#at.push([this.#next, bytes.length, pageSum(bytes)]);
+    this.#pages.push(bytes);
+    this.#next += bytes.length;
+    return 2 + this.#at.length;
+  }
+  leaf(page: object, runs: readonly number[]): number {
+    let id = this.#ids.get(page);
+    if (id === undefined) {
+      this.#ids.set(page, id = this.#place(new TextEncoder().encode(JSON.stringify(runs))));
+    }
+    return id;
+  }
+  mid(
+    page: object,
+    leaves: (like?: { page: object; ids: readonly number[] }) => number[],
+    at = -2,
+  ) {
+    let id = this.#ids.get(page);
+    if (id === undefined) {
+      const ids = leaves(this.#last.get(at));
+      if (at !== -2) this.#last.set(at, { page, ids });
+      const local = new Map<number, number>();
+      const places: number[] = [];
+      const slots = ids.map((k) => {
+        if (k < 3) return k;
+        let l = local.get(k);
+        if (l === undefined) {
+          local.set(k, l = 3 + local.size);
+          places.push(...this.#at[k - 3]);
+        }
+        return l;
+      });
+      const text = `[${JSON.stringify(slots)},${JSON.stringify(places)}]`;
+      this.#ids.set(page, id = this.#place(new TextEncoder().encode(text)));
+    }
+    return id;
+  }
+  /** The pages placed since the last start, in order. */
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.#pages.reduce((n, p) => n + p.length, 0));
+    let w = 0;
+    for (const p of this.#pages) {
+      out.set(p, w);
+      w += p.length;
+    }
+    return out;
+  }
+}
+
+Deno.test("PagePool: page bytes and sums equal the JSON.stringify reference of format 7 (property)", async () => {
+  const { p2mPageIds } = await import("../p2m/table.ts");
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 0, max: 1_000_000 }),
+      fc.integer({ min: 1, max: 80 }),
+      fc.constantFrom("linux-3.12", "linux-3.16", "linux-3.19"),
+      fc.integer({ min: 0, max: 7 }),
+      async (seed, n, policy, skew) => {
+        const text = [...generateTrace({ events: n, seed })].join("\n") + "\n";
+        const { states } = await statesOf(text, policy);
+        // One pool per group of states, as the index's groups (a fresh one copies the last's
+        // leaves); offsets start unaligned, as a page block's do.
+        let pool = new PagePool();
+        let ref = new ReferencePool();
+        let at = 16 + skew;
+        for (let i = 0; i < states.length; i++) {
+          if (i % 3 === 0 && i > 0) {
+            pool = new PagePool(pool);
+            ref = new ReferencePool();
+          }
+          pool.start(at);
+          ref.start(at);
+          p2mPageIds(states[i].p2m, ref);
+          const state = encodeState(states[i], pool);
+          const bytes = pool.take();
+          assert.deepEqual(bytes, ref.bytes(), `state ${i}: pages differ from the reference`);
+          at += bytes.length + state.length;
+        }
+      },
+    ),
+    { numRuns: 30 },
+  );
 });

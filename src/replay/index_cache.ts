@@ -146,7 +146,9 @@ async function aliasFileName(key: FileKey): Promise<string> {
  */
 export async function readAlias(dir: string, key: FileKey): Promise<string | undefined> {
   try {
-    const a = JSON.parse(await Deno.readTextFile(`${dir}/${await aliasFileName(key)}`));
+    // Read synchronously: a cached question waits for it anyway, and an asynchronous read
+    // costs a fresh process a hand-over to another thread.
+    const a = JSON.parse(Deno.readTextFileSync(`${dir}/${await aliasFileName(key)}`));
     const ok = JSON.stringify(a?.key) === JSON.stringify(key) && typeof a?.sha256 === "string" &&
       /^[0-9a-f]{64}$/.test(a.sha256);
     return ok ? a.sha256 : undefined;
@@ -224,9 +226,12 @@ export async function mayHoldIndexOf(
 }
 
 /** Marks an index file as used now (pruning removes the least recently used first). */
-export async function touchIndex(path: string): Promise<void> {
+export function touchIndex(path: string): Promise<void> {
   const now = new Date();
-  await Deno.utime(path, now, now).catch(() => {});
+  try {
+    Deno.utimeSync(path, now, now);
+  } catch { /* not ours to touch: it is simply pruned earlier */ }
+  return Promise.resolve();
 }
 
 /** What {@link pruneCache} removed. */

@@ -175,30 +175,64 @@ export function runAround(
   const t = state.p2m;
   const end = Math.max(t.structureLimit, pfn + 1);
   const chunk = runChunk;
-  // Leftward: chunks [a, cur), aligned down; the first one's last run holds pfn (cut there).
   let start = pfn, kind = 0, frame = 0, structure: Structure = t.structureAt(pfn);
-  for (let c = 0, cur = pfn + 1;; c++) {
-    const a = Math.max(0, Math.floor((cur - 1) / chunk(c)) * chunk(c));
+  // Leftward: pieces [a, cur), aligned down; the first one's last run holds pfn (cut there).
+  // Whether the run goes on left of the piece [a, cur) (its last run joins what was found).
+  let first = true;
+  const left = (a: number, cur: number): boolean => {
     let lp = a, lk = 0, lf = 0, ls: Structure = structure;
     t.forEachRun(a, cur, (p, _e, k, f, st) => {
       lp = p, lk = k, lf = f, ls = st;
     });
-    if (c > 0 && !(ls === structure && continues(lk, lf, cur - lp, kind, frame))) break;
+    if (!first && !(ls === structure && continues(lk, lf, cur - lp, kind, frame))) return false;
+    first = false;
     start = lp, kind = lk, frame = lf, structure = ls;
-    if (lp > a || a === 0) break;
+    return lp === a && a > 0;
+  };
+  // In a GiB of a private mid, each chunk's leaf next to what was found first: a run that ends
+  // there spares the walk of the rest of the chunk, whose private leaves a state from the
+  // on-disk index reads one by one (a run ending at a GiB next to a GiB of RAM cost a cached
+  // lookup 140-270 of them). A GiB of a shared mid is walked whole (no leaf to read there).
+  const privateMid = (p: number) => {
+    const s = t.structureAt(p);
+    return s === "private-leaf" || s === "identity-leaf" || s === "missing-leaf";
+  };
+  // GiBs answered by a shared mid page (or beyond the tree), next to each other, are one
+  // chunk: each forEachRun call tests the mid-missing page's 512 slots again, and a PFN above
+  // RAM has hundreds of such GiBs on either side (263k slot tests in a fresh process: 40-80 ms
+  // of a cached lookup's report). Only GiBs with no private leaf join one, so no leaf is read.
+  const sharedGib = (p: number) => !privateMid(p);
+  for (let c = 0, cur = pfn + 1;; c++) {
+    let a = Math.max(0, Math.floor((cur - 1) / chunk(c)) * chunk(c));
+    if (chunk(c) >= PFNS_PER_MID && sharedGib(cur - 1)) {
+      for (let k = 0; k < GIB_CHUNKS && a > 0 && sharedGib(a - 1); k++) a -= PFNS_PER_MID;
+    }
+    const p = cur - a > P2M_PER_PAGE && privateMid(cur - 1) ? cur - P2M_PER_PAGE : a;
+    if (!left(p, cur) || (p > a && !left(a, p))) break;
     cur = a;
   }
-  // Rightward: chunks [cur, b), aligned up; the first one's first run is the same run as above.
+  // Rightward: pieces [cur, b), aligned up; the first one's first run is the same run as above.
   let endPfn = pfn + 1;
-  for (let c = 0, cur = pfn;; c++) {
-    const b = Math.min(end, (Math.floor(cur / chunk(c)) + 1) * chunk(c));
+  first = true;
+  const right = (cur: number, b: number): boolean => {
     let fe = -1, fk = 0, ff = 0, fs: Structure = structure;
     t.forEachRun(cur, b, (_p, e, k, f, st) => {
       if (fe < 0) fe = e, fk = k, ff = f, fs = st;
     });
-    if (c > 0 && !(fs === structure && continues(kind, frame, cur - start, fk, ff))) break;
+    if (!first && !(fs === structure && continues(kind, frame, cur - start, fk, ff))) return false;
+    first = false;
     endPfn = fe;
-    if (fe < b || b === end) break;
+    return fe === b && b < end;
+  };
+  for (let c = 0, cur = pfn;; c++) {
+    let b = Math.min(end, (Math.floor(cur / chunk(c)) + 1) * chunk(c));
+    if (chunk(c) >= PFNS_PER_MID && sharedGib(cur)) {
+      for (let k = 0; k < GIB_CHUNKS && b < end && sharedGib(b); k++) {
+        b = Math.min(end, b + PFNS_PER_MID);
+      }
+    }
+    const q = b - cur > P2M_PER_PAGE && privateMid(cur) ? cur + P2M_PER_PAGE : b;
+    if (!right(cur, q) || (q < b && !right(q, b))) break;
     cur = b;
   }
   return { pfn: start, endPfn, kind, frame, structure };

@@ -66,20 +66,3 @@ export function escapeControls(s: string): string {
     ? s.replace(NOT_LINES, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
     : s;
 }
-
-/**
- * A word for a command line a user pastes into bash (or zsh, ksh), in ANSI-C quoting (`$'...'`)
- * with {@link escapeText}'s escapes: for a word holding a control, line or bidi character, which
- * printed raw in single quotes would forge or hide lines of the output, yet must still name the
- * same file when the line is pasted.
- *
- * @example
- * ```ts
- * import { ansiQuote } from "./text.ts";
- * import assert from "node:assert/strict";
- * assert.equal(ansiQuote("a\nb's\\"), "$'a\\nb\\'s\\\\'");
- * ```
- */
-export function ansiQuote(word: string): string {
-  return `$'${escapeText(word.replace(/[\\']/g, (c) => `\\${c}`))}'`;
-}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ansiQuote, escapeText } from "./text.ts";
+import { shellQuote } from "./shell.ts";
 
 /**
  * Wraps `text` at spaces into lines of at most `width` columns; continuation lines start with
@@ -47,29 +47,11 @@ export function wrap(text: string, width: number, indent = ""): string[] {
 }
 
 /**
- * Quotes one shell word for POSIX `sh`: unchanged when it has only safe characters, else in
- * double quotes (inside which a backslash-newline still joins lines).
- *
- * @example
- * ```ts
- * import { shellQuote } from "./wrap.ts";
- * import assert from "node:assert/strict";
- * assert.equal(shellQuote("traces/a.jsonl"), "traces/a.jsonl");
- * assert.equal(shellQuote("my trace.jsonl"), '"my trace.jsonl"');
- * assert.equal(shellQuote('a"$b'), '"a\\"\\$b"');
- * ```
- */
-export function shellQuote(word: string): string {
-  if (/^[A-Za-z0-9_./:=@%+,-]+$/.test(word)) return word;
-  if (escapeText(word) !== word) return ansiQuote(word);
-  return `"${word.replace(/["$`\\]/g, (c) => "\\" + c)}"`;
-}
-
-/**
  * A shell command as lines of at most `width` columns that `sh` reads back as the same words:
  * the first line starts with `lead`; words are joined by spaces and continued with ` \` and
- * `indent`; a word longer than a line is split with a trailing backslash and continued at
- * column 0 (a backslash-newline is removed before words are split, so the word stays whole).
+ * `indent`; a word longer than a line is cut into pieces quoted each on their own
+ * ({@link shellQuote}), ended with a backslash and continued at column 0: the shell removes a
+ * backslash-newline outside quotes, and pieces written together are one word.
  *
  * @example
  * ```ts
@@ -79,6 +61,7 @@ export function shellQuote(word: string): string {
  *   ["p2mtrace replay \\", "  t.jsonl"]);
  * assert.deepEqual(wrapCommand(["cat", "abcdefghijkl"], 8, ""), ["cat \\", "abcdefg\\", "hijkl"]);
  * assert.deepEqual(wrapCommand(["ls"], 8, "", "  "), ["  ls"]);
+ * assert.deepEqual(wrapCommand(["cat", "my trace"], 8, ""), ["cat \\", "'my tr'\\", "ace"]);
  * ```
  */
 export function wrapCommand(
@@ -90,29 +73,42 @@ export function wrapCommand(
   const out: string[] = [];
   let line = lead;
   const blank = (l: string) => l.trim().length === 0;
-  for (const quoted of words.map(shellQuote)) {
-    // Room for the word plus " \" in case another word follows on the next line.
-    if (!blank(line) && (line + " " + quoted).length > width - 2) {
+  for (let w = 0; w < words.length; w++) {
+    let word = words[w];
+    // Room for the word plus " \" when another word follows, which may go on the next line.
+    const limit = w < words.length - 1 ? width - 2 : width;
+    if (!blank(line) && (line + " " + shellQuote(word)).length > limit) {
       out.push(line + " \\");
       line = indent;
     }
-    let word = quoted;
     let sep = blank(line) ? "" : " ";
-    while ((line + sep + word).length > width) {
-      const room = width - 1 - (line + sep).length;
-      if (room < 1) {
+    while ((line + sep + shellQuote(word)).length > limit) {
+      const room = limit - 1 - (line + sep).length;
+      const cut = pieceEnd(word, room);
+      if (cut === 0 && line !== "") {
         out.push(line + " \\");
-        line = "";
-        sep = "";
+        line = sep = "";
         continue;
       }
-      out.push(line + sep + word.slice(0, room) + "\\");
-      word = word.slice(room);
-      line = "";
-      sep = "";
+      const end = Math.max(cut, 1);
+      out.push(line + sep + shellQuote(word.slice(0, end)) + "\\");
+      word = word.slice(end);
+      line = sep = "";
     }
-    line += sep + word;
+    line += sep + shellQuote(word);
   }
   if (!blank(line)) out.push(line);
   return out;
+}
+
+/**
+ * The length of the longest start of `word` whose quoted form fits in `room` columns (0: not
+ * even one character), never ending between the two halves of a surrogate pair.
+ */
+function pieceEnd(word: string, room: number): number {
+  let end = Math.max(0, Math.min(word.length, room));
+  while (end > 0 && shellQuote(word.slice(0, end)).length > room) end--;
+  const c = word.charCodeAt(end - 1);
+  if (end > 1 && c >= 0xd800 && c <= 0xdbff) end--;
+  return end;
 }

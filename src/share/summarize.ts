@@ -20,7 +20,7 @@ import { isMmio, resourceName } from "../kernel/pci_resource.ts";
 import { fmtPfns } from "../detect/finding.ts";
 import { TOOL_NAME, TOOL_VERSION } from "../version.ts";
 import { escapeText } from "../report/text.ts";
-import { shellQuote } from "../report/wrap.ts";
+import { shellQuote } from "../report/shell.ts";
 import type { HeldFindings } from "../report/check_report.ts";
 import { findingJson } from "../report/replay_report.ts";
 

@@ -11,6 +11,7 @@ import type { EventKind, TraceHeader } from "../trace/event.ts";
 import { type LineBatch, maybeGunzip, readLineBatches } from "../trace/lines.ts";
 import { validateEnd, validateEvent, validateHeader } from "../trace/validate.ts";
 import { RecordChecks } from "../trace/checks.ts";
+import { ObjectKeysError, parseJson } from "../trace/json_keys.ts";
 
 /** How much a problem matters. */
 export type ProblemSeverity = "error" | "warning" | "info";
@@ -138,8 +139,13 @@ export async function validateStream(
       }
       let obj: unknown;
       try {
-        obj = JSON.parse(text);
-      } catch {
+        obj = parseJson(text);
+      } catch (err) {
+        if (err instanceof ObjectKeysError) {
+          note(err.problem, "error", line, err.traceError({ file: name, line }).message);
+          if (!sawHeader) sawHeader = true;
+          continue;
+        }
         if (!batch.terminated && !sawHeader) {
           note("bad-header", "error", line, "the header line is cut off: no newline, not JSON");
         } else if (!batch.terminated) {

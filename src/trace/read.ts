@@ -19,6 +19,7 @@ import {
 } from "./lines.ts";
 import { validateEnd, validateEvent, validateHeader } from "./validate.ts";
 import { RecordChecks } from "./checks.ts";
+import { MAX_MEMBERS, ObjectKeysError, parseJson } from "./json_keys.ts";
 
 /**
  * What `replay` and `check` read events from: a {@link TraceReader}, or a
@@ -350,7 +351,8 @@ export class TraceReader implements EventSource {
     let obj: unknown;
     try {
       obj = parseRecord(text);
-    } catch {
+    } catch (e) {
+      if (e instanceof ObjectKeysError) throw e.traceError({ file: name, line });
       if (!terminated) return CUT_OFF;
       throw new TraceError(
         { file: name, line },
@@ -394,8 +396,9 @@ export class TraceReader implements EventSource {
 
   #parse(text: string, line: number, terminated: boolean): unknown {
     try {
-      return JSON.parse(text);
-    } catch {
+      return parseJson(text);
+    } catch (e) {
+      if (e instanceof ObjectKeysError) throw e.traceError({ file: this.name, line });
       // A recording cut off inside its header has nothing to replay: that is unusable data,
       // not a cut-off recording whose complete events can still be used.
       if (!terminated) {
@@ -420,11 +423,14 @@ export class TraceReader implements EventSource {
 const CUT_OFF = Symbol("cut off");
 
 /**
- * `JSON.parse` of one trace line, with a faster path for the flat records a long trace is
- * made of: an object with string, number, boolean and null members and arrays of strings or
- * numbers, written without whitespace or escapes. Anything else (nested objects, escapes,
- * spaces, a malformed line) goes to `JSON.parse` itself, so the result and the exception are
- * always exactly those of `JSON.parse`.
+ * `JSON.parse` of one trace line, refusing a key given twice in one object
+ * ({@link ObjectKeysError}: `JSON.parse` would keep the last value and lose the others) and
+ * an object of more than {@link MAX_MEMBERS} members, with
+ * a faster path for the flat records a long trace is made of: an object with string, number,
+ * boolean and null members and arrays of strings or numbers, written without whitespace or
+ * escapes. Anything else (nested objects, escapes, spaces, a repeated key, a malformed line)
+ * goes to {@link parseJson}, so the result and the exception are always those of `JSON.parse`
+ * but for a repeated key.
  *
  * @example
  * ```ts
@@ -434,10 +440,11 @@ const CUT_OFF = Symbol("cut off");
  * assert.deepEqual(parseRecord(line), JSON.parse(line));
  * assert.deepEqual(parseRecord('{ "a" : [ {"b": "\\n"} ] }'), { a: [{ b: "\n" }] });
  * assert.throws(() => parseRecord('{"seq":01}'), SyntaxError);
+ * assert.throws(() => parseRecord('{"kind":"lookup","kind":"mark"}'), /"kind" is given twice/);
  * ```
  */
 export function parseRecord(text: string): unknown {
-  return scanFlatObject(text) ?? JSON.parse(text);
+  return scanFlatObject(text) ?? parseJson(text);
 }
 
 /** The fast path of {@link parseRecord}: the object, or undefined to let `JSON.parse` decide. */
@@ -449,11 +456,23 @@ function scanFlatObject(s: string): Record<string, unknown> | undefined {
   const o: Record<string, unknown> = {};
   if (n === 2) return o;
   let i = 1;
-  for (;;) {
+  let seen = 0; // the known keys met, as bits of their index in RECORD_FIELD_NAMES
+  // Members so far: more than MAX_MEMBERS are parseJson's to refuse, before it builds them.
+  for (let members = 1; members <= MAX_MEMBERS; members++) {
     const ke = stringEnd(s, i);
     if (ke < 0 || s.charCodeAt(ke + 1) !== 58) return undefined;
-    const key = knownString(KNOWN_KEYS, s, i + 1, ke) ?? s.slice(i + 1, ke);
-    if (key === "__proto__") return undefined;
+    const k = knownIndex(s, i + 1, ke);
+    let key: string;
+    // A key given twice: parseJson refuses it. (An unknown one that Object.prototype has,
+    // such as `constructor`, goes there too, harmlessly.)
+    if (k >= 0) {
+      if (seen & (1 << k)) return undefined;
+      seen |= 1 << k;
+      key = RECORD_FIELD_NAMES[k];
+    } else {
+      key = s.slice(i + 1, ke);
+      if (key === "__proto__" || o[key] !== undefined) return undefined;
+    }
     i = ke + 2;
     const c = s.charCodeAt(i);
     let v: unknown;
@@ -508,6 +527,7 @@ function scanFlatObject(s: string): Record<string, unknown> | undefined {
     if (sep === 125) return i === n ? o : undefined;
     if (sep !== 44) return undefined;
   }
+  return undefined;
 }
 
 // deno-lint-ignore no-control-regex
@@ -582,8 +602,19 @@ export const RECORD_STRING_VALUES: readonly string[] = [
   "early_set_phys_to_machine",
 ];
 
-/** {@link RECORD_FIELD_NAMES} by length. */
-const KNOWN_KEYS = byLength(RECORD_FIELD_NAMES);
+/** Indexes in {@link RECORD_FIELD_NAMES} by the name's length (at most 32 names: a bit each). */
+const KNOWN_KEYS: number[][] = [];
+RECORD_FIELD_NAMES.forEach((k, i) => (KNOWN_KEYS[k.length] ??= []).push(i));
+
+/** Index in {@link RECORD_FIELD_NAMES} of the name `s` spells from `from` to `to`, or -1. */
+function knownIndex(s: string, from: number, to: number): number {
+  const candidates = KNOWN_KEYS[to - from];
+  if (candidates === undefined) return -1;
+  for (let i = 0; i < candidates.length; i++) {
+    if (s.startsWith(RECORD_FIELD_NAMES[candidates[i]], from)) return candidates[i];
+  }
+  return -1;
+}
 
 /** {@link RECORD_STRING_VALUES} by length. */
 const KNOWN_VALUES = byLength(RECORD_STRING_VALUES);
@@ -702,5 +733,11 @@ function jsonProblem(text: string): string {
  * ```
  */
 export function parseEventLine(file: string, line: number, text: string): TraceEvent {
-  return validateEvent({ file, line }, parseRecord(text));
+  let obj: unknown;
+  try {
+    obj = parseRecord(text);
+  } catch (e) {
+    throw e instanceof ObjectKeysError ? e.traceError({ file, line }) : e;
+  }
+  return validateEvent({ file, line }, obj);
 }

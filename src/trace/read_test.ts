@@ -7,15 +7,23 @@ import {
   RECORD_STRING_VALUES,
   TraceReader,
 } from "./read.ts";
+import { ObjectKeysError, repeatedKey } from "./json_keys.ts";
 import "../../tests/support/repo_root.ts";
 
-/** parseRecord(text) must return what JSON.parse returns, or throw what it throws. */
+/** parseRecord(text) must return what JSON.parse returns, or throw what it throws, but refuse a repeated key. */
 function sameAsJsonParse(text: string): void {
   let want: unknown, wantError: unknown;
   try {
     want = JSON.parse(text);
   } catch (e) {
     wantError = e;
+  }
+  // A key given twice is refused, where JSON.parse would keep the last value (json_keys_test
+  // pins repeatedKey itself against objects built with known keys).
+  const repeated = wantError === undefined ? repeatedKey(text) : undefined;
+  if (repeated !== undefined) {
+    assert.throws(() => parseRecord(text), new ObjectKeysError("repeated-key", repeated));
+    return;
   }
   if (wantError !== undefined) {
     assert.throws(() => parseRecord(text), (e: unknown) => {

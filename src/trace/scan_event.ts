@@ -71,6 +71,9 @@ export const SCANNED_KINDS: readonly EventKind[] = [
   "mark",
 ];
 
+/** Most members not in {@link KEYS} on a line it takes. */
+const MAX_OTHER_KEYS = 8;
+
 /** Longest `pfns` list it takes (the reader's fast validation takes as many). */
 const MAX_FAST_PFNS = 64;
 
@@ -186,6 +189,8 @@ export class LineEncoder implements BatchSink {
   /** The line's PFN ranges, as pairs (pfn, endPfn). */
   readonly #ranges = new Float64Array(2 * MAX_FAST_PFNS);
   #rangeCount = 0;
+  /** The names of the other members on this line, as (from, to) pairs: a repeat is refused. */
+  readonly #otherKeys = new Int32Array(2 * MAX_OTHER_KEYS);
 
   /** Writes into `encoder`. */
   constructor(encoder: EventEncoder) {
@@ -291,7 +296,8 @@ export class LineEncoder implements BatchSink {
   /**
    * Scans `s` as a flat JSON object with no whitespace, noting the members of {@link KEYS}:
    * the mask of those seen, or -1 when the line is not one it takes (not such an object, a
-   * member twice, an escape or control character in another member's name or string).
+   * member twice, an escape or control character in another member's name or string, more
+   * than {@link MAX_OTHER_KEYS} other members).
    * Numbers and `"0x..."` strings are read as they are scanned.
    */
   #scan(s: string): number {
@@ -299,13 +305,25 @@ export class LineEncoder implements BatchSink {
     if (n < 3 || s.charCodeAt(0) !== 123 || s.charCodeAt(n - 1) !== 125) return -1;
     const type = this.#type, from = this.#from, to = this.#to, value = this.#value;
     let seen = 0;
+    let others = 0;
     let i = 1;
     for (;;) {
       if (s.charCodeAt(i) !== 34) return -1;
       const ke = s.indexOf('"', i + 1);
       if (ke < 0 || s.charCodeAt(ke + 1) !== 58) return -1;
       const key = keyIndex(s, i + 1, ke);
-      if (key < 0 && !plain(s, i + 1, ke)) return -1;
+      if (key < 0) {
+        // Another member: skipped, but a name given twice is the reader's to refuse.
+        if (!plain(s, i + 1, ke) || others === MAX_OTHER_KEYS) return -1;
+        const names = this.#otherKeys;
+        for (let k = 0; k < others; k++) {
+          const f = names[2 * k], t = names[2 * k + 1];
+          if (t - f === ke - i - 1 && s.startsWith(s.slice(f, t), i + 1)) return -1;
+        }
+        names[2 * others] = i + 1;
+        names[2 * others + 1] = ke;
+        others++;
+      }
       i = ke + 2;
       const c = s.charCodeAt(i);
       let t: number, f: number, e: number, v = -1;

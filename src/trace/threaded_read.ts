@@ -28,6 +28,7 @@ import type { TraceEnd, TraceEvent, TraceHeader } from "./event.ts";
 import { decodeBatches } from "./event_codec.ts";
 import { type EventSource, TraceReader } from "./read.ts";
 import { validateHeader } from "./validate.ts";
+import { parseJson } from "./json_keys.ts";
 import type { HeldInput } from "./lines.ts";
 import { threadModulesReadable } from "../thread_access.ts";
 import type { IndexFeed, IntervalTable } from "../replay/index_side.ts";
@@ -282,7 +283,7 @@ export class ThreadedReader implements EventSource, IndexFeed {
     if (this.#header !== undefined) return this.#header;
     const m = await this.#next();
     if (m.type === "header") {
-      this.#header = validateHeader({ file: this.name, line: m.line }, JSON.parse(m.text));
+      this.#header = validateHeader({ file: this.name, line: m.line }, parseJson(m.text));
       return this.#header;
     }
     this.close();

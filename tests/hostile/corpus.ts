@@ -254,6 +254,73 @@ export function hostileCases(): HostileCase[] {
     });
   }
 
+  // --- object keys ------------------------------------------------------------------------
+  // JSON.parse keeps a repeated key's last value, and builds an object of millions of members
+  // (a 50 MB line of 4M keys took 825 MB and 28 s): both are refused before replay.
+  const members = (n: number) => Array.from({ length: n }, (_, i) => `"k${i}":0`).join(",");
+  add({
+    name: "keys-repeated-kind",
+    cls: "keys",
+    input: { text: trace(['{"seq":4,"kind":"lookup","pfn":"0x10","kind":"mark","text":"x"}']) },
+    exit: 65,
+    line: 5,
+    field: "kind",
+    problem: "repeated-key",
+  });
+  add({
+    name: "keys-repeated-header",
+    cls: "keys",
+    input: { text: trace([], header().slice(0, -1) + ',"producer":"forged"}') },
+    exit: 65,
+    line: 1,
+    field: "producer",
+  });
+  add({
+    name: "keys-members-1025",
+    cls: "keys",
+    input: { text: trace([`{"seq":4,"kind":"mark","text":"x",${members(1022)}}`]) },
+    exit: 65,
+    line: 5,
+    message: "at most 1024 members",
+    problem: "too-many-members",
+  });
+  add({
+    name: "keys-members-in-resources",
+    cls: "keys",
+    input: {
+      text: trace([
+        `{"seq":4,"kind":"xen_remove_device","device":"0000:03:00.0","x":{${members(1025)}}}`,
+      ]),
+    },
+    exit: 65,
+    line: 5,
+    field: "x",
+  });
+  add({
+    name: "keys-members-1024-allowed",
+    cls: "keys",
+    input: { text: trace([`{"seq":4,"kind":"mark","text":"x",${members(1021)}}`]) },
+    ...NEVER_BUILT,
+  });
+  add({
+    name: "keys-members-4m",
+    cls: "keys",
+    heavy: true,
+    input: {
+      stream: function* () {
+        yield enc.encode(header() + "\n" + '{"seq":1,"kind":"mark","text":"x"');
+        for (let b = 0; b < 400; b++) {
+          yield enc.encode(Array.from({ length: 10_000 }, (_, i) => `,"k${b}_${i}":0`).join(""));
+        }
+        yield enc.encode("}\n");
+      },
+    },
+    exit: 65,
+    line: 2,
+    message: "at most 1024 members",
+    problem: "too-many-members",
+  });
+
   // --- encoding -----------------------------------------------------------------------------
   const badUtf8: [string, number[]][] = [
     ["lone-continuation", [0x80]],

@@ -254,6 +254,7 @@ Deno.test("the hostile corpus has at least 150 inputs across every class", () =>
       "gzip",
       "line-length",
       "nesting",
+      "keys",
       "encoding",
       "numbers",
       "policy",

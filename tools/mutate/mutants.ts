@@ -831,9 +831,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "page-pool-slot-ids-across-pools",
     file: "src/model/state_codec.ts",
-    original: "this.#earlier = earlier && earlier.#leafBytes;",
-    replacement:
-      "this.#earlier = earlier && earlier.#leafBytes;\n    this.#lastAt = earlier?.#lastAt ?? this.#lastAt;",
+    original: "this.#serial = earlier === undefined ? 0 : earlier.#serial + 1;",
+    replacement: "this.#serial = earlier === undefined ? 0 : earlier.#serial + 1;\n" +
+      "    this.#lastAt = earlier === undefined ? this.#lastAt : earlier.#lastAt;",
     breaks: "a group's fresh page pool names every page again: slot ids the last pool gave " +
       "name that pool's places, not this one's (only leaf bytes carry over)",
     tests: ["src/model/state_codec_test.ts"],

@@ -95,7 +95,9 @@ export const EVIDENCE_RULES: Readonly<
     domain: "dom0",
     strength: "proven",
     rule: "PV dom0 only: xen_register_gsi ('xen: registering gsi') is built with " +
-      "CONFIG_XEN_DOM0, installed by pci_xen_initial_domain and returns early unless PV",
+      "CONFIG_XEN_DOM0, installed by pci_xen_initial_domain and returns early unless " +
+      "xen_pv_domain() (true for a PVHv1 dom0 too, v3.14-v4.10, which the HVM callback " +
+      "vector tells apart)",
   },
   dom0_likely: {
     domain: "dom0",
@@ -380,8 +382,21 @@ export function decideGuest(
   return decision;
 }
 
-/** Evidence kinds a PVHv1 guest prints through the PV entry (boot pass, banner, ACPI line). */
-const PV_ENTRY: ReadonlySet<EvidenceKind> = new Set(["pv", "pv_likely", "pv_domU"]);
+/**
+ * Evidence kinds a PVHv1 guest prints through the PV entry (boot pass, banner, ACPI line, a
+ * dom0's `registering gsi`: its xen_pv_domain() was true).
+ */
+const PV_ENTRY: ReadonlySet<EvidenceKind> = new Set(["pv", "pv_likely", "pv_domU", "dom0"]);
+
+/**
+ * Whether Xen's line `line`, evidence of kind `kind`, fits a PVHv1 dom0 too: `*** LOADING
+ * DOMAIN 0 ***`, which Xen's dom0 builder printed for a PV and a PVHv1 (`dom0pvh=1`) dom0
+ * alike (not `*** Building a PV Dom0 ***`, which names a PV dom0). It fits, but shows no PV
+ * entry: an HVM domU's log after Xen's console has it too.
+ */
+function fitsPvhV1Dom0(kind: EvidenceKind, line: EvidenceLine): boolean {
+  return kind === "xen_builder_pv" && line.text.includes("LOADING DOMAIN 0");
+}
 
 /**
  * Whether the evidence is a PVHv1 guest's (Linux v3.14-v4.10: the PV entry, xen_start_kernel,
@@ -395,9 +410,10 @@ const PV_ENTRY: ReadonlySet<EvidenceKind> = new Set(["pv", "pv_likely", "pv_domU
 function pvhV1(evidence: EvidenceMap, kernel: string | undefined): Confidence | undefined {
   if (!evidence.has("callback_vector")) return undefined;
   let pvEntry = false;
-  for (const kind of evidence.keys()) {
+  for (const [kind, line] of evidence) {
     const r = EVIDENCE_RULES[kind];
     if (PV_ENTRY.has(kind)) pvEntry = true;
+    else if (fitsPvhV1Dom0(kind, line)) continue;
     else if (kind !== "callback_vector" && r.type !== undefined && r.strength !== "guessed") {
       return undefined;
     }

@@ -164,6 +164,50 @@ Deno.test("decideGuest: the PV entry's lines and the HVM callback vector are a P
     "pvh",
     "likely",
   ]);
+  // A PVHv1 dom0: xen_register_gsi printed 'registering gsi' (its xen_pv_domain() was true),
+  // and Xen's console may show its builder's 'LOADING DOMAIN 0'.
+  const gsi = { text: "xen: registering gsi 9 triggering 0 polarity 0", line: 40 };
+  const loading = { text: "(XEN) *** LOADING DOMAIN 0 ***", line: 2 };
+  const dom0 = decideGuest(
+    new Map<EvidenceKind, { text: string; line: number }>([
+      ["xen_builder_pv", loading],
+      ["pv", released],
+      ["callback_vector", callback],
+      ["dom0", gsi],
+    ]),
+    true,
+    "4.4.0",
+  );
+  assert.deepEqual([dom0.type, dom0.domain, dom0.confidence, dom0.conflict, dom0.pvhV1], [
+    "pvh",
+    "dom0",
+    "proven",
+    undefined,
+    true,
+  ]);
+  // Xen's 'LOADING DOMAIN 0' fits PVHv1 but is no PV entry: with an HVM domU's callback vector
+  // alone it is not PVHv1.
+  const hvmAfterXen = decideGuest(
+    new Map<EvidenceKind, { text: string; line: number }>([
+      ["xen_builder_pv", loading],
+      ["callback_vector", callback],
+    ]),
+    false,
+    "4.4.0",
+  );
+  assert.equal(hvmAfterXen.pvhV1, undefined);
+  // A builder that names a PV dom0 does not fit.
+  const pvBuilder = decideGuest(
+    new Map<EvidenceKind, { text: string; line: number }>([
+      ["xen_builder_pv", { text: "(XEN) *** Building a PV Dom0 ***", line: 2 }],
+      ["pv", released],
+      ["callback_vector", callback],
+      ["dom0", gsi],
+    ]),
+    true,
+    "4.4.0",
+  );
+  assert.deepEqual([pvBuilder.pvhV1, pvBuilder.type], [undefined, "unknown"]);
   // Outside the era (PVHv1 was removed in v4.11) or with a line only HVM/PVHv2 prints: two
   // logs in one file, a conflict as before.
   for (

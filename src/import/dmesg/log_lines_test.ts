@@ -113,6 +113,38 @@ Deno.test("a log flattened into one paragraph gives its lines back, at the kerne
   ]);
 });
 
+Deno.test("every kind of line start is found after a message, in a line of its own kind", () => {
+  // One per prefix the kernel, Xen and the log tools put first on a line. lineStarts scans
+  // each line first for a cheap hint of a start; a kind the hint missed would stay joined.
+  const starts = [
+    "[    1.000000] b",
+    "[ +0.000012] b", // dmesg -d/-x delta
+    "<6>[    1.0] b",
+    "<4>xen: b",
+    "<30>1 2026-12-07T10:00:00Z host kernel - - - b",
+    "(XEN) b",
+    "(early) b",
+    "(d1) b",
+    "(d12v3) b",
+    "Nov 24 10:00:00 host kernel: b",
+    "Nov 24 10:00:00.123 host kernel: b",
+    "2022-09-19T20:25:36+0200 host kernel: b",
+    "2022-09-19 20:25:36Z host kernel: b",
+    "2022-09-19T20:25:36.5-07:00 host kernel: b",
+    "[Tue Nov 24 10:00:00 2026] b",
+    "-- Boot 0123456789abcdef0123456789abcdef --",
+    "-- Reboot --",
+    "-- Logs begin at Mon 2026-12-07. --",
+    "-- Journal begins at Mon 2026-12-07. --",
+    "-- No entries --",
+  ];
+  for (const start of starts) {
+    for (const first of ["a", "a usable", "Xen: [mem 0x0-0x9ffff] usable", "pci 0000:01:00.0 up"]) {
+      assert.deepEqual(splitAll(`${first} ${start}`, 5), [first, start], `${first} | ${start}`);
+    }
+  }
+});
+
 Deno.test("stacked prefixes of one line are not line starts; a message mentioning none either", () => {
   for (
     const line of [
