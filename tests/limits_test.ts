@@ -350,8 +350,8 @@ const CHECKS: Record<string, (row: string) => Promise<void>> = {
     assert.match(row, /at most 192 MiB/);
     assert.equal(MINIMIZE_LIMITS.relevantFrom, 4096);
     assert.match(row, /over 4,096 events before the finding/);
-    assert.equal(MINIMIZE_LIMITS.replayedEvents, 2e9);
-    assert.match(row, /stop at 2 billion replayed events/);
+    assert.equal(MINIMIZE_LIMITS.replayedEvents, 5e8);
+    assert.match(row, /stop at 500 million replayed events/);
     assert.match(row, /\| 65 naming the file and the line reached/);
     await provenBy([
       "minimize_bounded_test.ts: minimize holds only the relevant events of a long trace, and says when they do not fit",
