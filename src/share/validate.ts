@@ -11,7 +11,8 @@ import type { EventKind, TraceHeader } from "../trace/event.ts";
 import { type LineBatch, maybeGunzip, readLineBatches } from "../trace/lines.ts";
 import { validateEnd, validateEvent, validateHeader } from "../trace/validate.ts";
 import { RecordChecks } from "../trace/checks.ts";
-import { ObjectKeysError, parseJson } from "../trace/json_keys.ts";
+import { ObjectKeysError } from "../trace/json_keys.ts";
+import { parseRecord } from "../trace/read.ts";
 
 /** How much a problem matters. */
 export type ProblemSeverity = "error" | "warning" | "info";
@@ -139,7 +140,7 @@ export async function validateStream(
       }
       let obj: unknown;
       try {
-        obj = parseJson(text);
+        obj = parseRecord(text);
       } catch (err) {
         if (err instanceof ObjectKeysError) {
           note(err.problem, "error", line, err.traceError({ file: name, line }).message);
